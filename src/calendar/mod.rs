@@ -1,0 +1,116 @@
+//! Calendar providers behind one trait: read free/busy for many people, create a
+//! weekly series, list the series liaison created.
+//!
+//! Provider wire types never leave their module; the rest of liaison sees only
+//! the types here. The local provider (iCalendar files) is the embedded default;
+//! the Google provider plugs into the same trait.
+
+pub mod local;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use jiff::civil::{Date, DateTime};
+use jiff::SignedDuration;
+use serde::{Deserialize, Serialize};
+
+use crate::core::interval::{Interval, IntervalSet};
+
+/// What went wrong talking to a calendar, chosen by what the caller does next.
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    /// Credentials missing, expired or revoked: the user must run `liaison auth`.
+    #[error("authorization needed: {0}; run `liaison auth`")]
+    Unauthorized(String),
+    /// A calendar file or API answer that cannot be understood. Never retried.
+    #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        path: String,
+        line: Option<usize>,
+        message: String,
+    },
+    /// Reading or writing a local file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A failure that may pass (network, rate limit, server error): retry later.
+    #[error("transient calendar error: {0}")]
+    Transient(String),
+}
+
+impl CalendarError {
+    /// True for errors caused by bad input (a file or an answer), which map to exit 2.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, CalendarError::Invalid { .. })
+    }
+}
+
+/// Free/busy for one person: their busy time, or why it could not be read.
+pub type BusyAnswer = Result<IntervalSet, String>;
+
+/// A person on a series.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attendee {
+    pub email: String,
+    pub name: String,
+}
+
+/// A weekly series to create: `count` occurrences starting at `start` (wall clock
+/// in `zone`), each `duration` long.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesRequest {
+    /// Deterministic base32hex id (see `core::ids`).
+    pub event_id: String,
+    /// First day (Monday) of the term the series belongs to.
+    pub term: Date,
+    /// Emails of the pair, sorted.
+    pub pair: (String, String),
+    /// Both people, in pair order.
+    pub attendees: [Attendee; 2],
+    pub summary: String,
+    pub description: String,
+    pub location: Option<String>,
+    /// IANA zone name of the series.
+    pub zone: String,
+    /// First occurrence, wall clock in `zone`.
+    pub start: DateTime,
+    pub duration: SignedDuration,
+    pub count: u32,
+}
+
+/// Whether `create_series` made a new series or found the same id already there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    AlreadyExists,
+}
+
+/// A series liaison created, as read back from the calendar.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookedSeries {
+    pub request: SeriesRequest,
+    /// False once the series was cancelled.
+    pub active: bool,
+}
+
+/// A calendar backend. Async because the Google backend is; the local backend
+/// simply does its file I/O inside the futures.
+#[allow(async_fn_in_trait)]
+pub trait CalendarProvider {
+    /// Busy time of each email inside `range`. A per-person failure is reported in
+    /// the map; only a failure of the whole query is an `Err`.
+    async fn busy(
+        &self,
+        emails: &[String],
+        range: Interval,
+    ) -> Result<BTreeMap<String, BusyAnswer>, CalendarError>;
+
+    /// Creates the series, or reports that a series with the same id exists.
+    async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError>;
+
+    /// Every series liaison created on the organizer calendar.
+    async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError>;
+}

@@ -1,0 +1,148 @@
+//! The validated configuration: what the rest of liaison reads once `load` has
+//! accepted a file. Every field has its final type (zones resolved, durations
+//! parsed, defaults applied), so nothing downstream re-validates.
+
+use std::path::PathBuf;
+
+use jiff::civil::{Date, Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::SignedDuration;
+
+/// A local time-of-day range `[start, end)`, e.g. `"09:00-17:00"`. `start < end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DayWindow {
+    pub start: Time,
+    pub end: Time,
+}
+
+/// The whole validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from (for messages).
+    pub path: PathBuf,
+    pub state_dir: PathBuf,
+    /// IANA name and resolved zone of `timezone`.
+    pub timezone_name: String,
+    pub timezone: TimeZone,
+    pub schedule: Schedule,
+    pub meeting: Meeting,
+    pub pairing: Pairing,
+    pub calendar: Calendar,
+    /// In file order.
+    pub people: Vec<Person>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub term_weeks: u32,
+    /// A Monday.
+    pub first_term: Date,
+    pub book_ahead: SignedDuration,
+    pub cycle_every: SignedDuration,
+    pub min_notice: SignedDuration,
+    pub skip_dates: Vec<Date>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendUpdates {
+    All,
+    ExternalOnly,
+    None,
+}
+
+impl SendUpdates {
+    /// The value Google's API takes.
+    pub fn as_api_str(self) -> &'static str {
+        match self {
+            SendUpdates::All => "all",
+            SendUpdates::ExternalOnly => "externalOnly",
+            SendUpdates::None => "none",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conference {
+    None,
+    GoogleMeet,
+}
+
+#[derive(Clone, Debug)]
+pub struct Meeting {
+    pub duration: SignedDuration,
+    pub granularity: SignedDuration,
+    pub buffer: SignedDuration,
+    pub hours: DayWindow,
+    /// Sorted Monday first, no duplicates, never empty.
+    pub days: Vec<Weekday>,
+    pub preferred_hours: Option<DayWindow>,
+    pub title: String,
+    pub description: String,
+    pub send_updates: SendUpdates,
+    pub conference: Conference,
+    pub location: Option<String>,
+    pub max_busy_hours: Option<SignedDuration>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Pairing {
+    pub cross_unit_only: bool,
+    pub avoid_repeat_terms: u32,
+    /// Emails (lower-cased), each one of `people`.
+    pub focus: Vec<String>,
+    pub pause_after_declines: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    Google,
+    Local,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoogleAuth {
+    Installed,
+    ServiceAccount,
+}
+
+#[derive(Clone, Debug)]
+pub struct Google {
+    pub auth: GoogleAuth,
+    pub client_secret: Option<PathBuf>,
+    pub service_account_key: Option<PathBuf>,
+    pub impersonate: Option<String>,
+    pub organizer: String,
+    /// `None` means Google's own endpoint.
+    pub api_base_url: Option<String>,
+    pub requests_per_second: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub dir: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct Calendar {
+    pub provider: ProviderKind,
+    pub google: Google,
+    /// Present whenever `provider = "local"`.
+    pub local: Option<Local>,
+}
+
+/// One leader, with the meeting defaults already applied to the optional fields.
+#[derive(Clone, Debug)]
+pub struct Person {
+    /// Lower-cased.
+    pub email: String,
+    pub name: String,
+    pub unit: String,
+    pub timezone_name: String,
+    pub timezone: TimeZone,
+    pub hours: DayWindow,
+    pub days: Vec<Weekday>,
+    pub preferred_hours: Option<DayWindow>,
+    /// Local dates (in the person's zone) without connections.
+    pub away: Vec<Date>,
+    pub paused: bool,
+}

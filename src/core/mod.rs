@@ -1,0 +1,23 @@
+//! The pure scheduling core: plain data in, plain data out.
+//!
+//! Nothing in here does I/O, reads a clock, logs, or awaits: `now` and every
+//! calendar are arguments. That is what lets `plan`, `run` and the tests share
+//! one planning function and lets the tests check every occurrence exhaustively.
+//!
+//! Layout:
+//! - [`interval`]: half-open instant intervals and normalized sets of them.
+//! - [`term`]: which dates a term covers.
+//! - [`availability`]: a person's free time (working windows in their own zone
+//!   minus busy time widened by the buffer).
+//! - [`slot`]: weekly slots, their occurrences in a term, validity and scores.
+//! - [`matching`]: maximum-weight matching on a general graph.
+//! - [`plan`]: candidate pairs, weights, the matching and the resulting plan.
+//! - [`ids`]: deterministic event ids.
+
+pub mod availability;
+pub mod ids;
+pub mod interval;
+pub mod matching;
+pub mod plan;
+pub mod slot;
+pub mod term;

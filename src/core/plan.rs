@@ -1,0 +1,498 @@
+//! Planning one term: who meets whom, and when.
+//!
+//! 1. Each active person's free time over the term (their windows, in their own
+//!    zone, minus busy time widened by the buffer).
+//! 2. For every zone that any person lives in, a grid of weekly slots with the real
+//!    instants of every occurrence; each person gets a mask of the slots free for
+//!    them in every bookable week.
+//! 3. Candidate pairs: active people of different units (with a focus person when
+//!    `focus` is set) whose masks share a slot in either person's zone.
+//! 4. Weights that order pairs strictly: never met or met longest ago first, then
+//!    unit pairs that met least, then slot quality.
+//! 5. A maximum-cardinality, maximum-weight matching on the candidate graph.
+//!
+//! Large organizations keep, per person, only the best [`TOP_K`] candidates
+//! (plus every candidate of anyone left without one), which keeps the matching
+//! fast; the result reports the bound that proves the matching's size maximum.
+
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::cmp::Reverse;
+
+use jiff::civil::{Date, DateTime, Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use super::availability::{free_time, DayWindow, FreeTimeRules, WorkingTime};
+use super::interval::{Interval, IntervalSet};
+use super::matching::{max_weight_matching, Edge};
+use super::slot::{person_score, SlotMask, ZoneGrid};
+use super::term::Term;
+
+/// Organizations up to this size use every candidate pair; larger ones keep each
+/// person's best [`TOP_K`] candidates.
+pub const FULL_GRAPH_LIMIT: usize = 400;
+/// Candidates kept per person above [`FULL_GRAPH_LIMIT`].
+pub const TOP_K: usize = 16;
+
+/// One leader, as the planner sees them.
+#[derive(Clone, Debug)]
+pub struct Person {
+    /// Lower-cased.
+    pub email: String,
+    pub name: String,
+    pub unit: String,
+    pub timezone_name: String,
+    pub timezone: TimeZone,
+    pub hours: DayWindow,
+    pub days: Vec<Weekday>,
+    pub preferred_hours: Option<DayWindow>,
+    /// Local dates (in the person's zone) without connections.
+    pub away: Vec<Date>,
+    pub paused: bool,
+}
+
+/// The rules of the configuration that planning depends on.
+#[derive(Clone, Debug)]
+pub struct PlanRules {
+    pub duration: SignedDuration,
+    pub granularity: SignedDuration,
+    pub buffer: SignedDuration,
+    pub min_notice: SignedDuration,
+    pub skip_dates: Vec<Date>,
+    pub max_busy: Option<SignedDuration>,
+    pub cross_unit_only: bool,
+    pub avoid_repeat_terms: u32,
+    /// Lower-cased emails; empty means everyone.
+    pub focus: Vec<String>,
+}
+
+/// Who met whom: the last term each pair met and how often each unit pair met.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// (email, email) sorted → index of the last term they met.
+    pub last_met: HashMap<(String, String), i64>,
+    /// (unit, unit) sorted → number of connections so far.
+    pub unit_pairs: HashMap<(String, String), u32>,
+}
+
+impl History {
+    /// Records that `a` and `b` (of units `ua`, `ub`) met in term `term`.
+    pub fn record(&mut self, a: &str, b: &str, ua: &str, ub: &str, term: i64) {
+        let last = self.last_met.entry(sorted(a, b)).or_insert(term);
+        *last = (*last).max(term);
+        *self.unit_pairs.entry(sorted(ua, ub)).or_insert(0) += 1;
+    }
+}
+
+/// Everything one planning run reads. No I/O: the caller has read calendars.
+#[derive(Clone, Copy, Debug)]
+pub struct PlanInput<'a> {
+    pub people: &'a [Person],
+    /// Busy time per email, or why it could not be read.
+    pub busy: &'a BTreeMap<String, Result<IntervalSet, String>>,
+    pub term: Term,
+    pub now: Timestamp,
+    pub rules: &'a PlanRules,
+    pub history: &'a History,
+    /// People who already have a series this term (they are left alone).
+    pub booked: &'a BTreeSet<String>,
+    /// Pairs (sorted emails) that must not be paired this term.
+    pub excluded_pairs: &'a BTreeSet<(String, String)>,
+}
+
+/// Why a person has no partner this term.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
+pub enum UnpairedReason {
+    Paused,
+    CalendarUnavailable(String),
+    NoFreeTime,
+    NoOtherUnit,
+    NoCommonSlot,
+    PartnersTaken,
+    NotInFocus,
+}
+
+impl std::fmt::Display for UnpairedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnpairedReason::Paused => write!(f, "paused"),
+            UnpairedReason::CalendarUnavailable(why) => write!(f, "calendar unavailable: {why}"),
+            UnpairedReason::NoFreeTime => write!(f, "no free time in the working window in every week of the term"),
+            UnpairedReason::NoOtherUnit => write!(f, "no active person in another unit"),
+            UnpairedReason::NoCommonSlot => write!(f, "no weekly slot free for both with any possible partner"),
+            UnpairedReason::PartnersTaken => write!(f, "every possible partner is paired with someone else"),
+            UnpairedReason::NotInFocus => write!(f, "no focus person left to pair with"),
+        }
+    }
+}
+
+/// A person left without a partner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unpaired {
+    pub person: usize,
+    pub reason: UnpairedReason,
+}
+
+/// One proposed weekly connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedPair {
+    /// Indices into `PlanInput::people`; `people[a].email < people[b].email`.
+    pub a: usize,
+    pub b: usize,
+    /// Zone the series is expressed in (one of the two people's).
+    pub zone_name: String,
+    pub weekday: Weekday,
+    pub time: Time,
+    /// Wall-clock start of the first occurrence in `zone_name`.
+    pub first_start: DateTime,
+    /// First week of the term with an occurrence (0 unless the term is under way).
+    pub first_week: u32,
+    /// Every occurrence, as instants.
+    pub occurrences: Vec<Interval>,
+    pub slot_score: u32,
+    /// Term index in which the two last met, if ever.
+    pub last_met: Option<i64>,
+}
+
+/// Counts that describe how the plan was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PlanStats {
+    /// People who could be paired (active, not booked, with free time).
+    pub eligible: usize,
+    /// People with at least one candidate partner.
+    pub with_candidates: usize,
+    /// Edges handed to the matching.
+    pub edges: usize,
+    /// An upper bound on the number of pairs any plan could have; equal to the
+    /// number of pairs when the matching's size is provably maximum.
+    pub max_pairs_bound: usize,
+}
+
+/// The proposed pairs and everyone left out, with reasons.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub term: Term,
+    pub pairs: Vec<PlannedPair>,
+    pub unpaired: Vec<Unpaired>,
+    pub stats: PlanStats,
+}
+
+/// Plans one term. Deterministic: the same input gives the same plan.
+pub fn plan(input: &PlanInput) -> Plan {
+    let rules = input.rules;
+    let people = input.people;
+    let term = input.term;
+    let not_before = input.now.saturating_add(rules.min_notice).unwrap_or(Timestamp::MAX);
+    let focus: BTreeSet<&str> = rules.focus.iter().map(String::as_str).collect();
+
+    // Who can take part at all.
+    let mut unpaired = Vec::new();
+    let mut active = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        if input.booked.contains(&p.email) {
+            continue;
+        }
+        if p.paused {
+            unpaired.push(Unpaired { person: i, reason: UnpairedReason::Paused });
+            continue;
+        }
+        match input.busy.get(&p.email) {
+            Some(Err(why)) => unpaired.push(Unpaired {
+                person: i,
+                reason: UnpairedReason::CalendarUnavailable(why.clone()),
+            }),
+            None => unpaired.push(Unpaired {
+                person: i,
+                reason: UnpairedReason::CalendarUnavailable("not read".to_string()),
+            }),
+            Some(Ok(_)) => active.push(i),
+        }
+    }
+    // Stable order by email, so the plan does not depend on the order of the config.
+    active.sort_by(|&x, &y| people[x].email.cmp(&people[y].email));
+
+    // One grid per zone anyone lives in.
+    let zone_names: BTreeSet<&str> = active.iter().map(|&i| people[i].timezone_name.as_str()).collect();
+    let grids: Vec<ZoneGrid> = zone_names
+        .iter()
+        .map(|name| {
+            let zone = active
+                .iter()
+                .map(|&i| &people[i])
+                .find(|p| p.timezone_name == *name)
+                .map(|p| p.timezone.clone())
+                .unwrap_or(TimeZone::UTC);
+            ZoneGrid::new(name, &zone, term, rules.granularity, rules.duration, not_before)
+        })
+        .collect();
+    let grid_of: HashMap<&str, usize> = zone_names.iter().enumerate().map(|(g, n)| (*n, g)).collect();
+
+    // Free time and slot masks; a day of margin on both sides covers every zone.
+    let from = term.start.yesterday().unwrap_or(term.start);
+    let until = term.end().tomorrow().unwrap_or(term.end());
+    let free_rules = FreeTimeRules {
+        buffer: rules.buffer,
+        skip_dates: &rules.skip_dates,
+        max_busy: rules.max_busy,
+    };
+    let empty = IntervalSet::new();
+    let masks: Vec<Vec<SlotMask>> = active
+        .iter()
+        .map(|&i| {
+            let p = &people[i];
+            let busy = match input.busy.get(&p.email) {
+                Some(Ok(b)) => b,
+                _ => &empty,
+            };
+            let work = WorkingTime {
+                zone: &p.timezone,
+                hours: p.hours,
+                days: &p.days,
+                away: &p.away,
+            };
+            let free = free_time(&work, busy, &free_rules, from, until);
+            grids
+                .iter()
+                .map(|g| g.mask(&free, |occ| person_score(&p.timezone, p.hours, p.preferred_hours, busy, occ)))
+                .collect()
+        })
+        .collect();
+
+    let n = active.len();
+    let zone_idx: Vec<usize> = active.iter().map(|&i| grid_of[people[i].timezone_name.as_str()]).collect();
+    let has_free: Vec<bool> = masks.iter().map(|m| m.iter().any(SlotMask::any)).collect();
+    let in_focus = |v: usize| focus.is_empty() || focus.contains(people[active[v]].email.as_str());
+
+    let keys = PairKeys::new(input, &active);
+    let allowed = |u: usize, v: usize| -> bool {
+        let (pu, pv) = (&people[active[u]], &people[active[v]]);
+        (!rules.cross_unit_only || pu.unit != pv.unit)
+            && (in_focus(u) || in_focus(v))
+            && !input.excluded_pairs.contains(&sorted(&pu.email, &pv.email))
+            && (masks[u][zone_idx[u]].intersects(&masks[v][zone_idx[u]])
+                || masks[u][zone_idx[v]].intersects(&masks[v][zone_idx[v]]))
+    };
+
+    // Candidate edges: all of them in small organizations, each person's best
+    // TOP_K in large ones (by history and unit-pair keys, ties spread by a hash).
+    let mut candidate_count = vec![0usize; n];
+    let mut edge_set: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let sparse = n > FULL_GRAPH_LIMIT;
+    for u in 0..n {
+        if !has_free[u] {
+            continue;
+        }
+        let mut best: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
+        for v in 0..n {
+            if v == u || !has_free[v] || !allowed(u, v) {
+                continue;
+            }
+            candidate_count[u] += 1;
+            if !sparse {
+                if u < v {
+                    edge_set.insert((u, v));
+                }
+                continue;
+            }
+            let key = keys.cheap_key(u, v);
+            if best.len() < TOP_K {
+                best.push(Reverse((key, v)));
+            } else if best.peek().is_some_and(|Reverse(min)| (key, v) > *min) {
+                best.pop();
+                best.push(Reverse((key, v)));
+            }
+        }
+        for Reverse((_, v)) in best {
+            edge_set.insert((u.min(v), u.max(v)));
+        }
+    }
+
+    // Exact weights: the best slot of each candidate pair.
+    let half = (n / 2 + 1) as i64;
+    let unit_tier = half * 127;
+    let recency_tier = half * (63 * unit_tier + 127);
+    let mut edges = Vec::with_capacity(edge_set.len());
+    let mut slots = HashMap::with_capacity(edge_set.len());
+    for &(u, v) in &edge_set {
+        let Some(choice) = best_slot(&grids, &masks, u, v, zone_idx[u], zone_idx[v]) else {
+            continue;
+        };
+        let (recency, unit) = keys.tiers(u, v);
+        let weight = i64::from(recency) * recency_tier + i64::from(unit) * unit_tier + i64::from(choice.score) + 1;
+        edges.push(Edge { a: u, b: v, weight });
+        slots.insert((u, v), choice);
+    }
+
+    let mate = max_weight_matching(n, &edges, true);
+
+    let mut pairs = Vec::new();
+    for (u, m) in mate.iter().enumerate() {
+        let Some(v) = *m else { continue };
+        if u > v {
+            continue;
+        }
+        let Some(choice) = slots.get(&(u, v)) else { continue };
+        let grid = &grids[choice.grid];
+        let (pa, pb) = (active[u], active[v]);
+        let (weekday, time) = grid.local(choice.slot);
+        pairs.push(PlannedPair {
+            a: pa,
+            b: pb,
+            zone_name: grid.zone_name.clone(),
+            weekday,
+            time,
+            first_start: grid.first_start(choice.slot).unwrap_or(term.start.to_datetime(time)),
+            first_week: grid.first_week(choice.slot),
+            occurrences: grid.occurrences(choice.slot).to_vec(),
+            slot_score: choice.score,
+            last_met: keys.last_met(u, v),
+        });
+    }
+
+    let units_active: BTreeSet<&str> = (0..n).filter(|&v| has_free[v]).map(|v| people[active[v]].unit.as_str()).collect();
+    for v in 0..n {
+        if mate[v].is_some() {
+            continue;
+        }
+        let p = &people[active[v]];
+        let reason = if !has_free[v] {
+            UnpairedReason::NoFreeTime
+        } else if rules.cross_unit_only && units_active.iter().all(|u| *u == p.unit) {
+            UnpairedReason::NoOtherUnit
+        } else if !focus.is_empty() && !in_focus(v) && (0..n).filter(|&f| in_focus(f)).all(|f| mate[f].is_some()) {
+            UnpairedReason::NotInFocus
+        } else if candidate_count[v] == 0 {
+            UnpairedReason::NoCommonSlot
+        } else {
+            UnpairedReason::PartnersTaken
+        };
+        unpaired.push(Unpaired { person: active[v], reason });
+    }
+    unpaired.sort_by(|x, y| people[x.person].email.cmp(&people[y.person].email));
+
+    let with_candidates = candidate_count.iter().filter(|&&c| c > 0).count();
+    let stats = PlanStats {
+        eligible: (0..n).filter(|&v| has_free[v]).count(),
+        with_candidates,
+        edges: edges.len(),
+        max_pairs_bound: pairs_bound(people, &active, &candidate_count, rules.cross_unit_only),
+    };
+    Plan { term, pairs, unpaired, stats }
+}
+
+/// An upper bound on the size of any matching: half the people with a candidate,
+/// and, when pairs must cross units, no more than the people outside the largest unit.
+fn pairs_bound(people: &[Person], active: &[usize], candidates: &[usize], cross_unit: bool) -> usize {
+    let with: Vec<usize> = (0..active.len()).filter(|&v| candidates[v] > 0).collect();
+    let mut bound = with.len() / 2;
+    if cross_unit {
+        let mut per_unit: HashMap<&str, usize> = HashMap::new();
+        for &v in &with {
+            *per_unit.entry(people[active[v]].unit.as_str()).or_default() += 1;
+        }
+        let largest = per_unit.values().copied().max().unwrap_or(0);
+        bound = bound.min(with.len() - largest);
+    }
+    bound
+}
+
+/// The best slot of the pair (u, v): expressed in u's or v's zone, most
+/// occurrences first, then the highest combined score, then the earliest start.
+fn best_slot(grids: &[ZoneGrid], masks: &[Vec<SlotMask>], u: usize, v: usize, zu: usize, zv: usize) -> Option<SlotChoice> {
+    // Higher ranks are better: more occurrences, higher score, earlier start.
+    let mut best: Option<(SlotChoice, (usize, u32, Reverse<Timestamp>))> = None;
+    let zones: &[usize] = if zu == zv { &[zu] } else { &[zu, zv] };
+    for &g in zones {
+        let grid = &grids[g];
+        masks[u][g].for_each_common(&masks[v][g], |k, score| {
+            let occ = grid.occurrences(k);
+            let start = occ.first().map_or(Timestamp::MAX, |o| o.start);
+            let rank = (occ.len(), score, Reverse(start));
+            if best.as_ref().is_none_or(|(_, r)| rank > *r) {
+                best = Some((SlotChoice { grid: g, slot: k, score }, rank));
+            }
+        });
+    }
+    best.map(|(c, _)| c)
+}
+
+#[derive(Clone, Copy, Debug)]
+struct SlotChoice {
+    grid: usize,
+    slot: usize,
+    score: u32,
+}
+
+/// History-derived keys of pairs of active people.
+struct PairKeys<'a> {
+    input: &'a PlanInput<'a>,
+    active: &'a [usize],
+    /// Dense rank of each unit pair's connection count (0 = met least).
+    unit_rank: HashMap<(String, String), u32>,
+}
+
+impl<'a> PairKeys<'a> {
+    fn new(input: &'a PlanInput<'a>, active: &'a [usize]) -> PairKeys<'a> {
+        let units: BTreeSet<&str> = active.iter().map(|&i| input.people[i].unit.as_str()).collect();
+        let mut counts = BTreeMap::new();
+        for (i, a) in units.iter().enumerate() {
+            for b in units.iter().skip(i + 1) {
+                let key = sorted(a, b);
+                let count = input.history.unit_pairs.get(&key).copied().unwrap_or(0);
+                counts.insert(key, count);
+            }
+        }
+        let distinct: BTreeSet<u32> = counts.values().copied().collect();
+        let unit_rank = counts
+            .into_iter()
+            .map(|(k, c)| (k, distinct.range(..c).count() as u32))
+            .collect();
+        PairKeys { input, active, unit_rank }
+    }
+
+    fn last_met(&self, u: usize, v: usize) -> Option<i64> {
+        let (a, b) = (&self.input.people[self.active[u]], &self.input.people[self.active[v]]);
+        self.input.history.last_met.get(&sorted(&a.email, &b.email)).copied()
+    }
+
+    /// (recency 0..=63, unit rarity 0..=63); higher is better. Never met is 63; a
+    /// pair that met within `avoid_repeat_terms` is 0, usable only when nothing else is.
+    fn tiers(&self, u: usize, v: usize) -> (u32, u32) {
+        let recency = match self.last_met(u, v) {
+            None => 63,
+            Some(t) => {
+                let ago = (self.input.term.index - t).max(0);
+                if ago <= i64::from(self.input.rules.avoid_repeat_terms) { 0 } else { ago.min(62) as u32 }
+            }
+        };
+        let (a, b) = (&self.input.people[self.active[u]], &self.input.people[self.active[v]]);
+        let rank = self.unit_rank.get(&sorted(&a.unit, &b.unit)).copied().unwrap_or(0);
+        (recency, 63 - rank.min(63))
+    }
+
+    /// Orders candidates before their slots are known: tiers first, then a hash of
+    /// the pair and term, so ties spread over many partners instead of the first
+    /// emails in alphabetical order.
+    fn cheap_key(&self, u: usize, v: usize) -> u64 {
+        let (recency, unit) = self.tiers(u, v);
+        let (lo, hi) = (u.min(v) as u64, u.max(v) as u64);
+        let mix = splitmix64(lo.wrapping_mul(0x1_0000_0001) ^ hi.wrapping_shl(20) ^ self.input.term.index as u64);
+        (u64::from(recency) << 56) | (u64::from(unit) << 48) | (mix >> 16)
+    }
+}
+
+/// A well-known 64-bit mixer; written here because only a deterministic spread is
+/// needed, not a random number generator.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The two strings in order, as a key for unordered pairs.
+pub fn sorted(a: &str, b: &str) -> (String, String) {
+    if a <= b { (a.to_string(), b.to_string()) } else { (b.to_string(), a.to_string()) }
+}

@@ -1,0 +1,303 @@
+//! Weekly slots: a weekday and a local start time in a series' zone.
+//!
+//! A [`ZoneGrid`] holds, for one zone and one term, every candidate slot (every
+//! multiple of the granularity on every weekday) with the real instants of each of
+//! its weekly occurrences, converted with that zone's rules. A person's
+//! [`SlotMask`] says which slots of a grid are free for them in *every* occurrence
+//! from the first bookable week on, so a pair's valid slots are the AND of two
+//! masks: cheap enough to test every pair of a large organization.
+
+use jiff::civil::{DateTime, Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+
+use super::availability::{minutes, DayWindow};
+use super::interval::{Interval, IntervalSet};
+use super::term::Term;
+
+/// The candidate slots of one zone over one term.
+#[derive(Clone, Debug)]
+pub struct ZoneGrid {
+    pub zone_name: String,
+    pub zone: TimeZone,
+    pub term: Term,
+    granularity_minutes: i64,
+    steps_per_day: usize,
+    /// `occurrences[k * weeks + w]`: occurrence `w` of slot `k`.
+    occurrences: Vec<Interval>,
+    /// First week of slot `k` whose occurrence starts at least `not_before`;
+    /// `term.weeks` when none does.
+    first_week: Vec<u32>,
+}
+
+/// A slot chosen for a pair, with the occurrences it will have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChosenSlot {
+    /// Index of the grid (zone) the slot is expressed in.
+    pub grid: usize,
+    pub slot: usize,
+    pub weekday: Weekday,
+    pub time: Time,
+    pub first_week: u32,
+    /// Occurrences from `first_week` to the end of the term.
+    pub occurrences: Vec<Interval>,
+    /// Quality 0..=126 (both people's [`SlotMask`] scores added).
+    pub score: u32,
+}
+
+impl ZoneGrid {
+    /// Builds the grid of `zone` for `term`. Occurrences starting before
+    /// `not_before` (now + minimum notice) are not bookable.
+    pub fn new(
+        zone_name: &str,
+        zone: &TimeZone,
+        term: Term,
+        granularity: SignedDuration,
+        duration: SignedDuration,
+        not_before: Timestamp,
+    ) -> ZoneGrid {
+        let granularity_minutes = granularity.as_mins().clamp(1, 24 * 60);
+        let steps_per_day = ((24 * 60) / granularity_minutes) as usize;
+        let weeks = term.weeks as usize;
+        let slots = 7 * steps_per_day;
+        let mut occurrences = Vec::with_capacity(slots * weeks);
+        let mut first_week = Vec::with_capacity(slots);
+        for k in 0..slots {
+            let (day, time) = slot_local(k, steps_per_day, granularity_minutes);
+            let mut first = term.weeks;
+            for w in 0..term.weeks {
+                let start = term
+                    .week_start(w)
+                    .and_then(|monday| monday.checked_add(jiff::Span::new().days(day)).ok())
+                    .and_then(|d| zone.to_timestamp(d.to_datetime(time)).ok());
+                // Dates outside jiff's range cannot occur for real terms; an empty
+                // interval at the end of time is never inside anyone's free time.
+                let occ = start.map_or(Interval::new(Timestamp::MAX, Timestamp::MAX), |s| {
+                    Interval::new(s, s.saturating_add(duration).unwrap_or(Timestamp::MAX))
+                });
+                if first == term.weeks && occ.start >= not_before && occ.start != Timestamp::MAX {
+                    first = w;
+                }
+                occurrences.push(occ);
+            }
+            first_week.push(first);
+        }
+        ZoneGrid {
+            zone_name: zone_name.to_string(),
+            zone: zone.clone(),
+            term,
+            granularity_minutes,
+            steps_per_day,
+            occurrences,
+            first_week,
+        }
+    }
+
+    pub fn slot_count(&self) -> usize {
+        self.first_week.len()
+    }
+
+    pub fn words(&self) -> usize {
+        self.slot_count().div_ceil(64)
+    }
+
+    /// Weekday and local start time of slot `k`.
+    pub fn local(&self, k: usize) -> (Weekday, Time) {
+        let (day, time) = slot_local(k, self.steps_per_day, self.granularity_minutes);
+        let weekday = Weekday::Monday.wrapping_add(day);
+        (weekday, time)
+    }
+
+    /// The bookable occurrences of slot `k` (from its first bookable week on).
+    pub fn occurrences(&self, k: usize) -> &[Interval] {
+        let weeks = self.term.weeks as usize;
+        let first = self.first_week[k] as usize;
+        &self.occurrences[k * weeks + first..(k + 1) * weeks]
+    }
+
+    pub fn first_week(&self, k: usize) -> u32 {
+        self.first_week[k]
+    }
+
+    /// Wall-clock start of the first bookable occurrence of slot `k`, in this zone.
+    pub fn first_start(&self, k: usize) -> Option<DateTime> {
+        let occ = self.occurrences(k).first()?;
+        Some(self.zone.to_datetime(occ.start))
+    }
+
+    /// The mask of slots free for a person with free time `free`. `score_of`
+    /// rates a slot for this person from the instant of its first occurrence.
+    pub fn mask(&self, free: &IntervalSet, mut score_of: impl FnMut(Interval) -> u8) -> SlotMask {
+        let mut bits = vec![0u64; self.words()];
+        let mut scores = vec![0u8; self.slot_count()];
+        for k in 0..self.slot_count() {
+            let occ = self.occurrences(k);
+            if !occ.is_empty() && occ.iter().all(|o| free.contains(o)) {
+                bits[k / 64] |= 1 << (k % 64);
+                scores[k] = score_of(occ[0]);
+            }
+        }
+        SlotMask { bits, scores }
+    }
+}
+
+fn slot_local(k: usize, steps_per_day: usize, granularity_minutes: i64) -> (i64, Time) {
+    let day = (k / steps_per_day) as i64;
+    let minute = (k % steps_per_day) as i64 * granularity_minutes;
+    // minute < 24 * 60 by construction, so the time is always valid.
+    let time = Time::new((minute / 60) as i8, (minute % 60) as i8, 0, 0).unwrap_or(Time::midnight());
+    (day, time)
+}
+
+/// Which slots of one grid are free for one person, and how much they like each.
+#[derive(Clone, Debug, Default)]
+pub struct SlotMask {
+    bits: Vec<u64>,
+    scores: Vec<u8>,
+}
+
+impl SlotMask {
+    pub fn is_set(&self, k: usize) -> bool {
+        self.bits.get(k / 64).is_some_and(|w| w & (1 << (k % 64)) != 0)
+    }
+
+    pub fn any(&self) -> bool {
+        self.bits.iter().any(|&w| w != 0)
+    }
+
+    /// True when some slot is free in both masks.
+    pub fn intersects(&self, other: &SlotMask) -> bool {
+        self.bits.iter().zip(&other.bits).any(|(a, b)| a & b != 0)
+    }
+
+    /// Calls `f(slot, combined score)` for every slot free in both masks, in slot order.
+    pub fn for_each_common(&self, other: &SlotMask, mut f: impl FnMut(usize, u32)) {
+        for (i, (a, b)) in self.bits.iter().zip(&other.bits).enumerate() {
+            let mut word = a & b;
+            while word != 0 {
+                let k = i * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                f(k, u32::from(self.scores[k]) + u32::from(other.scores[k]));
+            }
+        }
+    }
+}
+
+/// How one person rates a meeting time, 0..=63: inside their preferred hours
+/// (up to 24), near the middle of their working window (up to 24), on a day on
+/// which they are less busy (up to 15).
+pub fn person_score(
+    zone: &TimeZone,
+    hours: DayWindow,
+    preferred: Option<DayWindow>,
+    busy: &IntervalSet,
+    occurrence: Interval,
+) -> u8 {
+    let start = zone.to_datetime(occurrence.start);
+    let end = zone.to_datetime(occurrence.end);
+    let mut score = 0i64;
+    if preferred.is_some_and(|p| start.date() == end.date() && p.contains(start.time(), end.time())) {
+        score += 24;
+    }
+    let mid = (minutes(start.time()) + minutes(start.time()) + occurrence.duration().as_mins()) / 2;
+    let distance = (mid - hours.center_minutes()).abs().min(hours.half_width_minutes());
+    score += 24 - 24 * distance / hours.half_width_minutes();
+    let day = [hours.start, hours.end].map(|t| zone.to_timestamp(start.date().to_datetime(t)).ok());
+    if let [Some(s), Some(e)] = day {
+        let window = Interval::new(s, e);
+        let length = window.duration().as_secs().max(1);
+        let busy_secs = busy.covered_within(&window).as_secs();
+        score += 15 - 15 * busy_secs.min(length) / length;
+    }
+    score.clamp(0, 63) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{date, time};
+
+    fn grid(zone: &str, start: jiff::civil::Date, weeks: u32, not_before: &str) -> ZoneGrid {
+        let tz = TimeZone::get(zone).unwrap();
+        let term = Term { index: 0, start, weeks };
+        ZoneGrid::new(
+            zone,
+            &tz,
+            term,
+            SignedDuration::from_mins(15),
+            SignedDuration::from_mins(30),
+            not_before.parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_weekly_slot_keeps_its_local_time_when_the_zone_changes_offset() {
+        // US DST starts 2027-03-14, inside this term.
+        let g = grid("America/New_York", date(2027, 3, 1), 4, "2027-01-01T00:00:00Z");
+        let k = 2 * g.steps_per_day + 40; // Wednesday 10:00
+        assert_eq!(g.local(k), (Weekday::Wednesday, time(10, 0, 0, 0)));
+        let starts: Vec<String> = g.occurrences(k).iter().map(|o| o.start.to_string()).collect();
+        assert_eq!(
+            starts,
+            ["2027-03-03T15:00:00Z", "2027-03-10T15:00:00Z", "2027-03-17T14:00:00Z", "2027-03-24T14:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn occurrences_inside_the_minimum_notice_are_not_bookable() {
+        let g = grid("UTC", date(2027, 3, 1), 4, "2027-03-10T00:00:00Z");
+        let monday_nine = 36;
+        let friday_nine = 4 * 96 + 36;
+        assert_eq!(g.first_week(monday_nine), 2);
+        assert_eq!(g.first_week(friday_nine), 1);
+        assert_eq!(g.occurrences(monday_nine).len(), 2);
+    }
+
+    #[test]
+    fn a_slot_is_free_only_if_every_occurrence_is_free() {
+        let g = grid("UTC", date(2027, 3, 1), 2, "2027-01-01T00:00:00Z");
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        // Free on Monday 1 March 09:00-12:00 but not the following Monday.
+        let free = IntervalSet::from_intervals([Interval::new(t("2027-03-01T09:00:00Z"), t("2027-03-01T12:00:00Z"))]);
+        let mask = g.mask(&free, |_| 0);
+        assert!(!mask.any());
+        let free = free.union(&IntervalSet::from_intervals([Interval::new(
+            t("2027-03-08T10:00:00Z"),
+            t("2027-03-08T12:00:00Z"),
+        )]));
+        let mask = g.mask(&free, |_| 0);
+        let set: Vec<usize> = (0..g.slot_count()).filter(|&k| mask.is_set(k)).collect();
+        // Slots 10:00, 10:15, ..., 11:30 on Monday: 30-minute meetings ending by 12:00.
+        assert_eq!(set, (40..=46).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn common_slots_add_both_scores() {
+        let g = grid("UTC", date(2027, 3, 1), 1, "2027-01-01T00:00:00Z");
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let a = g.mask(&IntervalSet::from_intervals([Interval::new(t("2027-03-01T09:00:00Z"), t("2027-03-01T10:00:00Z"))]), |_| 3);
+        let b = g.mask(&IntervalSet::from_intervals([Interval::new(t("2027-03-01T09:30:00Z"), t("2027-03-01T11:00:00Z"))]), |_| 4);
+        assert!(a.intersects(&b));
+        let mut common = Vec::new();
+        a.for_each_common(&b, |k, score| common.push((k, score)));
+        assert_eq!(common, vec![(38, 7)]);
+    }
+
+    #[test]
+    fn mid_day_preferred_and_quiet_days_score_higher() {
+        let utc = TimeZone::UTC;
+        let hours = DayWindow { start: time(9, 0, 0, 0), end: time(17, 0, 0, 0) };
+        let at = |s: &str| {
+            let start: Timestamp = s.parse().unwrap();
+            Interval::new(start, start.saturating_add(SignedDuration::from_mins(30)).unwrap())
+        };
+        let none = IntervalSet::new();
+        let noon = person_score(&utc, hours, None, &none, at("2027-03-01T12:45:00Z"));
+        let morning = person_score(&utc, hours, None, &none, at("2027-03-01T09:00:00Z"));
+        assert!(noon > morning, "{noon} > {morning}");
+        let preferred = Some(DayWindow { start: time(9, 0, 0, 0), end: time(10, 0, 0, 0) });
+        assert!(person_score(&utc, hours, preferred, &none, at("2027-03-01T09:00:00Z")) > morning);
+        let busy = IntervalSet::from_intervals([at("2027-03-01T14:00:00Z").widened(SignedDuration::from_hours(2))]);
+        assert!(person_score(&utc, hours, None, &busy, at("2027-03-01T12:45:00Z")) < noon);
+    }
+}

@@ -1,0 +1,12 @@
+//! liaison: pairs leaders across the units of an organization and books a weekly
+//! connection for each pair, term after term.
+//!
+//! Layout:
+//! - [`core`]: the pure scheduling core (intervals, availability, slots, matching,
+//!   planning). No I/O, no clock, no async, no logging.
+//! - [`config`]: loading and validating the TOML configuration.
+//! - [`calendar`]: calendar providers behind one trait (local iCalendar files).
+//! - [`store`]: the sled database (history and booked series).
+//! - [`app`]: the shell that wires them together for each command.
+
+pub mod core;
