@@ -9,4 +9,9 @@
 //! - [`store`]: the sled database (history and booked series).
 //! - [`app`]: the shell that wires them together for each command.
 
+pub mod app;
+pub mod calendar;
+pub mod config;
 pub mod core;
+pub mod demo;
+pub mod store;

@@ -1,1 +1,226 @@
-fn main(){}
+//! The `liaison` command: parses arguments, runs one command, maps its outcome to
+//! an exit code (0 ok, 1 failure, 2 usage/config/input, 3 authorization).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow};
+use clap::{Parser, Subcommand, ValueEnum};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use liaison::app::{self, Failure};
+use liaison::calendar::local::LocalProvider;
+use liaison::config;
+use liaison::demo;
+use liaison::store::Store;
+
+/// Pairs leaders across the units of an organization and books a weekly
+/// connection for each pair, term after term.
+///
+/// Start with `liaison demo`: it writes a sample organization with local
+/// calendars, plans the first term and books it. Then point `--config` at the
+/// generated config.toml and run `liaison plan`.
+#[derive(Parser, Debug)]
+#[command(name = "liaison", version, about, long_about)]
+struct Cli {
+    /// Configuration file [default: $LIAISON_CONFIG, then $XDG_CONFIG_HOME/liaison/config.toml, then /etc/liaison/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+
+    /// Less log output: errors only.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    /// Pretend the current time is this instant (RFC 3339); for tests and rehearsals.
+    #[arg(long, global = true, hide = true, env = "LIAISON_NOW")]
+    now: Option<Timestamp>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate a sample organization on local calendars, plan and book its first term, print it.
+    Demo {
+        /// Directory to write into (must be new or empty) [default: a new directory under the system's temp dir]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Number of people.
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u16).range(2..=10000))]
+        people: u16,
+        /// Seed of the generator: the same seed gives the same organization.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Validate the configuration and explain every error found.
+    Check,
+    /// Dry run: read calendars and show the pairs and times; writes nothing.
+    Plan {
+        /// Plan the term containing this date [default: the current term, or the first if none started]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        term: Option<Date>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let now = cli.now.unwrap_or_else(Timestamp::now);
+    match run(cli, now) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("liaison: {:#}", failure.error());
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_env("LIAISON_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    // A second initialization can only happen in tests; ignoring it is harmless.
+    let _ = match cli.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Other(anyhow!(e).context("starting the async runtime")))?;
+    match cli.command {
+        Command::Demo { dir, people, seed } => runtime.block_on(demo_command(dir, people.into(), seed, now)),
+        Command::Check => check_command(cli.config.as_deref(), now),
+        Command::Plan { term, json } => runtime.block_on(plan_command(cli.config.as_deref(), term, json, now)),
+    }
+}
+
+fn load_config(explicit: Option<&Path>) -> Result<config::Config, Failure> {
+    let path = config::find_config_path(explicit).map_err(|e| Failure::Usage(e.into()))?;
+    config::load(&path).map_err(|e| Failure::Usage(e.into()))
+}
+
+fn check_command(explicit: Option<&Path>, now: Timestamp) -> Result<(), Failure> {
+    let cfg = load_config(explicit)?;
+    print!("{}", config::summary(&cfg, app::today(&cfg, now)));
+    println!("{}: OK", cfg.path.display());
+    Ok(())
+}
+
+async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, now: Timestamp) -> Result<(), Failure> {
+    let cfg = load_config(explicit)?;
+    let term = app::term_for(&cfg, term.unwrap_or_else(|| app::today(&cfg, now)))?;
+    let provider = app::provider(&cfg)?;
+    let store = app::open_existing_store(&cfg)?;
+    let state = app::TermState::read(store.as_ref(), &term)?;
+    let busy = app::read_busy(&cfg, &provider, &term).await?;
+    let plan = app::make_plan(&cfg, &busy, &state, term, now);
+    if json {
+        let text = serde_json::to_string_pretty(&app::plan_json(&cfg, &plan)).map_err(|e| Failure::Other(e.into()))?;
+        println!("{text}");
+    } else {
+        print!("{}", app::render_plan(&cfg, &plan));
+    }
+    Ok(())
+}
+
+async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Timestamp) -> Result<(), Failure> {
+    let dir = demo_dir(dir)?;
+    let first_term = demo::next_term_start(now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
+    let org = demo::generate(people, seed, first_term);
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text)
+            .with_context(|| format!("writing {}", path.display()))
+            .map_err(Failure::Other)
+    };
+    write("config.toml", &org.config_toml)?;
+    for (name, text) in &org.calendars {
+        write(name, text)?;
+    }
+
+    let cfg = config::load(&dir.join("config.toml"))
+        .map_err(|e| Failure::Other(anyhow!(e).context("the generated config")))?;
+    let term = app::term_for(&cfg, cfg.schedule.first_term)?;
+    let provider = LocalProvider::new(&dir, &cfg.calendar.google.organizer);
+    let store = Store::open(&cfg.state_dir)?;
+    let state = app::TermState::read(Some(&store), &term)?;
+    let busy = app::read_busy(&cfg, &provider, &term).await?;
+    let plan = app::make_plan(&cfg, &busy, &state, term, now);
+    let report = app::book(&cfg, &provider, &store, &plan).await?;
+
+    println!(
+        "Sample organization: {} people in {} units, {} zones (seed {seed}).\n",
+        org.people.len(),
+        demo::UNITS.len().min(org.people.len()),
+        demo::ZONES.len().min(org.people.len())
+    );
+    print!("{}", app::render_plan(&cfg, &plan));
+    println!(
+        "\nBooked {} series ({} were already there).",
+        report.created, report.already_there
+    );
+    println!("\nFiles in {}:", dir.display());
+    println!("  config.toml      the configuration (edit people, hours, units)");
+    println!("  <email>.ics      each person's calendar (busy times in)");
+    println!("  bookings.ics     the booked connections (series out)");
+    println!("  state/           liaison's database (who met whom)");
+    println!("\nNext: liaison --config {} plan", dir.join("config.toml").display());
+    Ok(())
+}
+
+/// The demo's directory: the one given (new or empty), or a new one it names.
+fn demo_dir(dir: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    match dir {
+        Some(dir) => {
+            let non_empty = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
+            if non_empty {
+                return Err(Failure::Usage(anyhow!(
+                    "{} is not empty; choose a new or empty directory for the demo (it writes config.toml and calendars there)",
+                    dir.display()
+                )));
+            }
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating {}", dir.display()))
+                .map_err(Failure::Other)?;
+            Ok(dir)
+        }
+        None => tempfile::Builder::new()
+            .prefix("liaison-demo-")
+            .tempdir()
+            .map(|d| d.keep())
+            .context("creating a directory for the demo")
+            .map_err(Failure::Other),
+    }
+}

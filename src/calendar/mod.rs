@@ -10,8 +10,8 @@ pub mod local;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use jiff::civil::{Date, DateTime};
 use jiff::SignedDuration;
+use jiff::civil::{Date, DateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::core::interval::{Interval, IntervalSet};
@@ -102,11 +102,7 @@ pub struct BookedSeries {
 pub trait CalendarProvider {
     /// Busy time of each email inside `range`. A per-person failure is reported in
     /// the map; only a failure of the whole query is an `Err`.
-    async fn busy(
-        &self,
-        emails: &[String],
-        range: Interval,
-    ) -> Result<BTreeMap<String, BusyAnswer>, CalendarError>;
+    async fn busy(&self, emails: &[String], range: Interval) -> Result<BTreeMap<String, BusyAnswer>, CalendarError>;
 
     /// Creates the series, or reports that a series with the same id exists.
     async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError>;

@@ -4,16 +4,13 @@
 
 use std::path::PathBuf;
 
-use jiff::civil::{Date, Time, Weekday};
-use jiff::tz::TimeZone;
 use jiff::SignedDuration;
+use jiff::civil::{Date, Weekday};
+use jiff::tz::TimeZone;
 
-/// A local time-of-day range `[start, end)`, e.g. `"09:00-17:00"`. `start < end`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DayWindow {
-    pub start: Time,
-    pub end: Time,
-}
+/// Shared with the core, which plans with them directly.
+pub use crate::core::availability::DayWindow;
+pub use crate::core::plan::Person;
 
 /// The whole validated configuration.
 #[derive(Clone, Debug)]
@@ -128,21 +125,4 @@ pub struct Calendar {
     pub google: Google,
     /// Present whenever `provider = "local"`.
     pub local: Option<Local>,
-}
-
-/// One leader, with the meeting defaults already applied to the optional fields.
-#[derive(Clone, Debug)]
-pub struct Person {
-    /// Lower-cased.
-    pub email: String,
-    pub name: String,
-    pub unit: String,
-    pub timezone_name: String,
-    pub timezone: TimeZone,
-    pub hours: DayWindow,
-    pub days: Vec<Weekday>,
-    pub preferred_hours: Option<DayWindow>,
-    /// Local dates (in the person's zone) without connections.
-    pub away: Vec<Date>,
-    pub paused: bool,
 }

@@ -98,9 +98,9 @@ pub fn free_time(
     let mut date = from;
     while date < until {
         let skipped = rules.skip_dates.contains(&date);
-        let overloaded = rules.max_busy.is_some_and(|limit| {
-            local_day(work.zone, date).is_some_and(|day| busy.covered_within(&day) >= limit)
-        });
+        let overloaded = rules
+            .max_busy
+            .is_some_and(|limit| local_day(work.zone, date).is_some_and(|day| busy.covered_within(&day) >= limit));
         if !skipped && !overloaded {
             windows.extend(working_interval(work, date));
         }
@@ -163,7 +163,13 @@ mod tests {
     fn new_york_working_hours_keep_their_local_time_across_the_spring_change() {
         let ny = zone("America/New_York");
         // DST starts Sunday 2027-03-14 in the US.
-        let set = free(&ny, &IntervalSet::new(), &no_rules(), date(2027, 3, 12), date(2027, 3, 16));
+        let set = free(
+            &ny,
+            &IntervalSet::new(),
+            &no_rules(),
+            date(2027, 3, 12),
+            date(2027, 3, 16),
+        );
         let spans = set.spans();
         assert_eq!(spans.len(), 2);
         assert_eq!(spans[0].start, ts("2027-03-12T14:00:00Z")); // 09:00 EST
@@ -175,7 +181,13 @@ mod tests {
     fn london_working_hours_follow_the_autumn_change_on_a_different_date_than_new_york() {
         let london = zone("Europe/London");
         // BST ends Sunday 2027-10-31; US DST ends a week later.
-        let set = free(&london, &IntervalSet::new(), &no_rules(), date(2027, 10, 29), date(2027, 11, 2));
+        let set = free(
+            &london,
+            &IntervalSet::new(),
+            &no_rules(),
+            date(2027, 10, 29),
+            date(2027, 11, 2),
+        );
         assert_eq!(set.spans()[0].start, ts("2027-10-29T08:00:00Z"));
         assert_eq!(set.spans()[1].start, ts("2027-11-01T09:00:00Z"));
     }
@@ -183,7 +195,13 @@ mod tests {
     #[test]
     fn a_half_hour_zone_starts_work_on_the_half_hour_in_utc() {
         let kolkata = zone("Asia/Kolkata");
-        let set = free(&kolkata, &IntervalSet::new(), &no_rules(), date(2027, 3, 15), date(2027, 3, 16));
+        let set = free(
+            &kolkata,
+            &IntervalSet::new(),
+            &no_rules(),
+            date(2027, 3, 15),
+            date(2027, 3, 16),
+        );
         assert_eq!(set.spans()[0].start, ts("2027-03-15T03:30:00Z"));
     }
 

@@ -113,19 +113,13 @@ impl IntervalSet {
             while k < other.spans.len() && other.spans[k].start < span.end {
                 let cut = other.spans[k];
                 if cut.start > start {
-                    out.push(Interval {
-                        start,
-                        end: cut.start,
-                    });
+                    out.push(Interval { start, end: cut.start });
                 }
                 start = start.max(cut.end);
                 k += 1;
             }
             if start < span.end {
-                out.push(Interval {
-                    start,
-                    end: span.end,
-                });
+                out.push(Interval { start, end: span.end });
             }
         }
         IntervalSet { spans: out }

@@ -15,18 +15,18 @@
 //! (plus every candidate of anyone left without one), which keeps the matching
 //! fast; the result reports the bound that proves the matching's size maximum.
 
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use super::availability::{free_time, DayWindow, FreeTimeRules, WorkingTime};
+use super::availability::{DayWindow, FreeTimeRules, WorkingTime, free_time};
 use super::interval::{Interval, IntervalSet};
-use super::matching::{max_weight_matching, Edge};
-use super::slot::{person_score, SlotMask, ZoneGrid};
+use super::matching::{Edge, max_weight_matching};
+use super::slot::{SlotMask, ZoneGrid, person_score};
 use super::term::Term;
 
 /// Organizations up to this size use every candidate pair; larger ones keep each
@@ -195,7 +195,10 @@ pub fn plan(input: &PlanInput) -> Plan {
             continue;
         }
         if p.paused {
-            unpaired.push(Unpaired { person: i, reason: UnpairedReason::Paused });
+            unpaired.push(Unpaired {
+                person: i,
+                reason: UnpairedReason::Paused,
+            });
             continue;
         }
         match input.busy.get(&p.email) {
@@ -255,13 +258,20 @@ pub fn plan(input: &PlanInput) -> Plan {
             let free = free_time(&work, busy, &free_rules, from, until);
             grids
                 .iter()
-                .map(|g| g.mask(&free, |occ| person_score(&p.timezone, p.hours, p.preferred_hours, busy, occ)))
+                .map(|g| {
+                    g.mask(&free, |occ| {
+                        person_score(&p.timezone, p.hours, p.preferred_hours, busy, occ)
+                    })
+                })
                 .collect()
         })
         .collect();
 
     let n = active.len();
-    let zone_idx: Vec<usize> = active.iter().map(|&i| grid_of[people[i].timezone_name.as_str()]).collect();
+    let zone_idx: Vec<usize> = active
+        .iter()
+        .map(|&i| grid_of[people[i].timezone_name.as_str()])
+        .collect();
     let has_free: Vec<bool> = masks.iter().map(|m| m.iter().any(SlotMask::any)).collect();
     let in_focus = |v: usize| focus.is_empty() || focus.contains(people[active[v]].email.as_str());
 
@@ -285,8 +295,8 @@ pub fn plan(input: &PlanInput) -> Plan {
             continue;
         }
         let mut best: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
-        for v in 0..n {
-            if v == u || !has_free[v] || !allowed(u, v) {
+        for (v, &free) in has_free.iter().enumerate() {
+            if v == u || !free || !allowed(u, v) {
                 continue;
             }
             candidate_count[u] += 1;
@@ -351,7 +361,10 @@ pub fn plan(input: &PlanInput) -> Plan {
         });
     }
 
-    let units_active: BTreeSet<&str> = (0..n).filter(|&v| has_free[v]).map(|v| people[active[v]].unit.as_str()).collect();
+    let units_active: BTreeSet<&str> = (0..n)
+        .filter(|&v| has_free[v])
+        .map(|v| people[active[v]].unit.as_str())
+        .collect();
     for v in 0..n {
         if mate[v].is_some() {
             continue;
@@ -368,7 +381,10 @@ pub fn plan(input: &PlanInput) -> Plan {
         } else {
             UnpairedReason::PartnersTaken
         };
-        unpaired.push(Unpaired { person: active[v], reason });
+        unpaired.push(Unpaired {
+            person: active[v],
+            reason,
+        });
     }
     unpaired.sort_by(|x, y| people[x.person].email.cmp(&people[y.person].email));
 
@@ -379,7 +395,12 @@ pub fn plan(input: &PlanInput) -> Plan {
         edges: edges.len(),
         max_pairs_bound: pairs_bound(people, &active, &candidate_count, rules.cross_unit_only),
     };
-    Plan { term, pairs, unpaired, stats }
+    Plan {
+        term,
+        pairs,
+        unpaired,
+        stats,
+    }
 }
 
 /// An upper bound on the size of any matching: half the people with a candidate,
@@ -400,9 +421,17 @@ fn pairs_bound(people: &[Person], active: &[usize], candidates: &[usize], cross_
 
 /// The best slot of the pair (u, v): expressed in u's or v's zone, most
 /// occurrences first, then the highest combined score, then the earliest start.
-fn best_slot(grids: &[ZoneGrid], masks: &[Vec<SlotMask>], u: usize, v: usize, zu: usize, zv: usize) -> Option<SlotChoice> {
+fn best_slot(
+    grids: &[ZoneGrid],
+    masks: &[Vec<SlotMask>],
+    u: usize,
+    v: usize,
+    zu: usize,
+    zv: usize,
+) -> Option<SlotChoice> {
     // Higher ranks are better: more occurrences, higher score, earlier start.
-    let mut best: Option<(SlotChoice, (usize, u32, Reverse<Timestamp>))> = None;
+    type Rank = (usize, u32, Reverse<Timestamp>);
+    let mut best: Option<(SlotChoice, Rank)> = None;
     let zones: &[usize] = if zu == zv { &[zu] } else { &[zu, zv] };
     for &g in zones {
         let grid = &grids[g];
@@ -411,7 +440,14 @@ fn best_slot(grids: &[ZoneGrid], masks: &[Vec<SlotMask>], u: usize, v: usize, zu
             let start = occ.first().map_or(Timestamp::MAX, |o| o.start);
             let rank = (occ.len(), score, Reverse(start));
             if best.as_ref().is_none_or(|(_, r)| rank > *r) {
-                best = Some((SlotChoice { grid: g, slot: k, score }, rank));
+                best = Some((
+                    SlotChoice {
+                        grid: g,
+                        slot: k,
+                        score,
+                    },
+                    rank,
+                ));
             }
         });
     }
@@ -449,7 +485,11 @@ impl<'a> PairKeys<'a> {
             .into_iter()
             .map(|(k, c)| (k, distinct.range(..c).count() as u32))
             .collect();
-        PairKeys { input, active, unit_rank }
+        PairKeys {
+            input,
+            active,
+            unit_rank,
+        }
     }
 
     fn last_met(&self, u: usize, v: usize) -> Option<i64> {
@@ -464,7 +504,11 @@ impl<'a> PairKeys<'a> {
             None => 63,
             Some(t) => {
                 let ago = (self.input.term.index - t).max(0);
-                if ago <= i64::from(self.input.rules.avoid_repeat_terms) { 0 } else { ago.min(62) as u32 }
+                if ago <= i64::from(self.input.rules.avoid_repeat_terms) {
+                    0
+                } else {
+                    ago.min(62) as u32
+                }
             }
         };
         let (a, b) = (&self.input.people[self.active[u]], &self.input.people[self.active[v]]);
@@ -494,5 +538,13 @@ fn splitmix64(mut x: u64) -> u64 {
 
 /// The two strings in order, as a key for unordered pairs.
 pub fn sorted(a: &str, b: &str) -> (String, String) {
-    if a <= b { (a.to_string(), b.to_string()) } else { (b.to_string(), a.to_string()) }
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
 }
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

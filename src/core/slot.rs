@@ -11,7 +11,7 @@ use jiff::civil::{DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::availability::{minutes, DayWindow};
+use super::availability::{DayWindow, minutes};
 use super::interval::{Interval, IntervalSet};
 use super::term::Term;
 
@@ -239,7 +239,12 @@ mod tests {
         let starts: Vec<String> = g.occurrences(k).iter().map(|o| o.start.to_string()).collect();
         assert_eq!(
             starts,
-            ["2027-03-03T15:00:00Z", "2027-03-10T15:00:00Z", "2027-03-17T14:00:00Z", "2027-03-24T14:00:00Z"]
+            [
+                "2027-03-03T15:00:00Z",
+                "2027-03-10T15:00:00Z",
+                "2027-03-17T14:00:00Z",
+                "2027-03-24T14:00:00Z"
+            ]
         );
     }
 
@@ -275,8 +280,14 @@ mod tests {
     fn common_slots_add_both_scores() {
         let g = grid("UTC", date(2027, 3, 1), 1, "2027-01-01T00:00:00Z");
         let t = |s: &str| -> Timestamp { s.parse().unwrap() };
-        let a = g.mask(&IntervalSet::from_intervals([Interval::new(t("2027-03-01T09:00:00Z"), t("2027-03-01T10:00:00Z"))]), |_| 3);
-        let b = g.mask(&IntervalSet::from_intervals([Interval::new(t("2027-03-01T09:30:00Z"), t("2027-03-01T11:00:00Z"))]), |_| 4);
+        let a = g.mask(
+            &IntervalSet::from_intervals([Interval::new(t("2027-03-01T09:00:00Z"), t("2027-03-01T10:00:00Z"))]),
+            |_| 3,
+        );
+        let b = g.mask(
+            &IntervalSet::from_intervals([Interval::new(t("2027-03-01T09:30:00Z"), t("2027-03-01T11:00:00Z"))]),
+            |_| 4,
+        );
         assert!(a.intersects(&b));
         let mut common = Vec::new();
         a.for_each_common(&b, |k, score| common.push((k, score)));
@@ -286,7 +297,10 @@ mod tests {
     #[test]
     fn mid_day_preferred_and_quiet_days_score_higher() {
         let utc = TimeZone::UTC;
-        let hours = DayWindow { start: time(9, 0, 0, 0), end: time(17, 0, 0, 0) };
+        let hours = DayWindow {
+            start: time(9, 0, 0, 0),
+            end: time(17, 0, 0, 0),
+        };
         let at = |s: &str| {
             let start: Timestamp = s.parse().unwrap();
             Interval::new(start, start.saturating_add(SignedDuration::from_mins(30)).unwrap())
@@ -295,7 +309,10 @@ mod tests {
         let noon = person_score(&utc, hours, None, &none, at("2027-03-01T12:45:00Z"));
         let morning = person_score(&utc, hours, None, &none, at("2027-03-01T09:00:00Z"));
         assert!(noon > morning, "{noon} > {morning}");
-        let preferred = Some(DayWindow { start: time(9, 0, 0, 0), end: time(10, 0, 0, 0) });
+        let preferred = Some(DayWindow {
+            start: time(9, 0, 0, 0),
+            end: time(10, 0, 0, 0),
+        });
         assert!(person_score(&utc, hours, preferred, &none, at("2027-03-01T09:00:00Z")) > morning);
         let busy = IntervalSet::from_intervals([at("2027-03-01T14:00:00Z").widened(SignedDuration::from_hours(2))]);
         assert!(person_score(&utc, hours, None, &busy, at("2027-03-01T12:45:00Z")) < noon);

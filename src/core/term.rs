@@ -2,8 +2,8 @@
 //! `term_weeks` weeks. Dates are civil dates; the caller converts them in the
 //! organization's zone.
 
-use jiff::civil::Date;
 use jiff::ToSpan;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 /// One term: its index from the first term, its first day (a Monday) and length.
@@ -18,14 +18,8 @@ impl Term {
     /// Term `index` of the calendar that starts at `first` with `weeks`-week terms.
     /// `None` only for dates outside jiff's supported range.
     pub fn nth(first: Date, weeks: u32, index: i64) -> Option<Term> {
-        let start = first
-            .checked_add((index * 7 * i64::from(weeks)).days())
-            .ok()?;
-        Some(Term {
-            index,
-            start,
-            weeks,
-        })
+        let start = first.checked_add((index * 7 * i64::from(weeks)).days()).ok()?;
+        Some(Term { index, start, weeks })
     }
 
     /// The term that contains `date` (terms before the first have negative indices).

@@ -1,0 +1,366 @@
+//! The imperative shell around the core: reads calendars and the store, calls the
+//! one planning function, books the result, and renders it for people.
+//!
+//! `plan`, `demo` (and later `run`) all go through [`make_plan`], so what `plan`
+//! shows is what booking would do.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use anyhow::Context as _;
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use serde_json::json;
+
+use crate::calendar::local::LocalProvider;
+use crate::calendar::{Attendee, CalendarError, CalendarProvider, CreateOutcome, SeriesRequest};
+use crate::config::{self, Config, ProviderKind};
+use crate::core::availability::local_day;
+use crate::core::ids::event_id;
+use crate::core::interval::{Interval, IntervalSet};
+use crate::core::plan::{self, History, Plan, PlanInput, PlanRules, PlannedPair};
+use crate::core::term::Term;
+use crate::store::{SeriesRecord, SeriesState, Store};
+
+/// How a command failed, which decides its exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad usage, configuration or input files: exit 2.
+    Usage(anyhow::Error),
+    /// Authorization needed or revoked: exit 3.
+    Unauthorized(anyhow::Error),
+    /// Anything else: exit 1.
+    Other(anyhow::Error),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Unauthorized(_) => 3,
+            Failure::Other(_) => 1,
+        }
+    }
+
+    pub fn error(&self) -> &anyhow::Error {
+        match self {
+            Failure::Usage(e) | Failure::Unauthorized(e) | Failure::Other(e) => e,
+        }
+    }
+}
+
+impl From<CalendarError> for Failure {
+    fn from(e: CalendarError) -> Failure {
+        match e {
+            e @ CalendarError::Unauthorized(_) => Failure::Unauthorized(e.into()),
+            e if e.is_bad_input() => Failure::Usage(e.into()),
+            e => Failure::Other(e.into()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Failure {
+        Failure::Other(e.into())
+    }
+}
+
+/// The calendar provider the configuration names.
+pub fn provider(cfg: &Config) -> Result<LocalProvider, Failure> {
+    match (cfg.calendar.provider, &cfg.calendar.local) {
+        (ProviderKind::Local, Some(local)) => Ok(LocalProvider::new(&local.dir, &cfg.calendar.google.organizer)),
+        (ProviderKind::Local, None) => Err(Failure::Usage(anyhow::anyhow!(
+            "{}: calendar.local.dir is required with provider = \"local\"",
+            cfg.path.display()
+        ))),
+        (ProviderKind::Google, _) => Err(Failure::Other(anyhow::anyhow!(
+            "{}: calendar.provider = \"google\" is not available in this build yet; use provider = \"local\" (see README)",
+            cfg.path.display()
+        ))),
+    }
+}
+
+/// The planning rules of a configuration.
+pub fn plan_rules(cfg: &Config) -> PlanRules {
+    PlanRules {
+        duration: cfg.meeting.duration,
+        granularity: cfg.meeting.granularity,
+        buffer: cfg.meeting.buffer,
+        min_notice: cfg.schedule.min_notice,
+        skip_dates: cfg.schedule.skip_dates.clone(),
+        max_busy: cfg.meeting.max_busy_hours,
+        cross_unit_only: cfg.pairing.cross_unit_only,
+        avoid_repeat_terms: cfg.pairing.avoid_repeat_terms,
+        focus: cfg.pairing.focus.clone(),
+    }
+}
+
+/// Today in the organization's zone.
+pub fn today(cfg: &Config, now: Timestamp) -> Date {
+    now.to_zoned_datetime(cfg.timezone.clone()).date()
+}
+
+/// The term containing `date`, or the first term if `date` is before it.
+pub fn term_for(cfg: &Config, date: Date) -> Result<Term, Failure> {
+    let first = cfg.schedule.first_term;
+    let weeks = cfg.schedule.term_weeks;
+    let term = if date < first {
+        Term::nth(first, weeks, 0)
+    } else {
+        Term::containing(first, weeks, date)
+    };
+    term.ok_or_else(|| Failure::Usage(anyhow::anyhow!("date {date} is out of range")))
+}
+
+/// The instants to read busy time for: the term, with a day of margin on each
+/// side so that every zone's local days are covered.
+pub fn busy_range(cfg: &Config, term: &Term) -> Interval {
+    let first = term.start.checked_sub(1.day()).unwrap_or(term.start);
+    let last = term.end();
+    let start = local_day(&cfg.timezone, first).map_or(Timestamp::MIN, |d| d.start);
+    let end = local_day(&cfg.timezone, last).map_or(Timestamp::MAX, |d| d.end);
+    Interval::new(start, end)
+}
+
+/// What the store says about a term.
+#[derive(Debug, Default)]
+pub struct TermState {
+    pub history: History,
+    pub booked: BTreeSet<String>,
+    pub excluded_pairs: BTreeSet<(String, String)>,
+}
+
+impl TermState {
+    pub fn read(store: Option<&Store>, term: &Term) -> Result<TermState, Failure> {
+        let Some(store) = store else {
+            return Ok(TermState::default());
+        };
+        Ok(TermState {
+            history: store.history()?,
+            booked: store.booked_people(term.start)?,
+            excluded_pairs: BTreeSet::new(),
+        })
+    }
+}
+
+/// Reads everyone's busy time for the term.
+pub async fn read_busy<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    term: &Term,
+) -> Result<BTreeMap<String, Result<IntervalSet, String>>, Failure> {
+    let emails: Vec<String> = cfg.people.iter().map(|p| p.email.clone()).collect();
+    Ok(provider.busy(&emails, busy_range(cfg, term)).await?)
+}
+
+/// The one planning function: `plan`, `demo` and `run` all call it.
+pub fn make_plan(
+    cfg: &Config,
+    busy: &BTreeMap<String, Result<IntervalSet, String>>,
+    state: &TermState,
+    term: Term,
+    now: Timestamp,
+) -> Plan {
+    let rules = plan_rules(cfg);
+    plan::plan(&PlanInput {
+        people: &cfg.people,
+        busy,
+        term,
+        now,
+        rules: &rules,
+        history: &state.history,
+        booked: &state.booked,
+        excluded_pairs: &state.excluded_pairs,
+    })
+}
+
+/// The series to create for a planned pair.
+pub fn series_request(cfg: &Config, term: &Term, pair: &PlannedPair, generation: u32) -> SeriesRequest {
+    let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
+    let count = term.weeks - pair.first_week;
+    let attendee = |p: &config::Person| Attendee {
+        email: p.email.clone(),
+        name: p.name.clone(),
+    };
+    SeriesRequest {
+        event_id: event_id(
+            &cfg.calendar.google.organizer,
+            term.start,
+            &a.email,
+            &b.email,
+            generation,
+        ),
+        term: term.start,
+        pair: (a.email.clone(), b.email.clone()),
+        attendees: [attendee(a), attendee(b)],
+        summary: config::render(&cfg.meeting.title, a, b, count),
+        description: config::render(&cfg.meeting.description, a, b, count),
+        location: cfg.meeting.location.clone(),
+        zone: pair.zone_name.clone(),
+        start: pair.first_start,
+        duration: cfg.meeting.duration,
+        count,
+    }
+}
+
+/// What booking a plan did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BookReport {
+    pub created: usize,
+    pub already_there: usize,
+}
+
+/// Books every pair of the plan: intent written and flushed to the store, then
+/// the insert, then the record marked booked. A series that already exists (same
+/// deterministic id) is accepted, never duplicated.
+pub async fn book<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    store: &Store,
+    plan: &Plan,
+) -> Result<BookReport, Failure> {
+    let mut report = BookReport::default();
+    for pair in &plan.pairs {
+        let request = series_request(cfg, &plan.term, pair, 0);
+        let units = (cfg.people[pair.a].unit.clone(), cfg.people[pair.b].unit.clone());
+        let mut record = SeriesRecord {
+            request,
+            term_index: plan.term.index,
+            units,
+            state: SeriesState::Pending,
+        };
+        store.put(&record)?;
+        let outcome = provider.create_series(&record.request).await?;
+        match outcome {
+            CreateOutcome::Created => report.created += 1,
+            CreateOutcome::AlreadyExists => report.already_there += 1,
+        }
+        record.state = SeriesState::Booked;
+        store.put(&record)?;
+    }
+    Ok(report)
+}
+
+/// `plan` and `demo` output for people: one line per pair with the slot in each
+/// person's own local time, then everyone unpaired with the reason.
+pub fn render_plan(cfg: &Config, plan: &Plan) -> String {
+    let mut out = String::new();
+    let term = &plan.term;
+    let _ = writeln!(
+        out,
+        "Term {} to {} ({} weeks): {} pairs, {} unpaired",
+        term.start,
+        term.end().yesterday().unwrap_or(term.end()),
+        term.weeks,
+        plan.pairs.len(),
+        plan.unpaired.len()
+    );
+    let rows: Vec<[String; 5]> = plan
+        .pairs
+        .iter()
+        .map(|pair| {
+            let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
+            let first = pair.occurrences.first().map_or(Timestamp::MIN, |o| o.start);
+            let local = |p: &config::Person| {
+                let z = first.to_zoned_datetime(p.timezone.clone());
+                format!("{} {} {}", z.strftime("%a %H:%M"), p.timezone_name, "")
+                    .trim_end()
+                    .to_string()
+            };
+            [
+                format!("{} ({})", a.name, a.unit),
+                format!("{} ({})", b.name, b.unit),
+                local(a),
+                local(b),
+                format!(
+                    "from {} x{}",
+                    first.to_zoned_datetime(cfg.timezone.clone()).date(),
+                    pair.occurrences.len()
+                ),
+            ]
+        })
+        .collect();
+    let headers = ["Leader", "Partner", "Leader's time", "Partner's time", "Weeks"];
+    let widths: Vec<usize> = (0..5)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([headers[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    if !rows.is_empty() {
+        let line = |cells: [&str; 5]| {
+            let mut l = String::new();
+            for (c, cell) in cells.iter().enumerate() {
+                let _ = write!(l, "{cell:<width$}  ", width = widths[c]);
+            }
+            l.trim_end().to_string()
+        };
+        let _ = writeln!(out, "\n{}", line(headers));
+        for r in &rows {
+            let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        }
+    }
+    if !plan.unpaired.is_empty() {
+        let _ = writeln!(out, "\nUnpaired:");
+        for u in &plan.unpaired {
+            let p = &cfg.people[u.person];
+            let _ = writeln!(out, "  {} <{}> ({}): {}", p.name, p.email, p.unit, u.reason);
+        }
+    }
+    out
+}
+
+/// `plan --json`: the same content, for programs.
+pub fn plan_json(cfg: &Config, plan: &Plan) -> serde_json::Value {
+    let person = |i: usize, first: Timestamp| {
+        let p = &cfg.people[i];
+        let z = first.to_zoned_datetime(p.timezone.clone());
+        json!({
+            "email": p.email, "name": p.name, "unit": p.unit, "timezone": p.timezone_name,
+            "local_start": z.strftime("%Y-%m-%dT%H:%M").to_string(),
+            "local_weekday": z.strftime("%A").to_string(),
+        })
+    };
+    let pairs: Vec<_> = plan
+        .pairs
+        .iter()
+        .map(|pair| {
+            let first = pair.occurrences.first().map_or(Timestamp::MIN, |o| o.start);
+            json!({
+                "a": person(pair.a, first),
+                "b": person(pair.b, first),
+                "series_timezone": pair.zone_name,
+                "weekday": format!("{:?}", pair.weekday),
+                "time": pair.time.strftime("%H:%M").to_string(),
+                "first_week": pair.first_week,
+                "occurrences": pair.occurrences.iter().map(|o| json!({"start": o.start.to_string(), "end": o.end.to_string()})).collect::<Vec<_>>(),
+                "slot_score": pair.slot_score,
+                "last_met_term": pair.last_met,
+            })
+        })
+        .collect();
+    let unpaired: Vec<_> = plan
+        .unpaired
+        .iter()
+        .map(|u| {
+            let p = &cfg.people[u.person];
+            json!({"email": p.email, "name": p.name, "unit": p.unit, "reason": u.reason, "message": u.reason.to_string()})
+        })
+        .collect();
+    json!({
+        "term": {"index": plan.term.index, "start": plan.term.start.to_string(), "weeks": plan.term.weeks},
+        "pairs": pairs,
+        "unpaired": unpaired,
+        "stats": plan.stats,
+    })
+}
+
+/// Opens the store of `cfg` if it exists (read-only commands never create one).
+pub fn open_existing_store(cfg: &Config) -> Result<Option<Store>, Failure> {
+    Store::open_existing(&cfg.state_dir)
+        .with_context(|| format!("reading the state in {}", cfg.state_dir.display()))
+        .map_err(Failure::Other)
+}

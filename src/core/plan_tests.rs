@@ -1,0 +1,583 @@
+//! Tests of the planner. The invariants are checked with deliberately naive code
+//! (local times compared field by field, busy time scanned event by event), so
+//! they do not share the planner's shortcuts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::civil::{Date, Weekday, date, time};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use proptest::prelude::*;
+
+use super::*;
+use crate::core::availability::DayWindow;
+use crate::core::interval::{Interval, IntervalSet};
+use crate::core::term::Term;
+
+const WEEKDAYS: [Weekday; 5] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+];
+
+fn window(h1: i8, m1: i8, h2: i8, m2: i8) -> DayWindow {
+    DayWindow {
+        start: time(h1, m1, 0, 0),
+        end: time(h2, m2, 0, 0),
+    }
+}
+
+fn person(email: &str, unit: &str, zone: &str) -> Person {
+    Person {
+        email: email.to_string(),
+        name: email.split('@').next().unwrap_or(email).to_string(),
+        unit: unit.to_string(),
+        timezone_name: zone.to_string(),
+        timezone: TimeZone::get(zone).unwrap(),
+        hours: window(9, 0, 17, 0),
+        days: WEEKDAYS.to_vec(),
+        preferred_hours: None,
+        away: vec![],
+        paused: false,
+    }
+}
+
+fn rules() -> PlanRules {
+    PlanRules {
+        duration: SignedDuration::from_mins(30),
+        granularity: SignedDuration::from_mins(15),
+        buffer: SignedDuration::from_mins(5),
+        min_notice: SignedDuration::from_hours(24),
+        skip_dates: vec![],
+        max_busy: None,
+        cross_unit_only: true,
+        avoid_repeat_terms: 6,
+        focus: vec![],
+    }
+}
+
+/// A small organization and everything a plan needs besides people.
+#[derive(Clone, Debug)]
+struct Case {
+    people: Vec<Person>,
+    busy: BTreeMap<String, Result<IntervalSet, String>>,
+    raw_busy: BTreeMap<String, Vec<Interval>>,
+    rules: PlanRules,
+    history: History,
+    booked: BTreeSet<String>,
+    excluded: BTreeSet<(String, String)>,
+    term: Term,
+    now: Timestamp,
+}
+
+impl Case {
+    fn new(people: Vec<Person>, term_start: Date, weeks: u32) -> Case {
+        let busy = people
+            .iter()
+            .map(|p| (p.email.clone(), Ok(IntervalSet::new())))
+            .collect();
+        Case {
+            people,
+            busy,
+            raw_busy: BTreeMap::new(),
+            rules: rules(),
+            history: History::default(),
+            booked: BTreeSet::new(),
+            excluded: BTreeSet::new(),
+            term: Term {
+                index: 10,
+                start: term_start,
+                weeks,
+            },
+            now: "2020-01-01T00:00:00Z".parse().unwrap(),
+        }
+    }
+
+    fn set_busy(&mut self, email: &str, intervals: Vec<Interval>) {
+        self.busy.insert(
+            email.to_string(),
+            Ok(IntervalSet::from_intervals(intervals.iter().copied())),
+        );
+        self.raw_busy.insert(email.to_string(), intervals);
+    }
+
+    fn plan(&self) -> Plan {
+        plan(&PlanInput {
+            people: &self.people,
+            busy: &self.busy,
+            term: self.term,
+            now: self.now,
+            rules: &self.rules,
+            history: &self.history,
+            booked: &self.booked,
+            excluded_pairs: &self.excluded,
+        })
+    }
+
+    /// The pairs of a plan as sorted email pairs.
+    fn pairs(&self, plan: &Plan) -> BTreeSet<(String, String)> {
+        plan.pairs
+            .iter()
+            .map(|p| sorted(&self.people[p.a].email, &self.people[p.b].email))
+            .collect()
+    }
+
+    /// True when `occ` is a valid meeting time for `p`, checked the slow way.
+    fn naive_free(&self, p: &Person, occ: Interval) -> bool {
+        let start = occ.start.to_zoned_datetime(p.timezone.clone());
+        let end = occ.end.to_zoned_datetime(p.timezone.clone());
+        let in_window = start.date() == end.date()
+            && p.days.contains(&start.date().weekday())
+            && !p.away.contains(&start.date())
+            && !self.rules.skip_dates.contains(&start.date())
+            && p.hours.start <= start.time()
+            && end.time() <= p.hours.end;
+        let buffer = self.rules.buffer;
+        let clear = self.raw_busy.get(&p.email).into_iter().flatten().all(|b| {
+            let widened = b.widened(buffer);
+            !(occ.start < widened.end && widened.start < occ.end)
+        });
+        in_window && clear
+    }
+
+    /// Every invariant a plan must satisfy.
+    fn check_invariants(&self, plan: &Plan) {
+        let not_before = self.now.checked_add(self.rules.min_notice).unwrap();
+        let mut seen = BTreeSet::new();
+        for pair in &plan.pairs {
+            let (a, b) = (&self.people[pair.a], &self.people[pair.b]);
+            assert!(a.email < b.email);
+            assert!(seen.insert(pair.a) && seen.insert(pair.b), "someone is in two pairs");
+            if self.rules.cross_unit_only {
+                assert_ne!(a.unit, b.unit, "same-unit pair {} {}", a.email, b.email);
+            }
+            assert!(pair.zone_name == a.timezone_name || pair.zone_name == b.timezone_name);
+            assert_eq!(pair.occurrences.len() as u32, self.term.weeks - pair.first_week);
+            let zone = TimeZone::get(&pair.zone_name).unwrap();
+            for (w, occ) in pair.occurrences.iter().enumerate() {
+                assert_eq!(occ.duration(), self.rules.duration);
+                assert!(occ.start >= not_before, "occurrence inside the minimum notice");
+                assert!(self.naive_free(a, *occ), "{} not free at {occ:?}", a.email);
+                assert!(self.naive_free(b, *occ), "{} not free at {occ:?}", b.email);
+                // Same local weekday and time every week, in the series' zone.
+                let local = occ.start.to_zoned_datetime(zone.clone());
+                assert_eq!((local.date().weekday(), local.time()), (pair.weekday, pair.time));
+                let week = self.term.week_start(pair.first_week + w as u32).unwrap();
+                assert_eq!(week.until(local.date()).unwrap().get_days() / 7, 0);
+            }
+        }
+    }
+
+    /// Candidate pairs by the definition: different units, and some slot of either
+    /// zone valid for both in every bookable week. Slow and simple on purpose.
+    fn naive_candidates(&self) -> Vec<(usize, usize)> {
+        let not_before = self.now.checked_add(self.rules.min_notice).unwrap();
+        let step = self.rules.granularity.as_mins();
+        let mut out = Vec::new();
+        for i in 0..self.people.len() {
+            for j in i + 1..self.people.len() {
+                let (a, b) = (&self.people[i], &self.people[j]);
+                if a.paused || b.paused || (self.rules.cross_unit_only && a.unit == b.unit) {
+                    continue;
+                }
+                let zones = [&a.timezone, &b.timezone];
+                let ok = zones.iter().any(|zone| {
+                    (0..7).any(|day| {
+                        (0..(24 * 60 / step)).any(|s| {
+                            let t = time(((s * step) / 60) as i8, ((s * step) % 60) as i8, 0, 0);
+                            let occs: Vec<Interval> = (0..self.term.weeks)
+                                .filter_map(|w| {
+                                    let d = self.term.start.checked_add((i64::from(w) * 7 + day).days()).unwrap();
+                                    let start = zone.to_timestamp(d.to_datetime(t)).unwrap();
+                                    (start >= not_before)
+                                        .then(|| Interval::new(start, start.checked_add(self.rules.duration).unwrap()))
+                                })
+                                .collect();
+                            !occs.is_empty() && occs.iter().all(|o| self.naive_free(a, *o) && self.naive_free(b, *o))
+                        })
+                    })
+                });
+                if ok {
+                    out.push((i, j));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Size of a maximum matching, by trying everything.
+fn brute_force_max_pairs(n: usize, edges: &[(usize, usize)]) -> usize {
+    fn go(v: usize, used: &mut Vec<bool>, adj: &[Vec<usize>]) -> usize {
+        if v == used.len() {
+            return 0;
+        }
+        if used[v] {
+            return go(v + 1, used, adj);
+        }
+        let mut best = go(v + 1, used, adj);
+        used[v] = true;
+        for &u in &adj[v] {
+            if !used[u] {
+                used[u] = true;
+                best = best.max(1 + go(v + 1, used, adj));
+                used[u] = false;
+            }
+        }
+        used[v] = false;
+        best
+    }
+    let mut adj = vec![Vec::new(); n];
+    for &(a, b) in edges {
+        adj[a].push(b);
+        adj[b].push(a);
+    }
+    go(0, &mut vec![false; n], &adj)
+}
+
+const ZONES: [&str; 5] = [
+    "America/New_York",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "America/Los_Angeles",
+];
+
+/// Terms with DST changes inside them: US and EU in March, EU and US in autumn
+/// (Sydney changes in April and October).
+const DST_TERMS: [Date; 3] = [date(2027, 3, 8), date(2027, 10, 18), date(2027, 3, 29)];
+
+fn arb_case() -> impl Strategy<Value = Case> {
+    let spec = (
+        0usize..4,
+        0usize..ZONES.len(),
+        6i8..11,
+        5i8..10,
+        any::<bool>(),
+        prop::collection::vec((0i64..28, 0i64..48, 1i64..5), 0..25),
+    );
+    (
+        prop::collection::vec(spec, 2..9),
+        0usize..DST_TERMS.len(),
+        0u32..3,
+        prop::bool::ANY,
+        0u64..200_000,
+    )
+        .prop_map(|(specs, term_idx, min_notice_days, prefer, now_offset)| {
+            let people: Vec<Person> = specs
+                .iter()
+                .enumerate()
+                .map(|(i, (unit, zone, start, len, pref, _))| {
+                    let mut p = person(&format!("p{i:02}@x.org"), &format!("U{unit}"), ZONES[*zone]);
+                    p.hours = window(*start, 0, (*start + *len).min(23), 30);
+                    if *pref && prefer {
+                        p.preferred_hours = Some(window(*start + 1, 0, (*start + 3).min(23), 0));
+                    }
+                    p
+                })
+                .collect();
+            let term_start = DST_TERMS[term_idx];
+            let mut case = Case::new(people, term_start, 4);
+            case.rules.min_notice = SignedDuration::from_hours(24 * i64::from(min_notice_days));
+            // "now" ranges from a little before the term to two days into it.
+            let term_ts = TimeZone::UTC
+                .to_timestamp(term_start.to_datetime(time(0, 0, 0, 0)))
+                .unwrap();
+            case.now = term_ts
+                .checked_sub(SignedDuration::from_mins(60 * 24))
+                .unwrap()
+                .checked_add(SignedDuration::from_secs(now_offset as i64))
+                .unwrap();
+            for (i, spec) in specs.iter().enumerate() {
+                let zone = case.people[i].timezone.clone();
+                let events = spec
+                    .5
+                    .iter()
+                    .map(|&(day, half_hour, len)| {
+                        let d = term_start.checked_add(day.days()).unwrap();
+                        let start = zone
+                            .to_timestamp(d.to_datetime(time(
+                                (half_hour / 2) as i8,
+                                ((half_hour % 2) * 30) as i8,
+                                0,
+                                0,
+                            )))
+                            .unwrap();
+                        Interval::new(start, start.checked_add(SignedDuration::from_mins(30 * len)).unwrap())
+                    })
+                    .collect();
+                let email = case.people[i].email.clone();
+                case.set_busy(&email, events);
+            }
+            case
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Every occurrence of every pair is free for both people (windows in their own
+    /// zones, busy time with buffer, DST included), nobody is in two pairs, no pair
+    /// is within one unit, and the number of pairs is the maximum possible.
+    #[test]
+    fn generated_terms_across_dst_changes_keep_every_invariant(case in arb_case()) {
+        let plan = case.plan();
+        case.check_invariants(&plan);
+        let candidates = case.naive_candidates();
+        let best = brute_force_max_pairs(case.people.len(), &candidates);
+        prop_assert_eq!(plan.pairs.len(), best);
+        for pair in &plan.pairs {
+            prop_assert!(candidates.contains(&(pair.a.min(pair.b), pair.a.max(pair.b))));
+        }
+        prop_assert_eq!(plan.pairs.len() * 2 + plan.unpaired.len(), case.people.len());
+    }
+}
+
+#[test]
+fn the_same_input_gives_the_same_plan_whatever_the_order_of_people() {
+    let mut people: Vec<Person> = (0..12)
+        .map(|i| person(&format!("p{i:02}@x.org"), &format!("U{}", i % 3), ZONES[i % 3]))
+        .collect();
+    let case = Case::new(people.clone(), date(2027, 3, 8), 4);
+    let first = case.plan();
+    assert_eq!(case.plan().pairs, first.pairs);
+    people.reverse();
+    let reversed = Case::new(people, date(2027, 3, 8), 4);
+    let second = reversed.plan();
+    assert_eq!(case.pairs(&first), reversed.pairs(&second));
+    let slots = |c: &Case, p: &Plan| -> Vec<_> {
+        let mut v: Vec<_> = p
+            .pairs
+            .iter()
+            .map(|x| (c.people[x.a].email.clone(), x.zone_name.clone(), x.occurrences.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(slots(&case, &first), slots(&reversed, &second));
+}
+
+#[test]
+fn pairs_that_never_met_are_preferred_over_pairs_that_did() {
+    let people = vec![
+        person("a1@x.org", "A", "UTC"),
+        person("a2@x.org", "A", "UTC"),
+        person("b1@x.org", "B", "UTC"),
+        person("b2@x.org", "B", "UTC"),
+    ];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    case.history.record("a1@x.org", "b1@x.org", "A", "B", 9);
+    case.history.record("a2@x.org", "b2@x.org", "A", "B", 2);
+    let plan = case.plan();
+    let expected: BTreeSet<_> = [sorted("a1@x.org", "b2@x.org"), sorted("a2@x.org", "b1@x.org")].into();
+    assert_eq!(case.pairs(&plan), expected);
+}
+
+#[test]
+fn a_recent_repeat_is_used_only_when_it_is_the_only_way_to_pair_someone() {
+    let mut case = Case::new(
+        vec![person("a@x.org", "A", "UTC"), person("b@x.org", "B", "UTC")],
+        date(2027, 3, 8),
+        4,
+    );
+    case.history.record("a@x.org", "b@x.org", "A", "B", 9);
+    assert_eq!(case.plan().pairs.len(), 1);
+}
+
+#[test]
+fn pairs_that_met_longest_ago_come_first() {
+    let people = vec![
+        person("a1@x.org", "A", "UTC"),
+        person("a2@x.org", "A", "UTC"),
+        person("b1@x.org", "B", "UTC"),
+        person("b2@x.org", "B", "UTC"),
+    ];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    case.rules.avoid_repeat_terms = 0;
+    for (a, b, t) in [("a1", "b1", 1), ("a2", "b2", 1), ("a1", "b2", 8), ("a2", "b1", 8)] {
+        case.history
+            .record(&format!("{a}@x.org"), &format!("{b}@x.org"), "A", "B", t);
+    }
+    let expected: BTreeSet<_> = [sorted("a1@x.org", "b1@x.org"), sorted("a2@x.org", "b2@x.org")].into();
+    assert_eq!(case.pairs(&case.plan()), expected);
+}
+
+#[test]
+fn unit_pairs_that_met_least_are_preferred() {
+    // a can meet b (unit B) or c (unit C); units A and B have met often.
+    let people = vec![
+        person("a@x.org", "A", "UTC"),
+        person("b@x.org", "B", "UTC"),
+        person("c@x.org", "C", "UTC"),
+    ];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    for t in 0..3 {
+        case.history.record("old1@x.org", &format!("old{t}@y.org"), "A", "B", t);
+    }
+    case.history.record("old1@x.org", "old9@y.org", "B", "C", 1);
+    case.history.record("old2@x.org", "old8@y.org", "A", "C", 1);
+    let plan = case.plan();
+    let pairs = case.pairs(&plan);
+    assert_eq!(pairs.len(), 1);
+    assert!(pairs.contains(&sorted("a@x.org", "c@x.org")) || pairs.contains(&sorted("b@x.org", "c@x.org")));
+    assert!(!pairs.contains(&sorted("a@x.org", "b@x.org")));
+}
+
+#[test]
+fn size_comes_before_preference() {
+    // a-b never met but pairing them strands c and d; a-c and b-d pair everyone.
+    let people = vec![
+        person("a@x.org", "A", "UTC"),
+        person("b@x.org", "B", "UTC"),
+        person("c@x.org", "C", "UTC"),
+        person("d@x.org", "A", "UTC"),
+    ];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    case.history.record("a@x.org", "c@x.org", "A", "C", 9);
+    case.history.record("b@x.org", "d@x.org", "A", "B", 9);
+    // c and d cannot meet anyone else: c only a (and b?), d only b.
+    case.excluded.insert(sorted("c@x.org", "b@x.org"));
+    case.excluded.insert(sorted("c@x.org", "d@x.org"));
+    let plan = case.plan();
+    assert_eq!(plan.pairs.len(), 2);
+    assert_eq!(
+        case.pairs(&plan),
+        [sorted("a@x.org", "c@x.org"), sorted("b@x.org", "d@x.org")].into()
+    );
+}
+
+#[test]
+fn focus_mode_pairs_only_with_focus_people() {
+    let people: Vec<Person> = (0..6)
+        .map(|i| person(&format!("p{i}@x.org"), &format!("U{i}"), "UTC"))
+        .collect();
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    case.rules.focus = vec!["p0@x.org".into(), "p1@x.org".into()];
+    let plan = case.plan();
+    assert_eq!(plan.pairs.len(), 2);
+    for pair in &plan.pairs {
+        assert!(pair.a <= 1 || pair.b <= 1);
+    }
+    assert!(plan.unpaired.iter().all(|u| u.reason == UnpairedReason::NotInFocus));
+}
+
+#[test]
+fn same_unit_pairs_are_allowed_when_cross_unit_only_is_off() {
+    let mut case = Case::new(
+        vec![person("a@x.org", "A", "UTC"), person("b@x.org", "A", "UTC")],
+        date(2027, 3, 8),
+        4,
+    );
+    assert!(case.plan().pairs.is_empty());
+    assert_eq!(case.plan().unpaired[0].reason, UnpairedReason::NoOtherUnit);
+    case.rules.cross_unit_only = false;
+    assert_eq!(case.plan().pairs.len(), 1);
+}
+
+#[test]
+fn every_unpaired_person_gets_a_reason() {
+    let mut paused = person("paused@x.org", "A", "UTC");
+    paused.paused = true;
+    let people = vec![
+        paused,
+        person("broken@x.org", "B", "UTC"),
+        // Their working hours never overlap: 09-17 in Los Angeles and in Kolkata.
+        person("la@x.org", "C", "America/Los_Angeles"),
+        person("in@x.org", "D", "Asia/Kolkata"),
+        person("booked@x.org", "E", "UTC"),
+    ];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    case.busy.insert("broken@x.org".into(), Err("notFound".into()));
+    case.booked.insert("booked@x.org".into());
+    let plan = case.plan();
+    assert!(plan.pairs.is_empty());
+    let reasons: BTreeMap<String, UnpairedReason> = plan
+        .unpaired
+        .iter()
+        .map(|u| (case.people[u.person].email.clone(), u.reason.clone()))
+        .collect();
+    assert_eq!(reasons["paused@x.org"], UnpairedReason::Paused);
+    assert_eq!(
+        reasons["broken@x.org"],
+        UnpairedReason::CalendarUnavailable("notFound".into())
+    );
+    assert_eq!(reasons["la@x.org"], UnpairedReason::NoCommonSlot);
+    assert_eq!(reasons["in@x.org"], UnpairedReason::NoCommonSlot);
+    assert!(
+        !reasons.contains_key("booked@x.org"),
+        "a booked person is kept, not unpaired"
+    );
+}
+
+#[test]
+fn a_person_busy_all_term_has_no_free_time() {
+    let mut case = Case::new(
+        vec![person("a@x.org", "A", "UTC"), person("b@x.org", "B", "UTC")],
+        date(2027, 3, 8),
+        4,
+    );
+    let all: Interval = Interval::new(
+        "2027-03-01T00:00:00Z".parse().unwrap(),
+        "2027-04-30T00:00:00Z".parse().unwrap(),
+    );
+    case.set_busy("a@x.org", vec![all]);
+    let plan = case.plan();
+    assert_eq!(
+        plan.unpaired.iter().find(|u| u.person == 0).map(|u| &u.reason),
+        Some(&UnpairedReason::NoFreeTime)
+    );
+}
+
+#[test]
+fn preferred_hours_of_both_win_over_mid_day() {
+    let mut a = person("a@x.org", "A", "UTC");
+    let mut b = person("b@x.org", "B", "UTC");
+    a.preferred_hours = Some(window(16, 0, 17, 0));
+    b.preferred_hours = Some(window(16, 0, 17, 0));
+    let case = Case::new(vec![a, b], date(2027, 3, 8), 4);
+    let plan = case.plan();
+    assert_eq!(plan.pairs[0].time, time(16, 0, 0, 0));
+}
+
+#[test]
+fn without_preferences_the_slot_is_mid_day_on_the_earliest_quiet_day() {
+    let case = Case::new(
+        vec![person("a@x.org", "A", "UTC"), person("b@x.org", "B", "UTC")],
+        date(2027, 3, 8),
+        4,
+    );
+    let pair = &case.plan().pairs[0];
+    assert_eq!((pair.weekday, pair.time), (Weekday::Monday, time(12, 45, 0, 0)));
+}
+
+#[test]
+fn a_term_under_way_is_planned_for_its_remaining_weeks() {
+    let mut case = Case::new(
+        vec![person("a@x.org", "A", "UTC"), person("b@x.org", "B", "UTC")],
+        date(2027, 3, 8),
+        4,
+    );
+    case.now = "2027-03-17T12:00:00Z".parse().unwrap(); // Wednesday of week 2
+    let pair = &case.plan().pairs[0];
+    case.check_invariants(&case.plan());
+    // Friday of week 2 is still at least 24 h away, so three weeks remain at most.
+    assert!(
+        pair.occurrences.len() == 3 || pair.occurrences.len() == 2,
+        "{}",
+        pair.occurrences.len()
+    );
+}
+
+#[test]
+fn a_large_organization_still_gets_a_maximum_size_matching() {
+    let people: Vec<Person> = (0..(FULL_GRAPH_LIMIT + 50))
+        .map(|i| person(&format!("p{i:04}@x.org"), &format!("U{}", i % 9), ZONES[i % 3]))
+        .collect();
+    let case = Case::new(people, date(2027, 3, 8), 4);
+    let plan = case.plan();
+    assert!(plan.stats.edges < (FULL_GRAPH_LIMIT + 50) * TOP_K);
+    assert_eq!(plan.pairs.len(), plan.stats.max_pairs_bound);
+    case.check_invariants(&plan);
+}

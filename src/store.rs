@@ -1,0 +1,278 @@
+//! The sled database in `state_dir`: which pairs met in which term, and every
+//! series liaison booked or is about to book. Only this module knows sled.
+//!
+//! Trees:
+//! - `meta`: `schema_version`.
+//! - `series`: event id → [`SeriesRecord`] (JSON). A record is written as
+//!   `Pending` and flushed *before* the calendar insert, and marked `Booked` after
+//!   it: the write-ahead log that makes retries and crashes safe.
+//!
+//! History is derived from the booked series, so it can never disagree with them.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::SeriesRequest;
+use crate::core::plan::History;
+
+const SCHEMA_VERSION: u32 = 1;
+const DB_DIR: &str = "db";
+
+/// Errors of the store, with the path they concern.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state database {path} is in use by another liaison process (is `liaison run` active?)")]
+    Locked { path: PathBuf },
+    #[error("state database {path}: {message}")]
+    Damaged { path: PathBuf, message: String },
+    #[error("state directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where a series is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesState {
+    /// Intent recorded; the insert may or may not have reached the calendar.
+    Pending,
+    /// The calendar has it.
+    Booked,
+    /// Cancelled (by liaison or a person).
+    Cancelled,
+}
+
+/// One series as the store knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesRecord {
+    pub request: SeriesRequest,
+    /// Index of the term (for history: how long ago a pair met).
+    pub term_index: i64,
+    /// Units of the two people at booking time, in pair order.
+    pub units: (String, String),
+    pub state: SeriesState,
+}
+
+/// The open database.
+pub struct Store {
+    path: PathBuf,
+    db: sled::Db,
+    series: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database under `state_dir`, which is created
+    /// private to the user (0700).
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        create_private_dir(state_dir)?;
+        let path = state_dir.join(DB_DIR);
+        let db = sled::Config::new().path(&path).open().map_err(|e| map_sled(&path, e))?;
+        let store = Store {
+            series: db.open_tree("series").map_err(|e| map_sled(&path, e))?,
+            db,
+            path,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Opens the database only if it exists, so that read-only commands never
+    /// create state.
+    pub fn open_existing(state_dir: &Path) -> Result<Option<Store>, StoreError> {
+        if state_dir.join(DB_DIR).exists() {
+            Store::open(state_dir).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        let meta = self.db.open_tree("meta").map_err(|e| map_sled(&self.path, e))?;
+        match meta.get("schema_version").map_err(|e| map_sled(&self.path, e))? {
+            None => {
+                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes()[..])
+                    .map_err(|e| map_sled(&self.path, e))?;
+                Ok(())
+            }
+            Some(v) if v.as_ref() == SCHEMA_VERSION.to_be_bytes() => Ok(()),
+            Some(v) => Err(StoreError::Damaged {
+                path: self.path.clone(),
+                message: format!("unknown schema version {v:?} (this liaison writes {SCHEMA_VERSION})"),
+            }),
+        }
+    }
+
+    /// Every series record, in event-id order.
+    pub fn series(&self) -> Result<Vec<SeriesRecord>, StoreError> {
+        self.series
+            .iter()
+            .map(|item| {
+                let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
+                serde_json::from_slice(&value).map_err(|e| StoreError::Damaged {
+                    path: self.path.clone(),
+                    message: format!("series {}: {e}", String::from_utf8_lossy(&key)),
+                })
+            })
+            .collect()
+    }
+
+    pub fn get(&self, event_id: &str) -> Result<Option<SeriesRecord>, StoreError> {
+        let value = self.series.get(event_id).map_err(|e| map_sled(&self.path, e))?;
+        value
+            .map(|v| {
+                serde_json::from_slice(&v).map_err(|e| StoreError::Damaged {
+                    path: self.path.clone(),
+                    message: format!("series {event_id}: {e}"),
+                })
+            })
+            .transpose()
+    }
+
+    /// Writes the record and flushes it to disk before returning: the caller may
+    /// act on the calendar only after this.
+    pub fn put(&self, record: &SeriesRecord) -> Result<(), StoreError> {
+        // Serializing plain data with string keys cannot fail.
+        let value = serde_json::to_vec(record).unwrap_or_default();
+        self.series
+            .insert(record.request.event_id.as_bytes(), value)
+            .map_err(|e| map_sled(&self.path, e))?;
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
+    /// Pair history from every series that was booked (cancelled ones included:
+    /// the two were scheduled to meet).
+    pub fn history(&self) -> Result<History, StoreError> {
+        let mut history = History::default();
+        for r in self.series()? {
+            if r.state != SeriesState::Pending {
+                let (a, b) = &r.request.pair;
+                history.record(a, b, &r.units.0, &r.units.1, r.term_index);
+            }
+        }
+        Ok(history)
+    }
+
+    /// Emails of people with a pending or booked series in the term starting `term`.
+    pub fn booked_people(&self, term: jiff::civil::Date) -> Result<BTreeSet<String>, StoreError> {
+        let mut people = BTreeSet::new();
+        for r in self.series()? {
+            if r.request.term == term && r.state != SeriesState::Cancelled {
+                people.insert(r.request.pair.0.clone());
+                people.insert(r.request.pair.1.clone());
+            }
+        }
+        Ok(people)
+    }
+}
+
+/// Creates `dir` (and parents) and makes it private to the user.
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn map_sled(path: &Path, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(source)
+            if source.kind() == std::io::ErrorKind::WouldBlock || source.raw_os_error() == Some(11) =>
+        {
+            StoreError::Locked {
+                path: path.to_path_buf(),
+            }
+        }
+        sled::Error::Io(source) => StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => StoreError::Damaged {
+            path: path.to_path_buf(),
+            message: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Attendee;
+    use jiff::SignedDuration;
+    use jiff::civil::date;
+
+    fn record(a: &str, b: &str, term: jiff::civil::Date, index: i64, state: SeriesState) -> SeriesRecord {
+        let attendee = |e: &str| Attendee {
+            email: e.to_string(),
+            name: e.to_string(),
+        };
+        SeriesRecord {
+            request: SeriesRequest {
+                event_id: crate::core::ids::event_id("primary", term, a, b, 0),
+                term,
+                pair: (a.to_string(), b.to_string()),
+                attendees: [attendee(a), attendee(b)],
+                summary: "s".into(),
+                description: "d".into(),
+                location: None,
+                zone: "UTC".into(),
+                start: term.to_datetime(jiff::civil::time(10, 0, 0, 0)),
+                duration: SignedDuration::from_mins(30),
+                count: 4,
+            },
+            term_index: index,
+            units: ("U1".into(), "U2".into()),
+            state,
+        }
+    }
+
+    #[test]
+    fn records_survive_reopening_and_build_history() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .put(&record("a@x", "b@x", date(2027, 1, 4), 0, SeriesState::Booked))
+                .unwrap();
+            store
+                .put(&record("a@x", "c@x", date(2027, 2, 1), 1, SeriesState::Pending))
+                .unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.series().unwrap().len(), 2);
+        let history = store.history().unwrap();
+        assert_eq!(history.last_met.get(&("a@x".into(), "b@x".into())), Some(&0));
+        assert!(!history.last_met.contains_key(&("a@x".into(), "c@x".into())));
+        assert_eq!(store.booked_people(date(2027, 2, 1)).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn read_only_commands_do_not_create_a_database() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Store::open_existing(dir.path()).unwrap().is_none());
+        assert!(!dir.path().join(DB_DIR).exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_state_directory_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        Store::open(&state).unwrap();
+        let mode = std::fs::metadata(&state).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+}
