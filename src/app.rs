@@ -20,7 +20,7 @@ use crate::core::ids::event_id;
 use crate::core::interval::{Interval, IntervalSet};
 use crate::core::plan::{self, History, Plan, PlanInput, PlanRules, PlannedPair};
 use crate::core::term::Term;
-use crate::store::{SeriesRecord, SeriesState, Store};
+use crate::store::{SeriesRecord, SeriesState, Snapshot, Store};
 
 /// How a command failed, which decides its exit code.
 #[derive(Debug)]
@@ -68,7 +68,7 @@ impl From<crate::store::StoreError> for Failure {
 /// The calendar provider the configuration names.
 pub fn provider(cfg: &Config) -> Result<LocalProvider, Failure> {
     match (cfg.calendar.provider, &cfg.calendar.local) {
-        (ProviderKind::Local, Some(local)) => Ok(LocalProvider::new(&local.dir, &cfg.calendar.google.organizer)),
+        (ProviderKind::Local, Some(local)) => Ok(local_provider(cfg, &local.dir)),
         (ProviderKind::Local, None) => Err(Failure::Usage(anyhow::anyhow!(
             "{}: calendar.local.dir is required with provider = \"local\"",
             cfg.path.display()
@@ -78,6 +78,13 @@ pub fn provider(cfg: &Config) -> Result<LocalProvider, Failure> {
             cfg.path.display()
         ))),
     }
+}
+
+/// The local provider on `dir`, reading floating and all-day times in each
+/// person's zone.
+pub fn local_provider(cfg: &Config, dir: &std::path::Path) -> LocalProvider {
+    let zones = cfg.people.iter().map(|p| (p.email.clone(), p.timezone.clone()));
+    LocalProvider::new(dir, &cfg.calendar.google.organizer).with_time_zones(cfg.timezone.clone(), zones)
 }
 
 /// The planning rules of a configuration.
@@ -263,9 +270,7 @@ pub fn render_plan(cfg: &Config, plan: &Plan) -> String {
             let first = pair.occurrences.first().map_or(Timestamp::MIN, |o| o.start);
             let local = |p: &config::Person| {
                 let z = first.to_zoned_datetime(p.timezone.clone());
-                format!("{} {} {}", z.strftime("%a %H:%M"), p.timezone_name, "")
-                    .trim_end()
-                    .to_string()
+                format!("{} {}", z.strftime("%a %H:%M"), p.timezone_name)
             };
             [
                 format!("{} ({})", a.name, a.unit),
@@ -280,7 +285,7 @@ pub fn render_plan(cfg: &Config, plan: &Plan) -> String {
             ]
         })
         .collect();
-    let headers = ["Leader", "Partner", "Leader's time", "Partner's time", "Weeks"];
+    let headers = ["Leader A", "Leader B", "A's local time", "B's local time", "Meetings"];
     let widths: Vec<usize> = (0..5)
         .map(|c| {
             rows.iter()
@@ -358,9 +363,10 @@ pub fn plan_json(cfg: &Config, plan: &Plan) -> serde_json::Value {
     })
 }
 
-/// Opens the store of `cfg` if it exists (read-only commands never create one).
-pub fn open_existing_store(cfg: &Config) -> Result<Option<Store>, Failure> {
-    Store::open_existing(&cfg.state_dir)
+/// A snapshot of the store of `cfg`, if one exists: read-only commands never
+/// create, change or lock the real one.
+pub fn store_snapshot(cfg: &Config) -> Result<Option<Snapshot>, Failure> {
+    Store::open_snapshot(&cfg.state_dir)
         .with_context(|| format!("reading the state in {}", cfg.state_dir.display()))
         .map_err(Failure::Other)
 }

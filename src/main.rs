@@ -10,7 +10,6 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use liaison::app::{self, Failure};
-use liaison::calendar::local::LocalProvider;
 use liaison::config;
 use liaison::demo;
 use liaison::store::Store;
@@ -142,8 +141,8 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     let cfg = load_config(explicit)?;
     let term = app::term_for(&cfg, term.unwrap_or_else(|| app::today(&cfg, now)))?;
     let provider = app::provider(&cfg)?;
-    let store = app::open_existing_store(&cfg)?;
-    let state = app::TermState::read(store.as_ref(), &term)?;
+    let store = app::store_snapshot(&cfg)?;
+    let state = app::TermState::read(store.as_deref(), &term)?;
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
     if json {
@@ -173,7 +172,7 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     let cfg = config::load(&dir.join("config.toml"))
         .map_err(|e| Failure::Other(anyhow!(e).context("the generated config")))?;
     let term = app::term_for(&cfg, cfg.schedule.first_term)?;
-    let provider = LocalProvider::new(&dir, &cfg.calendar.google.organizer);
+    let provider = app::local_provider(&cfg, &dir);
     let store = Store::open(&cfg.state_dir)?;
     let state = app::TermState::read(Some(&store), &term)?;
     let busy = app::read_busy(&cfg, &provider, &term).await?;

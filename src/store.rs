@@ -81,14 +81,26 @@ impl Store {
         Ok(store)
     }
 
-    /// Opens the database only if it exists, so that read-only commands never
-    /// create state.
-    pub fn open_existing(state_dir: &Path) -> Result<Option<Store>, StoreError> {
-        if state_dir.join(DB_DIR).exists() {
-            Store::open(state_dir).map(Some)
-        } else {
-            Ok(None)
+    /// Opens a private copy of the database, if one exists, for read-only
+    /// commands: sled rewrites files even when only read, and holds a lock while
+    /// the daemon runs, so `plan` reads a snapshot instead and never touches the
+    /// real state. The copy is deleted when the returned store is dropped.
+    pub fn open_snapshot(state_dir: &Path) -> Result<Option<Snapshot>, StoreError> {
+        let source = state_dir.join(DB_DIR);
+        if !source.exists() {
+            return Ok(None);
         }
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        let temp = tempfile::Builder::new()
+            .prefix("liaison-snapshot-")
+            .tempdir()
+            .map_err(io(&std::env::temp_dir()))?;
+        copy_dir(&source, &temp.path().join(DB_DIR)).map_err(io(&source))?;
+        let store = Store::open(temp.path())?;
+        Ok(Some(Snapshot { store, _dir: temp }))
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
@@ -169,6 +181,33 @@ impl Store {
         }
         Ok(people)
     }
+}
+
+/// A read-only copy of the database; derefs to [`Store`].
+pub struct Snapshot {
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Snapshot {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates `dir` (and parents) and makes it private to the user.
@@ -261,8 +300,19 @@ mod tests {
     #[test]
     fn read_only_commands_do_not_create_a_database() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(Store::open_existing(dir.path()).unwrap().is_none());
+        assert!(Store::open_snapshot(dir.path()).unwrap().is_none());
         assert!(!dir.path().join(DB_DIR).exists());
+    }
+
+    #[test]
+    fn a_snapshot_reads_the_data_even_while_the_database_is_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .put(&record("a@x", "b@x", date(2027, 1, 4), 0, SeriesState::Booked))
+            .unwrap();
+        let snapshot = Store::open_snapshot(dir.path()).unwrap().unwrap();
+        assert_eq!(snapshot.series().unwrap(), store.series().unwrap());
     }
 
     #[cfg(unix)]

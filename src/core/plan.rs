@@ -273,14 +273,28 @@ pub fn plan(input: &PlanInput) -> Plan {
         .map(|&i| grid_of[people[i].timezone_name.as_str()])
         .collect();
     let has_free: Vec<bool> = masks.iter().map(|m| m.iter().any(SlotMask::any)).collect();
-    let in_focus = |v: usize| focus.is_empty() || focus.contains(people[active[v]].email.as_str());
+    let focused: Vec<bool> = active
+        .iter()
+        .map(|&i| focus.is_empty() || focus.contains(people[i].email.as_str()))
+        .collect();
+    let in_focus = |v: usize| focused[v];
 
     let keys = PairKeys::new(input, &active);
+    let index: HashMap<&str, usize> = active
+        .iter()
+        .enumerate()
+        .map(|(v, &i)| (people[i].email.as_str(), v))
+        .collect();
+    let excluded: BTreeSet<(usize, usize)> = input
+        .excluded_pairs
+        .iter()
+        .filter_map(|(a, b)| Some((*index.get(a.as_str())?, *index.get(b.as_str())?)))
+        .flat_map(|(u, v)| [(u, v), (v, u)])
+        .collect();
     let allowed = |u: usize, v: usize| -> bool {
-        let (pu, pv) = (&people[active[u]], &people[active[v]]);
-        (!rules.cross_unit_only || pu.unit != pv.unit)
+        (!rules.cross_unit_only || keys.unit_of[u] != keys.unit_of[v])
             && (in_focus(u) || in_focus(v))
-            && !input.excluded_pairs.contains(&sorted(&pu.email, &pv.email))
+            && (excluded.is_empty() || !excluded.contains(&(u, v)))
             && (masks[u][zone_idx[u]].intersects(&masks[v][zone_idx[u]])
                 || masks[u][zone_idx[v]].intersects(&masks[v][zone_idx[v]]))
     };
@@ -461,40 +475,79 @@ struct SlotChoice {
     score: u32,
 }
 
-/// History-derived keys of pairs of active people.
-struct PairKeys<'a> {
-    input: &'a PlanInput<'a>,
-    active: &'a [usize],
-    /// Dense rank of each unit pair's connection count (0 = met least).
-    unit_rank: HashMap<(String, String), u32>,
+/// History-derived keys of pairs of active people, indexed so that looking up a
+/// pair allocates nothing (large plans look up tens of millions of pairs).
+struct PairKeys {
+    term: i64,
+    avoid_repeat_terms: i64,
+    /// Unit index of each active person.
+    unit_of: Vec<usize>,
+    units: usize,
+    /// `unit_rank[x * units + y]`: dense rank of the connection count of units x
+    /// and y (0 = met least).
+    unit_rank: Vec<u32>,
+    /// Per active person: (partner, last term met), sorted by partner.
+    met: Vec<Vec<(usize, i64)>>,
 }
 
-impl<'a> PairKeys<'a> {
-    fn new(input: &'a PlanInput<'a>, active: &'a [usize]) -> PairKeys<'a> {
-        let units: BTreeSet<&str> = active.iter().map(|&i| input.people[i].unit.as_str()).collect();
-        let mut counts = BTreeMap::new();
-        for (i, a) in units.iter().enumerate() {
-            for b in units.iter().skip(i + 1) {
-                let key = sorted(a, b);
-                let count = input.history.unit_pairs.get(&key).copied().unwrap_or(0);
-                counts.insert(key, count);
+impl PairKeys {
+    fn new(input: &PlanInput, active: &[usize]) -> PairKeys {
+        let people = input.people;
+        let unit_names: Vec<&str> = active
+            .iter()
+            .map(|&i| people[i].unit.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let units = unit_names.len();
+        let unit_of = active
+            .iter()
+            .map(|&i| unit_names.binary_search(&people[i].unit.as_str()).unwrap_or(0))
+            .collect();
+        let count = |x: usize, y: usize| {
+            let key = sorted(unit_names[x], unit_names[y]);
+            input.history.unit_pairs.get(&key).copied().unwrap_or(0)
+        };
+        let distinct: BTreeSet<u32> = (0..units)
+            .flat_map(|x| (x + 1..units).map(move |y| (x, y)))
+            .map(|(x, y)| count(x, y))
+            .collect();
+        let mut unit_rank = vec![0; units * units];
+        for x in 0..units {
+            for y in 0..units {
+                if x != y {
+                    unit_rank[x * units + y] = distinct.range(..count(x, y)).count() as u32;
+                }
             }
         }
-        let distinct: BTreeSet<u32> = counts.values().copied().collect();
-        let unit_rank = counts
-            .into_iter()
-            .map(|(k, c)| (k, distinct.range(..c).count() as u32))
+        let index: HashMap<&str, usize> = active
+            .iter()
+            .enumerate()
+            .map(|(v, &i)| (people[i].email.as_str(), v))
             .collect();
+        let mut met = vec![Vec::new(); active.len()];
+        for ((a, b), &term) in &input.history.last_met {
+            if let (Some(&u), Some(&v)) = (index.get(a.as_str()), index.get(b.as_str())) {
+                met[u].push((v, term));
+                met[v].push((u, term));
+            }
+        }
+        for list in &mut met {
+            list.sort_unstable();
+        }
         PairKeys {
-            input,
-            active,
+            term: input.term.index,
+            avoid_repeat_terms: i64::from(input.rules.avoid_repeat_terms),
+            unit_of,
+            units,
             unit_rank,
+            met,
         }
     }
 
     fn last_met(&self, u: usize, v: usize) -> Option<i64> {
-        let (a, b) = (&self.input.people[self.active[u]], &self.input.people[self.active[v]]);
-        self.input.history.last_met.get(&sorted(&a.email, &b.email)).copied()
+        let list = &self.met[u];
+        list.binary_search_by_key(&v, |&(w, _)| w).ok().map(|i| list[i].1)
     }
 
     /// (recency 0..=63, unit rarity 0..=63); higher is better. Never met is 63; a
@@ -503,16 +556,15 @@ impl<'a> PairKeys<'a> {
         let recency = match self.last_met(u, v) {
             None => 63,
             Some(t) => {
-                let ago = (self.input.term.index - t).max(0);
-                if ago <= i64::from(self.input.rules.avoid_repeat_terms) {
+                let ago = (self.term - t).max(0);
+                if ago <= self.avoid_repeat_terms {
                     0
                 } else {
                     ago.min(62) as u32
                 }
             }
         };
-        let (a, b) = (&self.input.people[self.active[u]], &self.input.people[self.active[v]]);
-        let rank = self.unit_rank.get(&sorted(&a.unit, &b.unit)).copied().unwrap_or(0);
+        let rank = self.unit_rank[self.unit_of[u] * self.units + self.unit_of[v]];
         (recency, 63 - rank.min(63))
     }
 
@@ -522,7 +574,7 @@ impl<'a> PairKeys<'a> {
     fn cheap_key(&self, u: usize, v: usize) -> u64 {
         let (recency, unit) = self.tiers(u, v);
         let (lo, hi) = (u.min(v) as u64, u.max(v) as u64);
-        let mix = splitmix64(lo.wrapping_mul(0x1_0000_0001) ^ hi.wrapping_shl(20) ^ self.input.term.index as u64);
+        let mix = splitmix64(lo.wrapping_mul(0x1_0000_0001) ^ hi.wrapping_shl(20) ^ self.term as u64);
         (u64::from(recency) << 56) | (u64::from(unit) << 48) | (mix >> 16)
     }
 }
