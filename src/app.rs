@@ -133,6 +133,8 @@ pub fn busy_range(cfg: &Config, term: &Term) -> Interval {
 #[derive(Debug, Default)]
 pub struct TermState {
     pub history: History,
+    /// Series of this term already booked (or pending): their people are kept.
+    pub kept: Vec<SeriesRecord>,
     pub booked: BTreeSet<String>,
     pub excluded_pairs: BTreeSet<(String, String)>,
 }
@@ -142,9 +144,15 @@ impl TermState {
         let Some(store) = store else {
             return Ok(TermState::default());
         };
+        let kept = store.term_series(term.start)?;
+        let booked = kept
+            .iter()
+            .flat_map(|r| [r.request.pair.0.clone(), r.request.pair.1.clone()])
+            .collect();
         Ok(TermState {
             history: store.history()?,
-            booked: store.booked_people(term.start)?,
+            kept,
+            booked,
             excluded_pairs: BTreeSet::new(),
         })
     }
@@ -250,7 +258,7 @@ pub async fn book<P: CalendarProvider>(
 
 /// `plan` and `demo` output for people: one line per pair with the slot in each
 /// person's own local time, then everyone unpaired with the reason.
-pub fn render_plan(cfg: &Config, plan: &Plan) -> String {
+pub fn render_plan(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> String {
     let mut out = String::new();
     let term = &plan.term;
     let _ = writeln!(
@@ -308,6 +316,25 @@ pub fn render_plan(cfg: &Config, plan: &Plan) -> String {
             let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
         }
     }
+    if !kept.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nAlready booked this term ({} series, kept as they are):",
+            kept.len()
+        );
+        for r in kept {
+            let [a, b] = &r.request.attendees;
+            let _ = writeln!(
+                out,
+                "  {} & {}: {} {} x{}",
+                a.name,
+                b.name,
+                r.request.start.strftime("%a %H:%M"),
+                r.request.zone,
+                r.request.count
+            );
+        }
+    }
     if !plan.unpaired.is_empty() {
         let _ = writeln!(out, "\nUnpaired:");
         for u in &plan.unpaired {
@@ -319,7 +346,7 @@ pub fn render_plan(cfg: &Config, plan: &Plan) -> String {
 }
 
 /// `plan --json`: the same content, for programs.
-pub fn plan_json(cfg: &Config, plan: &Plan) -> serde_json::Value {
+pub fn plan_json(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> serde_json::Value {
     let person = |i: usize, first: Timestamp| {
         let p = &cfg.people[i];
         let z = first.to_zoned_datetime(p.timezone.clone());
@@ -359,6 +386,7 @@ pub fn plan_json(cfg: &Config, plan: &Plan) -> serde_json::Value {
         "term": {"index": plan.term.index, "start": plan.term.start.to_string(), "weeks": plan.term.weeks},
         "pairs": pairs,
         "unpaired": unpaired,
+        "kept": kept.iter().map(|r| &r.request).collect::<Vec<_>>(),
         "stats": plan.stats,
     })
 }

@@ -146,10 +146,11 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
     if json {
-        let text = serde_json::to_string_pretty(&app::plan_json(&cfg, &plan)).map_err(|e| Failure::Other(e.into()))?;
+        let text = serde_json::to_string_pretty(&app::plan_json(&cfg, &plan, &state.kept))
+            .map_err(|e| Failure::Other(e.into()))?;
         println!("{text}");
     } else {
-        print!("{}", app::render_plan(&cfg, &plan));
+        print!("{}", app::render_plan(&cfg, &plan, &state.kept));
     }
     Ok(())
 }
@@ -185,7 +186,7 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
         demo::UNITS.len().min(org.people.len()),
         demo::ZONES.len().min(org.people.len())
     );
-    print!("{}", app::render_plan(&cfg, &plan));
+    print!("{}", app::render_plan(&cfg, &plan, &[]));
     println!(
         "\nBooked {} series ({} were already there).",
         report.created, report.already_there

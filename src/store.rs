@@ -9,7 +9,6 @@
 //!
 //! History is derived from the booked series, so it can never disagree with them.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -170,16 +169,11 @@ impl Store {
         Ok(history)
     }
 
-    /// Emails of people with a pending or booked series in the term starting `term`.
-    pub fn booked_people(&self, term: jiff::civil::Date) -> Result<BTreeSet<String>, StoreError> {
-        let mut people = BTreeSet::new();
-        for r in self.series()? {
-            if r.request.term == term && r.state != SeriesState::Cancelled {
-                people.insert(r.request.pair.0.clone());
-                people.insert(r.request.pair.1.clone());
-            }
-        }
-        Ok(people)
+    /// The pending and booked (not cancelled) series of the term starting `term`.
+    pub fn term_series(&self, term: jiff::civil::Date) -> Result<Vec<SeriesRecord>, StoreError> {
+        let mut all = self.series()?;
+        all.retain(|r| r.request.term == term && r.state != SeriesState::Cancelled);
+        Ok(all)
     }
 }
 
@@ -294,7 +288,7 @@ mod tests {
         let history = store.history().unwrap();
         assert_eq!(history.last_met.get(&("a@x".into(), "b@x".into())), Some(&0));
         assert!(!history.last_met.contains_key(&("a@x".into(), "c@x".into())));
-        assert_eq!(store.booked_people(date(2027, 2, 1)).unwrap().len(), 2);
+        assert_eq!(store.term_series(date(2027, 2, 1)).unwrap().len(), 1);
     }
 
     #[test]
