@@ -241,6 +241,28 @@ mod tests {
     }
 
     #[test]
+    fn london_windows_in_the_spring_gap_and_autumn_fold_follow_the_same_policy() {
+        let london = zone("Europe/London");
+        let work = |start: (i8, i8), end: (i8, i8)| WorkingTime {
+            zone: &london,
+            hours: DayWindow {
+                start: time(start.0, start.1, 0, 0),
+                end: time(end.0, end.1, 0, 0),
+            },
+            days: &[Weekday::Sunday],
+            away: &[],
+        };
+        // 2027-03-28: 01:00 GMT jumps to 02:00 BST, so 01:30 is read as 02:30 BST.
+        let spring = working_interval(&work((1, 30), (3, 0)), date(2027, 3, 28)).unwrap();
+        assert_eq!(spring.start, ts("2027-03-28T01:30:00Z"));
+        assert_eq!(spring.duration(), SignedDuration::from_mins(30));
+        // 2027-10-31: 01:00-02:00 happens twice; 01:30 is the first (BST) one.
+        let autumn = working_interval(&work((1, 30), (3, 0)), date(2027, 10, 31)).unwrap();
+        assert_eq!(autumn.start, ts("2027-10-31T00:30:00Z"));
+        assert_eq!(autumn.duration(), SignedDuration::from_mins(150));
+    }
+
+    #[test]
     fn busy_time_is_widened_by_the_buffer() {
         let utc = zone("UTC");
         let busy = IntervalSet::from_intervals([Interval::new(ts("2027-03-15T12:00:00Z"), ts("2027-03-15T13:00:00Z"))]);

@@ -199,7 +199,7 @@ pub fn person_score(
     if preferred.is_some_and(|p| start.date() == end.date() && p.contains(start.time(), end.time())) {
         score += 24;
     }
-    let mid = (minutes(start.time()) + minutes(start.time()) + occurrence.duration().as_mins()) / 2;
+    let mid = minutes(start.time()) + occurrence.duration().as_mins() / 2;
     let distance = (mid - hours.center_minutes()).abs().min(hours.half_width_minutes());
     score += 24 - 24 * distance / hours.half_width_minutes();
     let day = [hours.start, hours.end].map(|t| zone.to_timestamp(start.date().to_datetime(t)).ok());
