@@ -36,6 +36,10 @@ pub enum CalendarError {
         #[source]
         source: std::io::Error,
     },
+    /// An event with this series' id exists but was cancelled: book it again
+    /// with the next generation of the id.
+    #[error("event {0} exists but was cancelled")]
+    IdCancelled(String),
     /// A failure that may pass (network, rate limit, server error): retry later.
     #[error("transient calendar error: {0}")]
     Transient(String),
