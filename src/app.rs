@@ -225,9 +225,14 @@ pub struct BookReport {
     pub already_there: usize,
 }
 
+/// Generations of one pair's id tried within a term before giving up: each one is
+/// a series that was booked and cancelled in the same term.
+const MAX_GENERATIONS: u32 = 32;
+
 /// Books every pair of the plan: intent written and flushed to the store, then
 /// the insert, then the record marked booked. A series that already exists (same
-/// deterministic id) is accepted, never duplicated.
+/// deterministic id) is accepted, never duplicated; an id whose event was
+/// cancelled moves on to the next generation.
 pub async fn book<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
@@ -236,22 +241,52 @@ pub async fn book<P: CalendarProvider>(
 ) -> Result<BookReport, Failure> {
     let mut report = BookReport::default();
     for pair in &plan.pairs {
-        let request = series_request(cfg, &plan.term, pair, 0);
-        let units = (cfg.people[pair.a].unit.clone(), cfg.people[pair.b].unit.clone());
-        let mut record = SeriesRecord {
-            request,
-            term_index: plan.term.index,
-            units,
-            state: SeriesState::Pending,
-        };
-        store.put(&record)?;
-        let outcome = provider.create_series(&record.request).await?;
-        match outcome {
-            CreateOutcome::Created => report.created += 1,
-            CreateOutcome::AlreadyExists => report.already_there += 1,
+        let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
+        let mut generation = store.generations(plan.term.start, &a.email, &b.email)?;
+        loop {
+            if generation >= MAX_GENERATIONS {
+                return Err(Failure::Other(anyhow::anyhow!(
+                    "{} and {}: {MAX_GENERATIONS} series were already cancelled this term; not booking again",
+                    a.email,
+                    b.email
+                )));
+            }
+            let mut record = SeriesRecord {
+                request: series_request(cfg, &plan.term, pair, generation),
+                term_index: plan.term.index,
+                units: (a.unit.clone(), b.unit.clone()),
+                state: SeriesState::Pending,
+            };
+            store.put(&record)?;
+            let outcome = match provider.create_series(&record.request).await {
+                Err(CalendarError::IdCancelled(_)) => {
+                    record.state = SeriesState::Cancelled;
+                    store.put(&record)?;
+                    generation += 1;
+                    continue;
+                }
+                other => other?,
+            };
+            match outcome {
+                CreateOutcome::Created => report.created += 1,
+                CreateOutcome::AlreadyExists => report.already_there += 1,
+            }
+            record.state = SeriesState::Booked;
+            store.put(&record)?;
+            let first = pair.occurrences.first().map_or(Timestamp::MIN, |o| o.start);
+            tracing::info!(
+                term = %plan.term.start,
+                a = %a.email,
+                b = %b.email,
+                slot = %format_args!("{} {}", pair.first_start.strftime("%a %H:%M"), pair.zone_name),
+                first = %first,
+                weeks = record.request.count,
+                id = %record.request.event_id,
+                outcome = if outcome == CreateOutcome::Created { "created" } else { "already there" },
+                "booked"
+            );
+            break;
         }
-        record.state = SeriesState::Booked;
-        store.put(&record)?;
     }
     Ok(report)
 }

@@ -8,10 +8,12 @@
 //! - [`calendar`]: calendar providers behind one trait (local iCalendar files).
 //! - [`store`]: the sled database (history and booked series).
 //! - [`app`]: the shell that wires them together for each command.
+//! - [`cycle`]: one booking cycle (`run --once`, later the daemon loop).
 
 pub mod app;
 pub mod calendar;
 pub mod config;
 pub mod core;
+pub mod cycle;
 pub mod demo;
 pub mod store;

@@ -69,6 +69,12 @@ enum Command {
     },
     /// Validate the configuration and explain every error found.
     Check,
+    /// Book the current term (and the next one within `schedule.book_ahead`); `--once` runs one cycle and exits.
+    Run {
+        /// Run one cycle and exit. Required for now: the long-running daemon is not built yet.
+        #[arg(long)]
+        once: bool,
+    },
     /// Dry run: read calendars and show the pairs and times; writes nothing.
     Plan {
         /// Plan the term containing this date [default: the current term, or the first if none started]
@@ -122,6 +128,7 @@ fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
         Command::Demo { dir, people, seed } => runtime.block_on(demo_command(dir, people.into(), seed, now)),
         Command::Check => check_command(cli.config.as_deref(), now),
         Command::Plan { term, json } => runtime.block_on(plan_command(cli.config.as_deref(), term, json, now)),
+        Command::Run { once } => runtime.block_on(run_command(cli.config.as_deref(), once, now)),
     }
 }
 
@@ -152,6 +159,19 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     } else {
         print!("{}", app::render_plan(&cfg, &plan, &state.kept));
     }
+    Ok(())
+}
+
+async fn run_command(explicit: Option<&Path>, once: bool, now: Timestamp) -> Result<(), Failure> {
+    if !once {
+        return Err(Failure::Usage(anyhow!(
+            "the long-running daemon is not built yet; use `liaison run --once` (from a timer) for now"
+        )));
+    }
+    let cfg = load_config(explicit)?;
+    let provider = app::provider(&cfg)?;
+    let store = Store::open(&cfg.state_dir)?;
+    liaison::cycle::run_once(&cfg, &provider, &store, now).await?;
     Ok(())
 }
 

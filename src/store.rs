@@ -169,6 +169,18 @@ impl Store {
         Ok(history)
     }
 
+    /// How many series the pair `a`, `b` already had in the term starting `term`
+    /// (any state): the generation of the id of their next series.
+    pub fn generations(&self, term: jiff::civil::Date, a: &str, b: &str) -> Result<u32, StoreError> {
+        let pair = crate::core::plan::sorted(a, b);
+        let count = self
+            .series()?
+            .iter()
+            .filter(|r| r.request.term == term && r.request.pair == pair)
+            .count();
+        Ok(count as u32)
+    }
+
     /// The pending and booked (not cancelled) series of the term starting `term`.
     pub fn term_series(&self, term: jiff::civil::Date) -> Result<Vec<SeriesRecord>, StoreError> {
         let mut all = self.series()?;

@@ -113,4 +113,10 @@ pub trait CalendarProvider {
 
     /// Every series liaison created on the organizer calendar.
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError>;
+
+    /// Calendar API requests made so far, retries included (for the cycle log).
+    /// Providers without an API, like the local one, make none.
+    fn requests(&self) -> u64 {
+        0
+    }
 }

@@ -3,4 +3,5 @@
 
 mod bad_input;
 mod demo;
+mod run_once;
 mod util;

@@ -1,0 +1,226 @@
+//! One booking cycle, as `run --once` performs it (and the daemon loop will):
+//! finish intents a previous run left pending, then make sure the current term
+//! and, within `book_ahead`, the next term are booked.
+//!
+//! Every step goes through the same functions as `plan` (`app::make_plan`), so a
+//! cycle books exactly what `plan` showed for the same calendars.
+
+use std::time::Instant;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::app::{self, Failure, TermState};
+use crate::calendar::{CalendarError, CalendarProvider, CreateOutcome};
+use crate::config::Config;
+use crate::core::availability::instant;
+use crate::core::term::Term;
+use crate::store::{SeriesRecord, SeriesState, Store};
+
+/// What one cycle did, for the summary log line and `status`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CycleSummary {
+    /// First day of the earliest term the cycle looked after.
+    pub term: Option<jiff::civil::Date>,
+    pub booked: usize,
+    pub kept: usize,
+    pub moved: usize,
+    pub cancelled: usize,
+    pub unpaired: usize,
+    pub requests: u64,
+    pub elapsed: SignedDuration,
+}
+
+/// The terms a cycle at `now` must have booked: the current term (once it has
+/// started) and the next one when its start is within `book_ahead`.
+pub fn terms_to_book(cfg: &Config, now: Timestamp) -> Vec<Term> {
+    let first = cfg.schedule.first_term;
+    let weeks = cfg.schedule.term_weeks;
+    let today = app::today(cfg, now);
+    let mut terms = Vec::new();
+    let next = if today >= first {
+        let Some(current) = Term::containing(first, weeks, today) else {
+            return terms;
+        };
+        terms.push(current);
+        current.next()
+    } else {
+        Term::nth(first, weeks, 0)
+    };
+    if let Some(next) = next {
+        let starts = instant(&cfg.timezone, next.start, jiff::civil::Time::midnight());
+        let due = starts.is_some_and(|s| s.checked_sub(cfg.schedule.book_ahead).is_ok_and(|due| now >= due));
+        if due {
+            terms.push(next);
+        }
+    }
+    terms
+}
+
+/// Runs one cycle.
+pub async fn run_once<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    store: &Store,
+    now: Timestamp,
+) -> Result<CycleSummary, Failure> {
+    let started = Instant::now();
+    let requests_before = provider.requests();
+    let terms = terms_to_book(cfg, now);
+    let mut summary = CycleSummary {
+        term: terms.first().map(|t| t.start),
+        ..CycleSummary::default()
+    };
+    adopt_calendar_series(cfg, provider, store).await?;
+    summary.booked += resolve_pending(provider, store).await?;
+    for term in &terms {
+        let state = TermState::read(Some(store), term)?;
+        summary.kept += state.kept.len();
+        let busy = app::read_busy(cfg, provider, term).await?;
+        let plan = app::make_plan(cfg, &busy, &state, *term, now);
+        for u in &plan.unpaired {
+            let p = &cfg.people[u.person];
+            tracing::info!(term = %term.start, person = %p.email, reason = %u.reason, "unpaired");
+        }
+        summary.unpaired += plan.unpaired.len();
+        let report = app::book(cfg, provider, store, &plan).await?;
+        summary.booked += report.created + report.already_there;
+    }
+    summary.requests = provider.requests().saturating_sub(requests_before);
+    summary.elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
+    tracing::info!(
+        term = %summary.term.map_or("none".to_string(), |d| d.to_string()),
+        booked = summary.booked,
+        kept = summary.kept,
+        moved = summary.moved,
+        cancelled = summary.cancelled,
+        unpaired = summary.unpaired,
+        requests = summary.requests,
+        elapsed = %format_args!("{:.1}s", summary.elapsed.as_secs_f64()),
+        "cycle done"
+    );
+    Ok(summary)
+}
+
+/// Makes the store know every series the calendar has: a series missing from the
+/// store (state lost or moved aside) is recorded as booked, and a pending intent
+/// whose insert did reach the calendar is marked booked. Without this, a run with
+/// lost state would see its own bookings as busy time and book everyone again.
+async fn adopt_calendar_series<P: CalendarProvider>(cfg: &Config, provider: &P, store: &Store) -> Result<(), Failure> {
+    let unit_of = |email: &str| {
+        cfg.people
+            .iter()
+            .find(|p| p.email == email)
+            .map_or_else(String::new, |p| p.unit.clone())
+    };
+    for series in provider.list_series().await? {
+        let request = series.request;
+        let state = if series.active {
+            SeriesState::Booked
+        } else {
+            SeriesState::Cancelled
+        };
+        let known = store.get(&request.event_id)?;
+        if known.as_ref().is_some_and(|r| r.state == state) {
+            continue;
+        }
+        let term_index =
+            Term::containing(cfg.schedule.first_term, cfg.schedule.term_weeks, request.term).map_or(0, |t| t.index);
+        let units = (unit_of(&request.pair.0), unit_of(&request.pair.1));
+        tracing::info!(id = %request.event_id, term = %request.term, a = %request.pair.0, b = %request.pair.1,
+            state = ?state, "series recorded from the calendar");
+        store.put(&SeriesRecord {
+            request,
+            term_index,
+            units,
+            state,
+        })?;
+    }
+    Ok(())
+}
+
+/// Finishes inserts that a previous run recorded but may not have completed
+/// (killed, timed out, or failed): the insert is repeated with the same
+/// deterministic id, so it either creates the series or finds it there.
+async fn resolve_pending<P: CalendarProvider>(provider: &P, store: &Store) -> Result<usize, Failure> {
+    let mut resolved = 0;
+    for mut record in store.series()? {
+        if record.state != SeriesState::Pending {
+            continue;
+        }
+        let id = record.request.event_id.clone();
+        match provider.create_series(&record.request).await {
+            Ok(outcome) => {
+                record.state = SeriesState::Booked;
+                store.put(&record)?;
+                resolved += usize::from(outcome == CreateOutcome::Created);
+                tracing::info!(id = %id, outcome = ?outcome, "pending booking resolved");
+            }
+            Err(CalendarError::IdCancelled(_)) => {
+                record.state = SeriesState::Cancelled;
+                store.put(&record)?;
+                tracing::info!(id = %id, "pending booking was cancelled meanwhile");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(first_term: &str, book_ahead: &str) -> Config {
+        let text = format!(
+            r#"timezone = "Europe/London"
+state_dir = "state"
+[schedule]
+first_term = "{first_term}"
+book_ahead = "{book_ahead}"
+[calendar]
+provider = "local"
+[calendar.local]
+dir = "."
+[[people]]
+email = "a@x.org"
+name = "A"
+unit = "U1"
+[[people]]
+email = "b@x.org"
+name = "B"
+unit = "U2"
+"#
+        );
+        crate::config::parse(&text, Path::new("/tmp/c.toml"), &crate::config::Env::default()).unwrap()
+    }
+
+    fn starts(terms: &[Term]) -> Vec<String> {
+        terms.iter().map(|t| t.start.to_string()).collect()
+    }
+
+    #[test]
+    fn before_the_first_term_only_a_term_within_book_ahead_is_booked() {
+        let cfg = config("2027-03-08", "7d");
+        assert!(terms_to_book(&cfg, "2027-02-28T23:00:00Z".parse().unwrap()).is_empty());
+        // 2027-03-01 00:00 in London is exactly seven days before the term.
+        assert_eq!(
+            starts(&terms_to_book(&cfg, "2027-03-01T00:00:00Z".parse().unwrap())),
+            ["2027-03-08"]
+        );
+    }
+
+    #[test]
+    fn during_a_term_the_current_one_and_a_due_next_one_are_booked() {
+        let cfg = config("2027-03-08", "7d");
+        assert_eq!(
+            starts(&terms_to_book(&cfg, "2027-03-20T12:00:00Z".parse().unwrap())),
+            ["2027-03-08"]
+        );
+        // The second term starts Monday 2027-04-05 00:00 BST (2027-04-04T23:00Z).
+        assert_eq!(
+            starts(&terms_to_book(&cfg, "2027-03-28T23:00:00Z".parse().unwrap())),
+            ["2027-03-08", "2027-04-05"]
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! `liaison run --once` on the local provider: books the due term, keeps what is
+//! booked, never duplicates, and logs one line per booking plus a summary.
+
+use liaison::calendar::CalendarProvider;
+use liaison::calendar::local::LocalProvider;
+
+use crate::util::liaison;
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// A demo organization with its bookings and state removed: nothing booked yet.
+fn fresh_org(tmp: &std::path::Path, people: &str) -> std::path::PathBuf {
+    let dir = tmp.join("org");
+    let run = liaison(tmp, &["demo", "--dir", dir.to_str().unwrap(), "--people", people]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    std::fs::remove_file(dir.join("bookings.ics")).unwrap();
+    std::fs::remove_dir_all(dir.join("state")).unwrap();
+    dir
+}
+
+#[test]
+fn run_once_books_the_due_term_and_a_second_run_keeps_it_without_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_org(tmp.path(), "16");
+    let config = dir.join("config.toml");
+    let first = liaison(tmp.path(), &["--config", config.to_str().unwrap(), "run", "--once"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("cycle done term=2027-03-08 booked=8 kept=0"),
+        "{}",
+        first.stderr
+    );
+    assert_eq!(first.stderr.matches(" booked term=").count(), 8, "{}", first.stderr);
+    let provider = LocalProvider::new(&dir, "primary");
+    let booked = block_on(provider.list_series()).unwrap();
+    assert_eq!(booked.len(), 8);
+
+    let second = liaison(tmp.path(), &["--config", config.to_str().unwrap(), "run", "--once"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert!(second.stderr.contains("booked=0 kept=8"), "{}", second.stderr);
+    assert_eq!(block_on(provider.list_series()).unwrap(), booked);
+}
+
+#[test]
+fn run_once_with_lost_state_finds_the_bookings_instead_of_duplicating_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_org(tmp.path(), "12");
+    let config = dir.join("config.toml");
+    assert_eq!(
+        liaison(tmp.path(), &["--config", config.to_str().unwrap(), "run", "--once"]).code,
+        0
+    );
+    let provider = LocalProvider::new(&dir, "primary");
+    let booked = block_on(provider.list_series()).unwrap();
+    std::fs::remove_dir_all(dir.join("state")).unwrap();
+    let again = liaison(tmp.path(), &["--config", config.to_str().unwrap(), "run", "--once"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        again.stderr.matches("series recorded from the calendar").count(),
+        booked.len(),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again.stderr.contains(&format!("booked=0 kept={}", booked.len())),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(block_on(provider.list_series()).unwrap(), booked);
+}
+
+#[test]
+fn run_without_once_is_refused_until_the_daemon_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_org(tmp.path(), "4");
+    let run = liaison(
+        tmp.path(),
+        &["--config", dir.join("config.toml").to_str().unwrap(), "run"],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--once"), "{}", run.stderr);
+}
