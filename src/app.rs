@@ -119,14 +119,14 @@ pub fn term_for(cfg: &Config, date: Date) -> Result<Term, Failure> {
     term.ok_or_else(|| Failure::Usage(anyhow::anyhow!("date {date} is out of range")))
 }
 
-/// The instants to read busy time for: the term, with a day of margin on each
-/// side so that every zone's local days are covered.
+/// The instants to read busy time for: the term with two days of margin on each
+/// side (zones differ by up to 26 hours) plus the buffer.
 pub fn busy_range(cfg: &Config, term: &Term) -> Interval {
-    let first = term.start.checked_sub(1.day()).unwrap_or(term.start);
-    let last = term.end();
+    let first = term.start.checked_sub(2.days()).unwrap_or(term.start);
+    let last = term.end().checked_add(1.day()).unwrap_or(term.end());
     let start = local_day(&cfg.timezone, first).map_or(Timestamp::MIN, |d| d.start);
     let end = local_day(&cfg.timezone, last).map_or(Timestamp::MAX, |d| d.end);
-    Interval::new(start, end)
+    Interval::new(start, end).widened(cfg.meeting.buffer)
 }
 
 /// What the store says about a term.
@@ -245,11 +245,9 @@ pub async fn book<P: CalendarProvider>(
         let mut generation = store.generations(plan.term.start, &a.email, &b.email)?;
         loop {
             if generation >= MAX_GENERATIONS {
-                return Err(Failure::Other(anyhow::anyhow!(
-                    "{} and {}: {MAX_GENERATIONS} series were already cancelled this term; not booking again",
-                    a.email,
-                    b.email
-                )));
+                tracing::warn!(term = %plan.term.start, a = %a.email, b = %b.email,
+                    "{MAX_GENERATIONS} series of this pair were already cancelled this term; not booking it again");
+                break;
             }
             let mut record = SeriesRecord {
                 request: series_request(cfg, &plan.term, pair, generation),

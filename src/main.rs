@@ -224,6 +224,12 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
 fn demo_dir(dir: Option<PathBuf>) -> Result<PathBuf, Failure> {
     match dir {
         Some(dir) => {
+            if dir.exists() && !dir.is_dir() {
+                return Err(Failure::Usage(anyhow!(
+                    "{} exists and is not a directory; choose a new or empty directory for the demo",
+                    dir.display()
+                )));
+            }
             let non_empty = std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false);
             if non_empty {
                 return Err(Failure::Usage(anyhow!(

@@ -7,13 +7,15 @@
 //!    them in every bookable week.
 //! 3. Candidate pairs: active people of different units (with a focus person when
 //!    `focus` is set) whose masks share a slot in either person's zone.
-//! 4. Weights that order pairs strictly: never met or met longest ago first, then
-//!    unit pairs that met least, then slot quality.
+//! 4. Weights that order whole matchings strictly: no pair that met within
+//!    `avoid_repeat_terms`, then never met or met longest ago, then unit pairs
+//!    that met least, then slot quality.
 //! 5. A maximum-cardinality, maximum-weight matching on the candidate graph.
 //!
-//! Large organizations keep, per person, only the best [`TOP_K`] candidates
-//! (plus every candidate of anyone left without one), which keeps the matching
-//! fast; the result reports the bound that proves the matching's size maximum.
+//! Large organizations keep, per person, only the best [`TOP_K`] candidates,
+//! which keeps the matching fast; when that leaves people unpaired below the
+//! size bound, everyone unpaired gets all their candidates and the matching runs
+//! again. The result reports the bound that proves the matching's size maximum.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -34,6 +36,26 @@ use super::term::Term;
 pub const FULL_GRAPH_LIMIT: usize = 400;
 /// Candidates kept per person above [`FULL_GRAPH_LIMIT`].
 pub const TOP_K: usize = 16;
+/// Rounds of "add every candidate edge of the people left unpaired" in large
+/// organizations before settling for the matching found.
+const AUGMENT_ROUNDS: usize = 4;
+
+/// Size limits of the candidate graph (tests make them small to exercise the
+/// sparse path on graphs they can check by brute force).
+#[derive(Clone, Copy, Debug)]
+pub struct Tuning {
+    pub full_graph_limit: usize,
+    pub top_k: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Tuning {
+        Tuning {
+            full_graph_limit: FULL_GRAPH_LIMIT,
+            top_k: TOP_K,
+        }
+    }
+}
 
 /// One leader, as the planner sees them.
 #[derive(Clone, Debug)]
@@ -181,6 +203,11 @@ pub struct Plan {
 
 /// Plans one term. Deterministic: the same input gives the same plan.
 pub fn plan(input: &PlanInput) -> Plan {
+    plan_with(input, Tuning::default())
+}
+
+/// [`plan`] with explicit graph size limits.
+pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
     let rules = input.rules;
     let people = input.people;
     let term = input.term;
@@ -303,7 +330,7 @@ pub fn plan(input: &PlanInput) -> Plan {
     // TOP_K in large ones (by history and unit-pair keys, ties spread by a hash).
     let mut candidate_count = vec![0usize; n];
     let mut edge_set: BTreeSet<(usize, usize)> = BTreeSet::new();
-    let sparse = n > FULL_GRAPH_LIMIT;
+    let sparse = n > tuning.full_graph_limit;
     for u in 0..n {
         if !has_free[u] {
             continue;
@@ -321,7 +348,7 @@ pub fn plan(input: &PlanInput) -> Plan {
                 continue;
             }
             let key = keys.cheap_key(u, v);
-            if best.len() < TOP_K {
+            if best.len() < tuning.top_k {
                 best.push(Reverse((key, v)));
             } else if best.peek().is_some_and(|Reverse(min)| (key, v) > *min) {
                 best.pop();
@@ -333,23 +360,59 @@ pub fn plan(input: &PlanInput) -> Plan {
         }
     }
 
-    // Exact weights: the best slot of each candidate pair.
-    let half = (n / 2 + 1) as i64;
-    let unit_tier = half * 127;
-    let recency_tier = half * (63 * unit_tier + 127);
+    // Exact weights: the best slot of each candidate pair, in strict tiers. Each
+    // tier's unit exceeds the most that all lower tiers of a whole matching (at
+    // most `half` pairs) can add up to, so a matching's total orders matchings
+    // lexicographically: not repeating a recent pair, then recency, then unit
+    // pairs, then slots. `half` is capped to keep weights under 2^60, the
+    // matching's limit: beyond 20,000 people the tiers are strict for
+    // differences within 10,000 pairs.
+    let half = (n / 2 + 1).min(10_000) as i64;
+    let unit_tier = half * 128;
+    let recency_tier = half * (63 * unit_tier + 128);
+    let fresh_tier = half * (63 * recency_tier + 63 * unit_tier + 128);
     let mut edges = Vec::with_capacity(edge_set.len());
     let mut slots = HashMap::with_capacity(edge_set.len());
-    for &(u, v) in &edge_set {
+    let mut add_edge = |u: usize, v: usize, edges: &mut Vec<Edge>| {
         let Some(choice) = best_slot(&grids, &masks, u, v, zone_idx[u], zone_idx[v]) else {
-            continue;
+            return;
         };
-        let (recency, unit) = keys.tiers(u, v);
-        let weight = i64::from(recency) * recency_tier + i64::from(unit) * unit_tier + i64::from(choice.score) + 1;
+        let tiers = keys.tiers(u, v);
+        let weight = i64::from(tiers.fresh) * fresh_tier
+            + i64::from(tiers.recency) * recency_tier
+            + i64::from(tiers.unit) * unit_tier
+            + i64::from(choice.score)
+            + 1;
         edges.push(Edge { a: u, b: v, weight });
         slots.insert((u, v), choice);
+    };
+    for &(u, v) in &edge_set {
+        add_edge(u, v, &mut edges);
     }
 
-    let mate = max_weight_matching(n, &edges, true);
+    let mut mate = max_weight_matching(n, &edges, true);
+    // A sparse graph can miss the edge that would pair two people left over: give
+    // everyone unpaired all their candidates and match again, until the size
+    // reaches the bound or nothing new can be added.
+    let bound = pairs_bound(people, &active, &candidate_count, rules.cross_unit_only);
+    for _ in 0..AUGMENT_ROUNDS {
+        let matched = mate.iter().filter(|m| m.is_some()).count() / 2;
+        if !sparse || matched >= bound {
+            break;
+        }
+        let before = edges.len();
+        for u in (0..n).filter(|&u| mate[u].is_none() && candidate_count[u] > 0) {
+            for v in (0..n).filter(|&v| v != u && has_free[v] && allowed(u, v)) {
+                if edge_set.insert((u.min(v), u.max(v))) {
+                    add_edge(u.min(v), u.max(v), &mut edges);
+                }
+            }
+        }
+        if edges.len() == before {
+            break;
+        }
+        mate = max_weight_matching(n, &edges, true);
+    }
 
     let mut pairs = Vec::new();
     for (u, m) in mate.iter().enumerate() {
@@ -407,7 +470,7 @@ pub fn plan(input: &PlanInput) -> Plan {
         eligible: (0..n).filter(|&v| has_free[v]).count(),
         with_candidates,
         edges: edges.len(),
-        max_pairs_bound: pairs_bound(people, &active, &candidate_count, rules.cross_unit_only),
+        max_pairs_bound: bound,
     };
     Plan {
         term,
@@ -550,33 +613,43 @@ impl PairKeys {
         list.binary_search_by_key(&v, |&(w, _)| w).ok().map(|i| list[i].1)
     }
 
-    /// (recency 0..=63, unit rarity 0..=63); higher is better. Never met is 63; a
-    /// pair that met within `avoid_repeat_terms` is 0, usable only when nothing else is.
-    fn tiers(&self, u: usize, v: usize) -> (u32, u32) {
-        let recency = match self.last_met(u, v) {
-            None => 63,
+    /// The history tiers of a pair; higher is better in each.
+    fn tiers(&self, u: usize, v: usize) -> Tiers {
+        let (fresh, recency) = match self.last_met(u, v) {
+            None => (1, 63),
             Some(t) => {
                 let ago = (self.term - t).max(0);
-                if ago <= self.avoid_repeat_terms {
-                    0
-                } else {
-                    ago.min(62) as u32
-                }
+                (u32::from(ago > self.avoid_repeat_terms), ago.min(62) as u32)
             }
         };
         let rank = self.unit_rank[self.unit_of[u] * self.units + self.unit_of[v]];
-        (recency, 63 - rank.min(63))
+        Tiers {
+            fresh,
+            recency,
+            unit: 63 - rank.min(63),
+        }
     }
 
     /// Orders candidates before their slots are known: tiers first, then a hash of
     /// the pair and term, so ties spread over many partners instead of the first
     /// emails in alphabetical order.
     fn cheap_key(&self, u: usize, v: usize) -> u64 {
-        let (recency, unit) = self.tiers(u, v);
+        let t = self.tiers(u, v);
         let (lo, hi) = (u.min(v) as u64, u.max(v) as u64);
         let mix = splitmix64(lo.wrapping_mul(0x1_0000_0001) ^ hi.wrapping_shl(20) ^ self.term as u64);
-        (u64::from(recency) << 56) | (u64::from(unit) << 48) | (mix >> 16)
+        (u64::from(t.fresh) << 62) | (u64::from(t.recency) << 56) | (u64::from(t.unit) << 50) | (mix >> 14)
     }
+}
+
+/// How a pair ranks by history, each tier above all the ones after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Tiers {
+    /// 1 unless the two met within `avoid_repeat_terms` terms.
+    fresh: u32,
+    /// 63 for never met, else terms since they met (at most 62).
+    recency: u32,
+    /// 63 minus the dense rank of the unit pair's connection count.
+    unit: u32,
 }
 
 /// A well-known 64-bit mixer; written here because only a deterministic spread is

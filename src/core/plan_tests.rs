@@ -116,6 +116,28 @@ impl Case {
         })
     }
 
+    /// The plan with the large-organization path forced on: one candidate per
+    /// person before augmentation.
+    fn plan_sparse(&self) -> Plan {
+        let tuning = Tuning {
+            full_graph_limit: 0,
+            top_k: 1,
+        };
+        plan_with(
+            &PlanInput {
+                people: &self.people,
+                busy: &self.busy,
+                term: self.term,
+                now: self.now,
+                rules: &self.rules,
+                history: &self.history,
+                booked: &self.booked,
+                excluded_pairs: &self.excluded,
+            },
+            tuning,
+        )
+    }
+
     /// The pairs of a plan as sorted email pairs.
     fn pairs(&self, plan: &Plan) -> BTreeSet<(String, String)> {
         plan.pairs
@@ -332,6 +354,11 @@ proptest! {
             prop_assert!(candidates.contains(&(pair.a.min(pair.b), pair.a.max(pair.b))));
         }
         prop_assert_eq!(plan.pairs.len() * 2 + plan.unpaired.len(), case.people.len());
+        // The sparse path (one candidate per person, then augmentation) must reach
+        // the same size.
+        let sparse = case.plan_sparse();
+        case.check_invariants(&sparse);
+        prop_assert_eq!(sparse.pairs.len(), best);
     }
 }
 
@@ -384,6 +411,24 @@ fn a_recent_repeat_is_used_only_when_it_is_the_only_way_to_pair_someone() {
     );
     case.history.record("a@x.org", "b@x.org", "A", "B", 9);
     assert_eq!(case.plan().pairs.len(), 1);
+}
+
+#[test]
+fn no_recent_repeat_is_chosen_while_a_matching_without_one_exists() {
+    // a1-b1 met last term; a2-b2 never met; the cross pairs met seven terms ago.
+    // {a1-b1, a2-b2} would score a never-met pair, but repeats last term's pair.
+    let people = vec![
+        person("a1@x.org", "A", "UTC"),
+        person("a2@x.org", "A", "UTC"),
+        person("b1@x.org", "B", "UTC"),
+        person("b2@x.org", "B", "UTC"),
+    ];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    case.history.record("a1@x.org", "b1@x.org", "A", "B", 9);
+    case.history.record("a1@x.org", "b2@x.org", "A", "B", 3);
+    case.history.record("a2@x.org", "b1@x.org", "A", "B", 3);
+    let expected: BTreeSet<_> = [sorted("a1@x.org", "b2@x.org"), sorted("a2@x.org", "b1@x.org")].into();
+    assert_eq!(case.pairs(&case.plan()), expected);
 }
 
 #[test]

@@ -120,9 +120,22 @@ impl ZoneGrid {
     }
 
     /// Wall-clock start of the first bookable occurrence of slot `k`, in this zone.
+    ///
+    /// Built from the civil date and the slot's time, not read back from the
+    /// instant: in a spring-forward gap the instant reads as a later wall time,
+    /// and a weekly rule from that start would move every other occurrence.
     pub fn first_start(&self, k: usize) -> Option<DateTime> {
-        let occ = self.occurrences(k).first()?;
-        Some(self.zone.to_datetime(occ.start))
+        let first = self.first_week[k];
+        if first >= self.term.weeks {
+            return None;
+        }
+        let (day, time) = slot_local(k, self.steps_per_day, self.granularity_minutes);
+        let date = self
+            .term
+            .week_start(first)?
+            .checked_add(jiff::Span::new().days(day))
+            .ok()?;
+        Some(date.to_datetime(time))
     }
 
     /// The mask of slots free for a person with free time `free`. `score_of`
@@ -246,6 +259,17 @@ mod tests {
                 "2027-03-24T14:00:00Z"
             ]
         );
+    }
+
+    #[test]
+    fn the_first_start_of_a_slot_in_a_spring_gap_keeps_the_slot_time() {
+        // Sunday 2027-03-14 02:30 does not exist in New York; the series must still
+        // be written as 02:30 so that the other weeks happen at 02:30.
+        let g = grid("America/New_York", date(2027, 3, 8), 2, "2027-01-01T00:00:00Z");
+        let k = 6 * g.steps_per_day + 10; // Sunday 02:30
+        assert_eq!(g.local(k), (Weekday::Sunday, time(2, 30, 0, 0)));
+        assert_eq!(g.first_start(k), Some(date(2027, 3, 14).at(2, 30, 0, 0)));
+        assert_eq!(g.occurrences(k)[0].start.to_string(), "2027-03-14T07:30:00Z");
     }
 
     #[test]

@@ -48,7 +48,8 @@ fn check_bookings(cfg: &Config, dir: &Path, series: &[BookedSeries]) -> usize {
         let name = format!("{}.ics", p.email);
         std::fs::copy(dir.join(&name), raw.path().join(&name)).unwrap();
     }
-    let provider = LocalProvider::new(raw.path(), "primary");
+    let zones = cfg.people.iter().map(|p| (p.email.clone(), p.timezone.clone()));
+    let provider = LocalProvider::new(raw.path(), "primary").with_time_zones(cfg.timezone.clone(), zones);
     let emails: Vec<String> = cfg.people.iter().map(|p| p.email.clone()).collect();
     let range = Interval::new(
         "2027-02-01T00:00:00Z".parse().unwrap(),
