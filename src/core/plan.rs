@@ -36,9 +36,9 @@ use super::term::Term;
 pub const FULL_GRAPH_LIMIT: usize = 400;
 /// Candidates kept per person above [`FULL_GRAPH_LIMIT`].
 pub const TOP_K: usize = 16;
-/// Rounds of "add every candidate edge of the people left unpaired" in large
-/// organizations before settling for the matching found.
-const AUGMENT_ROUNDS: usize = 4;
+/// Edges beyond which a large organization's graph is not grown further to prove
+/// the matching's size maximum (about a second of matching on this machine).
+const AUGMENT_EDGE_BUDGET: usize = 1_000_000;
 
 /// Size limits of the candidate graph (tests make them small to exercise the
 /// sparse path on graphs they can check by brute force).
@@ -391,25 +391,40 @@ pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
     }
 
     let mut mate = max_weight_matching(n, &edges, true);
-    // A sparse graph can miss the edge that would pair two people left over: give
-    // everyone unpaired all their candidates and match again, until the size
-    // reaches the bound or nothing new can be added.
+    // A sparse graph can miss the edges of an augmenting path. While the matching
+    // is below the size bound, give more people all their candidates — first the
+    // unpaired, then, round by round, their neighbours in the graph — and match
+    // again. Once every person connected to an unpaired one has all candidates,
+    // the matching is maximum in size even if the bound is not reached; the edge
+    // budget keeps a pathological organization from growing the full graph.
     let bound = pairs_bound(people, &active, &candidate_count, rules.cross_unit_only);
-    for _ in 0..AUGMENT_ROUNDS {
+    let mut expanded = vec![false; n];
+    while sparse && edges.len() < AUGMENT_EDGE_BUDGET {
         let matched = mate.iter().filter(|m| m.is_some()).count() / 2;
-        if !sparse || matched >= bound {
+        if matched >= bound {
             break;
         }
-        let before = edges.len();
-        for u in (0..n).filter(|&u| mate[u].is_none() && candidate_count[u] > 0) {
+        let mut frontier: BTreeSet<usize> = (0..n)
+            .filter(|&u| mate[u].is_none() && candidate_count[u] > 0 && !expanded[u])
+            .collect();
+        for &(u, v) in &edge_set {
+            if expanded[u] && !expanded[v] {
+                frontier.insert(v);
+            }
+            if expanded[v] && !expanded[u] {
+                frontier.insert(u);
+            }
+        }
+        if frontier.is_empty() {
+            break;
+        }
+        for &u in &frontier {
+            expanded[u] = true;
             for v in (0..n).filter(|&v| v != u && has_free[v] && allowed(u, v)) {
                 if edge_set.insert((u.min(v), u.max(v))) {
                     add_edge(u.min(v), u.max(v), &mut edges);
                 }
             }
-        }
-        if edges.len() == before {
-            break;
         }
         mate = max_weight_matching(n, &edges, true);
     }
