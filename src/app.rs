@@ -13,7 +13,7 @@ use jiff::{Timestamp, ToSpan};
 use serde_json::json;
 
 use crate::calendar::local::LocalProvider;
-use crate::calendar::{Attendee, CalendarError, CalendarProvider, CreateOutcome, SeriesRequest};
+use crate::calendar::{Attendee, BookedSeries, CalendarError, CalendarProvider, CreateOutcome, SeriesRequest};
 use crate::config::{self, Config, ProviderKind};
 use crate::core::availability::local_day;
 use crate::core::ids::event_id;
@@ -129,33 +129,77 @@ pub fn busy_range(cfg: &Config, term: &Term) -> Interval {
     Interval::new(start, end).widened(cfg.meeting.buffer)
 }
 
-/// What the store says about a term.
+/// What liaison knows about a term before planning it.
 #[derive(Debug, Default)]
 pub struct TermState {
     pub history: History,
     /// Series of this term already booked (or pending): their people are kept.
     pub kept: Vec<SeriesRecord>,
+    /// People not to pair again this term: those of kept series, and those whose
+    /// series this term was cancelled (re-pairing them for the rest of the term
+    /// needs the repair work of a later version).
     pub booked: BTreeSet<String>,
+    /// Pairs whose series this term was cancelled: never recreated this term.
     pub excluded_pairs: BTreeSet<(String, String)>,
 }
 
 impl TermState {
-    pub fn read(store: Option<&Store>, term: &Term) -> Result<TermState, Failure> {
-        let Some(store) = store else {
-            return Ok(TermState::default());
+    /// The state of `term` from all series records.
+    pub fn from_records(records: &[SeriesRecord], term: &Term) -> TermState {
+        let mut state = TermState {
+            history: crate::store::history(records),
+            ..TermState::default()
         };
-        let kept = store.term_series(term.start)?;
-        let booked = kept
-            .iter()
-            .flat_map(|r| [r.request.pair.0.clone(), r.request.pair.1.clone()])
-            .collect();
-        Ok(TermState {
-            history: store.history()?,
-            kept,
-            booked,
-            excluded_pairs: BTreeSet::new(),
-        })
+        for r in records.iter().filter(|r| r.request.term == term.start) {
+            let (a, b) = &r.request.pair;
+            match r.state {
+                SeriesState::Pending | SeriesState::Booked => state.kept.push(r.clone()),
+                SeriesState::Cancelled => {
+                    state.excluded_pairs.insert((a.clone(), b.clone()));
+                }
+                SeriesState::Abandoned => continue,
+            }
+            state.booked.insert(a.clone());
+            state.booked.insert(b.clone());
+        }
+        state
     }
+}
+
+/// The store's record of a series found on the calendar.
+pub fn record_from_calendar(cfg: &Config, series: BookedSeries) -> SeriesRecord {
+    let unit_of = |email: &str| {
+        cfg.people
+            .iter()
+            .find(|p| p.email == email)
+            .map_or_else(String::new, |p| p.unit.clone())
+    };
+    let request = series.request;
+    let term_index =
+        Term::containing(cfg.schedule.first_term, cfg.schedule.term_weeks, request.term).map_or(0, |t| t.index);
+    SeriesRecord {
+        units: (unit_of(&request.pair.0), unit_of(&request.pair.1)),
+        term_index,
+        state: if series.active {
+            SeriesState::Booked
+        } else {
+            SeriesState::Cancelled
+        },
+        request,
+    }
+}
+
+/// Records from the store, updated with what the calendar says: the calendar
+/// wins for every series it has. `plan` uses this in memory; `run` writes the
+/// same merge into the store, so both plan from the same state.
+pub fn merge_calendar(cfg: &Config, records: Vec<SeriesRecord>, calendar: Vec<BookedSeries>) -> Vec<SeriesRecord> {
+    let mut by_id: BTreeMap<String, SeriesRecord> =
+        records.into_iter().map(|r| (r.request.event_id.clone(), r)).collect();
+    for series in calendar {
+        let record = record_from_calendar(cfg, series);
+        by_id.insert(record.request.event_id.clone(), record);
+    }
+    by_id.into_values().collect()
 }
 
 /// Reads everyone's busy time for the term.

@@ -10,11 +10,11 @@ use std::time::Instant;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::{self, Failure, TermState};
-use crate::calendar::{CalendarError, CalendarProvider, CreateOutcome};
+use crate::calendar::{CalendarError, CalendarProvider};
 use crate::config::Config;
 use crate::core::availability::instant;
 use crate::core::term::Term;
-use crate::store::{SeriesRecord, SeriesState, Store};
+use crate::store::{SeriesState, Store};
 
 /// What one cycle did, for the summary log line and `status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -41,7 +41,12 @@ pub fn terms_to_book(cfg: &Config, now: Timestamp) -> Vec<Term> {
         let Some(current) = Term::containing(first, weeks, today) else {
             return terms;
         };
-        terms.push(current);
+        // A term whose remaining occurrences are all inside the minimum notice
+        // has nothing left to book.
+        let end = instant(&cfg.timezone, current.end(), jiff::civil::Time::midnight());
+        if end.is_some_and(|end| end.checked_sub(cfg.schedule.min_notice).is_ok_and(|last| now < last)) {
+            terms.push(current);
+        }
         current.next()
     } else {
         Term::nth(first, weeks, 0)
@@ -71,9 +76,9 @@ pub async fn run_once<P: CalendarProvider>(
         ..CycleSummary::default()
     };
     adopt_calendar_series(cfg, provider, store).await?;
-    summary.booked += resolve_pending(provider, store).await?;
+    resolve_pending(provider, store).await?;
     for term in &terms {
-        let state = TermState::read(Some(store), term)?;
+        let state = TermState::from_records(&store.series()?, term);
         summary.kept += state.kept.len();
         let busy = app::read_busy(cfg, provider, term).await?;
         let plan = app::make_plan(cfg, &busy, &state, *term, now);
@@ -101,69 +106,50 @@ pub async fn run_once<P: CalendarProvider>(
     Ok(summary)
 }
 
-/// Makes the store know every series the calendar has: a series missing from the
-/// store (state lost or moved aside) is recorded as booked, and a pending intent
-/// whose insert did reach the calendar is marked booked. Without this, a run with
-/// lost state would see its own bookings as busy time and book everyone again.
+/// Makes the store agree with the calendar on every series the calendar has: a
+/// series missing from the store (state lost or moved aside) is recorded, and a
+/// pending intent whose insert did reach the calendar is marked booked. Without
+/// this, a run with lost state would see its own bookings as busy time and book
+/// everyone again.
 async fn adopt_calendar_series<P: CalendarProvider>(cfg: &Config, provider: &P, store: &Store) -> Result<(), Failure> {
-    let unit_of = |email: &str| {
-        cfg.people
-            .iter()
-            .find(|p| p.email == email)
-            .map_or_else(String::new, |p| p.unit.clone())
-    };
     for series in provider.list_series().await? {
-        let request = series.request;
-        let state = if series.active {
-            SeriesState::Booked
-        } else {
-            SeriesState::Cancelled
-        };
-        let known = store.get(&request.event_id)?;
-        if known.as_ref().is_some_and(|r| r.state == state) {
+        let record = app::record_from_calendar(cfg, series);
+        let known = store.get(&record.request.event_id)?;
+        if known.as_ref().is_some_and(|r| r.state == record.state) {
             continue;
         }
-        let term_index =
-            Term::containing(cfg.schedule.first_term, cfg.schedule.term_weeks, request.term).map_or(0, |t| t.index);
-        let units = (unit_of(&request.pair.0), unit_of(&request.pair.1));
-        tracing::info!(id = %request.event_id, term = %request.term, a = %request.pair.0, b = %request.pair.1,
-            state = ?state, "series recorded from the calendar");
-        store.put(&SeriesRecord {
-            request,
-            term_index,
-            units,
-            state,
-        })?;
+        let r = &record.request;
+        tracing::info!(id = %r.event_id, term = %r.term, a = %r.pair.0, b = %r.pair.1,
+            state = ?record.state, "series recorded from the calendar");
+        store.put(&record)?;
     }
     Ok(())
 }
 
-/// Finishes inserts that a previous run recorded but may not have completed
-/// (killed, timed out, or failed): the insert is repeated with the same
-/// deterministic id, so it either creates the series or finds it there.
-async fn resolve_pending<P: CalendarProvider>(provider: &P, store: &Store) -> Result<usize, Failure> {
-    let mut resolved = 0;
+/// Resolves intents left pending by a killed run or a failed insert with a `get`
+/// on their id: booked or cancelled if the calendar has them, else abandoned, and
+/// their people are planned again with fresh calendars. One failing lookup is
+/// logged and retried next cycle; it does not stop the others.
+async fn resolve_pending<P: CalendarProvider>(provider: &P, store: &Store) -> Result<(), Failure> {
     for mut record in store.series()? {
         if record.state != SeriesState::Pending {
             continue;
         }
         let id = record.request.event_id.clone();
-        match provider.create_series(&record.request).await {
-            Ok(outcome) => {
-                record.state = SeriesState::Booked;
-                store.put(&record)?;
-                resolved += usize::from(outcome == CreateOutcome::Created);
-                tracing::info!(id = %id, outcome = ?outcome, "pending booking resolved");
+        record.state = match provider.get_series(&id).await {
+            Ok(Some(series)) if series.active => SeriesState::Booked,
+            Ok(Some(_)) => SeriesState::Cancelled,
+            Ok(None) => SeriesState::Abandoned,
+            Err(e @ CalendarError::Unauthorized(_)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(id = %id, error = %e, "pending booking not resolved; retrying next cycle");
+                continue;
             }
-            Err(CalendarError::IdCancelled(_)) => {
-                record.state = SeriesState::Cancelled;
-                store.put(&record)?;
-                tracing::info!(id = %id, "pending booking was cancelled meanwhile");
-            }
-            Err(e) => return Err(e.into()),
-        }
+        };
+        store.put(&record)?;
+        tracing::info!(id = %id, state = ?record.state, "pending booking resolved");
     }
-    Ok(resolved)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -207,6 +193,21 @@ unit = "U2"
         assert_eq!(
             starts(&terms_to_book(&cfg, "2027-03-01T00:00:00Z".parse().unwrap())),
             ["2027-03-08"]
+        );
+    }
+
+    #[test]
+    fn a_term_ending_within_the_minimum_notice_is_not_booked_any_more() {
+        let cfg = config("2027-03-08", "1d");
+        // The term ends Monday 2027-04-05 00:00 BST; min_notice is 24 h.
+        assert_eq!(
+            starts(&terms_to_book(&cfg, "2027-04-03T22:00:00Z".parse().unwrap())),
+            ["2027-03-08"]
+        );
+        // Only the next term is left (and due, one day ahead).
+        assert_eq!(
+            starts(&terms_to_book(&cfg, "2027-04-04T00:00:00Z".parse().unwrap())),
+            ["2027-04-05"]
         );
     }
 

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use liaison::app::{self, Failure};
+use liaison::calendar::CalendarProvider;
 use liaison::config;
 use liaison::demo;
 use liaison::store::Store;
@@ -148,8 +149,13 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     let cfg = load_config(explicit)?;
     let term = app::term_for(&cfg, term.unwrap_or_else(|| app::today(&cfg, now)))?;
     let provider = app::provider(&cfg)?;
-    let store = app::store_snapshot(&cfg)?;
-    let state = app::TermState::read(store.as_deref(), &term)?;
+    let records = match app::store_snapshot(&cfg)? {
+        Some(store) => store.series()?,
+        None => Vec::new(),
+    };
+    // What the calendar has wins, as in `run`, so both plan from the same state.
+    let records = app::merge_calendar(&cfg, records, provider.list_series().await?);
+    let state = app::TermState::from_records(&records, &term);
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
     if json {
@@ -195,7 +201,7 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     let term = app::term_for(&cfg, cfg.schedule.first_term)?;
     let provider = app::local_provider(&cfg, &dir);
     let store = Store::open(&cfg.state_dir)?;
-    let state = app::TermState::read(Some(&store), &term)?;
+    let state = app::TermState::from_records(&store.series()?, &term);
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
     let report = app::book(&cfg, &provider, &store, &plan).await?;

@@ -44,6 +44,9 @@ pub enum SeriesState {
     Booked,
     /// Cancelled (by liaison or a person).
     Cancelled,
+    /// The intent never reached the calendar (found missing after a crash or a
+    /// failed insert); its people are planned again.
+    Abandoned,
 }
 
 /// One series as the store knows it.
@@ -156,17 +159,9 @@ impl Store {
         Ok(())
     }
 
-    /// Pair history from every series that was booked (cancelled ones included:
-    /// the two were scheduled to meet).
+    /// Pair history from every series that was booked.
     pub fn history(&self) -> Result<History, StoreError> {
-        let mut history = History::default();
-        for r in self.series()? {
-            if r.state != SeriesState::Pending {
-                let (a, b) = &r.request.pair;
-                history.record(a, b, &r.units.0, &r.units.1, r.term_index);
-            }
-        }
-        Ok(history)
+        Ok(history(&self.series()?))
     }
 
     /// How many series the pair `a`, `b` already had in the term starting `term`
@@ -180,13 +175,19 @@ impl Store {
             .count();
         Ok(count as u32)
     }
+}
 
-    /// The pending and booked (not cancelled) series of the term starting `term`.
-    pub fn term_series(&self, term: jiff::civil::Date) -> Result<Vec<SeriesRecord>, StoreError> {
-        let mut all = self.series()?;
-        all.retain(|r| r.request.term == term && r.state != SeriesState::Cancelled);
-        Ok(all)
+/// Pair history from series records: every series that reached the calendar
+/// (cancelled ones included: the two were scheduled to meet).
+pub fn history(records: &[SeriesRecord]) -> History {
+    let mut history = History::default();
+    for r in records {
+        if matches!(r.state, SeriesState::Booked | SeriesState::Cancelled) {
+            let (a, b) = &r.request.pair;
+            history.record(a, b, &r.units.0, &r.units.1, r.term_index);
+        }
     }
+    history
 }
 
 /// A read-only copy of the database; derefs to [`Store`].
@@ -300,7 +301,15 @@ mod tests {
         let history = store.history().unwrap();
         assert_eq!(history.last_met.get(&("a@x".into(), "b@x".into())), Some(&0));
         assert!(!history.last_met.contains_key(&("a@x".into(), "c@x".into())));
-        assert_eq!(store.term_series(date(2027, 2, 1)).unwrap().len(), 1);
+        assert_eq!(
+            store
+                .series()
+                .unwrap()
+                .iter()
+                .filter(|r| r.request.term == date(2027, 2, 1))
+                .count(),
+            1
+        );
     }
 
     #[test]

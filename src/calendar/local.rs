@@ -231,6 +231,11 @@ impl CalendarProvider for LocalProvider {
         }
         Ok(out)
     }
+
+    async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
+        let all = self.list_series().await?;
+        Ok(all.into_iter().find(|s| s.request.event_id == event_id))
+    }
 }
 
 // ---------------------------------------------------------------------------

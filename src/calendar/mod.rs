@@ -114,6 +114,9 @@ pub trait CalendarProvider {
     /// Every series liaison created on the organizer calendar.
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError>;
 
+    /// The series with this id, cancelled or not, if the calendar has it.
+    async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError>;
+
     /// Calendar API requests made so far, retries included (for the cycle log).
     /// Providers without an API, like the local one, make none.
     fn requests(&self) -> u64 {

@@ -129,6 +129,7 @@ pub struct PlanInput<'a> {
 pub enum UnpairedReason {
     Paused,
     CalendarUnavailable(String),
+    NoBookableWeek,
     NoFreeTime,
     NoOtherUnit,
     NoCommonSlot,
@@ -141,8 +142,9 @@ impl std::fmt::Display for UnpairedReason {
         match self {
             UnpairedReason::Paused => write!(f, "paused"),
             UnpairedReason::CalendarUnavailable(why) => write!(f, "calendar unavailable: {why}"),
+            UnpairedReason::NoBookableWeek => write!(f, "no week of this term is left beyond the minimum notice"),
             UnpairedReason::NoFreeTime => write!(f, "no free time in the working window in every week of the term"),
-            UnpairedReason::NoOtherUnit => write!(f, "no active person in another unit"),
+            UnpairedReason::NoOtherUnit => write!(f, "no active person with free time in another unit"),
             UnpairedReason::NoCommonSlot => write!(f, "no weekly slot free for both with any possible partner"),
             UnpairedReason::PartnersTaken => write!(f, "every possible partner is paired with someone else"),
             UnpairedReason::NotInFocus => write!(f, "no focus person left to pair with"),
@@ -453,6 +455,9 @@ pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
         });
     }
 
+    let bookable = grids
+        .iter()
+        .any(|g| (0..g.slot_count()).any(|k| g.first_week(k) < term.weeks));
     let units_active: BTreeSet<&str> = (0..n)
         .filter(|&v| has_free[v])
         .map(|v| people[active[v]].unit.as_str())
@@ -462,7 +467,9 @@ pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
             continue;
         }
         let p = &people[active[v]];
-        let reason = if !has_free[v] {
+        let reason = if !bookable {
+            UnpairedReason::NoBookableWeek
+        } else if !has_free[v] {
             UnpairedReason::NoFreeTime
         } else if rules.cross_unit_only && units_active.iter().all(|u| *u == p.unit) {
             UnpairedReason::NoOtherUnit

@@ -557,6 +557,21 @@ fn every_unpaired_person_gets_a_reason() {
 }
 
 #[test]
+fn a_term_past_its_last_bookable_week_says_so() {
+    let mut case = Case::new(
+        vec![person("a@x.org", "A", "UTC"), person("b@x.org", "B", "UTC")],
+        date(2027, 3, 8),
+        4,
+    );
+    // With 24 h of notice, nothing before Monday 2027-04-05 01:00 is bookable:
+    // the term's last slot (Sunday 23:45) is gone.
+    case.now = "2027-04-04T01:00:00Z".parse().unwrap();
+    let plan = case.plan();
+    assert!(plan.pairs.is_empty());
+    assert!(plan.unpaired.iter().all(|u| u.reason == UnpairedReason::NoBookableWeek));
+}
+
+#[test]
 fn a_person_busy_all_term_has_no_free_time() {
     let mut case = Case::new(
         vec![person("a@x.org", "A", "UTC"), person("b@x.org", "B", "UTC")],

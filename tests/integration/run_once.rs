@@ -85,3 +85,70 @@ fn run_without_once_is_refused_until_the_daemon_exists() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--once"), "{}", run.stderr);
 }
+
+#[test]
+fn plan_with_lost_state_shows_the_calendar_bookings_as_kept_like_run_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_org(tmp.path(), "10");
+    let config = dir.join("config.toml");
+    assert_eq!(
+        liaison(tmp.path(), &["--config", config.to_str().unwrap(), "run", "--once"]).code,
+        0
+    );
+    std::fs::remove_dir_all(dir.join("state")).unwrap();
+    let plan = liaison(tmp.path(), &["--config", config.to_str().unwrap(), "plan", "--json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let value: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(value["pairs"].as_array().unwrap().len(), 0, "{}", plan.stdout);
+    assert_eq!(value["kept"].as_array().unwrap().len(), 5, "{}", plan.stdout);
+}
+
+#[test]
+fn pending_intents_are_resolved_by_looking_them_up() {
+    use liaison::store::{SeriesState, Store};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_org(tmp.path(), "8");
+    let cfg = liaison::config::load(&dir.join("config.toml")).unwrap();
+    let provider = liaison::app::local_provider(&cfg, &dir);
+    let now: jiff::Timestamp = crate::util::NOW.parse().unwrap();
+    // Plan the term, then record two intents as a crashed run would have left
+    // them: one whose insert reached the calendar, one whose insert never did.
+    let term = liaison::app::term_for(&cfg, cfg.schedule.first_term).unwrap();
+    let busy = block_on(liaison::app::read_busy(&cfg, &provider, &term)).unwrap();
+    let plan = liaison::app::make_plan(&cfg, &busy, &liaison::app::TermState::default(), term, now);
+    assert!(plan.pairs.len() >= 2);
+    let store = Store::open(&cfg.state_dir).unwrap();
+    let mut records = Vec::new();
+    for pair in &plan.pairs[..2] {
+        let record = liaison::store::SeriesRecord {
+            request: liaison::app::series_request(&cfg, &term, pair, 0),
+            term_index: term.index,
+            units: (cfg.people[pair.a].unit.clone(), cfg.people[pair.b].unit.clone()),
+            state: SeriesState::Pending,
+        };
+        store.put(&record).unwrap();
+        records.push(record);
+    }
+    block_on(provider.create_series(&records[0].request)).unwrap();
+
+    block_on(liaison::cycle::run_once(&cfg, &provider, &store, now)).unwrap();
+    assert_eq!(
+        store.get(&records[0].request.event_id).unwrap().unwrap().state,
+        SeriesState::Booked
+    );
+    assert_eq!(
+        store.get(&records[1].request.event_id).unwrap().unwrap().state,
+        SeriesState::Abandoned
+    );
+    // Everyone is booked exactly once, and the calendar holds one series per pair.
+    let series = block_on(provider.list_series()).unwrap();
+    let mut people: Vec<String> = series
+        .iter()
+        .flat_map(|s| [s.request.pair.0.clone(), s.request.pair.1.clone()])
+        .collect();
+    let total = people.len();
+    people.sort();
+    people.dedup();
+    assert_eq!(people.len(), total, "someone has two series");
+    assert_eq!(series.len(), 4);
+}
