@@ -3,4 +3,5 @@
 
 mod bad_input;
 mod demo;
+mod fake_google;
 mod util;
