@@ -241,6 +241,8 @@ struct Shared {
     auth: Auth,
     faults: Faults,
     requests: Vec<RequestRecord>,
+    /// Panics inside the fake: bugs of the fake, reported when it is dropped.
+    internal_errors: Vec<String>,
 }
 
 type SharedState = Arc<Mutex<Shared>>;
@@ -281,6 +283,7 @@ impl FakeGoogle {
             auth: Auth::new(DEFAULT_USER, format!("http://127.0.0.1:{port}/token"), salt),
             faults: Faults::default(),
             requests: Vec::new(),
+            internal_errors: Vec::new(),
         }));
         let app = router(shared.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -413,12 +416,9 @@ impl FakeGoogle {
             "add_calendar: unknown time zone {time_zone:?}"
         );
         let mut s = lock(&self.shared);
-        s.model.ensure_calendar(email, time_zone);
-        s.model
-            .calendars
-            .get_mut(&email.to_lowercase())
-            .expect("just ensured")
-            .time_zone = time_zone.to_string();
+        let cal = Model::resolve(email, &s.auth.user);
+        s.model.ensure_calendar(&cal, time_zone);
+        s.model.calendars.get_mut(&cal).expect("just ensured").time_zone = time_zone.to_string();
     }
 
     /// Stores a raw Google event resource on `calendar` (created in UTC if
@@ -428,7 +428,8 @@ impl FakeGoogle {
     /// base32hex rule. Panics on an event Google would refuse.
     pub fn add_event(&self, calendar: &str, mut event: Value) -> String {
         let mut s = lock(&self.shared);
-        s.model.ensure_calendar(calendar, "UTC");
+        let cal = Model::resolve(calendar, &s.auth.user);
+        s.model.ensure_calendar(&cal, "UTC");
         if event.get("id").is_none()
             && let (Some(master), Some(original)) = (
                 event.get("recurringEventId").and_then(Value::as_str),
@@ -442,7 +443,6 @@ impl FakeGoogle {
             });
             event["id"] = Value::String(format!("{master}_{stamp}"));
         }
-        let cal = calendar.to_lowercase();
         match s.model.insert_raw(&cal, event, Timestamp::now()) {
             Ok(ev) => ev["id"].as_str().expect("has an id").to_string(),
             Err(e) => panic!("add_event({calendar}): Google would refuse this event: {}", e.body()),
@@ -545,6 +545,10 @@ impl Drop for FakeGoogle {
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+        let errors = std::mem::take(&mut lock(&self.shared).internal_errors);
+        if !errors.is_empty() && !std::thread::panicking() {
+            panic!("the fake Google API panicked (a bug of the fake; the client got a 500): {errors:#?}");
         }
     }
 }
@@ -654,9 +658,28 @@ fn insufficient_scopes(api_method: &str) -> ApiError {
 /// have their connection cut after they are performed. The work runs in its
 /// own task so that a client hanging up cannot stop a write half-way.
 async fn pipeline(State(shared): State<SharedState>, req: Request, next: Next) -> Response {
-    let task = tokio::spawn(handle(shared, req, next));
-    task.await
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    let what = format!("{} {}", req.method(), req.uri());
+    match tokio::spawn(handle(shared.clone(), req, next)).await {
+        Ok(response) => response,
+        Err(e) => {
+            let why = match e.try_into_panic() {
+                Ok(p) => p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default(),
+                Err(e) => e.to_string(),
+            };
+            lock(&shared).internal_errors.push(format!("{what}: {why}"));
+            ApiError::new(
+                500,
+                "global",
+                "backendError",
+                format!("fake Google internal error: {why}"),
+            )
+            .into_response()
+        }
+    }
 }
 
 async fn handle(shared: SharedState, req: Request, next: Next) -> Response {

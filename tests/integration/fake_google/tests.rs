@@ -293,6 +293,19 @@ async fn fake_google_insert_get_and_list_with_private_property_and_paging() {
     assert_eq!(ids, ["liaison00000", "liaison00001", "liaison00003", "liaison00004"]);
 
     // Two properties must both match.
+    let (_, everything) = hub
+        .events()
+        .list("primary")
+        .add_scope(EVENTS_OWNED)
+        .doit()
+        .await
+        .expect("list");
+    assert_eq!(
+        everything.items.unwrap_or_default().len(),
+        6,
+        "the human's event is on primary too"
+    );
+
     let (_, none) = hub
         .events()
         .list("primary")
