@@ -1,4 +1,153 @@
-//! DOC-PLACEHOLDER
+//! A fake Google Calendar API and Google OAuth server for the integration
+//! tests: the real `liaison` binary, and the real google-calendar3 7 and
+//! yup-oauth2 12 clients, talk to it over HTTP on 127.0.0.1.
+//!
+//! ```rust,ignore
+//! let fake = FakeGoogle::start();                       // own thread and runtime; stops on drop
+//! fake.add_calendar("ana@example.com", "Europe/Berlin"); // people whose free/busy is read
+//! fake.add_event("ana@example.com", json!({..}));        // their busy time (raw Google events)
+//! // liaison's config: calendar.google.api_base_url = fake.calendar_api_base(),
+//! // client_secret = a file holding fake.client_secret_json() (or the service-account key).
+//! // ... run liaison ...
+//! fake.events("primary");   // what was booked, cancelled events included
+//! fake.requests();          // every request: method, path, query, status, scopes, body
+//! ```
+//!
+//! Endpoints: `GET /o/oauth2/auth`, `POST /token`, and under `/calendar/v3/`:
+//! `freeBusy` (POST), `calendars/{calendarId}/events` (GET list, POST insert),
+//! `.../events/{eventId}` (GET, PATCH, PUT, DELETE), `.../events/{eventId}/instances`
+//! (GET). The primary account is [`DEFAULT_USER`] (see [`FakeGoogle::set_user`]).
+//!
+//! # Faithful to Google
+//!
+//! - Paths, query parameters and JSON field names of the discovery document
+//!   (`calendar v3`, revision 20261030); `alt=json` accepted. Calendar and event
+//!   ids are percent-decoded from the path, so an unescaped `#` in a calendar
+//!   id truncates the path as it would on Google.
+//! - Every API call needs `Authorization: Bearer` with a token this fake issued
+//!   and that has not expired (else 401, reason `required` or `authError`, with
+//!   `WWW-Authenticate`); the token's scopes must include one the discovery
+//!   document lists for the method (else 403 `insufficientPermissions` with the
+//!   `ACCESS_TOKEN_SCOPE_INSUFFICIENT` detail). A self-test compares the scope
+//!   table with the discovery document when `../shared/reference/` holds it.
+//! - Error bodies: `{"error": {"code", "message", "errors": [{domain, reason,
+//!   message}], "status"}}`; OAuth errors `{"error", "error_description"}`.
+//!   Messages are Google's where known: 409 `duplicate` "The requested identifier
+//!   already exists.", 410 `deleted`, 410 `fullSyncRequired`, 404 `notFound`,
+//!   400 `timeRangeEmpty`, 400 `invalid` "Invalid resource id value.", 400
+//!   `required` "Missing time zone definition for start time.", 429
+//!   `rateLimitExceeded`, 403 `userRateLimitExceeded`, 500 `backendError`, and
+//!   `invalid_grant` "Token has been expired or revoked.".
+//! - `events.insert`: a client id must match `[a-v0-9]{5,1024}`; an existing id
+//!   is 409 even when that event is cancelled; start and end are required and
+//!   end may not precede start; a recurring event needs `timeZone` on start and
+//!   end; DTSTART/DTEND lines in `recurrence` are refused. The server sets
+//!   `kind`, `etag`, `created`, `updated`, `htmlLink`, `iCalUID`, `sequence`,
+//!   `creator`, `organizer`, `reminders`, `eventType`, `status: confirmed`, and
+//!   `responseStatus: needsAction` on attendees (the organizer's own entry:
+//!   `accepted`, `organizer`, `self`). Times come back in the event's zone with
+//!   their offset (`2027-03-08T10:00:00+01:00`). Everything else the client
+//!   sent (extendedProperties, description, location, ...) is kept as sent.
+//! - `conferenceDataVersion=1` with `conferenceData.createRequest` adds a Google
+//!   Meet conference (`hangoutLink`, `entryPoints`, `conferenceId`,
+//!   `createRequest.status.statusCode: success`); the same `requestId` gives the
+//!   same link. Without version 1 the conference data is ignored, as documented.
+//! - `events.get` answers cancelled events with `status: cancelled`, and answers
+//!   instance ids of a series. `events.delete` answers 204 and cancels; a second
+//!   delete is 410 `deleted`. Deleting or patching an instance id
+//!   (`<id>_<YYYYMMDDTHHMMSSZ>`, `<id>_<YYYYMMDD>` for all-day series) creates
+//!   or changes that instance's exception (`recurringEventId`,
+//!   `originalStartTime`), which `instances`, `list` and freeBusy honour.
+//! - `events.list`: `privateExtendedProperty`/`sharedExtendedProperty` (repeatable,
+//!   all must match), `maxResults` (default 250, at most 2500), `pageToken` /
+//!   `nextPageToken`, `showDeleted` (cancelled instances of a series are listed
+//!   anyway when `showDeleted` and `singleEvents` are both false, as
+//!   documented), `singleEvents`, `orderBy` (`startTime` needs `singleEvents`),
+//!   `timeMin`/`timeMax`, `updatedMin`, `iCalUID`, `syncToken`/`nextSyncToken`
+//!   (changes since the token, deleted ones included; filters with a sync token
+//!   are 400; a stale token is 410 `fullSyncRequired`).
+//! - `freeBusy.query`: `timeMin`/`timeMax` required, empty range 400
+//!   `timeRangeEmpty`; unknown calendars get `errors: [{domain: global, reason:
+//!   notFound}]` and the others still answer; `primary` is the caller's calendar;
+//!   busy periods are merged and clipped to the range, written in `timeZone`
+//!   (default UTC). A calendar is busy during its own events and during the
+//!   events of every other calendar that invite it, unless the event is
+//!   cancelled or `transparency: transparent`, or that calendar's attendee entry
+//!   is `declined` (`needsAction` and `tentative` count as busy). Recurring
+//!   events are expanded on the wall clock of `start.timeZone` (a weekly 10:00
+//!   stays 10:00 across DST), with RDATE/EXDATE and the series' exceptions.
+//! - OAuth: `/o/oauth2/auth` checks the client id, a loopback `redirect_uri`
+//!   (any port), `response_type=code` and known scopes, then redirects at once
+//!   to `redirect_uri/?[state=..&]code=..&scope=..`. `/token` implements the
+//!   `authorization_code` grant (client id and secret, single-use code bound
+//!   to its `redirect_uri`; answers `access_token`, `expires_in`,
+//!   `refresh_token`, `scope`, `token_type: Bearer`), `refresh_token` (no new
+//!   refresh token) and the service-account `jwt-bearer` grant: the RS256
+//!   signature is verified against the embedded key, and `iss`, `aud` (the
+//!   token URI), `iat`/`exp` (at most an hour, five minutes of skew) and
+//!   `scope` are checked; `sub` is the user the token acts for.
+//!
+//! # Divergences (known)
+//!
+//! - No ACLs: any valid token may read and write any calendar of the fake;
+//!   `calendar.events.owned` does not restrict writes to the caller's own
+//!   calendars. Calendars exist when added, when they are the caller's own
+//!   (created in UTC on first use), or when `add_event` names them. No
+//!   `calendarList`, `calendars`, `settings`, `acl`, `colors`, `channels`;
+//!   `events.import`, `quickAdd`, `move`, `watch` answer 404 after the auth
+//!   checks. Requests without any credentials get 401 (Google may answer 403
+//!   "missing a valid API key").
+//! - Invitations are not copied to the attendees' calendars: `list`/`get` on an
+//!   attendee's calendar do not show them; only freeBusy counts them. An
+//!   attendee cannot mark their copy "free". Event types (working location,
+//!   out of office, focus time) are not special-cased.
+//! - freeBusy limits: Google documents at most 50 calendars but not how it
+//!   refuses more; the fake answers 200 with `tooManyCalendarsRequested` on
+//!   every calendar (the per-calendar reason the discovery document lists; a
+//!   400 would be the other plausible answer). The range limit is undocumented
+//!   (clients observe 400 `timeRangeTooLong` past about three months); the fake
+//!   refuses more than exactly 90 × 24 hours. Groups are not expanded (a group
+//!   id is `notFound`).
+//! - Recurrence: RRULE (via the `rrule` crate), RDATE and EXDATE; EXRULE is
+//!   refused. A DTSTART that does not match the rule is not added as an extra
+//!   occurrence. A local time in a DST gap is moved forward (jiff's
+//!   "compatible" rule); Google's choice is unverified. A series expands to at
+//!   most 730 occurrences (an unbounded one to its first 730).
+//! - `patch` is an RFC 7396 merge (objects merge, arrays replace, `null`
+//!   removes) except `start`/`end`, which are replaced whole; attendees sent
+//!   again without `responseStatus` keep their previous answer. `sequence` is
+//!   raised when start, end, recurrence, location or status change. `update`
+//!   (PUT) replaces the event but keeps the server's fields. Deleting a series
+//!   also cancels its exceptions. `instances` of a single event answers that
+//!   event; of a cancelled series, its instances only with `showDeleted`.
+//! - `list` order without `orderBy` is by id (Google: unspecified); `q` is
+//!   refused with 400 (not modelled); `timeZone`, `maxAttendees`,
+//!   `alwaysIncludeEmail`, `eventTypes` and `showHiddenInvitations` are accepted
+//!   and ignored. `nextSyncToken` comes with the last page of every list. Sync
+//!   tokens never expire unless [`FakeGoogle::invalidate_sync_tokens`]. Events
+//!   without `timeZone` are written in the calendar's zone, without adding one.
+//! - Conference creation succeeds at once (Google may answer `pending` first);
+//!   only `hangoutsMeet` is accepted.
+//! - `etag`s come from a change counter; `created`/`updated` and token expiry
+//!   use the machine's real clock (not `LIAISON_NOW`); `htmlLink` is fake.
+//! - OAuth: no consent screen, no granular consent (every requested scope is
+//!   granted), no "Testing" status 7-day refresh expiry (use
+//!   [`FakeGoogle::revoke_refresh_tokens`]); client credentials only in the
+//!   form body (no HTTP Basic); refresh tokens are not bound to a user session
+//!   and never expire by themselves. Domain-wide delegation is not checked: any
+//!   `sub` is accepted (Google answers `unauthorized_client` unless an admin
+//!   allowed the client id for those scopes). The `jwt-bearer` answer has no
+//!   `scope` field.
+//! - No quotas of its own: 429/403/5xx only when injected. Failure injection
+//!   ([`FakeGoogle::set_failure_rate`], [`FakeGoogle::fail_next`]) applies to
+//!   authenticated Calendar API calls that pass the scope check, never to the
+//!   OAuth endpoints; [`FakeGoogle::set_delay`] delays Calendar API calls only,
+//!   before handling them, and a delayed write is still performed when the
+//!   client has given up.
+//! - "Drop after write" ([`FakeGoogle::drop_after_write_next`]) performs the
+//!   write, then closes the TCP connection before a single byte of the answer:
+//!   the listener wraps each connection in an IO type that fails every read and
+//!   write once killed (`conn.rs`), so plain `axum::serve` suffices.
 
 mod calendar;
 mod conn;
@@ -571,6 +720,7 @@ fn router(shared: SharedState) -> Router {
             get(event_instances),
         )
         .fallback(fallback)
+        .method_not_allowed_fallback(fallback)
         .layer(middleware::from_fn_with_state(shared.clone(), pipeline))
         .with_state(shared)
 }
@@ -760,7 +910,10 @@ async fn fallback(method: Method, uri: axum::http::Uri) -> Response {
         404,
         "global",
         "notFound",
-        format!("fake Google: no endpoint for {method} {}", uri.path()),
+        format!(
+            "fake Google: no such endpoint, or not modelled: {method} {}",
+            uri.path()
+        ),
     )
     .into_response()
 }

@@ -203,6 +203,115 @@ async fn http(method: &str, url: &str, form: Option<&[(&str, &str)]>) -> (u16, O
     (status, location, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// A JSON API call in plain HTTP: (status, headers, JSON body or Null).
+async fn api(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, axum::http::HeaderMap, Value) {
+    let client: Client<HttpConnector, Body> = Client::builder(TokioExecutor::new()).build_http();
+    let mut req = axum::http::Request::builder().method(method).uri(url);
+    if let Some(token) = token {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(v) => {
+            req = req.header("content-type", "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = client
+        .request(req.body(body).expect("request"))
+        .await
+        .expect("HTTP answer");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(Body::new(response.into_body()), usize::MAX)
+        .await
+        .expect("body");
+    (status, headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn fake_google_wire_shapes() {
+    let fake = FakeGoogle::start();
+    fake.add_calendar("ana@example.com", "Europe/Berlin");
+    fake.add_event(
+        "ana@example.com",
+        json!({"start": {"date": "2027-03-10"}, "end": {"date": "2027-03-11"}}),
+    );
+    let token = fake.issue_access_token(&[FREEBUSY, EVENTS_OWNED]);
+    let base = fake.calendar_api_base();
+
+    // Busy time in the zone asked for; an all-day event spans the day in the calendar's zone.
+    let query = json!({
+        "timeMin": "2027-03-08T00:00:00Z",
+        "timeMax": "2027-03-15T00:00:00Z",
+        "timeZone": "America/New_York",
+        "items": [{"id": "ana@example.com"}, {"id": "ghost@example.com"}]
+    });
+    let (status, _, body) = api("POST", &format!("{base}freeBusy"), Some(&token), Some(query)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({
+            "kind": "calendar#freeBusy",
+            "timeMin": "2027-03-08T00:00:00.000Z",
+            "timeMax": "2027-03-15T00:00:00.000Z",
+            "calendars": {
+                "ana@example.com": {"busy": [{"start": "2027-03-09T18:00:00-05:00", "end": "2027-03-10T18:00:00-05:00"}]},
+                "ghost@example.com": {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+            }
+        })
+    );
+
+    // Google's error shape.
+    let event = json!({"id": "fake00001", "start": {"dateTime": "2027-03-08T09:00:00Z"}, "end": {"dateTime": "2027-03-08T09:30:00Z"}});
+    let url = format!("{base}calendars/primary/events?sendUpdates=none");
+    assert_eq!(api("POST", &url, Some(&token), Some(event.clone())).await.0, 200);
+    let (status, _, body) = api("POST", &url, Some(&token), Some(event)).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        body,
+        json!({"error": {
+            "code": 409,
+            "message": "The requested identifier already exists.",
+            "errors": [{"domain": "global", "reason": "duplicate", "message": "The requested identifier already exists."}],
+            "status": "ALREADY_EXISTS"
+        }})
+    );
+    let (status, headers, body) = api("GET", &format!("{base}calendars/primary/events"), None, None).await;
+    assert_eq!(
+        (status, body["error"]["errors"][0]["reason"].clone()),
+        (401, json!("required"))
+    );
+    assert!(headers.get("www-authenticate").is_some());
+
+    // Unmodelled methods answer 404 (after the scope check); unknown paths too.
+    let (status, _, body) = api(
+        "POST",
+        &format!("{base}calendars/primary/events/import"),
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!((status, body["error"]["code"].clone()), (404, json!(404)));
+    let (status, _, _) = api(
+        "POST",
+        &format!("{base}calendars/primary/events/fake00001/move"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let readonly = fake.issue_access_token(&["https://www.googleapis.com/auth/calendar.events.owned.readonly"]);
+    let (status, _, _) = api(
+        "POST",
+        &format!("{base}calendars/primary/events/import"),
+        Some(&readonly),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
 #[tokio::test]
 async fn fake_google_insert_get_and_list_with_private_property_and_paging() {
     let fake = FakeGoogle::start();
