@@ -546,6 +546,9 @@ impl Model {
             return Err(ApiError::invalid("Invalid resource id value."));
         }
         let old = self.get(cal, id)?;
+        // An instance's exception may be stored under another id (raw test data).
+        let id = str_field(&old, "id").unwrap_or(id).to_string();
+        let id = id.as_str();
         let mut ev = if mode == Write::Update {
             let mut ev = body.clone();
             for field in [
@@ -615,6 +618,7 @@ impl Model {
         if status(&old) == "cancelled" {
             return Err(ApiError::deleted());
         }
+        let id = str_field(&old, "id").unwrap_or(id);
         let mut ids = vec![id.to_string()];
         if is_recurring(&old) {
             // Cancelling a series cancels its modified instances too.

@@ -690,6 +690,64 @@ async fn fake_google_free_busy_reports_unknown_calendars_and_limits() {
 }
 
 #[tokio::test]
+async fn fake_google_raw_series_with_exdate_and_exceptions() {
+    let fake = FakeGoogle::start();
+    fake.add_calendar("ana@example.com", "Europe/Berlin");
+    // Mondays 10:00 Berlin from 2027-03-01, without 03-15, the 03-08 one moved to 14:00.
+    let series_id = fake.add_event(
+        "ana@example.com",
+        json!({
+            "start": {"dateTime": "2027-03-01T10:00:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2027-03-01T11:00:00", "timeZone": "Europe/Berlin"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE;TZID=Europe/Berlin:20270315T100000"]
+        }),
+    );
+    let moved = fake.add_event(
+        "ana@example.com",
+        json!({
+            "recurringEventId": series_id,
+            "originalStartTime": {"dateTime": "2027-03-08T10:00:00+01:00", "timeZone": "Europe/Berlin"},
+            "start": {"dateTime": "2027-03-08T14:00:00+01:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2027-03-08T15:00:00+01:00", "timeZone": "Europe/Berlin"}
+        }),
+    );
+    assert_eq!(moved, format!("{series_id}_20270308T090000Z"));
+    // A boss's daily stand-up that ana is invited to; she declines one day.
+    let standup = fake.add_event(
+        "boss@example.com",
+        json!({
+            "start": {"dateTime": "2027-03-01T08:00:00Z", "timeZone": "UTC"},
+            "end": {"dateTime": "2027-03-01T08:15:00Z", "timeZone": "UTC"},
+            "recurrence": ["RRULE:FREQ=DAILY;UNTIL=20270303T235959Z"],
+            "attendees": [{"email": "boss@example.com"}, {"email": "Ana@Example.com"}]
+        }),
+    );
+    fake.set_response_status(&standup, "ana@example.com", "declined", Some("2027-03-02T08:00:00Z"));
+    let hub = liaison_hub(&fake).await;
+    let r = free_busy(&hub, &["ana@example.com"], utc(2027, 3, 1, 0, 0), utc(2027, 4, 1, 0, 0)).await;
+    assert_eq!(
+        busy_of(&r, "ana@example.com"),
+        [
+            (utc(2027, 3, 1, 8, 0), utc(2027, 3, 1, 8, 15)),
+            (utc(2027, 3, 1, 9, 0), utc(2027, 3, 1, 10, 0)),
+            (utc(2027, 3, 3, 8, 0), utc(2027, 3, 3, 8, 15)),
+            (utc(2027, 3, 8, 13, 0), utc(2027, 3, 8, 14, 0)),
+            (utc(2027, 3, 22, 9, 0), utc(2027, 3, 22, 10, 0)),
+        ]
+    );
+    assert_eq!(
+        fake.events("boss@example.com").len(),
+        2,
+        "the declined day is an exception"
+    );
+    assert!(
+        fake.events("ana@example.com")
+            .iter()
+            .all(|e| e["status"] == "confirmed")
+    );
+}
+
+#[tokio::test]
 async fn fake_google_attendees_are_busy_with_organizer_events_until_they_decline() {
     let fake = FakeGoogle::start();
     fake.add_calendar("ana@example.com", "America/New_York");
@@ -1504,4 +1562,12 @@ fn fake_google_method_scopes_match_the_discovery_document() {
         ours.sort();
         assert_eq!(ours, expected, "{method}");
     }
+}
+
+/// Tests may share the fake between threads (e.g. one running the binary).
+#[test]
+fn fake_google_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<FakeGoogle>();
+    check::<super::RequestRecord>();
 }
