@@ -775,7 +775,8 @@ impl Model {
             if cancelled && !show_deleted && !listed_anyway {
                 continue;
             }
-            if !self.occurrences(cal, ev, time_max).iter().any(&overlaps) {
+            let windowed = time_min.is_some() || time_max.is_some();
+            if windowed && !self.occurrences(cal, ev, time_max).iter().any(&overlaps) {
                 continue;
             }
             items.push((String::new(), ev.clone()));
