@@ -1321,15 +1321,17 @@ async fn fake_google_drop_after_write_stores_the_event_and_cuts_the_answer() {
 async fn fake_google_delay_holds_the_answer_but_not_the_write() {
     let fake = FakeGoogle::start();
     let hub = liaison_hub(&fake).await;
-    fake.set_delay(Duration::from_millis(300));
+    // Generous margins: two shared cores under load must not make this flaky.
+    fake.set_delay(Duration::from_millis(1000));
     let ev = single("late000001", utc(2027, 3, 8, 9, 0), 30);
     let call = hub.events().insert(ev, "primary").add_scope(EVENTS_OWNED).doit();
     assert!(
-        tokio::time::timeout(Duration::from_millis(50), call).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(250), call).await.is_err(),
         "the client gives up"
     );
+    assert!(fake.events("primary").is_empty(), "not yet written");
     fake.set_delay(Duration::ZERO);
-    for _ in 0..100 {
+    for _ in 0..500 {
         if !fake.events("primary").is_empty() {
             break;
         }
@@ -1384,7 +1386,11 @@ async fn fake_google_oauth_code_refresh_and_revocation() {
     .await
     .expect("installed-flow authenticator");
     let scopes = [FREEBUSY, EVENTS_OWNED];
-    let first = auth.token(&scopes).await.expect("consent and code exchange");
+    // The browser task's assertions would otherwise leave the flow waiting forever.
+    let first = tokio::time::timeout(Duration::from_secs(20), auth.token(&scopes))
+        .await
+        .expect("the consent flow finishes")
+        .expect("consent and code exchange");
     let second = auth.token(&scopes).await.expect("refresh");
     assert_ne!(first.token(), second.token());
 
