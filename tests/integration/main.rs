@@ -1,7 +1,9 @@
-//! Integration tests: the real `liaison` binary on temporary directories.
+//! Integration tests: the real `liaison` binary on temporary directories, and
+//! the real Google clients against a fake Google API on 127.0.0.1.
 //! One test binary with a module per topic (faster to link, easy to find).
 
 mod bad_input;
 mod demo;
+mod fake_google;
 mod run_once;
 mod util;
