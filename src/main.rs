@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use liaison::app::{self, Failure};
+use liaison::calendar::google;
 use liaison::config;
 use liaison::demo;
 use liaison::store::Store;
@@ -67,8 +68,19 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Validate the configuration and explain every error found.
+    /// Validate the configuration (and the Google credential files) and explain every error found.
     Check,
+    /// One-time authorization with the Google account whose calendar organizes the events.
+    ///
+    /// Prints the consent page's URL (and opens a browser), waits for Google to
+    /// send the browser back, and stores the token in the state directory
+    /// (mode 0600). With `auth = "service_account"` it only proves that a token
+    /// can be had.
+    Auth {
+        /// Do not try to open a browser; only print the URL.
+        #[arg(long)]
+        no_browser: bool,
+    },
     /// Dry run: read calendars and show the pairs and times; writes nothing.
     Plan {
         /// Plan the term containing this date [default: the current term, or the first if none started]
@@ -102,6 +114,12 @@ fn init_logging(cli: &Cli) {
         (false, _) => "trace",
     };
     let filter = EnvFilter::try_from_env("LIAISON_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // yup-oauth2 logs tokens and token-endpoint answers at debug level (through
+    // the `log` bridge): never let them through, whatever the verbosity.
+    let filter = match "yup_oauth2=info".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -120,7 +138,8 @@ fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
         .map_err(|e| Failure::Other(anyhow!(e).context("starting the async runtime")))?;
     match cli.command {
         Command::Demo { dir, people, seed } => runtime.block_on(demo_command(dir, people.into(), seed, now)),
-        Command::Check => check_command(cli.config.as_deref(), now),
+        Command::Check => runtime.block_on(check_command(cli.config.as_deref(), now)),
+        Command::Auth { no_browser } => runtime.block_on(auth_command(cli.config.as_deref(), !no_browser)),
         Command::Plan { term, json } => runtime.block_on(plan_command(cli.config.as_deref(), term, json, now)),
     }
 }
@@ -130,17 +149,46 @@ fn load_config(explicit: Option<&Path>) -> Result<config::Config, Failure> {
     config::load(&path).map_err(|e| Failure::Usage(e.into()))
 }
 
-fn check_command(explicit: Option<&Path>, now: Timestamp) -> Result<(), Failure> {
+async fn check_command(explicit: Option<&Path>, now: Timestamp) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
     print!("{}", config::summary(&cfg, app::today(&cfg, now)));
+    if cfg.calendar.provider == config::ProviderKind::Google {
+        for line in google::describe_credentials(&cfg, now).await? {
+            println!("{line}");
+        }
+    }
     println!("{}: OK", cfg.path.display());
+    Ok(())
+}
+
+async fn auth_command(explicit: Option<&Path>, open_browser: bool) -> Result<(), Failure> {
+    let cfg = load_config(explicit)?;
+    if cfg.calendar.provider != config::ProviderKind::Google {
+        return Err(Failure::Usage(anyhow!(
+            "{}: calendar.provider is \"local\"; there is nothing to authorize (set provider = \"google\")",
+            cfg.path.display()
+        )));
+    }
+    let report = google::authorize(&cfg, google::AuthOptions { open_browser }).await?;
+    print!("{report}");
+    // Which account (or calendar) was authorized: best effort, the token is stored.
+    let provider = google::GoogleProvider::from_config(&cfg).await?;
+    match provider.organizer_summary().await {
+        Ok(Some(title)) if cfg.calendar.google.organizer == "primary" => println!("account: {title}"),
+        Ok(Some(title)) => println!("organizer calendar: {} ({title})", cfg.calendar.google.organizer),
+        Ok(None) => {}
+        Err(e) => println!(
+            "could not read the organizer calendar {}: {e}",
+            cfg.calendar.google.organizer
+        ),
+    }
     Ok(())
 }
 
 async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, now: Timestamp) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
     let term = app::term_for(&cfg, term.unwrap_or_else(|| app::today(&cfg, now)))?;
-    let provider = app::provider(&cfg)?;
+    let provider = app::provider(&cfg).await?;
     let store = app::store_snapshot(&cfg)?;
     let state = app::TermState::read(store.as_deref(), &term)?;
     let busy = app::read_busy(&cfg, &provider, &term).await?;
