@@ -89,6 +89,14 @@ impl Provider {
             Provider::Google(p) => p.requests(),
         }
     }
+
+    /// The Google provider, for what only it does (instances, patch, delete).
+    pub fn google(&self) -> Option<&GoogleProvider> {
+        match self {
+            Provider::Local(_) => None,
+            Provider::Google(p) => Some(p),
+        }
+    }
 }
 
 impl CalendarProvider for Provider {

@@ -586,3 +586,122 @@ async fn check_says_whether_a_token_is_stored_and_never_shows_it() {
         "{err}"
     );
 }
+
+/// A throwaway RSA key made for these tests only; it signs nothing real.
+const TEST_KEY_PEM: &str = include_str!("testdata/test-service-account.pem");
+
+fn service_account_config(dir: &Path, base: &str) -> Config {
+    std::fs::write(
+        dir.join("key.json"),
+        json!({"type": "service_account", "project_id": "p", "private_key_id": "kid",
+            "private_key": TEST_KEY_PEM, "client_email": "liaison@p.iam.gserviceaccount.com",
+            "client_id": "4242", "token_uri": format!("{base}/token")})
+        .to_string(),
+    )
+    .unwrap();
+    let text = format!(
+        r#"
+timezone = "UTC"
+state_dir = "{state}"
+[schedule]
+first_term = 2026-03-02
+[calendar]
+provider = "google"
+[calendar.google]
+auth = "service_account"
+service_account_key = "{key}"
+impersonate = "organizer@example.com"
+api_base_url = "{base}/"
+[[people]]
+email = "ada@example.com"
+name = "Ada"
+unit = "Finance"
+[[people]]
+email = "bob@example.com"
+name = "Bob"
+unit = "Sales"
+"#,
+        state = dir.join("state").display(),
+        key = dir.join("key.json").display(),
+    );
+    config::parse(&text, &dir.join("config.toml"), &Env::default()).unwrap()
+}
+
+/// The claims of the JWT a service account sent as its assertion.
+fn jwt_claims(form: &str) -> Value {
+    let assertion = form
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("assertion="))
+        .expect("an assertion");
+    let payload = assertion.split('.').nth(1).expect("a JWT");
+    let bytes = data_encoding::BASE64URL_NOPAD.decode(payload.as_bytes()).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn a_service_account_gets_tokens_for_its_subject_with_the_two_scopes() {
+    let granted = json!({"access_token": "ya29.sa", "expires_in": 3600, "token_type": "Bearer"});
+    let s = setup(vec![reply(200, json!({"items": []}))], vec![reply(200, granted)], false).await;
+    let cfg = service_account_config(s.dir.path(), &s.base);
+    let report = authorize(&cfg, AuthOptions { open_browser: false }).await.unwrap();
+    assert_eq!(
+        report,
+        AuthReport::ServiceAccount {
+            client_email: "liaison@p.iam.gserviceaccount.com".into(),
+            subject: "organizer@example.com".into(),
+        }
+    );
+    let token = &s.stub.token_requests()[0];
+    assert!(token.body.contains("grant-type%3Ajwt-bearer"), "{}", token.body);
+    let claims = jwt_claims(&token.body);
+    assert_eq!(claims["sub"], "organizer@example.com");
+    assert_eq!(claims["iss"], "liaison@p.iam.gserviceaccount.com");
+    assert_eq!(claims["aud"], format!("{}/token", s.base));
+    assert_eq!(claims["scope"], SCOPES.join(" "));
+    let lines = describe_credentials(&cfg, Timestamp::now()).await.unwrap().join("\n");
+    assert!(
+        lines.contains("service account: liaison@p.iam.gserviceaccount.com acting for organizer@example.com"),
+        "{lines}"
+    );
+    assert!(!lines.contains("PRIVATE KEY"), "{lines}");
+}
+
+#[tokio::test]
+async fn a_service_account_without_delegation_is_told_what_to_add() {
+    let refused = json!({"error": "unauthorized_client",
+        "error_description": "Client is unauthorized to retrieve access tokens using this method."});
+    let s = setup(vec![], vec![reply(401, refused)], false).await;
+    let cfg = service_account_config(s.dir.path(), &s.base);
+    let err = authorize(&cfg, AuthOptions { open_browser: false }).await.unwrap_err();
+    let CalendarError::Unauthorized(_) = &err else {
+        panic!("{err:?}")
+    };
+    let text = err.to_string();
+    for part in [
+        "unauthorized_client",
+        "Domain-wide delegation",
+        "client id 4242",
+        SCOPE_FREEBUSY,
+        SCOPE_EVENTS,
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    assert!(!text.contains("PRIVATE KEY"), "{text}");
+}
+
+#[tokio::test]
+async fn the_provider_and_its_calls_can_move_between_threads() {
+    fn sendable<T: Send + Sync>(_: &T) {}
+    fn send_future<F: std::future::Future + Send>(_: &F) {}
+    let s = setup(vec![], vec![], false).await;
+    sendable(&s.provider);
+    let emails: Vec<String> = Vec::new();
+    let range = Interval::new(Timestamp::UNIX_EPOCH, Timestamp::UNIX_EPOCH);
+    let busy = s.provider.busy(&emails, range);
+    send_future(&busy);
+    assert!(busy.await.unwrap().is_empty());
+    let req = series();
+    send_future(&s.provider.create_series(&req));
+    send_future(&s.provider.list_series());
+    assert_eq!(s.provider.requests(), 0, "nothing to ask, nothing sent");
+}
