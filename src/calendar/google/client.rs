@@ -406,16 +406,12 @@ pub(crate) struct Api {
 }
 
 impl Api {
-    /// `root_url` is the API root (Google's, or a configured `api_base_url`).
+    /// `root_url` is Google's API root or a configured `api_base_url` (see [`api_urls`]).
     pub(crate) fn new(root_url: &str, tokens: TokenSource, requests_per_second: u32, timing: Timing) -> Api {
         let client = Client::builder(TokioExecutor::new()).build(https_connector());
         let mut hub = CalendarHub::new(client, tokens.clone());
-        let root = if root_url.ends_with('/') {
-            root_url.to_string()
-        } else {
-            format!("{root_url}/")
-        };
-        hub.base_url(format!("{root}calendar/v3/"));
+        let (root, base) = api_urls(root_url);
+        hub.base_url(base);
         hub.root_url(root);
         let per_second = NonZeroU32::new(requests_per_second).unwrap_or(NonZeroU32::MIN);
         Api {
@@ -488,6 +484,18 @@ impl Api {
                 }
             }
         }
+    }
+}
+
+/// The hub's root and Calendar base URLs from a configured URL, which may
+/// name the API root (`http://127.0.0.1:8080/`, like Google's
+/// `https://www.googleapis.com/`) or the Calendar API itself
+/// (`http://127.0.0.1:8080/calendar/v3/`). Both end with `/`, as the crate needs.
+pub(crate) fn api_urls(configured: &str) -> (String, String) {
+    let trimmed = configured.trim_end_matches('/');
+    match trimmed.strip_suffix("/calendar/v3") {
+        Some(root) => (format!("{root}/"), format!("{trimmed}/")),
+        None => (format!("{trimmed}/"), format!("{trimmed}/calendar/v3/")),
     }
 }
 
@@ -833,6 +841,31 @@ mod tests {
         for bad in ["attempts=0", "base=fast", "speed=1s", "timeout"] {
             assert!(Timing::default().with_overrides(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_api_base_may_name_the_root_or_the_calendar_api() {
+        let both = |root: &str, base: &str| (root.to_string(), base.to_string());
+        let expected = both("http://127.0.0.1:8080/", "http://127.0.0.1:8080/calendar/v3/");
+        for configured in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "http://127.0.0.1:8080/calendar/v3",
+            "http://127.0.0.1:8080/calendar/v3/",
+        ] {
+            assert_eq!(api_urls(configured), expected, "{configured}");
+        }
+        assert_eq!(
+            api_urls(GOOGLE_ROOT_URL),
+            both("https://www.googleapis.com/", "https://www.googleapis.com/calendar/v3/")
+        );
+        assert_eq!(
+            api_urls("https://proxy.example.org/google/"),
+            both(
+                "https://proxy.example.org/google/",
+                "https://proxy.example.org/google/calendar/v3/"
+            )
+        );
     }
 
     #[test]

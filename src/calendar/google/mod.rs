@@ -71,7 +71,7 @@ impl GoogleProvider {
         let google = &cfg.calendar.google;
         let root = google.api_base_url.as_deref().unwrap_or(GOOGLE_ROOT_URL);
         // The crate unwraps its URL parse; refuse a base it would panic on.
-        let probe = format!("{}/calendar/v3/freeBusy", root.trim_end_matches('/'));
+        let probe = format!("{}freeBusy", client::api_urls(root).1);
         if probe.parse::<google_calendar3::hyper::Uri>().is_err() {
             return Err(CalendarError::Invalid {
                 path: cfg.path.display().to_string(),
