@@ -12,8 +12,11 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use serde_json::json;
 
+use crate::calendar::google::{GoogleProvider, Timing};
 use crate::calendar::local::LocalProvider;
-use crate::calendar::{Attendee, BookedSeries, CalendarError, CalendarProvider, CreateOutcome, SeriesRequest};
+use crate::calendar::{
+    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, CreateOutcome, SeriesRequest,
+};
 use crate::config::{self, Config, ProviderKind};
 use crate::core::availability::local_day;
 use crate::core::ids::event_id;
@@ -65,18 +68,86 @@ impl From<crate::store::StoreError> for Failure {
     }
 }
 
-/// The calendar provider the configuration names.
-pub fn provider(cfg: &Config) -> Result<LocalProvider, Failure> {
+/// Hidden override of the Google client's timeouts and retry bounds, for tests
+/// of the binary (e.g. `timeout=2s,attempts=10,base=1ms,cap=20ms,budget=10s`).
+pub const GOOGLE_TIMING_ENV: &str = "LIAISON_GOOGLE_TIMING";
+
+/// The calendar provider a configuration names. Static dispatch: the trait
+/// uses `async fn`, so it cannot be a trait object.
+#[derive(Debug)]
+pub enum Provider {
+    Local(LocalProvider),
+    /// Boxed: it is much larger than the local provider.
+    Google(Box<GoogleProvider>),
+}
+
+impl Provider {
+    /// The Google provider, for what only it does (instances, patch, delete).
+    pub fn google(&self) -> Option<&GoogleProvider> {
+        match self {
+            Provider::Local(_) => None,
+            Provider::Google(p) => Some(p),
+        }
+    }
+}
+
+impl CalendarProvider for Provider {
+    async fn busy(&self, emails: &[String], range: Interval) -> Result<BTreeMap<String, BusyAnswer>, CalendarError> {
+        match self {
+            Provider::Local(p) => p.busy(emails, range).await,
+            Provider::Google(p) => p.busy(emails, range).await,
+        }
+    }
+
+    async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
+        match self {
+            Provider::Local(p) => p.create_series(series).await,
+            Provider::Google(p) => p.create_series(series).await,
+        }
+    }
+
+    async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
+        match self {
+            Provider::Local(p) => p.list_series().await,
+            Provider::Google(p) => p.list_series().await,
+        }
+    }
+
+    async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
+        match self {
+            Provider::Local(p) => p.get_series(event_id).await,
+            Provider::Google(p) => p.get_series(event_id).await,
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        match self {
+            Provider::Local(p) => p.requests(),
+            Provider::Google(p) => p.requests(),
+        }
+    }
+}
+
+/// The calendar provider the configuration names. For Google the credential
+/// files are read and checked here; a missing token surfaces at the first call.
+pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
     match (cfg.calendar.provider, &cfg.calendar.local) {
-        (ProviderKind::Local, Some(local)) => Ok(local_provider(cfg, &local.dir)),
+        (ProviderKind::Local, Some(local)) => Ok(Provider::Local(local_provider(cfg, &local.dir))),
         (ProviderKind::Local, None) => Err(Failure::Usage(anyhow::anyhow!(
             "{}: calendar.local.dir is required with provider = \"local\"",
             cfg.path.display()
         ))),
-        (ProviderKind::Google, _) => Err(Failure::Other(anyhow::anyhow!(
-            "{}: calendar.provider = \"google\" is not available in this build yet; use provider = \"local\" (see README)",
-            cfg.path.display()
-        ))),
+        (ProviderKind::Google, _) => {
+            let timing = match std::env::var(GOOGLE_TIMING_ENV) {
+                Ok(spec) => Timing::default()
+                    .with_overrides(&spec)
+                    .map_err(|e| Failure::Usage(anyhow::anyhow!("${GOOGLE_TIMING_ENV}: {e}")))?,
+                Err(_) => Timing::default(),
+            };
+            Ok(Provider::Google(Box::new(
+                GoogleProvider::with_timing(cfg, timing).await?,
+            )))
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use jiff::civil::Date;
 
 use liaison::app::{self, Failure};
 use liaison::calendar::CalendarProvider;
+use liaison::calendar::google;
 use liaison::config;
 use liaison::demo;
 use liaison::store::Store;
@@ -68,13 +69,24 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Validate the configuration and explain every error found.
+    /// Validate the configuration (and the Google credential files) and explain every error found.
     Check,
     /// Book the current term (and the next one within `schedule.book_ahead`); `--once` runs one cycle and exits.
     Run {
         /// Run one cycle and exit. Required for now: the long-running daemon is not built yet.
         #[arg(long)]
         once: bool,
+    },
+    /// One-time authorization with the Google account whose calendar organizes the events.
+    ///
+    /// Prints the consent page's URL (and opens a browser), waits for Google to
+    /// send the browser back, and stores the token in the state directory
+    /// (mode 0600). With `auth = "service_account"` it only proves that a token
+    /// can be had.
+    Auth {
+        /// Do not try to open a browser; only print the URL.
+        #[arg(long)]
+        no_browser: bool,
     },
     /// Dry run: read calendars and show the pairs and times; writes nothing.
     Plan {
@@ -109,6 +121,12 @@ fn init_logging(cli: &Cli) {
         (false, _) => "trace",
     };
     let filter = EnvFilter::try_from_env("LIAISON_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // yup-oauth2 logs tokens and token-endpoint answers at debug level (through
+    // the `log` bridge): never let them through, whatever the verbosity.
+    let filter = match "yup_oauth2=info".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -127,7 +145,8 @@ fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
         .map_err(|e| Failure::Other(anyhow!(e).context("starting the async runtime")))?;
     match cli.command {
         Command::Demo { dir, people, seed } => runtime.block_on(demo_command(dir, people.into(), seed, now)),
-        Command::Check => check_command(cli.config.as_deref(), now),
+        Command::Check => runtime.block_on(check_command(cli.config.as_deref(), now)),
+        Command::Auth { no_browser } => runtime.block_on(auth_command(cli.config.as_deref(), !no_browser)),
         Command::Plan { term, json } => runtime.block_on(plan_command(cli.config.as_deref(), term, json, now)),
         Command::Run { once } => runtime.block_on(run_command(cli.config.as_deref(), once, now)),
     }
@@ -138,17 +157,46 @@ fn load_config(explicit: Option<&Path>) -> Result<config::Config, Failure> {
     config::load(&path).map_err(|e| Failure::Usage(e.into()))
 }
 
-fn check_command(explicit: Option<&Path>, now: Timestamp) -> Result<(), Failure> {
+async fn check_command(explicit: Option<&Path>, now: Timestamp) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
     print!("{}", config::summary(&cfg, app::today(&cfg, now)));
+    if cfg.calendar.provider == config::ProviderKind::Google {
+        for line in google::describe_credentials(&cfg, now).await? {
+            println!("{line}");
+        }
+    }
     println!("{}: OK", cfg.path.display());
+    Ok(())
+}
+
+async fn auth_command(explicit: Option<&Path>, open_browser: bool) -> Result<(), Failure> {
+    let cfg = load_config(explicit)?;
+    if cfg.calendar.provider != config::ProviderKind::Google {
+        return Err(Failure::Usage(anyhow!(
+            "{}: calendar.provider is \"local\"; there is nothing to authorize (set provider = \"google\")",
+            cfg.path.display()
+        )));
+    }
+    let report = google::authorize(&cfg, google::AuthOptions { open_browser }).await?;
+    print!("{report}");
+    // Which account (or calendar) was authorized: best effort, the token is stored.
+    let provider = google::GoogleProvider::from_config(&cfg).await?;
+    match provider.organizer_summary().await {
+        Ok(Some(title)) if cfg.calendar.google.organizer == "primary" => println!("account: {title}"),
+        Ok(Some(title)) => println!("organizer calendar: {} ({title})", cfg.calendar.google.organizer),
+        Ok(None) => {}
+        Err(e) => println!(
+            "could not read the organizer calendar {}: {e}",
+            cfg.calendar.google.organizer
+        ),
+    }
     Ok(())
 }
 
 async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, now: Timestamp) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
     let term = app::term_for(&cfg, term.unwrap_or_else(|| app::today(&cfg, now)))?;
-    let provider = app::provider(&cfg)?;
+    let provider = app::provider(&cfg).await?;
     let records = match app::store_snapshot(&cfg)? {
         Some(store) => store.series()?,
         None => Vec::new(),
@@ -175,7 +223,7 @@ async fn run_command(explicit: Option<&Path>, once: bool, now: Timestamp) -> Res
         )));
     }
     let cfg = load_config(explicit)?;
-    let provider = app::provider(&cfg)?;
+    let provider = app::provider(&cfg).await?;
     let store = Store::open(&cfg.state_dir)?;
     liaison::cycle::run_once(&cfg, &provider, &store, now).await?;
     Ok(())

@@ -18,6 +18,8 @@ use crate::core::plan::History;
 
 const SCHEMA_VERSION: u32 = 1;
 const DB_DIR: &str = "db";
+/// Waits of 50 ms for a lock still held by this process's closing handle.
+const LOCK_RETRIES: u32 = 20;
 
 /// Errors of the store, with the path they concern.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +75,18 @@ impl Store {
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
         create_private_dir(state_dir)?;
         let path = state_dir.join(DB_DIR);
-        let db = sled::Config::new().path(&path).open().map_err(|e| map_sled(&path, e))?;
+        // sled releases its file lock from a background thread after the last
+        // handle drops, so a reopen right after a close can briefly find it held.
+        let mut attempts = 0;
+        let db = loop {
+            match sled::Config::new().path(&path).open().map_err(|e| map_sled(&path, e)) {
+                Err(StoreError::Locked { .. }) if attempts < LOCK_RETRIES => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other?,
+            }
+        };
         let store = Store {
             series: db.open_tree("series").map_err(|e| map_sled(&path, e))?,
             db,

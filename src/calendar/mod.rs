@@ -3,15 +3,16 @@
 //!
 //! Provider wire types never leave their module; the rest of liaison sees only
 //! the types here. The local provider (iCalendar files) is the embedded default;
-//! the Google provider plugs into the same trait.
+//! the Google provider (`google`) plugs into the same trait.
 
+pub mod google;
 pub mod local;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use jiff::SignedDuration;
 use jiff::civil::{Date, DateTime};
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::core::interval::{Interval, IntervalSet};
@@ -40,6 +41,10 @@ pub enum CalendarError {
     /// with the next generation of the id.
     #[error("event {0} exists but was cancelled")]
     IdCancelled(String),
+    /// The event (or calendar) does not exist, or was deleted: record that,
+    /// do not retry.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// A failure that may pass (network, rate limit, server error): retry later.
     #[error("transient calendar error: {0}")]
     Transient(String),
@@ -98,6 +103,48 @@ pub struct BookedSeries {
     pub request: SeriesRequest,
     /// False once the series was cancelled.
     pub active: bool,
+}
+
+/// How an attendee answered the invitation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttendeeResponse {
+    NeedsAction,
+    Accepted,
+    Tentative,
+    Declined,
+}
+
+/// A series as read back, with what each attendee answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesDetails {
+    pub series: BookedSeries,
+    /// By lower-case email, for every attendee the event lists.
+    pub responses: BTreeMap<String, AttendeeResponse>,
+    /// The video-call link, when the provider made one.
+    pub conference_link: Option<String>,
+}
+
+/// One occurrence of a series.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    /// The provider's id of this occurrence.
+    pub instance_id: String,
+    /// When the rule put it, before any move.
+    pub original_start: Timestamp,
+    /// When it takes place; `None` for a cancelled occurrence without times.
+    pub interval: Option<Interval>,
+    pub cancelled: bool,
+    /// By lower-case email.
+    pub responses: BTreeMap<String, AttendeeResponse>,
+}
+
+/// What `delete_series` found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    /// It was deleted already (by someone, or by an earlier attempt).
+    AlreadyGone,
 }
 
 /// A calendar backend. Async because the Google backend is; the local backend

@@ -1,0 +1,881 @@
+//! The one HTTP client to the Calendar API: connector, pacing, timeouts,
+//! retries, and the translation of the crate's errors into [`ApiError`]s.
+//!
+//! google-calendar3 retries nothing by default, has no timeout, and reports a
+//! non-2xx answer as `Error::BadRequest(json)` without its status. So every call
+//! goes through [`Api::call`]: wait for the pacing token bucket, send once (a
+//! [`Delegate`] that never asks the crate to retry, but records the status and
+//! `Retry-After` of a failure and counts the request), bounded by a timeout;
+//! then classify the outcome and retry what may pass, with exponential backoff
+//! and full jitter, within [`Timing`]'s bounds.
+
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use google_calendar3::CalendarHub;
+use google_calendar3::common::{self, Delegate, Retry};
+use google_calendar3::hyper::header::RETRY_AFTER;
+use google_calendar3::hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use google_calendar3::hyper_util::client::legacy::Client;
+use google_calendar3::hyper_util::client::legacy::connect::HttpConnector;
+use google_calendar3::hyper_util::rt::TokioExecutor;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use jiff::Timestamp;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rand::Rng;
+use serde_json::Value;
+
+use super::auth::{TokenError, TokenSource};
+
+/// The connector of every Google request (API and token endpoint): webpki
+/// roots, so a host without a CA bundle still works; plain http allowed, for a
+/// configured `api_base_url` or `token_uri` on a test server or proxy.
+pub(crate) type Connector = HttpsConnector<HttpConnector>;
+pub(crate) type Hub = CalendarHub<Connector>;
+
+/// Google's Calendar API root; `calendar/v3/` is appended for the API itself.
+pub const GOOGLE_ROOT_URL: &str = "https://www.googleapis.com/";
+
+/// Longest wait for one HTTP exchange (token fetch included).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most attempts of one call, the first included.
+pub const MAX_ATTEMPTS: u32 = 8;
+/// Backoff before retry n is drawn uniformly from `0..=min(CAP, BASE × 2^(n-1))`.
+pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
+pub const BACKOFF_CAP: Duration = Duration::from_secs(32);
+/// No retry starts later than this after the first attempt.
+pub const RETRY_BUDGET: Duration = Duration::from_secs(120);
+
+/// Timeout and retry bounds of the Google client. `Timing::default()` is the
+/// production policy (the constants above); tests shorten it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timing {
+    pub call_timeout: Duration,
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    pub retry_budget: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            call_timeout: CALL_TIMEOUT,
+            max_attempts: MAX_ATTEMPTS,
+            backoff_base: BACKOFF_BASE,
+            backoff_cap: BACKOFF_CAP,
+            retry_budget: RETRY_BUDGET,
+        }
+    }
+}
+
+impl Timing {
+    /// Parses an override such as `timeout=2s,attempts=10,base=1ms,cap=20ms,budget=5s`
+    /// (any subset; durations in jiff's friendly format). Unknown keys are errors.
+    pub fn with_overrides(mut self, spec: &str) -> Result<Timing, String> {
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} is not key=value"))?;
+            let duration = || {
+                value
+                    .parse::<jiff::SignedDuration>()
+                    .ok()
+                    .and_then(|d| Duration::try_from(d).ok())
+                    .ok_or_else(|| format!("{key}: {value:?} is not a duration such as 500ms"))
+            };
+            match key {
+                "timeout" => self.call_timeout = duration()?,
+                "base" => self.backoff_base = duration()?,
+                "cap" => self.backoff_cap = duration()?,
+                "budget" => self.retry_budget = duration()?,
+                "attempts" => {
+                    self.max_attempts = value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n >= 1)
+                        .ok_or_else(|| format!("attempts: {value:?} is not a number >= 1"))?;
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown key {key:?}; expected timeout, attempts, base, cap or budget"
+                    ));
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// What to do after attempt number `attempt` (1-based) failed with `error`,
+    /// `elapsed` after the first attempt started. `jitter` in `[0, 1]` picks the
+    /// point in the backoff window (full jitter).
+    pub(crate) fn next_step(&self, attempt: u32, elapsed: Duration, error: &ApiError, jitter: f64) -> Step {
+        if !error.is_retryable() || attempt >= self.max_attempts {
+            return Step::GiveUp;
+        }
+        let wait = match error.retry_after() {
+            // The server said how long; waiting less would only earn another 429.
+            Some(after) => after,
+            None => {
+                let exp = self
+                    .backoff_base
+                    .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
+                exp.min(self.backoff_cap).mul_f64(jitter.clamp(0.0, 1.0))
+            }
+        };
+        if elapsed.saturating_add(wait) > self.retry_budget {
+            return Step::GiveUp;
+        }
+        Step::RetryAfter(wait)
+    }
+}
+
+/// The retry decision for one failed attempt.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Step {
+    RetryAfter(Duration),
+    GiveUp,
+}
+
+/// A failed Calendar API call, by what the caller does next.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// Credentials missing, refused or insufficient: the user must run `liaison auth`.
+    /// `expired` marks a 401, after which one retry with a fresh token is worth it.
+    #[error("{message}")]
+    Unauthorized { message: String, expired: bool },
+    /// The calendar or event does not exist (404).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An event with this id exists already (409): resolve with a `get`.
+    #[error("an event with this id exists already")]
+    Duplicate,
+    /// The event was deleted (410).
+    #[error("gone: {0}")]
+    Gone(String),
+    /// 429 or a 403 rate/quota reason: retry later.
+    #[error("rate limited by Google ({reason})")]
+    RateLimited {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// A failure that may pass: 5xx, connection lost, timeout.
+    #[error("{message}")]
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// A request Google refuses for good (400, 403 forbidden, ...) or an answer
+    /// that cannot be understood. Never retried.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ApiError {
+    pub(crate) fn is_retryable(&self) -> bool {
+        matches!(self, ApiError::RateLimited { .. } | ApiError::Transient { .. })
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::RateLimited { retry_after, .. } | ApiError::Transient { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    fn transient(message: impl Into<String>) -> ApiError {
+        ApiError::Transient {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+/// 403 reasons that mean "slow down", not "forbidden".
+const RATE_REASONS: [&str; 3] = ["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"];
+/// 403 reasons that mean the token lacks a scope: only a new consent helps.
+const SCOPE_REASONS: [&str; 3] = [
+    "insufficientPermissions",
+    "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+    "authError",
+];
+
+/// What the [`Observer`] saw of a failed exchange, which the crate's error drops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub status: Option<u16>,
+    pub retry_after: Option<Duration>,
+}
+
+/// Turns one outcome of the crate into an [`ApiError`]. Every variant of
+/// `google_apis_common::Error` is mapped; `seen` adds the status and
+/// `Retry-After` header that `BadRequest` does not carry.
+pub(crate) fn classify(error: &common::Error, seen: Seen) -> ApiError {
+    use common::Error as E;
+    match error {
+        E::BadRequest(json) => classify_json(json, seen),
+        E::Failure(response) => {
+            let status = response.status().as_u16();
+            let retry_after = seen.retry_after.or_else(|| {
+                response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, Timestamp::now()))
+            });
+            let text = response.status().canonical_reason().unwrap_or("");
+            classify_status(
+                status,
+                "",
+                &format!("HTTP {status} {text} without a JSON body"),
+                retry_after,
+            )
+        }
+        E::HttpError(e) => ApiError::transient(format!("connection to Google failed: {e}")),
+        E::Io(e) => ApiError::transient(format!("reading Google's answer failed: {e}")),
+        // The crate reads the body with `unwrap_or_default()`: a connection cut
+        // in the middle of a 2xx body shows up as an empty, undecodable string.
+        E::JsonDecodeError(body, _) if body.trim().is_empty() => {
+            ApiError::transient("Google's answer was cut off (empty body)")
+        }
+        E::JsonDecodeError(_, e) => ApiError::Invalid(format!("Google's answer cannot be read: {e}")),
+        E::MissingToken(e) => match e.downcast_ref::<TokenError>() {
+            Some(TokenError::Transient(m)) => ApiError::transient(m.clone()),
+            Some(TokenError::Unauthorized(m)) => ApiError::Unauthorized {
+                message: m.clone(),
+                expired: false,
+            },
+            None => ApiError::Unauthorized {
+                message: format!("no access token: {e}"),
+                expired: false,
+            },
+        },
+        // Only reachable without scopes; liaison always names its scopes.
+        E::MissingAPIKey => ApiError::Unauthorized {
+            message: "no access token for this request".into(),
+            expired: false,
+        },
+        // Our delegate never cancels; treat it like an interrupted exchange.
+        E::Cancelled => ApiError::transient("request cancelled"),
+        E::FieldClash(field) => ApiError::Invalid(format!("parameter {field} given twice (a liaison bug)")),
+        E::UploadSizeLimitExceeded(size, max) => {
+            ApiError::Invalid(format!("upload of {size} bytes exceeds Google's limit of {max}"))
+        }
+    }
+}
+
+/// Google's error JSON: `{"error": {"code": 403, "message": "...", "errors":
+/// [{"reason": "rateLimitExceeded", ...}], "status": "PERMISSION_DENIED"}}`.
+fn classify_json(json: &Value, seen: Seen) -> ApiError {
+    let error = json.get("error");
+    let code = seen.status.or_else(|| {
+        error
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_u64)
+            .and_then(|c| u16::try_from(c).ok())
+    });
+    let reason = error
+        .and_then(|e| e.get("errors"))
+        .and_then(|errs| errs.get(0))
+        .and_then(|first| first.get("reason"))
+        .and_then(Value::as_str)
+        .or_else(|| error.and_then(|e| e.get("status")).and_then(Value::as_str))
+        .unwrap_or("");
+    let message = error
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        // OAuth-style bodies: {"error": "invalid_grant", "error_description": ...}
+        .or_else(|| json.get("error_description").and_then(Value::as_str))
+        .or_else(|| error.and_then(Value::as_str))
+        .unwrap_or("no message");
+    let described = if reason.is_empty() {
+        message.to_string()
+    } else {
+        format!("{message} ({reason})")
+    };
+    match code {
+        Some(code) => classify_status(code, reason, &described, seen.retry_after),
+        None => ApiError::Invalid(format!("unexpected answer from Google: {described}")),
+    }
+}
+
+fn classify_status(code: u16, reason: &str, described: &str, retry_after: Option<Duration>) -> ApiError {
+    match code {
+        401 => ApiError::Unauthorized {
+            message: format!("Google refused the access token: {described}"),
+            expired: true,
+        },
+        403 if RATE_REASONS.contains(&reason) => ApiError::RateLimited {
+            reason: reason.to_string(),
+            retry_after,
+        },
+        403 if SCOPE_REASONS.contains(&reason) => ApiError::Unauthorized {
+            message: format!("the authorization does not allow this request: {described}"),
+            expired: false,
+        },
+        403 => ApiError::Invalid(format!("Google forbids this request: {described}")),
+        404 => ApiError::NotFound(described.to_string()),
+        409 => ApiError::Duplicate,
+        410 => ApiError::Gone(described.to_string()),
+        429 => ApiError::RateLimited {
+            reason: if reason.is_empty() {
+                "429".into()
+            } else {
+                reason.to_string()
+            },
+            retry_after,
+        },
+        500..=599 => ApiError::Transient {
+            message: format!("Google answered {code}: {described}"),
+            retry_after,
+        },
+        _ => ApiError::Invalid(format!("Google answered {code}: {described}")),
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    // IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") is valid RFC 2822.
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    Some(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
+}
+
+/// Escapes a path segment (a calendar or event id). The crate pastes ids into
+/// the URL as they are, so a `#` (holiday calendars) would start a fragment.
+pub(crate) fn escape_segment(id: &str) -> String {
+    // Unreserved characters and '@' (common in calendar ids) stay readable.
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'@');
+    utf8_percent_encode(id, SEGMENT).to_string()
+}
+
+/// The future of one call of the crate, borrowing the hub and the observer.
+pub(crate) type CallFuture<'a, T> = Pin<Box<dyn Future<Output = common::Result<T>> + Send + 'a>>;
+
+/// Gives a closure the higher-ranked signature [`Api::call`] needs, where
+/// the call is not made right away (a closure cannot name the lifetime itself).
+pub(crate) fn call_fn<T, F>(f: F) -> F
+where
+    F: for<'a> Fn(&'a Hub, &'a mut Observer) -> CallFuture<'a, T>,
+{
+    f
+}
+
+/// Counts requests and records what the crate's error will not tell.
+pub(crate) struct Observer {
+    requests: Arc<AtomicU64>,
+    seen: Seen,
+}
+
+impl Delegate for Observer {
+    fn pre_request(&mut self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn http_failure(&mut self, response: &common::Response, _: Option<&Value>) -> Retry {
+        self.seen.status = Some(response.status().as_u16());
+        self.seen.retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, Timestamp::now()));
+        // Retries happen in `Api::call`, where they are paced, timed and bounded.
+        Retry::Abort
+    }
+}
+
+/// The hub with its pacing, counter and retry policy.
+pub(crate) struct Api {
+    hub: Hub,
+    tokens: TokenSource,
+    limiter: DefaultDirectRateLimiter,
+    requests: Arc<AtomicU64>,
+    timing: Timing,
+}
+
+impl Api {
+    /// `root_url` is Google's API root or a configured `api_base_url` (see [`api_urls`]).
+    pub(crate) fn new(root_url: &str, tokens: TokenSource, requests_per_second: u32, timing: Timing) -> Api {
+        let client = Client::builder(TokioExecutor::new()).build(https_connector());
+        let mut hub = CalendarHub::new(client, tokens.clone());
+        let (root, base) = api_urls(root_url);
+        hub.base_url(base);
+        hub.root_url(root);
+        let per_second = NonZeroU32::new(requests_per_second).unwrap_or(NonZeroU32::MIN);
+        Api {
+            hub,
+            tokens,
+            limiter: RateLimiter::direct(Quota::per_second(per_second)),
+            requests: Arc::new(AtomicU64::new(0)),
+            timing,
+        }
+    }
+
+    /// API requests sent so far, retries included.
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Runs one API call with pacing, timeout and retries. `make` builds and
+    /// sends the request once (`.delegate(observer).doit()`); `what` names it in
+    /// logs.
+    pub(crate) async fn call<T, F>(&self, what: &str, make: F) -> Result<T, ApiError>
+    where
+        F: for<'a> Fn(&'a Hub, &'a mut Observer) -> CallFuture<'a, T>,
+    {
+        let started = Instant::now();
+        let mut attempt = 0;
+        let mut token_renewed = false;
+        loop {
+            attempt += 1;
+            self.limiter.until_ready().await;
+            let mut observer = Observer {
+                requests: Arc::clone(&self.requests),
+                seen: Seen::default(),
+            };
+            let outcome = tokio::time::timeout(self.timing.call_timeout, make(&self.hub, &mut observer)).await;
+            let error = match outcome {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(e)) => classify(&e, observer.seen),
+                Err(_) => ApiError::transient(format!(
+                    "no answer from Google within {}s",
+                    self.timing.call_timeout.as_secs_f64()
+                )),
+            };
+            // A 401 with a token we thought valid (revoked early, clock skew):
+            // fetch a fresh one once before giving up.
+            if let ApiError::Unauthorized { expired: true, .. } = error
+                && !token_renewed
+            {
+                token_renewed = true;
+                self.tokens.invalidate().await;
+                tracing::debug!(call = what, "access token refused; fetching a new one");
+                continue;
+            }
+            let jitter = rand::rng().random_range(0.0..=1.0);
+            match self.timing.next_step(attempt, started.elapsed(), &error, jitter) {
+                Step::RetryAfter(wait) => {
+                    tracing::debug!(
+                        call = what,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        error = %error,
+                        "retrying Google API call"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Step::GiveUp => {
+                    if error.is_retryable() {
+                        tracing::warn!(call = what, attempts = attempt, error = %error, "Google API call failed");
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+/// The hub's root and Calendar base URLs from a configured URL, which may
+/// name the API root (`http://127.0.0.1:8080/`, like Google's
+/// `https://www.googleapis.com/`) or the Calendar API itself
+/// (`http://127.0.0.1:8080/calendar/v3/`). Both end with `/`, as the crate needs.
+pub(crate) fn api_urls(configured: &str) -> (String, String) {
+    let trimmed = configured.trim_end_matches('/');
+    match trimmed.strip_suffix("/calendar/v3") {
+        Some(root) => (format!("{root}/"), format!("{trimmed}/")),
+        None => (format!("{trimmed}/"), format!("{trimmed}/calendar/v3/")),
+    }
+}
+
+/// See [`Connector`].
+pub(crate) fn https_connector() -> Connector {
+    HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn google_error(code: u16, reason: &str) -> Value {
+        json!({"error": {"code": code, "message": "msg", "errors": [{"domain": "global", "reason": reason, "message": "msg"}]}})
+    }
+
+    /// One row per JSON shape Google sends: (status seen by the delegate, body, expected).
+    #[test]
+    fn error_json_is_classified_by_what_the_caller_does_next() {
+        let rate = |r: &str| ApiError::RateLimited {
+            reason: r.into(),
+            retry_after: None,
+        };
+        let cases: Vec<(Option<u16>, Value, ApiError)> = vec![
+            (
+                Some(401),
+                google_error(401, "authError"),
+                ApiError::Unauthorized {
+                    message: "Google refused the access token: msg (authError)".into(),
+                    expired: true,
+                },
+            ),
+            (
+                Some(403),
+                google_error(403, "rateLimitExceeded"),
+                rate("rateLimitExceeded"),
+            ),
+            (
+                Some(403),
+                google_error(403, "userRateLimitExceeded"),
+                rate("userRateLimitExceeded"),
+            ),
+            (Some(403), google_error(403, "quotaExceeded"), rate("quotaExceeded")),
+            (
+                Some(403),
+                google_error(403, "insufficientPermissions"),
+                ApiError::Unauthorized {
+                    message: "the authorization does not allow this request: msg (insufficientPermissions)".into(),
+                    expired: false,
+                },
+            ),
+            (
+                Some(403),
+                google_error(403, "forbiddenForNonOrganizer"),
+                ApiError::Invalid("Google forbids this request: msg (forbiddenForNonOrganizer)".into()),
+            ),
+            (
+                Some(404),
+                google_error(404, "notFound"),
+                ApiError::NotFound("msg (notFound)".into()),
+            ),
+            (Some(409), google_error(409, "duplicate"), ApiError::Duplicate),
+            (
+                Some(410),
+                google_error(410, "deleted"),
+                ApiError::Gone("msg (deleted)".into()),
+            ),
+            (
+                Some(429),
+                google_error(429, "rateLimitExceeded"),
+                rate("rateLimitExceeded"),
+            ),
+            (
+                Some(429),
+                json!({"error": {"code": 429, "message": "slow"}}),
+                rate("429"),
+            ),
+            (
+                Some(500),
+                google_error(500, "backendError"),
+                ApiError::transient("Google answered 500: msg (backendError)"),
+            ),
+            (
+                Some(503),
+                json!({"error": {"code": 503, "message": "unavailable", "status": "UNAVAILABLE"}}),
+                ApiError::transient("Google answered 503: unavailable (UNAVAILABLE)"),
+            ),
+            (
+                Some(400),
+                google_error(400, "invalid"),
+                ApiError::Invalid("Google answered 400: msg (invalid)".into()),
+            ),
+            (
+                Some(412),
+                google_error(412, "conditionNotMet"),
+                ApiError::Invalid("Google answered 412: msg (conditionNotMet)".into()),
+            ),
+            // Without a status from the delegate, error.code decides.
+            (None, google_error(409, "duplicate"), ApiError::Duplicate),
+            (
+                None,
+                google_error(502, "badGateway"),
+                ApiError::transient("Google answered 502: msg (badGateway)"),
+            ),
+            // The delegate's status wins over a body that disagrees.
+            (
+                Some(503),
+                google_error(400, "x"),
+                ApiError::transient("Google answered 503: msg (x)"),
+            ),
+            // OAuth-style and shapeless bodies.
+            (
+                Some(401),
+                json!({"error": "invalid_token", "error_description": "expired"}),
+                ApiError::Unauthorized {
+                    message: "Google refused the access token: expired".into(),
+                    expired: true,
+                },
+            ),
+            (
+                None,
+                json!({"unexpected": true}),
+                ApiError::Invalid("unexpected answer from Google: no message".into()),
+            ),
+            (
+                None,
+                json!([1, 2]),
+                ApiError::Invalid("unexpected answer from Google: no message".into()),
+            ),
+        ];
+        for (status, body, expected) in cases {
+            let seen = Seen {
+                status,
+                retry_after: None,
+            };
+            assert_eq!(
+                classify(&common::Error::BadRequest(body.clone()), seen),
+                expected,
+                "{status:?} {body}"
+            );
+        }
+    }
+
+    #[test]
+    fn retry_after_seen_by_the_delegate_is_kept() {
+        let seen = Seen {
+            status: Some(429),
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        let e = classify(&common::Error::BadRequest(google_error(429, "rateLimitExceeded")), seen);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+    }
+
+    fn failure(status: u16, retry_after: Option<&str>) -> common::Error {
+        let mut builder = google_calendar3::hyper::Response::builder().status(status);
+        if let Some(v) = retry_after {
+            builder = builder.header(RETRY_AFTER, v);
+        }
+        let response = builder
+            .body(common::to_body::<String>(Some("<html>oops</html>".into())))
+            .unwrap();
+        common::Error::Failure(response)
+    }
+
+    #[test]
+    fn every_crate_error_variant_is_mapped() {
+        let cut_off = serde_json::from_str::<Value>("").unwrap_err();
+        let garbage = serde_json::from_str::<Value>("{\"a\":").unwrap_err();
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let missing = |e: TokenError| common::Error::MissingToken(Box::new(e));
+        let other_token_error: Box<dyn std::error::Error + Send + Sync> = "weird".into();
+        let cases: Vec<(common::Error, &str)> = vec![
+            (failure(502, None), "transient"),
+            (failure(503, Some("3")), "transient"),
+            (failure(429, None), "rate"),
+            (failure(401, None), "unauthorized"),
+            (failure(404, None), "not found"),
+            (failure(409, None), "duplicate"),
+            (failure(410, None), "gone"),
+            (failure(400, None), "invalid"),
+            (common::Error::Io(io), "transient"),
+            (common::Error::JsonDecodeError(String::new(), cut_off), "transient"),
+            (common::Error::JsonDecodeError("{\"a\":".into(), garbage), "invalid"),
+            (missing(TokenError::Transient("down".into())), "transient"),
+            (missing(TokenError::Unauthorized("revoked".into())), "unauthorized"),
+            (common::Error::MissingToken(other_token_error), "unauthorized"),
+            (common::Error::MissingAPIKey, "unauthorized"),
+            (common::Error::Cancelled, "transient"),
+            (common::Error::FieldClash("alt"), "invalid"),
+            (common::Error::UploadSizeLimitExceeded(2, 1), "invalid"),
+        ];
+        for (error, expected) in cases {
+            let got = classify(&error, Seen::default());
+            let kind = match &got {
+                ApiError::Unauthorized { .. } => "unauthorized",
+                ApiError::NotFound(_) => "not found",
+                ApiError::Duplicate => "duplicate",
+                ApiError::Gone(_) => "gone",
+                ApiError::RateLimited { .. } => "rate",
+                ApiError::Transient { .. } => "transient",
+                ApiError::Invalid(_) => "invalid",
+            };
+            assert_eq!(kind, expected, "{error:?} gave {got:?}");
+        }
+        let e = classify(&failure(503, Some("3")), Seen::default());
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(
+            classify(&failure(502, None), Seen::default()).to_string(),
+            "Google answered 502: HTTP 502 Bad Gateway without a JSON body"
+        );
+    }
+
+    #[test]
+    fn a_connection_error_is_transient() {
+        // A real hyper-util connection error: nothing listens on port 1.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt.block_on(async {
+            let client: Client<Connector, String> = Client::builder(TokioExecutor::new()).build(https_connector());
+            client.get("http://127.0.0.1:1/".parse().unwrap()).await.unwrap_err()
+        });
+        let e = classify(&common::Error::HttpError(err), Seen::default());
+        assert!(e.is_retryable(), "{e:?}");
+        assert!(e.to_string().starts_with("connection to Google failed"), "{e}");
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_an_http_date() {
+        let now: Timestamp = "2026-03-02T08:49:30Z".parse().unwrap();
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Mon, 02 Mar 2026 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after("Mon, 02 Mar 2026 08:00:00 GMT", now),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    fn transient() -> ApiError {
+        ApiError::transient("503")
+    }
+
+    #[test]
+    fn backoff_is_exponential_with_full_jitter_and_capped() {
+        let t = Timing::default();
+        let full = |attempt| t.next_step(attempt, Duration::ZERO, &transient(), 1.0);
+        assert_eq!(full(1), Step::RetryAfter(Duration::from_millis(500)));
+        assert_eq!(full(2), Step::RetryAfter(Duration::from_secs(1)));
+        assert_eq!(full(3), Step::RetryAfter(Duration::from_secs(2)));
+        assert_eq!(full(7), Step::RetryAfter(Duration::from_secs(32)), "capped");
+        assert_eq!(
+            t.next_step(3, Duration::ZERO, &transient(), 0.0),
+            Step::RetryAfter(Duration::ZERO)
+        );
+        assert_eq!(
+            t.next_step(3, Duration::ZERO, &transient(), 0.25),
+            Step::RetryAfter(Duration::from_millis(500))
+        );
+    }
+
+    #[test]
+    fn retries_stop_at_the_attempt_and_time_bounds() {
+        let t = Timing::default();
+        assert_eq!(
+            t.next_step(MAX_ATTEMPTS, Duration::ZERO, &transient(), 0.5),
+            Step::GiveUp
+        );
+        assert!(matches!(
+            t.next_step(MAX_ATTEMPTS - 1, Duration::ZERO, &transient(), 0.5),
+            Step::RetryAfter(_)
+        ));
+        assert_eq!(
+            t.next_step(2, RETRY_BUDGET - Duration::from_millis(100), &transient(), 1.0),
+            Step::GiveUp,
+            "a wait that would end past the budget is not started"
+        );
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_bounded_by_the_budget() {
+        let t = Timing::default();
+        let limited = |secs| ApiError::RateLimited {
+            reason: "rateLimitExceeded".into(),
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        assert_eq!(
+            t.next_step(1, Duration::ZERO, &limited(45), 0.0),
+            Step::RetryAfter(Duration::from_secs(45)),
+            "longer than the backoff, and without jitter"
+        );
+        assert_eq!(
+            t.next_step(1, Duration::from_secs(100), &limited(45), 0.0),
+            Step::GiveUp
+        );
+    }
+
+    #[test]
+    fn only_what_may_pass_is_retried() {
+        let t = Timing::default();
+        for e in [
+            ApiError::Duplicate,
+            ApiError::NotFound("x".into()),
+            ApiError::Gone("x".into()),
+            ApiError::Invalid("x".into()),
+            ApiError::Unauthorized {
+                message: "x".into(),
+                expired: true,
+            },
+        ] {
+            assert_eq!(t.next_step(1, Duration::ZERO, &e, 0.5), Step::GiveUp, "{e:?}");
+        }
+    }
+
+    #[test]
+    fn timing_overrides_parse() {
+        let t = Timing::default()
+            .with_overrides("timeout=2s, attempts=10,base=1ms,cap=20ms,budget=5s")
+            .unwrap();
+        assert_eq!(
+            t,
+            Timing {
+                call_timeout: Duration::from_secs(2),
+                max_attempts: 10,
+                backoff_base: Duration::from_millis(1),
+                backoff_cap: Duration::from_millis(20),
+                retry_budget: Duration::from_secs(5),
+            }
+        );
+        assert_eq!(Timing::default().with_overrides("").unwrap(), Timing::default());
+        for bad in ["attempts=0", "base=fast", "speed=1s", "timeout"] {
+            assert!(Timing::default().with_overrides(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_api_base_may_name_the_root_or_the_calendar_api() {
+        let both = |root: &str, base: &str| (root.to_string(), base.to_string());
+        let expected = both("http://127.0.0.1:8080/", "http://127.0.0.1:8080/calendar/v3/");
+        for configured in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "http://127.0.0.1:8080/calendar/v3",
+            "http://127.0.0.1:8080/calendar/v3/",
+        ] {
+            assert_eq!(api_urls(configured), expected, "{configured}");
+        }
+        assert_eq!(
+            api_urls(GOOGLE_ROOT_URL),
+            both("https://www.googleapis.com/", "https://www.googleapis.com/calendar/v3/")
+        );
+        assert_eq!(
+            api_urls("https://proxy.example.org/google/"),
+            both(
+                "https://proxy.example.org/google/",
+                "https://proxy.example.org/google/calendar/v3/"
+            )
+        );
+    }
+
+    #[test]
+    fn ids_are_escaped_for_the_path() {
+        assert_eq!(escape_segment("primary"), "primary");
+        assert_eq!(escape_segment("ada.lima@example.com"), "ada.lima@example.com");
+        assert_eq!(
+            escape_segment("en.usa#holiday@group.v.calendar.google.com"),
+            "en.usa%23holiday@group.v.calendar.google.com"
+        );
+        assert_eq!(escape_segment("a/b?c d%"), "a%2Fb%3Fc%20d%25");
+    }
+}

@@ -1,0 +1,396 @@
+//! The Google Calendar provider: free/busy, booking and reading back liaison's
+//! series through google-calendar3, authorized by yup-oauth2.
+//!
+//! Layout:
+//! - [`auth`]: `liaison auth`, the token file, the tokens of each call.
+//! - `client`: the hub, pacing, timeouts, retries, error classification.
+//! - `events`: series ⇄ Google events (the only place that knows their fields).
+//! - `freebusy`: splitting and merging `freeBusy.query` calls.
+//!
+//! Google's wire types (`google_calendar3::api::*`) never leave this module.
+//! Every request asks for exactly one of the two scopes liaison holds
+//! (`calendar.freebusy` or `calendar.events.owned`), never the crate's default
+//! of full calendar access.
+
+pub mod auth;
+mod client;
+mod events;
+mod freebusy;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use google_calendar3::api::{Event, Events, FreeBusyResponse};
+use jiff::ZonedDateTime;
+
+use self::auth::TokenSource;
+pub use self::auth::{AuthOptions, AuthReport, SCOPE_EVENTS, SCOPE_FREEBUSY, SCOPES, authorize, describe_credentials};
+use self::client::{Api, ApiError, escape_segment};
+pub use self::client::{BACKOFF_BASE, BACKOFF_CAP, CALL_TIMEOUT, GOOGLE_ROOT_URL, MAX_ATTEMPTS, RETRY_BUDGET, Timing};
+use super::{
+    BookedSeries, BusyAnswer, CalendarError, CalendarProvider, CreateOutcome, DeleteOutcome, Occurrence, SeriesDetails,
+    SeriesRequest,
+};
+use crate::config::{Conference, Config, SendUpdates};
+use crate::core::interval::Interval;
+
+/// Page size of `events.list` and `events.instances` (Google's maximum is 2500).
+const PAGE_SIZE: i32 = 2500;
+/// A listing with more pages than this is taken for a paging loop.
+const MAX_PAGES: usize = 1000;
+
+/// Calendar provider over the Google Calendar API.
+pub struct GoogleProvider {
+    api: Api,
+    /// The organizer calendar's id as configured (`primary` or an address).
+    organizer: String,
+    send_updates: SendUpdates,
+    conference: Conference,
+}
+
+impl std::fmt::Debug for GoogleProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GoogleProvider")
+            .field("organizer", &self.organizer)
+            .field("requests", &self.requests())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GoogleProvider {
+    /// The provider `cfg` describes, with the production retry policy. Reads
+    /// and checks the credential files (a bad file is `Invalid`); a missing
+    /// token is only reported by the first call (`Unauthorized`).
+    pub async fn from_config(cfg: &Config) -> Result<GoogleProvider, CalendarError> {
+        GoogleProvider::with_timing(cfg, Timing::default()).await
+    }
+
+    /// Same, with other timeouts and retry bounds (tests).
+    pub async fn with_timing(cfg: &Config, timing: Timing) -> Result<GoogleProvider, CalendarError> {
+        let google = &cfg.calendar.google;
+        let root = google.api_base_url.as_deref().unwrap_or(GOOGLE_ROOT_URL);
+        // The crate unwraps its URL parse; refuse a base it would panic on.
+        let probe = format!("{}freeBusy", client::api_urls(root).1);
+        if probe.parse::<google_calendar3::hyper::Uri>().is_err() {
+            return Err(CalendarError::Invalid {
+                path: cfg.path.display().to_string(),
+                line: None,
+                message: format!("calendar.google.api_base_url {root:?} is not a valid URL"),
+            });
+        }
+        let tokens = TokenSource::from_config(cfg).await?;
+        Ok(GoogleProvider {
+            api: Api::new(root, tokens, google.requests_per_second, timing),
+            organizer: google.organizer.clone(),
+            send_updates: cfg.meeting.send_updates,
+            conference: cfg.meeting.conference,
+        })
+    }
+
+    /// The series `event_id`, with its attendees' answers; `None` when the
+    /// event does not exist. A cancelled series is returned with `active = false`.
+    pub async fn series_details(&self, event_id: &str) -> Result<Option<SeriesDetails>, CalendarError> {
+        let Some(event) = self.fetch(event_id).await.map_err(|e| self.error("events.get", e))? else {
+            return Ok(None);
+        };
+        match events::details_of(&event) {
+            Ok(Some(details)) => Ok(Some(details)),
+            Ok(None) => Err(self.invalid("events.get", format!("event {event_id} is not a liaison series"))),
+            Err(message) => Err(self.invalid("events.get", format!("event {event_id}: {message}"))),
+        }
+    }
+
+    /// Every occurrence of the series, cancelled ones included, all pages.
+    pub async fn instances(&self, event_id: &str) -> Result<Vec<Occurrence>, CalendarError> {
+        let calendar = escape_segment(&self.organizer);
+        let event = escape_segment(event_id);
+        let items = self
+            .all_pages("events.instances", |page| {
+                let (calendar, event) = (calendar.clone(), event.clone());
+                client::call_fn(move |hub, observer| {
+                    let mut call = hub
+                        .events()
+                        .instances(&calendar, &event)
+                        .add_scope(SCOPE_EVENTS)
+                        .show_deleted(true)
+                        .max_results(PAGE_SIZE);
+                    if let Some(token) = &page {
+                        call = call.page_token(token);
+                    }
+                    Box::pin(async move { call.delegate(observer).doit().await.map(|(_, events)| events) })
+                })
+            })
+            .await?;
+        items
+            .iter()
+            .map(|item| events::occurrence_of(item).map_err(|m| self.invalid("events.instances", m)))
+            .collect()
+    }
+
+    /// Moves one occurrence of the series `event_id` (notifying as
+    /// `meeting.send_updates` says). `instance_id` must be one of its
+    /// occurrences, as [`GoogleProvider::instances`] gave it.
+    pub async fn patch_instance(
+        &self,
+        event_id: &str,
+        instance_id: &str,
+        start: &ZonedDateTime,
+        end: &ZonedDateTime,
+    ) -> Result<(), CalendarError> {
+        if !instance_id.starts_with(&format!("{event_id}_")) {
+            return Err(self.invalid(
+                "events.patch",
+                format!("{instance_id:?} is not an occurrence of series {event_id}"),
+            ));
+        }
+        let body = events::moved_instance(start, end).map_err(|m| self.invalid("events.patch", m))?;
+        let calendar = escape_segment(&self.organizer);
+        let instance = escape_segment(instance_id);
+        let send = self.send_updates.as_api_str();
+        self.api
+            .call("events.patch", |hub, observer| {
+                let call = hub
+                    .events()
+                    .patch(body.clone(), &calendar, &instance)
+                    .add_scope(SCOPE_EVENTS)
+                    .send_updates(send);
+                Box::pin(async move { call.delegate(observer).doit().await.map(|_| ()) })
+            })
+            .await
+            .map_err(|e| self.error("events.patch", e))
+    }
+
+    /// Deletes the whole series, notifying attendees as `meeting.send_updates`
+    /// says. Deleting one that is gone already is not an error.
+    pub async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
+        let calendar = escape_segment(&self.organizer);
+        let event = escape_segment(event_id);
+        let send = self.send_updates.as_api_str();
+        let deleted = self
+            .api
+            .call("events.delete", |hub, observer| {
+                let call = hub
+                    .events()
+                    .delete(&calendar, &event)
+                    .add_scope(SCOPE_EVENTS)
+                    .send_updates(send);
+                Box::pin(async move { call.delegate(observer).doit().await.map(|_| ()) })
+            })
+            .await;
+        match deleted {
+            Ok(()) => Ok(DeleteOutcome::Deleted),
+            // 410 after a retried delete whose first attempt went through, or
+            // someone deleted it first.
+            Err(ApiError::Gone(_) | ApiError::NotFound(_)) => Ok(DeleteOutcome::AlreadyGone),
+            Err(e) => Err(self.error("events.delete", e)),
+        }
+    }
+
+    /// The organizer calendar's title (for `primary`, the account's address):
+    /// `liaison auth` shows it so the user sees which account was authorized.
+    pub async fn organizer_summary(&self) -> Result<Option<String>, CalendarError> {
+        let calendar = escape_segment(&self.organizer);
+        let events: Events = self
+            .api
+            .call("events.list", |hub, observer| {
+                let call = hub.events().list(&calendar).add_scope(SCOPE_EVENTS).max_results(1);
+                Box::pin(async move { call.delegate(observer).doit().await.map(|(_, events)| events) })
+            })
+            .await
+            .map_err(|e| self.error("events.list", e))?;
+        Ok(events.summary.filter(|s| !s.is_empty()))
+    }
+
+    async fn fetch(&self, event_id: &str) -> Result<Option<Event>, ApiError> {
+        let calendar = escape_segment(&self.organizer);
+        let event = escape_segment(event_id);
+        let got = self
+            .api
+            .call("events.get", |hub, observer| {
+                let call = hub.events().get(&calendar, &event).add_scope(SCOPE_EVENTS);
+                Box::pin(async move { call.delegate(observer).doit().await.map(|(_, event)| event) })
+            })
+            .await;
+        match got {
+            Ok(event) => Ok(Some(event)),
+            Err(ApiError::NotFound(_) | ApiError::Gone(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn insert(&self, event: &Event) -> Result<(), ApiError> {
+        let calendar = escape_segment(&self.organizer);
+        let send = self.send_updates.as_api_str();
+        let meet = self.conference == Conference::GoogleMeet;
+        self.api
+            .call("events.insert", |hub, observer| {
+                let mut call = hub
+                    .events()
+                    .insert(event.clone(), &calendar)
+                    .add_scope(SCOPE_EVENTS)
+                    .send_updates(send);
+                if meet {
+                    // Without version 1 Google ignores conferenceData.createRequest.
+                    call = call.conference_data_version(1);
+                }
+                Box::pin(async move { call.delegate(observer).doit().await.map(|_| ()) })
+            })
+            .await
+    }
+
+    /// A 409 on insert: the id is taken. Ours (same pair and term) means it is
+    /// booked already — also when our own earlier attempt got through and
+    /// only its answer was lost.
+    async fn resolve_duplicate(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
+        let id = &series.event_id;
+        match self.fetch(id).await.map_err(|e| self.error("events.get", e))? {
+            Some(existing) if events::is_cancelled(&existing) => Err(CalendarError::IdCancelled(id.clone())),
+            Some(existing) if events::same_series(&existing, series) => Ok(CreateOutcome::AlreadyExists),
+            Some(_) => Err(self.invalid(
+                "events.insert",
+                format!(
+                    "event id {id} is taken by another event, not the series of {}|{} in term {}",
+                    series.pair.0, series.pair.1, series.term
+                ),
+            )),
+            None => Err(CalendarError::Transient(format!(
+                "events.insert: Google says event {id} exists but it cannot be read yet"
+            ))),
+        }
+    }
+
+    /// Every item of a paged listing. `page_call(token)` builds the call of one page.
+    async fn all_pages<F, C>(&self, what: &str, page_call: F) -> Result<Vec<Event>, CalendarError>
+    where
+        F: Fn(Option<String>) -> C,
+        C: for<'a> Fn(&'a client::Hub, &'a mut client::Observer) -> client::CallFuture<'a, Events>,
+    {
+        let mut items = Vec::new();
+        let mut page: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let events = self
+                .api
+                .call(what, page_call(page.take()))
+                .await
+                .map_err(|e| self.error(what, e))?;
+            items.extend(events.items.unwrap_or_default());
+            match events.next_page_token {
+                Some(token) if !token.is_empty() => page = Some(token),
+                _ => return Ok(items),
+            }
+        }
+        Err(self.invalid(
+            what,
+            format!("more than {MAX_PAGES} pages; Google's paging does not end"),
+        ))
+    }
+
+    /// An [`ApiError`] as the rest of liaison sees it.
+    fn error(&self, what: &str, e: ApiError) -> CalendarError {
+        match e {
+            ApiError::Unauthorized { message, .. } => CalendarError::Unauthorized(message),
+            ApiError::NotFound(m) | ApiError::Gone(m) => {
+                CalendarError::NotFound(format!("{what} on calendar {}: {m}", self.organizer))
+            }
+            ApiError::RateLimited { reason, .. } => CalendarError::Transient(format!(
+                "{what}: Google kept refusing for rate or quota ({reason}) after retries"
+            )),
+            ApiError::Transient { message, .. } => CalendarError::Transient(format!("{what}: {message}")),
+            ApiError::Duplicate => self.invalid(what, "an event with this id exists already".into()),
+            ApiError::Invalid(m) => self.invalid(what, m),
+        }
+    }
+
+    fn invalid(&self, what: &str, message: String) -> CalendarError {
+        CalendarError::Invalid {
+            path: format!("Google Calendar ({what} on calendar {})", self.organizer),
+            line: None,
+            message,
+        }
+    }
+}
+
+impl CalendarProvider for GoogleProvider {
+    async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
+        Ok(self.series_details(event_id).await?.map(|d| d.series))
+    }
+
+    fn requests(&self) -> u64 {
+        self.api.requests()
+    }
+
+    async fn busy(&self, emails: &[String], range: Interval) -> Result<BTreeMap<String, BusyAnswer>, CalendarError> {
+        let mut answers = freebusy::empty_answers(emails);
+        for query in freebusy::plan_queries(emails, range) {
+            let body = freebusy::request_for(&query).map_err(|m| self.invalid("freeBusy.query", m))?;
+            let response: FreeBusyResponse = self
+                .api
+                .call("freeBusy.query", |hub, observer| {
+                    let call = hub.freebusy().query(body.clone()).add_scope(SCOPE_FREEBUSY);
+                    Box::pin(async move { call.delegate(observer).doit().await.map(|(_, r)| r) })
+                })
+                .await
+                .map_err(|e| self.error("freeBusy.query", e))?;
+            freebusy::merge_answer(&query, &response, &mut answers);
+        }
+        for (email, answer) in &answers {
+            if let Err(reason) = answer {
+                tracing::warn!(person = %email, %reason, "free/busy unavailable; left unpaired this cycle");
+            }
+        }
+        Ok(answers)
+    }
+
+    async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
+        let event = events::event_for(series, self.conference).map_err(|m| {
+            self.invalid(
+                "events.insert",
+                format!("cannot book series {:?}: {m}", series.event_id),
+            )
+        })?;
+        match self.insert(&event).await {
+            Ok(()) => Ok(CreateOutcome::Created),
+            Err(ApiError::Duplicate) => self.resolve_duplicate(series).await,
+            Err(e) => Err(self.error("events.insert", e)),
+        }
+    }
+
+    async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
+        let calendar = escape_segment(&self.organizer);
+        let items = self
+            .all_pages("events.list", |page| {
+                let calendar = calendar.clone();
+                client::call_fn(move |hub, observer| {
+                    let mut call = hub
+                        .events()
+                        .list(&calendar)
+                        .add_scope(SCOPE_EVENTS)
+                        .add_private_extended_property(events::LIST_FILTER)
+                        .show_deleted(true)
+                        .max_results(PAGE_SIZE);
+                    if let Some(token) = &page {
+                        call = call.page_token(token);
+                    }
+                    Box::pin(async move { call.delegate(observer).doit().await.map(|(_, events)| events) })
+                })
+            })
+            .await?;
+        let mut out = Vec::new();
+        for item in &items {
+            match events::series_of(item) {
+                Ok(Some(series)) => out.push(series),
+                Ok(None) => {}
+                // One damaged event must not block rebuilding the state from the
+                // others; its pair is safe anyway, as a new insert with the
+                // same deterministic id would meet it as a duplicate.
+                Err(message) => tracing::warn!(
+                    event = item.id.as_deref().unwrap_or("?"),
+                    %message,
+                    "skipping a liaison event that cannot be read"
+                ),
+            }
+        }
+        Ok(out)
+    }
+}
