@@ -5,5 +5,6 @@
 mod bad_input;
 mod demo;
 mod fake_google;
+mod google;
 mod run_once;
 mod util;

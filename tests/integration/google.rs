@@ -1,0 +1,490 @@
+//! End to end with Google: the real `liaison` binary, with the real
+//! google-calendar3 and yup-oauth2 clients, against the fake Google API on
+//! 127.0.0.1: authorization by following the printed URL, `plan`, `run --once`
+//! under failures, a revoked token, an unknown calendar, and no secret in logs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use serde_json::{Value, json};
+
+use crate::fake_google::{DEFAULT_USER, FakeGoogle};
+use crate::util::{NOW, Run};
+
+const SCOPES: [&str; 2] = [
+    "https://www.googleapis.com/auth/calendar.freebusy",
+    "https://www.googleapis.com/auth/calendar.events.owned",
+];
+
+/// Fast retries for tests; the defaults wait up to minutes.
+const TIMING: &str = "timeout=3s,attempts=12,base=1ms,cap=20ms,budget=60s";
+
+const ZONES: [&str; 4] = ["Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata"];
+
+/// A person of the test organization and the busy time the test gave them.
+struct Member {
+    email: String,
+    unit: String,
+    zone: String,
+    busy: Vec<(Timestamp, Timestamp)>,
+}
+
+/// An organization on the fake Google: calendars, config, client secret.
+struct Org {
+    fake: FakeGoogle,
+    tmp: tempfile::TempDir,
+    config: PathBuf,
+    members: Vec<Member>,
+}
+
+impl Org {
+    /// `n` people in six units and four zones, each with a weekly team meeting
+    /// and a weekly 1:1 (recurring events in their own zone) across the first
+    /// term, which starts 2027-03-08 and contains both DST changes.
+    fn new(n: usize) -> Org {
+        let fake = FakeGoogle::start();
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("client_secret.json"), fake.client_secret_json()).unwrap();
+        let mut config = format!(
+            r#"timezone = "Europe/London"
+state_dir = "state"
+
+[schedule]
+first_term = "2027-03-08"
+
+[calendar]
+provider = "google"
+
+[calendar.google]
+client_secret = "client_secret.json"
+api_base_url = "{}"
+requests_per_second = 1000
+"#,
+            fake.base_url()
+        );
+        let mut members = Vec::new();
+        for i in 0..n {
+            let zone = ZONES[i % ZONES.len()].to_string();
+            let email = format!("leader{i:03}@example.org");
+            let unit = format!("Unit {}", i % 6);
+            config.push_str(&format!(
+                "\n[[people]]\nemail = \"{email}\"\nname = \"Leader {i}\"\nunit = \"{unit}\"\ntimezone = \"{zone}\"\n"
+            ));
+            fake.add_calendar(&email, &zone);
+            let tz = TimeZone::get(&zone).unwrap();
+            let mut busy = Vec::new();
+            for (k, (day, hour, minutes)) in [(i % 5, 10 + (i % 3) as i8, 60i64), ((i + 2) % 5, 14, 30)]
+                .into_iter()
+                .enumerate()
+            {
+                let date = jiff::civil::date(2027, 3, 1).checked_add((day as i64).days()).unwrap();
+                let start = date.at(hour, 0, 0, 0);
+                let end = start.checked_add(minutes.minutes()).unwrap();
+                fake.add_event(
+                    &email,
+                    json!({
+                        "summary": format!("Meeting {k}"),
+                        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": zone},
+                        "end": {"dateTime": end.strftime("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": zone},
+                        "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=8"],
+                    }),
+                );
+                for w in 0..8 {
+                    let s = tz.to_timestamp(start.checked_add((7 * w).days()).unwrap()).unwrap();
+                    let e = tz.to_timestamp(end.checked_add((7 * w).days()).unwrap()).unwrap();
+                    busy.push((s, e));
+                }
+            }
+            members.push(Member {
+                email,
+                unit,
+                zone,
+                busy,
+            });
+        }
+        let path = tmp.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        Org {
+            fake,
+            tmp,
+            config: path,
+            members,
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Runs `liaison --config <org> ARGS` with the fixed clock and fast retries.
+    fn liaison(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--config", self.config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let output = base_command(self.dir()).args(&all).output().expect("liaison runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// `liaison auth --no-browser`, with the test playing the browser: it reads
+    /// the printed URL, asks the fake's consent page, and follows its redirect to
+    /// liaison's loopback listener.
+    fn authorize(&self) -> Run {
+        let mut child = base_command(self.dir())
+            .args(["--config", self.config.to_str().unwrap(), "auth", "--no-browser"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("liaison auth starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut printed = String::new();
+        let url = loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                break None;
+            }
+            printed.push_str(&line);
+            if line.starts_with("http") {
+                break Some(line.trim().to_string());
+            }
+        };
+        let url = url.unwrap_or_else(|| panic!("auth printed no URL: {printed}"));
+        let (status, headers, _) = http_get(&url);
+        assert_eq!(status, 302, "consent page answered {status}");
+        let location = headers
+            .get("location")
+            .expect("a redirect to the loopback listener")
+            .clone();
+        let (status, _, _) = http_get(&location);
+        assert!(status < 400, "the loopback listener answered {status}");
+        stdout.read_to_string(&mut printed).unwrap();
+        let output = child.wait_with_output().unwrap();
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: printed,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Every liaison event on the organizer's calendar.
+    fn liaison_events(&self) -> Vec<Value> {
+        self.fake
+            .events(DEFAULT_USER)
+            .into_iter()
+            .filter(|e| e["extendedProperties"]["private"]["liaison"] == "1")
+            .collect()
+    }
+
+    /// DESIGN §6 invariants 1, 3 and 4 over every liaison event: one event per
+    /// pair and term, every occurrence inside both windows (09:00-17:00 local,
+    /// Monday to Friday) and clear of both people's busy time with the 5-minute
+    /// buffer, no same-unit pair, at most one connection per person per week.
+    /// Returns the number of active series.
+    fn check_invariants(&self) -> usize {
+        let members: BTreeMap<&str, &Member> = self.members.iter().map(|m| (m.email.as_str(), m)).collect();
+        let mut per_pair_term = BTreeMap::new();
+        let mut per_week = BTreeSet::new();
+        let mut active = 0;
+        for event in self.liaison_events() {
+            let private = &event["extendedProperties"]["private"];
+            let key = (
+                private["liaison_pair"].as_str().unwrap().to_string(),
+                private["liaison_term"].as_str().unwrap().to_string(),
+            );
+            *per_pair_term.entry(key.clone()).or_insert(0) += 1;
+            if event["status"] == "cancelled" {
+                continue;
+            }
+            active += 1;
+            let (a, b) = key.0.split_once('|').unwrap();
+            let (a, b) = (members[a], members[b]);
+            assert_ne!(a.unit, b.unit, "same-unit pair {}", key.0);
+            for occ in occurrences(&event) {
+                for m in [a, b] {
+                    let tz = TimeZone::get(&m.zone).unwrap();
+                    let (s, e) = (occ.0.to_zoned_datetime(tz.clone()), occ.1.to_zoned_datetime(tz));
+                    assert!(
+                        s.date() == e.date()
+                            && s.date().weekday().to_monday_one_offset() <= 5
+                            && s.time() >= jiff::civil::time(9, 0, 0, 0)
+                            && e.time() <= jiff::civil::time(17, 0, 0, 0),
+                        "{} at {s} is outside {}'s window",
+                        event["id"],
+                        m.email
+                    );
+                    let buffer = SignedDuration::from_mins(5);
+                    for &(bs, be) in &m.busy {
+                        let clear =
+                            occ.1 <= bs.checked_sub(buffer).unwrap() || occ.0 >= be.checked_add(buffer).unwrap();
+                        assert!(clear, "{} at {s} overlaps {}'s busy time", event["id"], m.email);
+                    }
+                    let week = jiff::civil::date(2027, 3, 8)
+                        .until(s.date())
+                        .unwrap()
+                        .get_days()
+                        .div_euclid(7);
+                    assert!(
+                        per_week.insert((m.email.clone(), week)),
+                        "{} has two connections in week {week}",
+                        m.email
+                    );
+                }
+            }
+        }
+        for (key, count) in per_pair_term {
+            assert_eq!(count, 1, "{key:?} has {count} events");
+        }
+        active
+    }
+}
+
+/// The binary with a clean environment, the fixed clock and fast retries.
+fn base_command(cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_liaison"));
+    command
+        .current_dir(cwd)
+        .env_remove("LIAISON_CONFIG")
+        .env_remove("LIAISON_LOG")
+        .env("XDG_CONFIG_HOME", cwd.join("no-config-home"))
+        .env("XDG_STATE_HOME", cwd.join("state-home"))
+        .env("HOME", cwd)
+        .env("LIAISON_NOW", NOW)
+        .env("LIAISON_GOOGLE_TIMING", TIMING);
+    command
+}
+
+/// The occurrences of a recurring event: its first start in its zone, then the
+/// same wall-clock time every week, COUNT times.
+fn occurrences(event: &Value) -> Vec<(Timestamp, Timestamp)> {
+    let zone = TimeZone::get(event["start"]["timeZone"].as_str().unwrap()).unwrap();
+    let local = |v: &Value| -> DateTime {
+        let text = v["dateTime"].as_str().unwrap();
+        match text.parse::<Timestamp>() {
+            Ok(ts) => ts.to_zoned_datetime(zone.clone()).datetime(),
+            Err(_) => text.parse().unwrap(),
+        }
+    };
+    let (start, end) = (local(&event["start"]), local(&event["end"]));
+    let rule = event["recurrence"][0].as_str().unwrap();
+    let count: i64 = rule
+        .split("COUNT=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (0..count)
+        .map(|w| {
+            let s = zone.to_timestamp(start.checked_add((7 * w).days()).unwrap()).unwrap();
+            let e = zone.to_timestamp(end.checked_add((7 * w).days()).unwrap()).unwrap();
+            (s, e)
+        })
+        .collect()
+}
+
+/// A plain HTTP/1.1 GET: status, lower-cased headers, body.
+fn http_get(url: &str) -> (u16, BTreeMap<String, String>, String) {
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut stream = TcpStream::connect(authority).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+#[test]
+fn authorize_plan_and_book_a_term_with_only_the_two_minimal_scopes() {
+    let org = Org::new(24);
+    let auth = org.authorize();
+    assert_eq!(auth.code, 0, "auth failed: {}\n{}", auth.stdout, auth.stderr);
+    assert!(auth.stdout.contains("granted scopes"), "{}", auth.stdout);
+    let token = org.dir().join("state").join("token.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    let plan = org.liaison(&["plan", "--json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let planned: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let pairs = planned["pairs"].as_array().unwrap().len();
+    assert!(pairs >= 10, "only {pairs} pairs planned for 24 people");
+    assert!(org.liaison_events().is_empty(), "plan wrote to the calendar");
+
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        org.check_invariants(),
+        pairs,
+        "run booked something else than plan showed"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("cycle done term=2027-03-08 booked={pairs}")),
+        "{}",
+        run.stderr
+    );
+
+    let scopes: BTreeSet<String> = org.fake.requests().iter().flat_map(|r| r.scopes.clone()).collect();
+    let expected: BTreeSet<String> = SCOPES.iter().map(|s| s.to_string()).collect();
+    assert_eq!(scopes, expected, "the fake saw other scopes");
+}
+
+#[test]
+fn with_thirty_percent_of_requests_failing_every_pair_is_booked_once() {
+    let org = Org::new(24);
+    assert_eq!(org.authorize().code, 0);
+    let pairs = {
+        let plan = org.liaison(&["plan", "--json"]);
+        let v: Value = serde_json::from_str(&plan.stdout).unwrap();
+        v["pairs"].as_array().unwrap().len()
+    };
+    org.fake.set_failure_rate(0.3, 7, &[429, 500, 503]);
+    org.fake.drop_after_write_next(3);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let injected = org.fake.requests().iter().filter(|r| r.injected).count();
+    let dropped = org.fake.requests().iter().filter(|r| r.dropped).count();
+    assert!(injected > 5, "only {injected} failures were injected");
+    assert_eq!(dropped, 3);
+    assert_eq!(org.check_invariants(), pairs);
+    // A dropped insert was retried: its 409 was resolved by a get, not a second event.
+    let inserts_409 = org
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.api_method.as_deref() == Some("calendar.events.insert") && r.status == 409)
+        .count();
+    assert!(inserts_409 >= 1, "no retried insert met its own event");
+}
+
+#[test]
+fn a_revoked_token_exits_3_and_says_to_run_auth() {
+    let org = Org::new(6);
+    // Short-lived access tokens, so the next run must use the refresh token.
+    org.fake.set_token_lifetime(std::time::Duration::from_secs(1));
+    assert_eq!(org.authorize().code, 0);
+    org.fake.revoke_refresh_tokens();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("liaison auth"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("7 days"),
+        "no hint about Google's Testing status: {}",
+        run.stderr
+    );
+    assert!(org.liaison_events().is_empty());
+}
+
+#[test]
+fn an_unknown_calendar_leaves_one_person_unpaired_and_the_rest_booked() {
+    let mut org = Org::new(13);
+    // A 14th person whose calendar Google does not know.
+    let config = std::fs::read_to_string(&org.config).unwrap()
+        + "\n[[people]]\nemail = \"ghost@example.org\"\nname = \"Ghost\"\nunit = \"Unit 5\"\n";
+    std::fs::write(&org.config, config).unwrap();
+    org.members.push(Member {
+        email: "ghost@example.org".into(),
+        unit: "Unit 5".into(),
+        zone: "Europe/London".into(),
+        busy: vec![],
+    });
+    assert_eq!(org.authorize().code, 0);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("ghost@example.org"), "{}", run.stderr);
+    assert!(run.stderr.contains("notFound"), "{}", run.stderr);
+    assert_eq!(org.check_invariants(), 6);
+    assert!(org.liaison_events().iter().all(|e| {
+        !e["extendedProperties"]["private"]["liaison_pair"]
+            .as_str()
+            .unwrap()
+            .contains("ghost")
+    }));
+}
+
+#[test]
+fn no_token_secret_or_key_appears_in_any_log_line() {
+    let org = Org::new(10);
+    let auth = org.authorize();
+    assert_eq!(auth.code, 0);
+    let plan = org.liaison(&["-vv", "plan"]);
+    let run = org.liaison(&["-vv", "--log-format", "json", "run", "--once"]);
+    let check = org.liaison(&["-vv", "check"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let all = [
+        auth.stdout,
+        auth.stderr,
+        plan.stdout,
+        plan.stderr,
+        run.stdout,
+        run.stderr,
+        check.stdout,
+        check.stderr,
+    ]
+    .join("\n");
+    assert!(all.lines().count() > 20, "too little was logged to judge");
+    for secret in org.fake.secrets() {
+        assert!(
+            !all.contains(&secret),
+            "a secret appeared in the output: {}…",
+            &secret[..secret.len().min(8)]
+        );
+    }
+}
+
+#[test]
+fn a_booking_run_for_120_people_makes_few_requests() {
+    let org = Org::new(120);
+    assert_eq!(org.authorize().code, 0);
+    org.fake.clear_requests();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let pairs = org.check_invariants();
+    let requests = org.fake.requests();
+    let freebusy = requests
+        .iter()
+        .filter(|r| r.api_method.as_deref() == Some("calendar.freebusy.query"))
+        .count();
+    let inserts = requests
+        .iter()
+        .filter(|r| r.api_method.as_deref() == Some("calendar.events.insert"))
+        .count();
+    let others = requests.len() - freebusy - inserts;
+    eprintln!(
+        "120 people: {} requests = {freebusy} freeBusy + {inserts} inserts + {others} others; {pairs} pairs",
+        requests.len()
+    );
+    assert_eq!(freebusy, 3, "⌈120/50⌉ free/busy calls");
+    assert_eq!(inserts, pairs);
+    assert!(others <= 2, "{others} other requests");
+}
