@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use jiff::civil::Date;
@@ -353,9 +354,13 @@ pub async fn book<P: CalendarProvider>(
     provider: &P,
     store: &Store,
     plan: &Plan,
+    stop: &AtomicBool,
 ) -> Result<BookReport, Failure> {
     let mut report = BookReport::default();
     for pair in &plan.pairs {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
         let mut generation = store.generations(plan.term.start, &a.email, &b.email)?;
         loop {
@@ -371,6 +376,7 @@ pub async fn book<P: CalendarProvider>(
                 state: SeriesState::Pending,
             };
             store.put(&record)?;
+            pause_point("after_intent");
             let outcome = match provider.create_series(&record.request).await {
                 Err(CalendarError::IdCancelled(_)) => {
                     record.state = SeriesState::Cancelled;
@@ -380,6 +386,7 @@ pub async fn book<P: CalendarProvider>(
                 }
                 other => other?,
             };
+            pause_point("after_insert");
             match outcome {
                 CreateOutcome::Created => report.created += 1,
                 CreateOutcome::AlreadyExists => report.already_there += 1,
@@ -402,6 +409,22 @@ pub async fn book<P: CalendarProvider>(
         }
     }
     Ok(report)
+}
+
+/// Name of the hidden test switch that stops the process at a named point of
+/// booking (`after_intent`, `after_insert`) so that crash tests can kill it
+/// there with SIGKILL.
+pub const PAUSE_ENV: &str = "LIAISON_PAUSE_AT";
+
+/// Blocks forever at `point` when the test switch names it; otherwise nothing.
+fn pause_point(point: &str) {
+    static PAUSE_AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if PAUSE_AT.get_or_init(|| std::env::var(PAUSE_ENV).ok()).as_deref() == Some(point) {
+        eprintln!("liaison: paused at {point} ({PAUSE_ENV})");
+        loop {
+            std::thread::park();
+        }
+    }
 }
 
 /// `plan` and `demo` output for people: one line per pair with the slot in each
@@ -537,6 +560,13 @@ pub fn plan_json(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> serde_json
         "kept": kept.iter().map(|r| &r.request).collect::<Vec<_>>(),
         "stats": plan.stats,
     })
+}
+
+/// Opens the store of `cfg` for the commands that write (`run`), moving a
+/// damaged database aside so that the cycle rebuilds it from the calendar.
+pub fn open_store(cfg: &Config) -> Result<Store, Failure> {
+    let (store, _) = Store::open_or_move_aside(&cfg.state_dir, Timestamp::now())?;
+    Ok(store)
 }
 
 /// A snapshot of the store of `cfg`, if one exists: read-only commands never

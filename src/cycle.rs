@@ -5,6 +5,7 @@
 //! Every step goes through the same functions as `plan` (`app::make_plan`), so a
 //! cycle books exactly what `plan` showed for the same calendars.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
@@ -68,6 +69,17 @@ pub async fn run_once<P: CalendarProvider>(
     store: &Store,
     now: Timestamp,
 ) -> Result<CycleSummary, Failure> {
+    run_once_until(cfg, provider, store, now, &AtomicBool::new(false)).await
+}
+
+/// Runs one cycle, ending early (between two calendar requests) once `stop` is set.
+pub async fn run_once_until<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    store: &Store,
+    now: Timestamp,
+    stop: &AtomicBool,
+) -> Result<CycleSummary, Failure> {
     let started = Instant::now();
     let requests_before = provider.requests();
     let terms = terms_to_book(cfg, now);
@@ -87,7 +99,10 @@ pub async fn run_once<P: CalendarProvider>(
             tracing::info!(term = %term.start, person = %p.email, reason = %u.reason, "unpaired");
         }
         summary.unpaired += plan.unpaired.len();
-        let report = app::book(cfg, provider, store, &plan).await?;
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let report = app::book(cfg, provider, store, &plan, stop).await?;
         summary.booked += report.created + report.already_there;
     }
     summary.requests = provider.requests().saturating_sub(requests_before);

@@ -8,12 +8,14 @@
 //! - [`calendar`]: calendar providers behind one trait (local iCalendar files).
 //! - [`store`]: the sled database (history and booked series).
 //! - [`app`]: the shell that wires them together for each command.
-//! - [`cycle`]: one booking cycle (`run --once`, later the daemon loop).
+//! - [`cycle`]: one booking cycle (`run --once` and each turn of the daemon).
+//! - [`daemon`]: `liaison run`: the loop, signals, reload, systemd notification.
 
 pub mod app;
 pub mod calendar;
 pub mod config;
 pub mod core;
 pub mod cycle;
+pub mod daemon;
 pub mod demo;
 pub mod store;

@@ -13,6 +13,7 @@ use liaison::app::{self, Failure};
 use liaison::calendar::CalendarProvider;
 use liaison::calendar::google;
 use liaison::config;
+use liaison::daemon;
 use liaison::demo;
 use liaison::store::Store;
 
@@ -71,9 +72,13 @@ enum Command {
     },
     /// Validate the configuration (and the Google credential files) and explain every error found.
     Check,
-    /// Book the current term (and the next one within `schedule.book_ahead`); `--once` runs one cycle and exits.
+    /// The daemon: book the current term (and the next within `schedule.book_ahead`) every `cycle_every`.
+    ///
+    /// SIGTERM or SIGINT finish the request in flight and exit 0; SIGHUP reloads
+    /// the configuration (a bad one is reported and the old one kept). Under
+    /// systemd (`Type=notify`) it reports readiness, status and watchdog pings.
     Run {
-        /// Run one cycle and exit. Required for now: the long-running daemon is not built yet.
+        /// Run one cycle and exit (for a timer, or to try a configuration).
         #[arg(long)]
         once: bool,
     },
@@ -148,7 +153,7 @@ fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
         Command::Check => runtime.block_on(check_command(cli.config.as_deref(), now)),
         Command::Auth { no_browser } => runtime.block_on(auth_command(cli.config.as_deref(), !no_browser)),
         Command::Plan { term, json } => runtime.block_on(plan_command(cli.config.as_deref(), term, json, now)),
-        Command::Run { once } => runtime.block_on(run_command(cli.config.as_deref(), once, now)),
+        Command::Run { once } => runtime.block_on(run_command(cli.config.as_deref(), once, cli.now)),
     }
 }
 
@@ -216,16 +221,16 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     Ok(())
 }
 
-async fn run_command(explicit: Option<&Path>, once: bool, now: Timestamp) -> Result<(), Failure> {
+async fn run_command(explicit: Option<&Path>, once: bool, fixed_now: Option<Timestamp>) -> Result<(), Failure> {
+    let clock = fixed_now.map_or(daemon::Clock::System, daemon::Clock::Fixed);
     if !once {
-        return Err(Failure::Usage(anyhow!(
-            "the long-running daemon is not built yet; use `liaison run --once` (from a timer) for now"
-        )));
+        let path = config::find_config_path(explicit).map_err(|e| Failure::Usage(e.into()))?;
+        return daemon::run(path, clock, daemon::unix_signals()?).await;
     }
     let cfg = load_config(explicit)?;
     let provider = app::provider(&cfg).await?;
-    let store = Store::open(&cfg.state_dir)?;
-    liaison::cycle::run_once(&cfg, &provider, &store, now).await?;
+    let store = app::open_store(&cfg)?;
+    liaison::cycle::run_once(&cfg, &provider, &store, clock.now()).await?;
     Ok(())
 }
 
@@ -252,7 +257,14 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     let state = app::TermState::from_records(&store.series()?, &term);
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
-    let report = app::book(&cfg, &provider, &store, &plan).await?;
+    let report = app::book(
+        &cfg,
+        &provider,
+        &store,
+        &plan,
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .await?;
 
     println!(
         "Sample organization: {} people in {} units, {} zones (seed {seed}).\n",

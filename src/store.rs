@@ -134,6 +134,32 @@ impl Store {
         }
     }
 
+    /// Writes everything to disk (shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
+    /// Opens the store; if the database is damaged or unreadable, moves it aside
+    /// (never deletes it) and starts an empty one, which the next cycle rebuilds
+    /// from the calendar. Returns where the damaged copy went, if anywhere.
+    pub fn open_or_move_aside(state_dir: &Path, now: jiff::Timestamp) -> Result<(Store, Option<PathBuf>), StoreError> {
+        match Store::open(state_dir).and_then(|s| s.series().map(|_| s)) {
+            Ok(store) => Ok((store, None)),
+            Err(e @ StoreError::Locked { .. }) => Err(e),
+            Err(e) => {
+                let from = state_dir.join(DB_DIR);
+                let to = state_dir.join(format!("{DB_DIR}.damaged-{}", now.as_second()));
+                std::fs::rename(&from, &to).map_err(|source| StoreError::Io {
+                    path: from.clone(),
+                    source,
+                })?;
+                tracing::warn!(error = %e, moved_to = %to.display(), "state database damaged; moved aside, rebuilding from the calendar");
+                Ok((Store::open(state_dir)?, Some(to)))
+            }
+        }
+    }
+
     /// Every series record, in event-id order.
     pub fn series(&self) -> Result<Vec<SeriesRecord>, StoreError> {
         self.series

@@ -28,7 +28,7 @@ const TIMING: &str = "timeout=3s,attempts=12,base=1ms,cap=20ms,budget=60s";
 const ZONES: [&str; 4] = ["Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata"];
 
 /// A person of the test organization and the busy time the test gave them.
-struct Member {
+pub struct Member {
     email: String,
     unit: String,
     zone: String,
@@ -36,18 +36,18 @@ struct Member {
 }
 
 /// An organization on the fake Google: calendars, config, client secret.
-struct Org {
-    fake: FakeGoogle,
-    tmp: tempfile::TempDir,
-    config: PathBuf,
-    members: Vec<Member>,
+pub struct Org {
+    pub fake: FakeGoogle,
+    pub tmp: tempfile::TempDir,
+    pub config: PathBuf,
+    pub members: Vec<Member>,
 }
 
 impl Org {
     /// `n` people in six units and four zones, each with a weekly team meeting
     /// and a weekly 1:1 (recurring events in their own zone) across the first
     /// term, which starts 2027-03-08 and contains both DST changes.
-    fn new(n: usize) -> Org {
+    pub fn new(n: usize) -> Org {
         let fake = FakeGoogle::start();
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("client_secret.json"), fake.client_secret_json()).unwrap();
@@ -118,12 +118,12 @@ requests_per_second = 1000
         }
     }
 
-    fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &Path {
         self.tmp.path()
     }
 
     /// Runs `liaison --config <org> ARGS` with the fixed clock and fast retries.
-    fn liaison(&self, args: &[&str]) -> Run {
+    pub fn liaison(&self, args: &[&str]) -> Run {
         let mut all = vec!["--config", self.config.to_str().unwrap()];
         all.extend_from_slice(args);
         let output = base_command(self.dir()).args(&all).output().expect("liaison runs");
@@ -134,10 +134,24 @@ requests_per_second = 1000
         }
     }
 
+    /// Starts `liaison --config <org> ARGS` in the background with `envs`,
+    /// stderr piped.
+    pub fn spawn(&self, args: &[&str], envs: &[(&str, &str)]) -> std::process::Child {
+        base_command(self.dir())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("liaison starts")
+    }
+
     /// `liaison auth --no-browser`, with the test playing the browser: it reads
     /// the printed URL, asks the fake's consent page, and follows its redirect to
     /// liaison's loopback listener.
-    fn authorize(&self) -> Run {
+    pub fn authorize(&self) -> Run {
         let mut child = base_command(self.dir())
             .args(["--config", self.config.to_str().unwrap(), "auth", "--no-browser"])
             .stdout(Stdio::piped())
@@ -175,7 +189,7 @@ requests_per_second = 1000
     }
 
     /// Every liaison event on the organizer's calendar.
-    fn liaison_events(&self) -> Vec<Value> {
+    pub fn liaison_events(&self) -> Vec<Value> {
         self.fake
             .events(DEFAULT_USER)
             .into_iter()
@@ -188,7 +202,7 @@ requests_per_second = 1000
     /// Monday to Friday) and clear of both people's busy time with the 5-minute
     /// buffer, no same-unit pair, at most one connection per person per week.
     /// Returns the number of active series.
-    fn check_invariants(&self) -> usize {
+    pub fn check_invariants(&self) -> usize {
         let members: BTreeMap<&str, &Member> = self.members.iter().map(|m| (m.email.as_str(), m)).collect();
         let mut per_pair_term = BTreeMap::new();
         let mut per_week = BTreeSet::new();
@@ -247,7 +261,7 @@ requests_per_second = 1000
 }
 
 /// The binary with a clean environment, the fixed clock and fast retries.
-fn base_command(cwd: &Path) -> Command {
+pub fn base_command(cwd: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_liaison"));
     command
         .current_dir(cwd)

@@ -3,8 +3,10 @@
 //! One test binary with a module per topic (faster to link, easy to find).
 
 mod bad_input;
+mod daemon;
 mod demo;
 mod fake_google;
 mod google;
 mod run_once;
+mod terms;
 mod util;

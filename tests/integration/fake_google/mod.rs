@@ -359,6 +359,8 @@ struct Faults {
     calls: u64,
     fail_next: VecDeque<(u16, String)>,
     delay: Duration,
+    /// Held after a write is performed, before its answer is sent.
+    answer_delay_after_write: Duration,
     drop_writes: usize,
     retry_after: Option<u64>,
 }
@@ -648,6 +650,12 @@ impl FakeGoogle {
 
     /// Waits this long before handling each API call. The call is handled
     /// (and a write performed) even when the client has given up meanwhile.
+    /// Performs writes at once but holds their answers back for `delay`: the
+    /// window in which a client can die with its write done and unanswered.
+    pub fn set_answer_delay_after_write(&self, delay: Duration) {
+        lock(&self.shared).faults.answer_delay_after_write = delay;
+    }
+
     pub fn set_delay(&self, delay: Duration) {
         lock(&self.shared).faults.delay = delay;
     }
@@ -891,6 +899,10 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
         record.scopes = scopes.clone();
     }
     if handled && is_write(api_method) {
+        let hold = lock(&shared).faults.answer_delay_after_write;
+        if !hold.is_zero() {
+            tokio::time::sleep(hold).await;
+        }
         let mut s = lock(&shared);
         if s.faults.drop_writes > 0 {
             s.faults.drop_writes -= 1;

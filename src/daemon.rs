@@ -1,0 +1,195 @@
+//! The daemon: `liaison run`. Runs a booking cycle every `cycle_every` until told
+//! to stop, reloads its configuration on SIGHUP, and talks to systemd
+//! (`Type=notify`: READY=1, STATUS=, WATCHDOG=1).
+//!
+//! Only start-up errors end it with a non-zero exit (so `Restart=on-failure`
+//! keeps its meaning); an error inside a cycle is logged and the next cycle tries
+//! again. Shutdown is a parameter of the loop, so tests stop it the way signals do.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use sd_notify::NotifyState;
+
+use crate::app::{self, Failure, Provider};
+use crate::config::{self, Config};
+use crate::cycle::{self, CycleSummary};
+
+/// Where "now" comes from: the real clock, or a fixed instant for tests.
+#[derive(Clone, Copy, Debug)]
+pub enum Clock {
+    System,
+    Fixed(Timestamp),
+}
+
+impl Clock {
+    pub fn now(self) -> Timestamp {
+        match self {
+            Clock::System => Timestamp::now(),
+            Clock::Fixed(t) => t,
+        }
+    }
+}
+
+/// What makes the loop act between cycles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Stop,
+    Reload,
+}
+
+/// Runs the daemon until `signals` yields [`Signal::Stop`]. `signals` is polled
+/// for the next signal each time the loop waits.
+pub async fn run<S, F>(config_path: PathBuf, clock: Clock, mut signals: S) -> Result<(), Failure>
+where
+    S: FnMut() -> F,
+    F: Future<Output = Signal>,
+{
+    let mut cfg = load(&config_path)?;
+    let store = app::open_store(&cfg)?;
+    let mut provider = app::provider(&cfg).await?;
+    notify(&[NotifyState::Ready]);
+    tracing::info!(config = %config_path.display(), people = cfg.people.len(), "liaison started");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let watchdog = sd_notify::watchdog_enabled();
+    loop {
+        // The cycle runs while signals are watched: a stop lets the request in
+        // flight finish, and the cycle ends before its next request.
+        let mut reload_pending = false;
+        let outcome = {
+            let cycle = cycle::run_once_until(&cfg, &provider, &store, clock.now(), &stop);
+            tokio::pin!(cycle);
+            loop {
+                tokio::select! {
+                    result = &mut cycle => break result,
+                    signal = signals() => match signal {
+                        Signal::Stop => stop.store(true, Ordering::SeqCst),
+                        Signal::Reload => reload_pending = true,
+                    },
+                    _ = ping_watchdog(watchdog) => {}
+                }
+            }
+        };
+        if reload_pending {
+            reload(&config_path, &mut cfg, &mut provider).await;
+        }
+        report(&outcome);
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let pause = Duration::try_from(cfg.schedule.cycle_every).unwrap_or(Duration::from_secs(900));
+        let wait = tokio::time::sleep(pause);
+        tokio::pin!(wait);
+        let stop_now = loop {
+            tokio::select! {
+                _ = &mut wait => break false,
+                signal = signals() => match signal {
+                    Signal::Stop => break true,
+                    Signal::Reload => reload(&config_path, &mut cfg, &mut provider).await,
+                },
+                _ = ping_watchdog(watchdog) => {}
+            }
+        };
+        if stop_now {
+            break;
+        }
+    }
+    notify(&[NotifyState::Stopping]);
+    store.flush()?;
+    tracing::info!("liaison stopped");
+    Ok(())
+}
+
+/// The signals a daemon under systemd or a terminal receives: SIGTERM and SIGINT
+/// stop it, SIGHUP reloads. Returns a function giving the next one.
+pub fn unix_signals() -> Result<impl FnMut() -> std::pin::Pin<Box<dyn Future<Output = Signal> + Send>>, Failure> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let setup =
+        |kind| signal(kind).map_err(|e| Failure::Other(anyhow::anyhow!(e).context("installing signal handlers")));
+    let term = Arc::new(tokio::sync::Mutex::new(setup(SignalKind::terminate())?));
+    let int = Arc::new(tokio::sync::Mutex::new(setup(SignalKind::interrupt())?));
+    let hup = Arc::new(tokio::sync::Mutex::new(setup(SignalKind::hangup())?));
+    Ok(move || {
+        let (term, int, hup) = (term.clone(), int.clone(), hup.clone());
+        Box::pin(async move {
+            let (mut term, mut int, mut hup) = (term.lock().await, int.lock().await, hup.lock().await);
+            tokio::select! {
+                _ = term.recv() => Signal::Stop,
+                _ = int.recv() => Signal::Stop,
+                _ = hup.recv() => Signal::Reload,
+            }
+        }) as std::pin::Pin<Box<dyn Future<Output = Signal> + Send>>
+    })
+}
+
+fn load(path: &Path) -> Result<Config, Failure> {
+    config::load(path).map_err(|e| Failure::Usage(e.into()))
+}
+
+/// Reloads the configuration; a bad new one is reported and the old one kept.
+async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider) {
+    notify(&[NotifyState::Reloading]);
+    match config::load(path) {
+        Ok(new) => match app::provider(&new).await {
+            Ok(p) => {
+                tracing::info!(config = %path.display(), people = new.people.len(), "configuration reloaded");
+                *cfg = new;
+                *provider = p;
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{:#}", e.error()), "new configuration not used; keeping the old one")
+            }
+        },
+        Err(errors) => {
+            for e in &errors.0 {
+                tracing::error!(error = %e, "new configuration not used; keeping the old one");
+            }
+        }
+    }
+    notify(&[NotifyState::Ready]);
+}
+
+/// Logs a cycle's failure (its success logs itself) and tells systemd.
+fn report(outcome: &Result<CycleSummary, Failure>) {
+    match outcome {
+        Ok(s) => {
+            let status = format!(
+                "last cycle: booked={} kept={} unpaired={} requests={}",
+                s.booked, s.kept, s.unpaired, s.requests
+            );
+            notify(&[NotifyState::Status(&status)]);
+        }
+        Err(Failure::Unauthorized(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "cycle skipped: authorization needed; run `liaison auth`");
+            notify(&[NotifyState::Status("authorization needed: run `liaison auth`")]);
+        }
+        Err(f) => {
+            tracing::error!(error = %format!("{:#}", f.error()), "cycle failed; retrying next cycle");
+            notify(&[NotifyState::Status("last cycle failed; see the log")]);
+        }
+    }
+}
+
+/// Resolves when the watchdog should be pinged (never without a watchdog), and
+/// pings it.
+async fn ping_watchdog(interval: Option<Duration>) {
+    match interval {
+        Some(i) => {
+            tokio::time::sleep(i / 2).await;
+            notify(&[NotifyState::Watchdog]);
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Tells systemd, when running under it; elsewhere this does nothing.
+fn notify(state: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::debug!(error = %e, "sd_notify failed");
+    }
+}

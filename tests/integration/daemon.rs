@@ -1,0 +1,287 @@
+//! The daemon with the real binary against the fake Google API: it books in the
+//! background and stops cleanly on SIGTERM, survives a broken config on SIGHUP,
+//! and never double-books when killed with SIGKILL at the worst moments or when
+//! its database is lost or damaged.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use liaison::store::{SeriesState, Store};
+
+use crate::google::Org;
+
+/// Collects a child's stderr lines on a thread, so the test can wait for one.
+struct Log {
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Log {
+    fn of(child: &mut Child) -> Log {
+        let stderr = child.stderr.take().expect("stderr piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Log {
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits up to `limit` for a line containing `needle`.
+    fn wait_for(&mut self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        if self.seen.iter().any(|l| l.contains(needle)) {
+            return true;
+        }
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = line.contains(needle);
+                    self.seen.push(line);
+                    if hit {
+                        return true;
+                    }
+                }
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    fn count(&mut self, needle: &str) -> usize {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.iter().filter(|l| l.contains(needle)).count()
+    }
+
+    fn text(&self) -> String {
+        self.seen.join("\n")
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits for the child to exit, up to `limit`.
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status.code().unwrap_or(-1));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// An authorized organization whose daemon cycles every second.
+fn org(n: usize) -> Org {
+    let org = Org::new(n);
+    let text = std::fs::read_to_string(&org.config).unwrap();
+    let text = text.replace(
+        "first_term = \"2027-03-08\"",
+        "first_term = \"2027-03-08\"\ncycle_every = \"1s\"",
+    );
+    std::fs::write(&org.config, text).unwrap();
+    let auth = org.authorize();
+    assert_eq!(auth.code, 0, "{}", auth.stderr);
+    org
+}
+
+/// The store and the calendar agree: the active liaison events are exactly the
+/// store's booked series, and nothing is left pending.
+fn assert_store_matches_calendar(org: &Org) {
+    let store = Store::open(&org.dir().join("state")).unwrap();
+    let records = store.series().unwrap();
+    assert!(
+        records.iter().all(|r| r.state != SeriesState::Pending),
+        "intents left pending"
+    );
+    let booked: BTreeSet<String> = records
+        .iter()
+        .filter(|r| r.state == SeriesState::Booked)
+        .map(|r| r.request.event_id.clone())
+        .collect();
+    let on_calendar: BTreeSet<String> = org
+        .liaison_events()
+        .iter()
+        .filter(|e| e["status"] != "cancelled")
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(booked, on_calendar, "store and calendar disagree");
+}
+
+#[test]
+fn the_daemon_books_in_the_background_and_stops_on_sigterm_with_exit_0() {
+    let org = org(12);
+    let mut child = org.spawn(&["run"], &[]);
+    let mut log = Log::of(&mut child);
+    assert!(
+        log.wait_for("cycle done", Duration::from_secs(30)),
+        "no cycle: {}",
+        log.text()
+    );
+    signal(&child, "TERM");
+    let started = Instant::now();
+    let code = wait_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(code, Some(0), "did not stop cleanly within 10 s: {}", log.text());
+    eprintln!("stopped {:?} after SIGTERM", started.elapsed());
+    assert_eq!(org.check_invariants(), 6);
+    assert_store_matches_calendar(&org);
+}
+
+#[test]
+fn sighup_with_a_broken_config_keeps_the_daemon_running_on_the_old_one() {
+    let org = org(6);
+    let mut child = org.spawn(&["run"], &[]);
+    let mut log = Log::of(&mut child);
+    assert!(log.wait_for("cycle done", Duration::from_secs(30)), "{}", log.text());
+    let good = std::fs::read_to_string(&org.config).unwrap();
+    std::fs::write(
+        &org.config,
+        good.replace("[schedule]", "[schedule]\nterm_weeks = \"four\""),
+    )
+    .unwrap();
+    signal(&child, "HUP");
+    assert!(
+        log.wait_for("keeping the old one", Duration::from_secs(10)),
+        "{}",
+        log.text()
+    );
+    let cycles = log.count("cycle done");
+    assert!(
+        log.wait_for_more("cycle done", cycles, Duration::from_secs(10)),
+        "no cycle after the reload: {}",
+        log.text()
+    );
+    assert!(child.try_wait().unwrap().is_none(), "the daemon exited");
+    // A good config is taken on the next SIGHUP.
+    std::fs::write(&org.config, good).unwrap();
+    signal(&child, "HUP");
+    assert!(
+        log.wait_for("configuration reloaded", Duration::from_secs(10)),
+        "{}",
+        log.text()
+    );
+    signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+}
+
+impl Log {
+    /// Waits until `needle` has been seen more than `already` times.
+    fn wait_for_more(&mut self, needle: &str, already: usize, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if self.count(needle) > already {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+/// Kills `run --once` with SIGKILL at a pause point, restarts it, and checks
+/// that every pair has exactly one series and the store agrees with the calendar.
+fn crash_at(point: &str) {
+    let org = org(12);
+    let mut child = org.spawn(&["run", "--once"], &[("LIAISON_PAUSE_AT", point)]);
+    let mut log = Log::of(&mut child);
+    assert!(
+        log.wait_for(&format!("paused at {point}"), Duration::from_secs(30)),
+        "{}",
+        log.text()
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let again = org.liaison(&["run", "--once"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(org.check_invariants(), 6);
+    assert_store_matches_calendar(&org);
+}
+
+#[test]
+fn a_kill_after_the_intent_is_flushed_and_before_the_insert_never_double_books() {
+    crash_at("after_intent");
+}
+
+#[test]
+fn a_kill_after_the_answer_and_before_the_store_marks_it_never_double_books() {
+    crash_at("after_insert");
+}
+
+#[test]
+fn a_kill_after_the_insert_is_performed_but_before_its_answer_never_double_books() {
+    let org = org(12);
+    // Writes happen at once; their answers are held back for a while.
+    org.fake.set_answer_delay_after_write(Duration::from_secs(20));
+    let mut child = org.spawn(&["run", "--once"], &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while org.liaison_events().is_empty() {
+        assert!(Instant::now() < deadline, "no insert reached the calendar");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL while the insert's answer is on its way
+    child.wait().unwrap();
+    org.fake.set_answer_delay_after_write(Duration::ZERO);
+    let again = org.liaison(&["run", "--once"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(org.check_invariants(), 6);
+    assert_store_matches_calendar(&org);
+}
+
+#[test]
+fn a_deleted_or_corrupted_database_is_rebuilt_from_the_calendar_without_double_booking() {
+    let org = org(12);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    let state = org.dir().join("state");
+    // Deleted: rebuilt from the calendar.
+    std::fs::remove_dir_all(state.join("db")).unwrap();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("booked=0 kept=6"), "{}", run.stderr);
+    assert_store_matches_calendar(&org);
+    // Corrupted: every file of the database overwritten with garbage.
+    for entry in walk(&state.join("db")) {
+        std::fs::write(&entry, b"\x00garbage\xffnot a sled file").unwrap();
+    }
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("moved aside"), "{}", run.stderr);
+    let aside: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("db.damaged-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the damaged database was not kept");
+    assert_eq!(org.check_invariants(), 6);
+    assert_store_matches_calendar(&org);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
