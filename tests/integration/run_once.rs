@@ -75,18 +75,6 @@ fn run_once_with_lost_state_finds_the_bookings_instead_of_duplicating_them() {
 }
 
 #[test]
-fn run_without_once_is_refused_until_the_daemon_exists() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = fresh_org(tmp.path(), "4");
-    let run = liaison(
-        tmp.path(),
-        &["--config", dir.join("config.toml").to_str().unwrap(), "run"],
-    );
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("--once"), "{}", run.stderr);
-}
-
-#[test]
 fn plan_with_lost_state_shows_the_calendar_bookings_as_kept_like_run_does() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = fresh_org(tmp.path(), "10");
