@@ -6,9 +6,11 @@
 //!   planning). No I/O, no clock, no async, no logging.
 //! - [`config`]: loading and validating the TOML configuration.
 //! - [`calendar`]: calendar providers behind one trait (local iCalendar files).
+//! - [`store`]: the sled database (history and booked series).
 //! - [`app`]: the shell that wires them together for each command.
 //! - [`cycle`]: one booking cycle (`run --once`, later the daemon loop).
 //! - [`status`]: `status.json`, written after each cycle, read by `liaison status`.
+//! - [`history`]: who met whom and the unit × unit coverage matrix.
 
 pub mod app;
 pub mod calendar;
@@ -16,5 +18,6 @@ pub mod config;
 pub mod core;
 pub mod cycle;
 pub mod demo;
+pub mod history;
 pub mod status;
 pub mod store;
