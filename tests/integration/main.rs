@@ -7,4 +7,5 @@ mod demo;
 mod fake_google;
 mod google;
 mod run_once;
+mod status;
 mod util;
