@@ -1,6 +1,7 @@
 //! One booking cycle, as `run --once` performs it (and the daemon loop will):
 //! finish intents a previous run left pending, then make sure the current term
-//! and, within `book_ahead`, the next term are booked.
+//! and, within `book_ahead`, the next term are booked. Every cycle, failed or
+//! not, ends by writing `status.json` (see `status`).
 //!
 //! Every step goes through the same functions as `plan` (`app::make_plan`), so a
 //! cycle books exactly what `plan` showed for the same calendars.
@@ -15,6 +16,7 @@ use crate::calendar::{CalendarError, CalendarProvider};
 use crate::config::Config;
 use crate::core::availability::instant;
 use crate::core::term::Term;
+use crate::status::CycleNotes;
 use crate::store::{SeriesState, Store};
 
 /// What one cycle did, for the summary log line and `status`.
@@ -62,7 +64,8 @@ pub fn terms_to_book(cfg: &Config, now: Timestamp) -> Vec<Term> {
     terms
 }
 
-/// Runs one cycle.
+/// Runs one cycle, then writes `status.json` whatever its outcome (so `status`
+/// shows a failed cycle too, e.g. an authorization that needs renewing).
 pub async fn run_once<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
@@ -81,6 +84,23 @@ pub async fn run_once_until<P: CalendarProvider>(
     stop: &AtomicBool,
 ) -> Result<CycleSummary, Failure> {
     let started = Instant::now();
+    let mut notes = CycleNotes::default();
+    let result = cycle(cfg, provider, store, now, stop, &mut notes).await;
+    let elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
+    crate::status::record_cycle(cfg, store, now, elapsed, &result, &notes);
+    result
+}
+
+/// The cycle itself; `notes` collects what `status` reports as it goes.
+async fn cycle<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    store: &Store,
+    now: Timestamp,
+    stop: &AtomicBool,
+    notes: &mut CycleNotes,
+) -> Result<CycleSummary, Failure> {
+    let started = Instant::now();
     let requests_before = provider.requests();
     let terms = terms_to_book(cfg, now);
     let mut summary = CycleSummary {
@@ -94,6 +114,7 @@ pub async fn run_once_until<P: CalendarProvider>(
         summary.kept += state.kept.len();
         let busy = app::read_busy(cfg, provider, term).await?;
         let plan = app::make_plan(cfg, &busy, &state, *term, now);
+        notes.planned(cfg, &busy, &plan);
         for u in &plan.unpaired {
             let p = &cfg.people[u.person];
             tracing::info!(term = %term.start, person = %p.email, reason = %u.reason, "unpaired");

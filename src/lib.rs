@@ -10,6 +10,8 @@
 //! - [`app`]: the shell that wires them together for each command.
 //! - [`cycle`]: one booking cycle (`run --once` and each turn of the daemon).
 //! - [`daemon`]: `liaison run`: the loop, signals, reload, systemd notification.
+//! - [`status`]: `status.json`, written after each cycle, read by `liaison status`.
+//! - [`history`]: who met whom and the unit × unit coverage matrix.
 
 pub mod app;
 pub mod calendar;
@@ -18,4 +20,6 @@ pub mod core;
 pub mod cycle;
 pub mod daemon;
 pub mod demo;
+pub mod history;
+pub mod status;
 pub mod store;

@@ -102,6 +102,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Last cycle, this term's connections in each person's local time, and what needs attention.
+    ///
+    /// Reads only `status.json`, which every cycle writes in the state
+    /// directory: it works while the daemon runs and never touches the
+    /// database or a calendar.
+    Status {
+        /// Print the status file's JSON (validated) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who met whom, term by term, and the unit × unit coverage matrix.
+    ///
+    /// Reads a copy of the state database; never touches a calendar. Booked
+    /// series count as connections, including those cancelled later.
+    History {
+        /// Print JSON (terms, connections and the matrix).
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV, one row per connection.
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -154,6 +176,8 @@ fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
         Command::Auth { no_browser } => runtime.block_on(auth_command(cli.config.as_deref(), !no_browser)),
         Command::Plan { term, json } => runtime.block_on(plan_command(cli.config.as_deref(), term, json, now)),
         Command::Run { once } => runtime.block_on(run_command(cli.config.as_deref(), once, cli.now)),
+        Command::Status { json } => status_command(cli.config.as_deref(), json, now),
+        Command::History { json, csv } => history_command(cli.config.as_deref(), json, csv),
     }
 }
 
@@ -231,6 +255,37 @@ async fn run_command(explicit: Option<&Path>, once: bool, fixed_now: Option<Time
     let provider = app::provider(&cfg).await?;
     let store = app::open_store(&cfg)?;
     liaison::cycle::run_once(&cfg, &provider, &store, clock.now()).await?;
+    Ok(())
+}
+
+/// Reads `status.json` only: the config just says where the state directory is.
+fn status_command(explicit: Option<&Path>, json: bool, now: Timestamp) -> Result<(), Failure> {
+    let cfg = load_config(explicit)?;
+    let (status, text) = liaison::status::read(&cfg.state_dir).map_err(|e| Failure::Other(e.into()))?;
+    if json {
+        println!("{}", text.trim_end());
+    } else {
+        print!("{}", liaison::status::render(&status, now));
+    }
+    Ok(())
+}
+
+fn history_command(explicit: Option<&Path>, json: bool, csv: bool) -> Result<(), Failure> {
+    let cfg = load_config(explicit)?;
+    let records = match app::store_snapshot(&cfg)? {
+        Some(store) => store.series()?,
+        None => Vec::new(),
+    };
+    let units: Vec<String> = cfg.people.iter().map(|p| p.unit.clone()).collect();
+    let report = liaison::history::build(&records, &units);
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| Failure::Other(e.into()))?;
+        println!("{text}");
+    } else if csv {
+        print!("{}", liaison::history::render_csv(&report));
+    } else {
+        print!("{}", liaison::history::render_text(&report));
+    }
     Ok(())
 }
 

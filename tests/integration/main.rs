@@ -8,5 +8,6 @@ mod demo;
 mod fake_google;
 mod google;
 mod run_once;
+mod status;
 mod terms;
 mod util;
