@@ -141,9 +141,14 @@ fn main() -> ExitCode {
 
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
+    // The demo prints its own summary; its per-booking log lines would only
+    // bury it, so they show with -v.
+    let quiet_by_default = matches!(cli.command, Command::Demo { .. });
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
+        (false, 0) if quiet_by_default => "warn",
         (false, 0) => "info",
+        (false, 1) if quiet_by_default => "info",
         (false, 1) => "debug",
         (false, _) => "trace",
     };

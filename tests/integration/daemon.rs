@@ -143,6 +143,22 @@ fn the_daemon_books_in_the_background_and_stops_on_sigterm_with_exit_0() {
     eprintln!("stopped {:?} after SIGTERM", started.elapsed());
     assert_eq!(org.check_invariants(), 6);
     assert_store_matches_calendar(&org);
+    let status = org.liaison(&["status", "--json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let shown: BTreeSet<String> = status["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["connections"].as_array().unwrap().iter())
+        .map(|c| c["event_id"].as_str().unwrap().to_string())
+        .collect();
+    let booked: BTreeSet<String> = org
+        .liaison_events()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(shown, booked, "status does not show the booked connections");
 }
 
 #[test]
