@@ -20,6 +20,7 @@ pub mod core;
 pub mod cycle;
 pub mod daemon;
 pub mod demo;
+pub mod fsutil;
 pub mod history;
 pub mod status;
 pub mod store;

@@ -394,33 +394,11 @@ fn connection(cfg: &Config, r: &SeriesRecord) -> Connection {
 pub fn write(state_dir: &Path, status: &Status) -> std::io::Result<()> {
     let mut text = serde_json::to_string_pretty(status).map_err(std::io::Error::other)?;
     text.push('\n');
-    write_private_atomically(&state_dir.join(FILE_NAME), text.as_bytes())
-}
-
-fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".status.json.").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        builder.permissions(std::fs::Permissions::from_mode(0o600));
-    }
-    // In the same directory, so the rename is atomic; removed if anything fails.
-    let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // Makes the rename durable. Best effort: some filesystems refuse to sync a
-    // directory, and the new file is in place already.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::fsutil::write_atomically(
+        &state_dir.join(FILE_NAME),
+        text.as_bytes(),
+        crate::fsutil::Mode::Private,
+    )
 }
 
 /// Why `status.json` could not be read.

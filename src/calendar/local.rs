@@ -15,10 +15,8 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{Datelike as _, Timelike as _};
 use icalendar::{Component as _, Event, Property};
@@ -1400,37 +1398,12 @@ fn read_text(path: &Path) -> Result<Option<String>, CalendarError> {
 /// file or the new one, never a mix: temp file in the same directory, fsync,
 /// rename, fsync of the directory.
 fn write_atomically(path: &Path, contents: &str) -> Result<(), CalendarError> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io = |source| CalendarError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{file_name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(io(e));
-    }
-    // Makes the rename itself durable. Best effort: some filesystems refuse to
-    // sync a directory, and the new file is already in place.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::fsutil::write_atomically(path, contents.as_bytes(), crate::fsutil::Mode::Default).map_err(|source| {
+        CalendarError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------

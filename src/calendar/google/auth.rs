@@ -338,34 +338,8 @@ impl StoredToken {
             authorized_at: self.authorized_at,
         };
         let bytes = serde_json::to_vec_pretty(&json).map_err(std::io::Error::other)?;
-        write_private_atomically(path, &bytes)
+        crate::fsutil::write_atomically(path, &bytes, crate::fsutil::Mode::Private)
     }
-}
-
-fn write_private_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".token.json.").suffix(".tmp");
-    // tempfile creates the file with O_EXCL and mode 0600 on Unix; said
-    // explicitly so it never depends on that default.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        builder.permissions(std::fs::Permissions::from_mode(0o600));
-    }
-    let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // Makes the rename durable. Best effort: some filesystems refuse to sync a
-    // directory, and the new file is in place already.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// yup-oauth2's token storage during `liaison auth`: writes what the consent
