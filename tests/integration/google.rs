@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde_json::{Value, json};
 
 use crate::fake_google::{DEFAULT_USER, FakeGoogle};
-use crate::util::{NOW, Run};
+use crate::util::Run;
 
 const SCOPES: [&str; 2] = [
     "https://www.googleapis.com/auth/calendar.freebusy",
@@ -126,12 +126,7 @@ requests_per_second = 1000
     pub fn liaison(&self, args: &[&str]) -> Run {
         let mut all = vec!["--config", self.config.to_str().unwrap()];
         all.extend_from_slice(args);
-        let output = base_command(self.dir()).args(&all).output().expect("liaison runs");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Run::from(base_command(self.dir()).args(&all).output().expect("liaison runs"))
     }
 
     /// Starts `liaison --config <org> ARGS` in the background with `envs`,
@@ -262,16 +257,8 @@ requests_per_second = 1000
 
 /// The binary with a clean environment, the fixed clock and fast retries.
 pub fn base_command(cwd: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_liaison"));
-    command
-        .current_dir(cwd)
-        .env_remove("LIAISON_CONFIG")
-        .env_remove("LIAISON_LOG")
-        .env("XDG_CONFIG_HOME", cwd.join("no-config-home"))
-        .env("XDG_STATE_HOME", cwd.join("state-home"))
-        .env("HOME", cwd)
-        .env("LIAISON_NOW", NOW)
-        .env("LIAISON_GOOGLE_TIMING", TIMING);
+    let mut command = crate::util::command(cwd);
+    command.env("LIAISON_GOOGLE_TIMING", TIMING);
     command
 }
 

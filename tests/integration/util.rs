@@ -16,7 +16,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Run {
+    pub fn from(output: Output) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -25,21 +25,24 @@ impl Run {
     }
 }
 
-/// Runs `liaison` with `args` in `cwd`, with no configuration from the
-/// environment and the fixed clock.
-pub fn liaison(cwd: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_liaison"))
-        .args(args)
+/// The binary in `cwd`, with no configuration from the environment and the
+/// fixed clock.
+pub fn command(cwd: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_liaison"));
+    command
         .current_dir(cwd)
         .env_remove("LIAISON_CONFIG")
         .env_remove("LIAISON_LOG")
         .env("XDG_CONFIG_HOME", cwd.join("no-config-home"))
         .env("XDG_STATE_HOME", cwd.join("state-home"))
         .env("HOME", cwd)
-        .env("LIAISON_NOW", NOW)
-        .output()
-        .expect("the liaison binary runs");
-    Run::from(output)
+        .env("LIAISON_NOW", NOW);
+    command
+}
+
+/// Runs `liaison` with `args` in `cwd` (see [`command`]).
+pub fn liaison(cwd: &Path, args: &[&str]) -> Run {
+    Run::from(command(cwd).args(args).output().expect("the liaison binary runs"))
 }
 
 /// Every file under `dir` with its contents, for "nothing changed" checks.
