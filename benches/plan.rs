@@ -104,6 +104,7 @@ fn bench(c: &mut Criterion) {
     let history = History::default();
     let none = BTreeSet::new();
     let no_pairs = BTreeSet::new();
+    let no_weeks = std::collections::BTreeMap::new();
     let mut group = c.benchmark_group("plan");
     group.sample_size(10);
     for n in [100usize, 1_000, 10_000] {
@@ -117,6 +118,7 @@ fn bench(c: &mut Criterion) {
             history: &history,
             booked: &none,
             excluded_pairs: &no_pairs,
+            not_before_week: &no_weeks,
         };
         let once = plan(&input);
         eprintln!(

@@ -16,7 +16,8 @@ use serde_json::json;
 use crate::calendar::google::{GoogleProvider, Timing};
 use crate::calendar::local::LocalProvider;
 use crate::calendar::{
-    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, CreateOutcome, SeriesRequest,
+    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome,
+    SeriesRequest,
 };
 use crate::config::{self, Config, ProviderKind};
 use crate::core::availability::local_day;
@@ -121,6 +122,20 @@ impl CalendarProvider for Provider {
         }
     }
 
+    async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
+        match self {
+            Provider::Local(p) => p.delete_series(event_id).await,
+            Provider::Google(p) => p.delete_series(event_id).await,
+        }
+    }
+
+    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+        match self {
+            Provider::Local(p) => p.list_changes(token).await,
+            Provider::Google(p) => p.list_changes(token).await,
+        }
+    }
+
     fn requests(&self) -> u64 {
         match self {
             Provider::Local(p) => p.requests(),
@@ -207,17 +222,24 @@ pub struct TermState {
     pub history: History,
     /// Series of this term already booked (or pending): their people are kept.
     pub kept: Vec<SeriesRecord>,
-    /// People not to pair again this term: those of kept series, and those whose
-    /// series this term was cancelled (re-pairing them for the rest of the term
-    /// needs the repair work of a later version).
+    /// People not to pair again this term: those of kept series.
     pub booked: BTreeSet<String>,
     /// Pairs whose series this term was cancelled: never recreated this term.
     pub excluded_pairs: BTreeSet<(String, String)>,
+    /// People whose series this term was cancelled, re-paired for the rest of
+    /// the term: the first week of the term they may meet again (the week after
+    /// the last occurrence of their cancelled series that was held or is inside
+    /// the minimum notice).
+    pub not_before_week: BTreeMap<String, u32>,
+    /// People liaison paused (too many declined series in a row).
+    pub paused: BTreeSet<String>,
 }
 
 impl TermState {
-    /// The state of `term` from all series records.
-    pub fn from_records(records: &[SeriesRecord], term: &Term) -> TermState {
+    /// The state of `term` from all series records. `cutoff` is now plus the
+    /// minimum notice: occurrences of a cancelled series before it count as
+    /// held, so their people are re-paired only from the week after.
+    pub fn from_records(records: &[SeriesRecord], term: &Term, cutoff: Timestamp) -> TermState {
         let mut state = TermState {
             history: crate::store::history(records),
             ..TermState::default()
@@ -225,17 +247,46 @@ impl TermState {
         for r in records.iter().filter(|r| r.request.term == term.start) {
             let (a, b) = &r.request.pair;
             match r.state {
-                SeriesState::Pending | SeriesState::Booked => state.kept.push(r.clone()),
+                SeriesState::Pending | SeriesState::Booked => {
+                    state.kept.push(r.clone());
+                    state.booked.insert(a.clone());
+                    state.booked.insert(b.clone());
+                }
                 SeriesState::Cancelled => {
                     state.excluded_pairs.insert((a.clone(), b.clone()));
+                    let week = held_weeks(&r.request, term, cutoff);
+                    for p in [a, b] {
+                        let w = state.not_before_week.entry(p.clone()).or_insert(0);
+                        *w = (*w).max(week);
+                    }
                 }
                 SeriesState::Abandoned => continue,
             }
-            state.booked.insert(a.clone());
-            state.booked.insert(b.clone());
         }
+        state.not_before_week.retain(|p, _| !state.booked.contains(p));
         state
     }
+}
+
+/// The week of `term` after the last occurrence of `series` that starts before
+/// `cutoff` (0 when none does).
+pub fn held_weeks(series: &SeriesRequest, term: &Term, cutoff: Timestamp) -> u32 {
+    let Ok(zone) = jiff::tz::TimeZone::get(&series.zone) else {
+        return term.weeks;
+    };
+    let mut next = 0;
+    for k in 0..series.count {
+        let Ok(start) = series.start.checked_add(jiff::Span::new().weeks(i64::from(k))) else {
+            break;
+        };
+        let Ok(at) = zone.to_timestamp(start) else { break };
+        if at >= cutoff {
+            break;
+        }
+        let days = term.start.until(start.date()).map_or(0, |s| s.get_days());
+        next = u32::try_from(days.div_euclid(7) + 1).unwrap_or(0);
+    }
+    next
 }
 
 /// The store's record of a series found on the calendar.
@@ -252,6 +303,7 @@ pub fn record_from_calendar(cfg: &Config, series: BookedSeries) -> SeriesRecord 
     SeriesRecord {
         units: (unit_of(&request.pair.0), unit_of(&request.pair.1)),
         term_index,
+        declined_by: None,
         state: if series.active {
             SeriesState::Booked
         } else {
@@ -293,8 +345,22 @@ pub fn make_plan(
     now: Timestamp,
 ) -> Plan {
     let rules = plan_rules(cfg);
+    let paused_people;
+    let people = if state.paused.is_empty() {
+        &cfg.people
+    } else {
+        paused_people = cfg
+            .people
+            .iter()
+            .map(|p| config::Person {
+                paused: p.paused || state.paused.contains(&p.email),
+                ..p.clone()
+            })
+            .collect::<Vec<_>>();
+        &paused_people
+    };
     plan::plan(&PlanInput {
-        people: &cfg.people,
+        people,
         busy,
         term,
         now,
@@ -302,6 +368,7 @@ pub fn make_plan(
         history: &state.history,
         booked: &state.booked,
         excluded_pairs: &state.excluded_pairs,
+        not_before_week: &state.not_before_week,
     })
 }
 
@@ -374,6 +441,7 @@ pub async fn book<P: CalendarProvider>(
                 term_index: plan.term.index,
                 units: (a.unit.clone(), b.unit.clone()),
                 state: SeriesState::Pending,
+                declined_by: None,
             };
             store.put(&record)?;
             pause_point("after_intent");

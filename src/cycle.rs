@@ -12,12 +12,14 @@ use std::time::Instant;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::{self, Failure, TermState};
-use crate::calendar::{CalendarError, CalendarProvider};
+use std::collections::BTreeSet;
+
+use crate::calendar::{AttendeeResponse, CalendarError, CalendarProvider, DeleteOutcome};
 use crate::config::Config;
 use crate::core::availability::instant;
 use crate::core::term::Term;
 use crate::status::CycleNotes;
-use crate::store::{SeriesState, Store};
+use crate::store::{PersonState, SeriesState, Store};
 
 /// What one cycle did, for the summary log line and `status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -107,10 +109,14 @@ async fn cycle<P: CalendarProvider>(
         term: terms.first().map(|t| t.start),
         ..CycleSummary::default()
     };
-    adopt_calendar_series(cfg, provider, store).await?;
+    read_changes(cfg, provider, store, &mut summary).await?;
     resolve_pending(provider, store).await?;
+    repair(cfg, provider, store, now, &mut summary).await?;
+    let cutoff = now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX);
+    let paused = liaison_paused(cfg, store)?;
     for term in &terms {
-        let state = TermState::from_records(&store.series()?, term);
+        let mut state = TermState::from_records(&store.series()?, term, cutoff);
+        state.paused = paused.clone();
         summary.kept += state.kept.len();
         let busy = app::read_busy(cfg, provider, term).await?;
         let plan = app::make_plan(cfg, &busy, &state, *term, now);
@@ -142,24 +148,191 @@ async fn cycle<P: CalendarProvider>(
     Ok(summary)
 }
 
-/// Makes the store agree with the calendar on every series the calendar has: a
-/// series missing from the store (state lost or moved aside) is recorded, and a
-/// pending intent whose insert did reach the calendar is marked booked. Without
-/// this, a run with lost state would see its own bookings as busy time and book
-/// everyone again.
-async fn adopt_calendar_series<P: CalendarProvider>(cfg: &Config, provider: &P, store: &Store) -> Result<(), Failure> {
-    for series in provider.list_series().await? {
-        let record = app::record_from_calendar(cfg, series);
+/// Makes the store agree with the calendar: reads what changed among
+/// liaison's series since the stored sync token (everything on the first cycle,
+/// after lost state or an expired token) and records it. A series missing from
+/// the store (state lost or moved aside) is recorded; a pending intent whose
+/// insert reached the calendar is marked booked; a series a person deleted is
+/// recorded as cancelled (its pair is never booked again this term); a whole
+/// series declined by an attendee is marked for [`repair`]. The new token is
+/// stored only after all of that is, so a crash reads the same changes again.
+async fn read_changes<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    store: &Store,
+    summary: &mut CycleSummary,
+) -> Result<(), Failure> {
+    let token = store.sync_token()?;
+    let changes = provider.list_changes(token.as_deref()).await?;
+    for details in changes.series {
+        let mut record = app::record_from_calendar(cfg, details.series);
         let known = store.get(&record.request.event_id)?;
-        if known.as_ref().is_some_and(|r| r.state == record.state) {
-            continue;
-        }
         let r = &record.request;
-        tracing::info!(id = %r.event_id, term = %r.term, a = %r.pair.0, b = %r.pair.1,
-            state = ?record.state, "series recorded from the calendar");
+        let (a, b) = (r.pair.0.clone(), r.pair.1.clone());
+        for email in [&a, &b] {
+            if details.responses.get(email) == Some(&AttendeeResponse::Accepted) {
+                reset_declines(store, email)?;
+            }
+        }
+        let decliner = [&a, &b]
+            .into_iter()
+            .find(|e| details.responses.get(*e) == Some(&AttendeeResponse::Declined))
+            .cloned();
+        match &known {
+            Some(k) if k.state == SeriesState::Booked && record.state == SeriesState::Cancelled => {
+                tracing::info!(id = %r.event_id, term = %r.term, a = %a, b = %b,
+                    "series deleted on the calendar by a person; recorded, this pair is not booked again this term");
+                summary.cancelled += 1;
+            }
+            Some(k) if k.state == record.state && k.declined_by == decliner => continue,
+            Some(k) if k.state == SeriesState::Cancelled => continue,
+            Some(_) => {}
+            None => tracing::info!(id = %r.event_id, term = %r.term, a = %a, b = %b,
+                state = ?record.state, "series recorded from the calendar"),
+        }
+        if record.state == SeriesState::Booked {
+            record.declined_by = decliner;
+            if let Some(who) = &record.declined_by {
+                tracing::info!(id = %record.request.event_id, term = %record.request.term, person = %who,
+                    "series declined; it is cancelled and both people paired again");
+            }
+        }
         store.put(&record)?;
     }
+    for id in changes.deleted_ids {
+        if let Some(mut record) = store.get(&id)?
+            && record.state == SeriesState::Booked
+        {
+            let r = &record.request;
+            tracing::info!(id = %id, term = %r.term, a = %r.pair.0, b = %r.pair.1,
+                "series deleted on the calendar by a person; recorded, this pair is not booked again this term");
+            record.state = SeriesState::Cancelled;
+            store.put(&record)?;
+            summary.cancelled += 1;
+        }
+    }
+    store.set_sync_token(changes.next_token.as_deref())?;
     Ok(())
+}
+
+fn reset_declines(store: &Store, email: &str) -> Result<(), Failure> {
+    let mut person = store.person(email)?;
+    if person.declines_in_a_row > 0 && !person.paused {
+        person.declines_in_a_row = 0;
+        store.put_person(email, &person)?;
+    }
+    Ok(())
+}
+
+/// People liaison paused after declined series, less those the configuration
+/// now says `paused = false` for explicitly (that lifts the pause).
+fn liaison_paused(cfg: &Config, store: &Store) -> Result<BTreeSet<String>, Failure> {
+    let mut paused = store.paused_people()?;
+    for email in &cfg.never_paused {
+        if paused.remove(email) {
+            store.put_person(email, &PersonState::default())?;
+            tracing::info!(person = %email, "pause lifted: the configuration says paused = false");
+        }
+    }
+    Ok(paused)
+}
+
+/// Why liaison cancels a booked series.
+enum Why {
+    Declined(String),
+    Removed(String),
+    Paused(String),
+}
+
+/// Cancels the booked series that must go: declined by an attendee, or with
+/// a person removed from the configuration or paused. A series whose next
+/// occurrence starts inside `min_notice` is left alone until it has passed
+/// (never cancel what people may already count on). Their people are paired
+/// again by the planning that follows (never as the same pair this term).
+async fn repair<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    store: &Store,
+    now: Timestamp,
+    summary: &mut CycleSummary,
+) -> Result<(), Failure> {
+    let paused = liaison_paused(cfg, store)?;
+    let cutoff = now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX);
+    for mut record in store.series()? {
+        if record.state != SeriesState::Booked {
+            continue;
+        }
+        let (a, b) = record.request.pair.clone();
+        let person = |email: &str| cfg.people.iter().find(|p| p.email == email);
+        let why = if let Some(who) = &record.declined_by {
+            Why::Declined(who.clone())
+        } else if let Some(gone) = [&a, &b].into_iter().find(|e| person(e).is_none()) {
+            Why::Removed(gone.clone())
+        } else if let Some(p) = [&a, &b]
+            .into_iter()
+            .find(|e| person(e).is_some_and(|p| p.paused) || paused.contains(*e))
+        {
+            Why::Paused(p.clone())
+        } else {
+            continue;
+        };
+        let Some(next) = next_occurrence(&record.request, now) else {
+            // Every occurrence has started: nothing left to cancel.
+            if record.declined_by.take().is_some() {
+                store.put(&record)?;
+            }
+            continue;
+        };
+        let reason = match &why {
+            Why::Declined(p) => format!("declined by {p}"),
+            Why::Removed(p) => format!("{p} is no longer in the configuration"),
+            Why::Paused(p) => format!("{p} is paused"),
+        };
+        let id = record.request.event_id.clone();
+        if next < cutoff {
+            tracing::info!(id = %id, a = %a, b = %b, reason = %reason, next = %next,
+                "series not cancelled yet: its next occurrence is inside min_notice");
+            continue;
+        }
+        let outcome = match provider.delete_series(&id).await {
+            Ok(o) => o,
+            Err(e @ CalendarError::Unauthorized(_)) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(id = %id, error = %e, "series not cancelled; retrying next cycle");
+                continue;
+            }
+        };
+        record.state = SeriesState::Cancelled;
+        store.put(&record)?;
+        summary.cancelled += 1;
+        tracing::info!(id = %id, term = %record.request.term, a = %a, b = %b, reason = %reason,
+            outcome = if outcome == DeleteOutcome::Deleted { "deleted" } else { "already gone" },
+            "series cancelled");
+        if let Why::Declined(who) = &why
+            && !cfg.never_paused.contains(who)
+        {
+            let mut state = store.person(who)?;
+            state.declines_in_a_row += 1;
+            let limit = cfg.pairing.pause_after_declines;
+            if limit > 0 && state.declines_in_a_row >= limit && !state.paused {
+                state.paused = true;
+                tracing::warn!(person = %who, declined = state.declines_in_a_row,
+                    "person paused after declining {limit} series in a row; set `paused = false` on their entry to resume");
+            }
+            store.put_person(who, &state)?;
+        }
+    }
+    Ok(())
+}
+
+/// The start of the first occurrence of `series` that has not ended at `now`
+/// (one in progress counts: it is inside any notice).
+fn next_occurrence(series: &crate::calendar::SeriesRequest, now: Timestamp) -> Option<Timestamp> {
+    let zone = jiff::tz::TimeZone::get(&series.zone).ok()?;
+    (0..series.count)
+        .filter_map(|k| series.start.checked_add(jiff::Span::new().weeks(i64::from(k))).ok())
+        .filter_map(|start| zone.to_timestamp(start).ok())
+        .find(|&at| at.checked_add(series.duration).is_ok_and(|end| end > now))
 }
 
 /// Resolves intents left pending by a killed run or a failed insert with a `get`

@@ -282,6 +282,7 @@ mod tests {
             term_index: if term == date(2027, 3, 8) { 0 } else { 1 },
             units: (a.2.to_string(), b.2.to_string()),
             state,
+            declined_by: None,
         }
     }
 

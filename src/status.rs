@@ -670,6 +670,7 @@ timezone = "Asia/Tokyo"
             term_index: 0,
             units: ("Sales".into(), "Ops".into()),
             state,
+            declined_by: None,
         }
     }
 

@@ -6,6 +6,10 @@
 //! - `series`: event id → [`SeriesRecord`] (JSON). A record is written as
 //!   `Pending` and flushed *before* the calendar insert, and marked `Booked` after
 //!   it: the write-ahead log that makes retries and crashes safe.
+//! - `people`: email → [`PersonState`] (JSON): declined series in a row, and
+//!   whether liaison paused the person.
+//! - `meta`: also `sync_token`, the organizer calendar's sync token of the
+//!   last change read (incremental reading; absent means read everything).
 //!
 //! History is derived from the booked series, so it can never disagree with them.
 
@@ -60,6 +64,19 @@ pub struct SeriesRecord {
     /// Units of the two people at booking time, in pair order.
     pub units: (String, String),
     pub state: SeriesState,
+    /// The attendee who declined the whole series, while liaison has not yet
+    /// cancelled it (it waits when the next occurrence is inside `min_notice`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declined_by: Option<String>,
+}
+
+/// What liaison remembers about one person.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonState {
+    /// Series this person declined in a row (reset when they accept one).
+    pub declines_in_a_row: u32,
+    /// Paused by liaison after `pairing.pause_after_declines` declined series.
+    pub paused: bool,
 }
 
 /// The open database.
@@ -67,6 +84,8 @@ pub struct Store {
     path: PathBuf,
     db: sled::Db,
     series: sled::Tree,
+    people: sled::Tree,
+    meta: sled::Tree,
 }
 
 impl Store {
@@ -89,6 +108,8 @@ impl Store {
         };
         let store = Store {
             series: db.open_tree("series").map_err(|e| map_sled(&path, e))?,
+            people: db.open_tree("people").map_err(|e| map_sled(&path, e))?,
+            meta: db.open_tree("meta").map_err(|e| map_sled(&path, e))?,
             db,
             path,
         };
@@ -119,7 +140,7 @@ impl Store {
     }
 
     fn check_schema(&self) -> Result<(), StoreError> {
-        let meta = self.db.open_tree("meta").map_err(|e| map_sled(&self.path, e))?;
+        let meta = &self.meta;
         match meta.get("schema_version").map_err(|e| map_sled(&self.path, e))? {
             None => {
                 meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes()[..])
@@ -194,6 +215,59 @@ impl Store {
         self.series
             .insert(record.request.event_id.as_bytes(), value)
             .map_err(|e| map_sled(&self.path, e))?;
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
+    /// The state of the person `email` (default when liaison knows nothing).
+    pub fn person(&self, email: &str) -> Result<PersonState, StoreError> {
+        let value = self.people.get(email).map_err(|e| map_sled(&self.path, e))?;
+        match value {
+            None => Ok(PersonState::default()),
+            Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Damaged {
+                path: self.path.clone(),
+                message: format!("person {email}: {e}"),
+            }),
+        }
+    }
+
+    /// Every person liaison paused.
+    pub fn paused_people(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut out = std::collections::BTreeSet::new();
+        for item in self.people.iter() {
+            let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
+            let state: PersonState = serde_json::from_slice(&value).map_err(|e| StoreError::Damaged {
+                path: self.path.clone(),
+                message: format!("person {}: {e}", String::from_utf8_lossy(&key)),
+            })?;
+            if state.paused {
+                out.insert(String::from_utf8_lossy(&key).into_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes the person's state and flushes it.
+    pub fn put_person(&self, email: &str, state: &PersonState) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(state).unwrap_or_default();
+        self.people.insert(email, value).map_err(|e| map_sled(&self.path, e))?;
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
+    /// The sync token of the last change read from the organizer calendar.
+    pub fn sync_token(&self) -> Result<Option<String>, StoreError> {
+        let value = self.meta.get("sync_token").map_err(|e| map_sled(&self.path, e))?;
+        Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Stores (or, with `None`, forgets) the sync token, flushed.
+    pub fn set_sync_token(&self, token: Option<&str>) -> Result<(), StoreError> {
+        match token {
+            Some(t) => self.meta.insert("sync_token", t.as_bytes()).map(|_| ()),
+            None => self.meta.remove("sync_token").map(|_| ()),
+        }
+        .map_err(|e| map_sled(&self.path, e))?;
         self.db.flush().map_err(|e| map_sled(&self.path, e))?;
         Ok(())
     }
@@ -320,6 +394,7 @@ mod tests {
             term_index: index,
             units: ("U1".into(), "U2".into()),
             state,
+            declined_by: None,
         }
     }
 
@@ -367,6 +442,29 @@ mod tests {
             .unwrap();
         let snapshot = Store::open_snapshot(dir.path()).unwrap().unwrap();
         assert_eq!(snapshot.series().unwrap(), store.series().unwrap());
+    }
+
+    #[test]
+    fn people_and_the_sync_token_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.sync_token().unwrap(), None);
+            store.set_sync_token(Some("tok1")).unwrap();
+            let state = PersonState {
+                declines_in_a_row: 3,
+                paused: true,
+            };
+            store.put_person("a@x", &state).unwrap();
+            store.put_person("b@x", &PersonState::default()).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.sync_token().unwrap().as_deref(), Some("tok1"));
+        assert_eq!(store.person("a@x").unwrap().declines_in_a_row, 3);
+        assert_eq!(store.person("c@x").unwrap(), PersonState::default());
+        assert_eq!(store.paused_people().unwrap().into_iter().collect::<Vec<_>>(), ["a@x"]);
+        store.set_sync_token(None).unwrap();
+        assert_eq!(store.sync_token().unwrap(), None);
     }
 
     #[cfg(unix)]

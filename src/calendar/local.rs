@@ -148,6 +148,14 @@ impl LocalProvider {
 }
 
 impl CalendarProvider for LocalProvider {
+    async fn delete_series(&self, event_id: &str) -> Result<super::DeleteOutcome, CalendarError> {
+        Ok(if self.cancel_series(event_id)? {
+            super::DeleteOutcome::Deleted
+        } else {
+            super::DeleteOutcome::AlreadyGone
+        })
+    }
+
     async fn busy(&self, emails: &[String], range: Interval) -> Result<BTreeMap<String, BusyAnswer>, CalendarError> {
         let bookings_path = self.bookings_path();
         let bookings_name = bookings_path.display().to_string();

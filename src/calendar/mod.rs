@@ -147,6 +147,23 @@ pub enum DeleteOutcome {
     AlreadyGone,
 }
 
+/// What changed among liaison's series on the organizer calendar.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Liaison's series that changed (or all of them, after a full read), with
+    /// their attendees' answers when the provider knows them.
+    pub series: Vec<SeriesDetails>,
+    /// Ids of events deleted since the token that came back without their
+    /// properties (Google guarantees only the id of a deleted event).
+    pub deleted_ids: Vec<String>,
+    /// True when this is a full read (no token, or the token had expired):
+    /// every series is in `series`.
+    pub full: bool,
+    /// The token to ask for the next changes with; `None` when the provider
+    /// has no incremental reading (every read is full).
+    pub next_token: Option<String>,
+}
+
 /// A calendar backend. Async because the Google backend is; the local backend
 /// simply does its file I/O inside the futures.
 #[allow(async_fn_in_trait)]
@@ -163,6 +180,29 @@ pub trait CalendarProvider {
 
     /// The series with this id, cancelled or not, if the calendar has it.
     async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError>;
+
+    /// Deletes (cancels) the whole series, notifying attendees as configured.
+    async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError>;
+
+    /// Liaison's series changed since `token` (every one without a token, or
+    /// when the token expired). Without incremental reading: a full list.
+    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+        let _ = token;
+        let series = self.list_series().await?;
+        Ok(Changes {
+            series: series
+                .into_iter()
+                .map(|series| SeriesDetails {
+                    series,
+                    responses: BTreeMap::new(),
+                    conference_link: None,
+                })
+                .collect(),
+            deleted_ids: Vec::new(),
+            full: true,
+            next_token: None,
+        })
+    }
 
     /// Calendar API requests made so far, retries included (for the cycle log).
     /// Providers without an API, like the local one, make none.

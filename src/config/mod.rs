@@ -665,7 +665,16 @@ fn validate(ctx: &mut Ctx, raw: RawConfig, env: &Env) -> Option<Config> {
 
     let (timezone_name, timezone) = zone?;
     let people = people.into_iter().map(|p| p.person).collect::<Option<Vec<_>>>()?;
+    // Entries that say `paused = false` in so many words (same order as `people`).
+    let never_paused = raw
+        .people
+        .iter()
+        .zip(&people)
+        .filter(|(raw, _)| raw.get_ref().paused == Some(false))
+        .map(|(_, p)| p.email.clone())
+        .collect();
     Some(Config {
+        never_paused,
         path: ctx.path.to_path_buf(),
         state_dir: state_dir?,
         timezone_name,

@@ -27,6 +27,9 @@ pub struct Config {
     pub calendar: Calendar,
     /// In file order.
     pub people: Vec<Person>,
+    /// People whose entry says `paused = false` explicitly: that lifts a pause
+    /// liaison put on them after declined series, and keeps it from pausing them.
+    pub never_paused: std::collections::BTreeSet<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -121,6 +121,11 @@ pub struct PlanInput<'a> {
     pub booked: &'a BTreeSet<String>,
     /// Pairs (sorted emails) that must not be paired this term.
     pub excluded_pairs: &'a BTreeSet<(String, String)>,
+    /// People re-paired during the term (their series was cancelled): the first
+    /// week of the term in which they may have a new occurrence, so that nobody
+    /// gets two connections in one week. A pair's series starts at the later of
+    /// its slot's first bookable week and both people's weeks here.
+    pub not_before_week: &'a BTreeMap<String, u32>,
 }
 
 /// Why a person has no partner this term.
@@ -221,6 +226,13 @@ pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
     let mut active = Vec::new();
     for (i, p) in people.iter().enumerate() {
         if input.booked.contains(&p.email) {
+            continue;
+        }
+        if input.not_before_week.get(&p.email).is_some_and(|&w| w >= term.weeks) {
+            unpaired.push(Unpaired {
+                person: i,
+                reason: UnpairedReason::NoBookableWeek,
+            });
             continue;
         }
         if p.paused {
@@ -441,15 +453,26 @@ pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
         let grid = &grids[choice.grid];
         let (pa, pb) = (active[u], active[v]);
         let (weekday, time) = grid.local(choice.slot);
+        let slot_first = grid.first_week(choice.slot);
+        let week_of = |p: usize| input.not_before_week.get(&people[p].email).copied().unwrap_or(0);
+        let first_week = slot_first.max(week_of(pa)).max(week_of(pb));
+        // Both people's weeks are inside the term (checked above), and a slot free
+        // in every week from `slot_first` on is free from any later week on.
+        let skip = (first_week - slot_first) as usize;
+        let occurrences = grid.occurrences(choice.slot).get(skip..).unwrap_or_default().to_vec();
+        let first_start = grid.first_start(choice.slot).unwrap_or(term.start.to_datetime(time));
+        let first_start = first_start
+            .checked_add(jiff::Span::new().weeks(i64::from(first_week - slot_first)))
+            .unwrap_or(first_start);
         pairs.push(PlannedPair {
             a: pa,
             b: pb,
             zone_name: grid.zone_name.clone(),
             weekday,
             time,
-            first_start: grid.first_start(choice.slot).unwrap_or(term.start.to_datetime(time)),
-            first_week: grid.first_week(choice.slot),
-            occurrences: grid.occurrences(choice.slot).to_vec(),
+            first_start,
+            first_week,
+            occurrences,
             slot_score: choice.score,
             last_met: keys.last_met(u, v),
         });

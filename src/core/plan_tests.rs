@@ -68,6 +68,7 @@ struct Case {
     history: History,
     booked: BTreeSet<String>,
     excluded: BTreeSet<(String, String)>,
+    not_before: BTreeMap<String, u32>,
     term: Term,
     now: Timestamp,
 }
@@ -86,6 +87,7 @@ impl Case {
             history: History::default(),
             booked: BTreeSet::new(),
             excluded: BTreeSet::new(),
+            not_before: BTreeMap::new(),
             term: Term {
                 index: 10,
                 start: term_start,
@@ -113,6 +115,7 @@ impl Case {
             history: &self.history,
             booked: &self.booked,
             excluded_pairs: &self.excluded,
+            not_before_week: &self.not_before,
         })
     }
 
@@ -133,6 +136,7 @@ impl Case {
                 history: &self.history,
                 booked: &self.booked,
                 excluded_pairs: &self.excluded,
+                not_before_week: &self.not_before,
             },
             tuning,
         )
@@ -640,4 +644,37 @@ fn a_large_organization_still_gets_a_maximum_size_matching() {
     assert!(plan.stats.edges < (FULL_GRAPH_LIMIT + 50) * TOP_K);
     assert_eq!(plan.pairs.len(), plan.stats.max_pairs_bound);
     case.check_invariants(&plan);
+}
+
+#[test]
+fn a_re_paired_person_starts_no_earlier_than_their_week() {
+    let mut case = Case::new(
+        vec![
+            person("a@x.org", "U1", "UTC"),
+            person("b@x.org", "U2", "UTC"),
+            person("c@x.org", "U3", "UTC"),
+            person("d@x.org", "U4", "UTC"),
+        ],
+        date(2027, 3, 1),
+        4,
+    );
+    case.not_before.insert("a@x.org".into(), 2);
+    case.not_before.insert("c@x.org".into(), 4);
+    let plan = case.plan();
+    assert_eq!(plan.pairs.len(), 1, "{:?}", plan.pairs);
+    let pair = &plan.pairs[0];
+    let emails = (&case.people[pair.a].email, &case.people[pair.b].email);
+    assert!(emails.0 == "a@x.org" || emails.1 == "a@x.org", "{emails:?}");
+    assert_eq!(pair.first_week, 2);
+    assert_eq!(pair.occurrences.len(), 2);
+    assert!(pair.first_start.date() >= date(2027, 3, 15), "{}", pair.first_start);
+    let first = pair.occurrences[0].start.to_zoned_datetime(TimeZone::UTC).datetime();
+    assert_eq!(first, pair.first_start);
+    // c's week is past the term: unpaired, with that reason.
+    let c = plan
+        .unpaired
+        .iter()
+        .find(|u| case.people[u.person].email == "c@x.org")
+        .unwrap();
+    assert_eq!(c.reason, UnpairedReason::NoBookableWeek);
 }

@@ -7,6 +7,7 @@ mod daemon;
 mod demo;
 mod fake_google;
 mod google;
+mod repair;
 mod run_once;
 mod status;
 mod terms;

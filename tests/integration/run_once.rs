@@ -113,6 +113,7 @@ fn pending_intents_are_resolved_by_looking_them_up() {
             term_index: term.index,
             units: (cfg.people[pair.a].unit.clone(), cfg.people[pair.b].unit.clone()),
             state: SeriesState::Pending,
+            declined_by: None,
         };
         store.put(&record).unwrap();
         records.push(record);

@@ -29,8 +29,8 @@ pub use self::auth::{AuthOptions, AuthReport, SCOPE_EVENTS, SCOPE_FREEBUSY, SCOP
 use self::client::{Api, ApiError, escape_segment};
 pub use self::client::{BACKOFF_BASE, BACKOFF_CAP, CALL_TIMEOUT, GOOGLE_ROOT_URL, MAX_ATTEMPTS, RETRY_BUDGET, Timing};
 use super::{
-    BookedSeries, BusyAnswer, CalendarError, CalendarProvider, CreateOutcome, DeleteOutcome, Occurrence, SeriesDetails,
-    SeriesRequest,
+    BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, Occurrence,
+    SeriesDetails, SeriesRequest,
 };
 use crate::config::{Conference, Config, SendUpdates};
 use crate::core::interval::Interval;
@@ -163,7 +163,7 @@ impl GoogleProvider {
 
     /// Deletes the whole series, notifying attendees as `meeting.send_updates`
     /// says. Deleting one that is gone already is not an error.
-    pub async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
+    pub async fn delete_whole_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
         let calendar = escape_segment(&self.organizer);
         let event = escape_segment(event_id);
         let send = self.send_updates.as_api_str();
@@ -260,6 +260,52 @@ impl GoogleProvider {
         }
     }
 
+    /// One read of `events.list` on the organizer calendar, all pages: with
+    /// `token`, the changes since it; without, everything. No property filter
+    /// (Google refuses filters with a sync token, and the token of a full read
+    /// must come from the same query), so liaison's events are picked here.
+    /// `Ok(None)` when Google says the token expired (410).
+    async fn read_events(&self, token: Option<&str>) -> Result<Option<(Vec<Event>, Option<String>)>, CalendarError> {
+        let calendar = escape_segment(&self.organizer);
+        let mut items = Vec::new();
+        let mut page: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let (calendar, sync, this_page) = (calendar.clone(), token.map(str::to_string), page.take());
+            let answer = self
+                .api
+                .call("events.list", move |hub, observer| {
+                    let mut call = hub
+                        .events()
+                        .list(&calendar)
+                        .add_scope(SCOPE_EVENTS)
+                        .show_deleted(true)
+                        .max_results(PAGE_SIZE);
+                    if let Some(t) = &sync {
+                        call = call.sync_token(t);
+                    }
+                    if let Some(p) = &this_page {
+                        call = call.page_token(p);
+                    }
+                    Box::pin(async move { call.delegate(observer).doit().await.map(|(_, events)| events) })
+                })
+                .await;
+            let events: Events = match answer {
+                Ok(events) => events,
+                Err(ApiError::Gone(_)) if token.is_some() => return Ok(None),
+                Err(e) => return Err(self.error("events.list", e)),
+            };
+            items.extend(events.items.unwrap_or_default());
+            match events.next_page_token {
+                Some(t) if !t.is_empty() => page = Some(t),
+                _ => return Ok(Some((items, events.next_sync_token.filter(|t| !t.is_empty())))),
+            }
+        }
+        Err(self.invalid(
+            "events.list",
+            format!("more than {MAX_PAGES} pages; Google's paging does not end"),
+        ))
+    }
+
     /// Every item of a paged listing. `page_call(token)` builds the call of one page.
     async fn all_pages<F, C>(&self, what: &str, page_call: F) -> Result<Vec<Event>, CalendarError>
     where
@@ -312,6 +358,10 @@ impl GoogleProvider {
 }
 
 impl CalendarProvider for GoogleProvider {
+    async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
+        self.delete_whole_series(event_id).await
+    }
+
     async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
         Ok(self.series_details(event_id).await?.map(|d| d.series))
     }
@@ -354,6 +404,45 @@ impl CalendarProvider for GoogleProvider {
             Err(ApiError::Duplicate) => self.resolve_duplicate(series).await,
             Err(e) => Err(self.error("events.insert", e)),
         }
+    }
+
+    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+        let (items, next_token, full) = match token {
+            Some(t) => match self.read_events(Some(t)).await? {
+                Some((items, next)) => (items, next, false),
+                None => {
+                    tracing::info!("the calendar's sync token expired; reading every event again");
+                    let (items, next) = self.read_events(None).await?.unwrap_or_default();
+                    (items, next, true)
+                }
+            },
+            None => {
+                let (items, next) = self.read_events(None).await?.unwrap_or_default();
+                (items, next, true)
+            }
+        };
+        let mut changes = Changes {
+            full,
+            next_token,
+            ..Changes::default()
+        };
+        for item in &items {
+            match events::details_of(item) {
+                Ok(Some(details)) => changes.series.push(details),
+                Ok(None) if events::is_cancelled(item) && item.recurring_event_id.is_none() => {
+                    if let Some(id) = &item.id {
+                        changes.deleted_ids.push(id.clone());
+                    }
+                }
+                Ok(None) => {}
+                Err(message) => tracing::warn!(
+                    event = item.id.as_deref().unwrap_or("?"),
+                    %message,
+                    "skipping a liaison event that cannot be read"
+                ),
+            }
+        }
+        Ok(changes)
     }
 
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {

@@ -600,6 +600,17 @@ impl FakeGoogle {
         }
     }
 
+    /// Deletes event `event_id` on `calendar` as a person would in Google
+    /// Calendar (a series: with its exceptions). Panics when there is no such
+    /// event or it is deleted already.
+    pub fn delete_event(&self, calendar: &str, event_id: &str) {
+        let mut s = lock(&self.shared);
+        let cal = Model::resolve(calendar, &s.auth.user);
+        if let Err(e) = s.model.delete(&cal, event_id, Timestamp::now()) {
+            panic!("delete_event({calendar}, {event_id}): {}", e.body());
+        }
+    }
+
     /// The events stored on `calendar` (`primary` is the current user's),
     /// cancelled ones and exceptions included, by id.
     pub fn events(&self, calendar: &str) -> Vec<Value> {

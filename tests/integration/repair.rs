@@ -1,0 +1,354 @@
+//! Repairs (DESIGN §4 "Repair"): what liaison does on the next cycle when
+//! people decline, delete or leave, against the fake Google API, which changes
+//! responses and deletes events as a person would. Each test shows the
+//! calendar, the store and the log line after the next cycle.
+
+use std::collections::BTreeSet;
+
+use liaison::store::{SeriesState, Store};
+use serde_json::Value;
+
+use crate::google::{Org, base_command};
+use crate::util::Run;
+
+/// A Saturday in the second week of the first term: every occurrence of
+/// weeks 0 and 1 is over, and none is within the 24 h notice.
+const SATURDAY_WEEK_1: &str = "2027-03-20T12:00:00Z";
+
+fn org(n: usize) -> Org {
+    let org = Org::new(n);
+    let auth = org.authorize();
+    assert_eq!(auth.code, 0, "{}", auth.stderr);
+    org
+}
+
+/// `run --once` with the clock at `now`.
+fn run_at(org: &Org, now: &str) -> Run {
+    let output = base_command(org.dir())
+        .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
+        .env("LIAISON_NOW", now)
+        .output()
+        .expect("liaison runs");
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run
+}
+
+fn pair_of(event: &Value) -> (String, String) {
+    let (a, b) = event["extendedProperties"]["private"]["liaison_pair"]
+        .as_str()
+        .unwrap()
+        .split_once('|')
+        .unwrap();
+    (a.to_string(), b.to_string())
+}
+
+fn active(org: &Org) -> Vec<Value> {
+    let mut events: Vec<Value> = org
+        .liaison_events()
+        .into_iter()
+        .filter(|e| e["status"] != "cancelled")
+        .collect();
+    events.sort_by_key(|e| e["id"].as_str().unwrap().to_string());
+    events
+}
+
+fn count_of(event: &Value) -> u32 {
+    event["recurrence"][0]
+        .as_str()
+        .unwrap()
+        .split("COUNT=")
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn store_state(org: &Org, id: &str) -> SeriesState {
+    let store = Store::open(&org.dir().join("state")).unwrap();
+    store.get(id).unwrap().unwrap().state
+}
+
+/// The store's booked series are exactly the calendar's active liaison events.
+fn assert_store_matches_calendar(org: &Org) {
+    let store = Store::open(&org.dir().join("state")).unwrap();
+    let booked: BTreeSet<String> = store
+        .series()
+        .unwrap()
+        .iter()
+        .filter(|r| r.state == SeriesState::Booked)
+        .map(|r| r.request.event_id.clone())
+        .collect();
+    let on_calendar: BTreeSet<String> = active(org)
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(booked, on_calendar, "store and calendar disagree");
+}
+
+#[test]
+fn repair_a_quiet_cycle_reads_changes_with_a_sync_token_in_at_most_three_requests() {
+    let org = org(6);
+    run_at(&org, crate::util::NOW);
+    assert_eq!(active(&org).len(), 3);
+    org.fake.clear_requests();
+    let run = run_at(&org, SATURDAY_WEEK_1);
+    let requests = org.fake.requests();
+    eprintln!(
+        "quiet cycle: {} requests: {:?}",
+        requests.len(),
+        requests.iter().map(|r| r.api_method.clone()).collect::<Vec<_>>()
+    );
+    assert!(requests.len() <= 3, "{} requests in a quiet cycle", requests.len());
+    let lists: Vec<_> = requests
+        .iter()
+        .filter(|r| r.api_method.as_deref() == Some("calendar.events.list"))
+        .collect();
+    assert_eq!(lists.len(), 1);
+    assert!(
+        lists[0].param("syncToken").is_some(),
+        "the list did not use the sync token"
+    );
+    assert!(
+        run.stderr.contains("booked=0 kept=3 moved=0 cancelled=0"),
+        "{}",
+        run.stderr
+    );
+
+    // An expired token (410) means one full read, and nothing is booked twice.
+    org.fake.invalidate_sync_tokens();
+    org.fake.clear_requests();
+    let run = run_at(&org, SATURDAY_WEEK_1);
+    assert!(run.stderr.contains("sync token expired"), "{}", run.stderr);
+    assert!(run.stderr.contains("booked=0 kept=3"), "{}", run.stderr);
+    assert_eq!(org.check_invariants(), 3);
+    assert_store_matches_calendar(&org);
+}
+
+#[test]
+fn repair_a_declined_series_is_cancelled_and_both_people_are_paired_again_for_the_rest_of_the_term() {
+    let org = org(6);
+    run_at(&org, crate::util::NOW);
+    let before = active(&org);
+    assert_eq!(before.len(), 3);
+    let (first, second) = (&before[0], &before[1]);
+    let declined: BTreeSet<(String, String)> = [pair_of(first), pair_of(second)].into();
+    let (first_id, second_id) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
+    let decliner = pair_of(first).0;
+    org.fake.set_response_status(first_id, &decliner, "declined", None);
+    org.fake
+        .set_response_status(second_id, &pair_of(second).1, "declined", None);
+
+    let run = run_at(&org, SATURDAY_WEEK_1);
+    assert!(
+        run.stderr.contains("series cancelled") && run.stderr.contains(&format!("declined by {decliner}")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("cancelled=2"), "{}", run.stderr);
+    let events = org.fake.events("primary");
+    for id in [first_id, second_id] {
+        let event = events.iter().find(|e| e["id"] == id).unwrap();
+        assert_eq!(event["status"], "cancelled", "{id} was not deleted");
+        assert_eq!(store_state(&org, id), SeriesState::Cancelled);
+    }
+    // The four people are paired again as far as their calendars allow (here
+    // one new pair: the other two live in New York and Kolkata, without a
+    // common working hour), never as the declined pairs.
+    let after = active(&org);
+    let people: BTreeSet<String> = declined.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
+    let mut new = 0;
+    for event in &after {
+        let pair = pair_of(event);
+        assert!(!declined.contains(&pair), "{pair:?} was booked again");
+        if people.contains(&pair.0) {
+            // The rest of the term only: weeks 2 and 3.
+            assert_eq!(count_of(event), 2, "{event}");
+            new += 1;
+        }
+    }
+    assert!(new >= 1, "nobody was paired again");
+    assert!(run.stderr.contains(&format!("booked={new}")), "{}", run.stderr);
+    assert_eq!(after.len(), 1 + new);
+    assert_eq!(
+        run.stderr.matches("INFO liaison::cycle: unpaired").count(),
+        4 - 2 * new,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(org.check_invariants(), after.len());
+    assert_store_matches_calendar(&org);
+    let store = Store::open(&org.dir().join("state")).unwrap();
+    assert_eq!(store.person(&decliner).unwrap().declines_in_a_row, 1);
+}
+
+#[test]
+fn repair_declining_pause_after_declines_series_in_a_row_pauses_the_person() {
+    let org = org(6);
+    let text = std::fs::read_to_string(&org.config).unwrap();
+    std::fs::write(&org.config, text + "\n[pairing]\npause_after_declines = 1\n").unwrap();
+    run_at(&org, crate::util::NOW);
+    let event = active(&org)[0].clone();
+    let id = event["id"].as_str().unwrap();
+    let (who, partner) = pair_of(&event);
+    org.fake.set_response_status(id, &who, "declined", None);
+    let run = run_at(&org, SATURDAY_WEEK_1);
+    assert!(run.stderr.contains("person paused"), "{}", run.stderr);
+    assert!(run.stderr.contains(&who), "{}", run.stderr);
+    assert!(active(&org).iter().all(|e| {
+        let (a, b) = pair_of(e);
+        a != who && b != who
+    }));
+    let store = Store::open(&org.dir().join("state")).unwrap();
+    assert!(store.person(&who).unwrap().paused);
+    drop(store);
+    let status = org.liaison(&["status"]);
+    assert!(
+        status.stdout.contains(&format!("<{who}>")) && status.stdout.contains("paused"),
+        "{}",
+        status.stdout
+    );
+    // The partner is left unpaired here (everyone else is taken) but not paused.
+    assert!(
+        !Store::open(&org.dir().join("state"))
+            .unwrap()
+            .person(&partner)
+            .unwrap()
+            .paused
+    );
+
+    // `paused = false` on the person's entry lifts the pause.
+    let text = std::fs::read_to_string(&org.config).unwrap();
+    let entry = format!("email = \"{who}\"");
+    let text = text.replace(&entry, &format!("{entry}\npaused = false"));
+    std::fs::write(&org.config, text).unwrap();
+    let run = run_at(&org, SATURDAY_WEEK_1);
+    assert!(run.stderr.contains("pause lifted"), "{}", run.stderr);
+    assert!(
+        !Store::open(&org.dir().join("state"))
+            .unwrap()
+            .person(&who)
+            .unwrap()
+            .paused
+    );
+}
+
+#[test]
+fn repair_a_series_a_person_deleted_is_recorded_and_that_pair_never_booked_again_this_term() {
+    let org = org(6);
+    run_at(&org, crate::util::NOW);
+    let before = active(&org);
+    let (first, second) = (&before[0], &before[1]);
+    let deleted: BTreeSet<(String, String)> = [pair_of(first), pair_of(second)].into();
+    for e in [first, second] {
+        org.fake.delete_event("primary", e["id"].as_str().unwrap());
+    }
+    let run = run_at(&org, SATURDAY_WEEK_1);
+    assert!(
+        run.stderr.contains("series deleted on the calendar by a person"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("cancelled=2"), "{}", run.stderr);
+    for e in [first, second] {
+        assert_eq!(store_state(&org, e["id"].as_str().unwrap()), SeriesState::Cancelled);
+    }
+    // The four people are paired again as far as calendars allow, never as
+    // the same pairs.
+    let after = active(&org);
+    assert!(after.len() >= 2, "nobody was paired again");
+    assert!(after.iter().all(|e| !deleted.contains(&pair_of(e))));
+    // And a later cycle does not bring the deleted pairs back either.
+    let run = run_at(&org, "2027-03-27T12:00:00Z");
+    assert!(run.stderr.contains("booked=0"), "{}", run.stderr);
+    assert_eq!(org.check_invariants(), after.len());
+    assert_store_matches_calendar(&org);
+}
+
+#[test]
+fn repair_no_repair_touches_an_occurrence_inside_min_notice() {
+    let org = org(6);
+    run_at(&org, crate::util::NOW);
+    let event = active(&org)[0].clone();
+    let id = event["id"].as_str().unwrap();
+    let (who, _) = pair_of(&event);
+    org.fake.set_response_status(id, &who, "declined", None);
+    let first: jiff::Timestamp = event["start"]["dateTime"].as_str().unwrap().parse().unwrap();
+    // 12 hours before the first occurrence, and during it: not cancelled.
+    for now in [
+        first.checked_sub(jiff::SignedDuration::from_hours(12)).unwrap(),
+        first.checked_add(jiff::SignedDuration::from_mins(10)).unwrap(),
+    ] {
+        let run = run_at(&org, &now.to_string());
+        assert!(run.stderr.contains("inside min_notice"), "{}", run.stderr);
+        assert!(run.stderr.contains("cancelled=0"), "{}", run.stderr);
+        assert_eq!(store_state(&org, id), SeriesState::Booked);
+        assert!(active(&org).iter().any(|e| e["id"] == id));
+    }
+    // Once it is over, the next one is a week away: cancelled.
+    let after = first.checked_add(jiff::SignedDuration::from_hours(2)).unwrap();
+    let run = run_at(&org, &after.to_string());
+    assert!(run.stderr.contains("series cancelled"), "{}", run.stderr);
+    assert_eq!(store_state(&org, id), SeriesState::Cancelled);
+    assert_store_matches_calendar(&org);
+}
+
+#[test]
+fn repair_a_person_removed_from_the_config_loses_their_series_and_the_partner_is_paired_again() {
+    // Seven people: one is left unpaired at first (Unit 0 has two people).
+    let org = org(7);
+    run_at(&org, crate::util::NOW);
+    let before = active(&org);
+    assert_eq!(before.len(), 3);
+    let paired: BTreeSet<String> = before.iter().flat_map(|e| [pair_of(e).0, pair_of(e).1]).collect();
+    let all: Vec<String> = (0..7).map(|i| format!("leader{i:03}@example.org")).collect();
+    let single = all.iter().find(|p| !paired.contains(*p)).unwrap().clone();
+    let unit = |email: &str| all.iter().position(|p| p == email).unwrap() % 6;
+    // A series neither of whose people shares the single person's unit.
+    let event = before
+        .iter()
+        .find(|e| {
+            let (a, b) = pair_of(e);
+            unit(&a) != unit(&single) && unit(&b) != unit(&single)
+        })
+        .unwrap()
+        .clone();
+    let (gone, partner) = pair_of(&event);
+    let text = std::fs::read_to_string(&org.config).unwrap();
+    let n = all.iter().position(|p| *p == gone).unwrap();
+    let entry = text
+        .split("\n[[people]]")
+        .find(|block| block.contains(&gone))
+        .unwrap()
+        .to_string();
+    std::fs::write(&org.config, text.replace(&format!("\n[[people]]{entry}"), "")).unwrap();
+    assert!(
+        !std::fs::read_to_string(&org.config).unwrap().contains(&gone),
+        "leader {n} still there"
+    );
+
+    let run = run_at(&org, SATURDAY_WEEK_1);
+    assert!(
+        run.stderr.contains("series cancelled") && run.stderr.contains("no longer in the configuration"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(store_state(&org, event["id"].as_str().unwrap()), SeriesState::Cancelled);
+    let after = active(&org);
+    assert!(after.iter().all(|e| !pair_of(e).0.eq(&gone) && !pair_of(e).1.eq(&gone)));
+    let new = after
+        .iter()
+        .find(|e| {
+            let (a, b) = pair_of(e);
+            a == partner || b == partner
+        })
+        .expect("the partner was not paired again");
+    let (a, b) = pair_of(new);
+    assert!(a == single || b == single, "{a} & {b}");
+    assert_eq!(count_of(new), 2);
+    assert_store_matches_calendar(&org);
+}
