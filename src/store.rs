@@ -23,7 +23,7 @@ use crate::core::plan::History;
 const SCHEMA_VERSION: u32 = 1;
 const DB_DIR: &str = "db";
 /// Waits of 50 ms for a lock still held by this process's closing handle.
-const LOCK_RETRIES: u32 = 20;
+const LOCK_RETRIES: u32 = 100;
 
 /// Errors of the store, with the path they concern.
 #[derive(Debug, thiserror::Error)]
