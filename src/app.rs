@@ -136,6 +136,19 @@ impl CalendarProvider for Provider {
         }
     }
 
+    async fn move_occurrence(
+        &self,
+        series_id: &str,
+        instance_id: &str,
+        to: Interval,
+        zone: &str,
+    ) -> Result<(), CalendarError> {
+        match self {
+            Provider::Local(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
+            Provider::Google(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
+        }
+    }
+
     fn requests(&self) -> u64 {
         match self {
             Provider::Local(p) => p.requests(),

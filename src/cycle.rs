@@ -9,14 +9,17 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::{self, Failure, TermState};
 use std::collections::BTreeSet;
 
-use crate::calendar::{AttendeeResponse, CalendarError, CalendarProvider, DeleteOutcome};
+use crate::calendar::{AttendeeResponse, CalendarError, CalendarProvider, DeleteOutcome, Occurrence};
 use crate::config::Config;
 use crate::core::availability::instant;
+use crate::core::interval::{Interval, IntervalSet};
+use crate::core::plan::{WeekSlotInput, best_slot_in_week};
 use crate::core::term::Term;
 use crate::status::CycleNotes;
 use crate::store::{PersonState, SeriesState, Store};
@@ -109,7 +112,7 @@ async fn cycle<P: CalendarProvider>(
         term: terms.first().map(|t| t.start),
         ..CycleSummary::default()
     };
-    read_changes(cfg, provider, store, &mut summary).await?;
+    read_changes(cfg, provider, store, now, &mut summary).await?;
     resolve_pending(provider, store).await?;
     repair(cfg, provider, store, now, &mut summary).await?;
     let cutoff = now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX);
@@ -118,6 +121,15 @@ async fn cycle<P: CalendarProvider>(
         let mut state = TermState::from_records(&store.series()?, term, cutoff);
         state.paused = paused.clone();
         summary.kept += state.kept.len();
+        // Nobody left to pair (everyone booked or paused): a quiet cycle reads no
+        // free/busy at all.
+        let waiting = cfg
+            .people
+            .iter()
+            .any(|p| !p.paused && !state.paused.contains(&p.email) && !state.booked.contains(&p.email));
+        if !waiting {
+            continue;
+        }
         let busy = app::read_busy(cfg, provider, term).await?;
         let plan = app::make_plan(cfg, &busy, &state, *term, now);
         notes.planned(cfg, &busy, &plan);
@@ -160,6 +172,7 @@ async fn read_changes<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
     store: &Store,
+    now: Timestamp,
     summary: &mut CycleSummary,
 ) -> Result<(), Failure> {
     let token = store.sync_token()?;
@@ -211,8 +224,134 @@ async fn read_changes<P: CalendarProvider>(
             summary.cancelled += 1;
         }
     }
+    for (series_id, occurrence) in &changes.occurrences {
+        repair_occurrence(cfg, provider, store, now, series_id, occurrence, summary).await?;
+    }
     store.set_sync_token(changes.next_token.as_deref())?;
     Ok(())
+}
+
+/// One occurrence of a booked series that a person changed. Declined by one of
+/// the pair: moved to the best other time free for both in the same week (never
+/// inside `min_notice`), or left with a log line saying why not. Moved by a
+/// person: accepted as the new truth. Cancelled by a person: left as is. Each
+/// occurrence is dealt with once.
+async fn repair_occurrence<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    store: &Store,
+    now: Timestamp,
+    series_id: &str,
+    occurrence: &Occurrence,
+    summary: &mut CycleSummary,
+) -> Result<(), Failure> {
+    let Some(record) = store.get(series_id)? else {
+        return Ok(());
+    };
+    let instance = occurrence.instance_id.as_str();
+    if record.state != SeriesState::Booked || store.occurrence_handled(instance)? {
+        return Ok(());
+    }
+    let r = &record.request;
+    let (a, b) = (&r.pair.0, &r.pair.1);
+    let current = occurrence.interval;
+    let decliner = [a, b]
+        .into_iter()
+        .find(|e| occurrence.responses.get(*e) == Some(&AttendeeResponse::Declined));
+    let note = match (occurrence.cancelled, decliner, current) {
+        (true, _, _) => {
+            tracing::info!(id = %series_id, occurrence = %instance, "occurrence cancelled by a person; left as is");
+            "cancelled by a person"
+        }
+        (false, Some(who), Some(at)) => {
+            move_declined(cfg, provider, now, &record, occurrence, at, who, summary).await?
+        }
+        (false, None, Some(at)) if at.start != occurrence.original_start => {
+            tracing::info!(id = %series_id, occurrence = %instance, a = %a, b = %b, from = %occurrence.original_start,
+                to = %at.start, "occurrence moved by a person; accepted as the new time");
+            "moved by a person"
+        }
+        _ => return Ok(()),
+    };
+    store.mark_occurrence_handled(instance, note)?;
+    Ok(())
+}
+
+/// Moves an occurrence `who` declined; returns the note to record.
+#[allow(clippy::too_many_arguments)]
+async fn move_declined<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    now: Timestamp,
+    record: &crate::store::SeriesRecord,
+    occurrence: &Occurrence,
+    at: Interval,
+    who: &str,
+    summary: &mut CycleSummary,
+) -> Result<&'static str, Failure> {
+    let r = &record.request;
+    let (id, instance) = (r.event_id.as_str(), occurrence.instance_id.as_str());
+    let not_before = now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX);
+    if at.start < not_before {
+        tracing::info!(id = %id, occurrence = %instance, person = %who,
+            "declined occurrence not moved: it starts inside min_notice");
+        return Ok("declined inside min_notice");
+    }
+    let person = |email: &str| cfg.people.iter().find(|p| p.email == email);
+    let (Some(pa), Some(pb), Ok(zone)) = (person(&r.pair.0), person(&r.pair.1), TimeZone::get(&r.zone)) else {
+        return Ok("declined; pair no longer configured");
+    };
+    // The week of the occurrence, in the series' zone.
+    let date = occurrence.original_start.to_zoned_datetime(zone.clone()).date();
+    let week = date
+        .checked_sub(jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset())))
+        .unwrap_or(date);
+    let day = |offset: i64| {
+        week.checked_add(jiff::Span::new().days(offset))
+            .ok()
+            .and_then(|d| instant(&zone, d, jiff::civil::Time::midnight()))
+    };
+    let range = Interval::new(day(-2).unwrap_or(Timestamp::MIN), day(9).unwrap_or(Timestamp::MAX));
+    let busy = provider.busy(&[pa.email.clone(), pb.email.clone()], range).await?;
+    let own = IntervalSet::from_intervals([at]);
+    let (Some(Ok(busy_a)), Some(Ok(busy_b))) = (busy.get(&pa.email), busy.get(&pb.email)) else {
+        tracing::info!(id = %id, occurrence = %instance, person = %who,
+            "declined occurrence not moved: a calendar could not be read");
+        return Ok("declined; calendar unreadable");
+    };
+    // The occurrence itself shows as busy for whoever did not decline it.
+    let (busy_a, busy_b) = (busy_a.difference(&own), busy_b.difference(&own));
+    let rules = app::plan_rules(cfg);
+    let found = best_slot_in_week(&WeekSlotInput {
+        a: pa,
+        b: pb,
+        busy_a: &busy_a,
+        busy_b: &busy_b,
+        rules: &rules,
+        zone_name: &r.zone,
+        zone: &zone,
+        week,
+        not_before,
+        avoid: at,
+    });
+    let Some(to) = found else {
+        tracing::info!(id = %id, occurrence = %instance, person = %who,
+            "declined occurrence not moved: no other time free for both that week");
+        return Ok("declined; no other time that week");
+    };
+    match provider.move_occurrence(id, instance, to, &r.zone).await {
+        Ok(()) => {
+            summary.moved += 1;
+            tracing::info!(id = %id, occurrence = %instance, person = %who, from = %at.start, to = %to.start,
+                "declined occurrence moved");
+            Ok("moved by liaison")
+        }
+        Err(e @ (CalendarError::Unauthorized(_) | CalendarError::Transient(_))) => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(id = %id, occurrence = %instance, error = %e, "declined occurrence not moved");
+            Ok("declined; move refused")
+        }
+    }
 }
 
 fn reset_declines(store: &Store, email: &str) -> Result<(), Failure> {

@@ -248,6 +248,23 @@ impl Store {
     }
 
     /// Writes the person's state and flushes it.
+    /// True when liaison already dealt with this changed occurrence (moved it,
+    /// found no slot for it, or accepted a person's move).
+    pub fn occurrence_handled(&self, instance_id: &str) -> Result<bool, StoreError> {
+        let key = format!("occurrence:{instance_id}");
+        Ok(self.meta.get(key).map_err(|e| map_sled(&self.path, e))?.is_some())
+    }
+
+    /// Records that liaison dealt with this occurrence (`note` says how).
+    pub fn mark_occurrence_handled(&self, instance_id: &str, note: &str) -> Result<(), StoreError> {
+        let key = format!("occurrence:{instance_id}");
+        self.meta
+            .insert(key, note.as_bytes())
+            .map_err(|e| map_sled(&self.path, e))?;
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
     pub fn put_person(&self, email: &str, state: &PersonState) -> Result<(), StoreError> {
         let value = serde_json::to_vec(state).unwrap_or_default();
         self.people.insert(email, value).map_err(|e| map_sled(&self.path, e))?;

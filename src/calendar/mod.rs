@@ -156,6 +156,9 @@ pub struct Changes {
     /// Ids of events deleted since the token that came back without their
     /// properties (Google guarantees only the id of a deleted event).
     pub deleted_ids: Vec<String>,
+    /// Single occurrences of liaison's series that a person changed (declined,
+    /// moved or cancelled), with the id of their series.
+    pub occurrences: Vec<(String, Occurrence)>,
     /// True when this is a full read (no token, or the token had expired):
     /// every series is in `series`.
     pub full: bool,
@@ -199,8 +202,26 @@ pub trait CalendarProvider {
                 })
                 .collect(),
             deleted_ids: Vec::new(),
+            occurrences: Vec::new(),
             full: true,
             next_token: None,
+        })
+    }
+
+    /// Moves one occurrence of a series to `to` (wall clock in the series' zone
+    /// `zone`). Only providers whose changes report occurrences are asked to.
+    async fn move_occurrence(
+        &self,
+        series_id: &str,
+        instance_id: &str,
+        to: Interval,
+        zone: &str,
+    ) -> Result<(), CalendarError> {
+        let _ = (instance_id, to, zone);
+        Err(CalendarError::Invalid {
+            path: series_id.to_string(),
+            line: None,
+            message: "this calendar provider cannot move single occurrences".to_string(),
         })
     }
 

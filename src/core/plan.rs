@@ -525,6 +525,76 @@ pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
     }
 }
 
+/// What finding another time for one occurrence of a pair's series needs.
+#[derive(Clone, Copy, Debug)]
+pub struct WeekSlotInput<'a> {
+    pub a: &'a Person,
+    pub b: &'a Person,
+    pub busy_a: &'a IntervalSet,
+    pub busy_b: &'a IntervalSet,
+    pub rules: &'a PlanRules,
+    /// The series' zone: the new time is a slot of this zone's grid.
+    pub zone_name: &'a str,
+    pub zone: &'a TimeZone,
+    /// Monday of the week, in the series' zone.
+    pub week: Date,
+    /// Now plus the minimum notice.
+    pub not_before: Timestamp,
+    /// The occurrence being replaced, never offered again.
+    pub avoid: Interval,
+}
+
+/// The best time in one week free for both people (their windows in their own
+/// zones, busy time with buffer, skip and away days, `not_before`), by the same
+/// scores as a series' slot; ties go to the earliest. `None` when there is none.
+pub fn best_slot_in_week(input: &WeekSlotInput) -> Option<Interval> {
+    let rules = input.rules;
+    let term = Term {
+        index: 0,
+        start: input.week,
+        weeks: 1,
+    };
+    let grid = ZoneGrid::new(
+        input.zone_name,
+        input.zone,
+        term,
+        rules.granularity,
+        rules.duration,
+        input.not_before,
+    );
+    let free_rules = FreeTimeRules {
+        buffer: rules.buffer,
+        skip_dates: &rules.skip_dates,
+        max_busy: rules.max_busy,
+    };
+    let from = input.week.yesterday().unwrap_or(input.week);
+    let until = term.end().tomorrow().unwrap_or(term.end());
+    let mask = |p: &Person, busy: &IntervalSet| {
+        let work = WorkingTime {
+            zone: &p.timezone,
+            hours: p.hours,
+            days: &p.days,
+            away: &p.away,
+        };
+        let free = free_time(&work, busy, &free_rules, from, until);
+        grid.mask(&free, |occ| {
+            person_score(&p.timezone, p.hours, p.preferred_hours, busy, occ)
+        })
+    };
+    let (ma, mb) = (mask(input.a, input.busy_a), mask(input.b, input.busy_b));
+    let mut best: Option<(Interval, (u32, Reverse<Timestamp>))> = None;
+    ma.for_each_common(&mb, |k, score| {
+        let Some(&occ) = grid.occurrences(k).first() else {
+            return;
+        };
+        let rank = (score, Reverse(occ.start));
+        if occ != input.avoid && best.as_ref().is_none_or(|(_, r)| rank > *r) {
+            best = Some((occ, rank));
+        }
+    });
+    best.map(|(occ, _)| occ)
+}
+
 /// An upper bound on the size of any matching: half the people with a candidate,
 /// and, when pairs must cross units, no more than the people outside the largest unit.
 fn pairs_bound(people: &[Person], active: &[usize], candidates: &[usize], cross_unit: bool) -> usize {

@@ -678,3 +678,46 @@ fn a_re_paired_person_starts_no_earlier_than_their_week() {
         .unwrap();
     assert_eq!(c.reason, UnpairedReason::NoBookableWeek);
 }
+
+#[test]
+fn a_declined_occurrence_gets_the_best_other_time_in_its_week() {
+    let a = person("a@x.org", "A", "Europe/London");
+    let b = person("b@x.org", "B", "America/New_York");
+    let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+    let avoid = Interval::new(t("2027-03-16T14:00:00Z"), t("2027-03-16T14:30:00Z"));
+    // b is busy all Monday; a is busy Tuesday afternoon (London).
+    let busy_a = IntervalSet::from_intervals([Interval::new(t("2027-03-16T13:00:00Z"), t("2027-03-16T17:00:00Z"))]);
+    let busy_b = IntervalSet::from_intervals([Interval::new(t("2027-03-15T00:00:00Z"), t("2027-03-16T00:00:00Z"))]);
+    let rules = rules();
+    let zone = TimeZone::get("Europe/London").unwrap();
+    let input = WeekSlotInput {
+        a: &a,
+        b: &b,
+        busy_a: &busy_a,
+        busy_b: &busy_b,
+        rules: &rules,
+        zone_name: "Europe/London",
+        zone: &zone,
+        week: date(2027, 3, 15),
+        not_before: t("2027-03-15T12:00:00Z"),
+        avoid,
+    };
+    let moved = best_slot_in_week(&input).expect("a free time exists");
+    assert_ne!(moved, avoid);
+    // Inside both windows (London 09-17 GMT, New York 09-17 EDT = 13-21 UTC),
+    // outside both busy sets with the buffer, in the same week.
+    assert!(moved.start >= t("2027-03-16T00:00:00Z") && moved.end <= t("2027-03-20T00:00:00Z"));
+    let london = moved.start.to_zoned_datetime(zone.clone());
+    assert!(
+        london.time() >= time(9, 0, 0, 0) && london.time() <= time(16, 30, 0, 0),
+        "{london}"
+    );
+    let ny = moved
+        .start
+        .to_zoned_datetime(TimeZone::get("America/New_York").unwrap());
+    assert!(ny.time() >= time(9, 0, 0, 0), "{ny}");
+    assert!(!busy_a.widened(rules.buffer).overlaps(&moved) && !busy_b.widened(rules.buffer).overlaps(&moved));
+    // With no common time at all, there is no move.
+    let all = IntervalSet::from_intervals([Interval::new(t("2027-03-01T00:00:00Z"), t("2027-04-01T00:00:00Z"))]);
+    assert_eq!(best_slot_in_week(&WeekSlotInput { busy_b: &all, ..input }), None);
+}

@@ -29,10 +29,10 @@ const ZONES: [&str; 4] = ["Europe/London", "America/New_York", "Europe/Berlin", 
 
 /// A person of the test organization and the busy time the test gave them.
 pub struct Member {
-    email: String,
-    unit: String,
-    zone: String,
-    busy: Vec<(Timestamp, Timestamp)>,
+    pub email: String,
+    pub unit: String,
+    pub zone: String,
+    pub busy: Vec<(Timestamp, Timestamp)>,
 }
 
 /// An organization on the fake Google: calendars, config, client secret.
@@ -264,7 +264,7 @@ pub fn base_command(cwd: &Path) -> Command {
 
 /// The occurrences of a recurring event: its first start in its zone, then the
 /// same wall-clock time every week, COUNT times.
-fn occurrences(event: &Value) -> Vec<(Timestamp, Timestamp)> {
+pub fn occurrences(event: &Value) -> Vec<(Timestamp, Timestamp)> {
     let zone = TimeZone::get(event["start"]["timeZone"].as_str().unwrap()).unwrap();
     let local = |v: &Value| -> DateTime {
         let text = v["dateTime"].as_str().unwrap();

@@ -352,3 +352,149 @@ fn repair_a_person_removed_from_the_config_loses_their_series_and_the_partner_is
     assert_eq!(count_of(new), 2);
     assert_store_matches_calendar(&org);
 }
+
+/// The exception events of series `id` on the organizer calendar.
+fn exceptions(org: &Org, id: &str) -> Vec<Value> {
+    org.fake
+        .events(crate::fake_google::DEFAULT_USER)
+        .into_iter()
+        .filter(|e| e["recurringEventId"] == id)
+        .collect()
+}
+
+fn start_of(event: &Value) -> jiff::Timestamp {
+    event["start"]["dateTime"].as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week() {
+    let org = org(6);
+    run_at(&org, crate::util::NOW);
+    let series = active(&org);
+    let event = &series[0];
+    let id = event["id"].as_str().unwrap().to_string();
+    let (a, b) = pair_of(event);
+    let weeks = crate::google::occurrences(event);
+    let original = weeks[1];
+    org.fake
+        .set_response_status(&id, &a, "declined", Some(&original.0.to_string()));
+    org.fake.clear_requests();
+
+    let run = run_at(&org, crate::util::NOW);
+    let methods: Vec<_> = org.fake.requests().iter().map(|r| r.api_method.clone()).collect();
+    eprintln!("moving a declined occurrence: {} requests: {methods:?}", methods.len());
+    assert!(run.stderr.contains("declined occurrence moved"), "{}", run.stderr);
+    assert!(run.stderr.contains("moved=1"), "{}", run.stderr);
+    let moved = exceptions(&org, &id);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    let to = start_of(&moved[0]);
+    assert_ne!(to, original.0);
+    // Same week (Monday to Sunday in the series' zone), and still a valid time
+    // for both: the invariant check covers windows, busy time and one per week.
+    let zone = jiff::tz::TimeZone::get(event["start"]["timeZone"].as_str().unwrap()).unwrap();
+    let monday = |t: jiff::Timestamp| {
+        let d = t.to_zoned_datetime(zone.clone()).date();
+        d.checked_sub(jiff::Span::new().days(i64::from(d.weekday().to_monday_zero_offset())))
+            .unwrap()
+    };
+    assert_eq!(monday(to), monday(original.0));
+    for m in org.members.iter().filter(|m| m.email == a || m.email == b) {
+        let end = to.checked_add(jiff::SignedDuration::from_mins(30)).unwrap();
+        let local = to.to_zoned_datetime(jiff::tz::TimeZone::get(&m.zone).unwrap());
+        assert!(local.time() >= jiff::civil::time(9, 0, 0, 0) && local.time() <= jiff::civil::time(16, 30, 0, 0));
+        let buffer = jiff::SignedDuration::from_mins(5);
+        for &(s, e) in &m.busy {
+            assert!(end <= s.checked_sub(buffer).unwrap() || to >= e.checked_add(buffer).unwrap());
+        }
+    }
+    // Dealt with once: the next cycle moves nothing.
+    let again = run_at(&org, crate::util::NOW);
+    assert!(again.stderr.contains("moved=0"), "{}", again.stderr);
+    assert_eq!(start_of(&exceptions(&org, &id)[0]), to);
+}
+
+#[test]
+fn repair_an_occurrence_a_person_moved_is_accepted_as_the_new_time() {
+    let org = org(6);
+    run_at(&org, crate::util::NOW);
+    let series = active(&org);
+    let event = &series[0];
+    let id = event["id"].as_str().unwrap().to_string();
+    let original = crate::google::occurrences(event)[2];
+    let zone = event["start"]["timeZone"].as_str().unwrap();
+    let new_start = original.0.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
+    let new_end = original.1.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
+    let mut exception = event.clone();
+    exception.as_object_mut().unwrap().remove("id");
+    exception.as_object_mut().unwrap().remove("recurrence");
+    exception["recurringEventId"] = Value::String(id.clone());
+    exception["originalStartTime"] = serde_json::json!({"dateTime": original.0.to_string(), "timeZone": zone});
+    exception["start"] = serde_json::json!({"dateTime": new_start.to_string(), "timeZone": zone});
+    exception["end"] = serde_json::json!({"dateTime": new_end.to_string(), "timeZone": zone});
+    org.fake.add_event(crate::fake_google::DEFAULT_USER, exception);
+    org.fake.clear_requests();
+
+    let run = run_at(&org, crate::util::NOW);
+    assert!(
+        run.stderr.contains("occurrence moved by a person; accepted"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("moved=0 cancelled=0"), "{}", run.stderr);
+    let writes = org
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| {
+            matches!(r.method.as_str(), "PATCH" | "DELETE" | "POST" | "PUT")
+                && r.api_method.as_deref() != Some("calendar.freebusy.query")
+        })
+        .count();
+    assert_eq!(writes, 0, "liaison changed the calendar after a person's move");
+    assert_eq!(start_of(&exceptions(&org, &id)[0]), new_start);
+    assert_eq!(store_state(&org, &id), SeriesState::Booked);
+}
+
+#[test]
+fn repair_a_declined_occurrence_inside_min_notice_is_not_touched() {
+    let org = org(6);
+    run_at(&org, crate::util::NOW);
+    let series = active(&org);
+    let event = &series[0];
+    let id = event["id"].as_str().unwrap().to_string();
+    let (a, _) = pair_of(event);
+    let first = crate::google::occurrences(event)[0];
+    org.fake
+        .set_response_status(&id, &a, "declined", Some(&first.0.to_string()));
+    org.fake.clear_requests();
+    let twelve_hours_before = first
+        .0
+        .checked_sub(jiff::SignedDuration::from_hours(12))
+        .unwrap()
+        .to_string();
+    let run = run_at(&org, &twelve_hours_before);
+    assert!(
+        run.stderr.contains("not moved: it starts inside min_notice"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        org.fake
+            .requests()
+            .iter()
+            .all(|r| r.method != "PATCH" && r.method != "DELETE")
+    );
+    let exception = &exceptions(&org, &id)[0];
+    assert_eq!(start_of(exception), first.0);
+}
+
+#[test]
+fn repair_a_quiet_cycle_of_120_people_makes_one_request() {
+    let org = org(120);
+    run_at(&org, crate::util::NOW);
+    org.fake.clear_requests();
+    let run = run_at(&org, SATURDAY_WEEK_1);
+    let requests = org.fake.requests();
+    eprintln!("quiet cycle, 120 people: {} requests", requests.len());
+    assert!(requests.len() <= 3, "{} requests: {}", requests.len(), run.stderr);
+}

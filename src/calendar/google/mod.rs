@@ -406,6 +406,20 @@ impl CalendarProvider for GoogleProvider {
         }
     }
 
+    async fn move_occurrence(
+        &self,
+        series_id: &str,
+        instance_id: &str,
+        to: Interval,
+        zone: &str,
+    ) -> Result<(), CalendarError> {
+        let tz =
+            jiff::tz::TimeZone::get(zone).map_err(|e| self.invalid("events.patch", format!("zone {zone}: {e}")))?;
+        let start = to.start.to_zoned_datetime(tz.clone());
+        let end = to.end.to_zoned_datetime(tz);
+        self.patch_instance(series_id, instance_id, &start, &end).await
+    }
+
     async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
         let (items, next_token, full) = match token {
             Some(t) => match self.read_events(Some(t)).await? {
@@ -429,6 +443,17 @@ impl CalendarProvider for GoogleProvider {
         for item in &items {
             match events::details_of(item) {
                 Ok(Some(details)) => changes.series.push(details),
+                Ok(None) if item.recurring_event_id.is_some() => match events::occurrence_of(item) {
+                    Ok(occurrence) => {
+                        let series = item.recurring_event_id.clone().unwrap_or_default();
+                        changes.occurrences.push((series, occurrence));
+                    }
+                    Err(message) => tracing::warn!(
+                        event = item.id.as_deref().unwrap_or("?"),
+                        %message,
+                        "skipping an occurrence that cannot be read"
+                    ),
+                },
                 Ok(None) if events::is_cancelled(item) && item.recurring_event_id.is_none() => {
                     if let Some(id) = &item.id {
                         changes.deleted_ids.push(id.clone());
