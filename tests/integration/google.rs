@@ -183,12 +183,13 @@ requests_per_second = 1000
         }
     }
 
-    /// Every liaison event on the organizer's calendar.
+    /// Every liaison series on the organizer's calendar (not the exceptions of
+    /// single occurrences, which carry the same private properties).
     pub fn liaison_events(&self) -> Vec<Value> {
         self.fake
             .events(DEFAULT_USER)
             .into_iter()
-            .filter(|e| e["extendedProperties"]["private"]["liaison"] == "1")
+            .filter(|e| e["extendedProperties"]["private"]["liaison"] == "1" && e.get("recurringEventId").is_none())
             .collect()
     }
 

@@ -299,6 +299,18 @@ fn repair_no_repair_touches_an_occurrence_inside_min_notice() {
 
 #[test]
 fn repair_a_person_removed_from_the_config_loses_their_series_and_the_partner_is_paired_again() {
+    a_person_leaving_loses_their_series_and_the_partner_is_paired_again(false);
+}
+
+#[test]
+fn repair_a_person_paused_in_the_config_loses_their_series_and_the_partner_is_paired_again() {
+    a_person_leaving_loses_their_series_and_the_partner_is_paired_again(true);
+}
+
+/// A person leaves (removed from the config, or `paused = true` on their entry):
+/// their series is deleted and the partner is paired with the one person who
+/// had been left unpaired, for the rest of the term.
+fn a_person_leaving_loses_their_series_and_the_partner_is_paired_again(pause: bool) {
     // Seven people: one is left unpaired at first (Unit 0 has two people).
     let org = org(7);
     run_at(&org, crate::util::NOW);
@@ -325,15 +337,26 @@ fn repair_a_person_removed_from_the_config_loses_their_series_and_the_partner_is
         .find(|block| block.contains(&gone))
         .unwrap()
         .to_string();
-    std::fs::write(&org.config, text.replace(&format!("\n[[people]]{entry}"), "")).unwrap();
-    assert!(
-        !std::fs::read_to_string(&org.config).unwrap().contains(&gone),
-        "leader {n} still there"
+    let replacement = if pause {
+        format!("\n[[people]]{}\npaused = true\n", entry.trim_end())
+    } else {
+        String::new()
+    };
+    std::fs::write(&org.config, text.replace(&format!("\n[[people]]{entry}"), &replacement)).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&org.config).unwrap().contains(&gone),
+        pause,
+        "leader {n}"
     );
 
     let run = run_at(&org, SATURDAY_WEEK_1);
+    let why = if pause {
+        "is paused"
+    } else {
+        "no longer in the configuration"
+    };
     assert!(
-        run.stderr.contains("series cancelled") && run.stderr.contains("no longer in the configuration"),
+        run.stderr.contains("series cancelled") && run.stderr.contains(why),
         "{}",
         run.stderr
     );
@@ -407,6 +430,8 @@ fn repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week
             assert!(end <= s.checked_sub(buffer).unwrap() || to >= e.checked_add(buffer).unwrap());
         }
     }
+    assert_eq!(store_state(&org, &id), SeriesState::Booked);
+    assert_store_matches_calendar(&org);
     // Dealt with once: the next cycle moves nothing.
     let again = run_at(&org, crate::util::NOW);
     assert!(again.stderr.contains("moved=0"), "{}", again.stderr);
