@@ -142,8 +142,11 @@ fn repair_a_declined_series_is_cancelled_and_both_people_are_paired_again_for_th
     org.fake.set_response_status(first_id, &decliner, "declined", None);
     org.fake
         .set_response_status(second_id, &pair_of(second).1, "declined", None);
+    org.fake.clear_requests();
 
     let run = run_at(&org, SATURDAY_WEEK_1);
+    let methods: Vec<_> = org.fake.requests().iter().map(|r| r.api_method.clone()).collect();
+    eprintln!("two declined series: {} requests: {methods:?}", methods.len());
     assert!(
         run.stderr.contains("series cancelled") && run.stderr.contains(&format!("declined by {decliner}")),
         "{}",
