@@ -70,8 +70,9 @@ impl Log {
 }
 
 fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
+    // The shell's built-in kill: present on every machine, unlike /bin/kill.
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -{name} {}", child.id())])
         .status()
         .unwrap();
     assert!(status.success());
