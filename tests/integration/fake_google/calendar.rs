@@ -746,7 +746,17 @@ impl Model {
             let ev = &stored.value;
             if let Some(since) = sync {
                 if stored.seq > since {
-                    items.push((String::new(), ev.clone()));
+                    // Google: in an incremental sync a deleted event may come
+                    // back with nothing but its id and status; the fake sends
+                    // exactly that, the least a client can rely on.
+                    let deleted = status(ev) == "cancelled" && ev.get("recurringEventId").is_none();
+                    let item = if deleted {
+                        json!({"kind": "calendar#event", "etag": ev.get("etag").cloned().unwrap_or(Value::Null),
+                               "id": str_field(ev, "id").unwrap_or_default(), "status": "cancelled"})
+                    } else {
+                        ev.clone()
+                    };
+                    items.push((String::new(), item));
                 }
                 continue;
             }

@@ -124,7 +124,9 @@
 //!   refused with 400 (not modelled); `timeZone`, `maxAttendees`,
 //!   `alwaysIncludeEmail`, `eventTypes` and `showHiddenInvitations` are accepted
 //!   and ignored. `nextSyncToken` comes with the last page of every list. Sync
-//!   tokens never expire unless [`FakeGoogle::invalidate_sync_tokens`]. Events
+//!   tokens never expire unless [`FakeGoogle::invalidate_sync_tokens`]. In an
+//!   incremental sync a deleted event comes back as only `id` and `status`
+//!   (the least Google guarantees; Google often sends more). Events
 //!   without `timeZone` are written in the calendar's zone, without adding one.
 //! - Conference creation succeeds at once (Google may answer `pending` first);
 //!   only `hangoutsMeet` is accepted.
