@@ -344,7 +344,12 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     println!("  <email>.ics      each person's calendar (busy times in)");
     println!("  bookings.ics     the booked connections (series out)");
     println!("  state/           liaison's database (who met whom)");
-    println!("\nNext: liaison --config {} plan", dir.join("config.toml").display());
+    let config = dir.join("config.toml");
+    println!("\nNext: liaison --config {} plan", config.display());
+    println!(
+        "  (from the source tree: cargo run --release -- --config {} plan)",
+        config.display()
+    );
     Ok(())
 }
 
