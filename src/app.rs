@@ -273,6 +273,9 @@ impl TermState {
                         *w = (*w).max(week);
                     }
                 }
+                SeriesState::Failed => {
+                    state.excluded_pairs.insert((a.clone(), b.clone()));
+                }
                 SeriesState::Abandoned => continue,
             }
         }
@@ -421,14 +424,11 @@ pub struct BookReport {
     pub already_there: usize,
 }
 
-/// Generations of one pair's id tried within a term before giving up: each one is
-/// a series that was booked and cancelled in the same term.
-const MAX_GENERATIONS: u32 = 32;
-
 /// Books every pair of the plan: intent written and flushed to the store, then
 /// the insert, then the record marked booked. A series that already exists (same
-/// deterministic id) is accepted, never duplicated; an id whose event was
-/// cancelled moves on to the next generation.
+/// deterministic id) is accepted, never duplicated. Only a lost authorization or
+/// a passing error ends the run early (the intent is resolved next cycle); a
+/// pair the calendar refuses for good is logged and skipped.
 pub async fn book<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
@@ -441,55 +441,74 @@ pub async fn book<P: CalendarProvider>(
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
-        let mut generation = store.generations(plan.term.start, &a.email, &b.email)?;
-        loop {
-            if generation >= MAX_GENERATIONS {
-                tracing::warn!(term = %plan.term.start, a = %a.email, b = %b.email,
-                    "{MAX_GENERATIONS} series of this pair were already cancelled this term; not booking it again");
-                break;
-            }
-            let mut record = SeriesRecord {
-                request: series_request(cfg, &plan.term, pair, generation),
-                term_index: plan.term.index,
-                units: (a.unit.clone(), b.unit.clone()),
-                state: SeriesState::Pending,
-                declined_by: None,
-            };
-            store.put(&record)?;
-            pause_point("after_intent");
-            let outcome = match provider.create_series(&record.request).await {
-                Err(CalendarError::IdCancelled(_)) => {
-                    record.state = SeriesState::Cancelled;
-                    store.put(&record)?;
-                    generation += 1;
-                    continue;
-                }
-                other => other?,
-            };
-            pause_point("after_insert");
-            match outcome {
-                CreateOutcome::Created => report.created += 1,
-                CreateOutcome::AlreadyExists => report.already_there += 1,
-            }
-            record.state = SeriesState::Booked;
-            store.put(&record)?;
-            let first = pair.occurrences.first().map_or(Timestamp::MIN, |o| o.start);
-            tracing::info!(
-                term = %plan.term.start,
-                a = %a.email,
-                b = %b.email,
-                slot = %format_args!("{} {}", pair.first_start.strftime("%a %H:%M"), pair.zone_name),
-                first = %first,
-                weeks = record.request.count,
-                id = %record.request.event_id,
-                outcome = if outcome == CreateOutcome::Created { "created" } else { "already there" },
-                "booked"
-            );
-            break;
+        match book_pair(cfg, provider, store, plan, pair).await? {
+            Some(CreateOutcome::Created) => report.created += 1,
+            Some(CreateOutcome::AlreadyExists) => report.already_there += 1,
+            None => {}
         }
     }
     Ok(report)
+}
+
+/// Books one pair; `None` when it was not booked (logged).
+async fn book_pair<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    store: &Store,
+    plan: &Plan,
+    pair: &PlannedPair,
+) -> Result<Option<CreateOutcome>, Failure> {
+    let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
+    // Non-zero only when a series of this pair already reached the calendar this
+    // term and ended, which the planner never pairs again; kept for safety.
+    let generation = store.generations(plan.term.start, &a.email, &b.email)?;
+    let mut record = SeriesRecord {
+        request: series_request(cfg, &plan.term, pair, generation),
+        term_index: plan.term.index,
+        units: (a.unit.clone(), b.unit.clone()),
+        state: SeriesState::Pending,
+        declined_by: None,
+    };
+    store.put(&record)?;
+    pause_point("after_intent");
+    let outcome = match provider.create_series(&record.request).await {
+        Ok(outcome) => outcome,
+        // The id's event was cancelled: this pair had a series this term that
+        // someone ended (the store had lost it). Never recreate it.
+        Err(CalendarError::IdCancelled(_)) => {
+            record.state = SeriesState::Cancelled;
+            store.put(&record)?;
+            tracing::info!(term = %plan.term.start, a = %a.email, b = %b.email, id = %record.request.event_id,
+                "series of this pair was cancelled earlier this term; not booked again");
+            return Ok(None);
+        }
+        Err(e @ (CalendarError::Unauthorized(_) | CalendarError::Transient(_))) => return Err(e.into()),
+        // Refused for good (an attendee or the event itself): this pair only;
+        // the rest of the plan is booked.
+        Err(e) => {
+            record.state = SeriesState::Failed;
+            store.put(&record)?;
+            tracing::error!(term = %plan.term.start, a = %a.email, b = %b.email, id = %record.request.event_id,
+                error = %e, "series refused by the calendar; this pair is not tried again this term");
+            return Ok(None);
+        }
+    };
+    pause_point("after_insert");
+    record.state = SeriesState::Booked;
+    store.put(&record)?;
+    let first = pair.occurrences.first().map_or(Timestamp::MIN, |o| o.start);
+    tracing::info!(
+        term = %plan.term.start,
+        a = %a.email,
+        b = %b.email,
+        slot = %format_args!("{} {}", pair.first_start.strftime("%a %H:%M"), pair.zone_name),
+        first = %first,
+        weeks = record.request.count,
+        id = %record.request.event_id,
+        outcome = if outcome == CreateOutcome::Created { "created" } else { "already there" },
+        "booked"
+    );
+    Ok(Some(outcome))
 }
 
 /// Name of the hidden test switch that stops the process at a named point of

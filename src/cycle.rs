@@ -258,10 +258,10 @@ async fn repair_occurrence<P: CalendarProvider>(
     let decliner = [a, b]
         .into_iter()
         .find(|e| occurrence.responses.get(*e) == Some(&AttendeeResponse::Declined));
-    let note = match (occurrence.cancelled, decliner, current) {
+    let (note, now_at) = match (occurrence.cancelled, decliner, current) {
         (true, _, _) => {
             tracing::info!(id = %series_id, occurrence = %instance, "occurrence cancelled by a person; left as is");
-            "cancelled by a person"
+            ("cancelled by a person", None)
         }
         (false, Some(who), Some(at)) => {
             move_declined(cfg, provider, now, &record, occurrence, at, who, summary).await?
@@ -269,11 +269,11 @@ async fn repair_occurrence<P: CalendarProvider>(
         (false, None, Some(at)) if at.start != occurrence.original_start => {
             tracing::info!(id = %series_id, occurrence = %instance, a = %a, b = %b, from = %occurrence.original_start,
                 to = %at.start, "occurrence moved by a person; accepted as the new time");
-            "moved by a person"
+            ("moved by a person", Some(at))
         }
         _ => return Ok(()),
     };
-    store.mark_occurrence_handled(instance, note)?;
+    store.mark_occurrence_handled(instance, series_id, note, now_at)?;
     Ok(())
 }
 
@@ -288,18 +288,18 @@ async fn move_declined<P: CalendarProvider>(
     at: Interval,
     who: &str,
     summary: &mut CycleSummary,
-) -> Result<&'static str, Failure> {
+) -> Result<(&'static str, Option<Interval>), Failure> {
     let r = &record.request;
     let (id, instance) = (r.event_id.as_str(), occurrence.instance_id.as_str());
     let not_before = now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX);
     if at.start < not_before {
         tracing::info!(id = %id, occurrence = %instance, person = %who,
             "declined occurrence not moved: it starts inside min_notice");
-        return Ok("declined inside min_notice");
+        return Ok(("declined inside min_notice", Some(at)));
     }
     let person = |email: &str| cfg.people.iter().find(|p| p.email == email);
     let (Some(pa), Some(pb), Ok(zone)) = (person(&r.pair.0), person(&r.pair.1), TimeZone::get(&r.zone)) else {
-        return Ok("declined; pair no longer configured");
+        return Ok(("declined; pair no longer configured", Some(at)));
     };
     // The week of the occurrence, in the series' zone.
     let date = occurrence.original_start.to_zoned_datetime(zone.clone()).date();
@@ -317,7 +317,7 @@ async fn move_declined<P: CalendarProvider>(
     let (Some(Ok(busy_a)), Some(Ok(busy_b))) = (busy.get(&pa.email), busy.get(&pb.email)) else {
         tracing::info!(id = %id, occurrence = %instance, person = %who,
             "declined occurrence not moved: a calendar could not be read");
-        return Ok("declined; calendar unreadable");
+        return Ok(("declined; calendar unreadable", Some(at)));
     };
     // The occurrence itself shows as busy for whoever did not decline it.
     let (busy_a, busy_b) = (busy_a.difference(&own), busy_b.difference(&own));
@@ -337,19 +337,19 @@ async fn move_declined<P: CalendarProvider>(
     let Some(to) = found else {
         tracing::info!(id = %id, occurrence = %instance, person = %who,
             "declined occurrence not moved: no other time free for both that week");
-        return Ok("declined; no other time that week");
+        return Ok(("declined; no other time that week", Some(at)));
     };
     match provider.move_occurrence(id, instance, to, &r.zone).await {
         Ok(()) => {
             summary.moved += 1;
             tracing::info!(id = %id, occurrence = %instance, person = %who, from = %at.start, to = %to.start,
                 "declined occurrence moved");
-            Ok("moved by liaison")
+            Ok(("moved by liaison", Some(to)))
         }
         Err(e @ (CalendarError::Unauthorized(_) | CalendarError::Transient(_))) => Err(e.into()),
         Err(e) => {
             tracing::warn!(id = %id, occurrence = %instance, error = %e, "declined occurrence not moved");
-            Ok("declined; move refused")
+            Ok(("declined; move refused", Some(at)))
         }
     }
 }
@@ -415,7 +415,16 @@ async fn repair<P: CalendarProvider>(
         } else {
             continue;
         };
-        let Some(next) = next_occurrence(&record.request, now) else {
+        // Occurrences moved to another time count too: the rule alone does
+        // not say when they take place.
+        let moved = store.moved_occurrences(&record.request.event_id)?;
+        let next_moved = moved.iter().filter(|i| i.end > now).map(|i| i.start).min();
+        let next_rule = next_occurrence(&record.request, now);
+        let next = match (next_rule, next_moved) {
+            (Some(r), Some(m)) => Some(r.min(m)),
+            (r, m) => r.or(m),
+        };
+        let Some(next) = next else {
             // Every occurrence has started: nothing left to cancel.
             if record.declined_by.take().is_some() {
                 store.put(&record)?;

@@ -19,6 +19,10 @@ use crate::app::{self, Failure, Provider};
 use crate::config::{self, Config};
 use crate::cycle::{self, CycleSummary};
 
+/// How long a stop waits for the cycle in progress before dropping it, within
+/// systemd's `TimeoutStopSec=15` and the 10 s the issue allows.
+const STOP_GRACE: Duration = Duration::from_secs(8);
+
 /// Where "now" comes from: the real clock, or a fixed instant for tests.
 #[derive(Clone, Copy, Debug)]
 pub enum Clock {
@@ -64,15 +68,31 @@ where
         let outcome = {
             let cycle = cycle::run_once_until(&cfg, &provider, &store, clock.now(), &stop);
             tokio::pin!(cycle);
-            loop {
+            let finished = loop {
                 tokio::select! {
-                    result = &mut cycle => break result,
+                    result = &mut cycle => break Some(result),
                     signal = signals() => match signal {
-                        Signal::Stop => stop.store(true, Ordering::SeqCst),
+                        Signal::Stop => {
+                            stop.store(true, Ordering::SeqCst);
+                            break None;
+                        }
                         Signal::Reload => reload_pending = true,
                     },
                     _ = ping_watchdog(watchdog) => {}
                 }
+            };
+            match finished {
+                Some(result) => result,
+                // Stopping: the cycle ends before its next request; a request
+                // that hangs in retries is dropped after a grace period (every
+                // step is in the write-ahead log, so the next start resumes it).
+                None => match tokio::time::timeout(STOP_GRACE, &mut cycle).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!("stopping in the middle of a cycle; the next start resumes it");
+                        Err(Failure::Other(anyhow::anyhow!("cycle interrupted by shutdown")))
+                    }
+                },
             }
         };
         if reload_pending {

@@ -615,6 +615,7 @@ pub(crate) fn state_name(state: SeriesState) -> &'static str {
         SeriesState::Booked => "booked",
         SeriesState::Cancelled => "cancelled",
         SeriesState::Abandoned => "abandoned",
+        SeriesState::Failed => "refused by the calendar",
     }
 }
 

@@ -18,10 +18,22 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::SeriesRequest;
+use crate::core::interval::Interval;
 use crate::core::plan::History;
 
 const SCHEMA_VERSION: u32 = 1;
 const DB_DIR: &str = "db";
+/// Keys in `meta` of the occurrences liaison dealt with.
+const OCCURRENCE_PREFIX: &str = "occurrence:";
+
+/// An occurrence liaison dealt with.
+#[derive(Serialize, Deserialize)]
+struct HandledOccurrence {
+    series: String,
+    note: String,
+    /// Where it takes place now, when it was moved.
+    at: Option<Interval>,
+}
 /// Waits of 50 ms for a lock still held by this process's closing handle.
 const LOCK_RETRIES: u32 = 100;
 
@@ -53,6 +65,9 @@ pub enum SeriesState {
     /// The intent never reached the calendar (found missing after a crash or a
     /// failed insert); its people are planned again.
     Abandoned,
+    /// The calendar refused the insert for good (not a passing error): the pair
+    /// is not tried again this term, its people are planned with others.
+    Failed,
 }
 
 /// One series as the store knows it.
@@ -167,8 +182,11 @@ impl Store {
     pub fn open_or_move_aside(state_dir: &Path, now: jiff::Timestamp) -> Result<(Store, Option<PathBuf>), StoreError> {
         match Store::open(state_dir).and_then(|s| s.series().map(|_| s)) {
             Ok(store) => Ok((store, None)),
-            Err(e @ StoreError::Locked { .. }) => Err(e),
-            Err(e) => {
+            // Only a database that cannot be read as data is moved aside: a lock,
+            // a permission or disk error, or a newer schema must not cost the
+            // state (pauses, decline counts, pairs people ended); they stop the
+            // start with a message instead.
+            Err(e @ StoreError::Damaged { .. }) if !e.to_string().contains("unknown schema version") => {
                 let from = state_dir.join(DB_DIR);
                 let to = state_dir.join(format!("{DB_DIR}.damaged-{}", now.as_second()));
                 std::fs::rename(&from, &to).map_err(|source| StoreError::Io {
@@ -178,6 +196,7 @@ impl Store {
                 tracing::warn!(error = %e, moved_to = %to.display(), "state database damaged; moved aside, rebuilding from the calendar");
                 Ok((Store::open(state_dir)?, Some(to)))
             }
+            Err(e) => Err(e),
         }
     }
 
@@ -251,18 +270,46 @@ impl Store {
     /// True when liaison already dealt with this changed occurrence (moved it,
     /// found no slot for it, or accepted a person's move).
     pub fn occurrence_handled(&self, instance_id: &str) -> Result<bool, StoreError> {
-        let key = format!("occurrence:{instance_id}");
+        let key = format!("{OCCURRENCE_PREFIX}{instance_id}");
         Ok(self.meta.get(key).map_err(|e| map_sled(&self.path, e))?.is_some())
     }
 
-    /// Records that liaison dealt with this occurrence (`note` says how).
-    pub fn mark_occurrence_handled(&self, instance_id: &str, note: &str) -> Result<(), StoreError> {
-        let key = format!("occurrence:{instance_id}");
-        self.meta
-            .insert(key, note.as_bytes())
-            .map_err(|e| map_sled(&self.path, e))?;
+    /// Records that liaison dealt with this occurrence of `series` (`note` says
+    /// how) and, when it now takes place at another time, when.
+    pub fn mark_occurrence_handled(
+        &self,
+        instance_id: &str,
+        series: &str,
+        note: &str,
+        at: Option<Interval>,
+    ) -> Result<(), StoreError> {
+        let key = format!("{OCCURRENCE_PREFIX}{instance_id}");
+        let value = serde_json::to_vec(&HandledOccurrence {
+            series: series.to_string(),
+            note: note.to_string(),
+            at,
+        })
+        .unwrap_or_default();
+        self.meta.insert(key, value).map_err(|e| map_sled(&self.path, e))?;
         self.db.flush().map_err(|e| map_sled(&self.path, e))?;
         Ok(())
+    }
+
+    /// When the moved occurrences of `series` take place now (so that nothing
+    /// cancels one of them inside the minimum notice).
+    pub fn moved_occurrences(&self, series: &str) -> Result<Vec<Interval>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.meta.scan_prefix(OCCURRENCE_PREFIX) {
+            let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
+            let handled: HandledOccurrence = serde_json::from_slice(&value).map_err(|e| StoreError::Damaged {
+                path: self.path.clone(),
+                message: format!("{}: {e}", String::from_utf8_lossy(&key)),
+            })?;
+            if handled.series == series {
+                out.extend(handled.at);
+            }
+        }
+        Ok(out)
     }
 
     pub fn put_person(&self, email: &str, state: &PersonState) -> Result<(), StoreError> {
@@ -302,6 +349,8 @@ impl Store {
             .series()?
             .iter()
             .filter(|r| r.request.term == term && r.request.pair == pair)
+            // Ids that never reached the calendar are free to use again.
+            .filter(|r| !matches!(r.state, SeriesState::Abandoned | SeriesState::Failed))
             .count();
         Ok(count as u32)
     }

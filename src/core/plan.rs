@@ -540,13 +540,14 @@ pub struct WeekSlotInput<'a> {
     pub week: Date,
     /// Now plus the minimum notice.
     pub not_before: Timestamp,
-    /// The occurrence being replaced, never offered again.
+    /// The occurrence being replaced: nothing overlapping it is offered.
     pub avoid: Interval,
 }
 
 /// The best time in one week free for both people (their windows in their own
-/// zones, busy time with buffer, skip and away days, `not_before`), by the same
-/// scores as a series' slot; ties go to the earliest. `None` when there is none.
+/// zones, busy time with buffer, skip and away days, `not_before`) that does not
+/// overlap the declined time: another day first, then the same scores as a
+/// series' slot, ties to the earliest. `None` when there is none.
 pub fn best_slot_in_week(input: &WeekSlotInput) -> Option<Interval> {
     let rules = input.rules;
     let term = Term {
@@ -582,13 +583,17 @@ pub fn best_slot_in_week(input: &WeekSlotInput) -> Option<Interval> {
         })
     };
     let (ma, mb) = (mask(input.a, input.busy_a), mask(input.b, input.busy_b));
-    let mut best: Option<(Interval, (u32, Reverse<Timestamp>))> = None;
+    // Someone declined that time, so nothing overlapping it is offered, and
+    // another day comes before a later hour of the same day.
+    let declined_day = input.avoid.start.to_zoned_datetime(input.zone.clone()).date();
+    let mut best: Option<(Interval, (bool, u32, Reverse<Timestamp>))> = None;
     ma.for_each_common(&mb, |k, score| {
         let Some(&occ) = grid.occurrences(k).first() else {
             return;
         };
-        let rank = (score, Reverse(occ.start));
-        if occ != input.avoid && best.as_ref().is_none_or(|(_, r)| rank > *r) {
+        let other_day = occ.start.to_zoned_datetime(input.zone.clone()).date() != declined_day;
+        let rank = (other_day, score, Reverse(occ.start));
+        if !occ.overlaps(&input.avoid) && best.as_ref().is_none_or(|(_, r)| rank > *r) {
             best = Some((occ, rank));
         }
     });

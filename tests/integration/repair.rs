@@ -526,3 +526,45 @@ fn repair_a_quiet_cycle_of_120_people_makes_one_request() {
     eprintln!("quiet cycle, 120 people: {} requests", requests.len());
     assert!(requests.len() <= 3, "{} requests: {}", requests.len(), run.stderr);
 }
+
+#[test]
+fn repair_a_series_is_not_cancelled_while_a_moved_occurrence_is_inside_min_notice() {
+    let org = org(6);
+    run_at(&org, crate::util::NOW);
+    let series = active(&org);
+    let event = &series[0];
+    let id = event["id"].as_str().unwrap().to_string();
+    let (a, _) = pair_of(event);
+    let original = crate::google::occurrences(event)[1];
+    org.fake
+        .set_response_status(&id, &a, "declined", Some(&original.0.to_string()));
+    run_at(&org, crate::util::NOW);
+    let to = start_of(&exceptions(&org, &id)[0]);
+    // Discriminating only if the rule alone would allow the cancellation.
+    assert!(
+        (to.duration_since(original.0)).abs() > jiff::SignedDuration::from_hours(12),
+        "moved too little"
+    );
+
+    // The person leaves while the moved occurrence is 12 hours away.
+    let text = std::fs::read_to_string(&org.config).unwrap();
+    let entry = text
+        .split("\n[[people]]")
+        .find(|block| block.contains(&a))
+        .unwrap()
+        .to_string();
+    let paused = format!("\n[[people]]{}\npaused = true\n", entry.trim_end());
+    std::fs::write(&org.config, text.replace(&format!("\n[[people]]{entry}"), &paused)).unwrap();
+    org.fake.clear_requests();
+    let twelve_hours_before = to
+        .checked_sub(jiff::SignedDuration::from_hours(12))
+        .unwrap()
+        .to_string();
+    let run = run_at(&org, &twelve_hours_before);
+    assert!(run.stderr.contains("inside min_notice"), "{}", run.stderr);
+    assert!(
+        org.fake.requests().iter().all(|r| r.method != "DELETE"),
+        "a meeting 12 hours away was deleted"
+    );
+    assert_eq!(store_state(&org, &id), SeriesState::Booked);
+}
