@@ -123,14 +123,19 @@ async fn cycle<P: CalendarProvider>(
         summary.kept += state.kept.len();
         // Nobody left to pair (everyone booked or paused): a quiet cycle reads no
         // free/busy at all.
-        let waiting = cfg
+        // Only people still waiting for a partner are planned, so only their
+        // free/busy is read; nobody waiting (everyone booked or paused) means a
+        // quiet cycle that reads no free/busy at all.
+        let waiting: Vec<String> = cfg
             .people
             .iter()
-            .any(|p| !p.paused && !state.paused.contains(&p.email) && !state.booked.contains(&p.email));
-        if !waiting {
+            .filter(|p| !p.paused && !state.paused.contains(&p.email) && !state.booked.contains(&p.email))
+            .map(|p| p.email.clone())
+            .collect();
+        if waiting.is_empty() {
             continue;
         }
-        let busy = app::read_busy(cfg, provider, term).await?;
+        let busy = provider.busy(&waiting, app::busy_range(cfg, term)).await?;
         let plan = app::make_plan(cfg, &busy, &state, *term, now);
         notes.planned(cfg, &busy, &plan);
         for u in &plan.unpaired {

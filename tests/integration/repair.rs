@@ -517,14 +517,21 @@ fn repair_a_declined_occurrence_inside_min_notice_is_not_touched() {
 }
 
 #[test]
-fn repair_a_quiet_cycle_of_120_people_makes_one_request() {
-    let org = org(120);
+fn repair_a_quiet_cycle_of_121_people_reads_free_busy_only_for_the_one_left_over() {
+    let org = org(121);
     run_at(&org, crate::util::NOW);
     org.fake.clear_requests();
     let run = run_at(&org, SATURDAY_WEEK_1);
     let requests = org.fake.requests();
-    eprintln!("quiet cycle, 120 people: {} requests", requests.len());
+    eprintln!("quiet cycle, 121 people (one unpaired): {} requests", requests.len());
     assert!(requests.len() <= 3, "{} requests: {}", requests.len(), run.stderr);
+    for r in requests
+        .iter()
+        .filter(|r| r.api_method.as_deref() == Some("calendar.freebusy.query"))
+    {
+        let items = r.json().unwrap()["items"].as_array().unwrap().len();
+        assert_eq!(items, 1, "free/busy read for people already booked");
+    }
 }
 
 #[test]
