@@ -379,6 +379,21 @@ fn a_person_leaving_loses_their_series_and_the_partner_is_paired_again(pause: bo
     assert_store_matches_calendar(&org);
 }
 
+/// A booked organization of six in which the first series' occurrence of week
+/// `week` was declined by its first person: (org, the series, its id, the
+/// decliner, the declined occurrence).
+fn declined_occurrence(week: usize) -> (Org, Value, String, String, (jiff::Timestamp, jiff::Timestamp)) {
+    let org = org(6);
+    run_at(&org, crate::util::NOW);
+    let event = active(&org)[0].clone();
+    let id = event["id"].as_str().unwrap().to_string();
+    let (a, _) = pair_of(&event);
+    let occurrence = crate::google::occurrences(&event)[week];
+    org.fake
+        .set_response_status(&id, &a, "declined", Some(&occurrence.0.to_string()));
+    (org, event, id, a, occurrence)
+}
+
 /// The exception events of series `id` on the organizer calendar.
 fn exceptions(org: &Org, id: &str) -> Vec<Value> {
     org.fake
@@ -394,16 +409,9 @@ fn start_of(event: &Value) -> jiff::Timestamp {
 
 #[test]
 fn repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week() {
-    let org = org(6);
-    run_at(&org, crate::util::NOW);
-    let series = active(&org);
-    let event = &series[0];
-    let id = event["id"].as_str().unwrap().to_string();
-    let (a, b) = pair_of(event);
-    let weeks = crate::google::occurrences(event);
-    let original = weeks[1];
-    org.fake
-        .set_response_status(&id, &a, "declined", Some(&original.0.to_string()));
+    let (org, event, id, a, original) = declined_occurrence(1);
+    let event = &event;
+    let (_, b) = pair_of(event);
     org.fake.clear_requests();
 
     let run = run_at(&org, crate::util::NOW);
@@ -485,15 +493,7 @@ fn repair_an_occurrence_a_person_moved_is_accepted_as_the_new_time() {
 
 #[test]
 fn repair_a_declined_occurrence_inside_min_notice_is_not_touched() {
-    let org = org(6);
-    run_at(&org, crate::util::NOW);
-    let series = active(&org);
-    let event = &series[0];
-    let id = event["id"].as_str().unwrap().to_string();
-    let (a, _) = pair_of(event);
-    let first = crate::google::occurrences(event)[0];
-    org.fake
-        .set_response_status(&id, &a, "declined", Some(&first.0.to_string()));
+    let (org, _, id, _, first) = declined_occurrence(0);
     org.fake.clear_requests();
     let twelve_hours_before = first
         .0
@@ -536,15 +536,7 @@ fn repair_a_quiet_cycle_of_121_people_reads_free_busy_only_for_the_one_left_over
 
 #[test]
 fn repair_a_series_is_not_cancelled_while_a_moved_occurrence_is_inside_min_notice() {
-    let org = org(6);
-    run_at(&org, crate::util::NOW);
-    let series = active(&org);
-    let event = &series[0];
-    let id = event["id"].as_str().unwrap().to_string();
-    let (a, _) = pair_of(event);
-    let original = crate::google::occurrences(event)[1];
-    org.fake
-        .set_response_status(&id, &a, "declined", Some(&original.0.to_string()));
+    let (org, _, id, a, original) = declined_occurrence(1);
     run_at(&org, crate::util::NOW);
     let to = start_of(&exceptions(&org, &id)[0]);
     // Discriminating only if the rule alone would allow the cancellation.
