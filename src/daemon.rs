@@ -153,7 +153,11 @@ fn load(path: &Path) -> Result<Config, Failure> {
 
 /// Reloads the configuration; a bad new one is reported and the old one kept.
 async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider) {
-    notify(&[NotifyState::Reloading]);
+    // systemd 253 and later ignore RELOADING=1 without the monotonic time.
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => notify(&[NotifyState::Reloading, now]),
+        Err(_) => notify(&[NotifyState::Reloading]),
+    }
     match config::load(path) {
         Ok(new) => match app::provider(&new).await {
             Ok(p) => {

@@ -180,7 +180,15 @@ impl Store {
     /// (never deletes it) and starts an empty one, which the next cycle rebuilds
     /// from the calendar. Returns where the damaged copy went, if anywhere.
     pub fn open_or_move_aside(state_dir: &Path, now: jiff::Timestamp) -> Result<(Store, Option<PathBuf>), StoreError> {
-        match Store::open(state_dir).and_then(|s| s.series().map(|_| s)) {
+        // Every tree is read once, so a record that cannot be decoded is found
+        // here, at the start, and not in every later cycle.
+        let checked = Store::open(state_dir).and_then(|s| {
+            s.series()?;
+            s.paused_people()?;
+            s.moved_occurrences("")?;
+            Ok(s)
+        });
+        match checked {
             Ok(store) => Ok((store, None)),
             // Only a database that cannot be read as data is moved aside: a lock,
             // a permission or disk error, or a newer schema must not cost the
@@ -413,8 +421,12 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
 
 fn map_sled(path: &Path, e: sled::Error) -> StoreError {
     match e {
+        // sled wraps the failed file lock in an error of its own (kind Other,
+        // "could not acquire lock on ..."), so the text is the only sign of it.
         sled::Error::Io(source)
-            if source.kind() == std::io::ErrorKind::WouldBlock || source.raw_os_error() == Some(11) =>
+            if source.kind() == std::io::ErrorKind::WouldBlock
+                || source.raw_os_error() == Some(11)
+                || source.to_string().contains("could not acquire lock") =>
         {
             StoreError::Locked {
                 path: path.to_path_buf(),
@@ -531,6 +543,29 @@ mod tests {
         assert_eq!(store.paused_people().unwrap().into_iter().collect::<Vec<_>>(), ["a@x"]);
         store.set_sync_token(None).unwrap();
         assert_eq!(store.sync_token().unwrap(), None);
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_decoded_moves_the_database_aside_at_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.people.insert("a@x", &b"not json"[..]).unwrap();
+            store.flush().unwrap();
+        }
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let (store, moved) = Store::open_or_move_aside(dir.path(), now).unwrap();
+        let moved = moved.expect("moved aside");
+        assert!(moved.exists(), "the damaged copy is kept");
+        assert!(store.paused_people().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_healthy_database_is_never_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::open(dir.path()).unwrap();
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        assert!(Store::open_or_move_aside(dir.path(), now).unwrap().1.is_none());
     }
 
     #[cfg(unix)]
