@@ -44,6 +44,9 @@ pub enum StoreError {
     Locked { path: PathBuf },
     #[error("state database {path}: {message}")]
     Damaged { path: PathBuf, message: String },
+    /// Written by another version of liaison: kept as it is, never moved aside.
+    #[error("state database {path}: unknown schema version {found:?} (this liaison writes {SCHEMA_VERSION})")]
+    UnknownSchema { path: PathBuf, found: Vec<u8> },
     #[error("state directory {path}: {source}")]
     Io {
         path: PathBuf,
@@ -163,9 +166,9 @@ impl Store {
                 Ok(())
             }
             Some(v) if v.as_ref() == SCHEMA_VERSION.to_be_bytes() => Ok(()),
-            Some(v) => Err(StoreError::Damaged {
+            Some(v) => Err(StoreError::UnknownSchema {
                 path: self.path.clone(),
-                message: format!("unknown schema version {v:?} (this liaison writes {SCHEMA_VERSION})"),
+                found: v.to_vec(),
             }),
         }
     }
@@ -194,7 +197,7 @@ impl Store {
             // a permission or disk error, or a newer schema must not cost the
             // state (pauses, decline counts, pairs people ended); they stop the
             // start with a message instead.
-            Err(e @ StoreError::Damaged { .. }) if !e.to_string().contains("unknown schema version") => {
+            Err(e @ StoreError::Damaged { .. }) => {
                 let from = state_dir.join(DB_DIR);
                 let to = state_dir.join(format!("{DB_DIR}.damaged-{}", now.as_second()));
                 std::fs::rename(&from, &to).map_err(|source| StoreError::Io {
