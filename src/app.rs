@@ -202,6 +202,12 @@ pub fn plan_rules(cfg: &Config) -> PlanRules {
     }
 }
 
+/// The first instant liaison may book, move or cancel anything at:
+/// `now + schedule.min_notice`.
+pub fn notice_cutoff(cfg: &Config, now: Timestamp) -> Timestamp {
+    now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX)
+}
+
 /// Today in the organization's zone.
 pub fn today(cfg: &Config, now: Timestamp) -> Date {
     now.to_zoned_datetime(cfg.timezone.clone()).date()

@@ -115,7 +115,7 @@ async fn cycle<P: CalendarProvider>(
     read_changes(cfg, provider, store, now, &mut summary).await?;
     resolve_pending(provider, store).await?;
     repair(cfg, provider, store, now, &mut summary).await?;
-    let cutoff = now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX);
+    let cutoff = app::notice_cutoff(cfg, now);
     let paused = liaison_paused(cfg, store)?;
     for term in &terms {
         let mut state = TermState::from_records(&store.series()?, term, cutoff);
@@ -296,7 +296,7 @@ async fn move_declined<P: CalendarProvider>(
 ) -> Result<(&'static str, Option<Interval>), Failure> {
     let r = &record.request;
     let (id, instance) = (r.event_id.as_str(), occurrence.instance_id.as_str());
-    let not_before = now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX);
+    let not_before = app::notice_cutoff(cfg, now);
     if at.start < not_before {
         tracing::info!(id = %id, occurrence = %instance, person = %who,
             "declined occurrence not moved: it starts inside min_notice");
@@ -401,7 +401,7 @@ async fn repair<P: CalendarProvider>(
     summary: &mut CycleSummary,
 ) -> Result<(), Failure> {
     let paused = liaison_paused(cfg, store)?;
-    let cutoff = now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX);
+    let cutoff = app::notice_cutoff(cfg, now);
     for mut record in store.series()? {
         if record.state != SeriesState::Booked {
             continue;

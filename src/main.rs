@@ -237,7 +237,7 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     };
     // What the calendar has wins, as in `run`, so both plan from the same state.
     let records = app::merge_calendar(&cfg, records, provider.list_series().await?);
-    let cutoff = now.checked_add(cfg.schedule.min_notice).unwrap_or(Timestamp::MAX);
+    let cutoff = app::notice_cutoff(&cfg, now);
     let mut state = app::TermState::from_records(&records, &term, cutoff);
     state.paused = paused.into_iter().filter(|p| !cfg.never_paused.contains(p)).collect();
     let busy = app::read_busy(&cfg, &provider, &term).await?;
@@ -316,7 +316,7 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     let term = app::term_for(&cfg, cfg.schedule.first_term)?;
     let provider = app::local_provider(&cfg, &dir);
     let store = Store::open(&cfg.state_dir)?;
-    let state = app::TermState::from_records(&store.series()?, &term, now);
+    let state = app::TermState::from_records(&store.series()?, &term, app::notice_cutoff(&cfg, now));
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
     let report = app::book(
