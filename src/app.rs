@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::calendar::google::{GoogleProvider, Timing};
 use crate::calendar::local::LocalProvider;
 use crate::calendar::{
-    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome,
+    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, EndOutcome,
     SeriesRequest,
 };
 use crate::config::{self, Config, ProviderKind};
@@ -126,6 +126,20 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.delete_series(event_id).await,
             Provider::Google(p) => p.delete_series(event_id).await,
+        }
+    }
+
+    async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
+        match self {
+            Provider::Local(p) => p.end_series(event_id, until).await,
+            Provider::Google(p) => p.end_series(event_id, until).await,
+        }
+    }
+
+    fn write_timeout(&self) -> jiff::SignedDuration {
+        match self {
+            Provider::Local(p) => p.write_timeout(),
+            Provider::Google(p) => p.write_timeout(),
         }
     }
 

@@ -148,6 +148,11 @@ impl LocalProvider {
 }
 
 impl CalendarProvider for LocalProvider {
+    async fn end_series(&self, event_id: &str, until: jiff::Timestamp) -> Result<super::EndOutcome, CalendarError> {
+        let _ = until;
+        Err(CalendarError::Refused(format!("ending series {event_id} early is not implemented yet")))
+    }
+
     async fn delete_series(&self, event_id: &str) -> Result<super::DeleteOutcome, CalendarError> {
         Ok(if self.cancel_series(event_id)? {
             super::DeleteOutcome::Deleted
@@ -1760,6 +1765,7 @@ fn series_of(comp: &Comp) -> Located<Option<BookedSeries>> {
             count,
         },
         active,
+        instance: None,
     }))
 }
 

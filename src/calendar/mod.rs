@@ -48,12 +48,53 @@ pub enum CalendarError {
     /// A failure that may pass (network, rate limit, server error): retry later.
     #[error("transient calendar error: {0}")]
     Transient(String),
+    /// The account's quota is used up (Google `dailyLimitExceeded`,
+    /// `quotaExceeded`): nothing can be written until it renews; retry later.
+    #[error("calendar quota exhausted: {0}")]
+    Quota(String),
+    /// The calendar refused this one series for a reason of its own (an
+    /// attendee it will not invite, say): only this pair is affected.
+    #[error("refused by the calendar: {0}")]
+    Refused(String),
+}
+
+/// Who an error concerns, which decides what a cycle does next (DESIGN §4
+/// "Failures").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorScope {
+    /// Only the pair or event at hand: skip it, retry it on a later cycle.
+    ThisOne,
+    /// Everyone (quota, disk, network, server): stop the cycle, mark nothing.
+    Everyone,
+    /// The authorization: the user must run `liaison auth`.
+    Authorization,
 }
 
 impl CalendarError {
     /// True for errors caused by bad input (a file or an answer), which map to exit 2.
     pub fn is_bad_input(&self) -> bool {
         matches!(self, CalendarError::Invalid { .. })
+    }
+
+    /// Who the error concerns.
+    pub fn scope(&self) -> ErrorScope {
+        match self {
+            CalendarError::Unauthorized(_) => ErrorScope::Authorization,
+            CalendarError::Refused(_) | CalendarError::IdCancelled(_) | CalendarError::NotFound(_) => {
+                ErrorScope::ThisOne
+            }
+            CalendarError::Invalid { .. }
+            | CalendarError::Io { .. }
+            | CalendarError::Transient(_)
+            | CalendarError::Quota(_) => ErrorScope::Everyone,
+        }
+    }
+
+    /// True when the calendar certainly did not apply the write that failed
+    /// (it answered with a refusal); false when the write may have landed (a
+    /// timeout, a lost answer).
+    pub fn write_refused(&self) -> bool {
+        !matches!(self, CalendarError::Transient(_))
     }
 }
 
@@ -103,6 +144,10 @@ pub struct BookedSeries {
     pub request: SeriesRequest,
     /// False once the series was cancelled.
     pub active: bool,
+    /// The `calendar.instance` marker the event carries; `None` for events
+    /// written before markers existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// How an attendee answered the invitation.
@@ -137,6 +182,15 @@ pub struct Occurrence {
     pub cancelled: bool,
     /// By lower-case email.
     pub responses: BTreeMap<String, AttendeeResponse>,
+}
+
+/// What `end_series` found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndOutcome {
+    /// The recurrence now ends with the occurrence at `until`.
+    Ended,
+    /// The series is gone already (deleted by someone).
+    AlreadyGone,
 }
 
 /// What `delete_series` found.
@@ -185,7 +239,19 @@ pub trait CalendarProvider {
     async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError>;
 
     /// Deletes (cancels) the whole series, notifying attendees as configured.
+    /// Only for a series none of whose occurrences has started.
     async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError>;
+
+    /// Ends the series early: the occurrence starting at `until` is its last,
+    /// those before it stay in everyone's calendar, those after go (Google:
+    /// the recurrence patched to `UNTIL`; iCalendar: `UNTIL` in UTC).
+    async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError>;
+
+    /// How long after a write was sent the calendar may still apply it (the
+    /// request timeout): a pending intent found missing sooner is not given up.
+    fn write_timeout(&self) -> SignedDuration {
+        SignedDuration::ZERO
+    }
 
     /// Liaison's series changed since `token` (every one without a token, or
     /// when the token expired). Without incremental reading: a full list.

@@ -255,6 +255,8 @@ pub fn summary(cfg: &Config, today: Date) -> String {
         }
     };
     out.push_str(&format!("calendar:  {provider}\n"));
+    let how = if cfg.calendar.instance_explicit { "set" } else { "derived from the organizer and this file's path" };
+    out.push_str(&format!("instance:  {} ({how})\n", cfg.calendar.instance));
     out.push_str(&format!("state dir: {}\n", cfg.state_dir.display()));
     let weeks = cfg.schedule.term_weeks;
     let plural = if weeks == 1 { "" } else { "s" };
@@ -300,6 +302,7 @@ Agenda prompts:\n\
     pub const AUTH: &str = "installed";
     pub const ORGANIZER: &str = "primary";
     pub const REQUESTS_PER_SECOND: i64 = 5;
+    pub const MAX_CANCEL_PER_CYCLE: i64 = 5;
 }
 
 // ---------------------------------------------------------------------------
@@ -321,7 +324,15 @@ struct RawConfig {
     #[serde(default)]
     calendar: RawCalendar,
     #[serde(default)]
+    safety: RawSafety,
+    #[serde(default)]
     people: Vec<Spanned<RawPerson>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSafety {
+    max_cancel_per_cycle: Option<Spanned<i64>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -365,6 +376,7 @@ struct RawPairing {
 #[serde(deny_unknown_fields)]
 struct RawCalendar {
     provider: Option<Spanned<String>>,
+    instance: Option<Spanned<String>>,
     #[serde(default)]
     google: RawGoogle,
     local: Option<RawLocal>,
@@ -662,6 +674,14 @@ fn validate(ctx: &mut Ctx, raw: RawConfig, env: &Env) -> Option<Config> {
     let calendar = validate_calendar(ctx, &raw.calendar, &base, env);
     let people = validate_people(ctx, &raw, zone.as_ref(), &inherited);
     let pairing = validate_pairing(ctx, &raw.pairing, &people);
+    let max_cancel_per_cycle = int_field(
+        ctx,
+        "safety.max_cancel_per_cycle",
+        &raw.safety.max_cancel_per_cycle,
+        defaults::MAX_CANCEL_PER_CYCLE,
+        0..=100_000,
+        "series a cycle may end or cancel without confirmation",
+    );
 
     let (timezone_name, timezone) = zone?;
     let people = people.into_iter().map(|p| p.person).collect::<Option<Vec<_>>>()?;
@@ -683,6 +703,9 @@ fn validate(ctx: &mut Ctx, raw: RawConfig, env: &Env) -> Option<Config> {
         meeting: meeting?,
         pairing: pairing?,
         calendar: calendar?,
+        safety: Safety {
+            max_cancel_per_cycle: u32::try_from(max_cancel_per_cycle?).ok()?,
+        },
         people,
     })
 }
@@ -1058,11 +1081,48 @@ fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, env: &Env) -
         api_base_url,
         requests_per_second: requests_per_second?,
     };
+    let instance = match &raw.instance {
+        Some(v) => {
+            let name = v.get_ref().trim();
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !valid {
+                ctx.error(
+                    Some(v.span()),
+                    "calendar.instance",
+                    format!("{name:?} is not 1 to 64 letters, digits, '-', '_' or '.' (write e.g. instance = \"hq-liaison\")"),
+                );
+            }
+            Some((name.to_string(), true))
+        }
+        None => Some((derived_instance(&google.organizer, ctx.path), false)),
+    };
+    let (instance, instance_explicit) = instance?;
     Some(Calendar {
         provider: provider?,
+        instance,
+        instance_explicit,
         google,
         local: local_dir.map(|dir| Local { dir }),
     })
+}
+
+/// The default `calendar.instance`: a short hash of the organizer calendar and
+/// the configuration file's absolute path, so that the same file at the same
+/// place names the same installation (a lost state recovers its events) and a
+/// trial configuration elsewhere does not.
+pub fn derived_instance(organizer: &str, config_path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let absolute = std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf());
+    let mut hasher = Sha256::new();
+    hasher.update(organizer.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(absolute.as_os_str().as_encoded_bytes());
+    let mut name = data_encoding::BASE32HEX_NOPAD.encode(&hasher.finalize());
+    name.truncate(12);
+    name.make_ascii_lowercase();
+    format!("i-{name}")
 }
 
 /// A person as validated, with what later checks need even when the person
@@ -2430,6 +2490,8 @@ unit = "Sales"
             "pairing.focus",
             "pairing.pause_after_declines",
             "calendar.provider",
+            "calendar.instance",
+            "safety.max_cancel_per_cycle",
             "calendar.google.auth",
             "calendar.google.client_secret",
             "calendar.google.service_account_key",

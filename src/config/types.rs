@@ -25,6 +25,7 @@ pub struct Config {
     pub meeting: Meeting,
     pub pairing: Pairing,
     pub calendar: Calendar,
+    pub safety: Safety,
     /// In file order.
     pub people: Vec<Person>,
     /// People whose entry says `paused = false` explicitly: that lifts a pause
@@ -122,9 +123,21 @@ pub struct Local {
     pub dir: PathBuf,
 }
 
+/// Guards on destructive actions (DESIGN §4 "Reconcile").
+#[derive(Clone, Debug)]
+pub struct Safety {
+    /// A cycle that would end or cancel more series than this (and more than
+    /// 10 % of the booked ones) does none of it without confirmation.
+    pub max_cancel_per_cycle: u32,
+}
+
 #[derive(Clone, Debug)]
 pub struct Calendar {
     pub provider: ProviderKind,
+    /// This installation's name, written on every event it creates.
+    pub instance: String,
+    /// True when the file sets `calendar.instance` (not derived).
+    pub instance_explicit: bool,
     pub google: Google,
     /// Present whenever `provider = "local"`.
     pub local: Option<Local>,

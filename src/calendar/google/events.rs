@@ -210,6 +210,7 @@ pub(crate) fn series_of(event: &Event) -> Result<Option<BookedSeries>, String> {
             count,
         },
         active: !is_cancelled(event),
+        instance: None,
     }))
 }
 

@@ -358,6 +358,11 @@ impl GoogleProvider {
 }
 
 impl CalendarProvider for GoogleProvider {
+    async fn end_series(&self, event_id: &str, until: jiff::Timestamp) -> Result<super::EndOutcome, CalendarError> {
+        let _ = until;
+        Err(CalendarError::Refused(format!("ending series {event_id} early is not implemented yet")))
+    }
+
     async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
         self.delete_whole_series(event_id).await
     }
