@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 use jiff::civil::Date;
@@ -16,7 +15,7 @@ use serde_json::json;
 use crate::calendar::google::{GoogleProvider, Timing};
 use crate::calendar::local::LocalProvider;
 use crate::calendar::{
-    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, EndOutcome,
+    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, EndOutcome, ErrorScope,
     SeriesRequest,
 };
 use crate::config::{self, Config, ProviderKind};
@@ -24,6 +23,7 @@ use crate::core::availability::local_day;
 use crate::core::ids::event_id;
 use crate::core::interval::{Interval, IntervalSet};
 use crate::core::plan::{self, History, Plan, PlanInput, PlanRules, PlannedPair};
+use crate::core::reconcile::{refusal_blocks, refusal_retry_at};
 use crate::core::term::Term;
 use crate::store::{SeriesRecord, SeriesState, Snapshot, Store};
 
@@ -272,7 +272,7 @@ impl TermState {
     /// The state of `term` from all series records. `cutoff` is now plus the
     /// minimum notice: occurrences of a cancelled series before it count as
     /// held, so their people are re-paired only from the week after.
-    pub fn from_records(records: &[SeriesRecord], term: &Term, cutoff: Timestamp) -> TermState {
+    pub fn from_records(records: &[SeriesRecord], term: &Term, cutoff: Timestamp, now: Timestamp) -> TermState {
         let mut state = TermState {
             history: crate::store::history(records),
             ..TermState::default()
@@ -293,9 +293,12 @@ impl TermState {
                         *w = (*w).max(week);
                     }
                 }
-                SeriesState::Failed => {
+                // Refused by the calendar: tried again after its backoff,
+                // left for the term after the third refusal.
+                SeriesState::Failed if refusal_blocks(r, now) => {
                     state.excluded_pairs.insert((a.clone(), b.clone()));
                 }
+                SeriesState::Failed => continue,
                 SeriesState::Abandoned => continue,
             }
         }
@@ -333,20 +336,17 @@ pub fn record_from_calendar(cfg: &Config, series: BookedSeries) -> SeriesRecord 
             .find(|p| p.email == email)
             .map_or_else(String::new, |p| p.unit.clone())
     };
-    let request = series.request;
-    let term_index =
-        Term::containing(cfg.schedule.first_term, cfg.schedule.term_weeks, request.term).map_or(0, |t| t.index);
-    SeriesRecord {
-        units: (unit_of(&request.pair.0), unit_of(&request.pair.1)),
-        term_index,
-        declined_by: None,
-        state: if series.active {
-            SeriesState::Booked
-        } else {
-            SeriesState::Cancelled
-        },
-        request,
-    }
+    let term_index = Term::containing(cfg.schedule.first_term, cfg.schedule.term_weeks, series.request.term)
+        .map_or(0, |t| t.index);
+    let units = (unit_of(&series.request.pair.0), unit_of(&series.request.pair.1));
+    let state = if series.active {
+        SeriesState::Booked
+    } else {
+        SeriesState::Cancelled
+    };
+    let mut record = SeriesRecord::new(series.request, term_index, units, state);
+    record.instance = series.instance;
+    record
 }
 
 /// Records from the store, updated with what the calendar says: the calendar
@@ -444,24 +444,18 @@ pub struct BookReport {
     pub already_there: usize,
 }
 
-/// Books every pair of the plan: intent written and flushed to the store, then
-/// the insert, then the record marked booked. A series that already exists (same
-/// deterministic id) is accepted, never duplicated. Only a lost authorization or
-/// a passing error ends the run early (the intent is resolved next cycle); a
-/// pair the calendar refuses for good is logged and skipped.
+/// Books every pair of `plan` (the demo: a fresh store and a local calendar).
 pub async fn book<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
     store: &Store,
     plan: &Plan,
-    stop: &AtomicBool,
+    now: Timestamp,
 ) -> Result<BookReport, Failure> {
     let mut report = BookReport::default();
     for pair in &plan.pairs {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        match book_pair(cfg, provider, store, plan, pair).await? {
+        let record = intent_for(cfg, store, plan, pair)?;
+        match book_one(cfg, provider, store, now, record).await? {
             Some(CreateOutcome::Created) => report.created += 1,
             Some(CreateOutcome::AlreadyExists) => report.already_there += 1,
             None => {}
@@ -470,61 +464,106 @@ pub async fn book<P: CalendarProvider>(
     Ok(report)
 }
 
-/// Books one pair; `None` when it was not booked (logged).
-async fn book_pair<P: CalendarProvider>(
+/// The record of the series to book for a planned pair: a pending intent of
+/// this installation, with the id's generation following the pair's earlier
+/// series this term (a refused id is used again; see `Store::generations`).
+pub fn intent_for(cfg: &Config, store: &Store, plan: &Plan, pair: &PlannedPair) -> Result<SeriesRecord, Failure> {
+    let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
+    let generation = store.generations(plan.term.start, &a.email, &b.email)?;
+    let request = series_request(cfg, &plan.term, pair, generation);
+    let refusals = store.get(&request.event_id)?.map_or(0, |r| r.refusals);
+    let mut record = SeriesRecord::new(
+        request,
+        plan.term.index,
+        (a.unit.clone(), b.unit.clone()),
+        SeriesState::Pending,
+    );
+    record.instance = Some(cfg.calendar.instance.clone());
+    record.refusals = refusals;
+    Ok(record)
+}
+
+/// Books one checked intent: written and flushed to the store (with the wall
+/// clock time, for the write-ahead rule), then the insert, then the record
+/// marked booked. `None` when it was not booked (logged).
+///
+/// A series that already exists under the same deterministic id is accepted,
+/// never duplicated; one of another installation is recorded as theirs and
+/// left alone. A refusal that concerns this pair only is recorded for a
+/// retry with backoff; anything that concerns everyone ends the cycle: the
+/// intent is forgotten when the calendar certainly did not apply it, and
+/// kept pending (resolved by a lookup later) when it may have.
+pub async fn book_one<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
     store: &Store,
-    plan: &Plan,
-    pair: &PlannedPair,
+    now: Timestamp,
+    mut record: SeriesRecord,
 ) -> Result<Option<CreateOutcome>, Failure> {
-    let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
-    // Non-zero only when a series of this pair already reached the calendar this
-    // term and ended, which the planner never pairs again; kept for safety.
-    let generation = store.generations(plan.term.start, &a.email, &b.email)?;
-    let mut record = SeriesRecord {
-        request: series_request(cfg, &plan.term, pair, generation),
-        term_index: plan.term.index,
-        units: (a.unit.clone(), b.unit.clone()),
-        state: SeriesState::Pending,
-        declined_by: None,
-    };
+    record.intent_at = Some(Timestamp::now());
     store.put(&record)?;
     pause_point("after_intent");
+    let r = &record.request;
+    let (term, a, b, id) = (r.term, r.pair.0.clone(), r.pair.1.clone(), r.event_id.clone());
     let outcome = match provider.create_series(&record.request).await {
         Ok(outcome) => outcome,
         // The id's event was cancelled: this pair had a series this term that
         // someone ended (the store had lost it). Never recreate it.
         Err(CalendarError::IdCancelled(_)) => {
             record.state = SeriesState::Cancelled;
+            record.intent_at = None;
             store.put(&record)?;
-            tracing::info!(term = %plan.term.start, a = %a.email, b = %b.email, id = %record.request.event_id,
+            tracing::info!(term = %term, a = %a, b = %b, id = %id,
                 "series of this pair was cancelled earlier this term; not booked again");
             return Ok(None);
         }
-        Err(e @ (CalendarError::Unauthorized(_) | CalendarError::Transient(_))) => return Err(e.into()),
-        // Refused for good (an attendee or the event itself): this pair only;
-        // the rest of the plan is booked.
-        Err(e) => {
+        Err(e) if e.scope() == ErrorScope::ThisOne => {
             record.state = SeriesState::Failed;
+            record.intent_at = None;
+            record.refusals += 1;
+            record.retry_at = Some(refusal_retry_at(now, cfg.schedule.cycle_every, record.refusals));
             store.put(&record)?;
-            tracing::error!(term = %plan.term.start, a = %a.email, b = %b.email, id = %record.request.event_id,
-                error = %e, "series refused by the calendar; this pair is not tried again this term");
+            if record.refusals >= crate::core::series::MAX_REFUSALS {
+                tracing::error!(term = %term, a = %a, b = %b, id = %id, error = %e, refusals = record.refusals,
+                    "series refused by the calendar again; this pair is left for the rest of the term");
+            } else {
+                tracing::warn!(term = %term, a = %a, b = %b, id = %id, error = %e, refusals = record.refusals,
+                    retry_at = %record.retry_at.unwrap_or(Timestamp::MAX), "series refused by the calendar; retried later");
+            }
             return Ok(None);
+        }
+        Err(e) => {
+            if e.write_refused() {
+                store.remove(&id)?;
+            }
+            return Err(e.into());
         }
     };
     pause_point("after_insert");
+    // A 409 may be another installation's series of the same pair and term:
+    // it is theirs, and this pair is booked already (never twice).
+    if outcome == CreateOutcome::AlreadyExists
+        && let Some(existing) = provider.get_series(&id).await?
+        && existing.instance.as_deref().is_some_and(|i| i != cfg.calendar.instance)
+    {
+        let foreign = record_from_calendar(cfg, existing);
+        store.put(&foreign)?;
+        tracing::info!(term = %term, a = %a, b = %b, id = %id, instance = foreign.instance.as_deref().unwrap_or(""),
+            "this pair is booked by another installation; left alone");
+        return Ok(None);
+    }
     record.state = SeriesState::Booked;
+    record.intent_at = None;
     store.put(&record)?;
-    let first = pair.occurrences.first().map_or(Timestamp::MIN, |o| o.start);
+    let r = &record.request;
     tracing::info!(
-        term = %plan.term.start,
-        a = %a.email,
-        b = %b.email,
-        slot = %format_args!("{} {}", pair.first_start.strftime("%a %H:%M"), pair.zone_name),
-        first = %first,
-        weeks = record.request.count,
-        id = %record.request.event_id,
+        term = %term,
+        a = %a,
+        b = %b,
+        slot = %format_args!("{} {}", r.start.strftime("%a %H:%M"), r.zone),
+        first = %crate::core::reconcile::occurrence_starts(r).first().copied().unwrap_or(Timestamp::MIN),
+        weeks = r.count,
+        id = %id,
         outcome = if outcome == CreateOutcome::Created { "created" } else { "already there" },
         "booked"
     );
@@ -680,6 +719,21 @@ pub fn plan_json(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> serde_json
         "kept": kept.iter().map(|r| &r.request).collect::<Vec<_>>(),
         "stats": plan.stats,
     })
+}
+
+/// Refuses a configuration whose `schedule.first_term` or `term_weeks`
+/// differs from the one the booked series follow, unless its first term
+/// starts after all of them end (DESIGN §4 "Failures": terms change from the
+/// next term on, never under booked series).
+pub fn check_schedule(cfg: &Config, store: &Store) -> Result<(), Failure> {
+    let records = store.series()?;
+    crate::core::reconcile::check_schedule_change(
+        store.schedule()?,
+        cfg.schedule.first_term,
+        cfg.schedule.term_weeks,
+        &records,
+    )
+    .map_err(|message| Failure::Usage(anyhow::anyhow!("{}: {message}", cfg.path.display())))
 }
 
 /// Opens the store of `cfg` for the commands that write (`run`), moving a

@@ -1,11 +1,11 @@
-//! One booking cycle, as `run --once` performs it (and the daemon loop will):
-//! finish intents a previous run left pending, then make sure the current term
-//! and, within `book_ahead`, the next term are booked. Every cycle, failed or
-//! not, ends by writing `status.json` (see `status`).
-//!
-//! Every step goes through the same functions as `plan` (`app::make_plan`), so a
-//! cycle books exactly what `plan` showed for the same calendars.
+//! One cycle, as `run --once` and the daemon perform it: read what changed on
+//! the calendar and look up pending intents; *decide* and *check* the repairs
+//! (`core::reconcile`, pure); *apply* them; then plan each due term through
+//! `app::make_plan` (the same call as `plan`) and book the checked result.
+//! This module makes no repair decision of its own: it reads, applies and logs.
+//! Every cycle, failed or not, ends by writing `status.json` (see `status`).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -13,16 +13,17 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::{self, Failure, TermState};
-use std::collections::BTreeSet;
-
-use crate::calendar::{AttendeeResponse, CalendarError, CalendarProvider, DeleteOutcome, Occurrence};
+use crate::calendar::{
+    BookedSeries, CalendarError, CalendarProvider, Changes, DeleteOutcome, EndOutcome, ErrorScope,
+};
 use crate::config::Config;
 use crate::core::availability::instant;
 use crate::core::interval::{Interval, IntervalSet};
 use crate::core::plan::{WeekSlotInput, best_slot_in_week};
+use crate::core::reconcile::{self, Action, Checked, Facts, Guard, RecordWhy, Refusal};
 use crate::core::term::Term;
 use crate::status::CycleNotes;
-use crate::store::{PersonState, SeriesState, Store};
+use crate::store::{HandledOccurrence, SeriesRecord, SeriesState, Store};
 
 /// What one cycle did, for the summary log line and `status`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -34,8 +35,12 @@ pub struct CycleSummary {
     pub moved: usize,
     pub cancelled: usize,
     pub unpaired: usize,
+    /// Actions the safety check refused.
+    pub refused: usize,
     pub requests: u64,
     pub elapsed: SignedDuration,
+    /// Every action of the cycle, in the order applied (refused ones too).
+    pub actions: Vec<ActionLine>,
 }
 
 /// The terms a cycle at `now` must have booked: the current term (once it has
@@ -69,6 +74,49 @@ pub fn terms_to_book(cfg: &Config, now: Timestamp) -> Vec<Term> {
     terms
 }
 
+/// How a cycle runs.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Once set, the cycle ends between two calendar requests.
+    pub stop: AtomicBool,
+    /// `run --once --allow-mass-cancel`: the user confirmed the removals the
+    /// guard would otherwise refuse.
+    pub allow_mass_cancel: bool,
+    /// `run --once --dry-run`: decide and check, write nothing (the caller
+    /// passes a provider that writes nothing and a copy of the store).
+    pub dry_run: bool,
+}
+
+/// One action of a cycle as the log and `--dry-run` show it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ActionLine {
+    /// `record`, `person`, `occurrence`, `end`, `cancel`, `move` or `book`.
+    pub kind: &'static str,
+    pub text: String,
+    /// Why the guard refused it, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+impl ActionLine {
+    fn of(action: &Action, refused: Option<&Refusal>) -> ActionLine {
+        let kind = match action {
+            Action::Record { .. } => "record",
+            Action::Person { .. } => "person",
+            Action::Occurrence { .. } => "occurrence",
+            Action::End { .. } => "end",
+            Action::Cancel { .. } => "cancel",
+            Action::Move { .. } => "move",
+            Action::Book { .. } => "book",
+        };
+        ActionLine {
+            kind,
+            text: action.to_string(),
+            refused: refused.map(ToString::to_string),
+        }
+    }
+}
+
 /// Runs one cycle, then writes `status.json` whatever its outcome (so `status`
 /// shows a failed cycle too, e.g. an authorization that needs renewing).
 pub async fn run_once<P: CalendarProvider>(
@@ -77,22 +125,24 @@ pub async fn run_once<P: CalendarProvider>(
     store: &Store,
     now: Timestamp,
 ) -> Result<CycleSummary, Failure> {
-    run_once_until(cfg, provider, store, now, &AtomicBool::new(false)).await
+    run_with(cfg, provider, store, now, &Options::default()).await
 }
 
-/// Runs one cycle, ending early (between two calendar requests) once `stop` is set.
-pub async fn run_once_until<P: CalendarProvider>(
+/// Runs one cycle with `options`; status is written unless it is a dry run.
+pub async fn run_with<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
     store: &Store,
     now: Timestamp,
-    stop: &AtomicBool,
+    options: &Options,
 ) -> Result<CycleSummary, Failure> {
     let started = Instant::now();
     let mut notes = CycleNotes::default();
-    let result = cycle(cfg, provider, store, now, stop, &mut notes).await;
+    let result = cycle(cfg, provider, store, now, options, &mut notes).await;
     let elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
-    crate::status::record_cycle(cfg, store, now, elapsed, &result, &notes);
+    if !options.dry_run {
+        crate::status::record_cycle(cfg, store, now, elapsed, &result, &notes);
+    }
     result
 }
 
@@ -102,7 +152,7 @@ async fn cycle<P: CalendarProvider>(
     provider: &P,
     store: &Store,
     now: Timestamp,
-    stop: &AtomicBool,
+    options: &Options,
     notes: &mut CycleNotes,
 ) -> Result<CycleSummary, Failure> {
     let started = Instant::now();
@@ -112,20 +162,75 @@ async fn cycle<P: CalendarProvider>(
         term: terms.first().map(|t| t.start),
         ..CycleSummary::default()
     };
-    read_changes(cfg, provider, store, now, &mut summary).await?;
-    resolve_pending(provider, store).await?;
-    repair(cfg, provider, store, now, &mut summary).await?;
+    // Read: what changed on the calendar, and the pending intents.
+    let token = store.sync_token()?;
+    let changes = provider.list_changes(token.as_deref()).await?;
+    let records = store.series_map()?;
+    let lookups = look_up_pending(provider, &records, &changes).await?;
+    let last_roster = store.roster()?;
+    let person_states = store.person_states()?;
+    let handled = store.handled_occurrences()?;
+    let instance = cfg.calendar.instance.as_str();
     let cutoff = app::notice_cutoff(cfg, now);
-    let paused = liaison_paused(cfg, store)?;
+    let facts = Facts {
+        now,
+        cutoff,
+        wall_now: Timestamp::now(),
+        write_timeout: provider.write_timeout(),
+        instance,
+        first_term: cfg.schedule.first_term,
+        term_weeks: cfg.schedule.term_weeks,
+        people: &cfg.people,
+        never_paused: &cfg.never_paused,
+        pause_after_declines: cfg.pairing.pause_after_declines,
+        last_roster: last_roster.as_ref(),
+        records: &records,
+        person_states: &person_states,
+        handled: &handled,
+        changes: &changes,
+        lookups: &lookups,
+    };
+    // Decide and check (pure), then apply.
+    let actions = reconcile::decide(&facts);
+    let guard = Guard {
+        instance,
+        cutoff,
+        max_cancel_per_cycle: cfg.safety.max_cancel_per_cycle,
+        allow_mass_cancel: options.allow_mass_cancel,
+        booked: records
+            .values()
+            .filter(|r| r.state == SeriesState::Booked && r.owned_by(instance))
+            .count(),
+    };
+    let checked = reconcile::check(actions, &guard);
+    report_refused(&checked, &mut summary, notes);
+    let mut complete = true;
+    for action in &checked.allowed {
+        summary.actions.push(ActionLine::of(action, None));
+        complete &= apply(cfg, provider, store, now, action, &mut summary).await?;
+        if options.stop.load(Ordering::SeqCst) {
+            return Ok(summary);
+        }
+    }
+    // The token moves on only once every change it covers is dealt with; a
+    // move that failed in passing is read (and tried) again next cycle.
+    if complete {
+        store.set_sync_token(changes.next_token.as_deref())?;
+    }
+
+    // Book: plan each due term from the store as the repairs left it.
+    let paused: BTreeSet<String> = store
+        .paused_people()?
+        .into_iter()
+        .filter(|p| !cfg.never_paused.contains(p))
+        .collect();
     for term in &terms {
-        let mut state = TermState::from_records(&store.series()?, term, cutoff);
+        let records = store.series()?;
+        let mut state = TermState::from_records(&records, term, cutoff, now);
         state.paused = paused.clone();
         summary.kept += state.kept.len();
-        // Nobody left to pair (everyone booked or paused): a quiet cycle reads no
-        // free/busy at all.
         // Only people still waiting for a partner are planned, so only their
-        // free/busy is read; nobody waiting (everyone booked or paused) means a
-        // quiet cycle that reads no free/busy at all.
+        // free/busy is read; nobody waiting means no free/busy read at all.
         let waiting: Vec<String> = cfg
             .people
             .iter()
@@ -143,12 +248,29 @@ async fn cycle<P: CalendarProvider>(
             tracing::info!(term = %term.start, person = %p.email, reason = %u.reason, "unpaired");
         }
         summary.unpaired += plan.unpaired.len();
-        if stop.load(Ordering::SeqCst) {
-            break;
+        let mut books = Vec::new();
+        for pair in &plan.pairs {
+            books.push(Action::Book {
+                record: app::intent_for(cfg, store, &plan, pair)?,
+            });
         }
-        let report = app::book(cfg, provider, store, &plan, stop).await?;
-        summary.booked += report.created + report.already_there;
+        let checked = reconcile::check(books, &guard);
+        report_refused(&checked, &mut summary, notes);
+        for action in &checked.allowed {
+            if options.stop.load(Ordering::SeqCst) {
+                return Ok(summary);
+            }
+            summary.actions.push(ActionLine::of(action, None));
+            if let Action::Book { record } = action
+                && app::book_one(cfg, provider, store, now, record.clone()).await?.is_some()
+            {
+                summary.booked += 1;
+            }
+        }
     }
+    let records = store.series()?;
+    store.set_roster(&reconcile::next_roster(&cfg.people, last_roster.as_ref(), &records))?;
+    store.set_schedule(cfg.schedule.first_term, cfg.schedule.term_weeks)?;
     summary.requests = provider.requests().saturating_sub(requests_before);
     summary.elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
     tracing::info!(
@@ -158,6 +280,7 @@ async fn cycle<P: CalendarProvider>(
         moved = summary.moved,
         cancelled = summary.cancelled,
         unpaired = summary.unpaired,
+        refused = summary.refused,
         requests = summary.requests,
         elapsed = %format_args!("{:.1}s", summary.elapsed.as_secs_f64()),
         "cycle done"
@@ -165,149 +288,143 @@ async fn cycle<P: CalendarProvider>(
     Ok(summary)
 }
 
-/// Makes the store agree with the calendar: reads what changed among
-/// liaison's series since the stored sync token (everything on the first cycle,
-/// after lost state or an expired token) and records it. A series missing from
-/// the store (state lost or moved aside) is recorded; a pending intent whose
-/// insert reached the calendar is marked booked; a series a person deleted is
-/// recorded as cancelled (its pair is never booked again this term); a whole
-/// series declined by an attendee is marked for [`repair`]. The new token is
-/// stored only after all of that is, so a crash reads the same changes again.
-async fn read_changes<P: CalendarProvider>(
+/// Logs what the guard refused and notes it for `status`.
+fn report_refused(checked: &Checked, summary: &mut CycleSummary, notes: &mut CycleNotes) {
+    for (action, why) in &checked.refused {
+        tracing::warn!(action = %action, reason = %why, "refused by the safety check; not done");
+        summary.actions.push(ActionLine::of(action, Some(why)));
+        summary.refused += 1;
+        notes.refused(action, why);
+    }
+}
+
+/// Looks up each pending intent the change feed did not already report. A
+/// lookup that fails in passing leaves the intent pending for the next cycle.
+async fn look_up_pending<P: CalendarProvider>(
+    provider: &P,
+    records: &BTreeMap<String, SeriesRecord>,
+    changes: &Changes,
+) -> Result<BTreeMap<String, Option<BookedSeries>>, Failure> {
+    let reported: BTreeSet<&str> = changes
+        .series
+        .iter()
+        .map(|d| d.series.request.event_id.as_str())
+        .collect();
+    let mut lookups = BTreeMap::new();
+    for record in records.values().filter(|r| r.state == SeriesState::Pending) {
+        let id = &record.request.event_id;
+        if reported.contains(id.as_str()) {
+            continue;
+        }
+        match provider.get_series(id).await {
+            Ok(found) => {
+                lookups.insert(id.clone(), found);
+            }
+            Err(e) if e.scope() == ErrorScope::Authorization => return Err(e.into()),
+            Err(e) => tracing::warn!(id = %id, error = %e, "pending booking not looked up; retrying next cycle"),
+        }
+    }
+    Ok(lookups)
+}
+
+/// Applies one checked action. `Ok(false)` when it failed in a way that
+/// concerns only it (logged; retried next cycle); an error that concerns
+/// everyone (quota, disk, authorization) ends the cycle.
+async fn apply<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
     store: &Store,
     now: Timestamp,
+    action: &Action,
     summary: &mut CycleSummary,
-) -> Result<(), Failure> {
-    let token = store.sync_token()?;
-    let changes = provider.list_changes(token.as_deref()).await?;
-    for details in changes.series {
-        let mut record = app::record_from_calendar(cfg, details.series);
-        let known = store.get(&record.request.event_id)?;
-        let r = &record.request;
-        let (a, b) = (r.pair.0.clone(), r.pair.1.clone());
-        for email in [&a, &b] {
-            if details.responses.get(email) == Some(&AttendeeResponse::Accepted) {
-                reset_declines(store, email)?;
-            }
-        }
-        let decliner = [&a, &b]
-            .into_iter()
-            .find(|e| details.responses.get(*e) == Some(&AttendeeResponse::Declined))
-            .cloned();
-        match &known {
-            Some(k) if k.state == SeriesState::Booked && record.state == SeriesState::Cancelled => {
-                tracing::info!(id = %r.event_id, term = %r.term, a = %a, b = %b,
-                    "series deleted on the calendar by a person; recorded, this pair is not booked again this term");
+) -> Result<bool, Failure> {
+    match action {
+        Action::Record { record, why } => {
+            let r = &record.request;
+            tracing::info!(id = %r.event_id, term = %r.term, a = %r.pair.0, b = %r.pair.1, state = ?record.state, "{why}");
+            if matches!(why, RecordWhy::DeletedByPerson | RecordWhy::Missing) {
                 summary.cancelled += 1;
             }
-            Some(k) if k.state == record.state && k.declined_by == decliner => continue,
-            Some(k) if k.state == SeriesState::Cancelled => continue,
-            Some(_) => {}
-            None => tracing::info!(id = %r.event_id, term = %r.term, a = %a, b = %b,
-                state = ?record.state, "series recorded from the calendar"),
+            store.put(record)?;
         }
-        if record.state == SeriesState::Booked {
-            record.declined_by = decliner;
-            if let Some(who) = &record.declined_by {
-                tracing::info!(id = %record.request.event_id, term = %record.request.term, person = %who,
-                    "series declined; it is cancelled and both people paired again");
+        Action::Person { email, state, note } => {
+            tracing::info!(person = %email, declines_in_a_row = state.declines_in_a_row, paused = state.paused, "{note}");
+            store.put_person(email, state)?;
+        }
+        Action::Occurrence { id, handled } => {
+            tracing::info!(id = %handled.series, occurrence = %id, "occurrence {}", handled.note);
+            store.mark_occurrence_handled(id, handled)?;
+        }
+        Action::End { record, why, .. } | Action::Cancel { record, why, .. } => {
+            let r = &record.request;
+            let id = r.event_id.as_str();
+            let done = match action {
+                Action::End { until, .. } => provider.end_series(id, *until).await.map(|o| o == EndOutcome::Ended),
+                _ => provider.delete_series(id).await.map(|o| o == DeleteOutcome::Deleted),
+            };
+            let gone = match done {
+                Ok(done) => !done,
+                Err(e) if passing(&e) => {
+                    tracing::warn!(id = %id, error = %e, "series not ended; retrying next cycle");
+                    return Ok(true);
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(ended) = reconcile::ended_record(action) {
+                store.put(&ended)?;
+                summary.cancelled += 1;
+                let what = if matches!(action, Action::End { .. }) { "series ended early" } else { "series cancelled" };
+                tracing::info!(id = %id, term = %r.term, a = %r.pair.0, b = %r.pair.1, reason = %why,
+                    kept = ended.request.count, already_gone = gone, "{what}");
             }
         }
-        store.put(&record)?;
-    }
-    for id in changes.deleted_ids {
-        if let Some(mut record) = store.get(&id)?
-            && record.state == SeriesState::Booked
-        {
-            let r = &record.request;
-            tracing::info!(id = %id, term = %r.term, a = %r.pair.0, b = %r.pair.1,
-                "series deleted on the calendar by a person; recorded, this pair is not booked again this term");
-            record.state = SeriesState::Cancelled;
-            store.put(&record)?;
-            summary.cancelled += 1;
+        Action::Move { record, occurrence, at, who } => {
+            return move_declined(cfg, provider, store, now, record, occurrence, *at, who, summary).await;
+        }
+        Action::Book { record } => {
+            if app::book_one(cfg, provider, store, now, record.clone()).await?.is_some() {
+                summary.booked += 1;
+            }
         }
     }
-    for (series_id, occurrence) in &changes.occurrences {
-        repair_occurrence(cfg, provider, store, now, series_id, occurrence, summary).await?;
-    }
-    store.set_sync_token(changes.next_token.as_deref())?;
-    Ok(())
+    Ok(true)
 }
 
-/// One occurrence of a booked series that a person changed. Declined by one of
-/// the pair: moved to the best other time free for both in the same week (never
-/// inside `min_notice`), or left with a log line saying why not. Moved by a
-/// person: accepted as the new truth. Cancelled by a person: left as is. Each
-/// occurrence is dealt with once.
-async fn repair_occurrence<P: CalendarProvider>(
-    cfg: &Config,
-    provider: &P,
-    store: &Store,
-    now: Timestamp,
-    series_id: &str,
-    occurrence: &Occurrence,
-    summary: &mut CycleSummary,
-) -> Result<(), Failure> {
-    let Some(record) = store.get(series_id)? else {
-        return Ok(());
-    };
-    let instance = occurrence.instance_id.as_str();
-    if record.state != SeriesState::Booked || store.occurrence_handled(instance)? {
-        return Ok(());
-    }
-    let r = &record.request;
-    let (a, b) = (&r.pair.0, &r.pair.1);
-    let current = occurrence.interval;
-    let decliner = [a, b]
-        .into_iter()
-        .find(|e| occurrence.responses.get(*e) == Some(&AttendeeResponse::Declined));
-    let (note, now_at) = match (occurrence.cancelled, decliner, current) {
-        (true, _, _) => {
-            tracing::info!(id = %series_id, occurrence = %instance, "occurrence cancelled by a person; left as is");
-            ("cancelled by a person", None)
-        }
-        (false, Some(who), Some(at)) => {
-            move_declined(cfg, provider, now, &record, occurrence, at, who, summary).await?
-        }
-        (false, None, Some(at)) if at.start != occurrence.original_start => {
-            tracing::info!(id = %series_id, occurrence = %instance, a = %a, b = %b, from = %occurrence.original_start,
-                to = %at.start, "occurrence moved by a person; accepted as the new time");
-            ("moved by a person", Some(at))
-        }
-        _ => return Ok(()),
-    };
-    store.mark_occurrence_handled(instance, series_id, note, now_at)?;
-    Ok(())
+/// An error that concerns only the action at hand, or may pass: the action
+/// is retried next cycle and the rest of the cycle goes on.
+fn passing(e: &CalendarError) -> bool {
+    matches!(e.scope(), ErrorScope::ThisOne) || matches!(e, CalendarError::Transient(_))
 }
 
-/// Moves an occurrence `who` declined; returns the note to record.
+/// Moves an occurrence `who` declined to the best other time free for both
+/// that week (core's `best_slot_in_week`), or records that there is none.
 #[allow(clippy::too_many_arguments)]
 async fn move_declined<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
+    store: &Store,
     now: Timestamp,
-    record: &crate::store::SeriesRecord,
-    occurrence: &Occurrence,
+    record: &SeriesRecord,
+    occurrence: &str,
     at: Interval,
     who: &str,
     summary: &mut CycleSummary,
-) -> Result<(&'static str, Option<Interval>), Failure> {
+) -> Result<bool, Failure> {
     let r = &record.request;
-    let (id, instance) = (r.event_id.as_str(), occurrence.instance_id.as_str());
+    let id = r.event_id.as_str();
+    let handled = |note: &str, at: Interval| HandledOccurrence {
+        series: id.to_string(),
+        note: note.to_string(),
+        at: Some(at),
+    };
     let not_before = app::notice_cutoff(cfg, now);
-    if at.start < not_before {
-        tracing::info!(id = %id, occurrence = %instance, person = %who,
-            "declined occurrence not moved: it starts inside min_notice");
-        return Ok(("declined inside min_notice", Some(at)));
-    }
     let person = |email: &str| cfg.people.iter().find(|p| p.email == email);
     let (Some(pa), Some(pb), Ok(zone)) = (person(&r.pair.0), person(&r.pair.1), TimeZone::get(&r.zone)) else {
-        return Ok(("declined; pair no longer configured", Some(at)));
+        store.mark_occurrence_handled(occurrence, &handled("declined; pair no longer configured", at))?;
+        return Ok(true);
     };
     // The week of the occurrence, in the series' zone.
-    let date = occurrence.original_start.to_zoned_datetime(zone.clone()).date();
+    let date = at.start.to_zoned_datetime(zone.clone()).date();
     let week = date
         .checked_sub(jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset())))
         .unwrap_or(date);
@@ -320,9 +437,9 @@ async fn move_declined<P: CalendarProvider>(
     let busy = provider.busy(&[pa.email.clone(), pb.email.clone()], range).await?;
     let own = IntervalSet::from_intervals([at]);
     let (Some(Ok(busy_a)), Some(Ok(busy_b))) = (busy.get(&pa.email), busy.get(&pb.email)) else {
-        tracing::info!(id = %id, occurrence = %instance, person = %who,
-            "declined occurrence not moved: a calendar could not be read");
-        return Ok(("declined; calendar unreadable", Some(at)));
+        tracing::info!(id = %id, occurrence = %occurrence, person = %who,
+            "declined occurrence not moved: a calendar could not be read; tried again next cycle");
+        return Ok(false);
     };
     // The occurrence itself shows as busy for whoever did not decline it.
     let (busy_a, busy_b) = (busy_a.difference(&own), busy_b.difference(&own));
@@ -340,178 +457,26 @@ async fn move_declined<P: CalendarProvider>(
         avoid: at,
     });
     let Some(to) = found else {
-        tracing::info!(id = %id, occurrence = %instance, person = %who,
+        tracing::info!(id = %id, occurrence = %occurrence, person = %who,
             "declined occurrence not moved: no other time free for both that week");
-        return Ok(("declined; no other time that week", Some(at)));
+        store.mark_occurrence_handled(occurrence, &handled("declined; no other time that week", at))?;
+        return Ok(true);
     };
-    match provider.move_occurrence(id, instance, to, &r.zone).await {
+    match provider.move_occurrence(id, occurrence, to, &r.zone).await {
         Ok(()) => {
             summary.moved += 1;
-            tracing::info!(id = %id, occurrence = %instance, person = %who, from = %at.start, to = %to.start,
+            tracing::info!(id = %id, occurrence = %occurrence, person = %who, from = %at.start, to = %to.start,
                 "declined occurrence moved");
-            Ok(("moved by liaison", Some(to)))
+            store.mark_occurrence_handled(occurrence, &handled("moved by liaison", to))?;
+            Ok(true)
         }
-        Err(e @ (CalendarError::Unauthorized(_) | CalendarError::Transient(_))) => Err(e.into()),
-        Err(e) => {
-            tracing::warn!(id = %id, occurrence = %instance, error = %e, "declined occurrence not moved");
-            Ok(("declined; move refused", Some(at)))
+        Err(e) if passing(&e) => {
+            tracing::warn!(id = %id, occurrence = %occurrence, error = %e,
+                "declined occurrence not moved; tried again next cycle");
+            Ok(false)
         }
+        Err(e) => Err(e.into()),
     }
-}
-
-fn reset_declines(store: &Store, email: &str) -> Result<(), Failure> {
-    let mut person = store.person(email)?;
-    if person.declines_in_a_row > 0 && !person.paused {
-        person.declines_in_a_row = 0;
-        store.put_person(email, &person)?;
-    }
-    Ok(())
-}
-
-/// People liaison paused after declined series, less those the configuration
-/// now says `paused = false` for explicitly (that lifts the pause).
-fn liaison_paused(cfg: &Config, store: &Store) -> Result<BTreeSet<String>, Failure> {
-    let mut paused = store.paused_people()?;
-    for email in &cfg.never_paused {
-        if paused.remove(email) {
-            store.put_person(email, &PersonState::default())?;
-            tracing::info!(person = %email, "pause lifted: the configuration says paused = false");
-        }
-    }
-    Ok(paused)
-}
-
-/// Why liaison cancels a booked series.
-enum Why {
-    Declined(String),
-    Removed(String),
-    Paused(String),
-}
-
-/// Cancels the booked series that must go: declined by an attendee, or with
-/// a person removed from the configuration or paused. A series whose next
-/// occurrence starts inside `min_notice` is left alone until it has passed
-/// (never cancel what people may already count on). Their people are paired
-/// again by the planning that follows (never as the same pair this term).
-async fn repair<P: CalendarProvider>(
-    cfg: &Config,
-    provider: &P,
-    store: &Store,
-    now: Timestamp,
-    summary: &mut CycleSummary,
-) -> Result<(), Failure> {
-    let paused = liaison_paused(cfg, store)?;
-    let cutoff = app::notice_cutoff(cfg, now);
-    for mut record in store.series()? {
-        if record.state != SeriesState::Booked {
-            continue;
-        }
-        let (a, b) = record.request.pair.clone();
-        let person = |email: &str| cfg.people.iter().find(|p| p.email == email);
-        let why = if let Some(who) = &record.declined_by {
-            Why::Declined(who.clone())
-        } else if let Some(gone) = [&a, &b].into_iter().find(|e| person(e).is_none()) {
-            Why::Removed(gone.clone())
-        } else if let Some(p) = [&a, &b]
-            .into_iter()
-            .find(|e| person(e).is_some_and(|p| p.paused) || paused.contains(*e))
-        {
-            Why::Paused(p.clone())
-        } else {
-            continue;
-        };
-        // Occurrences moved to another time count too: the rule alone does
-        // not say when they take place.
-        let moved = store.moved_occurrences(&record.request.event_id)?;
-        let next_moved = moved.iter().filter(|i| i.end > now).map(|i| i.start).min();
-        let next_rule = next_occurrence(&record.request, now);
-        let next = match (next_rule, next_moved) {
-            (Some(r), Some(m)) => Some(r.min(m)),
-            (r, m) => r.or(m),
-        };
-        let Some(next) = next else {
-            // Every occurrence has started: nothing left to cancel.
-            if record.declined_by.take().is_some() {
-                store.put(&record)?;
-            }
-            continue;
-        };
-        let reason = match &why {
-            Why::Declined(p) => format!("declined by {p}"),
-            Why::Removed(p) => format!("{p} is no longer in the configuration"),
-            Why::Paused(p) => format!("{p} is paused"),
-        };
-        let id = record.request.event_id.clone();
-        if next < cutoff {
-            tracing::info!(id = %id, a = %a, b = %b, reason = %reason, next = %next,
-                "series not cancelled yet: its next occurrence is inside min_notice");
-            continue;
-        }
-        let outcome = match provider.delete_series(&id).await {
-            Ok(o) => o,
-            Err(e @ CalendarError::Unauthorized(_)) => return Err(e.into()),
-            Err(e) => {
-                tracing::warn!(id = %id, error = %e, "series not cancelled; retrying next cycle");
-                continue;
-            }
-        };
-        record.state = SeriesState::Cancelled;
-        store.put(&record)?;
-        summary.cancelled += 1;
-        tracing::info!(id = %id, term = %record.request.term, a = %a, b = %b, reason = %reason,
-            outcome = if outcome == DeleteOutcome::Deleted { "deleted" } else { "already gone" },
-            "series cancelled");
-        if let Why::Declined(who) = &why
-            && !cfg.never_paused.contains(who)
-        {
-            let mut state = store.person(who)?;
-            state.declines_in_a_row += 1;
-            let limit = cfg.pairing.pause_after_declines;
-            if limit > 0 && state.declines_in_a_row >= limit && !state.paused {
-                state.paused = true;
-                tracing::warn!(person = %who, declined = state.declines_in_a_row,
-                    "person paused after declining {limit} series in a row; set `paused = false` on their entry to resume");
-            }
-            store.put_person(who, &state)?;
-        }
-    }
-    Ok(())
-}
-
-/// The start of the first occurrence of `series` that has not ended at `now`
-/// (one in progress counts: it is inside any notice).
-fn next_occurrence(series: &crate::calendar::SeriesRequest, now: Timestamp) -> Option<Timestamp> {
-    let zone = jiff::tz::TimeZone::get(&series.zone).ok()?;
-    (0..series.count)
-        .filter_map(|k| series.start.checked_add(jiff::Span::new().weeks(i64::from(k))).ok())
-        .filter_map(|start| zone.to_timestamp(start).ok())
-        .find(|&at| at.checked_add(series.duration).is_ok_and(|end| end > now))
-}
-
-/// Resolves intents left pending by a killed run or a failed insert with a `get`
-/// on their id: booked or cancelled if the calendar has them, else abandoned, and
-/// their people are planned again with fresh calendars. One failing lookup is
-/// logged and retried next cycle; it does not stop the others.
-async fn resolve_pending<P: CalendarProvider>(provider: &P, store: &Store) -> Result<(), Failure> {
-    for mut record in store.series()? {
-        if record.state != SeriesState::Pending {
-            continue;
-        }
-        let id = record.request.event_id.clone();
-        record.state = match provider.get_series(&id).await {
-            Ok(Some(series)) if series.active => SeriesState::Booked,
-            Ok(Some(_)) => SeriesState::Cancelled,
-            Ok(None) => SeriesState::Abandoned,
-            Err(e @ CalendarError::Unauthorized(_)) => return Err(e.into()),
-            Err(e) => {
-                tracing::warn!(id = %id, error = %e, "pending booking not resolved; retrying next cycle");
-                continue;
-            }
-        };
-        store.put(&record)?;
-        tracing::info!(id = %id, state = ?record.state, "pending booking resolved");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

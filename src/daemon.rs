@@ -9,19 +9,24 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use sd_notify::NotifyState;
 
 use crate::app::{self, Failure, Provider};
+use crate::calendar::CalendarProvider as _;
 use crate::config::{self, Config};
 use crate::cycle::{self, CycleSummary};
 
 /// How long a stop waits for the cycle in progress before dropping it, within
 /// systemd's `TimeoutStopSec=15` and the 10 s the issue allows.
 const STOP_GRACE: Duration = Duration::from_secs(8);
+
+/// A cycle without a request answered or retried for this long is stuck: the
+/// watchdog is no longer pinged (every request has a timeout well under it).
+const STUCK_AFTER: Duration = Duration::from_secs(300);
 
 /// Where "now" comes from: the real clock, or a fixed instant for tests.
 #[derive(Clone, Copy, Debug)]
@@ -59,26 +64,42 @@ where
     notify(&[NotifyState::Ready]);
     tracing::info!(config = %config_path.display(), people = cfg.people.len(), "liaison started");
 
-    let stop = Arc::new(AtomicBool::new(false));
+    app::check_schedule(&cfg, &store)?;
+    let options = cycle::Options::default();
     let watchdog = sd_notify::watchdog_enabled();
+    let mut failures: u32 = 0;
     loop {
         // The cycle runs while signals are watched: a stop lets the request in
         // flight finish, and the cycle ends before its next request.
         let mut reload_pending = false;
         let outcome = {
-            let cycle = cycle::run_once_until(&cfg, &provider, &store, clock.now(), &stop);
+            let cycle = cycle::run_with(&cfg, &provider, &store, clock.now(), &options);
             tokio::pin!(cycle);
+            // The watchdog is pinged only while the cycle makes progress (a
+            // request answered or retried): a cycle stuck without any for
+            // STUCK_AFTER lets systemd's watchdog restart the service.
+            let mut progress = (provider.requests(), std::time::Instant::now());
             let finished = loop {
                 tokio::select! {
                     result = &mut cycle => break Some(result),
                     signal = signals() => match signal {
                         Signal::Stop => {
-                            stop.store(true, Ordering::SeqCst);
+                            options.stop.store(true, Ordering::SeqCst);
                             break None;
                         }
                         Signal::Reload => reload_pending = true,
                     },
-                    _ = ping_watchdog(watchdog) => {}
+                    _ = watchdog_tick(watchdog) => {
+                        let requests = provider.requests();
+                        if requests != progress.0 {
+                            progress = (requests, std::time::Instant::now());
+                        }
+                        if progress.1.elapsed() < STUCK_AFTER {
+                            notify(&[NotifyState::Watchdog]);
+                        } else {
+                            tracing::error!(stuck_for = ?progress.1.elapsed(), "cycle makes no progress; watchdog not pinged");
+                        }
+                    }
                 }
             };
             match finished {
@@ -96,13 +117,15 @@ where
             }
         };
         if reload_pending {
-            reload(&config_path, &mut cfg, &mut provider).await;
+            reload(&config_path, &mut cfg, &mut provider, &store).await;
         }
         report(&outcome);
-        if stop.load(Ordering::SeqCst) {
+        if options.stop.load(Ordering::SeqCst) {
             break;
         }
-        let pause = Duration::try_from(cfg.schedule.cycle_every).unwrap_or(Duration::from_secs(900));
+        failures = if outcome.is_ok() { 0 } else { failures.saturating_add(1) };
+        let every = Duration::try_from(cfg.schedule.cycle_every).unwrap_or(Duration::from_secs(900));
+        let pause = retry_pause(every, failures);
         let wait = tokio::time::sleep(pause);
         tokio::pin!(wait);
         let stop_now = loop {
@@ -110,9 +133,9 @@ where
                 _ = &mut wait => break false,
                 signal = signals() => match signal {
                     Signal::Stop => break true,
-                    Signal::Reload => reload(&config_path, &mut cfg, &mut provider).await,
+                    Signal::Reload => reload(&config_path, &mut cfg, &mut provider, &store).await,
                 },
-                _ = ping_watchdog(watchdog) => {}
+                _ = watchdog_tick(watchdog) => notify(&[NotifyState::Watchdog]),
             }
         };
         if stop_now {
@@ -151,14 +174,55 @@ fn load(path: &Path) -> Result<Config, Failure> {
     config::load(path).map_err(|e| Failure::Usage(e.into()))
 }
 
+/// How long the daemon waits before the next cycle: `cycle_every`, or after
+/// `failures` failed cycles in a row 1, 2, 4 … minutes, capped by it.
+pub fn retry_pause(every: Duration, failures: u32) -> Duration {
+    if failures == 0 {
+        return every;
+    }
+    let minutes = 1u64 << failures.saturating_sub(1).min(20);
+    every.min(Duration::from_secs(60 * minutes))
+}
+
+/// Why a reloaded configuration cannot replace the running one: the keys that
+/// say which calendar and state this daemon owns cannot change under it.
+fn reload_refusal(old: &Config, new: &Config) -> Option<String> {
+    let changed = |key: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
+        format!("{key} changed from {a} to {b}; restart liaison (`systemctl restart liaison`) to use another calendar or state")
+    };
+    if old.calendar.google.organizer != new.calendar.google.organizer {
+        return Some(changed(
+            "calendar.google.organizer",
+            &old.calendar.google.organizer,
+            &new.calendar.google.organizer,
+        ));
+    }
+    if old.calendar.provider != new.calendar.provider {
+        return Some(changed("calendar.provider", &format!("{:?}", old.calendar.provider), &format!("{:?}", new.calendar.provider)));
+    }
+    if old.state_dir != new.state_dir {
+        return Some(changed("state_dir", &old.state_dir.display(), &new.state_dir.display()));
+    }
+    if old.calendar.instance != new.calendar.instance {
+        return Some(changed("calendar.instance", &old.calendar.instance, &new.calendar.instance));
+    }
+    None
+}
+
 /// Reloads the configuration; a bad new one is reported and the old one kept.
-async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider) {
+async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider, store: &crate::store::Store) {
     // systemd 253 and later ignore RELOADING=1 without the monotonic time.
     match NotifyState::monotonic_usec_now() {
         Ok(now) => notify(&[NotifyState::Reloading, now]),
         Err(_) => notify(&[NotifyState::Reloading]),
     }
-    match config::load(path) {
+    let checked = config::load(path).map_err(|errors| {
+        errors.0.iter().map(ToString::to_string).collect::<Vec<_>>()
+    }).and_then(|new| match reload_refusal(cfg, &new) {
+        Some(why) => Err(vec![why]),
+        None => app::check_schedule(&new, store).map(|()| new).map_err(|f| vec![format!("{:#}", f.error())]),
+    });
+    match checked {
         Ok(new) => match app::provider(&new).await {
             Ok(p) => {
                 tracing::info!(config = %path.display(), people = new.people.len(), "configuration reloaded");
@@ -170,7 +234,7 @@ async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider) {
             }
         },
         Err(errors) => {
-            for e in &errors.0 {
+            for e in &errors {
                 tracing::error!(error = %e, "new configuration not used; keeping the old one");
             }
         }
@@ -199,14 +263,10 @@ fn report(outcome: &Result<CycleSummary, Failure>) {
     }
 }
 
-/// Resolves when the watchdog should be pinged (never without a watchdog), and
-/// pings it.
-async fn ping_watchdog(interval: Option<Duration>) {
+/// Resolves when the watchdog should be pinged (never without a watchdog).
+async fn watchdog_tick(interval: Option<Duration>) {
     match interval {
-        Some(i) => {
-            tokio::time::sleep(i / 2).await;
-            notify(&[NotifyState::Watchdog]);
-        }
+        Some(i) => tokio::time::sleep(i / 2).await,
         None => std::future::pending().await,
     }
 }

@@ -8,7 +8,9 @@
 //! - [`calendar`]: calendar providers behind one trait (local iCalendar files).
 //! - [`store`]: the sled database (history and booked series).
 //! - [`app`]: the shell that wires them together for each command.
-//! - [`cycle`]: one booking cycle (`run --once` and each turn of the daemon).
+//! - [`cycle`]: one cycle (`run --once` and each turn of the daemon): read, then
+//!   `core::reconcile` decides and checks, then apply and book.
+//! - [`dry_run`]: `run --once --dry-run`: the cycle with nothing written.
 //! - [`daemon`]: `liaison run`: the loop, signals, reload, systemd notification.
 //! - [`status`]: `status.json`, written after each cycle, read by `liaison status`.
 //! - [`history`]: who met whom and the unit × unit coverage matrix.
@@ -20,6 +22,7 @@ pub mod core;
 pub mod cycle;
 pub mod daemon;
 pub mod demo;
+pub mod dry_run;
 pub mod fsutil;
 pub mod history;
 pub mod status;

@@ -78,9 +78,22 @@ enum Command {
     /// the configuration (a bad one is reported and the old one kept). Under
     /// systemd (`Type=notify`) it reports readiness, status and watchdog pings.
     Run {
-        /// Run one cycle and exit (for a timer, or to try a configuration).
+        /// Run one cycle and exit (for a timer).
         #[arg(long)]
         once: bool,
+        /// With --once: print the cycle's actions (book, end early, cancel,
+        /// move, record) with their reasons and what the safety check would
+        /// refuse, and write nothing anywhere. The way to try a configuration.
+        #[arg(long, requires = "once")]
+        dry_run: bool,
+        /// With --once: print the actions as JSON (with --dry-run).
+        #[arg(long, requires = "dry_run")]
+        json: bool,
+        /// With --once: confirm, for this one cycle, ending or cancelling more
+        /// series than `safety.max_cancel_per_cycle` (the guard refuses that
+        /// otherwise, and `liaison status` says so).
+        #[arg(long, requires = "once", conflicts_with = "dry_run")]
+        allow_mass_cancel: bool,
     },
     /// One-time authorization with the Google account whose calendar organizes the events.
     ///
@@ -180,7 +193,19 @@ fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
         Command::Check => runtime.block_on(check_command(cli.config.as_deref(), now)),
         Command::Auth { no_browser } => runtime.block_on(auth_command(cli.config.as_deref(), !no_browser)),
         Command::Plan { term, json } => runtime.block_on(plan_command(cli.config.as_deref(), term, json, now)),
-        Command::Run { once } => runtime.block_on(run_command(cli.config.as_deref(), once, cli.now)),
+        Command::Run {
+            once,
+            dry_run,
+            json,
+            allow_mass_cancel,
+        } => {
+            let options = liaison::cycle::Options {
+                dry_run,
+                allow_mass_cancel,
+                ..Default::default()
+            };
+            runtime.block_on(run_command(cli.config.as_deref(), once, options, json, cli.now))
+        }
         Command::Status { json } => status_command(cli.config.as_deref(), json, now),
         Command::History { json, csv } => history_command(cli.config.as_deref(), json, csv),
     }
@@ -238,7 +263,7 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     // What the calendar has wins, as in `run`, so both plan from the same state.
     let records = app::merge_calendar(&cfg, records, provider.list_series().await?);
     let cutoff = app::notice_cutoff(&cfg, now);
-    let mut state = app::TermState::from_records(&records, &term, cutoff);
+    let mut state = app::TermState::from_records(&records, &term, cutoff, now);
     state.paused = paused.into_iter().filter(|p| !cfg.never_paused.contains(p)).collect();
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
@@ -252,7 +277,13 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     Ok(())
 }
 
-async fn run_command(explicit: Option<&Path>, once: bool, fixed_now: Option<Timestamp>) -> Result<(), Failure> {
+async fn run_command(
+    explicit: Option<&Path>,
+    once: bool,
+    options: liaison::cycle::Options,
+    json: bool,
+    fixed_now: Option<Timestamp>,
+) -> Result<(), Failure> {
     let clock = fixed_now.map_or(daemon::Clock::System, daemon::Clock::Fixed);
     if !once {
         let path = config::find_config_path(explicit).map_err(|e| Failure::Usage(e.into()))?;
@@ -260,8 +291,33 @@ async fn run_command(explicit: Option<&Path>, once: bool, fixed_now: Option<Time
     }
     let cfg = load_config(explicit)?;
     let provider = app::provider(&cfg).await?;
+    if options.dry_run {
+        // A private copy of the state (or none) and a provider that reads
+        // but writes nothing: the same cycle, with nothing written anywhere.
+        let snapshot = app::store_snapshot(&cfg)?;
+        let empty;
+        let store = match &snapshot {
+            Some(s) => &**s,
+            None => {
+                empty = liaison::store::Snapshot::empty().map_err(|e| Failure::Other(e.into()))?;
+                &*empty
+            }
+        };
+        app::check_schedule(&cfg, store)?;
+        let dry = liaison::dry_run::DryRun::new(&provider);
+        let summary = liaison::cycle::run_with(&cfg, &dry, store, clock.now(), &options).await?;
+        if json {
+            let text = serde_json::to_string_pretty(&liaison::dry_run::json(&summary))
+                .map_err(|e| Failure::Other(e.into()))?;
+            println!("{text}");
+        } else {
+            print!("{}", liaison::dry_run::render(&summary));
+        }
+        return Ok(());
+    }
     let store = app::open_store(&cfg)?;
-    liaison::cycle::run_once(&cfg, &provider, &store, clock.now()).await?;
+    app::check_schedule(&cfg, &store)?;
+    liaison::cycle::run_with(&cfg, &provider, &store, clock.now(), &options).await?;
     Ok(())
 }
 
@@ -316,17 +372,10 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     let term = app::term_for(&cfg, cfg.schedule.first_term)?;
     let provider = app::local_provider(&cfg, &dir);
     let store = Store::open(&cfg.state_dir)?;
-    let state = app::TermState::from_records(&store.series()?, &term, app::notice_cutoff(&cfg, now));
+    let state = app::TermState::from_records(&store.series()?, &term, app::notice_cutoff(&cfg, now), now);
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
-    let report = app::book(
-        &cfg,
-        &provider,
-        &store,
-        &plan,
-        &std::sync::atomic::AtomicBool::new(false),
-    )
-    .await?;
+    let report = app::book(&cfg, &provider, &store, &plan, now).await?;
 
     println!(
         "Sample organization: {} people in {} units, {} zones (seed {seed}).\n",

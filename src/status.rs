@@ -140,6 +140,25 @@ pub struct Attention {
     /// Intents whose insert may or may not have reached the calendar; the next
     /// cycle resolves them.
     pub pending: Vec<PendingIntent>,
+    /// Actions the safety check refused in the last cycle (cancellations in
+    /// bulk waiting for `--allow-mass-cancel`, say).
+    #[serde(default)]
+    pub refused: Vec<RefusedAction>,
+    /// Pairs the calendar refused this term, with how often.
+    #[serde(default)]
+    pub refused_pairs: Vec<RefusedPair>,
+}
+
+/// A pair the calendar refused (retried with backoff; left for the term
+/// after three refusals).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedPair {
+    pub term: Date,
+    pub a: String,
+    pub b: String,
+    pub refusals: u32,
+    /// Next try, or `None` when it is left for the term.
+    pub retry_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,9 +200,25 @@ pub struct CycleNotes {
     /// Email → why the calendar could not be read (first reason seen).
     unavailable: BTreeMap<String, String>,
     unpaired: Vec<UnpairedPerson>,
+    refused: Vec<RefusedAction>,
+}
+
+/// An action the safety check refused, for `status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedAction {
+    pub action: String,
+    pub reason: String,
 }
 
 impl CycleNotes {
+    /// Notes an action the safety check refused.
+    pub fn refused(&mut self, action: &crate::core::reconcile::Action, why: &crate::core::reconcile::Refusal) {
+        self.refused.push(RefusedAction {
+            action: action.to_string(),
+            reason: why.to_string(),
+        });
+    }
+
     /// Notes the unreadable calendars and the unpaired people of one term.
     pub fn planned(&mut self, cfg: &Config, busy: &BTreeMap<String, BusyAnswer>, plan: &Plan) {
         for (email, answer) in busy {
@@ -300,6 +335,18 @@ pub fn build(
                 event_id: r.request.event_id.clone(),
                 a: r.request.pair.0.clone(),
                 b: r.request.pair.1.clone(),
+            })
+            .collect(),
+        refused: notes.refused.clone(),
+        refused_pairs: records
+            .iter()
+            .filter(|r| r.state == SeriesState::Failed)
+            .map(|r| RefusedPair {
+                term: r.request.term,
+                a: r.request.pair.0.clone(),
+                b: r.request.pair.1.clone(),
+                refusals: r.refusals,
+                retry_at: r.retry_at.filter(|_| r.refusals < crate::core::series::MAX_REFUSALS),
             })
             .collect(),
     };
@@ -591,6 +638,19 @@ pub fn render(status: &Status, now: Timestamp) -> String {
         items.push(format!(
             "pending booking in term {}: {} & {} (event {}); the next cycle resolves it",
             p.term, p.a, p.b, p.event_id
+        ));
+    }
+    for r in &a.refused {
+        items.push(format!("not done: {}: {}", r.action, r.reason));
+    }
+    for r in &a.refused_pairs {
+        let next = match r.retry_at {
+            Some(t) => format!("tried again after {}", at(t)),
+            None => "left for the rest of the term".to_string(),
+        };
+        items.push(format!(
+            "refused by the calendar in term {}: {} & {} ({} times); {next}",
+            r.term, r.a, r.b, r.refusals
         ));
     }
     if items.is_empty() {

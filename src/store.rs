@@ -15,25 +15,19 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 
-use crate::calendar::SeriesRequest;
-use crate::core::interval::Interval;
 use crate::core::plan::History;
+pub use crate::core::series::{HandledOccurrence, PersonState, SeriesRecord, SeriesState};
 
 const SCHEMA_VERSION: u32 = 1;
 const DB_DIR: &str = "db";
 /// Keys in `meta` of the occurrences liaison dealt with.
 const OCCURRENCE_PREFIX: &str = "occurrence:";
+/// Key in `meta` of the people configured at the end of the last cycle.
+const ROSTER_KEY: &str = "roster";
+/// Key in `meta` of the schedule the booked series follow.
+const SCHEDULE_KEY: &str = "schedule";
 
-/// An occurrence liaison dealt with.
-#[derive(Serialize, Deserialize)]
-struct HandledOccurrence {
-    series: String,
-    note: String,
-    /// Where it takes place now, when it was moved.
-    at: Option<Interval>,
-}
 /// Waits of 50 ms for a lock still held by this process's closing handle.
 const LOCK_RETRIES: u32 = 100;
 
@@ -53,48 +47,6 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-}
-
-/// Where a series is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SeriesState {
-    /// Intent recorded; the insert may or may not have reached the calendar.
-    Pending,
-    /// The calendar has it.
-    Booked,
-    /// Cancelled (by liaison or a person).
-    Cancelled,
-    /// The intent never reached the calendar (found missing after a crash or a
-    /// failed insert); its people are planned again.
-    Abandoned,
-    /// The calendar refused the insert for good (not a passing error): the pair
-    /// is not tried again this term, its people are planned with others.
-    Failed,
-}
-
-/// One series as the store knows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SeriesRecord {
-    pub request: SeriesRequest,
-    /// Index of the term (for history: how long ago a pair met).
-    pub term_index: i64,
-    /// Units of the two people at booking time, in pair order.
-    pub units: (String, String),
-    pub state: SeriesState,
-    /// The attendee who declined the whole series, while liaison has not yet
-    /// cancelled it (it waits when the next occurrence is inside `min_notice`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub declined_by: Option<String>,
-}
-
-/// What liaison remembers about one person.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PersonState {
-    /// Series this person declined in a row (reset when they accept one).
-    pub declines_in_a_row: u32,
-    /// Paused by liaison after `pairing.pause_after_declines` declined series.
-    pub paused: bool,
 }
 
 /// The open database.
@@ -188,7 +140,9 @@ impl Store {
         let checked = Store::open(state_dir).and_then(|s| {
             s.series()?;
             s.paused_people()?;
-            s.moved_occurrences("")?;
+            s.handled_occurrences()?;
+            s.roster()?;
+            s.schedule()?;
             Ok(s)
         });
         match checked {
@@ -277,7 +231,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes the person's state and flushes it.
     /// True when liaison already dealt with this changed occurrence (moved it,
     /// found no slot for it, or accepted a person's move).
     pub fn occurrence_handled(&self, instance_id: &str) -> Result<bool, StoreError> {
@@ -285,44 +238,16 @@ impl Store {
         Ok(self.meta.get(key).map_err(|e| map_sled(&self.path, e))?.is_some())
     }
 
-    /// Records that liaison dealt with this occurrence of `series` (`note` says
-    /// how) and, when it now takes place at another time, when.
-    pub fn mark_occurrence_handled(
-        &self,
-        instance_id: &str,
-        series: &str,
-        note: &str,
-        at: Option<Interval>,
-    ) -> Result<(), StoreError> {
+    /// Records that liaison dealt with this changed occurrence. Flushed.
+    pub fn mark_occurrence_handled(&self, instance_id: &str, handled: &HandledOccurrence) -> Result<(), StoreError> {
         let key = format!("{OCCURRENCE_PREFIX}{instance_id}");
-        let value = serde_json::to_vec(&HandledOccurrence {
-            series: series.to_string(),
-            note: note.to_string(),
-            at,
-        })
-        .unwrap_or_default();
+        let value = serde_json::to_vec(handled).unwrap_or_default();
         self.meta.insert(key, value).map_err(|e| map_sled(&self.path, e))?;
         self.db.flush().map_err(|e| map_sled(&self.path, e))?;
         Ok(())
     }
 
-    /// When the moved occurrences of `series` take place now (so that nothing
-    /// cancels one of them inside the minimum notice).
-    pub fn moved_occurrences(&self, series: &str) -> Result<Vec<Interval>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.meta.scan_prefix(OCCURRENCE_PREFIX) {
-            let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
-            let handled: HandledOccurrence = serde_json::from_slice(&value).map_err(|e| StoreError::Damaged {
-                path: self.path.clone(),
-                message: format!("{}: {e}", String::from_utf8_lossy(&key)),
-            })?;
-            if handled.series == series {
-                out.extend(handled.at);
-            }
-        }
-        Ok(out)
-    }
-
+    /// Writes the person's state and flushes it.
     pub fn put_person(&self, email: &str, state: &PersonState) -> Result<(), StoreError> {
         let value = serde_json::to_vec(state).unwrap_or_default();
         self.people.insert(email, value).map_err(|e| map_sled(&self.path, e))?;
@@ -347,6 +272,91 @@ impl Store {
         Ok(())
     }
 
+    /// Every series record, by event id.
+    pub fn series_map(&self) -> Result<std::collections::BTreeMap<String, SeriesRecord>, StoreError> {
+        Ok(self
+            .series()?
+            .into_iter()
+            .map(|r| (r.request.event_id.clone(), r))
+            .collect())
+    }
+
+    /// Forgets the record of an intent the calendar refused outright (it
+    /// never landed): its id is free again. Flushed.
+    pub fn remove(&self, event_id: &str) -> Result<(), StoreError> {
+        self.series.remove(event_id).map_err(|e| map_sled(&self.path, e))?;
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
+    /// Every person liaison knows something about.
+    pub fn person_states(&self) -> Result<std::collections::BTreeMap<String, PersonState>, StoreError> {
+        let mut out = std::collections::BTreeMap::new();
+        for item in self.people.iter() {
+            let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
+            let state: PersonState = serde_json::from_slice(&value).map_err(|e| StoreError::Damaged {
+                path: self.path.clone(),
+                message: format!("person {}: {e}", String::from_utf8_lossy(&key)),
+            })?;
+            out.insert(String::from_utf8_lossy(&key).into_owned(), state);
+        }
+        Ok(out)
+    }
+
+    /// Every changed occurrence liaison dealt with, by occurrence id.
+    pub fn handled_occurrences(&self) -> Result<std::collections::BTreeMap<String, HandledOccurrence>, StoreError> {
+        let mut out = std::collections::BTreeMap::new();
+        for item in self.meta.scan_prefix(OCCURRENCE_PREFIX) {
+            let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let handled: HandledOccurrence = serde_json::from_slice(&value).map_err(|e| StoreError::Damaged {
+                path: self.path.clone(),
+                message: format!("{key}: {e}"),
+            })?;
+            out.insert(key[OCCURRENCE_PREFIX.len()..].to_string(), handled);
+        }
+        Ok(out)
+    }
+
+    /// The people configured when the last cycle ended (`None` before the
+    /// first one: a fresh state treats nobody as removed).
+    pub fn roster(&self) -> Result<Option<std::collections::BTreeSet<String>>, StoreError> {
+        self.meta_json(ROSTER_KEY)
+    }
+
+    pub fn set_roster(&self, roster: &std::collections::BTreeSet<String>) -> Result<(), StoreError> {
+        self.set_meta_json(ROSTER_KEY, roster)
+    }
+
+    /// The schedule (first term, weeks per term) the booked series follow.
+    pub fn schedule(&self) -> Result<Option<(jiff::civil::Date, u32)>, StoreError> {
+        self.meta_json(SCHEDULE_KEY)
+    }
+
+    pub fn set_schedule(&self, first_term: jiff::civil::Date, term_weeks: u32) -> Result<(), StoreError> {
+        self.set_meta_json(SCHEDULE_KEY, &(first_term, term_weeks))
+    }
+
+    fn meta_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        let value = self.meta.get(key).map_err(|e| map_sled(&self.path, e))?;
+        value
+            .map(|v| {
+                serde_json::from_slice(&v).map_err(|e| StoreError::Damaged {
+                    path: self.path.clone(),
+                    message: format!("meta {key}: {e}"),
+                })
+            })
+            .transpose()
+    }
+
+    fn set_meta_json<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {
+        // Serializing plain data with string keys cannot fail.
+        let bytes = serde_json::to_vec(value).unwrap_or_default();
+        self.meta.insert(key, bytes).map_err(|e| map_sled(&self.path, e))?;
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
     /// Pair history from every series that was booked.
     pub fn history(&self) -> Result<History, StoreError> {
         Ok(history(&self.series()?))
@@ -360,8 +370,9 @@ impl Store {
             .series()?
             .iter()
             .filter(|r| r.request.term == term && r.request.pair == pair)
-            // Ids that never reached the calendar are free to use again.
-            .filter(|r| !matches!(r.state, SeriesState::Abandoned | SeriesState::Failed))
+            // A refused id never reached the calendar and is used again; an
+            // abandoned one may still land late, so it never is.
+            .filter(|r| r.state != SeriesState::Failed)
             .count();
         Ok(count as u32)
     }
@@ -384,6 +395,21 @@ pub fn history(records: &[SeriesRecord]) -> History {
 pub struct Snapshot {
     store: Store,
     _dir: tempfile::TempDir,
+}
+
+impl Snapshot {
+    /// An empty private database (a dry run without any state yet).
+    pub fn empty() -> Result<Snapshot, StoreError> {
+        let temp = tempfile::Builder::new()
+            .prefix("liaison-snapshot-")
+            .tempdir()
+            .map_err(|source| StoreError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let store = Store::open(temp.path())?;
+        Ok(Snapshot { store, _dir: temp })
+    }
 }
 
 impl std::ops::Deref for Snapshot {

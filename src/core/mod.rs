@@ -13,11 +13,16 @@
 //! - [`matching`]: maximum-weight matching on a general graph.
 //! - [`plan`]: candidate pairs, weights, the matching and the resulting plan.
 //! - [`ids`]: deterministic event ids.
+//! - [`series`]: what liaison remembers about each series and person.
+//! - [`reconcile`]: decide a cycle's actions from the store and the calendar's
+//!   changes, and check them before anything is applied.
 
 pub mod availability;
 pub mod ids;
 pub mod interval;
 pub mod matching;
 pub mod plan;
+pub mod reconcile;
+pub mod series;
 pub mod slot;
 pub mod term;

@@ -1,0 +1,858 @@
+//! Reconciling: what a cycle does about the series liaison knows and what the
+//! calendar reported (DESIGN §4 "Reconcile: decide, check, apply").
+//!
+//! [`decide`] turns the configuration, the store and the calendar's changes
+//! into a list of [`Action`]s, each with its reason; [`check`] refuses those
+//! that would harm calendars by mistake (another installation's events,
+//! anything inside the minimum notice, cancellations in bulk). Both are pure:
+//! the cycle (`crate::cycle`) reads the calendar and applies what is left.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::calendar::{AttendeeResponse, BookedSeries, Changes, SeriesRequest};
+use crate::core::interval::Interval;
+use crate::core::plan::Person;
+use crate::core::series::{HandledOccurrence, MAX_REFUSALS, PersonState, SeriesRecord, SeriesState};
+use crate::core::term::Term;
+
+/// Everything [`decide`] looks at.
+pub struct Facts<'a> {
+    /// The planning clock.
+    pub now: Timestamp,
+    /// `now + schedule.min_notice`: nothing starting before it is touched.
+    pub cutoff: Timestamp,
+    /// The real clock, for intents in flight (never a test's fixed `now`).
+    pub wall_now: Timestamp,
+    /// How long after an insert was sent the calendar may still apply it.
+    pub write_timeout: SignedDuration,
+    /// This installation's `calendar.instance`.
+    pub instance: &'a str,
+    pub first_term: Date,
+    pub term_weeks: u32,
+    /// The configured people.
+    pub people: &'a [Person],
+    /// People whose entry says `paused = false`: never paused by liaison.
+    pub never_paused: &'a BTreeSet<String>,
+    pub pause_after_declines: u32,
+    /// The people the state last saw configured; `None` for a fresh state
+    /// (then nobody counts as removed).
+    pub last_roster: Option<&'a BTreeSet<String>>,
+    /// The store's series, by event id.
+    pub records: &'a BTreeMap<String, SeriesRecord>,
+    /// The store's people (only those liaison knows something about).
+    pub person_states: &'a BTreeMap<String, PersonState>,
+    /// Changed occurrences already dealt with, by occurrence id.
+    pub handled: &'a BTreeMap<String, HandledOccurrence>,
+    /// What the calendar reported since the last cycle.
+    pub changes: &'a Changes,
+    /// For each pending intent looked up: the series found, or `None` when
+    /// the calendar does not have it. A failed lookup is absent.
+    pub lookups: &'a BTreeMap<String, Option<BookedSeries>>,
+}
+
+/// Why a record changes in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordWhy {
+    /// Found on the calendar, unknown to the store (lost state, or written
+    /// before this store).
+    Adopted,
+    /// A pending intent the calendar has (booked) or had (cancelled).
+    Landed,
+    /// A pending intent still missing after the write timeout: given up.
+    Abandoned,
+    /// Deleted on the calendar by a person: not booked again this term.
+    DeletedByPerson,
+    /// Missing from a full read of the calendar: deleted by someone.
+    Missing,
+    /// A person changed its start, zone, length or count on the calendar.
+    ChangedByPerson,
+    /// The whole series was declined by this attendee.
+    Declined(String),
+    /// Attendees' answers changed (no decline to act on).
+    Answers,
+    /// Every occurrence has started: nothing left to end.
+    Finished,
+    /// An event of another installation (named): recorded so its people
+    /// count as booked, and never adopted, changed or cancelled.
+    Foreign(String),
+}
+
+/// Why a series is ended or cancelled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndWhy {
+    Declined(String),
+    Removed(String),
+    Paused(String),
+    /// An insert that landed after its intent had been given up: it was
+    /// never meant to exist.
+    LateLanding,
+}
+
+/// One thing a cycle does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Writes the record to the store; nothing on the calendar.
+    Record { record: SeriesRecord, why: RecordWhy },
+    /// Writes a person's state (decline count, pause).
+    Person { email: String, state: PersonState, note: String },
+    /// Records a changed occurrence as dealt with; nothing on the calendar.
+    Occurrence { id: String, handled: HandledOccurrence },
+    /// Ends the series after its occurrence starting `until`, the `keep`-th.
+    End {
+        record: SeriesRecord,
+        until: Timestamp,
+        keep: u32,
+        moved: Vec<Interval>,
+        why: EndWhy,
+    },
+    /// Deletes the whole series: none of its occurrences has started.
+    Cancel {
+        record: SeriesRecord,
+        moved: Vec<Interval>,
+        why: EndWhy,
+    },
+    /// Moves one declined occurrence to the best other time that week.
+    Move {
+        record: SeriesRecord,
+        occurrence: String,
+        at: Interval,
+        who: String,
+    },
+    /// Books a new series.
+    Book { record: SeriesRecord },
+}
+
+impl Action {
+    /// True for actions that remove occurrences from people's calendars.
+    pub fn is_removal(&self) -> bool {
+        matches!(self, Action::End { .. } | Action::Cancel { .. })
+    }
+
+    /// True for actions that write to the calendar.
+    pub fn writes_calendar(&self) -> bool {
+        matches!(
+            self,
+            Action::End { .. } | Action::Cancel { .. } | Action::Move { .. } | Action::Book { .. }
+        )
+    }
+}
+
+impl fmt::Display for RecordWhy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordWhy::Adopted => f.write_str("found on the calendar; recorded"),
+            RecordWhy::Landed => f.write_str("pending booking found on the calendar"),
+            RecordWhy::Abandoned => f.write_str("pending booking never reached the calendar; given up"),
+            RecordWhy::DeletedByPerson => {
+                f.write_str("deleted on the calendar by a person; this pair is not booked again this term")
+            }
+            RecordWhy::Missing => f.write_str("missing from the calendar; recorded as deleted"),
+            RecordWhy::ChangedByPerson => f.write_str("changed on the calendar by a person; recorded"),
+            RecordWhy::Declined(p) => write!(f, "declined by {p}; it is ended and both people paired again"),
+            RecordWhy::Answers => f.write_str("answers recorded"),
+            RecordWhy::Finished => f.write_str("every occurrence has started; nothing left to end"),
+            RecordWhy::Foreign(i) => write!(
+                f,
+                "belongs to installation {i}; left alone (set calendar.instance = \"{i}\" if that is this installation, moved)"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for EndWhy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndWhy::Declined(p) => write!(f, "declined by {p}"),
+            EndWhy::Removed(p) => write!(f, "{p} is no longer in the configuration"),
+            EndWhy::Paused(p) => write!(f, "{p} is paused"),
+            EndWhy::LateLanding => f.write_str("it landed after its booking had been given up"),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pair = |r: &SeriesRecord| format!("{} & {} (term {}, id {})", r.request.pair.0, r.request.pair.1, r.request.term, r.request.event_id);
+        match self {
+            Action::Record { record, why } => write!(f, "record {}: {why}", pair(record)),
+            Action::Person { email, note, .. } => write!(f, "person {email}: {note}"),
+            Action::Occurrence { id, handled } => write!(f, "occurrence {id} of {}: {}", handled.series, handled.note),
+            Action::End { record, until, keep, why, .. } => write!(
+                f,
+                "end {} after its occurrence at {until} (keeps {keep} of {}): {why}",
+                pair(record),
+                record.request.count
+            ),
+            Action::Cancel { record, why, .. } => {
+                write!(f, "cancel {} (no occurrence has started): {why}", pair(record))
+            }
+            Action::Move { record, occurrence, at, who } => write!(
+                f,
+                "move occurrence {occurrence} of {} from {}: declined by {who}",
+                pair(record),
+                at.start
+            ),
+            Action::Book { record } => write!(
+                f,
+                "book {}: {} {} x{}",
+                pair(record),
+                record.request.start.strftime("%a %Y-%m-%d %H:%M"),
+                record.request.zone,
+                record.request.count
+            ),
+        }
+    }
+}
+
+/// The start of each occurrence of `series` as its rule puts it.
+pub fn occurrence_starts(series: &SeriesRequest) -> Vec<Timestamp> {
+    let Ok(zone) = jiff::tz::TimeZone::get(&series.zone) else {
+        return Vec::new();
+    };
+    (0..series.count)
+        .map_while(|k| series.start.checked_add(jiff::Span::new().weeks(i64::from(k))).ok())
+        .filter_map(|start| zone.to_timestamp(start).ok())
+        .collect()
+}
+
+/// What ending a series at `cutoff` means: every occurrence that starts (or
+/// was moved to) before `cutoff` is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Every occurrence is kept: nothing left to remove.
+    Nothing,
+    /// Keep the first `keep` occurrences; the last kept starts at `until`.
+    After { until: Timestamp, keep: u32 },
+    /// No occurrence has started or is inside the notice: delete it whole.
+    Delete,
+}
+
+/// How `series` ends at `cutoff`. `moved` are the occurrences that take place
+/// at another time than the rule's, where they take place now: one moved to
+/// before `cutoff` keeps every occurrence up to the rule's last one before it
+/// (its original time is not known to every store), which errs on keeping.
+pub fn ending(series: &SeriesRequest, moved: &[Interval], cutoff: Timestamp) -> Ending {
+    let starts = occurrence_starts(series);
+    if starts.is_empty() {
+        return Ending::Nothing;
+    }
+    let mut keep = starts.iter().filter(|&&s| s < cutoff).count();
+    if moved.iter().any(|m| m.start < cutoff) {
+        // A moved occurrence inside the notice: its original may be any of
+        // them, so nothing is removed this cycle.
+        keep = starts.len();
+    }
+    match keep {
+        0 => Ending::Delete,
+        k if k >= starts.len() => Ending::Nothing,
+        k => Ending::After {
+            until: starts[k - 1],
+            keep: u32::try_from(k).unwrap_or(u32::MAX),
+        },
+    }
+}
+
+/// The record of a series found on the calendar.
+pub fn record_from_calendar(facts: &Facts, series: &BookedSeries) -> SeriesRecord {
+    let unit_of = |email: &str| {
+        facts
+            .people
+            .iter()
+            .find(|p| p.email == email)
+            .map_or_else(String::new, |p| p.unit.clone())
+    };
+    let request = series.request.clone();
+    let term_index = Term::containing(facts.first_term, facts.term_weeks, request.term).map_or(0, |t| t.index);
+    let mut record = SeriesRecord::new(
+        request,
+        term_index,
+        (unit_of(&series.request.pair.0), unit_of(&series.request.pair.1)),
+        if series.active {
+            SeriesState::Booked
+        } else {
+            SeriesState::Cancelled
+        },
+    );
+    record.instance = Some(series.instance.clone().unwrap_or_else(|| facts.instance.to_string()));
+    record
+}
+
+/// The cycle's repairs: what changed on the calendar recorded, pending
+/// intents resolved, changed occurrences dealt with, and the series that
+/// must end (declined, a person removed or paused, a late landing).
+/// Bookings come from planning afterwards ([`book_actions`]).
+pub fn decide(facts: &Facts) -> Vec<Action> {
+    let mut d = Decider {
+        facts,
+        records: facts.records.clone(),
+        people: facts.person_states.clone(),
+        actions: Vec::new(),
+        late: BTreeSet::new(),
+    };
+    d.read_series();
+    d.read_deleted();
+    d.read_missing();
+    d.resolve_pending();
+    d.occurrences();
+    d.lift_pauses();
+    d.ends();
+    d.actions
+}
+
+struct Decider<'a> {
+    facts: &'a Facts<'a>,
+    /// The store as the actions so far leave it.
+    records: BTreeMap<String, SeriesRecord>,
+    people: BTreeMap<String, PersonState>,
+    actions: Vec<Action>,
+    /// Ids that landed after they were given up.
+    late: BTreeSet<String>,
+}
+
+impl Decider<'_> {
+    fn record(&mut self, record: SeriesRecord, why: RecordWhy) {
+        self.records.insert(record.request.event_id.clone(), record.clone());
+        self.actions.push(Action::Record { record, why });
+    }
+
+    fn person(&mut self, email: &str, state: PersonState, note: String) {
+        self.people.insert(email.to_string(), state.clone());
+        self.actions.push(Action::Person {
+            email: email.to_string(),
+            state,
+            note,
+        });
+    }
+
+    /// Whether an event the calendar reported is this installation's: its
+    /// marker says so, or it has none (written before markers) and either the
+    /// store knows it or both its people are configured here.
+    fn ours(&self, series: &BookedSeries) -> bool {
+        match &series.instance {
+            Some(i) => i == self.facts.instance,
+            None => {
+                let configured = |e: &str| self.facts.people.iter().any(|p| p.email == e);
+                let (a, b) = &series.request.pair;
+                self.records.contains_key(&series.request.event_id) || (configured(a) && configured(b))
+            }
+        }
+    }
+
+    fn read_series(&mut self) {
+        let facts = self.facts;
+        for details in &facts.changes.series {
+            let series = &details.series;
+            let id = series.request.event_id.clone();
+            let found = record_from_calendar(facts, series);
+            if !self.ours(series) {
+                let known = self.records.get(&id);
+                let changed = known.is_none_or(|k| (k.state, &k.request) != (found.state, &found.request));
+                if changed && known.is_none_or(|k| !k.owned_by(facts.instance)) {
+                    let owner = series.instance.clone().unwrap_or_default();
+                    self.record(found, RecordWhy::Foreign(owner));
+                }
+                continue;
+            }
+            let Some(known) = self.records.get(&id).cloned() else {
+                self.record(found, RecordWhy::Adopted);
+                continue;
+            };
+            match known.state {
+                SeriesState::Cancelled => {}
+                SeriesState::Abandoned if series.active => {
+                    let mut record = known.clone();
+                    record.request = series.request.clone();
+                    record.state = SeriesState::Booked;
+                    self.late.insert(id);
+                    self.record(record, RecordWhy::Landed);
+                }
+                SeriesState::Abandoned => {}
+                SeriesState::Pending | SeriesState::Failed => {
+                    let mut record = known.clone();
+                    record.request = series.request.clone();
+                    record.state = found.state;
+                    record.intent_at = None;
+                    self.record(record, RecordWhy::Landed);
+                }
+                SeriesState::Booked if !series.active => {
+                    let mut record = known.clone();
+                    record.state = SeriesState::Cancelled;
+                    record.declined_by = None;
+                    self.record(record, RecordWhy::DeletedByPerson);
+                }
+                SeriesState::Booked => self.booked_changed(known, series, &details.responses),
+            }
+        }
+    }
+
+    /// A booked series the calendar reported again: a person's change to it,
+    /// its attendees' answers, a whole-series decline.
+    fn booked_changed(
+        &mut self,
+        known: SeriesRecord,
+        series: &BookedSeries,
+        responses: &BTreeMap<String, AttendeeResponse>,
+    ) {
+        let mut record = known.clone();
+        let (a, b) = record.request.pair.clone();
+        let r = &series.request;
+        let mut why = None;
+        if (r.start, &r.zone, r.duration, r.count) != (known.request.start, &known.request.zone, known.request.duration, known.request.count) {
+            record.request.start = r.start;
+            record.request.zone = r.zone.clone();
+            record.request.duration = r.duration;
+            record.request.count = r.count;
+            why = Some(RecordWhy::ChangedByPerson);
+        }
+        let answers: BTreeMap<String, AttendeeResponse> = [&a, &b]
+            .into_iter()
+            .filter_map(|e| responses.get(e).map(|r| (e.clone(), *r)))
+            .collect();
+        for email in [&a, &b] {
+            let now_accepted = answers.get(email) == Some(&AttendeeResponse::Accepted);
+            let was_accepted = known.responses.get(email) == Some(&AttendeeResponse::Accepted);
+            let state = self.people.get(email).cloned().unwrap_or_default();
+            // Only a new acceptance resets the count (not one read again).
+            if now_accepted && !was_accepted && state.declines_in_a_row > 0 && !state.paused {
+                self.person(
+                    email,
+                    PersonState {
+                        declines_in_a_row: 0,
+                        paused: false,
+                    },
+                    "accepted a series; declines in a row reset".into(),
+                );
+            }
+        }
+        let decliner = [&a, &b]
+            .into_iter()
+            .find(|e| answers.get(*e) == Some(&AttendeeResponse::Declined))
+            .cloned();
+        if answers != known.responses {
+            record.responses = answers;
+            why = why.or(Some(RecordWhy::Answers));
+        }
+        if decliner != known.declined_by {
+            if let Some(who) = &decliner {
+                self.count_decline(who);
+                why = Some(RecordWhy::Declined(who.clone()));
+            }
+            record.declined_by = decliner;
+            why = why.or(Some(RecordWhy::Answers));
+        }
+        if let Some(why) = why {
+            self.record(record, why);
+        }
+    }
+
+    /// A newly declined series: counts towards pausing the person.
+    fn count_decline(&mut self, who: &str) {
+        if self.facts.never_paused.contains(who) {
+            return;
+        }
+        let mut state = self.people.get(who).cloned().unwrap_or_default();
+        if state.paused {
+            return;
+        }
+        state.declines_in_a_row += 1;
+        let limit = self.facts.pause_after_declines;
+        let note = if limit > 0 && state.declines_in_a_row >= limit {
+            state.paused = true;
+            format!(
+                "paused after declining {} series in a row; set `paused = false` on their entry to resume",
+                state.declines_in_a_row
+            )
+        } else {
+            format!("declined {} series in a row", state.declines_in_a_row)
+        };
+        self.person(who, state, note);
+    }
+
+    fn read_deleted(&mut self) {
+        for id in &self.facts.changes.deleted_ids {
+            if let Some(known) = self.records.get(id).cloned()
+                && matches!(known.state, SeriesState::Booked | SeriesState::Pending)
+                && known.owned_by(self.facts.instance)
+            {
+                let mut record = known;
+                record.state = SeriesState::Cancelled;
+                record.declined_by = None;
+                self.record(record, RecordWhy::DeletedByPerson);
+            }
+        }
+    }
+
+    /// After a full read, a booked series the calendar no longer lists was
+    /// deleted by someone (Google forgets deleted events after a while).
+    fn read_missing(&mut self) {
+        let changes = self.facts.changes;
+        if !changes.full {
+            return;
+        }
+        let listed: BTreeSet<&str> = changes
+            .series
+            .iter()
+            .map(|d| d.series.request.event_id.as_str())
+            .chain(changes.deleted_ids.iter().map(String::as_str))
+            .collect();
+        let missing: Vec<SeriesRecord> = self
+            .records
+            .values()
+            .filter(|r| r.state == SeriesState::Booked && r.owned_by(self.facts.instance))
+            .filter(|r| !listed.contains(r.request.event_id.as_str()))
+            .cloned()
+            .collect();
+        for mut record in missing {
+            record.state = SeriesState::Cancelled;
+            record.declined_by = None;
+            self.record(record, RecordWhy::Missing);
+        }
+    }
+
+    /// Pending intents: booked (or cancelled) when the calendar has them;
+    /// given up only once the calendar's write timeout has passed since the
+    /// intent was flushed (an insert in flight may still land); kept pending,
+    /// its two people reserved, until then.
+    fn resolve_pending(&mut self) {
+        let facts = self.facts;
+        let pending: Vec<SeriesRecord> = self
+            .records
+            .values()
+            .filter(|r| r.state == SeriesState::Pending)
+            .cloned()
+            .collect();
+        for known in pending {
+            let id = &known.request.event_id;
+            let mut record = known.clone();
+            match facts.lookups.get(id) {
+                Some(Some(series)) => {
+                    record.request = series.request.clone();
+                    record.state = if series.active {
+                        SeriesState::Booked
+                    } else {
+                        SeriesState::Cancelled
+                    };
+                    record.intent_at = None;
+                    self.record(record, RecordWhy::Landed);
+                }
+                Some(None) => {
+                    let settled = known
+                        .intent_at
+                        .and_then(|at| at.checked_add(facts.write_timeout).ok())
+                        .is_none_or(|deadline| facts.wall_now >= deadline);
+                    if settled {
+                        record.state = SeriesState::Abandoned;
+                        self.record(record, RecordWhy::Abandoned);
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn occurrences(&mut self) {
+        let facts = self.facts;
+        let mut seen = BTreeSet::new();
+        for (series_id, occurrence) in &facts.changes.occurrences {
+            let id = occurrence.instance_id.as_str();
+            if facts.handled.contains_key(id) || !seen.insert(id) {
+                continue;
+            }
+            let Some(record) = self.records.get(series_id).cloned() else {
+                continue;
+            };
+            if record.state != SeriesState::Booked || !record.owned_by(facts.instance) {
+                continue;
+            }
+            let (a, b) = record.request.pair.clone();
+            let decliner = [a, b]
+                .into_iter()
+                .find(|e| occurrence.responses.get(e) == Some(&AttendeeResponse::Declined));
+            let handled = |note: &str, at: Option<Interval>| Action::Occurrence {
+                id: id.to_string(),
+                handled: HandledOccurrence {
+                    series: series_id.clone(),
+                    note: note.to_string(),
+                    at,
+                },
+            };
+            let action = match (occurrence.cancelled, decliner, occurrence.interval) {
+                (true, _, _) => handled("cancelled by a person; left as is", None),
+                (false, Some(_), Some(at)) if at.start < facts.cutoff => {
+                    handled("declined inside min_notice; left as is", Some(at))
+                }
+                (false, Some(who), Some(at)) => Action::Move {
+                    record,
+                    occurrence: id.to_string(),
+                    at,
+                    who,
+                },
+                (false, None, Some(at)) if at.start != occurrence.original_start => {
+                    handled("moved by a person; accepted as the new time", Some(at))
+                }
+                _ => continue,
+            };
+            self.actions.push(action);
+        }
+    }
+
+    /// A pause liaison put on someone whose entry now says `paused = false`.
+    fn lift_pauses(&mut self) {
+        for email in self.facts.never_paused {
+            if self.people.get(email).is_some_and(|s| s.paused) {
+                self.person(
+                    email,
+                    PersonState::default(),
+                    "pause lifted: the configuration says paused = false".into(),
+                );
+            }
+        }
+    }
+
+    /// Why `record` must end, if it must.
+    fn end_reason(&self, record: &SeriesRecord) -> Option<EndWhy> {
+        if self.late.contains(&record.request.event_id) {
+            return Some(EndWhy::LateLanding);
+        }
+        if let Some(who) = &record.declined_by {
+            return Some(EndWhy::Declined(who.clone()));
+        }
+        let (a, b) = &record.request.pair;
+        let configured = |e: &str| self.facts.people.iter().find(|p| p.email == e);
+        let removed = |e: &str| {
+            configured(e).is_none() && self.facts.last_roster.is_some_and(|roster| roster.contains(e))
+        };
+        if let Some(gone) = [a, b].into_iter().find(|e| removed(e)) {
+            return Some(EndWhy::Removed(gone.clone()));
+        }
+        let paused = |e: &str| {
+            configured(e).is_some_and(|p| p.paused) || self.people.get(e).is_some_and(|s| s.paused)
+        };
+        [a, b].into_iter().find(|e| paused(e)).map(|p| EndWhy::Paused(p.clone()))
+    }
+
+    fn ends(&mut self) {
+        let facts = self.facts;
+        let booked: Vec<SeriesRecord> = self
+            .records
+            .values()
+            .filter(|r| r.state == SeriesState::Booked && r.owned_by(facts.instance))
+            .cloned()
+            .collect();
+        for record in booked {
+            let Some(why) = self.end_reason(&record) else { continue };
+            let id = &record.request.event_id;
+            let moved: Vec<Interval> = facts
+                .handled
+                .values()
+                .filter(|h| &h.series == id)
+                .filter_map(|h| h.at)
+                .collect();
+            match ending(&record.request, &moved, facts.cutoff) {
+                Ending::Delete => self.actions.push(Action::Cancel { record, moved, why }),
+                Ending::After { until, keep } => self.actions.push(Action::End {
+                    record,
+                    until,
+                    keep,
+                    moved,
+                    why,
+                }),
+                // Every occurrence started or is inside the notice: a decline
+                // is done with once the last one has started.
+                Ending::Nothing => {
+                    let all_started = occurrence_starts(&record.request).iter().all(|&s| s < facts.now);
+                    if record.declined_by.is_some() && all_started {
+                        let mut finished = record.clone();
+                        finished.declined_by = None;
+                        self.record(finished, RecordWhy::Finished);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The people the state remembers as configured after a cycle: everyone
+/// configured now, and those removed whose series are not ended yet (so a
+/// removal survives a refused or failed cycle).
+pub fn next_roster(people: &[Person], last: Option<&BTreeSet<String>>, records: &[SeriesRecord]) -> BTreeSet<String> {
+    let mut roster: BTreeSet<String> = people.iter().map(|p| p.email.clone()).collect();
+    if let Some(last) = last {
+        for r in records.iter().filter(|r| r.state == SeriesState::Booked) {
+            for e in [&r.request.pair.0, &r.request.pair.1] {
+                if last.contains(e) {
+                    roster.insert(e.clone());
+                }
+            }
+        }
+    }
+    roster
+}
+
+/// Whether a pair's earlier refusal keeps it from being planned now:
+/// refused [`MAX_REFUSALS`] times (left for the term), or waiting out its
+/// backoff.
+pub fn refusal_blocks(record: &SeriesRecord, now: Timestamp) -> bool {
+    record.state == SeriesState::Failed && (record.refusals >= MAX_REFUSALS || record.retry_at.is_some_and(|t| now < t))
+}
+
+/// When a pair refused `refusals` times is tried again: one cycle later,
+/// then doubling (1, 2, 4 … times `cycle_every`).
+pub fn refusal_retry_at(now: Timestamp, cycle_every: SignedDuration, refusals: u32) -> Timestamp {
+    let factor = 1i32 << refusals.saturating_sub(1).min(16);
+    let wait = cycle_every.checked_mul(factor).unwrap_or(SignedDuration::MAX);
+    now.checked_add(wait).unwrap_or(Timestamp::MAX)
+}
+
+/// Whether the schedule may change from `stored` (the first term and weeks
+/// per term the booked series follow) to `first_term`/`term_weeks`: only when
+/// nothing is booked, or when the new first term starts on or after the end
+/// of the last term anything is booked in (so no week can hold two series).
+pub fn check_schedule_change(
+    stored: Option<(Date, u32)>,
+    first_term: Date,
+    term_weeks: u32,
+    records: &[SeriesRecord],
+) -> Result<(), String> {
+    let Some((old_first, old_weeks)) = stored else {
+        return Ok(());
+    };
+    if (old_first, old_weeks) == (first_term, term_weeks) {
+        return Ok(());
+    }
+    let booked_until = records
+        .iter()
+        .filter(|r| matches!(r.state, SeriesState::Booked | SeriesState::Pending))
+        .filter_map(|r| r.request.term.checked_add(jiff::Span::new().weeks(i64::from(old_weeks))).ok())
+        .max();
+    match booked_until {
+        Some(end) if first_term < end => Err(format!(
+            "schedule.first_term = {first_term} and term_weeks = {term_weeks} differ from the schedule of the \
+             booked series ({old_first}, {old_weeks} weeks), which run until {end}. Changing terms under booked \
+             series would book people twice in one week. To change terms from the next term on, set \
+             schedule.first_term to {end} or a later Monday (with the new term_weeks); or keep {old_first} \
+             and {old_weeks}."
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The guard's settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Guard<'a> {
+    pub instance: &'a str,
+    pub cutoff: Timestamp,
+    pub max_cancel_per_cycle: u32,
+    /// `run --once --allow-mass-cancel`: the user confirmed this cycle.
+    pub allow_mass_cancel: bool,
+    /// Series of this installation booked now (for the 10 % rule).
+    pub booked: usize,
+}
+
+/// Why [`check`] refused an action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The event belongs to another installation.
+    NotOurs(String),
+    /// It would touch an occurrence starting before `now + min_notice`.
+    InsideNotice(Timestamp),
+    /// The cycle would end or cancel `count` series, more than the limit and
+    /// more than 10 % of those booked.
+    MassCancel { count: usize, limit: u32, booked: usize },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NotOurs(i) => write!(f, "the event belongs to installation {i}"),
+            Refusal::InsideNotice(at) => write!(f, "it would change an occurrence at {at}, inside min_notice"),
+            Refusal::MassCancel { count, limit, booked } => write!(
+                f,
+                "this cycle would end or cancel {count} of {booked} booked series, more than \
+                 safety.max_cancel_per_cycle = {limit}; nothing was ended. If that is intended, run \
+                 `liaison run --once --allow-mass-cancel`"
+            ),
+        }
+    }
+}
+
+/// The actions [`check`] let through, and those it refused with the reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Checked {
+    pub allowed: Vec<Action>,
+    pub refused: Vec<(Action, Refusal)>,
+}
+
+/// The record of a series once `action` (an end or a cancel) is done.
+pub fn ended_record(action: &Action) -> Option<SeriesRecord> {
+    let (record, keep) = match action {
+        Action::End { record, keep, .. } => (record, *keep),
+        Action::Cancel { record, .. } => (record, 0),
+        _ => return None,
+    };
+    let mut done = record.clone();
+    done.state = SeriesState::Cancelled;
+    done.declined_by = None;
+    done.request.count = keep;
+    Some(done)
+}
+
+/// Refuses what would harm calendars by mistake; the rest goes on.
+pub fn check(actions: Vec<Action>, guard: &Guard) -> Checked {
+    let mut checked = Checked::default();
+    let mut removals = Vec::new();
+    for action in actions {
+        match refusal(&action, guard) {
+            Some(why) => checked.refused.push((action, why)),
+            None if action.is_removal() => removals.push(action),
+            None => checked.allowed.push(action),
+        }
+    }
+    let count = removals.len();
+    let over_limit = count > guard.max_cancel_per_cycle as usize;
+    let over_share = count * 10 > guard.booked;
+    if over_limit && over_share && !guard.allow_mass_cancel {
+        let why = Refusal::MassCancel {
+            count,
+            limit: guard.max_cancel_per_cycle,
+            booked: guard.booked,
+        };
+        checked.refused.extend(removals.into_iter().map(|a| (a, why.clone())));
+    } else {
+        checked.allowed.extend(removals);
+    }
+    checked
+}
+
+/// Why one action is refused on its own, if it is.
+fn refusal(action: &Action, guard: &Guard) -> Option<Refusal> {
+    let owner = |r: &SeriesRecord| match &r.instance {
+        Some(i) if i != guard.instance => Some(Refusal::NotOurs(i.clone())),
+        _ => None,
+    };
+    let inside = |at: Timestamp| (at < guard.cutoff).then_some(Refusal::InsideNotice(at));
+    match action {
+        // Every occurrence removed must start after the notice; a moved one
+        // inside it could be any of them, so it refuses the removal too.
+        Action::End { record, until, moved, .. } => owner(record).or_else(|| {
+            occurrence_starts(&record.request)
+                .into_iter()
+                .filter(|s| s > until)
+                .chain(moved.iter().map(|m| m.start))
+                .find_map(inside)
+        }),
+        Action::Cancel { record, moved, .. } => owner(record).or_else(|| {
+            occurrence_starts(&record.request)
+                .into_iter()
+                .chain(moved.iter().map(|m| m.start))
+                .find_map(inside)
+        }),
+        Action::Move { record, at, .. } => owner(record).or_else(|| inside(at.start)),
+        Action::Book { record } => owner(record).or_else(|| occurrence_starts(&record.request).into_iter().find_map(inside)),
+        Action::Record { .. } | Action::Person { .. } | Action::Occurrence { .. } => None,
+    }
+}
