@@ -283,6 +283,11 @@ mod tests {
             units: (a.2.to_string(), b.2.to_string()),
             state,
             declined_by: None,
+            instance: None,
+            intent_at: None,
+            responses: Default::default(),
+            refusals: 0,
+            retry_at: None,
         }
     }
 

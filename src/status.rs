@@ -732,6 +732,11 @@ timezone = "Asia/Tokyo"
             units: ("Sales".into(), "Ops".into()),
             state,
             declined_by: None,
+            instance: None,
+            intent_at: None,
+            responses: Default::default(),
+            refusals: 0,
+            retry_at: None,
         }
     }
 

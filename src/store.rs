@@ -475,7 +475,7 @@ fn map_sled(path: &Path, e: sled::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::Attendee;
+    use crate::calendar::{Attendee, SeriesRequest};
     use jiff::SignedDuration;
     use jiff::civil::date;
 
@@ -502,6 +502,11 @@ mod tests {
             units: ("U1".into(), "U2".into()),
             state,
             declined_by: None,
+            instance: None,
+            intent_at: None,
+            responses: Default::default(),
+            refusals: 0,
+            retry_at: None,
         }
     }
 

@@ -2633,7 +2633,8 @@ mod tests {
             p.list_series().await.unwrap(),
             [BookedSeries {
                 request: req,
-                active: true
+                active: true,
+                instance: None,
             }]
         );
         let text = fs::read_to_string(p.bookings_path()).unwrap();
@@ -2969,7 +2970,7 @@ mod tests {
             }
             let roots = parse_calendar(&text, "b.ics").unwrap();
             let read: Vec<_> = events_of(&roots).map(|e| series_of(e).unwrap()).collect();
-            prop_assert_eq!(read, vec![Some(BookedSeries { request: req.clone(), active: true })]);
+            prop_assert_eq!(read, vec![Some(BookedSeries { request: req.clone(), active: true, instance: None })]);
             // The same file also reads as busy time without error.
             let r = Interval::new(Timestamp::MIN, Timestamp::MAX);
             let busy = busy_in(&roots, "b.ics", &req.pair.0, &TimeZone::UTC, Interval::new(r.start, ts("2101-01-01T00:00:00Z")), Scope::InvolvingOwner);

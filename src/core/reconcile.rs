@@ -19,6 +19,10 @@ use crate::core::plan::Person;
 use crate::core::series::{HandledOccurrence, MAX_REFUSALS, PersonState, SeriesRecord, SeriesState};
 use crate::core::term::Term;
 
+/// The owner recorded for an unmarked event that is not this installation's
+/// (its people are not configured here): never a valid `calendar.instance`.
+pub const UNMARKED: &str = "(unmarked)";
+
 /// Everything [`decide`] looks at.
 pub struct Facts<'a> {
     /// The planning clock.
@@ -352,8 +356,10 @@ impl Decider<'_> {
                 let known = self.records.get(&id);
                 let changed = known.is_none_or(|k| (k.state, &k.request) != (found.state, &found.request));
                 if changed && known.is_none_or(|k| !k.owned_by(facts.instance)) {
-                    let owner = series.instance.clone().unwrap_or_default();
-                    self.record(found, RecordWhy::Foreign(owner));
+                    let owner = series.instance.clone().unwrap_or_else(|| UNMARKED.to_string());
+                    let mut record = found;
+                    record.instance = Some(owner.clone());
+                    self.record(record, RecordWhy::Foreign(owner));
                 }
                 continue;
             }
@@ -856,3 +862,7 @@ fn refusal(action: &Action, guard: &Guard) -> Option<Refusal> {
         Action::Record { .. } | Action::Person { .. } | Action::Occurrence { .. } => None,
     }
 }
+
+#[cfg(test)]
+#[path = "reconcile_tests.rs"]
+mod tests;

@@ -557,7 +557,8 @@ mod tests {
             series,
             BookedSeries {
                 request: req.clone(),
-                active: true
+                active: true,
+                instance: None,
             }
         );
         let details = details_of(&as_returned(&req)).unwrap().unwrap();
