@@ -108,6 +108,7 @@ impl ActionLine {
             Action::Cancel { .. } => "cancel",
             Action::Move { .. } => "move",
             Action::Book { .. } => "book",
+            Action::Wait { .. } => "wait",
         };
         ActionLine {
             kind,
@@ -269,7 +270,7 @@ async fn cycle<P: CalendarProvider>(
         }
     }
     let records = store.series()?;
-    store.set_roster(&reconcile::next_roster(&cfg.people, last_roster.as_ref(), &records))?;
+    store.set_roster(&reconcile::next_roster(&cfg.people, last_roster.as_ref(), &records, now))?;
     store.set_schedule(cfg.schedule.first_term, cfg.schedule.term_weeks)?;
     summary.requests = provider.requests().saturating_sub(requests_before);
     summary.elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
@@ -341,7 +342,11 @@ async fn apply<P: CalendarProvider>(
     match action {
         Action::Record { record, why } => {
             let r = &record.request;
-            tracing::info!(id = %r.event_id, term = %r.term, a = %r.pair.0, b = %r.pair.1, state = ?record.state, "{why}");
+            if *why == RecordWhy::Answers {
+                tracing::debug!(id = %r.event_id, "{why}");
+            } else {
+                tracing::info!(id = %r.event_id, term = %r.term, a = %r.pair.0, b = %r.pair.1, state = ?record.state, "{why}");
+            }
             if matches!(why, RecordWhy::DeletedByPerson | RecordWhy::Missing) {
                 summary.cancelled += 1;
             }
@@ -352,7 +357,7 @@ async fn apply<P: CalendarProvider>(
             store.put_person(email, state)?;
         }
         Action::Occurrence { id, handled } => {
-            tracing::info!(id = %handled.series, occurrence = %id, "occurrence {}", handled.note);
+            tracing::info!(id = %handled.series, occurrence = %id, "{}", handled.note);
             store.mark_occurrence_handled(id, handled)?;
         }
         Action::End { record, why, .. } | Action::Cancel { record, why, .. } => {
@@ -380,6 +385,11 @@ async fn apply<P: CalendarProvider>(
         }
         Action::Move { record, occurrence, at, who } => {
             return move_declined(cfg, provider, store, now, record, occurrence, *at, who, summary).await;
+        }
+        Action::Wait { record, why } => {
+            let r = &record.request;
+            tracing::info!(id = %r.event_id, a = %r.pair.0, b = %r.pair.1, reason = %why,
+                "series not ended yet: its next occurrence is inside min_notice");
         }
         Action::Book { record } => {
             if app::book_one(cfg, provider, store, now, record.clone()).await?.is_some() {

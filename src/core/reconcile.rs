@@ -128,6 +128,8 @@ pub enum Action {
     },
     /// Books a new series.
     Book { record: SeriesRecord },
+    /// A series that must end waits: what is left of it is inside the notice.
+    Wait { record: SeriesRecord, why: EndWhy },
 }
 
 impl Action {
@@ -148,13 +150,13 @@ impl Action {
 impl fmt::Display for RecordWhy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RecordWhy::Adopted => f.write_str("found on the calendar; recorded"),
+            RecordWhy::Adopted => f.write_str("series recorded from the calendar"),
             RecordWhy::Landed => f.write_str("pending booking found on the calendar"),
             RecordWhy::Abandoned => f.write_str("pending booking never reached the calendar; given up"),
             RecordWhy::DeletedByPerson => {
-                f.write_str("deleted on the calendar by a person; this pair is not booked again this term")
+                f.write_str("series deleted on the calendar by a person; this pair is not booked again this term")
             }
-            RecordWhy::Missing => f.write_str("missing from the calendar; recorded as deleted"),
+            RecordWhy::Missing => f.write_str("series missing from a full read of the calendar; recorded as deleted by a person"),
             RecordWhy::ChangedByPerson => f.write_str("changed on the calendar by a person; recorded"),
             RecordWhy::Declined(p) => write!(f, "declined by {p}; it is ended and both people paired again"),
             RecordWhy::Answers => f.write_str("answers recorded"),
@@ -199,6 +201,11 @@ impl fmt::Display for Action {
                 "move occurrence {occurrence} of {} from {}: declined by {who}",
                 pair(record),
                 at.start
+            ),
+            Action::Wait { record, why } => write!(
+                f,
+                "series {} not ended yet: its next occurrence is inside min_notice ({why})",
+                pair(record)
             ),
             Action::Book { record } => write!(
                 f,
@@ -587,9 +594,9 @@ impl Decider<'_> {
                 },
             };
             let action = match (occurrence.cancelled, decliner, occurrence.interval) {
-                (true, _, _) => handled("cancelled by a person; left as is", None),
+                (true, _, _) => handled("occurrence cancelled by a person; left as is", None),
                 (false, Some(_), Some(at)) if at.start < facts.cutoff => {
-                    handled("declined inside min_notice; left as is", Some(at))
+                    handled("declined occurrence not moved: it starts inside min_notice", Some(at))
                 }
                 (false, Some(who), Some(at)) => Action::Move {
                     record,
@@ -598,7 +605,7 @@ impl Decider<'_> {
                     who,
                 },
                 (false, None, Some(at)) if at.start != occurrence.original_start => {
-                    handled("moved by a person; accepted as the new time", Some(at))
+                    handled("occurrence moved by a person; accepted as the new time", Some(at))
                 }
                 _ => continue,
             };
@@ -670,8 +677,11 @@ impl Decider<'_> {
                 // Every occurrence started or is inside the notice: a decline
                 // is done with once the last one has started.
                 Ending::Nothing => {
-                    let all_started = occurrence_starts(&record.request).iter().all(|&s| s < facts.now);
-                    if record.declined_by.is_some() && all_started {
+                    let all_started = occurrence_starts(&record.request).iter().all(|&s| s < facts.now)
+                        && moved.iter().all(|m| m.start < facts.now);
+                    if !all_started {
+                        self.actions.push(Action::Wait { record, why });
+                    } else if record.declined_by.is_some() {
                         let mut finished = record.clone();
                         finished.declined_by = None;
                         self.record(finished, RecordWhy::Finished);
@@ -685,10 +695,16 @@ impl Decider<'_> {
 /// The people the state remembers as configured after a cycle: everyone
 /// configured now, and those removed whose series are not ended yet (so a
 /// removal survives a refused or failed cycle).
-pub fn next_roster(people: &[Person], last: Option<&BTreeSet<String>>, records: &[SeriesRecord]) -> BTreeSet<String> {
+pub fn next_roster(
+    people: &[Person],
+    last: Option<&BTreeSet<String>>,
+    records: &[SeriesRecord],
+    now: Timestamp,
+) -> BTreeSet<String> {
     let mut roster: BTreeSet<String> = people.iter().map(|p| p.email.clone()).collect();
+    let to_come = |r: &SeriesRecord| occurrence_starts(&r.request).iter().any(|&s| s >= now);
     if let Some(last) = last {
-        for r in records.iter().filter(|r| r.state == SeriesState::Booked) {
+        for r in records.iter().filter(|r| r.state == SeriesState::Booked && to_come(r)) {
             for e in [&r.request.pair.0, &r.request.pair.1] {
                 if last.contains(e) {
                     roster.insert(e.clone());
@@ -859,7 +875,7 @@ fn refusal(action: &Action, guard: &Guard) -> Option<Refusal> {
         }),
         Action::Move { record, at, .. } => owner(record).or_else(|| inside(at.start)),
         Action::Book { record } => owner(record).or_else(|| occurrence_starts(&record.request).into_iter().find_map(inside)),
-        Action::Record { .. } | Action::Person { .. } | Action::Occurrence { .. } => None,
+        Action::Record { .. } | Action::Person { .. } | Action::Occurrence { .. } | Action::Wait { .. } => None,
     }
 }
 

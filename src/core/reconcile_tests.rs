@@ -269,6 +269,7 @@ fn brief(action: &Action) -> String {
         Action::Cancel { record, why, .. } => format!("cancel {} {}", record.request.event_id, why_code(why)),
         Action::Move { occurrence, who, .. } => format!("move {occurrence} by {}", who.trim_end_matches("@x")),
         Action::Book { record } => format!("book {}", record.request.event_id),
+        Action::Wait { record, why } => format!("wait {} {}", record.request.event_id, why_code(why)),
     }
 }
 
@@ -335,7 +336,7 @@ fn decide_table() {
         ("a decline already recorded is not counted again", case().now(DURING).with(declined.clone()).seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["end a-b keep=2 declined:a"]),
         ("a second decline in a row pauses the person", case().person_state("a", 1, false).booked("a-b").seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["person a declines=2 paused", "record a-b booked declined:a", "cancel a-b declined:a"]),
         ("a person with paused = false is never counted or paused", case().never_paused("a").booked("a-b").seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["record a-b booked declined:a", "cancel a-b declined:a"]),
-        ("a decline whose occurrences are all inside the notice waits", case().now(LAST_WEEK).booked("a-b").seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["person a declines=1", "record a-b booked declined:a"]),
+        ("a decline whose occurrences are all inside the notice waits", case().now(LAST_WEEK).booked("a-b").seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["person a declines=1", "record a-b booked declined:a", "wait a-b declined:a"]),
         ("a decline after every occurrence took place is cleared", case().now(AFTER).with(declined.clone()), &["record a-b booked finished"]),
         ("a withdrawn decline clears the mark", case().with(declined.clone()).seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]), &["record a-b booked answers"]),
         ("a withdrawn decline of a person counted once is not counted again", case().person_state("a", 1, false).with(declined.clone()).seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]), &["person a declines=0", "record a-b booked answers"]),
@@ -349,8 +350,9 @@ fn decide_table() {
         ("a person paused in the configuration: their series is cancelled", case().paused_in_config("b").booked("a-b"), &["cancel a-b paused:b"]),
         ("a person liaison paused: their series ends", case().now(DURING).person_state("a", 2, true).booked("a-b"), &["end a-b keep=2 paused:a"]),
         ("paused = false lifts liaison's pause", case().never_paused("a").person_state("a", 2, true).booked("a-b"), &["person a declines=0"]),
-        ("nothing is ended inside the notice: the last week's occurrence stays", case().now(LAST_WEEK).configured("b c d").booked("a-b"), &[]),
-        ("a moved occurrence inside the notice keeps the whole series this cycle", case().now(DURING).configured("b c d").booked("a-b").handled("a-b", 3, Some(half_hour(ts("2027-03-17T09:00:00Z")))), &[]),
+        ("nothing is ended inside the notice: the last week's occurrence stays", case().now(LAST_WEEK).configured("b c d").booked("a-b"), &["wait a-b removed:a"]),
+        ("a removed person's series that has fully taken place is nothing", case().now(AFTER).configured("b c d").booked("a-b"), &[]),
+        ("a moved occurrence inside the notice keeps the whole series this cycle", case().now(DURING).configured("b c d").booked("a-b").handled("a-b", 3, Some(half_hour(ts("2027-03-17T09:00:00Z")))), &["wait a-b removed:a"]),
         ("a moved occurrence after the notice does not stop the end", case().now(DURING).configured("b c d").booked("a-b").handled("a-b", 3, Some(half_hour(ts("2027-03-25T09:00:00Z")))), &["end a-b keep=2 removed:a"]),
         // Pending intents.
         ("a pending intent the calendar has is booked", case().with(pending.clone()).lookup("a-b", Some(true)), &["record a-b booked landed"]),
@@ -363,11 +365,11 @@ fn decide_table() {
         ("a late landing found during the term ends after what was held", case().now(DURING).with(rec("a-b", SeriesState::Abandoned)).seen(cal("a-b", true, Some(ME)), &[]), &["record a-b booked landed", "end a-b keep=2 late"]),
         // Single occurrences.
         ("a declined occurrence is moved", case().now(DURING).booked("a-b").occurrence("a-b", 3, Some(half_hour(occ(3))), false, Some("a")), &["move a-b_3 by a"]),
-        ("a declined occurrence inside the notice is left", case().now(LAST_WEEK).booked("a-b").occurrence("a-b", 3, Some(half_hour(occ(3))), false, Some("a")), &["occurrence a-b_3 declined inside min_notice"]),
-        ("an occurrence a person moved is accepted", case().booked("a-b").occurrence("a-b", 1, Some(half_hour(ts("2027-03-16T10:00:00Z"))), false, None), &["occurrence a-b_1 moved by a person"]),
-        ("an occurrence a person cancelled is left as is", case().booked("a-b").occurrence("a-b", 1, None, true, None), &["occurrence a-b_1 cancelled by a person"]),
+        ("a declined occurrence inside the notice is left", case().now(LAST_WEEK).booked("a-b").occurrence("a-b", 3, Some(half_hour(occ(3))), false, Some("a")), &["occurrence a-b_3 declined occurrence not moved: it starts inside min_notice"]),
+        ("an occurrence a person moved is accepted", case().booked("a-b").occurrence("a-b", 1, Some(half_hour(ts("2027-03-16T10:00:00Z"))), false, None), &["occurrence a-b_1 occurrence moved by a person"]),
+        ("an occurrence a person cancelled is left as is", case().booked("a-b").occurrence("a-b", 1, None, true, None), &["occurrence a-b_1 occurrence cancelled by a person"]),
         ("an occurrence already dealt with is nothing", case().booked("a-b").occurrence("a-b", 1, None, true, None).handled("a-b", 1, None), &[]),
-        ("an occurrence reported twice is dealt with once", case().booked("a-b").occurrence("a-b", 1, None, true, None).occurrence("a-b", 1, None, true, None), &["occurrence a-b_1 cancelled by a person"]),
+        ("an occurrence reported twice is dealt with once", case().booked("a-b").occurrence("a-b", 1, None, true, None).occurrence("a-b", 1, None, true, None), &["occurrence a-b_1 occurrence cancelled by a person"]),
         ("an occurrence of another installation's series is nothing", case().with(foreign_known.clone()).occurrence("a-b", 1, None, true, None), &[]),
         ("an occurrence of an unknown series is nothing", case().occurrence("x-y", 1, None, true, None), &[]),
     ];
@@ -529,10 +531,13 @@ fn the_roster_keeps_removed_people_until_their_series_end() {
     let people: Vec<Person> = ["b", "c"].into_iter().map(person).collect();
     let last: BTreeSet<String> = ["a", "b", "c", "d"].into_iter().map(email).collect();
     let records = vec![rec("a-b", SeriesState::Booked), rec("c-d", SeriesState::Cancelled)];
-    let roster = next_roster(&people, Some(&last), &records);
+    let now = ts("2027-03-01T12:00:00Z");
+    let roster = next_roster(&people, Some(&last), &records, now);
     let want: BTreeSet<String> = ["a", "b", "c"].into_iter().map(email).collect();
     assert_eq!(roster, want, "a's series is still booked; d's was ended");
-    let fresh = next_roster(&people, None, &records);
+    let fresh = next_roster(&people, None, &records, now);
+    let later = next_roster(&people, Some(&last), &records, ts(AFTER));
+    assert_eq!(later, ["b", "c"].into_iter().map(email).collect::<BTreeSet<_>>(), "once its series has taken place");
     assert_eq!(fresh, ["b", "c"].into_iter().map(email).collect::<BTreeSet<_>>());
 }
 
