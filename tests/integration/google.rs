@@ -264,7 +264,8 @@ pub fn base_command(cwd: &Path) -> Command {
 }
 
 /// The occurrences of a recurring event: its first start in its zone, then the
-/// same wall-clock time every week, COUNT times.
+/// same wall-clock time every week, COUNT times or up to UNTIL (UTC) when
+/// liaison ended the series early.
 pub fn occurrences(event: &Value) -> Vec<(Timestamp, Timestamp)> {
     let zone = TimeZone::get(event["start"]["timeZone"].as_str().unwrap()).unwrap();
     let local = |v: &Value| -> DateTime {
@@ -276,21 +277,26 @@ pub fn occurrences(event: &Value) -> Vec<(Timestamp, Timestamp)> {
     };
     let (start, end) = (local(&event["start"]), local(&event["end"]));
     let rule = event["recurrence"][0].as_str().unwrap();
-    let count: i64 = rule
-        .split("COUNT=")
-        .nth(1)
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let part = |key: &str| {
+        rule.split(';')
+            .find_map(|p| p.trim_start_matches("RRULE:").strip_prefix(key))
+            .map(str::to_string)
+    };
+    let until = part("UNTIL=").map(|u| {
+        jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", &u)
+            .unwrap()
+            .to_zoned_datetime(TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+    });
+    let count: i64 = part("COUNT=").map_or(520, |c| c.parse().unwrap());
     (0..count)
         .map(|w| {
             let s = zone.to_timestamp(start.checked_add((7 * w).days()).unwrap()).unwrap();
             let e = zone.to_timestamp(end.checked_add((7 * w).days()).unwrap()).unwrap();
             (s, e)
         })
+        .take_while(|(s, _)| until.is_none_or(|u| *s <= u))
         .collect()
 }
 

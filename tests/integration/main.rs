@@ -7,6 +7,7 @@ mod daemon;
 mod demo;
 mod fake_google;
 mod google;
+mod reconcile;
 mod repair;
 mod run_once;
 mod status;
