@@ -277,3 +277,44 @@ fn notify(state: &[NotifyState]) {
         tracing::debug!(error = %e, "sd_notify failed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(organizer: &str, state: &str, instance: Option<&str>) -> Config {
+        let instance = instance.map_or(String::new(), |i| format!("instance = \"{i}\"\n"));
+        let text = format!(
+            "timezone = \"Europe/London\"\nstate_dir = \"{state}\"\n[schedule]\nfirst_term = \"2027-03-08\"\n\
+             [calendar]\nprovider = \"google\"\n{instance}[calendar.google]\nclient_secret = \"c.json\"\n\
+             organizer = \"{organizer}\"\n[[people]]\nemail = \"a@x.org\"\nname = \"A\"\nunit = \"U1\"\n\
+             [[people]]\nemail = \"b@x.org\"\nname = \"B\"\nunit = \"U2\"\n"
+        );
+        config::parse(&text, Path::new("/etc/liaison/config.toml"), &config::Env::default()).unwrap()
+    }
+
+    #[test]
+    fn a_reload_may_not_move_the_daemon_to_another_calendar_state_or_instance() {
+        let old = config("primary", "/var/lib/liaison", None);
+        let cases = [
+            ("same", config("primary", "/var/lib/liaison", None), None),
+            ("organizer", config("team@example.org", "/var/lib/liaison", None), Some("calendar.google.organizer")),
+            ("state_dir", config("primary", "/tmp/other", None), Some("state_dir")),
+            ("instance", config("primary", "/var/lib/liaison", Some("hq")), Some("calendar.instance")),
+        ];
+        for (name, new, key) in cases {
+            let got = reload_refusal(&old, &new);
+            assert_eq!(got.is_some(), key.is_some(), "{name}: {got:?}");
+            if let (Some(message), Some(key)) = (got, key) {
+                assert!(message.starts_with(key), "{name}: {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn failed_cycles_are_retried_sooner_doubling_up_to_cycle_every() {
+        let every = Duration::from_secs(15 * 60);
+        let minutes = |n: u32| retry_pause(every, n).as_secs() / 60;
+        assert_eq!([0, 1, 2, 3, 4, 5, 40].map(minutes), [15, 1, 2, 4, 8, 15, 15]);
+    }
+}

@@ -228,6 +228,16 @@ fn crash_at(point: &str) {
     child.wait().unwrap();
     let again = org.liaison(&["run", "--once"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
+    // An intent whose insert may still be in flight keeps its pair reserved
+    // until the calendar's write timeout (3 s here) has passed since it was
+    // flushed (DESIGN §4 "Write-ahead"); then it is given up and re-planned.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while org.check_invariants() < 6 {
+        assert!(Instant::now() < deadline, "the reserved pair was never booked");
+        let run = org.liaison(&["run", "--once"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert_eq!(org.check_invariants(), 6);
     assert_store_matches_calendar(&org);
 }
