@@ -98,6 +98,46 @@ impl CalendarError {
     }
 }
 
+/// Most weeks a weekly rule ending with `UNTIL` is counted out to (a term is
+/// a few weeks; this only bounds the loop).
+const MAX_WEEKS: i64 = 520;
+
+/// How many weekly occurrences a series starting at `start` (wall clock in
+/// `tz`) has up to and including the instant `until`: the COUNT of a rule
+/// that ends with `UNTIL` (a series ended early). Weeks are stepped on the
+/// wall clock, as RFC 5545 and Google expand a weekly rule, so an occurrence
+/// keeps its local time across a DST change. 0 when `until` is before the
+/// first occurrence.
+pub(crate) fn weekly_count_until(start: DateTime, tz: &jiff::tz::TimeZone, until: Timestamp) -> u32 {
+    let mut count = 0u32;
+    for week in 0..MAX_WEEKS {
+        let Ok(at) = start.checked_add(jiff::Span::new().weeks(week)) else {
+            break;
+        };
+        let Ok(zoned) = at.to_zoned_datetime(tz.clone()) else {
+            break;
+        };
+        if zoned.timestamp() > until {
+            break;
+        }
+        count += 1;
+    }
+    count
+}
+
+/// `until` as an iCalendar UTC date-time, `YYYYMMDDTHHMMSSZ`, for the `UNTIL`
+/// of a rule. A fraction of a second is rounded up, so that an occurrence
+/// starting at `until` is never cut off.
+pub(crate) fn ical_utc_until(until: Timestamp) -> String {
+    // `as_second` truncates toward zero: up for instants before 1970, down after.
+    let seconds = match until.subsec_nanosecond() {
+        n if n > 0 => until.as_second().saturating_add(1),
+        _ => until.as_second(),
+    };
+    let whole = Timestamp::from_second(seconds).unwrap_or(until);
+    whole.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
 /// Free/busy for one person: their busy time, or why it could not be read.
 pub type BusyAnswer = Result<IntervalSet, String>;
 
