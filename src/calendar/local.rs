@@ -3075,6 +3075,217 @@ mod tests {
         assert_eq!(fs::read_to_string(p.bookings_path()).unwrap(), broken);
     }
 
+    #[tokio::test]
+    async fn the_instance_marker_is_written_and_read_back_and_its_absence_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let marked = provider(dir.path()).with_instance("hq-liaison");
+        marked.create_series(&request("i1")).await.unwrap();
+        // A provider without a name (and one given a blank name) writes no marker.
+        provider(dir.path()).create_series(&request("i2")).await.unwrap();
+        provider(dir.path())
+            .with_instance("  ")
+            .create_series(&request("i3"))
+            .await
+            .unwrap();
+        let text = fs::read_to_string(marked.bookings_path()).unwrap();
+        assert_eq!(
+            text.matches("\r\nX-LIAISON-INSTANCE:hq-liaison\r\n").count(),
+            1,
+            "{text}"
+        );
+        assert_eq!(text.matches("X-LIAISON-INSTANCE").count(), 1, "{text}");
+        // Whoever reads the file sees which installation wrote each series.
+        let listed = provider(dir.path()).list_series().await.unwrap();
+        let instances: Vec<_> = listed
+            .iter()
+            .map(|s| (s.request.event_id.as_str(), s.instance.as_deref()))
+            .collect();
+        assert_eq!(instances, [("i1", Some("hq-liaison")), ("i2", None), ("i3", None)]);
+        assert!(listed.iter().all(|s| s.request == request(&s.request.event_id)));
+        assert_eq!(
+            marked.get_series("i1").await.unwrap().unwrap().instance.as_deref(),
+            Some("hq-liaison")
+        );
+        // The id does not include the instance: another installation booking
+        // the same id finds it there and writes nothing.
+        let other = provider(dir.path()).with_instance("branch-office");
+        assert_eq!(
+            other.create_series(&request("i1")).await.unwrap(),
+            CreateOutcome::AlreadyExists
+        );
+        assert_eq!(fs::read_to_string(marked.bookings_path()).unwrap(), text);
+    }
+
+    #[tokio::test]
+    async fn an_instance_name_is_escaped_and_read_back_like_any_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path()).with_instance("a,b;c");
+        p.create_series(&request("e1")).await.unwrap();
+        let text = fs::read_to_string(p.bookings_path()).unwrap();
+        assert!(text.contains("\r\nX-LIAISON-INSTANCE:a\\,b\\;c\r\n"), "{text}");
+        let listed = p.list_series().await.unwrap();
+        assert_eq!(listed[0].instance.as_deref(), Some("a,b;c"));
+        let bell = provider(dir.path()).with_instance("bell\u{7}");
+        let err = bell.create_series(&request("e2")).await.unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+    }
+
+    /// bookings.ics with one 4-week series (Mondays 09:00 New York from
+    /// 2026-03-02, across the US DST change of 2026-03-08) for Ada and Bob,
+    /// who have empty calendars of their own.
+    async fn four_weeks(dir: &Path) -> LocalProvider {
+        for who in ["ada", "bob"] {
+            write(
+                dir,
+                &format!("{who}@example.com.ics"),
+                &ics(&["BEGIN:VCALENDAR", "END:VCALENDAR"]),
+            );
+        }
+        let p = provider(dir).with_instance("hq");
+        p.create_series(&request("s1")).await.unwrap();
+        p
+    }
+
+    async fn ada_busy_in_march(p: &LocalProvider) -> Vec<(String, String)> {
+        let answers = p
+            .busy(
+                &["ada@example.com".to_string()],
+                range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        spans_of(answers["ada@example.com"].as_ref().unwrap())
+    }
+
+    #[tokio::test]
+    async fn ending_a_series_keeps_the_occurrences_up_to_until_and_frees_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = four_weeks(dir.path()).await;
+        // The second occurrence: 09:00 EDT on 2026-03-09.
+        let until = ts("2026-03-09T13:00:00Z");
+        assert_eq!(p.end_series("s1", until).await.unwrap(), EndOutcome::Ended);
+        let text = fs::read_to_string(p.bookings_path()).unwrap();
+        assert!(
+            text.contains("\r\nRRULE:FREQ=WEEKLY;UNTIL=20260309T130000Z\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("COUNT="), "{text}");
+        let series = p.get_series("s1").await.unwrap().unwrap();
+        assert_eq!(series.request.count, 2, "read back as its two weeks");
+        assert_eq!(
+            series.request,
+            SeriesRequest {
+                count: 2,
+                ..request("s1")
+            }
+        );
+        assert_eq!((series.active, series.instance.as_deref()), (true, Some("hq")));
+        assert_eq!(
+            ada_busy_in_march(&p).await,
+            [
+                span("2026-03-02T14:00:00Z", "2026-03-02T14:30:00Z"),
+                span("2026-03-09T13:00:00Z", "2026-03-09T13:30:00Z"),
+            ]
+        );
+        // Ending it again at the same occurrence changes nothing.
+        assert_eq!(p.end_series("s1", until).await.unwrap(), EndOutcome::Ended);
+        assert_eq!(fs::read_to_string(p.bookings_path()).unwrap(), text);
+        let files: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 3, "no temporary file is left behind");
+    }
+
+    #[tokio::test]
+    async fn ending_a_series_that_is_gone_or_never_was_is_already_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path());
+        let until = ts("2026-03-09T13:00:00Z");
+        assert_eq!(p.end_series("s1", until).await.unwrap(), EndOutcome::AlreadyGone);
+        assert!(!p.bookings_path().exists(), "no file is created for it");
+        p.create_series(&request("s1")).await.unwrap();
+        assert_eq!(p.end_series("nope", until).await.unwrap(), EndOutcome::AlreadyGone);
+        assert!(p.cancel_series("s1").unwrap());
+        let before = fs::read(p.bookings_path()).unwrap();
+        assert_eq!(p.end_series("s1", until).await.unwrap(), EndOutcome::AlreadyGone);
+        assert_eq!(fs::read(p.bookings_path()).unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn ending_a_series_before_its_first_occurrence_is_refused_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path());
+        p.create_series(&request("s1")).await.unwrap();
+        let before = fs::read(p.bookings_path()).unwrap();
+        let err = p.end_series("s1", ts("2026-03-02T13:59:59Z")).await.unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+        assert!(err.to_string().contains("before its first occurrence"), "{err}");
+        assert_eq!(fs::read(p.bookings_path()).unwrap(), before);
+        // Its first occurrence itself may be the last one kept.
+        assert_eq!(
+            p.end_series("s1", ts("2026-03-02T14:00:00Z")).await.unwrap(),
+            EndOutcome::Ended
+        );
+        assert_eq!(p.get_series("s1").await.unwrap().unwrap().request.count, 1);
+    }
+
+    #[test]
+    fn liaison_rules_are_read_with_count_or_until() {
+        let start = datetime(2026, 3, 2, 9, 0, 0, 0);
+        let ny = zone("America/New_York");
+        let cases: [(&str, Option<u32>); 12] = [
+            ("FREQ=WEEKLY;COUNT=4", Some(4)),
+            ("freq=weekly;count=3", Some(3)),
+            // UTC: the 2nd occurrence is 13:00Z (EDT), the 1st 14:00Z (EST).
+            ("FREQ=WEEKLY;UNTIL=20260309T130000Z", Some(2)),
+            ("FREQ=WEEKLY;UNTIL=20260309T125959Z", Some(1)),
+            ("FREQ=WEEKLY;UNTIL=20260302T140000Z", Some(1)),
+            // A date includes its whole day; a floating time is the series' wall clock.
+            ("FREQ=WEEKLY;UNTIL=20260316", Some(3)),
+            ("FREQ=WEEKLY;UNTIL=20260323T090000", Some(4)),
+            // Before the first occurrence, other frequencies, other parts, both ends.
+            ("FREQ=WEEKLY;UNTIL=20260302T135959Z", None),
+            ("FREQ=DAILY;COUNT=4", None),
+            ("FREQ=WEEKLY;INTERVAL=2;COUNT=4", None),
+            ("FREQ=WEEKLY;COUNT=4;UNTIL=20260309T130000Z", None),
+            ("FREQ=WEEKLY;COUNT=0", None),
+        ];
+        for (rule, expected) in cases {
+            assert_eq!(weekly_count(rule, start, &ny), expected, "{rule}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attendee_the_file_cannot_hold_refuses_that_pair_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path());
+        let mut spaced = request("r1");
+        spaced.pair.1 = "bob smith@example.com".into();
+        spaced.attendees[1].email = spaced.pair.1.clone();
+        let mut bell = request("r2");
+        bell.attendees[0].name = "Ada\u{7}".into();
+        for req in [spaced, bell] {
+            let err = p.create_series(&req).await.unwrap_err();
+            assert!(matches!(err, CalendarError::Refused(_)), "{err:?}");
+            assert_eq!(err.scope(), crate::calendar::ErrorScope::ThisOne);
+            assert!(err.write_refused());
+            assert!(err.to_string().contains("ada@example.com|"), "names the pair: {err}");
+        }
+        assert!(!p.bookings_path().exists());
+        // Other pairs still book.
+        assert_eq!(p.create_series(&request("r3")).await.unwrap(), CreateOutcome::Created);
+    }
+
+    #[tokio::test]
+    async fn a_bookings_file_that_cannot_be_written_concerns_everyone() {
+        let dir = tempfile::tempdir().unwrap();
+        // The calendar directory is a file: nothing can be written under it.
+        let blocked = dir.path().join("calendars");
+        write(dir.path(), "calendars", "not a directory");
+        let p = provider(&blocked);
+        let err = p.create_series(&request("w1")).await.unwrap_err();
+        assert!(matches!(err, CalendarError::Io { .. }), "{err:?}");
+        assert_eq!(err.scope(), crate::calendar::ErrorScope::Everyone);
+    }
+
     #[test]
     fn emails_that_would_name_other_files_are_refused() {
         let p = provider(Path::new("/cal"));
@@ -3148,14 +3359,17 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
         #[test]
-        fn any_request_round_trips_through_the_file_format(req in any_request()) {
-            let text = new_calendar(&render_event(&req, "org@example.com", None).unwrap());
+        fn any_request_round_trips_through_the_file_format(
+            req in any_request(),
+            instance in proptest::option::of("[A-Za-z0-9._-]{1,64}"),
+        ) {
+            let text = new_calendar(&render_event(&req, "org@example.com", instance.as_deref()).unwrap());
             for physical in text.split("\r\n") {
                 prop_assert!(physical.len() <= 75, "{:?}", physical);
             }
             let roots = parse_calendar(&text, "b.ics").unwrap();
             let read: Vec<_> = events_of(&roots).map(|e| series_of(e).unwrap()).collect();
-            prop_assert_eq!(read, vec![Some(BookedSeries { request: req.clone(), active: true, instance: None })]);
+            prop_assert_eq!(read, vec![Some(BookedSeries { request: req.clone(), active: true, instance })]);
             // The same file also reads as busy time without error.
             let r = Interval::new(Timestamp::MIN, Timestamp::MAX);
             let busy = busy_in(&roots, "b.ics", &req.pair.0, &TimeZone::UTC, Interval::new(r.start, ts("2101-01-01T00:00:00Z")), Scope::InvolvingOwner);
