@@ -1553,9 +1553,10 @@ fn control_character(what: &str, value: &str, breaks_allowed: bool) -> Option<St
     ))
 }
 
-/// Why `email` cannot be an attendee in bookings.ics, if it cannot: an
-/// ATTENDEE value is a `mailto:` URI, which iCalendar does not escape, so
-/// nothing in it may end the line or be read as the start of another part.
+/// Why `email` cannot be an attendee in bookings.ics, if it cannot. An
+/// ATTENDEE value is a `mailto:` URI, written unescaped (`,` `;` `:` `"` are
+/// read back as they were) and trimmed by the reader: a control character
+/// would break the line, and white space has no place in a URI.
 fn unwritable_email(email: &str) -> Option<String> {
     if email.trim().is_empty() {
         return Some("an attendee email is empty; expected an address".into());

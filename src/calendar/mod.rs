@@ -284,11 +284,24 @@ pub trait CalendarProvider {
 
     /// Ends the series early: the occurrence starting at `until` is its last,
     /// those before it stay in everyone's calendar, those after go (Google:
-    /// the recurrence patched to `UNTIL`; iCalendar: `UNTIL` in UTC).
+    /// the recurrence patched to `FREQ=WEEKLY;UNTIL=<until in UTC>`;
+    /// iCalendar: the RRULE rewritten the same way). Read back, the series'
+    /// `count` is then the number of occurrences kept.
+    ///
+    /// The rule is replaced, not narrowed: ending an ended series again with
+    /// a later `until` brings weeks back, so pass the same `until` when
+    /// retrying. A series that is deleted (cancelled) or unknown is
+    /// `AlreadyGone`. The local provider refuses an `until` before the first
+    /// occurrence (`Invalid`; such a series is deleted instead); Google is
+    /// not asked to check it.
     async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError>;
 
     /// How long after a write was sent the calendar may still apply it (the
     /// request timeout): a pending intent found missing sooner is not given up.
+    /// Google: the per-call timeout of its `Timing` (30 s by default). It is
+    /// counted from the sending of one attempt; a call that retried sent its
+    /// last attempt up to `Timing::retry_budget` after its first. Local: 0,
+    /// its writes are done when the call returns.
     fn write_timeout(&self) -> SignedDuration {
         SignedDuration::ZERO
     }

@@ -372,7 +372,7 @@ impl GoogleProvider {
                 CalendarError::NotFound(format!("{what} on calendar {}: {m}", self.organizer))
             }
             ApiError::RateLimited { reason, .. } => CalendarError::Transient(format!(
-                "{what}: Google kept refusing for rate or quota ({reason}) after retries"
+                "{what}: Google kept refusing for its rate limit ({reason}) after retries"
             )),
             ApiError::Transient { message, .. } => CalendarError::Transient(format!("{what}: {message}")),
             ApiError::Quota(m) => CalendarError::Quota(format!("{what} on calendar {}: {m}", self.organizer)),
