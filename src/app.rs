@@ -15,8 +15,8 @@ use serde_json::json;
 use crate::calendar::google::{GoogleProvider, Timing};
 use crate::calendar::local::LocalProvider;
 use crate::calendar::{
-    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, EndOutcome, ErrorScope,
-    SeriesRequest,
+    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome,
+    EndOutcome, ErrorScope, SeriesRequest,
 };
 use crate::config::{self, Config, ProviderKind};
 use crate::core::availability::local_day;
@@ -336,8 +336,8 @@ pub fn record_from_calendar(cfg: &Config, series: BookedSeries) -> SeriesRecord 
             .find(|p| p.email == email)
             .map_or_else(String::new, |p| p.unit.clone())
     };
-    let term_index = Term::containing(cfg.schedule.first_term, cfg.schedule.term_weeks, series.request.term)
-        .map_or(0, |t| t.index);
+    let term_index =
+        Term::containing(cfg.schedule.first_term, cfg.schedule.term_weeks, series.request.term).map_or(0, |t| t.index);
     let units = (unit_of(&series.request.pair.0), unit_of(&series.request.pair.1));
     let state = if series.active {
         SeriesState::Booked

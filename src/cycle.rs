@@ -13,9 +13,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::{self, Failure, TermState};
-use crate::calendar::{
-    BookedSeries, CalendarError, CalendarProvider, Changes, DeleteOutcome, EndOutcome, ErrorScope,
-};
+use crate::calendar::{BookedSeries, CalendarError, CalendarProvider, Changes, DeleteOutcome, EndOutcome, ErrorScope};
 use crate::config::Config;
 use crate::core::availability::instant;
 use crate::core::interval::{Interval, IntervalSet};
@@ -263,14 +261,21 @@ async fn cycle<P: CalendarProvider>(
             }
             summary.actions.push(ActionLine::of(action, None));
             if let Action::Book { record } = action
-                && app::book_one(cfg, provider, store, now, record.clone()).await?.is_some()
+                && app::book_one(cfg, provider, store, now, record.clone())
+                    .await?
+                    .is_some()
             {
                 summary.booked += 1;
             }
         }
     }
     let records = store.series()?;
-    store.set_roster(&reconcile::next_roster(&cfg.people, last_roster.as_ref(), &records, now))?;
+    store.set_roster(&reconcile::next_roster(
+        &cfg.people,
+        last_roster.as_ref(),
+        &records,
+        now,
+    ))?;
     store.set_schedule(cfg.schedule.first_term, cfg.schedule.term_weeks)?;
     summary.requests = provider.requests().saturating_sub(requests_before);
     summary.elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
@@ -378,12 +383,21 @@ async fn apply<P: CalendarProvider>(
             if let Some(ended) = reconcile::ended_record(action) {
                 store.put(&ended)?;
                 summary.cancelled += 1;
-                let what = if matches!(action, Action::End { .. }) { "series ended early" } else { "series cancelled" };
+                let what = if matches!(action, Action::End { .. }) {
+                    "series ended early"
+                } else {
+                    "series cancelled"
+                };
                 tracing::info!(id = %id, term = %r.term, a = %r.pair.0, b = %r.pair.1, reason = %why,
                     kept = ended.request.count, already_gone = gone, "{what}");
             }
         }
-        Action::Move { record, occurrence, at, who } => {
+        Action::Move {
+            record,
+            occurrence,
+            at,
+            who,
+        } => {
             return move_declined(cfg, provider, store, now, record, occurrence, *at, who, summary).await;
         }
         Action::Wait { record, why } => {
@@ -392,7 +406,10 @@ async fn apply<P: CalendarProvider>(
                 "series not ended yet: its next occurrence is inside min_notice");
         }
         Action::Book { record } => {
-            if app::book_one(cfg, provider, store, now, record.clone()).await?.is_some() {
+            if app::book_one(cfg, provider, store, now, record.clone())
+                .await?
+                .is_some()
+            {
                 summary.booked += 1;
             }
         }

@@ -188,7 +188,9 @@ pub fn retry_pause(every: Duration, failures: u32) -> Duration {
 /// say which calendar and state this daemon owns cannot change under it.
 fn reload_refusal(old: &Config, new: &Config) -> Option<String> {
     let changed = |key: &str, a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
-        format!("{key} changed from {a} to {b}; restart liaison (`systemctl restart liaison`) to use another calendar or state")
+        format!(
+            "{key} changed from {a} to {b}; restart liaison (`systemctl restart liaison`) to use another calendar or state"
+        )
     };
     if old.calendar.google.organizer != new.calendar.google.organizer {
         return Some(changed(
@@ -198,13 +200,21 @@ fn reload_refusal(old: &Config, new: &Config) -> Option<String> {
         ));
     }
     if old.calendar.provider != new.calendar.provider {
-        return Some(changed("calendar.provider", &format!("{:?}", old.calendar.provider), &format!("{:?}", new.calendar.provider)));
+        return Some(changed(
+            "calendar.provider",
+            &format!("{:?}", old.calendar.provider),
+            &format!("{:?}", new.calendar.provider),
+        ));
     }
     if old.state_dir != new.state_dir {
         return Some(changed("state_dir", &old.state_dir.display(), &new.state_dir.display()));
     }
     if old.calendar.instance != new.calendar.instance {
-        return Some(changed("calendar.instance", &old.calendar.instance, &new.calendar.instance));
+        return Some(changed(
+            "calendar.instance",
+            &old.calendar.instance,
+            &new.calendar.instance,
+        ));
     }
     None
 }
@@ -216,12 +226,14 @@ async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider, store: &
         Ok(now) => notify(&[NotifyState::Reloading, now]),
         Err(_) => notify(&[NotifyState::Reloading]),
     }
-    let checked = config::load(path).map_err(|errors| {
-        errors.0.iter().map(ToString::to_string).collect::<Vec<_>>()
-    }).and_then(|new| match reload_refusal(cfg, &new) {
-        Some(why) => Err(vec![why]),
-        None => app::check_schedule(&new, store).map(|()| new).map_err(|f| vec![format!("{:#}", f.error())]),
-    });
+    let checked = config::load(path)
+        .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())
+        .and_then(|new| match reload_refusal(cfg, &new) {
+            Some(why) => Err(vec![why]),
+            None => app::check_schedule(&new, store)
+                .map(|()| new)
+                .map_err(|f| vec![format!("{:#}", f.error())]),
+        });
     match checked {
         Ok(new) => match app::provider(&new).await {
             Ok(p) => {
@@ -298,9 +310,17 @@ mod tests {
         let old = config("primary", "/var/lib/liaison", None);
         let cases = [
             ("same", config("primary", "/var/lib/liaison", None), None),
-            ("organizer", config("team@example.org", "/var/lib/liaison", None), Some("calendar.google.organizer")),
+            (
+                "organizer",
+                config("team@example.org", "/var/lib/liaison", None),
+                Some("calendar.google.organizer"),
+            ),
             ("state_dir", config("primary", "/tmp/other", None), Some("state_dir")),
-            ("instance", config("primary", "/var/lib/liaison", Some("hq")), Some("calendar.instance")),
+            (
+                "instance",
+                config("primary", "/var/lib/liaison", Some("hq")),
+                Some("calendar.instance"),
+            ),
         ];
         for (name, new, key) in cases {
             let got = reload_refusal(&old, &new);

@@ -15,7 +15,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use crate::core::plan::History;
 pub use crate::core::series::{HandledOccurrence, PersonState, SeriesRecord, SeriesState};
 

@@ -5,7 +5,10 @@
 //! Outlook or Apple Calendar, or a file `liaison demo` wrote — and is only read,
 //! for busy time. `<dir>/bookings.ics` plays the organizer calendar: liaison
 //! appends one VEVENT per booked series and reads them back, and those series
-//! count as busy time for their attendees, as they would on Google.
+//! count as busy time for their attendees, as they would on Google. Each VEVENT
+//! carries `X-LIAISON-INSTANCE` with the installation's name when the provider
+//! was given one ([`LocalProvider::with_instance`]); ending a series early
+//! rewrites its RRULE to `FREQ=WEEKLY;UNTIL=<UTC>`.
 //!
 //! Reading is strict about structure (a malformed file is an error naming the
 //! file and the line) and lenient where real exports differ: CRLF or LF line
@@ -25,7 +28,10 @@ use jiff::fmt::temporal::SpanParser;
 use jiff::tz::{Offset, TimeZone};
 use jiff::{SignedDuration, Span, Timestamp, ToSpan as _, ZonedDateTime};
 
-use super::{Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, CreateOutcome, SeriesRequest};
+use super::{
+    Attendee, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, CreateOutcome, DeleteOutcome, EndOutcome,
+    SeriesRequest, ical_utc_until, weekly_count_until,
+};
 use crate::core::interval::{Interval, IntervalSet};
 
 /// The organizer calendar inside the directory.
@@ -45,6 +51,9 @@ pub struct LocalProvider {
     default_zone: TimeZone,
     /// Per-person zones, keyed by lower-case email.
     zones: BTreeMap<String, TimeZone>,
+    /// `calendar.instance`, written as `X-LIAISON-INSTANCE` on every series;
+    /// `None` writes no marker.
+    instance: Option<String>,
     /// Serializes the read-modify-write of bookings.ics between tasks of this
     /// process (the temp-file-and-rename only protects readers).
     write_lock: Mutex<()>,
@@ -60,8 +69,18 @@ impl LocalProvider {
             organizer: organizer.into(),
             default_zone: TimeZone::UTC,
             zones: BTreeMap::new(),
+            instance: None,
             write_lock: Mutex::new(()),
         }
+    }
+
+    /// Marks every series this provider books with `X-LIAISON-INSTANCE:<name>`,
+    /// the installation's `calendar.instance` (DESIGN §4 "Ownership"). Without
+    /// it (or with an empty name) no marker is written.
+    pub fn with_instance(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        self.instance = (!name.trim().is_empty()).then(|| name.trim().to_string());
+        self
     }
 
     /// Sets each person's zone (and the zone of everyone else), used for their
@@ -116,6 +135,76 @@ impl LocalProvider {
         Ok(true)
     }
 
+    /// Ends the series `event_id` early: its RRULE becomes
+    /// `FREQ=WEEKLY;UNTIL=<until in UTC>`, so the occurrence starting at
+    /// `until` is its last. `AlreadyGone` when bookings.ics has no such series
+    /// or it is cancelled (nothing is written then). An `until` before the
+    /// first occurrence is refused: such a series is deleted, not ended.
+    fn end_series_at(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
+        let path = self.bookings_path();
+        let name = path.display().to_string();
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(text) = read_text(&path)? else {
+            return Ok(EndOutcome::AlreadyGone);
+        };
+        let roots = parse_calendar(&text, &name)?;
+        let rule = format!("RRULE:FREQ=WEEKLY;UNTIL={}\r\n", ical_utc_until(until));
+        let mut edits: Vec<(usize, usize)> = Vec::new();
+        for event in events_of(&roots).filter(|c| has_uid(c, event_id) && c.prop("RECURRENCE-ID").is_none()) {
+            let cancelled = event
+                .value("STATUS")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("CANCELLED"));
+            if cancelled {
+                continue;
+            }
+            let invalid = |line: usize, message: String| located(&name, (line, message));
+            let series = series_of(event).map_err(|e| located(&name, e))?.ok_or_else(|| {
+                invalid(
+                    event.line,
+                    format!("event {event_id} is not a liaison series; not ending it"),
+                )
+            })?;
+            let request = &series.request;
+            let first = TimeZone::get(&request.zone)
+                .ok()
+                .and_then(|tz| request.start.to_zoned_datetime(tz).ok())
+                .map(|z| z.timestamp())
+                .ok_or_else(|| invalid(event.line, format!("the start of series {event_id} cannot be placed")))?;
+            if until < first {
+                return Err(invalid(
+                    event.line,
+                    format!(
+                        "cannot end series {event_id} at {until}, before its first occurrence at {first}; \
+                         expected the start of an occurrence to keep (a series none of whose occurrences \
+                         has started is deleted instead)"
+                    ),
+                ));
+            }
+            let mut rules = event.all("RRULE");
+            let (Some(old), None) = (rules.next(), rules.next()) else {
+                return Err(invalid(
+                    event.line,
+                    format!("series {event_id} does not have exactly one RRULE; not ending it"),
+                ));
+            };
+            edits.push((old.start, old.end));
+        }
+        if edits.is_empty() {
+            return Ok(EndOutcome::AlreadyGone);
+        }
+        edits.sort_unstable();
+        let mut out = String::with_capacity(text.len() + 32);
+        let mut at = 0;
+        for (start, end) in edits {
+            out.push_str(text.get(at..start).unwrap_or_default());
+            out.push_str(&rule);
+            at = end;
+        }
+        out.push_str(text.get(at..).unwrap_or_default());
+        write_atomically(&path, &out)?;
+        Ok(EndOutcome::Ended)
+    }
+
     fn zone_of(&self, email: &str) -> TimeZone {
         self.zones
             .get(&email.to_ascii_lowercase())
@@ -148,16 +237,15 @@ impl LocalProvider {
 }
 
 impl CalendarProvider for LocalProvider {
-    async fn end_series(&self, event_id: &str, until: jiff::Timestamp) -> Result<super::EndOutcome, CalendarError> {
-        let _ = until;
-        Err(CalendarError::Refused(format!("ending series {event_id} early is not implemented yet")))
+    async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
+        self.end_series_at(event_id, until)
     }
 
-    async fn delete_series(&self, event_id: &str) -> Result<super::DeleteOutcome, CalendarError> {
+    async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
         Ok(if self.cancel_series(event_id)? {
-            super::DeleteOutcome::Deleted
+            DeleteOutcome::Deleted
         } else {
-            super::DeleteOutcome::AlreadyGone
+            DeleteOutcome::AlreadyGone
         })
     }
 
@@ -199,10 +287,18 @@ impl CalendarProvider for LocalProvider {
     async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
         let path = self.bookings_path();
         let name = path.display().to_string();
-        let event = render_event(series, &self.organizer).map_err(|message| CalendarError::Invalid {
-            path: name.clone(),
-            line: None,
-            message: format!("cannot book series {:?}: {message}", series.event_id),
+        let event = render_event(series, &self.organizer, self.instance.as_deref()).map_err(|why| {
+            let message = format!("cannot book series {:?}: {}", series.event_id, why.message());
+            match why {
+                Unwritable::Attendee(_) => {
+                    CalendarError::Refused(format!("{name}: {message} ({}|{})", series.pair.0, series.pair.1))
+                }
+                Unwritable::Request(_) => CalendarError::Invalid {
+                    path: name.clone(),
+                    line: None,
+                    message,
+                },
+            }
         })?;
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let text = match read_text(&path)? {
@@ -1427,62 +1523,111 @@ fn new_calendar(event: &str) -> String {
     format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:{PRODID}\r\nCALSCALE:GREGORIAN\r\n{event}END:VCALENDAR\r\n")
 }
 
-/// Refuses what iCalendar cannot carry losslessly, and returns the zone.
-fn check_request(req: &SeriesRequest) -> Result<TimeZone, String> {
-    let text = |what: &str, value: &str, breaks_allowed: bool| match value
-        .chars()
-        .find(|&c| c.is_control() && !(breaks_allowed && (c == '\n' || c == '\t')))
-    {
-        Some(c) => Err(format!(
-            "{what} contains the control character {c:?}; expected printable text"
-        )),
-        None => Ok(()),
-    };
-    if req.event_id.trim().is_empty() {
-        return Err("the event id is empty; expected a base32hex id".into());
+/// Why a series cannot be written to bookings.ics.
+#[derive(Debug)]
+enum Unwritable {
+    /// Something of one attendee (an email or a name iCalendar cannot
+    /// carry): only this pair is affected ([`CalendarError::Refused`]).
+    Attendee(String),
+    /// The request as a whole (zone, count, start, texts from the templates):
+    /// every booking would meet it ([`CalendarError::Invalid`]).
+    Request(String),
+}
+
+impl Unwritable {
+    fn message(&self) -> &str {
+        match self {
+            Unwritable::Attendee(m) | Unwritable::Request(m) => m,
+        }
     }
-    text("the event id", &req.event_id, false)?;
-    text("the zone", &req.zone, false)?;
+}
+
+/// The first control character of `value` (line breaks and tabs allowed when
+/// `breaks_allowed`), described.
+fn control_character(what: &str, value: &str, breaks_allowed: bool) -> Option<String> {
+    let c = value
+        .chars()
+        .find(|&c| c.is_control() && !(breaks_allowed && (c == '\n' || c == '\t')))?;
+    Some(format!(
+        "{what} contains the control character {c:?}; expected printable text"
+    ))
+}
+
+/// Why `email` cannot be an attendee in bookings.ics, if it cannot. An
+/// ATTENDEE value is a `mailto:` URI, written unescaped (`,` `;` `:` `"` are
+/// read back as they were) and trimmed by the reader: a control character
+/// would break the line, and white space has no place in a URI.
+fn unwritable_email(email: &str) -> Option<String> {
+    if email.trim().is_empty() {
+        return Some("an attendee email is empty; expected an address".into());
+    }
+    if let Some(why) = control_character(&format!("the email {email:?}"), email, false) {
+        return Some(why);
+    }
+    if email.chars().any(char::is_whitespace) {
+        return Some(format!(
+            "the email {email:?} contains white space, which an ATTENDEE's mailto: address cannot hold"
+        ));
+    }
+    None
+}
+
+/// Refuses what iCalendar cannot carry losslessly, and returns the zone.
+fn check_request(req: &SeriesRequest) -> Result<TimeZone, Unwritable> {
+    let request = |why: Option<String>| why.map_or(Ok(()), |m| Err(Unwritable::Request(m)));
+    if req.event_id.trim().is_empty() {
+        return Err(Unwritable::Request(
+            "the event id is empty; expected a base32hex id".into(),
+        ));
+    }
+    request(control_character("the event id", &req.event_id, false))?;
+    request(control_character("the zone", &req.zone, false))?;
     for email in [&req.pair.0, &req.pair.1]
         .into_iter()
         .chain(req.attendees.iter().map(|a| &a.email))
     {
-        if email.trim().is_empty() {
-            return Err("an email is empty; expected an address".into());
+        if let Some(why) = unwritable_email(email) {
+            return Err(Unwritable::Attendee(why));
         }
-        text("an email", email, false)?;
     }
     for a in &req.attendees {
-        text("an attendee name", &a.name, true)?;
+        if let Some(why) = control_character(&format!("the name of {}", a.email), &a.name, true) {
+            return Err(Unwritable::Attendee(why));
+        }
     }
-    text("the summary", &req.summary, true)?;
-    text("the description", &req.description, true)?;
+    request(control_character("the summary", &req.summary, true))?;
+    request(control_character("the description", &req.description, true))?;
     if let Some(location) = &req.location {
-        text("the location", location, true)?;
+        request(control_character("the location", location, true))?;
     }
     let tz = TimeZone::get(&req.zone).map_err(|_| {
-        format!(
+        Unwritable::Request(format!(
             "unknown time zone {:?}; expected an IANA name such as Europe/Berlin",
             req.zone
-        )
+        ))
     })?;
     if req.count == 0 {
-        return Err("count is 0; expected at least one occurrence".into());
+        return Err(Unwritable::Request(
+            "count is 0; expected at least one occurrence".into(),
+        ));
     }
     if req.duration.is_negative() {
-        return Err(format!("duration {} is negative; expected zero or more", req.duration));
+        return Err(Unwritable::Request(format!(
+            "duration {} is negative; expected zero or more",
+            req.duration
+        )));
     }
     if req.start.subsec_nanosecond() != 0 {
-        return Err(format!(
+        return Err(Unwritable::Request(format!(
             "start {} has fractions of a second; expected whole seconds",
             req.start
-        ));
+        )));
     }
     if !(1..=9999).contains(&req.start.year()) {
-        return Err(format!(
+        return Err(Unwritable::Request(format!(
             "start {} is outside the years 1-9999 iCalendar can write",
             req.start
-        ));
+        )));
     }
     Ok(tz)
 }
@@ -1501,15 +1646,22 @@ fn ical_datetime(dt: DateTime) -> String {
 
 /// The VEVENT for a series, serialized by icalendar (TEXT escaping, parameter
 /// quoting, folding at 75 octets on character boundaries, CRLF).
-fn render_event(req: &SeriesRequest, organizer: &str) -> Result<String, String> {
+fn render_event(req: &SeriesRequest, organizer: &str, instance: Option<&str>) -> Result<String, Unwritable> {
     let tz = check_request(req)?;
+    if let Some(name) = instance
+        && let Some(c) = name.chars().find(|c| c.is_control())
+    {
+        return Err(Unwritable::Request(format!(
+            "the instance name {name:?} contains the control character {c:?}; expected printable text"
+        )));
+    }
     let start = req
         .start
         .to_zoned_datetime(tz)
-        .map_err(|e| format!("start {} is not a time in {}: {e}", req.start, req.zone))?;
+        .map_err(|e| Unwritable::Request(format!("start {} is not a time in {}: {e}", req.start, req.zone)))?;
     let end = start
         .checked_add(req.duration)
-        .map_err(|e| format!("start plus duration is out of range: {e}"))?;
+        .map_err(|e| Unwritable::Request(format!("start plus duration is out of range: {e}")))?;
     // DTSTAMP is the creation time in RFC 5545, but a clock read would make the
     // file differ between two runs of the same plan. The series' own start in
     // UTC is a valid, stable stamp, so that bookings.ics is reproducible.
@@ -1536,6 +1688,9 @@ fn render_event(req: &SeriesRequest, organizer: &str) -> Result<String, String> 
         // DTEND is a wall clock and may fall in a DST fold; this keeps the
         // exact duration for the read-back.
         .add_property("X-LIAISON-DURATION", req.duration.to_string());
+    if let Some(name) = instance {
+        event.add_property("X-LIAISON-INSTANCE", name);
+    }
     if let Some(location) = &req.location {
         event.add_property("LOCATION", location);
     }
@@ -1550,7 +1705,7 @@ fn render_event(req: &SeriesRequest, organizer: &str) -> Result<String, String> 
     let text = event
         .done()
         .try_into_string()
-        .map_err(|e| format!("cannot serialize the event: {e}"))?;
+        .map_err(|e| Unwritable::Request(format!("cannot serialize the event: {e}")))?;
     Ok(refold(&text))
 }
 
@@ -1624,19 +1779,45 @@ fn split_pair(value: &str) -> Option<(String, String)> {
     Some((value.get(..bar)?.to_string(), value.get(bar + 1..)?.to_string()))
 }
 
-/// The COUNT of `FREQ=WEEKLY;COUNT=n`.
-fn weekly_count(rule: &str) -> Option<u32> {
+/// The number of occurrences of a liaison series' rule: the COUNT of
+/// `FREQ=WEEKLY;COUNT=n`, or for `FREQ=WEEKLY;UNTIL=...` (a series ended early)
+/// the weeks from `start` (wall clock in `tz`) up to and including UNTIL.
+/// UNTIL is read as the busy reading reads it: `...Z` in UTC, a date as that
+/// whole day, a floating date-time on the series' wall clock. `None` for any
+/// other rule, and for an UNTIL before the first occurrence.
+fn weekly_count(rule: &str, start: DateTime, tz: &TimeZone) -> Option<u32> {
     let mut weekly = false;
     let mut count = None;
+    let mut until = None;
     for part in rule.trim().split(';').filter(|p| !p.trim().is_empty()) {
         let (k, v) = part.split_once('=')?;
         match k.trim().to_ascii_uppercase().as_str() {
             "FREQ" => weekly = v.trim().eq_ignore_ascii_case("WEEKLY"),
-            "COUNT" => count = v.trim().parse::<u32>().ok().filter(|&n| n > 0),
-            _ => {}
+            "COUNT" => count = Some(v.trim().parse::<u32>().ok().filter(|&n| n > 0)?),
+            "UNTIL" => until = Some(v.trim()),
+            // INTERVAL, BYDAY, ... are not liaison's: such a rule is not read.
+            _ => return None,
         }
     }
-    count.filter(|_| weekly)
+    if !weekly {
+        return None;
+    }
+    match (count, until) {
+        (Some(n), None) => Some(n),
+        (None, Some(until)) => {
+            let last = if let Some(day) = parse_date(until) {
+                day.to_datetime(Time::constant(23, 59, 59, 0))
+                    .to_zoned_datetime(tz.clone())
+                    .ok()?
+            } else {
+                let (dt, utc) = parse_datetime(until)?;
+                dt.to_zoned_datetime(if utc { TimeZone::UTC } else { tz.clone() })
+                    .ok()?
+            };
+            Some(weekly_count_until(start, tz, last.timestamp())).filter(|&n| n > 0)
+        }
+        _ => None,
+    }
 }
 
 /// A liaison series from its VEVENT; `None` for events liaison did not write.
@@ -1732,17 +1913,18 @@ fn series_of(comp: &Comp) -> Located<Option<BookedSeries>> {
                     )
                 })?;
             let begin = start
-                .to_zoned_datetime(tz)
+                .to_zoned_datetime(tz.clone())
                 .map_err(|e| (dtstart.line, format!("DTSTART cannot be placed in its zone: {e}")))?;
             end.timestamp().duration_since(begin.timestamp())
         }
     };
     let rrule = need("RRULE")?;
-    let count = weekly_count(&rrule.value).ok_or_else(|| {
+    let count = weekly_count(&rrule.value, start, &tz).ok_or_else(|| {
         (
             rrule.line,
             format!(
-                "RRULE {:?} is not a liaison series rule; expected FREQ=WEEKLY;COUNT=<n>",
+                "RRULE {:?} is not a liaison series rule; expected FREQ=WEEKLY;COUNT=<n> \
+                 or FREQ=WEEKLY;UNTIL=<date-time at or after DTSTART>",
                 rrule.value
             ),
         )
@@ -1765,7 +1947,11 @@ fn series_of(comp: &Comp) -> Located<Option<BookedSeries>> {
             count,
         },
         active,
-        instance: None,
+        instance: comp
+            .value("X-LIAISON-INSTANCE")
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(str::to_string),
     }))
 }
 
@@ -2890,6 +3076,217 @@ mod tests {
         assert_eq!(fs::read_to_string(p.bookings_path()).unwrap(), broken);
     }
 
+    #[tokio::test]
+    async fn the_instance_marker_is_written_and_read_back_and_its_absence_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let marked = provider(dir.path()).with_instance("hq-liaison");
+        marked.create_series(&request("i1")).await.unwrap();
+        // A provider without a name (and one given a blank name) writes no marker.
+        provider(dir.path()).create_series(&request("i2")).await.unwrap();
+        provider(dir.path())
+            .with_instance("  ")
+            .create_series(&request("i3"))
+            .await
+            .unwrap();
+        let text = fs::read_to_string(marked.bookings_path()).unwrap();
+        assert_eq!(
+            text.matches("\r\nX-LIAISON-INSTANCE:hq-liaison\r\n").count(),
+            1,
+            "{text}"
+        );
+        assert_eq!(text.matches("X-LIAISON-INSTANCE").count(), 1, "{text}");
+        // Whoever reads the file sees which installation wrote each series.
+        let listed = provider(dir.path()).list_series().await.unwrap();
+        let instances: Vec<_> = listed
+            .iter()
+            .map(|s| (s.request.event_id.as_str(), s.instance.as_deref()))
+            .collect();
+        assert_eq!(instances, [("i1", Some("hq-liaison")), ("i2", None), ("i3", None)]);
+        assert!(listed.iter().all(|s| s.request == request(&s.request.event_id)));
+        assert_eq!(
+            marked.get_series("i1").await.unwrap().unwrap().instance.as_deref(),
+            Some("hq-liaison")
+        );
+        // The id does not include the instance: another installation booking
+        // the same id finds it there and writes nothing.
+        let other = provider(dir.path()).with_instance("branch-office");
+        assert_eq!(
+            other.create_series(&request("i1")).await.unwrap(),
+            CreateOutcome::AlreadyExists
+        );
+        assert_eq!(fs::read_to_string(marked.bookings_path()).unwrap(), text);
+    }
+
+    #[tokio::test]
+    async fn an_instance_name_is_escaped_and_read_back_like_any_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path()).with_instance("a,b;c");
+        p.create_series(&request("e1")).await.unwrap();
+        let text = fs::read_to_string(p.bookings_path()).unwrap();
+        assert!(text.contains("\r\nX-LIAISON-INSTANCE:a\\,b\\;c\r\n"), "{text}");
+        let listed = p.list_series().await.unwrap();
+        assert_eq!(listed[0].instance.as_deref(), Some("a,b;c"));
+        let bell = provider(dir.path()).with_instance("bell\u{7}");
+        let err = bell.create_series(&request("e2")).await.unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+    }
+
+    /// bookings.ics with one 4-week series (Mondays 09:00 New York from
+    /// 2026-03-02, across the US DST change of 2026-03-08) for Ada and Bob,
+    /// who have empty calendars of their own.
+    async fn four_weeks(dir: &Path) -> LocalProvider {
+        for who in ["ada", "bob"] {
+            write(
+                dir,
+                &format!("{who}@example.com.ics"),
+                &ics(&["BEGIN:VCALENDAR", "END:VCALENDAR"]),
+            );
+        }
+        let p = provider(dir).with_instance("hq");
+        p.create_series(&request("s1")).await.unwrap();
+        p
+    }
+
+    async fn ada_busy_in_march(p: &LocalProvider) -> Vec<(String, String)> {
+        let answers = p
+            .busy(
+                &["ada@example.com".to_string()],
+                range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        spans_of(answers["ada@example.com"].as_ref().unwrap())
+    }
+
+    #[tokio::test]
+    async fn ending_a_series_keeps_the_occurrences_up_to_until_and_frees_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = four_weeks(dir.path()).await;
+        // The second occurrence: 09:00 EDT on 2026-03-09.
+        let until = ts("2026-03-09T13:00:00Z");
+        assert_eq!(p.end_series("s1", until).await.unwrap(), EndOutcome::Ended);
+        let text = fs::read_to_string(p.bookings_path()).unwrap();
+        assert!(
+            text.contains("\r\nRRULE:FREQ=WEEKLY;UNTIL=20260309T130000Z\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("COUNT="), "{text}");
+        let series = p.get_series("s1").await.unwrap().unwrap();
+        assert_eq!(series.request.count, 2, "read back as its two weeks");
+        assert_eq!(
+            series.request,
+            SeriesRequest {
+                count: 2,
+                ..request("s1")
+            }
+        );
+        assert_eq!((series.active, series.instance.as_deref()), (true, Some("hq")));
+        assert_eq!(
+            ada_busy_in_march(&p).await,
+            [
+                span("2026-03-02T14:00:00Z", "2026-03-02T14:30:00Z"),
+                span("2026-03-09T13:00:00Z", "2026-03-09T13:30:00Z"),
+            ]
+        );
+        // Ending it again at the same occurrence changes nothing.
+        assert_eq!(p.end_series("s1", until).await.unwrap(), EndOutcome::Ended);
+        assert_eq!(fs::read_to_string(p.bookings_path()).unwrap(), text);
+        let files: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 3, "no temporary file is left behind");
+    }
+
+    #[tokio::test]
+    async fn ending_a_series_that_is_gone_or_never_was_is_already_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path());
+        let until = ts("2026-03-09T13:00:00Z");
+        assert_eq!(p.end_series("s1", until).await.unwrap(), EndOutcome::AlreadyGone);
+        assert!(!p.bookings_path().exists(), "no file is created for it");
+        p.create_series(&request("s1")).await.unwrap();
+        assert_eq!(p.end_series("nope", until).await.unwrap(), EndOutcome::AlreadyGone);
+        assert!(p.cancel_series("s1").unwrap());
+        let before = fs::read(p.bookings_path()).unwrap();
+        assert_eq!(p.end_series("s1", until).await.unwrap(), EndOutcome::AlreadyGone);
+        assert_eq!(fs::read(p.bookings_path()).unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn ending_a_series_before_its_first_occurrence_is_refused_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path());
+        p.create_series(&request("s1")).await.unwrap();
+        let before = fs::read(p.bookings_path()).unwrap();
+        let err = p.end_series("s1", ts("2026-03-02T13:59:59Z")).await.unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+        assert!(err.to_string().contains("before its first occurrence"), "{err}");
+        assert_eq!(fs::read(p.bookings_path()).unwrap(), before);
+        // Its first occurrence itself may be the last one kept.
+        assert_eq!(
+            p.end_series("s1", ts("2026-03-02T14:00:00Z")).await.unwrap(),
+            EndOutcome::Ended
+        );
+        assert_eq!(p.get_series("s1").await.unwrap().unwrap().request.count, 1);
+    }
+
+    #[test]
+    fn liaison_rules_are_read_with_count_or_until() {
+        let start = datetime(2026, 3, 2, 9, 0, 0, 0);
+        let ny = zone("America/New_York");
+        let cases: [(&str, Option<u32>); 12] = [
+            ("FREQ=WEEKLY;COUNT=4", Some(4)),
+            ("freq=weekly;count=3", Some(3)),
+            // UTC: the 2nd occurrence is 13:00Z (EDT), the 1st 14:00Z (EST).
+            ("FREQ=WEEKLY;UNTIL=20260309T130000Z", Some(2)),
+            ("FREQ=WEEKLY;UNTIL=20260309T125959Z", Some(1)),
+            ("FREQ=WEEKLY;UNTIL=20260302T140000Z", Some(1)),
+            // A date includes its whole day; a floating time is the series' wall clock.
+            ("FREQ=WEEKLY;UNTIL=20260316", Some(3)),
+            ("FREQ=WEEKLY;UNTIL=20260323T090000", Some(4)),
+            // Before the first occurrence, other frequencies, other parts, both ends.
+            ("FREQ=WEEKLY;UNTIL=20260302T135959Z", None),
+            ("FREQ=DAILY;COUNT=4", None),
+            ("FREQ=WEEKLY;INTERVAL=2;COUNT=4", None),
+            ("FREQ=WEEKLY;COUNT=4;UNTIL=20260309T130000Z", None),
+            ("FREQ=WEEKLY;COUNT=0", None),
+        ];
+        for (rule, expected) in cases {
+            assert_eq!(weekly_count(rule, start, &ny), expected, "{rule}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_attendee_the_file_cannot_hold_refuses_that_pair_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path());
+        let mut spaced = request("r1");
+        spaced.pair.1 = "bob smith@example.com".into();
+        spaced.attendees[1].email = spaced.pair.1.clone();
+        let mut bell = request("r2");
+        bell.attendees[0].name = "Ada\u{7}".into();
+        for req in [spaced, bell] {
+            let err = p.create_series(&req).await.unwrap_err();
+            assert!(matches!(err, CalendarError::Refused(_)), "{err:?}");
+            assert_eq!(err.scope(), crate::calendar::ErrorScope::ThisOne);
+            assert!(err.write_refused());
+            assert!(err.to_string().contains("ada@example.com|"), "names the pair: {err}");
+        }
+        assert!(!p.bookings_path().exists());
+        // Other pairs still book.
+        assert_eq!(p.create_series(&request("r3")).await.unwrap(), CreateOutcome::Created);
+    }
+
+    #[tokio::test]
+    async fn a_bookings_file_that_cannot_be_written_concerns_everyone() {
+        let dir = tempfile::tempdir().unwrap();
+        // The calendar directory is a file: nothing can be written under it.
+        let blocked = dir.path().join("calendars");
+        write(dir.path(), "calendars", "not a directory");
+        let p = provider(&blocked);
+        let err = p.create_series(&request("w1")).await.unwrap_err();
+        assert!(matches!(err, CalendarError::Io { .. }), "{err:?}");
+        assert_eq!(err.scope(), crate::calendar::ErrorScope::Everyone);
+    }
+
     #[test]
     fn emails_that_would_name_other_files_are_refused() {
         let p = provider(Path::new("/cal"));
@@ -2963,14 +3360,17 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
         #[test]
-        fn any_request_round_trips_through_the_file_format(req in any_request()) {
-            let text = new_calendar(&render_event(&req, "org@example.com").unwrap());
+        fn any_request_round_trips_through_the_file_format(
+            req in any_request(),
+            instance in proptest::option::of("[A-Za-z0-9._-]{1,64}"),
+        ) {
+            let text = new_calendar(&render_event(&req, "org@example.com", instance.as_deref()).unwrap());
             for physical in text.split("\r\n") {
                 prop_assert!(physical.len() <= 75, "{:?}", physical);
             }
             let roots = parse_calendar(&text, "b.ics").unwrap();
             let read: Vec<_> = events_of(&roots).map(|e| series_of(e).unwrap()).collect();
-            prop_assert_eq!(read, vec![Some(BookedSeries { request: req.clone(), active: true, instance: None })]);
+            prop_assert_eq!(read, vec![Some(BookedSeries { request: req.clone(), active: true, instance })]);
             // The same file also reads as busy time without error.
             let r = Interval::new(Timestamp::MIN, Timestamp::MAX);
             let busy = busy_in(&roots, "b.ics", &req.pair.0, &TimeZone::UTC, Interval::new(r.start, ts("2101-01-01T00:00:00Z")), Scope::InvolvingOwner);

@@ -98,6 +98,46 @@ impl CalendarError {
     }
 }
 
+/// Most weeks a weekly rule ending with `UNTIL` is counted out to (a term is
+/// a few weeks; this only bounds the loop).
+const MAX_WEEKS: i64 = 520;
+
+/// How many weekly occurrences a series starting at `start` (wall clock in
+/// `tz`) has up to and including the instant `until`: the COUNT of a rule
+/// that ends with `UNTIL` (a series ended early). Weeks are stepped on the
+/// wall clock, as RFC 5545 and Google expand a weekly rule, so an occurrence
+/// keeps its local time across a DST change. 0 when `until` is before the
+/// first occurrence.
+pub(crate) fn weekly_count_until(start: DateTime, tz: &jiff::tz::TimeZone, until: Timestamp) -> u32 {
+    let mut count = 0u32;
+    for week in 0..MAX_WEEKS {
+        let Ok(at) = start.checked_add(jiff::Span::new().weeks(week)) else {
+            break;
+        };
+        let Ok(zoned) = at.to_zoned_datetime(tz.clone()) else {
+            break;
+        };
+        if zoned.timestamp() > until {
+            break;
+        }
+        count += 1;
+    }
+    count
+}
+
+/// `until` as an iCalendar UTC date-time, `YYYYMMDDTHHMMSSZ`, for the `UNTIL`
+/// of a rule. A fraction of a second is rounded up, so that an occurrence
+/// starting at `until` is never cut off.
+pub(crate) fn ical_utc_until(until: Timestamp) -> String {
+    // `as_second` truncates toward zero: up for instants before 1970, down after.
+    let seconds = match until.subsec_nanosecond() {
+        n if n > 0 => until.as_second().saturating_add(1),
+        _ => until.as_second(),
+    };
+    let whole = Timestamp::from_second(seconds).unwrap_or(until);
+    whole.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
 /// Free/busy for one person: their busy time, or why it could not be read.
 pub type BusyAnswer = Result<IntervalSet, String>;
 
@@ -244,11 +284,24 @@ pub trait CalendarProvider {
 
     /// Ends the series early: the occurrence starting at `until` is its last,
     /// those before it stay in everyone's calendar, those after go (Google:
-    /// the recurrence patched to `UNTIL`; iCalendar: `UNTIL` in UTC).
+    /// the recurrence patched to `FREQ=WEEKLY;UNTIL=<until in UTC>`;
+    /// iCalendar: the RRULE rewritten the same way). Read back, the series'
+    /// `count` is then the number of occurrences kept.
+    ///
+    /// The rule is replaced, not narrowed: ending an ended series again with
+    /// a later `until` brings weeks back, so pass the same `until` when
+    /// retrying. A series that is deleted (cancelled) or unknown is
+    /// `AlreadyGone`. The local provider refuses an `until` before the first
+    /// occurrence (`Invalid`; such a series is deleted instead); Google is
+    /// not asked to check it.
     async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError>;
 
     /// How long after a write was sent the calendar may still apply it (the
     /// request timeout): a pending intent found missing sooner is not given up.
+    /// Google: the per-call timeout of its `Timing` (30 s by default). It is
+    /// counted from the sending of one attempt; a call that retried sent its
+    /// last attempt up to `Timing::retry_budget` after its first. Local: 0,
+    /// its writes are done when the call returns.
     fn write_timeout(&self) -> SignedDuration {
         SignedDuration::ZERO
     }

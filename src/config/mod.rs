@@ -255,7 +255,11 @@ pub fn summary(cfg: &Config, today: Date) -> String {
         }
     };
     out.push_str(&format!("calendar:  {provider}\n"));
-    let how = if cfg.calendar.instance_explicit { "set" } else { "derived from the organizer and this file's path" };
+    let how = if cfg.calendar.instance_explicit {
+        "set"
+    } else {
+        "derived from the organizer and this file's path"
+    };
     out.push_str(&format!("instance:  {} ({how})\n", cfg.calendar.instance));
     out.push_str(&format!("state dir: {}\n", cfg.state_dir.display()));
     let weeks = cfg.schedule.term_weeks;
@@ -1086,7 +1090,9 @@ fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, env: &Env) -
             let name = v.get_ref().trim();
             let valid = !name.is_empty()
                 && name.len() <= 64
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
             if !valid {
                 ctx.error(
                     Some(v.span()),

@@ -102,7 +102,11 @@ pub enum Action {
     /// Writes the record to the store; nothing on the calendar.
     Record { record: SeriesRecord, why: RecordWhy },
     /// Writes a person's state (decline count, pause).
-    Person { email: String, state: PersonState, note: String },
+    Person {
+        email: String,
+        state: PersonState,
+        note: String,
+    },
     /// Records a changed occurrence as dealt with; nothing on the calendar.
     Occurrence { id: String, handled: HandledOccurrence },
     /// Ends the series after its occurrence starting `until`, the `keep`-th.
@@ -156,7 +160,9 @@ impl fmt::Display for RecordWhy {
             RecordWhy::DeletedByPerson => {
                 f.write_str("series deleted on the calendar by a person; this pair is not booked again this term")
             }
-            RecordWhy::Missing => f.write_str("series missing from a full read of the calendar; recorded as deleted by a person"),
+            RecordWhy::Missing => {
+                f.write_str("series missing from a full read of the calendar; recorded as deleted by a person")
+            }
             RecordWhy::ChangedByPerson => f.write_str("changed on the calendar by a person; recorded"),
             RecordWhy::Declined(p) => write!(f, "declined by {p}; it is ended and both people paired again"),
             RecordWhy::Answers => f.write_str("answers recorded"),
@@ -182,12 +188,23 @@ impl fmt::Display for EndWhy {
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pair = |r: &SeriesRecord| format!("{} & {} (term {}, id {})", r.request.pair.0, r.request.pair.1, r.request.term, r.request.event_id);
+        let pair = |r: &SeriesRecord| {
+            format!(
+                "{} & {} (term {}, id {})",
+                r.request.pair.0, r.request.pair.1, r.request.term, r.request.event_id
+            )
+        };
         match self {
             Action::Record { record, why } => write!(f, "record {}: {why}", pair(record)),
             Action::Person { email, note, .. } => write!(f, "person {email}: {note}"),
             Action::Occurrence { id, handled } => write!(f, "occurrence {id} of {}: {}", handled.series, handled.note),
-            Action::End { record, until, keep, why, .. } => write!(
+            Action::End {
+                record,
+                until,
+                keep,
+                why,
+                ..
+            } => write!(
                 f,
                 "end {} after its occurrence at {until} (keeps {keep} of {}): {why}",
                 pair(record),
@@ -196,7 +213,12 @@ impl fmt::Display for Action {
             Action::Cancel { record, why, .. } => {
                 write!(f, "cancel {} (no occurrence has started): {why}", pair(record))
             }
-            Action::Move { record, occurrence, at, who } => write!(
+            Action::Move {
+                record,
+                occurrence,
+                at,
+                who,
+            } => write!(
                 f,
                 "move occurrence {occurrence} of {} from {}: declined by {who}",
                 pair(record),
@@ -414,7 +436,14 @@ impl Decider<'_> {
         let (a, b) = record.request.pair.clone();
         let r = &series.request;
         let mut why = None;
-        if (r.start, &r.zone, r.duration, r.count) != (known.request.start, &known.request.zone, known.request.duration, known.request.count) {
+        if (r.start, &r.zone, r.duration, r.count)
+            != (
+                known.request.start,
+                &known.request.zone,
+                known.request.duration,
+                known.request.count,
+            )
+        {
             record.request.start = r.start;
             record.request.zone = r.zone.clone();
             record.request.duration = r.duration;
@@ -636,16 +665,16 @@ impl Decider<'_> {
         }
         let (a, b) = &record.request.pair;
         let configured = |e: &str| self.facts.people.iter().find(|p| p.email == e);
-        let removed = |e: &str| {
-            configured(e).is_none() && self.facts.last_roster.is_some_and(|roster| roster.contains(e))
-        };
+        let removed =
+            |e: &str| configured(e).is_none() && self.facts.last_roster.is_some_and(|roster| roster.contains(e));
         if let Some(gone) = [a, b].into_iter().find(|e| removed(e)) {
             return Some(EndWhy::Removed(gone.clone()));
         }
-        let paused = |e: &str| {
-            configured(e).is_some_and(|p| p.paused) || self.people.get(e).is_some_and(|s| s.paused)
-        };
-        [a, b].into_iter().find(|e| paused(e)).map(|p| EndWhy::Paused(p.clone()))
+        let paused = |e: &str| configured(e).is_some_and(|p| p.paused) || self.people.get(e).is_some_and(|s| s.paused);
+        [a, b]
+            .into_iter()
+            .find(|e| paused(e))
+            .map(|p| EndWhy::Paused(p.clone()))
     }
 
     fn ends(&mut self) {
@@ -749,7 +778,12 @@ pub fn check_schedule_change(
     let booked_until = records
         .iter()
         .filter(|r| matches!(r.state, SeriesState::Booked | SeriesState::Pending))
-        .filter_map(|r| r.request.term.checked_add(jiff::Span::new().weeks(i64::from(old_weeks))).ok())
+        .filter_map(|r| {
+            r.request
+                .term
+                .checked_add(jiff::Span::new().weeks(i64::from(old_weeks)))
+                .ok()
+        })
         .max();
     match booked_until {
         Some(end) if first_term < end => Err(format!(
@@ -860,7 +894,9 @@ fn refusal(action: &Action, guard: &Guard) -> Option<Refusal> {
     match action {
         // Every occurrence removed must start after the notice; a moved one
         // inside it could be any of them, so it refuses the removal too.
-        Action::End { record, until, moved, .. } => owner(record).or_else(|| {
+        Action::End {
+            record, until, moved, ..
+        } => owner(record).or_else(|| {
             occurrence_starts(&record.request)
                 .into_iter()
                 .filter(|s| s > until)
@@ -874,7 +910,9 @@ fn refusal(action: &Action, guard: &Guard) -> Option<Refusal> {
                 .find_map(inside)
         }),
         Action::Move { record, at, .. } => owner(record).or_else(|| inside(at.start)),
-        Action::Book { record } => owner(record).or_else(|| occurrence_starts(&record.request).into_iter().find_map(inside)),
+        Action::Book { record } => {
+            owner(record).or_else(|| occurrence_starts(&record.request).into_iter().find_map(inside))
+        }
         Action::Record { .. } | Action::Person { .. } | Action::Occurrence { .. } | Action::Wait { .. } => None,
     }
 }

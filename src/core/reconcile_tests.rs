@@ -309,69 +309,388 @@ fn decide_table() {
     let cases: Vec<(&str, Case, &[&str])> = vec![
         // Nothing changed.
         ("a quiet cycle decides nothing", case().booked("a-b"), &[]),
-        ("a series reported again unchanged is nothing", case().booked("a-b").seen(cal("a-b", true, Some(ME)), &[]), &[]),
+        (
+            "a series reported again unchanged is nothing",
+            case().booked("a-b").seen(cal("a-b", true, Some(ME)), &[]),
+            &[],
+        ),
         // Adopting and ownership.
-        ("an unknown series of this installation is adopted", case().seen(cal("a-b", true, Some(ME)), &[]), &["record a-b booked adopted"]),
-        ("an unknown cancelled series is recorded as cancelled", case().seen(cal("a-b", false, Some(ME)), &[]), &["record a-b cancelled adopted"]),
-        ("an unmarked series of two configured people is adopted", case().seen(cal("a-b", true, None), &[]), &["record a-b booked adopted"]),
-        ("an unmarked series of unconfigured people is left alone", case().configured("c d").seen(cal("a-b", true, None), &[]), &["record a-b booked foreign:(unmarked)"]),
-        ("another installation's series is recorded as theirs, never adopted", case().seen(cal("a-b", true, Some(OTHER)), &[]), &["record a-b booked foreign:other"]),
-        ("another installation's declined series is never ended", case().seen(cal("a-b", true, Some(OTHER)), &[("a", Declined)]), &["record a-b booked foreign:other"]),
-        ("another installation's series seen again unchanged is nothing", case().with(foreign_known.clone()).seen(cal("a-b", true, Some(OTHER)), &[]), &[]),
-        ("another installation's series with a removed person is never ended", case().with(foreign_known.clone()).configured("c d"), &[]),
-        ("an unmarked series the store knows stays ours", case().with(legacy.clone()).configured("a b c").seen(cal("a-b", true, None), &[("a", Declined)]), &["person a declines=1", "record a-b booked declined:a", "cancel a-b declined:a"]),
+        (
+            "an unknown series of this installation is adopted",
+            case().seen(cal("a-b", true, Some(ME)), &[]),
+            &["record a-b booked adopted"],
+        ),
+        (
+            "an unknown cancelled series is recorded as cancelled",
+            case().seen(cal("a-b", false, Some(ME)), &[]),
+            &["record a-b cancelled adopted"],
+        ),
+        (
+            "an unmarked series of two configured people is adopted",
+            case().seen(cal("a-b", true, None), &[]),
+            &["record a-b booked adopted"],
+        ),
+        (
+            "an unmarked series of unconfigured people is left alone",
+            case().configured("c d").seen(cal("a-b", true, None), &[]),
+            &["record a-b booked foreign:(unmarked)"],
+        ),
+        (
+            "another installation's series is recorded as theirs, never adopted",
+            case().seen(cal("a-b", true, Some(OTHER)), &[]),
+            &["record a-b booked foreign:other"],
+        ),
+        (
+            "another installation's declined series is never ended",
+            case().seen(cal("a-b", true, Some(OTHER)), &[("a", Declined)]),
+            &["record a-b booked foreign:other"],
+        ),
+        (
+            "another installation's series seen again unchanged is nothing",
+            case()
+                .with(foreign_known.clone())
+                .seen(cal("a-b", true, Some(OTHER)), &[]),
+            &[],
+        ),
+        (
+            "another installation's series with a removed person is never ended",
+            case().with(foreign_known.clone()).configured("c d"),
+            &[],
+        ),
+        (
+            "an unmarked series the store knows stays ours",
+            case()
+                .with(legacy.clone())
+                .configured("a b c")
+                .seen(cal("a-b", true, None), &[("a", Declined)]),
+            &[
+                "person a declines=1",
+                "record a-b booked declined:a",
+                "cancel a-b declined:a",
+            ],
+        ),
         // Deletions by people.
-        ("a series deleted by a person is recorded", case().booked("a-b").seen(cal("a-b", false, Some(ME)), &[]), &["record a-b cancelled deletedbyperson"]),
-        ("a deleted id is recorded", case().booked("a-b").deleted("a-b"), &["record a-b cancelled deletedbyperson"]),
-        ("a deleted id of an unknown event is nothing", case().deleted("x-y"), &[]),
-        ("a series missing from a full read is recorded as deleted", case().booked("a-b").booked("c-d").full().seen(cal("c-d", true, Some(ME)), &[]), &["record a-b cancelled missing"]),
-        ("a series missing from an incremental read is nothing", case().booked("a-b"), &[]),
-        ("another installation's series missing from a full read is nothing", case().with(foreign_known.clone()).full(), &[]),
+        (
+            "a series deleted by a person is recorded",
+            case().booked("a-b").seen(cal("a-b", false, Some(ME)), &[]),
+            &["record a-b cancelled deletedbyperson"],
+        ),
+        (
+            "a deleted id is recorded",
+            case().booked("a-b").deleted("a-b"),
+            &["record a-b cancelled deletedbyperson"],
+        ),
+        (
+            "a deleted id of an unknown event is nothing",
+            case().deleted("x-y"),
+            &[],
+        ),
+        (
+            "a series missing from a full read is recorded as deleted",
+            case()
+                .booked("a-b")
+                .booked("c-d")
+                .full()
+                .seen(cal("c-d", true, Some(ME)), &[]),
+            &["record a-b cancelled missing"],
+        ),
+        (
+            "a series missing from an incremental read is nothing",
+            case().booked("a-b"),
+            &[],
+        ),
+        (
+            "another installation's series missing from a full read is nothing",
+            case().with(foreign_known.clone()).full(),
+            &[],
+        ),
         // A person's changes to the series.
-        ("a person's change of count is copied into the store", case().booked("a-b").seen(with_count(cal("a-b", true, Some(ME)), 2), &[]), &["record a-b booked changedbyperson"]),
-        ("a person's change of start is copied into the store", case().booked("a-b").seen(BookedSeries { request: moved_series.request.clone(), active: true, instance: Some(ME.into()) }, &[]), &["record a-b booked changedbyperson"]),
+        (
+            "a person's change of count is copied into the store",
+            case()
+                .booked("a-b")
+                .seen(with_count(cal("a-b", true, Some(ME)), 2), &[]),
+            &["record a-b booked changedbyperson"],
+        ),
+        (
+            "a person's change of start is copied into the store",
+            case().booked("a-b").seen(
+                BookedSeries {
+                    request: moved_series.request.clone(),
+                    active: true,
+                    instance: Some(ME.into()),
+                },
+                &[],
+            ),
+            &["record a-b booked changedbyperson"],
+        ),
         // Declines of the whole series.
-        ("a declined series before the term is cancelled and counted", case().booked("a-b").seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["person a declines=1", "record a-b booked declined:a", "cancel a-b declined:a"]),
-        ("a declined series during the term ends after its held occurrences", case().now(DURING).booked("a-b").seen(cal("a-b", true, Some(ME)), &[("b", Declined)]), &["person b declines=1", "record a-b booked declined:b", "end a-b keep=2 declined:b"]),
-        ("a decline already recorded is not counted again", case().now(DURING).with(declined.clone()).seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["end a-b keep=2 declined:a"]),
-        ("a second decline in a row pauses the person", case().person_state("a", 1, false).booked("a-b").seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["person a declines=2 paused", "record a-b booked declined:a", "cancel a-b declined:a"]),
-        ("a person with paused = false is never counted or paused", case().never_paused("a").booked("a-b").seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["record a-b booked declined:a", "cancel a-b declined:a"]),
-        ("a decline whose occurrences are all inside the notice waits", case().now(LAST_WEEK).booked("a-b").seen(cal("a-b", true, Some(ME)), &[("a", Declined)]), &["person a declines=1", "record a-b booked declined:a", "wait a-b declined:a"]),
-        ("a decline after every occurrence took place is cleared", case().now(AFTER).with(declined.clone()), &["record a-b booked finished"]),
-        ("a withdrawn decline clears the mark", case().with(declined.clone()).seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]), &["record a-b booked answers"]),
-        ("a withdrawn decline of a person counted once is not counted again", case().person_state("a", 1, false).with(declined.clone()).seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]), &["person a declines=0", "record a-b booked answers"]),
-        ("a new acceptance resets the count", case().person_state("a", 1, false).booked("a-b").seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]), &["person a declines=0", "record a-b booked answers"]),
-        ("an acceptance read again does not reset the count", case().person_state("a", 1, false).with(accepted.clone()).seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]), &[]),
+        (
+            "a declined series before the term is cancelled and counted",
+            case()
+                .booked("a-b")
+                .seen(cal("a-b", true, Some(ME)), &[("a", Declined)]),
+            &[
+                "person a declines=1",
+                "record a-b booked declined:a",
+                "cancel a-b declined:a",
+            ],
+        ),
+        (
+            "a declined series during the term ends after its held occurrences",
+            case()
+                .now(DURING)
+                .booked("a-b")
+                .seen(cal("a-b", true, Some(ME)), &[("b", Declined)]),
+            &[
+                "person b declines=1",
+                "record a-b booked declined:b",
+                "end a-b keep=2 declined:b",
+            ],
+        ),
+        (
+            "a decline already recorded is not counted again",
+            case()
+                .now(DURING)
+                .with(declined.clone())
+                .seen(cal("a-b", true, Some(ME)), &[("a", Declined)]),
+            &["end a-b keep=2 declined:a"],
+        ),
+        (
+            "a second decline in a row pauses the person",
+            case()
+                .person_state("a", 1, false)
+                .booked("a-b")
+                .seen(cal("a-b", true, Some(ME)), &[("a", Declined)]),
+            &[
+                "person a declines=2 paused",
+                "record a-b booked declined:a",
+                "cancel a-b declined:a",
+            ],
+        ),
+        (
+            "a person with paused = false is never counted or paused",
+            case()
+                .never_paused("a")
+                .booked("a-b")
+                .seen(cal("a-b", true, Some(ME)), &[("a", Declined)]),
+            &["record a-b booked declined:a", "cancel a-b declined:a"],
+        ),
+        (
+            "a decline whose occurrences are all inside the notice waits",
+            case()
+                .now(LAST_WEEK)
+                .booked("a-b")
+                .seen(cal("a-b", true, Some(ME)), &[("a", Declined)]),
+            &[
+                "person a declines=1",
+                "record a-b booked declined:a",
+                "wait a-b declined:a",
+            ],
+        ),
+        (
+            "a decline after every occurrence took place is cleared",
+            case().now(AFTER).with(declined.clone()),
+            &["record a-b booked finished"],
+        ),
+        (
+            "a withdrawn decline clears the mark",
+            case()
+                .with(declined.clone())
+                .seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]),
+            &["record a-b booked answers"],
+        ),
+        (
+            "a withdrawn decline of a person counted once is not counted again",
+            case()
+                .person_state("a", 1, false)
+                .with(declined.clone())
+                .seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]),
+            &["person a declines=0", "record a-b booked answers"],
+        ),
+        (
+            "a new acceptance resets the count",
+            case()
+                .person_state("a", 1, false)
+                .booked("a-b")
+                .seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]),
+            &["person a declines=0", "record a-b booked answers"],
+        ),
+        (
+            "an acceptance read again does not reset the count",
+            case()
+                .person_state("a", 1, false)
+                .with(accepted.clone())
+                .seen(cal("a-b", true, Some(ME)), &[("a", Accepted)]),
+            &[],
+        ),
         // Removal and pause.
-        ("a person removed from the configuration: their series is cancelled before the term", case().configured("b c d").booked("a-b"), &["cancel a-b removed:a"]),
-        ("a person removed during the term: the series ends after its held occurrences", case().now(DURING).configured("b c d").booked("a-b"), &["end a-b keep=2 removed:a"]),
-        ("a fresh state never treats anyone as removed", case().roster(None).configured("c d").booked("a-b"), &[]),
-        ("someone never in the roster is not removed", case().roster(Some("b c d")).configured("b c d").booked("a-b"), &[]),
-        ("a person paused in the configuration: their series is cancelled", case().paused_in_config("b").booked("a-b"), &["cancel a-b paused:b"]),
-        ("a person liaison paused: their series ends", case().now(DURING).person_state("a", 2, true).booked("a-b"), &["end a-b keep=2 paused:a"]),
-        ("paused = false lifts liaison's pause", case().never_paused("a").person_state("a", 2, true).booked("a-b"), &["person a declines=0"]),
-        ("nothing is ended inside the notice: the last week's occurrence stays", case().now(LAST_WEEK).configured("b c d").booked("a-b"), &["wait a-b removed:a"]),
-        ("a removed person's series that has fully taken place is nothing", case().now(AFTER).configured("b c d").booked("a-b"), &[]),
-        ("a moved occurrence inside the notice keeps the whole series this cycle", case().now(DURING).configured("b c d").booked("a-b").handled("a-b", 3, Some(half_hour(ts("2027-03-17T09:00:00Z")))), &["wait a-b removed:a"]),
-        ("a moved occurrence after the notice does not stop the end", case().now(DURING).configured("b c d").booked("a-b").handled("a-b", 3, Some(half_hour(ts("2027-03-25T09:00:00Z")))), &["end a-b keep=2 removed:a"]),
+        (
+            "a person removed from the configuration: their series is cancelled before the term",
+            case().configured("b c d").booked("a-b"),
+            &["cancel a-b removed:a"],
+        ),
+        (
+            "a person removed during the term: the series ends after its held occurrences",
+            case().now(DURING).configured("b c d").booked("a-b"),
+            &["end a-b keep=2 removed:a"],
+        ),
+        (
+            "a fresh state never treats anyone as removed",
+            case().roster(None).configured("c d").booked("a-b"),
+            &[],
+        ),
+        (
+            "someone never in the roster is not removed",
+            case().roster(Some("b c d")).configured("b c d").booked("a-b"),
+            &[],
+        ),
+        (
+            "a person paused in the configuration: their series is cancelled",
+            case().paused_in_config("b").booked("a-b"),
+            &["cancel a-b paused:b"],
+        ),
+        (
+            "a person liaison paused: their series ends",
+            case().now(DURING).person_state("a", 2, true).booked("a-b"),
+            &["end a-b keep=2 paused:a"],
+        ),
+        (
+            "paused = false lifts liaison's pause",
+            case().never_paused("a").person_state("a", 2, true).booked("a-b"),
+            &["person a declines=0"],
+        ),
+        (
+            "nothing is ended inside the notice: the last week's occurrence stays",
+            case().now(LAST_WEEK).configured("b c d").booked("a-b"),
+            &["wait a-b removed:a"],
+        ),
+        (
+            "a removed person's series that has fully taken place is nothing",
+            case().now(AFTER).configured("b c d").booked("a-b"),
+            &[],
+        ),
+        (
+            "a moved occurrence inside the notice keeps the whole series this cycle",
+            case().now(DURING).configured("b c d").booked("a-b").handled(
+                "a-b",
+                3,
+                Some(half_hour(ts("2027-03-17T09:00:00Z"))),
+            ),
+            &["wait a-b removed:a"],
+        ),
+        (
+            "a moved occurrence after the notice does not stop the end",
+            case().now(DURING).configured("b c d").booked("a-b").handled(
+                "a-b",
+                3,
+                Some(half_hour(ts("2027-03-25T09:00:00Z"))),
+            ),
+            &["end a-b keep=2 removed:a"],
+        ),
         // Pending intents.
-        ("a pending intent the calendar has is booked", case().with(pending.clone()).lookup("a-b", Some(true)), &["record a-b booked landed"]),
-        ("a pending intent found cancelled is recorded cancelled", case().with(pending.clone()).lookup("a-b", Some(false)), &["record a-b cancelled landed"]),
-        ("a pending intent missing within the write timeout stays pending", case().with(pending.clone()).lookup("a-b", None), &[]),
-        ("a pending intent missing after the write timeout is abandoned", case().with(pending_old.clone()).lookup("a-b", None), &["record a-b abandoned abandoned"]),
-        ("a pending intent whose lookup failed stays pending", case().with(pending_old.clone()), &[]),
-        ("a pending intent reported by the change feed is booked", case().with(pending.clone()).seen(cal("a-b", true, Some(ME)), &[]), &["record a-b booked landed"]),
-        ("a late landing of an abandoned intent is removed", case().with(rec("a-b", SeriesState::Abandoned)).seen(cal("a-b", true, Some(ME)), &[]), &["record a-b booked landed", "cancel a-b late"]),
-        ("a late landing found during the term ends after what was held", case().now(DURING).with(rec("a-b", SeriesState::Abandoned)).seen(cal("a-b", true, Some(ME)), &[]), &["record a-b booked landed", "end a-b keep=2 late"]),
+        (
+            "a pending intent the calendar has is booked",
+            case().with(pending.clone()).lookup("a-b", Some(true)),
+            &["record a-b booked landed"],
+        ),
+        (
+            "a pending intent found cancelled is recorded cancelled",
+            case().with(pending.clone()).lookup("a-b", Some(false)),
+            &["record a-b cancelled landed"],
+        ),
+        (
+            "a pending intent missing within the write timeout stays pending",
+            case().with(pending.clone()).lookup("a-b", None),
+            &[],
+        ),
+        (
+            "a pending intent missing after the write timeout is abandoned",
+            case().with(pending_old.clone()).lookup("a-b", None),
+            &["record a-b abandoned abandoned"],
+        ),
+        (
+            "a pending intent whose lookup failed stays pending",
+            case().with(pending_old.clone()),
+            &[],
+        ),
+        (
+            "a pending intent reported by the change feed is booked",
+            case().with(pending.clone()).seen(cal("a-b", true, Some(ME)), &[]),
+            &["record a-b booked landed"],
+        ),
+        (
+            "a late landing of an abandoned intent is removed",
+            case()
+                .with(rec("a-b", SeriesState::Abandoned))
+                .seen(cal("a-b", true, Some(ME)), &[]),
+            &["record a-b booked landed", "cancel a-b late"],
+        ),
+        (
+            "a late landing found during the term ends after what was held",
+            case()
+                .now(DURING)
+                .with(rec("a-b", SeriesState::Abandoned))
+                .seen(cal("a-b", true, Some(ME)), &[]),
+            &["record a-b booked landed", "end a-b keep=2 late"],
+        ),
         // Single occurrences.
-        ("a declined occurrence is moved", case().now(DURING).booked("a-b").occurrence("a-b", 3, Some(half_hour(occ(3))), false, Some("a")), &["move a-b_3 by a"]),
-        ("a declined occurrence inside the notice is left", case().now(LAST_WEEK).booked("a-b").occurrence("a-b", 3, Some(half_hour(occ(3))), false, Some("a")), &["occurrence a-b_3 declined occurrence not moved: it starts inside min_notice"]),
-        ("an occurrence a person moved is accepted", case().booked("a-b").occurrence("a-b", 1, Some(half_hour(ts("2027-03-16T10:00:00Z"))), false, None), &["occurrence a-b_1 occurrence moved by a person"]),
-        ("an occurrence a person cancelled is left as is", case().booked("a-b").occurrence("a-b", 1, None, true, None), &["occurrence a-b_1 occurrence cancelled by a person"]),
-        ("an occurrence already dealt with is nothing", case().booked("a-b").occurrence("a-b", 1, None, true, None).handled("a-b", 1, None), &[]),
-        ("an occurrence reported twice is dealt with once", case().booked("a-b").occurrence("a-b", 1, None, true, None).occurrence("a-b", 1, None, true, None), &["occurrence a-b_1 occurrence cancelled by a person"]),
-        ("an occurrence of another installation's series is nothing", case().with(foreign_known.clone()).occurrence("a-b", 1, None, true, None), &[]),
-        ("an occurrence of an unknown series is nothing", case().occurrence("x-y", 1, None, true, None), &[]),
+        (
+            "a declined occurrence is moved",
+            case()
+                .now(DURING)
+                .booked("a-b")
+                .occurrence("a-b", 3, Some(half_hour(occ(3))), false, Some("a")),
+            &["move a-b_3 by a"],
+        ),
+        (
+            "a declined occurrence inside the notice is left",
+            case()
+                .now(LAST_WEEK)
+                .booked("a-b")
+                .occurrence("a-b", 3, Some(half_hour(occ(3))), false, Some("a")),
+            &["occurrence a-b_3 declined occurrence not moved: it starts inside min_notice"],
+        ),
+        (
+            "an occurrence a person moved is accepted",
+            case()
+                .booked("a-b")
+                .occurrence("a-b", 1, Some(half_hour(ts("2027-03-16T10:00:00Z"))), false, None),
+            &["occurrence a-b_1 occurrence moved by a person"],
+        ),
+        (
+            "an occurrence a person cancelled is left as is",
+            case().booked("a-b").occurrence("a-b", 1, None, true, None),
+            &["occurrence a-b_1 occurrence cancelled by a person"],
+        ),
+        (
+            "an occurrence already dealt with is nothing",
+            case()
+                .booked("a-b")
+                .occurrence("a-b", 1, None, true, None)
+                .handled("a-b", 1, None),
+            &[],
+        ),
+        (
+            "an occurrence reported twice is dealt with once",
+            case()
+                .booked("a-b")
+                .occurrence("a-b", 1, None, true, None)
+                .occurrence("a-b", 1, None, true, None),
+            &["occurrence a-b_1 occurrence cancelled by a person"],
+        ),
+        (
+            "an occurrence of another installation's series is nothing",
+            case()
+                .with(foreign_known.clone())
+                .occurrence("a-b", 1, None, true, None),
+            &[],
+        ),
+        (
+            "an occurrence of an unknown series is nothing",
+            case().occurrence("x-y", 1, None, true, None),
+            &[],
+        ),
     ];
     assert!(cases.len() >= 40, "{} cases", cases.len());
     let mut failures = Vec::new();
@@ -405,9 +724,10 @@ fn cancel(pair: &str) -> Action {
 
 fn owned_by(mut action: Action, instance: &str) -> Action {
     match &mut action {
-        Action::End { record, .. } | Action::Cancel { record, .. } | Action::Move { record, .. } | Action::Book { record } => {
-            record.instance = Some(instance.into())
-        }
+        Action::End { record, .. }
+        | Action::Cancel { record, .. }
+        | Action::Move { record, .. }
+        | Action::Book { record } => record.instance = Some(instance.into()),
         _ => {}
     }
     action
@@ -466,22 +786,124 @@ fn check_table() {
         who: email("a"),
     };
     let cases: Vec<(&str, Vec<Action>, (Timestamp, usize, bool), usize, &[&str])> = vec![
-        ("a cancel before the term is allowed", vec![cancel("a-b")], guard(before, 40, false), 1, &[]),
-        ("an end after the held occurrences is allowed", vec![end("a-b", 2, 1)], guard(DURING, 40, false), 1, &[]),
-        ("an end that would remove an occurrence inside the notice is refused", vec![end("a-b", 1, 0)], guard(DURING, 40, false), 0, &["end a-b keep=1 removed:a notice"]),
-        ("a cancel of a series under way is refused", vec![cancel("a-b")], guard(DURING, 40, false), 0, &["cancel a-b removed:a notice"]),
-        ("an end with a moved occurrence inside the notice is refused", vec![moved_inside], guard(DURING, 40, false), 0, &["end a-b keep=2 removed:a notice"]),
-        ("a move of an occurrence inside the notice is refused", vec![move_inside], guard("2027-03-07T12:00:00Z", 40, false), 0, &["move a-b_0 by a notice"]),
-        ("a booking inside the notice is refused", vec![book_inside], guard(before, 40, false), 0, &["book a-b notice"]),
-        ("another installation's series is never ended", vec![owned_by(end("a-b", 2, 1), OTHER)], guard(DURING, 40, false), 0, &["end a-b keep=2 removed:a not-ours"]),
-        ("another installation's series is never cancelled", vec![owned_by(cancel("a-b"), OTHER)], guard(before, 40, false), 0, &["cancel a-b removed:a not-ours"]),
-        ("an unmarked record is this installation's", vec![owned_by(cancel("a-b"), ME)], guard(before, 40, false), 1, &[]),
-        ("five removals pass the default limit", many_cancels(5), guard(before, 40, false), 5, &[]),
-        ("six removals of forty booked are refused together", many_cancels(6), guard(before, 40, false), 0, &["mass"; 6]),
-        ("six removals of a hundred booked (6 %) pass", many_cancels(6), guard(before, 100, false), 6, &[]),
-        ("six removals of sixty booked (exactly 10 %) pass", many_cancels(6), guard(before, 60, false), 6, &[]),
-        ("a confirmed mass cancel passes", many_cancels(6), guard(before, 40, true), 6, &[]),
-        ("bookings go on while removals are refused", { let mut v = many_cancels(6); v.push(Action::Book { record: rec("c-d", SeriesState::Pending) }); v }, guard(before, 40, false), 1, &["mass"; 6]),
+        (
+            "a cancel before the term is allowed",
+            vec![cancel("a-b")],
+            guard(before, 40, false),
+            1,
+            &[],
+        ),
+        (
+            "an end after the held occurrences is allowed",
+            vec![end("a-b", 2, 1)],
+            guard(DURING, 40, false),
+            1,
+            &[],
+        ),
+        (
+            "an end that would remove an occurrence inside the notice is refused",
+            vec![end("a-b", 1, 0)],
+            guard(DURING, 40, false),
+            0,
+            &["end a-b keep=1 removed:a notice"],
+        ),
+        (
+            "a cancel of a series under way is refused",
+            vec![cancel("a-b")],
+            guard(DURING, 40, false),
+            0,
+            &["cancel a-b removed:a notice"],
+        ),
+        (
+            "an end with a moved occurrence inside the notice is refused",
+            vec![moved_inside],
+            guard(DURING, 40, false),
+            0,
+            &["end a-b keep=2 removed:a notice"],
+        ),
+        (
+            "a move of an occurrence inside the notice is refused",
+            vec![move_inside],
+            guard("2027-03-07T12:00:00Z", 40, false),
+            0,
+            &["move a-b_0 by a notice"],
+        ),
+        (
+            "a booking inside the notice is refused",
+            vec![book_inside],
+            guard(before, 40, false),
+            0,
+            &["book a-b notice"],
+        ),
+        (
+            "another installation's series is never ended",
+            vec![owned_by(end("a-b", 2, 1), OTHER)],
+            guard(DURING, 40, false),
+            0,
+            &["end a-b keep=2 removed:a not-ours"],
+        ),
+        (
+            "another installation's series is never cancelled",
+            vec![owned_by(cancel("a-b"), OTHER)],
+            guard(before, 40, false),
+            0,
+            &["cancel a-b removed:a not-ours"],
+        ),
+        (
+            "an unmarked record is this installation's",
+            vec![owned_by(cancel("a-b"), ME)],
+            guard(before, 40, false),
+            1,
+            &[],
+        ),
+        (
+            "five removals pass the default limit",
+            many_cancels(5),
+            guard(before, 40, false),
+            5,
+            &[],
+        ),
+        (
+            "six removals of forty booked are refused together",
+            many_cancels(6),
+            guard(before, 40, false),
+            0,
+            &["mass"; 6],
+        ),
+        (
+            "six removals of a hundred booked (6 %) pass",
+            many_cancels(6),
+            guard(before, 100, false),
+            6,
+            &[],
+        ),
+        (
+            "six removals of sixty booked (exactly 10 %) pass",
+            many_cancels(6),
+            guard(before, 60, false),
+            6,
+            &[],
+        ),
+        (
+            "a confirmed mass cancel passes",
+            many_cancels(6),
+            guard(before, 40, true),
+            6,
+            &[],
+        ),
+        (
+            "bookings go on while removals are refused",
+            {
+                let mut v = many_cancels(6);
+                v.push(Action::Book {
+                    record: rec("c-d", SeriesState::Pending),
+                });
+                v
+            },
+            guard(before, 40, false),
+            1,
+            &["mass"; 6],
+        ),
     ];
     let mut failures = Vec::new();
     for (name, actions, g, allowed, refused) in cases {
@@ -503,11 +925,36 @@ fn ending_keeps_what_started_or_is_inside_the_notice() {
     let r = request("a-b");
     let cases: Vec<(&str, Timestamp, Vec<Interval>, Ending)> = vec![
         ("before the term", ts("2027-03-01T00:00:00Z"), vec![], Ending::Delete),
-        ("the first occurrence inside the notice", ts("2027-03-08T11:00:00Z"), vec![], Ending::After { until: occ(0), keep: 1 }),
-        ("two held", ts("2027-03-17T12:00:00Z"), vec![], Ending::After { until: occ(1), keep: 2 }),
-        ("the last inside the notice", ts("2027-03-29T11:00:00Z"), vec![], Ending::Nothing),
-        ("a moved one inside the notice", ts("2027-03-10T00:00:00Z"), vec![half_hour(ts("2027-03-09T20:00:00Z"))], Ending::Nothing),
-        ("a moved one after the notice", ts("2027-03-10T00:00:00Z"), vec![half_hour(ts("2027-03-24T01:00:00Z"))], Ending::After { until: occ(0), keep: 1 }),
+        (
+            "the first occurrence inside the notice",
+            ts("2027-03-08T11:00:00Z"),
+            vec![],
+            Ending::After { until: occ(0), keep: 1 },
+        ),
+        (
+            "two held",
+            ts("2027-03-17T12:00:00Z"),
+            vec![],
+            Ending::After { until: occ(1), keep: 2 },
+        ),
+        (
+            "the last inside the notice",
+            ts("2027-03-29T11:00:00Z"),
+            vec![],
+            Ending::Nothing,
+        ),
+        (
+            "a moved one inside the notice",
+            ts("2027-03-10T00:00:00Z"),
+            vec![half_hour(ts("2027-03-09T20:00:00Z"))],
+            Ending::Nothing,
+        ),
+        (
+            "a moved one after the notice",
+            ts("2027-03-10T00:00:00Z"),
+            vec![half_hour(ts("2027-03-24T01:00:00Z"))],
+            Ending::After { until: occ(0), keep: 1 },
+        ),
     ];
     for (name, cutoff, moved, want) in cases {
         assert_eq!(ending(&r, &moved, cutoff), want, "{name}");
@@ -537,7 +984,11 @@ fn the_roster_keeps_removed_people_until_their_series_end() {
     assert_eq!(roster, want, "a's series is still booked; d's was ended");
     let fresh = next_roster(&people, None, &records, now);
     let later = next_roster(&people, Some(&last), &records, ts(AFTER));
-    assert_eq!(later, ["b", "c"].into_iter().map(email).collect::<BTreeSet<_>>(), "once its series has taken place");
+    assert_eq!(
+        later,
+        ["b", "c"].into_iter().map(email).collect::<BTreeSet<_>>(),
+        "once its series has taken place"
+    );
     assert_eq!(fresh, ["b", "c"].into_iter().map(email).collect::<BTreeSet<_>>());
 }
 
@@ -552,9 +1003,15 @@ fn refused_pairs_back_off_then_are_left_for_the_term() {
     r.refusals = 1;
     r.retry_at = Some(ts("2027-03-01T12:15:00Z"));
     assert!(refusal_blocks(&r, now), "waiting out the backoff");
-    assert!(!refusal_blocks(&r, ts("2027-03-01T12:15:00Z")), "tried again once it has passed");
+    assert!(
+        !refusal_blocks(&r, ts("2027-03-01T12:15:00Z")),
+        "tried again once it has passed"
+    );
     r.refusals = 3;
-    assert!(refusal_blocks(&r, ts("2027-03-02T00:00:00Z")), "left for the term after three");
+    assert!(
+        refusal_blocks(&r, ts("2027-03-02T00:00:00Z")),
+        "left for the term after three"
+    );
     assert!(!refusal_blocks(&rec("a-b", SeriesState::Booked), now));
 }
 
@@ -562,12 +1019,47 @@ fn refused_pairs_back_off_then_are_left_for_the_term() {
 fn schedule_changes_wait_for_the_booked_terms_to_end() {
     let records = vec![rec("a-b", SeriesState::Booked)];
     let stored = Some((date(2027, 3, 8), 4));
-    let cases: Vec<(&str, Option<(jiff::civil::Date, u32)>, jiff::civil::Date, u32, &[SeriesRecord], bool)> = vec![
+    let cases: Vec<(
+        &str,
+        Option<(jiff::civil::Date, u32)>,
+        jiff::civil::Date,
+        u32,
+        &[SeriesRecord],
+        bool,
+    )> = vec![
         ("the same schedule", stored, date(2027, 3, 8), 4, &records, true),
-        ("no stored schedule (first run)", None, date(2027, 1, 4), 2, &records, true),
-        ("a new first term under booked series", stored, date(2027, 3, 15), 4, &records, false),
-        ("new weeks per term under booked series", stored, date(2027, 3, 8), 2, &records, false),
-        ("a first term after the booked term ends", stored, date(2027, 4, 5), 2, &records, true),
+        (
+            "no stored schedule (first run)",
+            None,
+            date(2027, 1, 4),
+            2,
+            &records,
+            true,
+        ),
+        (
+            "a new first term under booked series",
+            stored,
+            date(2027, 3, 15),
+            4,
+            &records,
+            false,
+        ),
+        (
+            "new weeks per term under booked series",
+            stored,
+            date(2027, 3, 8),
+            2,
+            &records,
+            false,
+        ),
+        (
+            "a first term after the booked term ends",
+            stored,
+            date(2027, 4, 5),
+            2,
+            &records,
+            true,
+        ),
         ("nothing booked", stored, date(2027, 3, 15), 2, &[], true),
     ];
     for (name, stored, first, weeks, records, ok) in cases {

@@ -215,9 +215,14 @@ impl Log {
 
 /// Kills `run --once` with SIGKILL at a pause point, restarts it, and checks
 /// that every pair has exactly one series and the store agrees with the calendar.
+/// Fast retries with a short budget: an insert's write timeout (budget plus
+/// one call timeout, DESIGN §4 "Write-ahead") is then 5 s.
+const SHORT_BUDGET: &str = "timeout=3s,attempts=12,base=1ms,cap=20ms,budget=2s";
+
 fn crash_at(point: &str) {
     let org = org(12);
-    let mut child = org.spawn(&["run", "--once"], &[("LIAISON_PAUSE_AT", point)]);
+    let timing = ("LIAISON_GOOGLE_TIMING", SHORT_BUDGET);
+    let mut child = org.spawn(&["run", "--once"], &[("LIAISON_PAUSE_AT", point), timing]);
     let mut log = Log::of(&mut child);
     assert!(
         log.wait_for(&format!("paused at {point}"), Duration::from_secs(30)),
@@ -226,17 +231,26 @@ fn crash_at(point: &str) {
     );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let again = org.liaison(&["run", "--once"]);
-    assert_eq!(again.code, 0, "{}", again.stderr);
+    let run_once = || {
+        let run = crate::util::Run::from(
+            crate::google::base_command(org.dir())
+                .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
+                .env(timing.0, timing.1)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+    run_once();
     // An intent whose insert may still be in flight keeps its pair reserved
-    // until the calendar's write timeout (3 s here) has passed since it was
-    // flushed (DESIGN §4 "Write-ahead"); then it is given up and re-planned.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // until the write timeout has passed since it was flushed; then it is
+    // given up and its people re-planned.
+    let deadline = Instant::now() + Duration::from_secs(40);
     while org.check_invariants() < 6 {
         assert!(Instant::now() < deadline, "the reserved pair was never booked");
-        let run = org.liaison(&["run", "--once"]);
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(500));
+        run_once();
     }
     assert_eq!(org.check_invariants(), 6);
     assert_store_matches_calendar(&org);

@@ -1,7 +1,8 @@
 //! End to end with Google: the real `liaison` binary, with the real
 //! google-calendar3 and yup-oauth2 clients, against the fake Google API on
 //! 127.0.0.1: authorization by following the printed URL, `plan`, `run --once`
-//! under failures, a revoked token, an unknown calendar, and no secret in logs.
+//! under failures, a revoked token, an unknown calendar, and no secret in logs;
+//! and the library's Google provider itself ending a series early.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -495,4 +496,229 @@ fn a_booking_run_for_120_people_makes_few_requests() {
     assert_eq!(freebusy, 3, "⌈120/50⌉ free/busy calls");
     assert_eq!(inserts, pairs);
     assert!(others <= 2, "{others} other requests");
+}
+
+/// The library's Google provider on the fake, authorized as a service account
+/// acting for [`DEFAULT_USER`] (no consent flow), with `calendar.instance = "hq"`.
+fn provider_on(fake: &FakeGoogle, dir: &Path) -> liaison::calendar::google::GoogleProvider {
+    use liaison::calendar::google::{GoogleProvider, Timing};
+    std::fs::write(dir.join("key.json"), fake.service_account_key_json()).unwrap();
+    let text = format!(
+        r#"timezone = "Europe/London"
+state_dir = "state"
+[schedule]
+first_term = "2027-03-08"
+[calendar]
+provider = "google"
+instance = "hq"
+[calendar.google]
+auth = "service_account"
+service_account_key = "key.json"
+impersonate = "{DEFAULT_USER}"
+api_base_url = "{}"
+requests_per_second = 1000
+[[people]]
+email = "ada@example.org"
+name = "Ada"
+unit = "Finance"
+[[people]]
+email = "bob@example.org"
+name = "Bob"
+unit = "Sales"
+"#,
+        fake.base_url()
+    );
+    let cfg = liaison::config::parse(&text, &dir.join("config.toml"), &liaison::config::Env::default()).unwrap();
+    let timing = Timing::default().with_overrides(TIMING).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(GoogleProvider::with_timing(&cfg, timing)).unwrap()
+}
+
+#[test]
+fn a_four_week_series_ended_after_its_second_occurrence_keeps_two_instances() {
+    use liaison::calendar::{Attendee, CalendarProvider, CreateOutcome, DeleteOutcome, EndOutcome, SeriesRequest};
+    let fake = FakeGoogle::start();
+    fake.add_calendar("ada@example.org", "Europe/London");
+    fake.add_calendar("bob@example.org", "Europe/London");
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path());
+    // Mondays 10:00 London from 2027-03-08; the fourth is after the UK's DST change.
+    let request = SeriesRequest {
+        event_id: "endtest00001".into(),
+        term: jiff::civil::date(2027, 3, 8),
+        pair: ("ada@example.org".into(), "bob@example.org".into()),
+        attendees: [
+            Attendee {
+                email: "ada@example.org".into(),
+                name: "Ada".into(),
+            },
+            Attendee {
+                email: "bob@example.org".into(),
+                name: "Bob".into(),
+            },
+        ],
+        summary: "Connection".into(),
+        description: "Agenda".into(),
+        location: None,
+        zone: "Europe/London".into(),
+        start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
+        duration: SignedDuration::from_mins(30),
+        count: 4,
+    };
+    let id = request.event_id.as_str();
+    let ts = |s: &str| s.parse::<Timestamp>().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
+        let before = provider.list_changes(None).await.unwrap();
+        let token = before.next_token.expect("a sync token");
+        let originals = |occurrences: &[liaison::calendar::Occurrence]| -> Vec<Timestamp> {
+            occurrences.iter().map(|o| o.original_start).collect()
+        };
+        let all = provider.instances(id).await.unwrap();
+        assert_eq!(
+            originals(&all),
+            [
+                ts("2027-03-08T10:00:00Z"),
+                ts("2027-03-15T10:00:00Z"),
+                ts("2027-03-22T10:00:00Z"),
+                ts("2027-03-29T09:00:00Z"),
+            ]
+        );
+
+        let second = all[1].original_start;
+        assert_eq!(provider.end_series(id, second).await.unwrap(), EndOutcome::Ended);
+        let kept = provider.instances(id).await.unwrap();
+        assert_eq!(originals(&kept), originals(&all[..2]));
+        assert!(kept.iter().all(|o| !o.cancelled && o.interval.is_some()));
+
+        let series = provider
+            .get_series(id)
+            .await
+            .unwrap()
+            .expect("the series is still there");
+        assert!(series.active);
+        assert_eq!(series.instance.as_deref(), Some("hq"));
+        assert_eq!(
+            series.request,
+            SeriesRequest {
+                count: 2,
+                ..request.clone()
+            }
+        );
+
+        // The next incremental read reports the shortened series.
+        let changes = provider.list_changes(Some(&token)).await.unwrap();
+        assert!(!changes.full);
+        let changed: Vec<_> = changes
+            .series
+            .iter()
+            .map(|d| (d.series.request.event_id.as_str(), d.series.request.count))
+            .collect();
+        assert_eq!(changed, [(id, 2)]);
+
+        // Free/busy no longer holds the weeks after the end.
+        let range = liaison::core::interval::Interval::new(ts("2027-03-01T00:00:00Z"), ts("2027-04-05T00:00:00Z"));
+        let busy = provider.busy(&["ada@example.org".to_string()], range).await.unwrap();
+        let spans: Vec<_> = busy["ada@example.org"]
+            .as_ref()
+            .unwrap()
+            .spans()
+            .iter()
+            .map(|s| s.start)
+            .collect();
+        assert_eq!(spans, originals(&all[..2]));
+
+        // Ending it again is harmless; once deleted, it is gone.
+        assert_eq!(provider.end_series(id, second).await.unwrap(), EndOutcome::Ended);
+        assert_eq!(provider.delete_series(id).await.unwrap(), DeleteOutcome::Deleted);
+        assert_eq!(provider.end_series(id, second).await.unwrap(), EndOutcome::AlreadyGone);
+        assert_eq!(
+            provider.end_series("neverbooked1", second).await.unwrap(),
+            EndOutcome::AlreadyGone
+        );
+    });
+
+    let patches: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.api_method.as_deref() == Some("calendar.events.patch"))
+        .collect();
+    assert_eq!(patches.len(), 4);
+    for patch in &patches {
+        assert_eq!(patch.param("sendUpdates"), Some("all"), "meeting.send_updates' default");
+        assert_eq!(patch.scopes, [SCOPES[1]], "a patch asks for calendar.events.owned only");
+        assert_eq!(
+            patch.json().unwrap(),
+            json!({"recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20270315T100000Z"]})
+        );
+    }
+    let statuses: Vec<u16> = patches.iter().map(|p| p.status).collect();
+    assert_eq!(statuses, [200, 200, 200, 404]);
+    let inserted = &fake.events(DEFAULT_USER)[0];
+    assert_eq!(inserted["extendedProperties"]["private"]["liaison_instance"], "hq");
+}
+
+#[test]
+fn a_daily_limit_on_inserts_is_a_quota_error_at_once_and_other_calls_pass() {
+    use liaison::calendar::{Attendee, CalendarError, CalendarProvider, ErrorScope, SeriesRequest};
+    let fake = FakeGoogle::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path());
+    let request = SeriesRequest {
+        event_id: "quotatest001".into(),
+        term: jiff::civil::date(2027, 3, 8),
+        pair: ("ada@example.org".into(), "bob@example.org".into()),
+        attendees: [
+            Attendee {
+                email: "ada@example.org".into(),
+                name: "Ada".into(),
+            },
+            Attendee {
+                email: "bob@example.org".into(),
+                name: "Bob".into(),
+            },
+        ],
+        summary: "Connection".into(),
+        description: "Agenda".into(),
+        location: None,
+        zone: "Europe/London".into(),
+        start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
+        duration: SignedDuration::from_mins(30),
+        count: 4,
+    };
+    fake.fail_method("events.insert", 1, 403, "dailyLimitExceeded");
+    fake.fail_method("events.insert", 20, 403, "userRateLimitExceeded");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let err = provider.create_series(&request).await.unwrap_err();
+        assert!(matches!(err, CalendarError::Quota(_)), "{err:?}");
+        assert_eq!(err.scope(), ErrorScope::Everyone);
+        assert!(err.to_string().contains("Daily Limit Exceeded"), "{err}");
+        assert_eq!(provider.requests(), 1, "a daily limit is not retried");
+        assert!(provider.list_series().await.unwrap().is_empty(), "reads still pass");
+        // A rate limit is retried until the attempts run out, then transient.
+        let err = provider.create_series(&request).await.unwrap_err();
+        assert!(matches!(err, CalendarError::Transient(_)), "{err:?}");
+        assert!(!err.write_refused());
+    });
+    let inserts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.api_method.as_deref() == Some("calendar.events.insert"))
+        .count();
+    assert_eq!(
+        inserts,
+        1 + 12,
+        "one daily-limit answer, then the 12 attempts of TIMING"
+    );
 }

@@ -132,7 +132,11 @@ fn reconcile_a_trial_configuration_with_fresh_state_changes_no_event_of_the_firs
         let run = run_config(&org, &trial_config, now, &[]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert!(run.stderr.contains("belongs to installation"), "{}", run.stderr);
-        assert!(run.stderr.contains("booked=0"), "the two are booked already: {}", run.stderr);
+        assert!(
+            run.stderr.contains("booked=0"),
+            "the two are booked already: {}",
+            run.stderr
+        );
     }
     assert_eq!(writes(&org), Vec::<String>::new(), "the trial wrote to the calendar");
     assert_eq!(active(&org), before, "the first installation's events changed");
@@ -165,7 +169,12 @@ fn reconcile_a_trial_configuration_on_local_calendars_writes_nothing_to_bookings
     std::fs::write(trial_dir.join("config.toml"), &trial).unwrap();
     let run = liaison(
         tmp.path(),
-        &["--config", trial_dir.join("config.toml").to_str().unwrap(), "run", "--once"],
+        &[
+            "--config",
+            trial_dir.join("config.toml").to_str().unwrap(),
+            "run",
+            "--once",
+        ],
     );
     assert_eq!(run.code, 0, "{}\n{trial}", run.stderr);
     assert_eq!(
@@ -187,7 +196,10 @@ fn reconcile_an_outage_of_the_daily_quota_on_inserts_then_recovery_books_every_p
         .unwrap()
         .iter()
         .map(|p| {
-            let mut pair = [p["a"]["email"].as_str().unwrap().to_string(), p["b"]["email"].as_str().unwrap().to_string()];
+            let mut pair = [
+                p["a"]["email"].as_str().unwrap().to_string(),
+                p["b"]["email"].as_str().unwrap().to_string(),
+            ];
             pair.sort();
             (pair[0].clone(), pair[1].clone())
         })
@@ -239,9 +251,16 @@ fn reconcile_a_removed_person_keeps_the_held_occurrences_and_the_series_ends_aft
         .into_iter()
         .find(|e| e["id"] == id.as_str())
         .unwrap();
-    assert_ne!(after["status"], "cancelled", "the series was deleted, erasing what took place");
+    assert_ne!(
+        after["status"], "cancelled",
+        "the series was deleted, erasing what took place"
+    );
     assert_eq!(occurrences(&after), held, "held occurrences kept, later ones gone");
-    assert!(after["recurrence"][0].as_str().unwrap().contains("UNTIL="), "{}", after["recurrence"]);
+    assert!(
+        after["recurrence"][0].as_str().unwrap().contains("UNTIL="),
+        "{}",
+        after["recurrence"]
+    );
     let store = Store::open(&org.dir().join("state")).unwrap();
     let record = store.get(&id).unwrap().unwrap();
     assert_eq!((record.state, record.request.count), (SeriesState::Cancelled, 2));
@@ -272,7 +291,9 @@ fn reconcile_removing_a_third_of_the_people_cancels_nothing_until_confirmed() {
     assert!(run.stderr.contains("refused by the safety check"), "{}", run.stderr);
     assert!(run.stderr.contains("--allow-mass-cancel"), "{}", run.stderr);
     assert!(
-        writes(&org).iter().all(|w| !w.starts_with("PATCH") && !w.starts_with("DELETE")),
+        writes(&org)
+            .iter()
+            .all(|w| !w.starts_with("PATCH") && !w.starts_with("DELETE")),
         "{:?}",
         writes(&org)
     );
@@ -303,11 +324,19 @@ fn reconcile_a_first_term_change_mid_term_is_refused_and_a_later_one_never_doubl
     run_ok(&org, crate::util::NOW);
     let before = active(&org);
     let text = std::fs::read_to_string(&org.config).unwrap();
-    std::fs::write(&org.config, text.replace("first_term = \"2027-03-08\"", "first_term = \"2027-03-15\"")).unwrap();
+    std::fs::write(
+        &org.config,
+        text.replace("first_term = \"2027-03-08\"", "first_term = \"2027-03-15\""),
+    )
+    .unwrap();
     org.fake.clear_requests();
     let run = run_config(&org, &org.config, SATURDAY_WEEK_1, &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("2027-04-05"), "names the first safe date: {}", run.stderr);
+    assert!(
+        run.stderr.contains("2027-04-05"),
+        "names the first safe date: {}",
+        run.stderr
+    );
     assert!(writes(&org).is_empty());
     assert_eq!(active(&org), before);
 
@@ -315,7 +344,10 @@ fn reconcile_a_first_term_change_mid_term_is_refused_and_a_later_one_never_doubl
     // terms start after the booked ones end.
     std::fs::write(
         &org.config,
-        text.replace("first_term = \"2027-03-08\"", "first_term = \"2027-04-05\"\nterm_weeks = 2"),
+        text.replace(
+            "first_term = \"2027-03-08\"",
+            "first_term = \"2027-04-05\"\nterm_weeks = 2",
+        ),
     )
     .unwrap();
     run_ok(&org, SATURDAY_WEEK_1);
@@ -334,13 +366,23 @@ fn reconcile_dry_run_prints_the_actions_and_writes_nothing() {
     std::fs::remove_dir_all(dir.join("state")).unwrap();
     let config = dir.join("config.toml");
     let before = snapshot(tmp.path());
-    let run = liaison(tmp.path(), &["--config", config.to_str().unwrap(), "run", "--once", "--dry-run"]);
+    let run = liaison(
+        tmp.path(),
+        &["--config", config.to_str().unwrap(), "run", "--once", "--dry-run"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("nothing was written"), "{}", run.stdout);
     assert_eq!(run.stdout.matches("\n  book ").count(), 4, "{}", run.stdout);
     let json = liaison(
         tmp.path(),
-        &["--config", config.to_str().unwrap(), "run", "--once", "--dry-run", "--json"],
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "run",
+            "--once",
+            "--dry-run",
+            "--json",
+        ],
     );
     assert_eq!(json.code, 0, "{}", json.stderr);
     let value: Value = serde_json::from_str(&json.stdout).unwrap();
@@ -365,10 +407,16 @@ fn reconcile_dry_run_prints_the_actions_and_writes_nothing() {
         .to_string();
     std::fs::write(&config, without_people(&text, &[first.clone()].into())).unwrap();
     let before = snapshot(tmp.path());
-    let run = liaison(tmp.path(), &["--config", config.to_str().unwrap(), "run", "--once", "--dry-run"]);
+    let run = liaison(
+        tmp.path(),
+        &["--config", config.to_str().unwrap(), "run", "--once", "--dry-run"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("cancel ") && run.stdout.contains(&format!("{first} is no longer in the configuration")),
+        run.stdout.contains("cancel ")
+            && run
+                .stdout
+                .contains(&format!("{first} is no longer in the configuration")),
         "{}",
         run.stdout
     );

@@ -157,12 +157,22 @@ pub(crate) enum ApiError {
     /// The event was deleted (410).
     #[error("gone: {0}")]
     Gone(String),
-    /// 429 or a 403 rate/quota reason: retry later.
+    /// 429 or a 403 rate reason (`rateLimitExceeded`, `userRateLimitExceeded`):
+    /// retried with backoff, it passes within seconds.
     #[error("rate limited by Google ({reason})")]
     RateLimited {
         reason: String,
         retry_after: Option<Duration>,
     },
+    /// A quota that renews only after hours (403/429 `dailyLimitExceeded`,
+    /// `quotaExceeded`): not retried inside the call, where it cannot pass.
+    #[error("Google's quota is used up: {0}")]
+    Quota(String),
+    /// A refusal that concerns the one event or attendee of this request (an
+    /// attendee Google will not invite, an event liaison may not change):
+    /// other requests are not affected. Never retried.
+    #[error("{0}")]
+    Refused(String),
     /// A failure that may pass: 5xx, connection lost, timeout.
     #[error("{message}")]
     Transient {
@@ -195,8 +205,16 @@ impl ApiError {
     }
 }
 
-/// 403 reasons that mean "slow down", not "forbidden".
-const RATE_REASONS: [&str; 3] = ["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"];
+/// 403 reasons that mean "slow down", not "forbidden": they pass within seconds.
+const RATE_REASONS: [&str; 2] = ["rateLimitExceeded", "userRateLimitExceeded"];
+/// 403/429 reasons of a quota that renews after hours (a day for the project's
+/// courtesy limit; "several hours" for Calendar's usage limits): retrying
+/// within one call only spends requests.
+const QUOTA_REASONS: [&str; 3] = ["dailyLimitExceeded", "dailyLimitExceededUnreg", "quotaExceeded"];
+/// 403 reasons that concern the one event of the request, not the account.
+/// (`requiredAccessLevel`, "You need to have writer access to this calendar",
+/// concerns the whole organizer calendar: everyone, so it is not here.)
+const REFUSED_REASONS: [&str; 1] = ["forbiddenForNonOrganizer"];
 /// 403 reasons that mean the token lacks a scope: only a new consent helps.
 const SCOPE_REASONS: [&str; 3] = [
     "insufficientPermissions",
@@ -228,12 +246,12 @@ pub(crate) fn classify(error: &common::Error, seen: Seen) -> ApiError {
                     .and_then(|v| parse_retry_after(v, Timestamp::now()))
             });
             let text = response.status().canonical_reason().unwrap_or("");
-            classify_status(
-                status,
-                "",
-                &format!("HTTP {status} {text} without a JSON body"),
-                retry_after,
-            )
+            let message = format!("HTTP {status} {text} without a JSON body");
+            let why = Why {
+                described: &message,
+                ..Why::default()
+            };
+            classify_status(status, &why, retry_after)
         }
         E::HttpError(e) => ApiError::transient(format!("connection to Google failed: {e}")),
         E::Io(e) => ApiError::transient(format!("reading Google's answer failed: {e}")),
@@ -272,15 +290,15 @@ pub(crate) fn classify(error: &common::Error, seen: Seen) -> ApiError {
 /// [{"reason": "rateLimitExceeded", ...}], "status": "PERMISSION_DENIED"}}`.
 fn classify_json(json: &Value, seen: Seen) -> ApiError {
     let error = json.get("error");
+    let first = error.and_then(|e| e.get("errors")).and_then(|errs| errs.get(0));
+    let item = |key: &str| first.and_then(|f| f.get(key)).and_then(Value::as_str).unwrap_or("");
     let code = seen.status.or_else(|| {
         error
             .and_then(|e| e.get("code"))
             .and_then(Value::as_u64)
             .and_then(|c| u16::try_from(c).ok())
     });
-    let reason = error
-        .and_then(|e| e.get("errors"))
-        .and_then(|errs| errs.get(0))
+    let reason = first
         .and_then(|first| first.get("reason"))
         .and_then(Value::as_str)
         .or_else(|| error.and_then(|e| e.get("status")).and_then(Value::as_str))
@@ -297,18 +315,61 @@ fn classify_json(json: &Value, seen: Seen) -> ApiError {
     } else {
         format!("{message} ({reason})")
     };
+    let why = Why {
+        reason,
+        domain: item("domain"),
+        location: item("location"),
+        message: [item("message"), message].join(" "),
+        described: &described,
+    };
     match code {
-        Some(code) => classify_status(code, reason, &described, seen.retry_after),
+        Some(code) => classify_status(code, &why, seen.retry_after),
         None => ApiError::Invalid(format!("unexpected answer from Google: {described}")),
     }
 }
 
-fn classify_status(code: u16, reason: &str, described: &str, retry_after: Option<Duration>) -> ApiError {
+/// What an error answer says beside its status.
+#[derive(Default)]
+struct Why<'a> {
+    /// `errors[0].reason` (else the gRPC `status`).
+    reason: &'a str,
+    /// `errors[0].domain`: `global`, `usageLimits`, `calendar`, ...
+    domain: &'a str,
+    /// `errors[0].location`: the parameter or field concerned, when named.
+    location: &'a str,
+    /// The messages (top level and first item), for what they name.
+    message: String,
+    /// The message and reason as shown to the user.
+    described: &'a str,
+}
+
+impl Why<'_> {
+    /// A quota that renews after hours, not seconds.
+    fn is_quota(&self) -> bool {
+        QUOTA_REASONS.contains(&self.reason)
+            || (self.domain == "usageLimits" && self.reason.to_ascii_lowercase().starts_with("daily"))
+    }
+
+    /// A 400 about one attendee ("Invalid attendee email."), not about
+    /// something every event carries (a conference type Google rejects is
+    /// the configuration's fault: every booking would meet it).
+    fn names_an_attendee(&self) -> bool {
+        let message = self.message.to_ascii_lowercase();
+        let location = self.location.to_ascii_lowercase();
+        let attendee = message.contains("attendee") || location.starts_with("attendees");
+        let conference = message.contains("conference") || location.starts_with("conferencedata");
+        attendee && !conference
+    }
+}
+
+fn classify_status(code: u16, why: &Why, retry_after: Option<Duration>) -> ApiError {
+    let (reason, described) = (why.reason, why.described);
     match code {
         401 => ApiError::Unauthorized {
             message: format!("Google refused the access token: {described}"),
             expired: true,
         },
+        403 | 429 if why.is_quota() => ApiError::Quota(described.to_string()),
         403 if RATE_REASONS.contains(&reason) => ApiError::RateLimited {
             reason: reason.to_string(),
             retry_after,
@@ -317,7 +378,11 @@ fn classify_status(code: u16, reason: &str, described: &str, retry_after: Option
             message: format!("the authorization does not allow this request: {described}"),
             expired: false,
         },
+        403 if REFUSED_REASONS.contains(&reason) => {
+            ApiError::Refused(format!("Google forbids this change of the event: {described}"))
+        }
         403 => ApiError::Invalid(format!("Google forbids this request: {described}")),
+        400 if why.names_an_attendee() => ApiError::Refused(format!("Google refuses an attendee: {described}")),
         404 => ApiError::NotFound(described.to_string()),
         409 => ApiError::Duplicate,
         410 => ApiError::Gone(described.to_string()),
@@ -423,6 +488,17 @@ impl Api {
         }
     }
 
+    /// The longest wait for one HTTP exchange: after that the call gives up
+    /// on the answer, though Google may still apply the request it received.
+    pub(crate) fn call_timeout(&self) -> Duration {
+        self.timing.call_timeout
+    }
+
+    /// How long one call may go on retrying.
+    pub(crate) fn retry_budget(&self) -> Duration {
+        self.timing.retry_budget
+    }
+
     /// API requests sent so far, retries included.
     pub(crate) fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -514,7 +590,13 @@ mod tests {
     use serde_json::json;
 
     fn google_error(code: u16, reason: &str) -> Value {
-        json!({"error": {"code": code, "message": "msg", "errors": [{"domain": "global", "reason": reason, "message": "msg"}]}})
+        google_error_in(code, "global", reason, "msg")
+    }
+
+    /// Google's error body with the domain and message of its first item.
+    fn google_error_in(code: u16, domain: &str, reason: &str, message: &str) -> Value {
+        json!({"error": {"code": code, "message": message,
+            "errors": [{"domain": domain, "reason": reason, "message": message}]}})
     }
 
     /// One row per JSON shape Google sends: (status seen by the delegate, body, expected).
@@ -543,7 +625,38 @@ mod tests {
                 google_error(403, "userRateLimitExceeded"),
                 rate("userRateLimitExceeded"),
             ),
-            (Some(403), google_error(403, "quotaExceeded"), rate("quotaExceeded")),
+            // Quotas that renew after hours: out at once, not retried.
+            (
+                Some(403),
+                google_error_in(403, "usageLimits", "quotaExceeded", "Calendar usage limits exceeded."),
+                ApiError::Quota("Calendar usage limits exceeded. (quotaExceeded)".into()),
+            ),
+            (
+                Some(429),
+                google_error_in(429, "usageLimits", "quotaExceeded", "Calendar usage limits exceeded."),
+                ApiError::Quota("Calendar usage limits exceeded. (quotaExceeded)".into()),
+            ),
+            (
+                Some(403),
+                google_error_in(403, "usageLimits", "dailyLimitExceeded", "Daily Limit Exceeded"),
+                ApiError::Quota("Daily Limit Exceeded (dailyLimitExceeded)".into()),
+            ),
+            (
+                Some(403),
+                google_error_in(403, "usageLimits", "dailyLimitExceededUnreg", "Daily Limit for Unauthenticated Use Exceeded."),
+                ApiError::Quota("Daily Limit for Unauthenticated Use Exceeded. (dailyLimitExceededUnreg)".into()),
+            ),
+            (
+                Some(403),
+                google_error_in(403, "usageLimits", "dailyLimitReached", "Daily limit reached"),
+                ApiError::Quota("Daily limit reached (dailyLimitReached)".into()),
+            ),
+            // Rate limits in the usageLimits domain are still rate limits.
+            (
+                Some(403),
+                google_error_in(403, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded"),
+                rate("rateLimitExceeded"),
+            ),
             (
                 Some(403),
                 google_error(403, "insufficientPermissions"),
@@ -552,10 +665,25 @@ mod tests {
                     expired: false,
                 },
             ),
+            // Refusals about the one event of the request.
             (
                 Some(403),
-                google_error(403, "forbiddenForNonOrganizer"),
-                ApiError::Invalid("Google forbids this request: msg (forbiddenForNonOrganizer)".into()),
+                google_error_in(403, "calendar", "forbiddenForNonOrganizer", "Shared properties can only be changed by the organizer of the event."),
+                ApiError::Refused(
+                    "Google forbids this change of the event: Shared properties can only be changed by the organizer of the event. (forbiddenForNonOrganizer)".into(),
+                ),
+            ),
+            (
+                Some(403),
+                google_error_in(403, "calendar", "requiredAccessLevel", "You need to have writer access to this calendar."),
+                ApiError::Invalid(
+                    "Google forbids this request: You need to have writer access to this calendar. (requiredAccessLevel)".into(),
+                ),
+            ),
+            (
+                Some(403),
+                google_error(403, "forbidden"),
+                ApiError::Invalid("Google forbids this request: msg (forbidden)".into()),
             ),
             (
                 Some(404),
@@ -592,6 +720,36 @@ mod tests {
                 Some(400),
                 google_error(400, "invalid"),
                 ApiError::Invalid("Google answered 400: msg (invalid)".into()),
+            ),
+            // A 400 that names an attendee concerns that pair only ...
+            (
+                Some(400),
+                google_error_in(400, "global", "invalid", "Invalid attendee email."),
+                ApiError::Refused("Google refuses an attendee: Invalid attendee email. (invalid)".into()),
+            ),
+            (
+                Some(400),
+                json!({"error": {"code": 400, "message": "Invalid value.", "errors": [{"domain": "global",
+                    "reason": "invalid", "message": "Invalid value.", "locationType": "other",
+                    "location": "attendees[1].email"}]}}),
+                ApiError::Refused("Google refuses an attendee: Invalid value. (invalid)".into()),
+            ),
+            (
+                Some(400),
+                google_error_in(400, "global", "required", "Missing attendee email."),
+                ApiError::Refused("Google refuses an attendee: Missing attendee email. (required)".into()),
+            ),
+            // ... but a conference type Google rejects concerns every booking.
+            (
+                Some(400),
+                google_error_in(400, "global", "invalid", "Invalid conference type value."),
+                ApiError::Invalid("Google answered 400: Invalid conference type value. (invalid)".into()),
+            ),
+            (
+                Some(400),
+                json!({"error": {"code": 400, "message": "Invalid value for attendees' conference.", "errors": [{"domain": "global",
+                    "reason": "invalid", "message": "Invalid value.", "location": "conferenceData.createRequest"}]}}),
+                ApiError::Invalid("Google answered 400: Invalid value for attendees' conference. (invalid)".into()),
             ),
             (
                 Some(412),
@@ -702,6 +860,8 @@ mod tests {
                 ApiError::RateLimited { .. } => "rate",
                 ApiError::Transient { .. } => "transient",
                 ApiError::Invalid(_) => "invalid",
+                ApiError::Quota(_) => "quota",
+                ApiError::Refused(_) => "refused",
             };
             assert_eq!(kind, expected, "{error:?} gave {got:?}");
         }
@@ -813,6 +973,8 @@ mod tests {
             ApiError::NotFound("x".into()),
             ApiError::Gone("x".into()),
             ApiError::Invalid("x".into()),
+            ApiError::Quota("Daily Limit Exceeded (dailyLimitExceeded)".into()),
+            ApiError::Refused("x".into()),
             ApiError::Unauthorized {
                 message: "x".into(),
                 expired: true,

@@ -3,9 +3,10 @@
 //! Which fields liaison manages: `id` (the deterministic base32hex id), `summary`,
 //! `description`, `location`, the two `attendees`, `start`/`end` (an instant
 //! plus the series' `timeZone`, in which Google expands the recurrence),
-//! `recurrence` (one `RRULE:FREQ=WEEKLY;COUNT=n`, no DTSTART, as Google wants),
-//! `extendedProperties.private` (`liaison`, `liaison_term`, `liaison_pair`), and
-//! with Meet a `conferenceData.createRequest`. Everything else (reminders,
+//! `recurrence` (one `RRULE:FREQ=WEEKLY;COUNT=n`, no DTSTART, as Google wants;
+//! `FREQ=WEEKLY;UNTIL=<UTC>` once liaison ends the series early),
+//! `extendedProperties.private` (`liaison`, `liaison_term`, `liaison_pair`,
+//! `liaison_instance`), and with Meet a `conferenceData.createRequest`. Everything else (reminders,
 //! colours, visibility, what attendees write) belongs to the people and is left
 //! alone.
 
@@ -18,9 +19,12 @@ use google_calendar3::api::{
 };
 use jiff::civil::{Date, DateTime as CivilDateTime};
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan as _, ZonedDateTime};
+use jiff::{Timestamp, ZonedDateTime};
 
-use crate::calendar::{Attendee, AttendeeResponse, BookedSeries, Occurrence, SeriesDetails, SeriesRequest};
+use crate::calendar::{
+    Attendee, AttendeeResponse, BookedSeries, Occurrence, SeriesDetails, SeriesRequest, ical_utc_until,
+    weekly_count_until,
+};
 use crate::config::Conference;
 use crate::core::interval::Interval;
 
@@ -30,12 +34,13 @@ pub(crate) const PROP_MARK: &str = "liaison";
 pub(crate) const PROP_TERM: &str = "liaison_term";
 /// The two emails, sorted, `a|b`.
 pub(crate) const PROP_PAIR: &str = "liaison_pair";
+/// The `calendar.instance` of the installation that created the event
+/// (absent on events written before markers existed).
+pub(crate) const PROP_INSTANCE: &str = "liaison_instance";
 /// `privateExtendedProperty` filter that lists liaison's events.
 pub(crate) const LIST_FILTER: &str = "liaison=1";
 /// Google's conference type of Meet links.
 const MEET: &str = "hangoutsMeet";
-/// Most weeks an `UNTIL` rule is counted out to (a term is a few weeks).
-const MAX_WEEKS: i64 = 520;
 
 /// The conference `requestId` of a series: derived from its id, so a retried
 /// insert asks for the same conference, never a second one.
@@ -43,9 +48,10 @@ pub(crate) fn conference_request_id(event_id: &str) -> String {
     format!("liaison-{event_id}")
 }
 
-/// The event `events.insert` sends for `req`. Errors say what in the request is
-/// wrong; nothing is sent then.
-pub(crate) fn event_for(req: &SeriesRequest, conference: Conference) -> Result<Event, String> {
+/// The event `events.insert` sends for `req`, marked as written by the
+/// installation `instance` (no marker when it is empty). Errors say what in the
+/// request is wrong; nothing is sent then.
+pub(crate) fn event_for(req: &SeriesRequest, conference: Conference, instance: &str) -> Result<Event, String> {
     check_event_id(&req.event_id)?;
     let tz =
         TimeZone::get(&req.zone).map_err(|_| format!("time zone {:?} is unknown; expected an IANA name", req.zone))?;
@@ -70,11 +76,14 @@ pub(crate) fn event_for(req: &SeriesRequest, conference: Conference) -> Result<E
             time_zone: Some(req.zone.clone()),
         })
     };
-    let private = HashMap::from([
+    let mut private = HashMap::from([
         (PROP_MARK.to_string(), "1".to_string()),
         (PROP_TERM.to_string(), req.term.to_string()),
         (PROP_PAIR.to_string(), format!("{}|{}", req.pair.0, req.pair.1)),
     ]);
+    if !instance.trim().is_empty() {
+        private.insert(PROP_INSTANCE.to_string(), instance.trim().to_string());
+    }
     let conference_data = (conference == Conference::GoogleMeet).then(|| ConferenceData {
         create_request: Some(CreateConferenceRequest {
             request_id: Some(conference_request_id(&req.event_id)),
@@ -210,7 +219,11 @@ pub(crate) fn series_of(event: &Event) -> Result<Option<BookedSeries>, String> {
             count,
         },
         active: !is_cancelled(event),
-        instance: None,
+        instance: private
+            .get(PROP_INSTANCE)
+            .map(|i| i.trim())
+            .filter(|i| !i.is_empty())
+            .map(str::to_string),
     }))
 }
 
@@ -245,6 +258,18 @@ pub(crate) fn occurrence_of(event: &Event) -> Result<Occurrence, String> {
         cancelled: is_cancelled(event),
         responses: responses_of(event),
     })
+}
+
+/// The body of `events.patch` that ends a series early: its rule replaced by
+/// a weekly one whose last occurrence starts at `until` (an instant, written
+/// in UTC as Google wants). Only `recurrence` is sent; the merge keeps the
+/// rest of the event. liaison's rule is its own `FREQ=WEEKLY;COUNT=n`, so
+/// nothing else of it is lost.
+pub(crate) fn ended_recurrence(until: Timestamp) -> Event {
+    Event {
+        recurrence: Some(vec![format!("RRULE:FREQ=WEEKLY;UNTIL={}", ical_utc_until(until))]),
+        ..Event::default()
+    }
 }
 
 /// The body of `events.patch` that moves one occurrence.
@@ -338,19 +363,7 @@ fn count_of(recurrence: &[String], start: &ZonedDateTime, tz: &TimeZone) -> Resu
         .ok_or_else(|| format!("RRULE {rule:?} has neither COUNT nor UNTIL"))?;
     let until = parse_until(until, tz).ok_or_else(|| format!("RRULE {rule:?}: UNTIL {until:?} is not a date-time"))?;
     // Weeks are civil weeks in the series' zone, as Google expands them.
-    let mut count = 0u32;
-    for week in 0..MAX_WEEKS {
-        let Ok(at) = start.datetime().checked_add(week.weeks()) else {
-            break;
-        };
-        let Ok(zoned) = at.to_zoned_datetime(tz.clone()) else {
-            break;
-        };
-        if zoned.timestamp() > until {
-            break;
-        }
-        count += 1;
-    }
+    let count = weekly_count_until(start.datetime(), tz, until);
     if count == 0 {
         return Err(format!("RRULE {rule:?} ends before the series starts"));
     }
@@ -418,8 +431,15 @@ mod tests {
         }
     }
 
+    /// The `calendar.instance` of the tests' installation.
+    const INSTANCE: &str = "hq-liaison";
+
     fn body(req: &SeriesRequest, conference: Conference) -> Value {
-        let mut value = serde_json::to_value(event_for(req, conference).unwrap()).unwrap();
+        body_of(req, conference, INSTANCE)
+    }
+
+    fn body_of(req: &SeriesRequest, conference: Conference, instance: &str) -> Value {
+        let mut value = serde_json::to_value(event_for(req, conference, instance).unwrap()).unwrap();
         // What the crate sends: nulls are removed before the request.
         google_calendar3::common::remove_json_null_values(&mut value);
         value
@@ -447,6 +467,7 @@ mod tests {
                     "liaison": "1",
                     "liaison_term": "2026-03-02",
                     "liaison_pair": "ada@example.com|bob@example.com",
+                    "liaison_instance": "hq-liaison",
                 }},
             })
         );
@@ -529,7 +550,7 @@ mod tests {
         for (change, expected) in cases {
             let mut req = request();
             change(&mut req);
-            let err = event_for(&req, Conference::None).unwrap_err();
+            let err = event_for(&req, Conference::None, INSTANCE).unwrap_err();
             assert!(err.contains(expected), "{err}");
         }
     }
@@ -537,7 +558,11 @@ mod tests {
     /// What Google returns: our body, with dateTimes in the zone's offset and
     /// fields it adds.
     fn as_returned(req: &SeriesRequest) -> Event {
-        let mut value = body(req, Conference::None);
+        returned_with(req, INSTANCE)
+    }
+
+    fn returned_with(req: &SeriesRequest, instance: &str) -> Event {
+        let mut value = body_of(req, Conference::None, instance);
         value["start"]["dateTime"] = json!("2026-03-02T09:00:00-05:00");
         value["end"]["dateTime"] = json!("2026-03-02T09:30:00-05:00");
         value["status"] = json!("confirmed");
@@ -558,7 +583,7 @@ mod tests {
             BookedSeries {
                 request: req.clone(),
                 active: true,
-                instance: None,
+                instance: Some(INSTANCE.into()),
             }
         );
         let details = details_of(&as_returned(&req)).unwrap().unwrap();
@@ -571,6 +596,58 @@ mod tests {
         let mut cancelled = as_returned(&req);
         cancelled.status = Some("cancelled".into());
         assert!(!series_of(&cancelled).unwrap().unwrap().active);
+    }
+
+    #[test]
+    fn an_event_without_the_instance_marker_reads_back_without_an_instance() {
+        let req = request();
+        let unmarked = body_of(&req, Conference::None, "");
+        assert!(
+            unmarked["extendedProperties"]["private"].get(PROP_INSTANCE).is_none(),
+            "an empty instance writes no marker"
+        );
+        // Events written before markers existed, and one whose marker is blank.
+        let mut blank = returned_with(&req, INSTANCE);
+        let props = blank.extended_properties.as_mut().unwrap().private.as_mut().unwrap();
+        props.insert(PROP_INSTANCE.into(), "  ".into());
+        for event in [returned_with(&req, ""), blank] {
+            let series = series_of(&event).unwrap().unwrap();
+            assert_eq!(series.instance, None);
+            assert_eq!(series.request, req, "the rest reads back the same");
+        }
+    }
+
+    #[test]
+    fn the_same_series_is_recognized_whatever_instance_wrote_it() {
+        // The id does not include the instance: another installation's event
+        // for the same pair and term is still "that series" (whether it is
+        // adopted is decided by the caller, from `BookedSeries::instance`).
+        let req = request();
+        assert!(same_series(&returned_with(&req, "other-office"), &req));
+        assert!(same_series(&returned_with(&req, ""), &req));
+        let other = series_of(&returned_with(&req, "other-office")).unwrap().unwrap();
+        assert_eq!(other.instance.as_deref(), Some("other-office"));
+    }
+
+    #[test]
+    fn ending_early_sends_only_a_weekly_rule_until_the_last_kept_start() {
+        let until: Timestamp = "2026-03-09T13:00:00Z".parse().unwrap();
+        let mut value = serde_json::to_value(ended_recurrence(until)).unwrap();
+        google_calendar3::common::remove_json_null_values(&mut value);
+        assert_eq!(
+            value,
+            json!({"recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20260309T130000Z"]})
+        );
+        // Read back, the series has the two occurrences up to UNTIL.
+        let mut ended = as_returned(&request());
+        ended.recurrence = Some(vec!["RRULE:FREQ=WEEKLY;UNTIL=20260309T130000Z".into()]);
+        assert_eq!(series_of(&ended).unwrap().unwrap().request.count, 2);
+        // A fraction of a second rounds up, never cutting the last occurrence.
+        let fraction: Timestamp = "2026-03-09T13:00:00.25Z".parse().unwrap();
+        assert_eq!(
+            ended_recurrence(fraction).recurrence.unwrap(),
+            ["RRULE:FREQ=WEEKLY;UNTIL=20260309T130001Z"]
+        );
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub use self::auth::{AuthOptions, AuthReport, SCOPE_EVENTS, SCOPE_FREEBUSY, SCOP
 use self::client::{Api, ApiError, escape_segment};
 pub use self::client::{BACKOFF_BASE, BACKOFF_CAP, CALL_TIMEOUT, GOOGLE_ROOT_URL, MAX_ATTEMPTS, RETRY_BUDGET, Timing};
 use super::{
-    BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, Occurrence,
-    SeriesDetails, SeriesRequest,
+    BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, EndOutcome,
+    Occurrence, SeriesDetails, SeriesRequest,
 };
 use crate::config::{Conference, Config, SendUpdates};
 use crate::core::interval::Interval;
@@ -47,6 +47,8 @@ pub struct GoogleProvider {
     organizer: String,
     send_updates: SendUpdates,
     conference: Conference,
+    /// `calendar.instance`, written on every event this provider creates.
+    instance: String,
 }
 
 impl std::fmt::Debug for GoogleProvider {
@@ -85,6 +87,7 @@ impl GoogleProvider {
             organizer: google.organizer.clone(),
             send_updates: cfg.meeting.send_updates,
             conference: cfg.meeting.conference,
+            instance: cfg.calendar.instance.clone(),
         })
     }
 
@@ -184,6 +187,35 @@ impl GoogleProvider {
             // someone deleted it first.
             Err(ApiError::Gone(_) | ApiError::NotFound(_)) => Ok(DeleteOutcome::AlreadyGone),
             Err(e) => Err(self.error("events.delete", e)),
+        }
+    }
+
+    /// Ends the series early: its rule becomes `FREQ=WEEKLY;UNTIL=<until>`, so
+    /// the occurrence starting at `until` is its last (DESIGN §4 "Ending
+    /// early"), notifying attendees as `meeting.send_updates` says. A series
+    /// that is gone (404, 410, or cancelled) is `AlreadyGone`.
+    async fn end_recurrence(&self, event_id: &str, until: jiff::Timestamp) -> Result<EndOutcome, CalendarError> {
+        let body = events::ended_recurrence(until);
+        let calendar = escape_segment(&self.organizer);
+        let event = escape_segment(event_id);
+        let send = self.send_updates.as_api_str();
+        let patched = self
+            .api
+            .call("events.patch", |hub, observer| {
+                let call = hub
+                    .events()
+                    .patch(body.clone(), &calendar, &event)
+                    .add_scope(SCOPE_EVENTS)
+                    .send_updates(send);
+                Box::pin(async move { call.delegate(observer).doit().await.map(|(_, event)| event) })
+            })
+            .await;
+        match patched {
+            // Patching a deleted event answers it, still cancelled.
+            Ok(event) if events::is_cancelled(&event) => Ok(EndOutcome::AlreadyGone),
+            Ok(_) => Ok(EndOutcome::Ended),
+            Err(ApiError::Gone(_) | ApiError::NotFound(_)) => Ok(EndOutcome::AlreadyGone),
+            Err(e) => Err(self.error("events.patch", e)),
         }
     }
 
@@ -340,9 +372,11 @@ impl GoogleProvider {
                 CalendarError::NotFound(format!("{what} on calendar {}: {m}", self.organizer))
             }
             ApiError::RateLimited { reason, .. } => CalendarError::Transient(format!(
-                "{what}: Google kept refusing for rate or quota ({reason}) after retries"
+                "{what}: Google kept refusing for its rate limit ({reason}) after retries"
             )),
             ApiError::Transient { message, .. } => CalendarError::Transient(format!("{what}: {message}")),
+            ApiError::Quota(m) => CalendarError::Quota(format!("{what} on calendar {}: {m}", self.organizer)),
+            ApiError::Refused(m) => CalendarError::Refused(format!("{what} on calendar {}: {m}", self.organizer)),
             ApiError::Duplicate => self.invalid(what, "an event with this id exists already".into()),
             ApiError::Invalid(m) => self.invalid(what, m),
         }
@@ -358,9 +392,18 @@ impl GoogleProvider {
 }
 
 impl CalendarProvider for GoogleProvider {
-    async fn end_series(&self, event_id: &str, until: jiff::Timestamp) -> Result<super::EndOutcome, CalendarError> {
-        let _ = until;
-        Err(CalendarError::Refused(format!("ending series {event_id} early is not implemented yet")))
+    async fn end_series(&self, event_id: &str, until: jiff::Timestamp) -> Result<EndOutcome, CalendarError> {
+        self.end_recurrence(event_id, until).await
+    }
+
+    /// The per-call timeout: an insert whose answer did not come may still be
+    /// applied by Google until then.
+    /// An insert is retried within one call until the retry budget is spent,
+    /// and its last attempt may be applied up to one call timeout later: a
+    /// late landing is possible that long after the intent was flushed.
+    fn write_timeout(&self) -> jiff::SignedDuration {
+        let bound = self.api.call_timeout().saturating_add(self.api.retry_budget());
+        jiff::SignedDuration::try_from(bound).unwrap_or(jiff::SignedDuration::MAX)
     }
 
     async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
@@ -398,7 +441,7 @@ impl CalendarProvider for GoogleProvider {
     }
 
     async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
-        let event = events::event_for(series, self.conference).map_err(|m| {
+        let event = events::event_for(series, self.conference, &self.instance).map_err(|m| {
             self.invalid(
                 "events.insert",
                 format!("cannot book series {:?}: {m}", series.event_id),
@@ -407,6 +450,13 @@ impl CalendarProvider for GoogleProvider {
         match self.insert(&event).await {
             Ok(()) => Ok(CreateOutcome::Created),
             Err(ApiError::Duplicate) => self.resolve_duplicate(series).await,
+            // A cycle reads the organizer calendar before it books, so a
+            // missing organizer calendar fails there; a 404 here concerns
+            // this event (a calendar of its attendees), not every booking.
+            Err(ApiError::NotFound(m)) => Err(CalendarError::Refused(format!(
+                "events.insert of series {} ({}|{}): Google does not find a calendar it needs: {m}",
+                series.event_id, series.pair.0, series.pair.1
+            ))),
             Err(e) => Err(self.error("events.insert", e)),
         }
     }

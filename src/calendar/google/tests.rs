@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::auth::{SCOPES, StoredToken, token_path};
 use super::*;
-use crate::calendar::Attendee;
+use crate::calendar::{Attendee, EndOutcome, ErrorScope};
 use crate::config::{self, Env};
 
 /// One scripted answer.
@@ -249,7 +249,7 @@ fn series() -> SeriesRequest {
 
 /// The event as Google would return it.
 fn returned(req: &SeriesRequest, status: &str) -> Value {
-    let mut value = serde_json::to_value(events::event_for(req, Conference::None).unwrap()).unwrap();
+    let mut value = serde_json::to_value(events::event_for(req, Conference::None, "").unwrap()).unwrap();
     google_calendar3::common::remove_json_null_values(&mut value);
     value["status"] = json!(status);
     value
@@ -704,4 +704,192 @@ async fn the_provider_and_its_calls_can_move_between_threads() {
     send_future(&s.provider.create_series(&req));
     send_future(&s.provider.list_series());
     assert_eq!(s.provider.requests(), 0, "nothing to ask, nothing sent");
+}
+
+#[tokio::test]
+async fn ending_a_series_patches_its_rule_to_until_and_a_gone_series_is_already_gone() {
+    let req = series();
+    let mut ended = returned(&req, "confirmed");
+    ended["recurrence"] = json!(["RRULE:FREQ=WEEKLY;UNTIL=20260309T100000Z"]);
+    let s = setup(
+        vec![
+            reply(200, ended),
+            reply(404, google_error(404, "notFound")),
+            reply(410, google_error(410, "deleted")),
+            reply(200, returned(&req, "cancelled")),
+        ],
+        vec![],
+        false,
+    )
+    .await;
+    let id = req.event_id.as_str();
+    // The second occurrence: 2026-03-09 10:00 in London (GMT).
+    let until: Timestamp = "2026-03-09T10:00:00Z".parse().unwrap();
+    assert_eq!(s.provider.end_series(id, until).await.unwrap(), EndOutcome::Ended);
+    for _ in 0..3 {
+        assert_eq!(
+            s.provider.end_series(id, until).await.unwrap(),
+            EndOutcome::AlreadyGone,
+            "404, 410 and a cancelled series are gone"
+        );
+    }
+    let seen = s.stub.api_requests();
+    assert_eq!(seen.len(), 4, "nothing retried");
+    for request in &seen {
+        assert_eq!(request.method, "PATCH");
+        assert_eq!(request.uri, format!("{EVENTS_PATH}/{id}?sendUpdates=none&alt=json"));
+        let body: Value = serde_json::from_str(&request.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20260309T100000Z"]}),
+            "only the rule is sent; the merge keeps the rest"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_write_timeout_is_the_retry_budget_plus_one_call_timeout() {
+    let s = setup(vec![], vec![], false).await;
+    // 10 s of retries, and the last attempt may be applied 300 ms later.
+    assert_eq!(s.provider.write_timeout(), SignedDuration::from_millis(10_300));
+    let production = Timing::default().call_timeout;
+    assert_eq!(production, CALL_TIMEOUT);
+}
+
+#[tokio::test]
+async fn the_instance_marker_is_written_on_every_insert() {
+    let req = series();
+    let s = setup(vec![reply(200, returned(&req, "confirmed"))], vec![], false).await;
+    s.provider.create_series(&req).await.unwrap();
+    let body: Value = serde_json::from_str(&s.stub.api_requests()[0].body).unwrap();
+    let cfg = config_for(s.dir.path(), &s.base);
+    assert!(!cfg.calendar.instance.is_empty());
+    assert_eq!(
+        body["extendedProperties"]["private"]["liaison_instance"],
+        json!(cfg.calendar.instance)
+    );
+}
+
+/// Google's error body with a domain and message, as Google writes them.
+fn google_error_in(code: u16, domain: &str, reason: &str, message: &str) -> Value {
+    json!({"error": {"code": code, "message": message,
+        "errors": [{"domain": domain, "reason": reason, "message": message}]}})
+}
+
+/// Each refusal Google may answer an insert with, as the caller sees it:
+/// the error class, who it concerns, whether the write certainly did not
+/// land, and how many requests it took (quotas are not retried inside the
+/// call; rate limits are, until the attempt bound of 5).
+#[tokio::test]
+async fn every_refusal_of_an_insert_comes_out_with_the_scope_of_who_can_fix_it() {
+    use crate::calendar::ErrorScope::{Authorization, Everyone, ThisOne};
+    let rows: Vec<(u16, Value, &str, ErrorScope, usize)> = vec![
+        (
+            403,
+            google_error_in(403, "usageLimits", "dailyLimitExceeded", "Daily Limit Exceeded"),
+            "quota",
+            Everyone,
+            1,
+        ),
+        (
+            403,
+            google_error_in(403, "usageLimits", "quotaExceeded", "Calendar usage limits exceeded."),
+            "quota",
+            Everyone,
+            1,
+        ),
+        (
+            429,
+            google_error_in(429, "usageLimits", "quotaExceeded", "Calendar usage limits exceeded."),
+            "quota",
+            Everyone,
+            1,
+        ),
+        (
+            403,
+            google_error_in(403, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded"),
+            "transient",
+            Everyone,
+            5,
+        ),
+        (
+            403,
+            google_error_in(403, "usageLimits", "userRateLimitExceeded", "User Rate Limit Exceeded"),
+            "transient",
+            Everyone,
+            5,
+        ),
+        (
+            429,
+            google_error_in(429, "usageLimits", "rateLimitExceeded", "Rate Limit Exceeded"),
+            "transient",
+            Everyone,
+            5,
+        ),
+        (
+            400,
+            google_error_in(400, "global", "invalid", "Invalid attendee email."),
+            "refused",
+            ThisOne,
+            1,
+        ),
+        (
+            403,
+            google_error_in(
+                403,
+                "calendar",
+                "forbiddenForNonOrganizer",
+                "Shared properties can only be changed by the organizer of the event.",
+            ),
+            "refused",
+            ThisOne,
+            1,
+        ),
+        (
+            403,
+            google_error_in(
+                403,
+                "calendar",
+                "requiredAccessLevel",
+                "You need to have writer access to this calendar.",
+            ),
+            "refused",
+            ThisOne,
+            1,
+        ),
+        (404, google_error(404, "notFound"), "refused", ThisOne, 1),
+        (
+            400,
+            google_error_in(400, "global", "invalid", "Invalid conference type value."),
+            "invalid",
+            Everyone,
+            1,
+        ),
+        (403, google_error(403, "forbidden"), "invalid", Everyone, 1),
+        (
+            403,
+            google_error(403, "insufficientPermissions"),
+            "unauthorized",
+            Authorization,
+            1,
+        ),
+        (500, google_error(500, "backendError"), "transient", Everyone, 5),
+    ];
+    for (status, body, class, scope, requests) in rows {
+        let s = setup(vec![reply(status, body.clone()); 5], vec![], false).await;
+        let err = s.provider.create_series(&series()).await.unwrap_err();
+        let got = match &err {
+            CalendarError::Quota(_) => "quota",
+            CalendarError::Transient(_) => "transient",
+            CalendarError::Refused(_) => "refused",
+            CalendarError::Invalid { .. } => "invalid",
+            CalendarError::Unauthorized(_) => "unauthorized",
+            CalendarError::NotFound(_) => "not found",
+            CalendarError::IdCancelled(_) => "id cancelled",
+            CalendarError::Io { .. } => "io",
+        };
+        assert_eq!((got, err.scope()), (class, scope), "{status} {body}: {err}");
+        assert_eq!(err.write_refused(), class != "transient", "{status} {body}: {err}");
+        assert_eq!(s.provider.requests(), requests as u64, "{status} {body}: {err}");
+    }
 }

@@ -981,7 +981,7 @@ impl Model {
                     .and_then(|a| str_field(a, "responseStatus"))
                     .unwrap_or("needsAction");
                 let invited = attendee(ev, target).is_some();
-                if response == "declined" || !(own || invited) {
+                if response == "declined" || !(own || invited) || self.is_orphan(cal_key, cal, ev) {
                     continue;
                 }
                 let exceptions = if is_recurring(ev) {
@@ -1011,6 +1011,29 @@ impl Model {
             }
         }
         merged
+    }
+
+    /// An exception whose series no longer has its occurrence (the rule was
+    /// shortened with UNTIL or COUNT after the exception was made): like
+    /// `instances`, freeBusy no longer shows it.
+    fn is_orphan(&self, cal_key: &str, cal: &Calendar, ev: &Value) -> bool {
+        let (Some(master_id), Some(original)) = (str_field(ev, "recurringEventId"), occ_key(ev)) else {
+            return false;
+        };
+        let Some(master) = cal.events.get(master_id).map(|s| &s.value) else {
+            return false;
+        };
+        if !is_recurring(master) {
+            return false;
+        }
+        let until = match &original {
+            OccStart::At(at) => at.checked_add(SignedDuration::from_secs(1)).ok(),
+            OccStart::Day(d) => d.tomorrow().ok().map(|next| When::AllDay(next).instant(&TimeZone::UTC)),
+        };
+        !self
+            .occurrences(cal_key, master, until)
+            .iter()
+            .any(|o| o.original == original)
     }
 
     /// Finds the calendar that stores event `id`.

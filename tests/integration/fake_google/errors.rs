@@ -92,6 +92,12 @@ impl ApiError {
             "rateLimitExceeded" => ("usageLimits", "Rate Limit Exceeded"),
             "userRateLimitExceeded" => ("usageLimits", "User Rate Limit Exceeded"),
             "quotaExceeded" => ("usageLimits", "Calendar usage limits exceeded."),
+            "dailyLimitExceeded" => ("usageLimits", "Daily Limit Exceeded"),
+            "forbiddenForNonOrganizer" => (
+                "calendar",
+                "Shared properties can only be changed by the organizer of the event.",
+            ),
+            "requiredAccessLevel" => ("calendar", "You need to have writer access to this calendar."),
             "backendError" => ("global", "Backend Error"),
             "internalError" => ("global", "Internal Error"),
             "badGateway" => ("global", "Bad Gateway"),

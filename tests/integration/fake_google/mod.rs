@@ -36,8 +36,9 @@
 //!   already exists.", 410 `deleted`, 410 `fullSyncRequired`, 404 `notFound`,
 //!   400 `timeRangeEmpty`, 400 `invalid` "Invalid resource id value.", 400
 //!   `required` "Missing time zone definition for start time.", 429
-//!   `rateLimitExceeded`, 403 `userRateLimitExceeded`, 500 `backendError`, and
-//!   `invalid_grant` "Token has been expired or revoked.".
+//!   `rateLimitExceeded`, 403 `userRateLimitExceeded`, 403 `dailyLimitExceeded`
+//!   "Daily Limit Exceeded" and `quotaExceeded` (domain `usageLimits`), 500
+//!   `backendError`, and `invalid_grant` "Token has been expired or revoked.".
 //! - `events.insert`: a client id must match `[a-v0-9]{5,1024}`; an existing id
 //!   is 409 even when that event is cancelled; start and end are required and
 //!   end may not precede start; a recurring event needs `timeZone` on start and
@@ -115,7 +116,13 @@
 //!   most 730 occurrences (an unbounded one to its first 730).
 //! - `patch` is an RFC 7396 merge (objects merge, arrays replace, `null`
 //!   removes) except `start`/`end`, which are replaced whole; attendees sent
-//!   again without `responseStatus` keep their previous answer. `sequence` is
+//!   again without `responseStatus` keep their previous answer. A patch of a
+//!   series' `recurrence` (liaison ends a series early with
+//!   `RRULE:FREQ=WEEKLY;UNTIL=...Z`) applies to `instances`, freeBusy and
+//!   `list`, and an incremental `list` reports the series as changed; an
+//!   exception whose occurrence the new rule no longer has is kept stored but
+//!   left out of `instances` and freeBusy (Google's handling of such
+//!   exceptions is not documented; unverified). `sequence` is
 //!   raised when start, end, recurrence, location or status change. `update`
 //!   (PUT) replaces the event but keeps the server's fields. Deleting a series
 //!   also cancels its exceptions. `instances` of a single event answers that
@@ -141,9 +148,16 @@
 //!   allowed the client id for those scopes). The `jwt-bearer` answer has no
 //!   `scope` field.
 //! - No quotas of its own: 429/403/5xx only when injected. Failure injection
-//!   ([`FakeGoogle::set_failure_rate`], [`FakeGoogle::fail_next`]) applies to
-//!   authenticated Calendar API calls that pass the scope check, never to the
-//!   OAuth endpoints; [`FakeGoogle::set_delay`] delays Calendar API calls only,
+//!   ([`FakeGoogle::set_failure_rate`], [`FakeGoogle::fail_next`] for the next
+//!   calls whatever their method, [`FakeGoogle::fail_method`] for the next
+//!   calls of one method, e.g. `fail_method("events.insert", 1, 403,
+//!   "dailyLimitExceeded")`) applies to authenticated Calendar API calls that
+//!   pass the scope check, never to the OAuth endpoints. Methods are named by
+//!   their discovery id, as [`RequestRecord::api_method`] records them. The
+//!   bodies are Google's for the reason: `dailyLimitExceeded` 403 domain
+//!   `usageLimits` "Daily Limit Exceeded", `quotaExceeded` 403 `usageLimits`
+//!   "Calendar usage limits exceeded.", `forbiddenForNonOrganizer` and
+//!   `requiredAccessLevel` 403 domain `calendar`; [`FakeGoogle::set_delay`] delays Calendar API calls only,
 //!   before handling them, and a delayed write is still performed when the
 //!   client has given up.
 //! - "Drop after write" ([`FakeGoogle::drop_after_write_next`]) performs the
@@ -334,7 +348,7 @@ pub struct RequestRecord {
     pub user: Option<String>,
     /// The request body as text.
     pub body: String,
-    /// An injected failure (`set_failure_rate`, `fail_next`) answered it.
+    /// An injected failure (`set_failure_rate`, `fail_next`, `fail_method`) answered it.
     pub injected: bool,
     /// The write was performed and the connection closed without an answer.
     pub dropped: bool,
@@ -360,6 +374,8 @@ struct Faults {
     /// API calls seen (authorized ones), the index the failure draw uses.
     calls: u64,
     fail_next: VecDeque<(u16, String)>,
+    /// (discovery id, status, reason) of calls of one method to fail, in order.
+    fail_method: VecDeque<(String, u16, String)>,
     delay: Duration,
     /// Held after a write is performed, before its answer is sent.
     answer_delay_after_write: Duration,
@@ -368,10 +384,15 @@ struct Faults {
 }
 
 impl Faults {
-    /// The failure to answer this API call with, if any.
-    fn draw(&mut self) -> Option<ApiError> {
+    /// The failure to answer this call of `api_method` with, if any: a
+    /// failure queued for its method first, then one queued for any call,
+    /// then the rate.
+    fn draw(&mut self, api_method: Option<&str>) -> Option<ApiError> {
         self.calls += 1;
-        let mut error = if let Some((status, reason)) = self.fail_next.pop_front() {
+        let for_method = api_method.and_then(|m| self.fail_method.iter().position(|(f, _, _)| f == m));
+        let mut error = if let Some((_, status, reason)) = for_method.and_then(|i| self.fail_method.remove(i)) {
+            ApiError::for_reason(status, &reason)
+        } else if let Some((status, reason)) = self.fail_next.pop_front() {
             ApiError::for_reason(status, &reason)
         } else if self.rate > 0.0 && !self.statuses.is_empty() {
             let r = calendar::splitmix(self.seed ^ calendar::splitmix(self.calls));
@@ -655,6 +676,29 @@ impl FakeGoogle {
             .extend(std::iter::repeat_n((status, reason.to_string()), n));
     }
 
+    /// Fails the next `n` calls of one Calendar method only, named by its
+    /// discovery id with or without the `calendar.` prefix (`"events.insert"`,
+    /// `"calendar.freebusy.query"`), with `status` and Google's error body for
+    /// `reason` (e.g. 403 `dailyLimitExceeded`, domain `usageLimits`, "Daily
+    /// Limit Exceeded"). Calls of other methods pass, and do not use up the
+    /// `n`. Such a failure is drawn before those of [`FakeGoogle::fail_next`].
+    /// Panics on a method the fake does not know.
+    pub fn fail_method(&self, method: &str, n: usize, status: u16, reason: &str) {
+        let full = if method.starts_with("calendar.") {
+            method.to_string()
+        } else {
+            format!("calendar.{method}")
+        };
+        assert!(
+            METHOD_SCOPES.iter().any(|(m, _)| *m == full),
+            "fail_method: {method:?} is not a Calendar method the fake knows (e.g. \"events.insert\")"
+        );
+        let mut s = lock(&self.shared);
+        s.faults
+            .fail_method
+            .extend(std::iter::repeat_n((full, status, reason.to_string()), n));
+    }
+
     /// Adds `Retry-After: secs` to injected failures (None: no header, as
     /// Google usually sends).
     pub fn set_retry_after(&self, secs: Option<u64>) {
@@ -893,7 +937,7 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
                 };
                 if let Some(e) = refused {
                     e.into_response()
-                } else if let Some(e) = lock(&shared).faults.draw() {
+                } else if let Some(e) = lock(&shared).faults.draw(api_method) {
                     record.injected = true;
                     e.into_response()
                 } else {

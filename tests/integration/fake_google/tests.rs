@@ -1029,6 +1029,177 @@ async fn fake_google_sync_tokens_and_single_events() {
 }
 
 #[tokio::test]
+async fn fake_google_a_recurrence_patched_to_until_ends_the_series_everywhere() {
+    let fake = FakeGoogle::start();
+    fake.add_calendar("ana@example.com", "Europe/Berlin");
+    let hub = liaison_hub(&fake).await;
+    // Four Mondays 10:00 Berlin, across the EU DST change of 2027-03-28.
+    let ev = series(
+        "endsoon001",
+        utc(2027, 3, 8, 9, 0),
+        "Europe/Berlin",
+        4,
+        &["ana@example.com"],
+    );
+    hub.events()
+        .insert(ev, "primary")
+        .add_scope(EVENTS_OWNED)
+        .doit()
+        .await
+        .expect("insert");
+    // Ana moves the fourth week; that exception outlives the shortened rule.
+    let moved = Event {
+        start: Some(at(utc(2027, 3, 30, 8, 0), "Europe/Berlin")),
+        end: Some(at(utc(2027, 3, 30, 8, 30), "Europe/Berlin")),
+        ..Default::default()
+    };
+    hub.events()
+        .patch(moved, "primary", "endsoon001_20270329T080000Z")
+        .add_scope(EVENTS_OWNED)
+        .doit()
+        .await
+        .expect("move the fourth week");
+    let (_, listed) = hub
+        .events()
+        .list("primary")
+        .add_scope(EVENTS_OWNED)
+        .doit()
+        .await
+        .expect("list");
+    let token = listed.next_sync_token.expect("sync token");
+
+    // End it after the second occurrence, as liaison does.
+    let end = Event {
+        recurrence: Some(vec!["RRULE:FREQ=WEEKLY;UNTIL=20270315T090000Z".into()]),
+        ..Default::default()
+    };
+    let (_, patched) = hub
+        .events()
+        .patch(end, "primary", "endsoon001")
+        .send_updates("all")
+        .add_scope(EVENTS_OWNED)
+        .doit()
+        .await
+        .expect("patch the recurrence");
+    assert_eq!(
+        patched.recurrence.as_deref(),
+        Some(&["RRULE:FREQ=WEEKLY;UNTIL=20270315T090000Z".to_string()][..]),
+        "the rule is replaced, not merged"
+    );
+    assert_eq!(patched.summary.as_deref(), Some("Connection"), "the rest is kept");
+    assert_eq!(patched.sequence, Some(1), "a recurrence change raises the sequence");
+
+    let (_, instances) = hub
+        .events()
+        .instances("primary", "endsoon001")
+        .show_deleted(true)
+        .add_scope(EVENTS_OWNED)
+        .doit()
+        .await
+        .expect("instances");
+    let ids: Vec<_> = instances
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|i| i.id)
+        .collect();
+    assert_eq!(ids, ["endsoon001_20270308T090000Z", "endsoon001_20270315T090000Z"]);
+
+    let r = free_busy(&hub, &["ana@example.com"], utc(2027, 3, 1, 0, 0), utc(2027, 4, 5, 0, 0)).await;
+    assert_eq!(
+        busy_of(&r, "ana@example.com"),
+        [
+            (utc(2027, 3, 8, 9, 0), utc(2027, 3, 8, 9, 30)),
+            (utc(2027, 3, 15, 9, 0), utc(2027, 3, 15, 9, 30)),
+        ],
+        "neither the weeks after UNTIL nor the moved fourth week are busy"
+    );
+
+    let (_, changes) = hub
+        .events()
+        .list("primary")
+        .sync_token(&token)
+        .add_scope(EVENTS_OWNED)
+        .doit()
+        .await
+        .expect("sync");
+    let changed: Vec<_> = changes
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (e.id.unwrap_or_default(), e.recurrence.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        changed,
+        [(
+            "endsoon001".to_string(),
+            vec!["RRULE:FREQ=WEEKLY;UNTIL=20270315T090000Z".to_string()]
+        )],
+        "an incremental list reports the changed series"
+    );
+}
+
+#[tokio::test]
+async fn fake_google_fail_method_fails_one_method_only_with_googles_body() {
+    let fake = FakeGoogle::start();
+    let hub = liaison_hub(&fake).await;
+    fake.fail_method("events.insert", 2, 403, "dailyLimitExceeded");
+    fake.fail_method("calendar.events.insert", 1, 403, "quotaExceeded");
+    // Other methods pass, and do not use up the insert's failures.
+    for _ in 0..2 {
+        hub.events()
+            .list("primary")
+            .add_scope(EVENTS_OWNED)
+            .doit()
+            .await
+            .expect("list is not failed");
+    }
+    let mut bodies = Vec::new();
+    for i in 0..3 {
+        let ev = single(&format!("quota{i:05}"), utc(2027, 3, 8, 9, 0), 30);
+        match hub.events().insert(ev, "primary").add_scope(EVENTS_OWNED).doit().await {
+            Err(google_calendar3::Error::BadRequest(body)) => bodies.push(body),
+            other => panic!("expected Google's error body, got {other:?}"),
+        }
+    }
+    let daily = json!({"error": {"code": 403, "message": "Daily Limit Exceeded", "status": "PERMISSION_DENIED",
+        "errors": [{"domain": "usageLimits", "reason": "dailyLimitExceeded", "message": "Daily Limit Exceeded"}]}});
+    let quota = json!({"error": {"code": 403, "message": "Calendar usage limits exceeded.", "status": "PERMISSION_DENIED",
+        "errors": [{"domain": "usageLimits", "reason": "quotaExceeded", "message": "Calendar usage limits exceeded."}]}});
+    assert_eq!(bodies, [daily.clone(), daily, quota]);
+    hub.events()
+        .insert(single("quota00003", utc(2027, 3, 8, 9, 0), 30), "primary")
+        .add_scope(EVENTS_OWNED)
+        .doit()
+        .await
+        .expect("the failures are used up");
+    let log: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .map(|r| (r.api_method.unwrap_or_default(), r.status, r.injected))
+        .collect();
+    let insert = |status, injected| ("calendar.events.insert".to_string(), status, injected);
+    let list = ("calendar.events.list".to_string(), 200, false);
+    assert_eq!(
+        log,
+        [
+            list.clone(),
+            list,
+            insert(403, true),
+            insert(403, true),
+            insert(403, true),
+            insert(200, false)
+        ]
+    );
+}
+
+#[test]
+#[should_panic(expected = "not a Calendar method the fake knows")]
+fn fake_google_fail_method_refuses_an_unknown_method() {
+    FakeGoogle::start().fail_method("events.insret", 1, 500, "backendError");
+}
+
+#[tokio::test]
 async fn fake_google_conference_create_request_gets_a_meet_link() {
     let fake = FakeGoogle::start();
     let hub = liaison_hub(&fake).await;
