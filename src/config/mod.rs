@@ -708,7 +708,7 @@ fn validate(ctx: &mut Ctx, raw: RawConfig, env: &Env) -> Option<Config> {
         pairing: pairing?,
         calendar: calendar?,
         safety: Safety {
-            max_cancel_per_cycle: u32::try_from(max_cancel_per_cycle?).ok()?,
+            max_cancel_per_cycle: max_cancel_per_cycle?,
         },
         people,
     })

@@ -505,7 +505,7 @@ impl Decider<'_> {
         let note = if limit > 0 && state.declines_in_a_row >= limit {
             state.paused = true;
             format!(
-                "paused after declining {} series in a row; set `paused = false` on their entry to resume",
+                "person paused after declining {} series in a row; set `paused = false` on their entry to resume",
                 state.declines_in_a_row
             )
         } else {

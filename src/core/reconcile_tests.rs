@@ -785,7 +785,9 @@ fn check_table() {
         at: half_hour(occ(0)),
         who: email("a"),
     };
-    let cases: Vec<(&str, Vec<Action>, (Timestamp, usize, bool), usize, &[&str])> = vec![
+    // name, actions, (now, booked, allowed), how many pass, what is refused
+    type Row<'a> = (&'a str, Vec<Action>, (Timestamp, usize, bool), usize, &'a [&'a str]);
+    let cases: Vec<Row> = vec![
         (
             "a cancel before the term is allowed",
             vec![cancel("a-b")],
@@ -1019,14 +1021,16 @@ fn refused_pairs_back_off_then_are_left_for_the_term() {
 fn schedule_changes_wait_for_the_booked_terms_to_end() {
     let records = vec![rec("a-b", SeriesState::Booked)];
     let stored = Some((date(2027, 3, 8), 4));
-    let cases: Vec<(
-        &str,
+    // name, stored schedule, new first term, new weeks, records, accepted
+    type Row<'a> = (
+        &'a str,
         Option<(jiff::civil::Date, u32)>,
         jiff::civil::Date,
         u32,
-        &[SeriesRecord],
+        &'a [SeriesRecord],
         bool,
-    )> = vec![
+    );
+    let cases: Vec<Row> = vec![
         ("the same schedule", stored, date(2027, 3, 8), 4, &records, true),
         (
             "no stored schedule (first run)",

@@ -47,14 +47,24 @@ fn pair_of(event: &Value) -> (String, String) {
     (a.to_string(), b.to_string())
 }
 
+/// The series still running as booked: not cancelled, and not ended early
+/// (an ended series keeps its held occurrences under an `UNTIL` rule).
 fn active(org: &Org) -> Vec<Value> {
     let mut events: Vec<Value> = org
         .liaison_events()
         .into_iter()
-        .filter(|e| e["status"] != "cancelled")
+        .filter(|e| e["status"] != "cancelled" && !ended(e))
         .collect();
     events.sort_by_key(|e| e["id"].as_str().unwrap().to_string());
     events
+}
+
+fn ended(event: &Value) -> bool {
+    event["recurrence"][0].as_str().unwrap_or("").contains("UNTIL=")
+}
+
+fn event(org: &Org, id: &str) -> Value {
+    org.liaison_events().into_iter().find(|e| e["id"] == id).unwrap()
 }
 
 fn count_of(event: &Value) -> u32 {
@@ -148,15 +158,16 @@ fn repair_a_declined_series_is_cancelled_and_both_people_are_paired_again_for_th
     let methods: Vec<_> = org.fake.requests().iter().map(|r| r.api_method.clone()).collect();
     eprintln!("two declined series: {} requests: {methods:?}", methods.len());
     assert!(
-        run.stderr.contains("series cancelled") && run.stderr.contains(&format!("declined by {decliner}")),
+        run.stderr.contains("series ended early") && run.stderr.contains(&format!("declined by {decliner}")),
         "{}",
         run.stderr
     );
     assert!(run.stderr.contains("cancelled=2"), "{}", run.stderr);
-    let events = org.fake.events("primary");
     for id in [first_id, second_id] {
-        let event = events.iter().find(|e| e["id"] == id).unwrap();
-        assert_eq!(event["status"], "cancelled", "{id} was not deleted");
+        // Weeks 0 and 1 took place and stay; weeks 2 and 3 are gone.
+        let e = event(&org, id);
+        assert_ne!(e["status"], "cancelled", "{id} was deleted, erasing what took place");
+        assert_eq!(crate::google::occurrences(&e).len(), 2, "{id}: {}", e["recurrence"]);
         assert_eq!(store_state(&org, id), SeriesState::Cancelled);
     }
     // The four people are paired again as far as their calendars allow (here
@@ -276,27 +287,43 @@ fn repair_a_series_a_person_deleted_is_recorded_and_that_pair_never_booked_again
 fn repair_no_repair_touches_an_occurrence_inside_min_notice() {
     let org = org(6);
     run_at(&org, crate::util::NOW);
-    let event = active(&org)[0].clone();
-    let id = event["id"].as_str().unwrap();
-    let (who, _) = pair_of(&event);
+    let series = active(&org)[0].clone();
+    let id = series["id"].as_str().unwrap();
+    let (who, _) = pair_of(&series);
     org.fake.set_response_status(id, &who, "declined", None);
-    let first: jiff::Timestamp = event["start"]["dateTime"].as_str().unwrap().parse().unwrap();
-    // 12 hours before the first occurrence, and during it: not cancelled.
-    for now in [
-        first.checked_sub(jiff::SignedDuration::from_hours(12)).unwrap(),
-        first.checked_add(jiff::SignedDuration::from_mins(10)).unwrap(),
-    ] {
-        let run = run_at(&org, &now.to_string());
-        assert!(run.stderr.contains("inside min_notice"), "{}", run.stderr);
-        assert!(run.stderr.contains("cancelled=0"), "{}", run.stderr);
-        assert_eq!(store_state(&org, id), SeriesState::Booked);
-        assert!(active(&org).iter().any(|e| e["id"] == id));
-    }
-    // Once it is over, the next one is a week away: cancelled.
-    let after = first.checked_add(jiff::SignedDuration::from_hours(2)).unwrap();
-    let run = run_at(&org, &after.to_string());
-    assert!(run.stderr.contains("series cancelled"), "{}", run.stderr);
+    let first: jiff::Timestamp = series["start"]["dateTime"].as_str().unwrap().parse().unwrap();
+    // 12 hours before the first occurrence: that one is inside the notice and
+    // stays; the series ends after it.
+    let run = run_at(
+        &org,
+        &first
+            .checked_sub(jiff::SignedDuration::from_hours(12))
+            .unwrap()
+            .to_string(),
+    );
+    assert!(run.stderr.contains("series ended early"), "{}", run.stderr);
+    let e = event(&org, id);
+    let kept = crate::google::occurrences(&e);
+    assert_eq!(kept.len(), 1, "{}", e["recurrence"]);
+    assert_eq!(kept[0].0, first, "the occurrence inside min_notice was touched");
     assert_eq!(store_state(&org, id), SeriesState::Cancelled);
+    // During that occurrence, and after it: nothing more is done to it.
+    for now in [
+        first.checked_add(jiff::SignedDuration::from_mins(10)).unwrap(),
+        first.checked_add(jiff::SignedDuration::from_hours(2)).unwrap(),
+    ] {
+        org.fake.clear_requests();
+        let run = run_at(&org, &now.to_string());
+        assert!(run.stderr.contains("cancelled=0"), "{}", run.stderr);
+        assert!(
+            org.fake
+                .requests()
+                .iter()
+                .all(|r| !(matches!(r.method.as_str(), "PATCH" | "DELETE") && r.path.contains(id))),
+            "the ended series was written again"
+        );
+    }
+    assert_eq!(crate::google::occurrences(&event(&org, id)), kept);
     assert_store_matches_calendar(&org);
 }
 
@@ -359,7 +386,7 @@ fn a_person_leaving_loses_their_series_and_the_partner_is_paired_again(pause: bo
         "no longer in the configuration"
     };
     assert!(
-        run.stderr.contains("series cancelled") && run.stderr.contains(why),
+        run.stderr.contains("series ended early") && run.stderr.contains(why),
         "{}",
         run.stderr
     );
