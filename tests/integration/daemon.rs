@@ -326,3 +326,82 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A killed run's insert held in flight; the restarted run looks it up (it
+/// is missing) and books the others; then the insert lands. Released within
+/// the write timeout, the landing is the booking; released after the pair was
+/// given up and re-planned, the landing is removed. Either way nobody has two
+/// connections in one week (DESIGN §4 "Write-ahead").
+fn late_landing(release_after_abandon: bool) {
+    let org = org(12);
+    let timing = ("LIAISON_GOOGLE_TIMING", SHORT_BUDGET);
+    org.fake.hold_next("events.insert", 1);
+    let mut child = org.spawn(&["run", "--once"], &[timing]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while org.fake.held() == 0 {
+        assert!(Instant::now() < deadline, "no insert reached the gate");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL with the insert in flight
+    child.wait().unwrap();
+    let run_once = || {
+        let run = crate::util::Run::from(
+            crate::google::base_command(org.dir())
+                .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
+                .env(timing.0, timing.1)
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+    let first = run_once();
+    assert!(
+        first.stderr.contains("booked=5"),
+        "the pair in flight stays reserved: {}",
+        first.stderr
+    );
+    if release_after_abandon {
+        // Past the write timeout (5 s) the intent is given up and its people
+        // are planned again (apart or together under a new id).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let run = run_once();
+            if run.stderr.contains("given up") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the intent was never given up");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        org.fake.release_held();
+        let run = run_once();
+        assert!(
+            run.stderr.contains("landed after its booking had been given up"),
+            "{}",
+            run.stderr
+        );
+    } else {
+        org.fake.release_held();
+        let run = run_once();
+        assert!(
+            run.stderr.contains("pending booking found on the calendar"),
+            "{}",
+            run.stderr
+        );
+    }
+    org.check_invariants();
+    assert_store_matches_calendar(&org);
+    run_once();
+    org.check_invariants();
+    assert_store_matches_calendar(&org);
+}
+
+#[test]
+fn an_insert_in_flight_that_lands_after_the_restart_looked_it_up_is_the_booking() {
+    late_landing(false);
+}
+
+#[test]
+fn an_insert_that_lands_after_its_intent_was_given_up_is_removed_and_never_double_books() {
+    late_landing(true);
+}

@@ -211,10 +211,12 @@ requests_per_second = 1000
                 private["liaison_pair"].as_str().unwrap().to_string(),
                 private["liaison_term"].as_str().unwrap().to_string(),
             );
-            *per_pair_term.entry(key.clone()).or_insert(0) += 1;
+            // A deleted event is in nobody's calendar: a late landing that
+            // liaison removed does not count against a later series of the pair.
             if event["status"] == "cancelled" {
                 continue;
             }
+            *per_pair_term.entry(key.clone()).or_insert(0) += 1;
             if !event["recurrence"][0].as_str().unwrap_or("").contains("UNTIL=") {
                 active += 1;
             }

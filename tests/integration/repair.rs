@@ -610,16 +610,31 @@ fn repair_a_move_that_keeps_failing_in_passing_does_not_block_booking_and_is_tri
     // Every attempt of the one move call fails with a server error.
     org.fake.fail_method("events.patch", 12, 503, "backendError");
     let run = run_at(&org, crate::util::NOW);
-    assert!(run.stderr.contains("declined occurrence not moved; tried again next cycle"), "{}", run.stderr);
-    assert!(run.stderr.contains("booked=1 ") && run.stderr.contains("moved=0"), "{}", run.stderr);
     assert!(
-        active(&org).iter().any(|e| pair_of(e) == ("new1@example.org".into(), "new2@example.org".into())),
+        run.stderr
+            .contains("declined occurrence not moved; tried again next cycle"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("booked=1 ") && run.stderr.contains("moved=0"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        active(&org)
+            .iter()
+            .any(|e| pair_of(e) == ("new1@example.org".into(), "new2@example.org".into())),
         "the newcomers were not booked"
     );
     assert!(exceptions(&org, &id).iter().all(|e| start_of(e) == original.0));
     // The next cycle reads the same change again and moves it.
     let run = run_at(&org, crate::util::NOW);
-    assert!(run.stderr.contains("declined occurrence moved") && run.stderr.contains("moved=1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("declined occurrence moved") && run.stderr.contains("moved=1"),
+        "{}",
+        run.stderr
+    );
     assert_ne!(start_of(&exceptions(&org, &id)[0]), original.0);
     assert_store_matches_calendar(&org);
 }

@@ -160,6 +160,10 @@
 //!   `requiredAccessLevel` 403 domain `calendar`; [`FakeGoogle::set_delay`] delays Calendar API calls only,
 //!   before handling them, and a delayed write is still performed when the
 //!   client has given up.
+//! - The write gate ([`FakeGoogle::hold_next`], [`FakeGoogle::held`],
+//!   [`FakeGoogle::release_held`]) holds calls of one method, authorized but
+//!   unapplied, until the test releases them: an insert in flight that lands
+//!   after its client was killed and after a restarted client looked it up.
 //! - "Drop after write" ([`FakeGoogle::drop_after_write_next`]) performs the
 //!   write, then closes the TCP connection before a single byte of the answer:
 //!   the listener wraps each connection in an IO type that fails every read and
@@ -381,6 +385,10 @@ struct Faults {
     answer_delay_after_write: Duration,
     drop_writes: usize,
     retry_after: Option<u64>,
+    /// The write gate: calls of this method (discovery id) still to hold.
+    gate: Option<(String, usize)>,
+    /// Calls waiting at the gate now.
+    held: usize,
 }
 
 impl Faults {
@@ -414,6 +422,8 @@ struct Shared {
     model: Model,
     auth: Auth,
     faults: Faults,
+    /// Opens the write gate (true once released).
+    gate_open: tokio::sync::watch::Sender<bool>,
     requests: Vec<RequestRecord>,
     /// Panics inside the fake: bugs of the fake, reported when it is dropped.
     internal_errors: Vec<String>,
@@ -456,6 +466,7 @@ impl FakeGoogle {
             model,
             auth: Auth::new(DEFAULT_USER, format!("http://127.0.0.1:{port}/token"), salt),
             faults: Faults::default(),
+            gate_open: tokio::sync::watch::Sender::new(false),
             requests: Vec::new(),
             internal_errors: Vec::new(),
         }));
@@ -697,6 +708,40 @@ impl FakeGoogle {
         s.faults
             .fail_method
             .extend(std::iter::repeat_n((full, status, reason.to_string()), n));
+    }
+
+    /// Holds the next `n` calls of `method` (e.g. `"events.insert"`) at a gate,
+    /// authorized but not yet applied, until [`FakeGoogle::release_held`]:
+    /// a write still in flight, which lands whenever the test says (after its
+    /// client was killed, after a restarted client looked it up).
+    pub fn hold_next(&self, method: &str, n: usize) {
+        let full = if method.starts_with("calendar.") {
+            method.to_string()
+        } else {
+            format!("calendar.{method}")
+        };
+        let mut s = lock(&self.shared);
+        s.gate_open.send_replace(false);
+        s.faults.gate = Some((full, n));
+    }
+
+    /// Calls waiting at the gate now (a readiness signal for tests).
+    pub fn held(&self) -> usize {
+        lock(&self.shared).faults.held
+    }
+
+    /// Lets every held call through and waits until each has been applied
+    /// and answered (or its client is gone), at most 10 s.
+    pub fn release_held(&self) {
+        {
+            let mut s = lock(&self.shared);
+            s.faults.gate = None;
+            s.gate_open.send_replace(true);
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.held() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Adds `Retry-After: secs` to injected failures (None: no header, as
@@ -941,11 +986,33 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
                     record.injected = true;
                     e.into_response()
                 } else {
+                    // The write gate: the call waits, unapplied, until the
+                    // test releases it; a client that hung up meanwhile does
+                    // not stop it (this runs in its own task).
+                    let gated = {
+                        let mut s = lock(&shared);
+                        match &mut s.faults.gate {
+                            Some((m, n)) if *n > 0 && api_method == Some(m.as_str()) => {
+                                *n -= 1;
+                                s.faults.held += 1;
+                                Some(s.gate_open.subscribe())
+                            }
+                            _ => None,
+                        }
+                    };
+                    let was_held = gated.is_some();
+                    if let Some(mut open) = gated {
+                        let _ = open.wait_for(|&released| released).await;
+                    }
                     // The caller's own calendar always exists, as on Google.
                     lock(&shared).model.ensure_calendar(&grant.user, "UTC");
                     parts.extensions.insert(Caller { user: grant.user });
                     handled = true;
-                    next.run(Request::from_parts(parts, Body::from(bytes))).await
+                    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+                    if was_held {
+                        lock(&shared).faults.held -= 1;
+                    }
+                    response
                 }
             }
         }
