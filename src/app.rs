@@ -198,7 +198,9 @@ pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
 /// person's zone.
 pub fn local_provider(cfg: &Config, dir: &std::path::Path) -> LocalProvider {
     let zones = cfg.people.iter().map(|p| (p.email.clone(), p.timezone.clone()));
-    LocalProvider::new(dir, &cfg.calendar.google.organizer).with_time_zones(cfg.timezone.clone(), zones)
+    LocalProvider::new(dir, &cfg.calendar.google.organizer)
+        .with_time_zones(cfg.timezone.clone(), zones)
+        .with_instance(cfg.calendar.instance.clone())
 }
 
 /// The planning rules of a configuration.
@@ -299,6 +301,9 @@ impl TermState {
                     state.excluded_pairs.insert((a.clone(), b.clone()));
                 }
                 SeriesState::Failed => continue,
+                // A late landing waiting to be removed: its people were planned
+                // again, and it is not theirs to keep.
+                SeriesState::Unwanted => continue,
                 SeriesState::Abandoned => continue,
             }
         }
@@ -533,8 +538,17 @@ pub async fn book_one<P: CalendarProvider>(
             return Ok(None);
         }
         Err(e) => {
+            // Certainly not applied: nothing is marked. A pair refused before
+            // keeps its refusals (and is tried again next cycle).
             if e.write_refused() {
-                store.remove(&id)?;
+                if record.refusals > 0 {
+                    record.state = SeriesState::Failed;
+                    record.intent_at = None;
+                    record.retry_at = Some(now);
+                    store.put(&record)?;
+                } else {
+                    store.remove(&id)?;
+                }
             }
             return Err(e.into());
         }
@@ -721,19 +735,28 @@ pub fn plan_json(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> serde_json
     })
 }
 
-/// Refuses a configuration whose `schedule.first_term` or `term_weeks`
-/// differs from the one the booked series follow, unless its first term
-/// starts after all of them end (DESIGN §4 "Failures": terms change from the
-/// next term on, never under booked series).
-pub fn check_schedule(cfg: &Config, store: &Store) -> Result<(), Failure> {
+/// Refuses to run a configuration that does not fit the state: terms that
+/// do not fit the booked series (DESIGN §4 "Failures": terms change from the
+/// next term on), or a derived `calendar.instance` other than the one this
+/// state's events carry (the configuration file moved: its own events would
+/// look foreign).
+pub fn check_state(cfg: &Config, store: &Store) -> Result<(), Failure> {
     let records = store.series()?;
-    crate::core::reconcile::check_schedule_change(
-        store.schedule()?,
-        cfg.schedule.first_term,
-        cfg.schedule.term_weeks,
-        &records,
-    )
-    .map_err(|message| Failure::Usage(anyhow::anyhow!("{}: {message}", cfg.path.display())))
+    let usage = |message: String| Failure::Usage(anyhow::anyhow!("{}: {message}", cfg.path.display()));
+    crate::core::reconcile::check_schedule_change(cfg.schedule.first_term, cfg.schedule.term_weeks, &records)
+        .map_err(usage)?;
+    if let Some(old) = store.instance()?
+        && old != cfg.calendar.instance
+        && !cfg.calendar.instance_explicit
+    {
+        return Err(usage(format!(
+            "this state belongs to installation {old:?}, but this configuration file's installation is {:?} \
+             (derived from the file's path: was it moved, or reached through another path?). Set \
+             calendar.instance = \"{old}\" to keep managing its events.",
+            cfg.calendar.instance
+        )));
+    }
+    Ok(())
 }
 
 /// Opens the store of `cfg` for the commands that write (`run`), moving a

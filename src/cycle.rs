@@ -83,6 +83,9 @@ pub struct Options {
     /// `run --once --dry-run`: decide and check, write nothing (the caller
     /// passes a provider that writes nothing and a copy of the store).
     pub dry_run: bool,
+    /// Steps the cycle has taken (actions applied, terms planned), for the
+    /// daemon's watchdog: it pings only while this or the requests move.
+    pub progress: std::sync::atomic::AtomicU64,
 }
 
 /// One action of a cycle as the log and `--dry-run` show it.
@@ -206,6 +209,7 @@ async fn cycle<P: CalendarProvider>(
     let mut complete = true;
     for action in &checked.allowed {
         summary.actions.push(ActionLine::of(action, None));
+        options.progress.fetch_add(1, Ordering::SeqCst);
         complete &= apply(cfg, provider, store, now, action, &mut summary).await?;
         if options.stop.load(Ordering::SeqCst) {
             return Ok(summary);
@@ -241,6 +245,7 @@ async fn cycle<P: CalendarProvider>(
         }
         let busy = provider.busy(&waiting, app::busy_range(cfg, term)).await?;
         let plan = app::make_plan(cfg, &busy, &state, *term, now);
+        options.progress.fetch_add(1, Ordering::SeqCst);
         notes.planned(cfg, &busy, &plan);
         for u in &plan.unpaired {
             let p = &cfg.people[u.person];
@@ -260,6 +265,7 @@ async fn cycle<P: CalendarProvider>(
                 return Ok(summary);
             }
             summary.actions.push(ActionLine::of(action, None));
+            options.progress.fetch_add(1, Ordering::SeqCst);
             if let Action::Book { record } = action
                 && app::book_one(cfg, provider, store, now, record.clone())
                     .await?
@@ -276,7 +282,7 @@ async fn cycle<P: CalendarProvider>(
         &records,
         now,
     ))?;
-    store.set_schedule(cfg.schedule.first_term, cfg.schedule.term_weeks)?;
+    store.set_instance(instance)?;
     summary.requests = provider.requests().saturating_sub(requests_before);
     summary.elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
     tracing::info!(
@@ -395,10 +401,18 @@ async fn apply<P: CalendarProvider>(
         Action::Move {
             record,
             occurrence,
+            original,
             at,
             who,
         } => {
-            return move_declined(cfg, provider, store, now, record, occurrence, *at, who, summary).await;
+            let declined = Declined {
+                record,
+                occurrence,
+                original: *original,
+                at: *at,
+                who,
+            };
+            return move_declined(cfg, provider, store, now, &declined, summary).await;
         }
         Action::Wait { record, why } => {
             let r = &record.request;
@@ -417,32 +431,50 @@ async fn apply<P: CalendarProvider>(
     Ok(true)
 }
 
-/// An error that concerns only the action at hand, or may pass: the action
-/// is retried next cycle and the rest of the cycle goes on.
+/// An error of one repair (end, cancel, move) that does not stop the cycle:
+/// anything but a quota, the disk or the authorization, which would fail
+/// every other write too. The repair is logged and retried next cycle, and
+/// the bookings of the cycle go on (one bad event never blocks them).
 fn passing(e: &CalendarError) -> bool {
-    matches!(e.scope(), ErrorScope::ThisOne) || matches!(e, CalendarError::Transient(_))
+    !matches!(
+        e,
+        CalendarError::Quota(_) | CalendarError::Io { .. } | CalendarError::Unauthorized(_)
+    )
+}
+
+/// A declined occurrence to move.
+struct Declined<'a> {
+    record: &'a SeriesRecord,
+    occurrence: &'a str,
+    original: Timestamp,
+    at: Interval,
+    who: &'a str,
 }
 
 /// Moves an occurrence `who` declined to the best other time free for both
 /// that week (core's `best_slot_in_week`), or records that there is none.
-#[allow(clippy::too_many_arguments)]
 async fn move_declined<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
     store: &Store,
     now: Timestamp,
-    record: &SeriesRecord,
-    occurrence: &str,
-    at: Interval,
-    who: &str,
+    declined: &Declined<'_>,
     summary: &mut CycleSummary,
 ) -> Result<bool, Failure> {
+    let &Declined {
+        record,
+        occurrence,
+        original,
+        at,
+        who,
+    } = declined;
     let r = &record.request;
     let id = r.event_id.as_str();
     let handled = |note: &str, at: Interval| HandledOccurrence {
         series: id.to_string(),
         note: note.to_string(),
         at: Some(at),
+        original: Some(original),
     };
     let not_before = app::notice_cutoff(cfg, now);
     let person = |email: &str| cfg.people.iter().find(|p| p.email == email);

@@ -64,7 +64,7 @@ where
     notify(&[NotifyState::Ready]);
     tracing::info!(config = %config_path.display(), people = cfg.people.len(), "liaison started");
 
-    app::check_schedule(&cfg, &store)?;
+    app::check_state(&cfg, &store)?;
     let options = cycle::Options::default();
     let watchdog = sd_notify::watchdog_enabled();
     let mut failures: u32 = 0;
@@ -76,9 +76,10 @@ where
             let cycle = cycle::run_with(&cfg, &provider, &store, clock.now(), &options);
             tokio::pin!(cycle);
             // The watchdog is pinged only while the cycle makes progress (a
-            // request answered or retried): a cycle stuck without any for
-            // STUCK_AFTER lets systemd's watchdog restart the service.
-            let mut progress = (provider.requests(), std::time::Instant::now());
+            // request made, an action applied, a term planned): a cycle stuck
+            // without any for STUCK_AFTER lets systemd's watchdog restart it.
+            let made = || provider.requests() + options.progress.load(Ordering::SeqCst);
+            let mut progress = (made(), std::time::Instant::now());
             let finished = loop {
                 tokio::select! {
                     result = &mut cycle => break Some(result),
@@ -90,9 +91,9 @@ where
                         Signal::Reload => reload_pending = true,
                     },
                     _ = watchdog_tick(watchdog) => {
-                        let requests = provider.requests();
-                        if requests != progress.0 {
-                            progress = (requests, std::time::Instant::now());
+                        let steps = made();
+                        if steps != progress.0 {
+                            progress = (steps, std::time::Instant::now());
                         }
                         if progress.1.elapsed() < STUCK_AFTER {
                             notify(&[NotifyState::Watchdog]);
@@ -206,6 +207,16 @@ fn reload_refusal(old: &Config, new: &Config) -> Option<String> {
             &format!("{:?}", new.calendar.provider),
         ));
     }
+    let local_dir = |c: &Config| {
+        c.calendar
+            .local
+            .as_ref()
+            .map(|l| l.dir.display().to_string())
+            .unwrap_or_default()
+    };
+    if local_dir(old) != local_dir(new) {
+        return Some(changed("calendar.local.dir", &local_dir(old), &local_dir(new)));
+    }
     if old.state_dir != new.state_dir {
         return Some(changed("state_dir", &old.state_dir.display(), &new.state_dir.display()));
     }
@@ -230,7 +241,7 @@ async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider, store: &
         .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())
         .and_then(|new| match reload_refusal(cfg, &new) {
             Some(why) => Err(vec![why]),
-            None => app::check_schedule(&new, store)
+            None => app::check_state(&new, store)
                 .map(|()| new)
                 .map_err(|f| vec![format!("{:#}", f.error())]),
         });

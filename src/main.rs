@@ -92,7 +92,7 @@ enum Command {
         /// With --once: confirm, for this one cycle, ending or cancelling more
         /// series than `safety.max_cancel_per_cycle` (the guard refuses that
         /// otherwise, and `liaison status` says so).
-        #[arg(long, requires = "once", conflicts_with = "dry_run")]
+        #[arg(long, requires = "once")]
         allow_mass_cancel: bool,
     },
     /// One-time authorization with the Google account whose calendar organizes the events.
@@ -154,9 +154,10 @@ fn main() -> ExitCode {
 
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
-    // The demo prints its own summary; its per-booking log lines would only
-    // bury it, so they show with -v.
-    let quiet_by_default = matches!(cli.command, Command::Demo { .. });
+    // The demo and a dry run print their own summary; the per-action log
+    // lines would only bury it (and a dry run's would read as if done), so
+    // they show with -v.
+    let quiet_by_default = matches!(cli.command, Command::Demo { .. } | Command::Run { dry_run: true, .. });
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) if quiet_by_default => "warn",
@@ -303,7 +304,7 @@ async fn run_command(
                 &*empty
             }
         };
-        app::check_schedule(&cfg, store)?;
+        app::check_state(&cfg, store)?;
         let dry = liaison::dry_run::DryRun::new(&provider);
         let summary = liaison::cycle::run_with(&cfg, &dry, store, clock.now(), &options).await?;
         if json {
@@ -316,7 +317,7 @@ async fn run_command(
         return Ok(());
     }
     let store = app::open_store(&cfg)?;
-    app::check_schedule(&cfg, &store)?;
+    app::check_state(&cfg, &store)?;
     liaison::cycle::run_with(&cfg, &provider, &store, clock.now(), &options).await?;
     Ok(())
 }

@@ -676,6 +676,7 @@ pub(crate) fn state_name(state: SeriesState) -> &'static str {
         SeriesState::Cancelled => "cancelled",
         SeriesState::Abandoned => "abandoned",
         SeriesState::Failed => "refused by the calendar",
+        SeriesState::Unwanted => "landed late; being removed",
     }
 }
 

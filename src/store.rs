@@ -24,8 +24,8 @@ const DB_DIR: &str = "db";
 const OCCURRENCE_PREFIX: &str = "occurrence:";
 /// Key in `meta` of the people configured at the end of the last cycle.
 const ROSTER_KEY: &str = "roster";
-/// Key in `meta` of the schedule the booked series follow.
-const SCHEDULE_KEY: &str = "schedule";
+/// Key in `meta` of the installation that last ran on this state.
+const INSTANCE_KEY: &str = "instance";
 
 /// Waits of 50 ms for a lock still held by this process's closing handle.
 const LOCK_RETRIES: u32 = 100;
@@ -141,7 +141,7 @@ impl Store {
             s.paused_people()?;
             s.handled_occurrences()?;
             s.roster()?;
-            s.schedule()?;
+            s.instance()?;
             Ok(s)
         });
         match checked {
@@ -327,13 +327,13 @@ impl Store {
         self.set_meta_json(ROSTER_KEY, roster)
     }
 
-    /// The schedule (first term, weeks per term) the booked series follow.
-    pub fn schedule(&self) -> Result<Option<(jiff::civil::Date, u32)>, StoreError> {
-        self.meta_json(SCHEDULE_KEY)
+    /// The `calendar.instance` of the last cycle that ran on this state.
+    pub fn instance(&self) -> Result<Option<String>, StoreError> {
+        self.meta_json(INSTANCE_KEY)
     }
 
-    pub fn set_schedule(&self, first_term: jiff::civil::Date, term_weeks: u32) -> Result<(), StoreError> {
-        self.set_meta_json(SCHEDULE_KEY, &(first_term, term_weeks))
+    pub fn set_instance(&self, instance: &str) -> Result<(), StoreError> {
+        self.set_meta_json(INSTANCE_KEY, &instance)
     }
 
     fn meta_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {

@@ -259,6 +259,9 @@ pub struct Changes {
     /// The token to ask for the next changes with; `None` when the provider
     /// has no incremental reading (every read is full).
     pub next_token: Option<String>,
+    /// Ids of liaison events that were listed but could not be read: they
+    /// exist, so a full read must not take them for deleted.
+    pub unreadable: Vec<String>,
 }
 
 /// A calendar backend. Async because the Google backend is; the local backend
@@ -324,6 +327,7 @@ pub trait CalendarProvider {
             occurrences: Vec::new(),
             full: true,
             next_token: None,
+            unreadable: Vec::new(),
         })
     }
 

@@ -1120,7 +1120,11 @@ fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, env: &Env) -
 /// trial configuration elsewhere does not.
 pub fn derived_instance(organizer: &str, config_path: &Path) -> String {
     use sha2::{Digest, Sha256};
-    let absolute = std::path::absolute(config_path).unwrap_or_else(|_| config_path.to_path_buf());
+    // The real path (links and `..` resolved), so that every way of naming
+    // the same file gives the same installation.
+    let absolute = std::fs::canonicalize(config_path)
+        .or_else(|_| std::path::absolute(config_path))
+        .unwrap_or_else(|_| config_path.to_path_buf());
     let mut hasher = Sha256::new();
     hasher.update(organizer.as_bytes());
     hasher.update([0u8]);

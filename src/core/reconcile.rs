@@ -68,6 +68,8 @@ pub enum RecordWhy {
     Landed,
     /// A pending intent still missing after the write timeout: given up.
     Abandoned,
+    /// An intent given up earlier whose insert landed after all: removed.
+    LandedLate,
     /// Deleted on the calendar by a person: not booked again this term.
     DeletedByPerson,
     /// Missing from a full read of the calendar: deleted by someone.
@@ -127,6 +129,8 @@ pub enum Action {
     Move {
         record: SeriesRecord,
         occurrence: String,
+        /// Where the rule put it.
+        original: Timestamp,
         at: Interval,
         who: String,
     },
@@ -137,9 +141,19 @@ pub enum Action {
 }
 
 impl Action {
-    /// True for actions that remove occurrences from people's calendars.
+    /// True for actions that remove occurrences from people's calendars, or
+    /// that take a series for gone (missing from a full read: its people are
+    /// then planned again): what the mass guard counts.
     pub fn is_removal(&self) -> bool {
-        matches!(self, Action::End { .. } | Action::Cancel { .. })
+        matches!(
+            self,
+            Action::End { .. }
+                | Action::Cancel { .. }
+                | Action::Record {
+                    why: RecordWhy::Missing,
+                    ..
+                }
+        )
     }
 
     /// True for actions that write to the calendar.
@@ -157,6 +171,9 @@ impl fmt::Display for RecordWhy {
             RecordWhy::Adopted => f.write_str("series recorded from the calendar"),
             RecordWhy::Landed => f.write_str("pending booking found on the calendar"),
             RecordWhy::Abandoned => f.write_str("pending booking never reached the calendar; given up"),
+            RecordWhy::LandedLate => {
+                f.write_str("a booking given up earlier landed on the calendar after all; it is removed")
+            }
             RecordWhy::DeletedByPerson => {
                 f.write_str("series deleted on the calendar by a person; this pair is not booked again this term")
             }
@@ -218,6 +235,7 @@ impl fmt::Display for Action {
                 occurrence,
                 at,
                 who,
+                ..
             } => write!(
                 f,
                 "move occurrence {occurrence} of {} from {}: declined by {who}",
@@ -324,7 +342,6 @@ pub fn decide(facts: &Facts) -> Vec<Action> {
         records: facts.records.clone(),
         people: facts.person_states.clone(),
         actions: Vec::new(),
-        late: BTreeSet::new(),
     };
     d.read_series();
     d.read_deleted();
@@ -342,8 +359,6 @@ struct Decider<'a> {
     records: BTreeMap<String, SeriesRecord>,
     people: BTreeMap<String, PersonState>,
     actions: Vec<Action>,
-    /// Ids that landed after they were given up.
-    late: BTreeSet<String>,
 }
 
 impl Decider<'_> {
@@ -370,7 +385,10 @@ impl Decider<'_> {
             None => {
                 let configured = |e: &str| self.facts.people.iter().any(|p| p.email == e);
                 let (a, b) = &series.request.pair;
-                self.records.contains_key(&series.request.event_id) || (configured(a) && configured(b))
+                match self.records.get(&series.request.event_id) {
+                    Some(known) => known.owned_by(self.facts.instance),
+                    None => configured(a) && configured(b),
+                }
             }
         }
     }
@@ -384,7 +402,12 @@ impl Decider<'_> {
             if !self.ours(series) {
                 let known = self.records.get(&id);
                 let changed = known.is_none_or(|k| (k.state, &k.request) != (found.state, &found.request));
-                if changed && known.is_none_or(|k| !k.owned_by(facts.instance)) {
+                // Our intent of the same id that another installation's insert
+                // beat (a 409 whose lookup the process did not live to make).
+                let lost_race = known.is_some_and(|k| {
+                    k.owned_by(facts.instance) && matches!(k.state, SeriesState::Pending | SeriesState::Abandoned)
+                });
+                if lost_race || (changed && known.is_none_or(|k| !k.owned_by(facts.instance))) {
                     let owner = series.instance.clone().unwrap_or_else(|| UNMARKED.to_string());
                     let mut record = found;
                     record.instance = Some(owner.clone());
@@ -401,11 +424,16 @@ impl Decider<'_> {
                 SeriesState::Abandoned if series.active => {
                     let mut record = known.clone();
                     record.request = series.request.clone();
-                    record.state = SeriesState::Booked;
-                    self.late.insert(id);
-                    self.record(record, RecordWhy::Landed);
+                    record.state = SeriesState::Unwanted;
+                    self.record(record, RecordWhy::LandedLate);
                 }
                 SeriesState::Abandoned => {}
+                SeriesState::Unwanted if !series.active => {
+                    let mut record = known.clone();
+                    record.state = SeriesState::Cancelled;
+                    self.record(record, RecordWhy::DeletedByPerson);
+                }
+                SeriesState::Unwanted => {}
                 SeriesState::Pending | SeriesState::Failed => {
                     let mut record = known.clone();
                     record.request = series.request.clone();
@@ -540,6 +568,7 @@ impl Decider<'_> {
             .iter()
             .map(|d| d.series.request.event_id.as_str())
             .chain(changes.deleted_ids.iter().map(String::as_str))
+            .chain(changes.unreadable.iter().map(String::as_str))
             .collect();
         let missing: Vec<SeriesRecord> = self
             .records
@@ -620,6 +649,7 @@ impl Decider<'_> {
                     series: series_id.clone(),
                     note: note.to_string(),
                     at,
+                    original: Some(occurrence.original_start),
                 },
             };
             let action = match (occurrence.cancelled, decliner, occurrence.interval) {
@@ -630,6 +660,7 @@ impl Decider<'_> {
                 (false, Some(who), Some(at)) => Action::Move {
                     record,
                     occurrence: id.to_string(),
+                    original: occurrence.original_start,
                     at,
                     who,
                 },
@@ -657,7 +688,7 @@ impl Decider<'_> {
 
     /// Why `record` must end, if it must.
     fn end_reason(&self, record: &SeriesRecord) -> Option<EndWhy> {
-        if self.late.contains(&record.request.event_id) {
+        if record.state == SeriesState::Unwanted {
             return Some(EndWhy::LateLanding);
         }
         if let Some(who) = &record.declined_by {
@@ -682,8 +713,18 @@ impl Decider<'_> {
         let booked: Vec<SeriesRecord> = self
             .records
             .values()
-            .filter(|r| r.state == SeriesState::Booked && r.owned_by(facts.instance))
+            .filter(|r| matches!(r.state, SeriesState::Booked | SeriesState::Unwanted) && r.owned_by(facts.instance))
             .cloned()
+            .collect();
+        // Occurrences at another time than the rule's: those dealt with
+        // before, and those this cycle just recorded.
+        let this_cycle: Vec<HandledOccurrence> = self
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Occurrence { handled, .. } => Some(handled.clone()),
+                _ => None,
+            })
             .collect();
         for record in booked {
             let Some(why) = self.end_reason(&record) else { continue };
@@ -691,8 +732,9 @@ impl Decider<'_> {
             let moved: Vec<Interval> = facts
                 .handled
                 .values()
+                .chain(this_cycle.iter())
                 .filter(|h| &h.series == id)
-                .filter_map(|h| h.at)
+                .filter_map(|h| h.moved_to(facts.now))
                 .collect();
             match ending(&record.request, &moved, facts.cutoff) {
                 Ending::Delete => self.actions.push(Action::Cancel { record, moved, why }),
@@ -733,7 +775,8 @@ pub fn next_roster(
     let mut roster: BTreeSet<String> = people.iter().map(|p| p.email.clone()).collect();
     let to_come = |r: &SeriesRecord| occurrence_starts(&r.request).iter().any(|&s| s >= now);
     if let Some(last) = last {
-        for r in records.iter().filter(|r| r.state == SeriesState::Booked && to_come(r)) {
+        let running = |r: &SeriesRecord| matches!(r.state, SeriesState::Booked | SeriesState::Pending);
+        for r in records.iter().filter(|r| running(r) && to_come(r)) {
             for e in [&r.request.pair.0, &r.request.pair.1] {
                 if last.contains(e) {
                     roster.insert(e.clone());
@@ -759,42 +802,49 @@ pub fn refusal_retry_at(now: Timestamp, cycle_every: SignedDuration, refusals: u
     now.checked_add(wait).unwrap_or(Timestamp::MAX)
 }
 
-/// Whether the schedule may change from `stored` (the first term and weeks
-/// per term the booked series follow) to `first_term`/`term_weeks`: only when
-/// nothing is booked, or when the new first term starts on or after the end
-/// of the last term anything is booked in (so no week can hold two series).
-pub fn check_schedule_change(
-    stored: Option<(Date, u32)>,
-    first_term: Date,
-    term_weeks: u32,
-    records: &[SeriesRecord],
-) -> Result<(), String> {
-    let Some((old_first, old_weeks)) = stored else {
-        return Ok(());
+/// Whether the configured schedule (`first_term`, `term_weeks`) fits the
+/// series already booked: every booked or pending series must either end
+/// before `first_term` or lie inside one term of the schedule (start in a
+/// term's first week, end before the term does). Otherwise planning under the
+/// new terms could book its people a second series in the same weeks. The
+/// error says the first safe `first_term`: the Monday after the last
+/// occurrence of the series that do not fit.
+pub fn check_schedule_change(first_term: Date, term_weeks: u32, records: &[SeriesRecord]) -> Result<(), String> {
+    let days = i64::from(term_weeks) * 7;
+    let fits = |r: &SeriesRecord, last: Date| {
+        let Ok(offset) = first_term.until(r.request.term).map(|s| s.get_days()) else {
+            return false;
+        };
+        let term_end = r.request.term.checked_add(jiff::Span::new().days(days)).ok();
+        offset >= 0
+            && i64::from(offset) % days == 0
+            && r.request.start.date() >= r.request.term
+            && term_end.is_some_and(|end| last < end)
     };
-    if (old_first, old_weeks) == (first_term, term_weeks) {
-        return Ok(());
-    }
-    let booked_until = records
+    let mut blocking: Option<Date> = None;
+    for r in records
         .iter()
         .filter(|r| matches!(r.state, SeriesState::Booked | SeriesState::Pending))
-        .filter_map(|r| {
-            r.request
-                .term
-                .checked_add(jiff::Span::new().weeks(i64::from(old_weeks)))
-                .ok()
-        })
-        .max();
-    match booked_until {
-        Some(end) if first_term < end => Err(format!(
-            "schedule.first_term = {first_term} and term_weeks = {term_weeks} differ from the schedule of the \
-             booked series ({old_first}, {old_weeks} weeks), which run until {end}. Changing terms under booked \
-             series would book people twice in one week. To change terms from the next term on, set \
-             schedule.first_term to {end} or a later Monday (with the new term_weeks); or keep {old_first} \
-             and {old_weeks}."
-        )),
-        _ => Ok(()),
+    {
+        let weeks = i64::from(r.request.count.saturating_sub(1));
+        let Ok(last) = r.request.start.date().checked_add(jiff::Span::new().weeks(weeks)) else {
+            continue;
+        };
+        if last < first_term || fits(r, last) {
+            continue;
+        }
+        blocking = Some(blocking.map_or(last, |b: Date| b.max(last)));
     }
+    let Some(last) = blocking else { return Ok(()) };
+    let monday_after = last
+        .checked_add(jiff::Span::new().days(7 - i64::from(last.weekday().to_monday_zero_offset())))
+        .unwrap_or(last);
+    Err(format!(
+        "schedule.first_term = {first_term} with term_weeks = {term_weeks} does not fit the series already \
+         booked, which run until {last}: planning under these terms would book people a second series in \
+         the same weeks. To change terms from the next term on, set schedule.first_term to {monday_after} or a \
+         later Monday (with the new term_weeks); or go back to the terms the booked series follow."
+    ))
 }
 
 /// The guard's settings.

@@ -27,6 +27,10 @@ pub enum SeriesState {
     /// The calendar refused this pair (not everyone): retried with backoff on
     /// later cycles, left for the term after [`MAX_REFUSALS`].
     Failed,
+    /// An insert that landed after its intent had been given up (its people
+    /// were planned again): removed as soon as the guard lets it, and until
+    /// then remembered as such, never taken for a booking.
+    Unwanted,
 }
 
 /// Refusals after which a pair is left for the rest of the term.
@@ -106,6 +110,20 @@ pub struct PersonState {
 pub struct HandledOccurrence {
     pub series: String,
     pub note: String,
-    /// Where it takes place now, when it was moved.
+    /// Where it takes place now (`None` when it was cancelled).
     pub at: Option<Interval>,
+    /// Where the rule put it; absent in records of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original: Option<Timestamp>,
+}
+
+impl HandledOccurrence {
+    /// Where it takes place at another time than the rule's and has not
+    /// ended by `now`: what ending its series must keep in mind. An old record
+    /// without the original time counts when it has not ended.
+    pub fn moved_to(&self, now: Timestamp) -> Option<Interval> {
+        let at = self.at?;
+        let moved = self.original.is_none_or(|o| o != at.start);
+        (moved && at.end > now).then_some(at)
+    }
 }

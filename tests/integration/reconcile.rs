@@ -120,7 +120,9 @@ fn reconcile_a_trial_configuration_with_fresh_state_changes_no_event_of_the_firs
     std::fs::create_dir_all(trial_dir.join("state")).unwrap();
     std::fs::copy(org.dir().join("state/token.json"), trial_dir.join("state/token.json")).unwrap();
     let text = std::fs::read_to_string(&org.config).unwrap();
-    let keep: BTreeSet<String> = [pair_of(&before[0]).0, pair_of(&before[1]).0].into();
+    // Both people of one series and one of another: three, in more than one unit.
+    let third = pair_of(&before[1]).0;
+    let keep: BTreeSet<String> = [pair_of(&before[0]).0, pair_of(&before[0]).1, third.clone()].into();
     let everyone: BTreeSet<String> = org.members.iter().map(|m| m.email.clone()).collect();
     let gone: BTreeSet<String> = everyone.difference(&keep).cloned().collect();
     let trial = without_people(&text, &gone).replace("client_secret.json", "../client_secret.json");
@@ -146,6 +148,12 @@ fn reconcile_a_trial_configuration_with_fresh_state_changes_no_event_of_the_firs
             run.stderr
         );
     }
+    // A second trial cycle with one of its two people removed: the marker,
+    // not only the fresh roster, keeps the trial off the first's events.
+    let text = std::fs::read_to_string(&trial_config).unwrap();
+    std::fs::write(&trial_config, without_people(&text, &[third].into())).unwrap();
+    let run = run_config(&org, &trial_config, SATURDAY_WEEK_1, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(writes(&org), Vec::<String>::new(), "the trial wrote to the calendar");
     assert_eq!(active(&org), before, "the first installation's events changed");
     // The first installation still owns and keeps them.
@@ -167,7 +175,7 @@ fn reconcile_a_trial_configuration_on_local_calendars_writes_nothing_to_bookings
         .filter_map(|l| l.strip_prefix("email = \""))
         .map(|l| l.trim_end_matches('"').to_string())
         .collect();
-    let gone: BTreeSet<String> = emails[2..].iter().cloned().collect();
+    let gone: BTreeSet<String> = emails[3..].iter().cloned().collect();
     let trial_dir = tmp.path().join("trial");
     std::fs::create_dir_all(&trial_dir).unwrap();
     let trial = without_people(&text, &gone)
@@ -185,11 +193,29 @@ fn reconcile_a_trial_configuration_on_local_calendars_writes_nothing_to_bookings
         ],
     );
     assert_eq!(run.code, 0, "{}\n{trial}", run.stderr);
+    assert!(
+        String::from_utf8_lossy(&bookings).contains("X-LIAISON-INSTANCE:"),
+        "bookings carry the marker"
+    );
+    // A second cycle with one of the trial's two people removed.
+    let one: BTreeSet<String> = [emails[2].clone()].into();
+    std::fs::write(trial_dir.join("config.toml"), without_people(&trial, &one)).unwrap();
+    let again = liaison(
+        tmp.path(),
+        &[
+            "--config",
+            trial_dir.join("config.toml").to_str().unwrap(),
+            "run",
+            "--once",
+        ],
+    );
+    assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(
         std::fs::read(dir.join("bookings.ics")).unwrap(),
         bookings,
-        "the trial changed the first installation's bookings: {}",
-        run.stderr
+        "the trial changed the first installation's bookings: {}\n{}",
+        run.stderr,
+        again.stderr
     );
 }
 
@@ -273,12 +299,14 @@ fn reconcile_a_removed_person_keeps_the_held_occurrences_and_the_series_ends_aft
     let record = store.get(&id).unwrap().unwrap();
     assert_eq!((record.state, record.request.count), (SeriesState::Cancelled, 2));
     drop(store);
-    // The partner is free again from the week after (another series or unpaired).
-    assert!(
-        run.stderr.contains(&partner) || run.stderr.contains("booked=1"),
-        "{}",
-        run.stderr
-    );
+    // The partner is planned again from the week after: in a new series of
+    // the remaining weeks, or unpaired with a reason.
+    let repaired = active(&org).into_iter().any(|e| {
+        let (a, b) = pair_of(&e);
+        (a == partner || b == partner) && e["id"] != id.as_str()
+    });
+    let unpaired = run.stderr.contains(&format!("person={partner} reason="));
+    assert!(repaired || unpaired, "{partner} was not planned again: {}", run.stderr);
     assert_one_connection_per_person_per_week(&org);
 }
 

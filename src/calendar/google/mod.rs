@@ -515,11 +515,14 @@ impl CalendarProvider for GoogleProvider {
                     }
                 }
                 Ok(None) => {}
-                Err(message) => tracing::warn!(
-                    event = item.id.as_deref().unwrap_or("?"),
-                    %message,
-                    "skipping a liaison event that cannot be read"
-                ),
+                Err(message) => {
+                    tracing::warn!(
+                        event = item.id.as_deref().unwrap_or("?"),
+                        %message,
+                        "skipping a liaison event that cannot be read"
+                    );
+                    changes.unreadable.extend(item.id.clone());
+                }
             }
         }
         Ok(changes)
