@@ -181,12 +181,7 @@ impl Store {
     pub fn get(&self, event_id: &str) -> Result<Option<SeriesRecord>, StoreError> {
         let value = self.series.get(event_id).map_err(|e| map_sled(&self.path, e))?;
         value
-            .map(|v| {
-                serde_json::from_slice(&v).map_err(|e| StoreError::Damaged {
-                    path: self.path.clone(),
-                    message: format!("series {event_id}: {e}"),
-                })
-            })
+            .map(|v| self.decode(&format!("series {event_id}"), &v))
             .transpose()
     }
 
@@ -216,18 +211,12 @@ impl Store {
 
     /// Every person liaison paused.
     pub fn paused_people(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
-        let mut out = std::collections::BTreeSet::new();
-        for item in self.people.iter() {
-            let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
-            let state: PersonState = serde_json::from_slice(&value).map_err(|e| StoreError::Damaged {
-                path: self.path.clone(),
-                message: format!("person {}: {e}", String::from_utf8_lossy(&key)),
-            })?;
-            if state.paused {
-                out.insert(String::from_utf8_lossy(&key).into_owned());
-            }
-        }
-        Ok(out)
+        Ok(self
+            .person_states()?
+            .into_iter()
+            .filter(|(_, state)| state.paused)
+            .map(|(email, _)| email)
+            .collect())
     }
 
     /// True when liaison already dealt with this changed occurrence (moved it,
@@ -293,11 +282,9 @@ impl Store {
         let mut out = std::collections::BTreeMap::new();
         for item in self.people.iter() {
             let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
-            let state: PersonState = serde_json::from_slice(&value).map_err(|e| StoreError::Damaged {
-                path: self.path.clone(),
-                message: format!("person {}: {e}", String::from_utf8_lossy(&key)),
-            })?;
-            out.insert(String::from_utf8_lossy(&key).into_owned(), state);
+            let email = String::from_utf8_lossy(&key).into_owned();
+            let state: PersonState = self.decode(&format!("person {email}"), &value)?;
+            out.insert(email, state);
         }
         Ok(out)
     }
@@ -308,10 +295,7 @@ impl Store {
         for item in self.meta.scan_prefix(OCCURRENCE_PREFIX) {
             let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
             let key = String::from_utf8_lossy(&key).into_owned();
-            let handled: HandledOccurrence = serde_json::from_slice(&value).map_err(|e| StoreError::Damaged {
-                path: self.path.clone(),
-                message: format!("{key}: {e}"),
-            })?;
+            let handled: HandledOccurrence = self.decode(&key, &value)?;
             out.insert(key[OCCURRENCE_PREFIX.len()..].to_string(), handled);
         }
         Ok(out)
@@ -338,14 +322,16 @@ impl Store {
 
     fn meta_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StoreError> {
         let value = self.meta.get(key).map_err(|e| map_sled(&self.path, e))?;
-        value
-            .map(|v| {
-                serde_json::from_slice(&v).map_err(|e| StoreError::Damaged {
-                    path: self.path.clone(),
-                    message: format!("meta {key}: {e}"),
-                })
-            })
-            .transpose()
+        value.map(|v| self.decode(&format!("meta {key}"), &v)).transpose()
+    }
+
+    /// A stored value; one that cannot be decoded makes the database damaged
+    /// (`what` names it in the message).
+    fn decode<T: serde::de::DeserializeOwned>(&self, what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Damaged {
+            path: self.path.clone(),
+            message: format!("{what}: {e}"),
+        })
     }
 
     fn set_meta_json<T: serde::Serialize>(&self, key: &str, value: &T) -> Result<(), StoreError> {

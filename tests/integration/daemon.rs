@@ -219,6 +219,19 @@ impl Log {
 /// one call timeout, DESIGN §4 "Write-ahead") is then 5 s.
 const SHORT_BUDGET: &str = "timeout=3s,attempts=12,base=1ms,cap=20ms,budget=2s";
 
+/// `run --once` with [`SHORT_BUDGET`]; it must succeed.
+fn run_once_short(org: &Org) -> crate::util::Run {
+    let run = crate::util::Run::from(
+        crate::google::base_command(org.dir())
+            .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
+            .env("LIAISON_GOOGLE_TIMING", SHORT_BUDGET)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run
+}
+
 fn crash_at(point: &str) {
     let org = org(12);
     let timing = ("LIAISON_GOOGLE_TIMING", SHORT_BUDGET);
@@ -231,17 +244,7 @@ fn crash_at(point: &str) {
     );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let run_once = || {
-        let run = crate::util::Run::from(
-            crate::google::base_command(org.dir())
-                .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
-                .env(timing.0, timing.1)
-                .output()
-                .unwrap(),
-        );
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        run
-    };
+    let run_once = || run_once_short(&org);
     run_once();
     // An intent whose insert may still be in flight keeps its pair reserved
     // until the write timeout has passed since it was flushed; then it is
@@ -344,17 +347,7 @@ fn late_landing(release_after_abandon: bool) {
     }
     child.kill().unwrap(); // SIGKILL with the insert in flight
     child.wait().unwrap();
-    let run_once = || {
-        let run = crate::util::Run::from(
-            crate::google::base_command(org.dir())
-                .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
-                .env(timing.0, timing.1)
-                .output()
-                .unwrap(),
-        );
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        run
-    };
+    let run_once = || run_once_short(&org);
     let first = run_once();
     assert!(
         first.stderr.contains("booked=5"),

@@ -262,6 +262,16 @@ requests_per_second = 1000
     }
 }
 
+/// The two people of a liaison event, as its private property names them.
+pub fn pair_of(event: &Value) -> (String, String) {
+    let (a, b) = event["extendedProperties"]["private"]["liaison_pair"]
+        .as_str()
+        .unwrap()
+        .split_once('|')
+        .unwrap();
+    (a.to_string(), b.to_string())
+}
+
 /// The binary with a clean environment, the fixed clock and fast retries.
 pub fn base_command(cwd: &Path) -> Command {
     let mut command = crate::util::command(cwd);

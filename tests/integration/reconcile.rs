@@ -8,7 +8,7 @@ use std::path::Path;
 use liaison::store::{SeriesState, Store};
 use serde_json::Value;
 
-use crate::google::{Org, base_command, occurrences};
+use crate::google::{Org, base_command, occurrences, pair_of};
 use crate::util::{Run, liaison, snapshot};
 
 /// Saturday of the term's second week: weeks 0 and 1 have taken place, week 2
@@ -46,15 +46,6 @@ fn active(org: &Org) -> Vec<Value> {
         .collect();
     events.sort_by_key(|e| e["id"].as_str().unwrap().to_string());
     events
-}
-
-fn pair_of(event: &Value) -> (String, String) {
-    let (a, b) = event["extendedProperties"]["private"]["liaison_pair"]
-        .as_str()
-        .unwrap()
-        .split_once('|')
-        .unwrap();
-    (a.to_string(), b.to_string())
 }
 
 /// Requests that write to the calendar.

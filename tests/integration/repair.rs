@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use liaison::store::{SeriesState, Store};
 use serde_json::Value;
 
-use crate::google::{Org, base_command};
+use crate::google::{Org, base_command, pair_of};
 use crate::util::Run;
 
 /// A Saturday in the second week of the first term: every occurrence of
@@ -36,15 +36,6 @@ fn run_at(org: &Org, now: &str) -> Run {
     };
     assert_eq!(run.code, 0, "{}", run.stderr);
     run
-}
-
-fn pair_of(event: &Value) -> (String, String) {
-    let (a, b) = event["extendedProperties"]["private"]["liaison_pair"]
-        .as_str()
-        .unwrap()
-        .split_once('|')
-        .unwrap();
-    (a.to_string(), b.to_string())
 }
 
 /// The series still running as booked: not cancelled, and not ended early
