@@ -79,7 +79,7 @@ where
             // request made, an action applied, a term planned): a cycle stuck
             // without any for STUCK_AFTER lets systemd's watchdog restart it.
             let made = || provider.requests() + options.progress.load(Ordering::SeqCst);
-            let mut progress = (made(), std::time::Instant::now());
+            let mut progress = Progress::new(made(), std::time::Instant::now());
             let finished = loop {
                 tokio::select! {
                     result = &mut cycle => break Some(result),
@@ -91,14 +91,11 @@ where
                         Signal::Reload => reload_pending = true,
                     },
                     _ = watchdog_tick(watchdog) => {
-                        let steps = made();
-                        if steps != progress.0 {
-                            progress = (steps, std::time::Instant::now());
-                        }
-                        if progress.1.elapsed() < STUCK_AFTER {
+                        let now = std::time::Instant::now();
+                        if progress.alive(made(), now) {
                             notify(&[NotifyState::Watchdog]);
                         } else {
-                            tracing::error!(stuck_for = ?progress.1.elapsed(), "cycle makes no progress; watchdog not pinged");
+                            tracing::error!(stuck_for = ?progress.stuck_for(now), "cycle makes no progress; watchdog not pinged");
                         }
                     }
                 }
@@ -286,6 +283,32 @@ fn report(outcome: &Result<CycleSummary, Failure>) {
     }
 }
 
+/// Whether a running cycle still moves: the count of its steps (requests,
+/// actions, plans) and when it last changed.
+struct Progress {
+    steps: u64,
+    since: std::time::Instant,
+}
+
+impl Progress {
+    fn new(steps: u64, now: std::time::Instant) -> Progress {
+        Progress { steps, since: now }
+    }
+
+    /// Takes the step count seen at `now`; true while the last change is
+    /// less than [`STUCK_AFTER`] ago (then the watchdog is pinged).
+    fn alive(&mut self, steps: u64, now: std::time::Instant) -> bool {
+        if steps != self.steps {
+            *self = Progress::new(steps, now);
+        }
+        self.stuck_for(now) < STUCK_AFTER
+    }
+
+    fn stuck_for(&self, now: std::time::Instant) -> Duration {
+        now.saturating_duration_since(self.since)
+    }
+}
+
 /// Resolves when the watchdog should be pinged (never without a watchdog).
 async fn watchdog_tick(interval: Option<Duration>) {
     match interval {
@@ -340,6 +363,18 @@ mod tests {
                 assert!(message.starts_with(key), "{name}: {message}");
             }
         }
+    }
+
+    #[test]
+    fn the_watchdog_is_pinged_only_while_the_cycle_makes_steps() {
+        let t0 = std::time::Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
+        let mut p = Progress::new(0, t0);
+        assert!(p.alive(0, at(299)), "quiet for less than STUCK_AFTER");
+        assert!(!p.alive(0, at(300)), "no step for STUCK_AFTER: stuck");
+        assert!(p.alive(1, at(301)), "a step revives it");
+        assert!(p.alive(1, at(600)));
+        assert!(!p.alive(1, at(601)));
     }
 
     #[test]
