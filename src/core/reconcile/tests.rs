@@ -10,8 +10,11 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::*;
-use crate::calendar::{Attendee, Occurrence, SeriesDetails};
+use crate::calendar::{Attendee, AttendeeResponse, BookedSeries, Changes, Occurrence, SeriesDetails, SeriesRequest};
 use crate::core::availability::DayWindow;
+use crate::core::interval::Interval;
+use crate::core::plan::Person;
+use crate::core::series::{HandledOccurrence, PersonState, SeriesRecord, SeriesState};
 
 const ME: &str = "me";
 const OTHER: &str = "other";
