@@ -12,7 +12,8 @@ use std::time::Instant;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::app::{self, Failure, TermState};
+use crate::app::{self, TermState};
+use crate::booking;
 use crate::calendar::{BookedSeries, CalendarError, CalendarProvider, Changes, DeleteOutcome, EndOutcome, ErrorScope};
 use crate::config::Config;
 use crate::core::availability::instant;
@@ -20,6 +21,7 @@ use crate::core::interval::{Interval, IntervalSet};
 use crate::core::plan::{WeekSlotInput, best_slot_in_week};
 use crate::core::reconcile::{self, Action, Checked, Facts, Guard, RecordWhy, Refusal};
 use crate::core::term::Term;
+use crate::failure::Failure;
 use crate::status::CycleNotes;
 use crate::store::{HandledOccurrence, SeriesRecord, SeriesState, Store};
 
@@ -255,7 +257,7 @@ async fn cycle<P: CalendarProvider>(
         let mut books = Vec::new();
         for pair in &plan.pairs {
             books.push(Action::Book {
-                record: app::intent_for(cfg, store, &plan, pair)?,
+                record: booking::intent_for(cfg, store, &plan, pair)?,
             });
         }
         let checked = reconcile::check(books, &guard);
@@ -267,7 +269,7 @@ async fn cycle<P: CalendarProvider>(
             summary.actions.push(ActionLine::of(action, None));
             options.progress.fetch_add(1, Ordering::SeqCst);
             if let Action::Book { record } = action
-                && app::book_one(cfg, provider, store, now, record.clone())
+                && booking::book_one(cfg, provider, store, now, record.clone())
                     .await?
                     .is_some()
             {
@@ -420,7 +422,7 @@ async fn apply<P: CalendarProvider>(
                 "series not ended yet: its next occurrence is inside min_notice");
         }
         Action::Book { record } => {
-            if app::book_one(cfg, provider, store, now, record.clone())
+            if booking::book_one(cfg, provider, store, now, record.clone())
                 .await?
                 .is_some()
             {

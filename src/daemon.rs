@@ -15,10 +15,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 use sd_notify::NotifyState;
 
-use crate::app::{self, Failure, Provider};
+use crate::app;
 use crate::calendar::CalendarProvider as _;
 use crate::config::{self, Config};
 use crate::cycle::{self, CycleSummary};
+use crate::failure::Failure;
+use crate::provider::{self, Provider};
 
 /// How long a stop waits for the cycle in progress before dropping it, within
 /// systemd's `TimeoutStopSec=15` and the 10 s the issue allows.
@@ -60,7 +62,7 @@ where
 {
     let mut cfg = load(&config_path)?;
     let store = app::open_store(&cfg)?;
-    let mut provider = app::provider(&cfg).await?;
+    let mut provider = provider::provider(&cfg).await?;
     notify(&[NotifyState::Ready]);
     tracing::info!(config = %config_path.display(), people = cfg.people.len(), "liaison started");
 
@@ -243,7 +245,7 @@ async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider, store: &
                 .map_err(|f| vec![format!("{:#}", f.error())]),
         });
     match checked {
-        Ok(new) => match app::provider(&new).await {
+        Ok(new) => match provider::provider(&new).await {
             Ok(p) => {
                 tracing::info!(config = %path.display(), people = new.people.len(), "configuration reloaded");
                 *cfg = new;

@@ -16,6 +16,7 @@
 //! - [`history`]: who met whom and the unit × unit coverage matrix.
 
 pub mod app;
+pub mod booking;
 pub mod calendar;
 pub mod config;
 pub mod core;
@@ -23,7 +24,10 @@ pub mod cycle;
 pub mod daemon;
 pub mod demo;
 pub mod dry_run;
+pub mod failure;
 pub mod fsutil;
 pub mod history;
+pub mod provider;
+pub mod render;
 pub mod status;
 pub mod store;

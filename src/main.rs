@@ -9,13 +9,15 @@ use clap::{Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use liaison::app::{self, Failure};
+use liaison::app;
 use liaison::calendar::CalendarProvider;
 use liaison::calendar::google;
 use liaison::config;
 use liaison::daemon;
 use liaison::demo;
+use liaison::failure::Failure;
 use liaison::store::Store;
+use liaison::{booking, provider, render};
 
 /// Pairs leaders across the units of an organization and books a weekly
 /// connection for each pair, term after term.
@@ -256,7 +258,7 @@ async fn auth_command(explicit: Option<&Path>, open_browser: bool) -> Result<(),
 async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, now: Timestamp) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
     let term = app::term_for(&cfg, term.unwrap_or_else(|| app::today(&cfg, now)))?;
-    let provider = app::provider(&cfg).await?;
+    let provider = provider::provider(&cfg).await?;
     let (records, paused) = match app::store_snapshot(&cfg)? {
         Some(store) => (store.series()?, store.paused_people()?),
         None => Default::default(),
@@ -269,11 +271,11 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
     if json {
-        let text = serde_json::to_string_pretty(&app::plan_json(&cfg, &plan, &state.kept))
+        let text = serde_json::to_string_pretty(&render::plan_json(&cfg, &plan, &state.kept))
             .map_err(|e| Failure::Other(e.into()))?;
         println!("{text}");
     } else {
-        print!("{}", app::render_plan(&cfg, &plan, &state.kept));
+        print!("{}", render::render_plan(&cfg, &plan, &state.kept));
     }
     Ok(())
 }
@@ -291,7 +293,7 @@ async fn run_command(
         return daemon::run(path, clock, daemon::unix_signals()?).await;
     }
     let cfg = load_config(explicit)?;
-    let provider = app::provider(&cfg).await?;
+    let provider = provider::provider(&cfg).await?;
     if options.dry_run {
         // A private copy of the state (or none) and a provider that reads
         // but writes nothing: the same cycle, with nothing written anywhere.
@@ -371,12 +373,12 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     let cfg = config::load(&dir.join("config.toml"))
         .map_err(|e| Failure::Other(anyhow!(e).context("the generated config")))?;
     let term = app::term_for(&cfg, cfg.schedule.first_term)?;
-    let provider = app::local_provider(&cfg, &dir);
+    let provider = provider::local_provider(&cfg, &dir);
     let store = Store::open(&cfg.state_dir)?;
     let state = app::TermState::from_records(&store.series()?, &term, app::notice_cutoff(&cfg, now), now);
     let busy = app::read_busy(&cfg, &provider, &term).await?;
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
-    let report = app::book(&cfg, &provider, &store, &plan, now).await?;
+    let report = booking::book(&cfg, &provider, &store, &plan, now).await?;
 
     println!(
         "Sample organization: {} people in {} units, {} zones (seed {seed}).\n",
@@ -384,7 +386,7 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
         demo::UNITS.len().min(org.people.len()),
         demo::ZONES.len().min(org.people.len())
     );
-    print!("{}", app::render_plan(&cfg, &plan, &[]));
+    print!("{}", render::render_plan(&cfg, &plan, &[]));
     println!(
         "\nBooked {} series ({} were already there).",
         report.created, report.already_there

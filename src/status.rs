@@ -18,12 +18,12 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::app::Failure;
 use crate::calendar::BusyAnswer;
 use crate::config::Config;
 use crate::core::plan::Plan;
 use crate::core::term::Term;
 use crate::cycle::CycleSummary;
+use crate::failure::Failure;
 use crate::store::{SeriesRecord, SeriesState, Store};
 
 /// The file's name inside `state_dir`.

@@ -97,7 +97,7 @@ fn pending_intents_are_resolved_by_looking_them_up() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = fresh_org(tmp.path(), "8");
     let cfg = liaison::config::load(&dir.join("config.toml")).unwrap();
-    let provider = liaison::app::local_provider(&cfg, &dir);
+    let provider = liaison::provider::local_provider(&cfg, &dir);
     let now: jiff::Timestamp = crate::util::NOW.parse().unwrap();
     // Plan the term, then record two intents as a crashed run would have left
     // them: one whose insert reached the calendar, one whose insert never did.
@@ -109,7 +109,7 @@ fn pending_intents_are_resolved_by_looking_them_up() {
     let mut records = Vec::new();
     for pair in &plan.pairs[..2] {
         let record = liaison::store::SeriesRecord::new(
-            liaison::app::series_request(&cfg, &term, pair, 0),
+            liaison::booking::series_request(&cfg, &term, pair, 0),
             term.index,
             (cfg.people[pair.a].unit.clone(), cfg.people[pair.b].unit.clone()),
             SeriesState::Pending,

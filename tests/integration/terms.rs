@@ -22,7 +22,7 @@ fn eight_terms_rotate_partners_without_repeats_and_each_is_booked_before_it_star
     std::fs::remove_dir_all(dir.join("state")).unwrap();
     let cfg = liaison::config::load(&dir.join("config.toml")).unwrap();
     assert_eq!(cfg.people.iter().map(|p| &p.unit).collect::<BTreeSet<_>>().len(), 6);
-    let provider = liaison::app::local_provider(&cfg, &dir);
+    let provider = liaison::provider::local_provider(&cfg, &dir);
     let store = Store::open(&cfg.state_dir).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
 

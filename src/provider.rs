@@ -1,0 +1,151 @@
+//! The calendar provider a configuration names: `Provider`, one enum over
+//! the providers (the trait uses `async fn`, so static dispatch), and how it is
+//! built from the configuration.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+use crate::calendar::google::{GoogleProvider, Timing};
+use crate::calendar::local::LocalProvider;
+use crate::calendar::{
+    BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, EndOutcome,
+    SeriesRequest,
+};
+use crate::config::{Config, ProviderKind};
+use crate::core::interval::Interval;
+
+use crate::failure::Failure;
+
+/// Hidden override of the Google client's timeouts and retry bounds, for tests
+/// of the binary (e.g. `timeout=2s,attempts=10,base=1ms,cap=20ms,budget=10s`).
+pub const GOOGLE_TIMING_ENV: &str = "LIAISON_GOOGLE_TIMING";
+
+/// The calendar provider a configuration names. Static dispatch: the trait
+/// uses `async fn`, so it cannot be a trait object.
+#[derive(Debug)]
+pub enum Provider {
+    Local(LocalProvider),
+    /// Boxed: it is much larger than the local provider.
+    Google(Box<GoogleProvider>),
+}
+
+impl Provider {
+    /// The Google provider, for what only it does (instances, patch, delete).
+    pub fn google(&self) -> Option<&GoogleProvider> {
+        match self {
+            Provider::Local(_) => None,
+            Provider::Google(p) => Some(p),
+        }
+    }
+}
+
+impl CalendarProvider for Provider {
+    async fn busy(&self, emails: &[String], range: Interval) -> Result<BTreeMap<String, BusyAnswer>, CalendarError> {
+        match self {
+            Provider::Local(p) => p.busy(emails, range).await,
+            Provider::Google(p) => p.busy(emails, range).await,
+        }
+    }
+
+    async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
+        match self {
+            Provider::Local(p) => p.create_series(series).await,
+            Provider::Google(p) => p.create_series(series).await,
+        }
+    }
+
+    async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
+        match self {
+            Provider::Local(p) => p.list_series().await,
+            Provider::Google(p) => p.list_series().await,
+        }
+    }
+
+    async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
+        match self {
+            Provider::Local(p) => p.get_series(event_id).await,
+            Provider::Google(p) => p.get_series(event_id).await,
+        }
+    }
+
+    async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
+        match self {
+            Provider::Local(p) => p.delete_series(event_id).await,
+            Provider::Google(p) => p.delete_series(event_id).await,
+        }
+    }
+
+    async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
+        match self {
+            Provider::Local(p) => p.end_series(event_id, until).await,
+            Provider::Google(p) => p.end_series(event_id, until).await,
+        }
+    }
+
+    fn write_timeout(&self) -> jiff::SignedDuration {
+        match self {
+            Provider::Local(p) => p.write_timeout(),
+            Provider::Google(p) => p.write_timeout(),
+        }
+    }
+
+    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+        match self {
+            Provider::Local(p) => p.list_changes(token).await,
+            Provider::Google(p) => p.list_changes(token).await,
+        }
+    }
+
+    async fn move_occurrence(
+        &self,
+        series_id: &str,
+        instance_id: &str,
+        to: Interval,
+        zone: &str,
+    ) -> Result<(), CalendarError> {
+        match self {
+            Provider::Local(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
+            Provider::Google(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        match self {
+            Provider::Local(p) => p.requests(),
+            Provider::Google(p) => p.requests(),
+        }
+    }
+}
+
+/// The calendar provider the configuration names. For Google the credential
+/// files are read and checked here; a missing token surfaces at the first call.
+pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
+    match (cfg.calendar.provider, &cfg.calendar.local) {
+        (ProviderKind::Local, Some(local)) => Ok(Provider::Local(local_provider(cfg, &local.dir))),
+        (ProviderKind::Local, None) => Err(Failure::Usage(anyhow::anyhow!(
+            "{}: calendar.local.dir is required with provider = \"local\"",
+            cfg.path.display()
+        ))),
+        (ProviderKind::Google, _) => {
+            let timing = match std::env::var(GOOGLE_TIMING_ENV) {
+                Ok(spec) => Timing::default()
+                    .with_overrides(&spec)
+                    .map_err(|e| Failure::Usage(anyhow::anyhow!("${GOOGLE_TIMING_ENV}: {e}")))?,
+                Err(_) => Timing::default(),
+            };
+            Ok(Provider::Google(Box::new(
+                GoogleProvider::with_timing(cfg, timing).await?,
+            )))
+        }
+    }
+}
+
+/// The local provider on `dir`, reading floating and all-day times in each
+/// person's zone.
+pub fn local_provider(cfg: &Config, dir: &std::path::Path) -> LocalProvider {
+    let zones = cfg.people.iter().map(|p| (p.email.clone(), p.timezone.clone()));
+    LocalProvider::new(dir, &cfg.calendar.google.organizer)
+        .with_time_zones(cfg.timezone.clone(), zones)
+        .with_instance(cfg.calendar.instance.clone())
+}

@@ -1,0 +1,145 @@
+//! `plan` and `demo` output: a table for people, JSON for programs.
+
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::config::{self, Config};
+use crate::core::plan::Plan;
+use crate::store::SeriesRecord;
+
+/// `plan` and `demo` output for people: one line per pair with the slot in each
+/// person's own local time, then everyone unpaired with the reason.
+pub fn render_plan(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> String {
+    let mut out = String::new();
+    let term = &plan.term;
+    let _ = writeln!(
+        out,
+        "Term {} to {} ({} weeks): {} pairs, {} unpaired",
+        term.start,
+        term.end().yesterday().unwrap_or(term.end()),
+        term.weeks,
+        plan.pairs.len(),
+        plan.unpaired.len()
+    );
+    let rows: Vec<[String; 5]> = plan
+        .pairs
+        .iter()
+        .map(|pair| {
+            let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
+            let first = pair.occurrences.first().map_or(Timestamp::MIN, |o| o.start);
+            let local = |p: &config::Person| {
+                let z = first.to_zoned_datetime(p.timezone.clone());
+                format!("{} {}", z.strftime("%a %H:%M"), p.timezone_name)
+            };
+            [
+                format!("{} ({})", a.name, a.unit),
+                format!("{} ({})", b.name, b.unit),
+                local(a),
+                local(b),
+                format!(
+                    "from {} x{}",
+                    first.to_zoned_datetime(cfg.timezone.clone()).date(),
+                    pair.occurrences.len()
+                ),
+            ]
+        })
+        .collect();
+    let headers = ["Leader A", "Leader B", "A's local time", "B's local time", "Meetings"];
+    let widths: Vec<usize> = (0..5)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([headers[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    if !rows.is_empty() {
+        let line = |cells: [&str; 5]| {
+            let mut l = String::new();
+            for (c, cell) in cells.iter().enumerate() {
+                let _ = write!(l, "{cell:<width$}  ", width = widths[c]);
+            }
+            l.trim_end().to_string()
+        };
+        let _ = writeln!(out, "\n{}", line(headers));
+        for r in &rows {
+            let _ = writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        }
+    }
+    if !kept.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nAlready booked this term ({} series, kept as they are):",
+            kept.len()
+        );
+        for r in kept {
+            let [a, b] = &r.request.attendees;
+            let _ = writeln!(
+                out,
+                "  {} & {}: {} {} x{}",
+                a.name,
+                b.name,
+                r.request.start.strftime("%a %H:%M"),
+                r.request.zone,
+                r.request.count
+            );
+        }
+    }
+    if !plan.unpaired.is_empty() {
+        let _ = writeln!(out, "\nUnpaired:");
+        for u in &plan.unpaired {
+            let p = &cfg.people[u.person];
+            let _ = writeln!(out, "  {} <{}> ({}): {}", p.name, p.email, p.unit, u.reason);
+        }
+    }
+    out
+}
+
+/// `plan --json`: the same content, for programs.
+pub fn plan_json(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> serde_json::Value {
+    let person = |i: usize, first: Timestamp| {
+        let p = &cfg.people[i];
+        let z = first.to_zoned_datetime(p.timezone.clone());
+        json!({
+            "email": p.email, "name": p.name, "unit": p.unit, "timezone": p.timezone_name,
+            "local_start": z.strftime("%Y-%m-%dT%H:%M").to_string(),
+            "local_weekday": z.strftime("%A").to_string(),
+        })
+    };
+    let pairs: Vec<_> = plan
+        .pairs
+        .iter()
+        .map(|pair| {
+            let first = pair.occurrences.first().map_or(Timestamp::MIN, |o| o.start);
+            json!({
+                "a": person(pair.a, first),
+                "b": person(pair.b, first),
+                "series_timezone": pair.zone_name,
+                "weekday": format!("{:?}", pair.weekday),
+                "time": pair.time.strftime("%H:%M").to_string(),
+                "first_week": pair.first_week,
+                "occurrences": pair.occurrences.iter().map(|o| json!({"start": o.start.to_string(), "end": o.end.to_string()})).collect::<Vec<_>>(),
+                "slot_score": pair.slot_score,
+                "last_met_term": pair.last_met,
+            })
+        })
+        .collect();
+    let unpaired: Vec<_> = plan
+        .unpaired
+        .iter()
+        .map(|u| {
+            let p = &cfg.people[u.person];
+            json!({"email": p.email, "name": p.name, "unit": p.unit, "reason": u.reason, "message": u.reason.to_string()})
+        })
+        .collect();
+    json!({
+        "term": {"index": plan.term.index, "start": plan.term.start.to_string(), "weeks": plan.term.weeks},
+        "pairs": pairs,
+        "unpaired": unpaired,
+        "kept": kept.iter().map(|r| &r.request).collect::<Vec<_>>(),
+        "stats": plan.stats,
+    })
+}
