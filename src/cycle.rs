@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp};
 
 use crate::app::{self, TermState};
 use crate::booking;
@@ -22,12 +22,20 @@ use crate::core::plan::{WeekSlotInput, best_slot_in_week};
 use crate::core::reconcile::{self, Action, Checked, Facts, Guard, RecordWhy, Refusal};
 use crate::core::term::Term;
 use crate::failure::Failure;
-use crate::status::CycleNotes;
+use crate::notes::CycleNotes;
 use crate::store::{HandledOccurrence, SeriesRecord, SeriesState, Store};
 
 /// What one cycle did, for the summary log line and `status`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct CycleSummary {
+    pub counts: Counts,
+    /// Every action of the cycle, in the order applied (refused ones too).
+    pub actions: Vec<ActionLine>,
+}
+
+/// The numbers of the `cycle done` log line, as `status.json` keeps them.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Counts {
     /// First day of the earliest term the cycle looked after.
     pub term: Option<jiff::civil::Date>,
     pub booked: usize,
@@ -35,12 +43,11 @@ pub struct CycleSummary {
     pub moved: usize,
     pub cancelled: usize,
     pub unpaired: usize,
-    /// Actions the safety check refused.
+    /// Actions the safety check refused (absent in files of earlier versions).
+    #[serde(default)]
     pub refused: usize,
     pub requests: u64,
-    pub elapsed: SignedDuration,
-    /// Every action of the cycle, in the order applied (refused ones too).
-    pub actions: Vec<ActionLine>,
+    pub elapsed_seconds: f64,
 }
 
 /// The terms a cycle at `now` must have booked: the current term (once it has
@@ -121,37 +128,9 @@ impl ActionLine {
     }
 }
 
-/// Runs one cycle, then writes `status.json` whatever its outcome (so `status`
-/// shows a failed cycle too, e.g. an authorization that needs renewing).
-pub async fn run_once<P: CalendarProvider>(
-    cfg: &Config,
-    provider: &P,
-    store: &Store,
-    now: Timestamp,
-) -> Result<CycleSummary, Failure> {
-    run_with(cfg, provider, store, now, &Options::default()).await
-}
-
-/// Runs one cycle with `options`; status is written unless it is a dry run.
-pub async fn run_with<P: CalendarProvider>(
-    cfg: &Config,
-    provider: &P,
-    store: &Store,
-    now: Timestamp,
-    options: &Options,
-) -> Result<CycleSummary, Failure> {
-    let started = Instant::now();
-    let mut notes = CycleNotes::default();
-    let result = cycle(cfg, provider, store, now, options, &mut notes).await;
-    let elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
-    if !options.dry_run {
-        crate::status::record_cycle(cfg, store, now, elapsed, &result, &notes);
-    }
-    result
-}
-
-/// The cycle itself; `notes` collects what `status` reports as it goes.
-async fn cycle<P: CalendarProvider>(
+/// One cycle; `notes` collects what `status` reports as it goes (the
+/// caller, `runner`, writes it).
+pub async fn run<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
     store: &Store,
@@ -162,10 +141,8 @@ async fn cycle<P: CalendarProvider>(
     let started = Instant::now();
     let requests_before = provider.requests();
     let terms = terms_to_book(cfg, now);
-    let mut summary = CycleSummary {
-        term: terms.first().map(|t| t.start),
-        ..CycleSummary::default()
-    };
+    let mut summary = CycleSummary::default();
+    summary.counts.term = terms.first().map(|t| t.start);
     // Read: what changed on the calendar, and the pending intents.
     let token = store.sync_token()?;
     let changes = provider.list_changes(token.as_deref()).await?;
@@ -233,7 +210,7 @@ async fn cycle<P: CalendarProvider>(
         let records = store.series()?;
         let mut state = TermState::from_records(&records, term, cutoff, now);
         state.paused = paused.clone();
-        summary.kept += state.kept.len();
+        summary.counts.kept += state.kept.len();
         // Only people still waiting for a partner are planned, so only their
         // free/busy is read; nobody waiting means no free/busy read at all.
         let waiting: Vec<String> = cfg
@@ -253,7 +230,7 @@ async fn cycle<P: CalendarProvider>(
             let p = &cfg.people[u.person];
             tracing::info!(term = %term.start, person = %p.email, reason = %u.reason, "unpaired");
         }
-        summary.unpaired += plan.unpaired.len();
+        summary.counts.unpaired += plan.unpaired.len();
         let mut books = Vec::new();
         for pair in &plan.pairs {
             books.push(Action::Book {
@@ -273,7 +250,7 @@ async fn cycle<P: CalendarProvider>(
                     .await?
                     .is_some()
             {
-                summary.booked += 1;
+                summary.counts.booked += 1;
             }
         }
     }
@@ -285,18 +262,18 @@ async fn cycle<P: CalendarProvider>(
         now,
     ))?;
     store.set_instance(instance)?;
-    summary.requests = provider.requests().saturating_sub(requests_before);
-    summary.elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
+    summary.counts.requests = provider.requests().saturating_sub(requests_before);
+    summary.counts.elapsed_seconds = started.elapsed().as_secs_f64();
     tracing::info!(
-        term = %summary.term.map_or("none".to_string(), |d| d.to_string()),
-        booked = summary.booked,
-        kept = summary.kept,
-        moved = summary.moved,
-        cancelled = summary.cancelled,
-        unpaired = summary.unpaired,
-        refused = summary.refused,
-        requests = summary.requests,
-        elapsed = %format_args!("{:.1}s", summary.elapsed.as_secs_f64()),
+        term = %summary.counts.term.map_or("none".to_string(), |d| d.to_string()),
+        booked = summary.counts.booked,
+        kept = summary.counts.kept,
+        moved = summary.counts.moved,
+        cancelled = summary.counts.cancelled,
+        unpaired = summary.counts.unpaired,
+        refused = summary.counts.refused,
+        requests = summary.counts.requests,
+        elapsed = %format_args!("{:.1}s", summary.counts.elapsed_seconds),
         "cycle done"
     );
     Ok(summary)
@@ -307,7 +284,7 @@ fn report_refused(checked: &Checked, summary: &mut CycleSummary, notes: &mut Cyc
     for (action, why) in &checked.refused {
         tracing::warn!(action = %action, reason = %why, "refused by the safety check; not done");
         summary.actions.push(ActionLine::of(action, Some(why)));
-        summary.refused += 1;
+        summary.counts.refused += 1;
         notes.refused(action, why);
     }
 }
@@ -361,7 +338,7 @@ async fn apply<P: CalendarProvider>(
                 tracing::info!(id = %r.event_id, term = %r.term, a = %r.pair.0, b = %r.pair.1, state = ?record.state, "{why}");
             }
             if matches!(why, RecordWhy::DeletedByPerson | RecordWhy::Missing) {
-                summary.cancelled += 1;
+                summary.counts.cancelled += 1;
             }
             store.put(record)?;
         }
@@ -390,7 +367,7 @@ async fn apply<P: CalendarProvider>(
             };
             if let Some(ended) = reconcile::ended_record(action) {
                 store.put(&ended)?;
-                summary.cancelled += 1;
+                summary.counts.cancelled += 1;
                 let what = if matches!(action, Action::End { .. }) {
                     "series ended early"
                 } else {
@@ -426,7 +403,7 @@ async fn apply<P: CalendarProvider>(
                 .await?
                 .is_some()
             {
-                summary.booked += 1;
+                summary.counts.booked += 1;
             }
         }
     }
@@ -525,7 +502,7 @@ async fn move_declined<P: CalendarProvider>(
     };
     match provider.move_occurrence(id, occurrence, to, &r.zone).await {
         Ok(()) => {
-            summary.moved += 1;
+            summary.counts.moved += 1;
             tracing::info!(id = %id, occurrence = %occurrence, person = %who, from = %at.start, to = %to.start,
                 "declined occurrence moved");
             store.mark_occurrence_handled(occurrence, &handled("moved by liaison", to))?;

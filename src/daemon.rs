@@ -21,6 +21,7 @@ use crate::config::{self, Config};
 use crate::cycle::{self, CycleSummary};
 use crate::failure::Failure;
 use crate::provider::{self, Provider};
+use crate::runner;
 
 /// How long a stop waits for the cycle in progress before dropping it, within
 /// systemd's `TimeoutStopSec=15` and the 10 s the issue allows.
@@ -75,7 +76,7 @@ where
         // flight finish, and the cycle ends before its next request.
         let mut reload_pending = false;
         let outcome = {
-            let cycle = cycle::run_with(&cfg, &provider, &store, clock.now(), &options);
+            let cycle = runner::run_with(&cfg, &provider, &store, clock.now(), &options);
             tokio::pin!(cycle);
             // The watchdog is pinged only while the cycle makes progress (a
             // request made, an action applied, a term planned): a cycle stuck
@@ -270,7 +271,7 @@ fn report(outcome: &Result<CycleSummary, Failure>) {
         Ok(s) => {
             let status = format!(
                 "last cycle: booked={} kept={} unpaired={} requests={}",
-                s.booked, s.kept, s.unpaired, s.requests
+                s.counts.booked, s.counts.kept, s.counts.unpaired, s.counts.requests
             );
             notify(&[NotifyState::Status(&status)]);
         }

@@ -120,15 +120,15 @@ pub fn render(summary: &CycleSummary) -> String {
 pub fn json(summary: &CycleSummary) -> serde_json::Value {
     json!({
         "dry_run": true,
-        "term": summary.term.map(|d| d.to_string()),
+        "term": summary.counts.term.map(|d| d.to_string()),
         "actions": summary.actions,
         "counts": {
-            "booked": summary.booked,
-            "kept": summary.kept,
-            "moved": summary.moved,
-            "cancelled": summary.cancelled,
-            "unpaired": summary.unpaired,
-            "refused": summary.refused,
+            "booked": summary.counts.booked,
+            "kept": summary.counts.kept,
+            "moved": summary.counts.moved,
+            "cancelled": summary.counts.cancelled,
+            "unpaired": summary.counts.unpaired,
+            "refused": summary.counts.refused,
         },
     })
 }

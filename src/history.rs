@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::status::{state_name, table};
 use crate::store::{SeriesRecord, SeriesState};
+use crate::text_table::table;
 
 /// The states that count as a connection.
 pub const COUNTED_STATES: [SeriesState; 2] = [SeriesState::Booked, SeriesState::Cancelled];
@@ -236,7 +236,7 @@ pub fn render_csv(report: &HistoryReport) -> String {
             c.b.email.clone(),
             c.b.name.clone(),
             c.b.unit.clone(),
-            state_name(c.state).to_string(),
+            c.state.label().to_string(),
         ];
         let line: Vec<String> = cells.iter().map(|s| csv_field(s)).collect();
         out.push_str(&line.join(","));

@@ -308,7 +308,7 @@ async fn run_command(
         };
         app::check_state(&cfg, store)?;
         let dry = liaison::dry_run::DryRun::new(&provider);
-        let summary = liaison::cycle::run_with(&cfg, &dry, store, clock.now(), &options).await?;
+        let summary = liaison::runner::run_with(&cfg, &dry, store, clock.now(), &options).await?;
         if json {
             let text = serde_json::to_string_pretty(&liaison::dry_run::json(&summary))
                 .map_err(|e| Failure::Other(e.into()))?;
@@ -320,7 +320,7 @@ async fn run_command(
     }
     let store = app::open_store(&cfg)?;
     app::check_state(&cfg, &store)?;
-    liaison::cycle::run_with(&cfg, &provider, &store, clock.now(), &options).await?;
+    liaison::runner::run_with(&cfg, &provider, &store, clock.now(), &options).await?;
     Ok(())
 }
 

@@ -33,6 +33,20 @@ pub enum SeriesState {
     Unwanted,
 }
 
+impl SeriesState {
+    /// The state as `status` and `history` show it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SeriesState::Pending => "pending",
+            SeriesState::Booked => "booked",
+            SeriesState::Cancelled => "cancelled",
+            SeriesState::Abandoned => "abandoned",
+            SeriesState::Failed => "refused by the calendar",
+            SeriesState::Unwanted => "landed late; being removed",
+        }
+    }
+}
+
 /// Refusals after which a pair is left for the rest of the term.
 pub const MAX_REFUSALS: u32 = 3;
 

@@ -119,7 +119,7 @@ fn pending_intents_are_resolved_by_looking_them_up() {
     }
     block_on(provider.create_series(&records[0].request)).unwrap();
 
-    block_on(liaison::cycle::run_once(&cfg, &provider, &store, now)).unwrap();
+    block_on(liaison::runner::run_once(&cfg, &provider, &store, now)).unwrap();
     assert_eq!(
         store.get(&records[0].request.event_id).unwrap().unwrap().state,
         SeriesState::Booked

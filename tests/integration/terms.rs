@@ -33,7 +33,7 @@ fn eight_terms_rotate_partners_without_repeats_and_each_is_booked_before_it_star
     for day in (0..8 * 28).step_by(3) {
         let now = first.checked_add(SignedDuration::from_hours(24 * day)).unwrap();
         runtime
-            .block_on(liaison::cycle::run_once(&cfg, &provider, &store, now))
+            .block_on(liaison::runner::run_once(&cfg, &provider, &store, now))
             .unwrap_or_else(|e| panic!("cycle on day {day}: {:#}", e.error()));
         for r in store.series().unwrap() {
             let start = cfg
