@@ -29,7 +29,8 @@
 //!   `WWW-Authenticate`); the token's scopes must include one the discovery
 //!   document lists for the method (else 403 `insufficientPermissions` with the
 //!   `ACCESS_TOKEN_SCOPE_INSUFFICIENT` detail). A self-test compares the scope
-//!   table with the discovery document when `../shared/reference/` holds it.
+//!   table with the discovery subset kept in the repository
+//!   (`src/calendar/google/testdata/discovery-subset.json`).
 //! - Error bodies: `{"error": {"code", "message", "errors": [{domain, reason,
 //!   message}], "status"}}`; OAuth errors `{"error", "error_description"}`.
 //!   Messages are Google's where known: 409 `duplicate` "The requested identifier
