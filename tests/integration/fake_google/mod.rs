@@ -194,9 +194,13 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use calendar::{Model, Write};
+pub use calendar::{
+    DeletedShape, EVENT_ID_LEN, EXTENDED_PROPERTY_MAX_KEY, EXTENDED_PROPERTY_MAX_VALUE, FREEBUSY_MAX_CALENDARS,
+    FREEBUSY_MAX_RANGE,
+};
 use conn::{ConnHandle, KillableListener};
 use errors::{ApiError, json_response};
-use oauth::{Auth, Grant};
+use oauth::{Auth, Delegation, Grant};
 
 pub use oauth::{CLIENT_ID, CLIENT_SECRET, SERVICE_ACCOUNT_EMAIL};
 
@@ -388,8 +392,49 @@ struct Faults {
     retry_after: Option<u64>,
     /// The write gate: calls of this method (discovery id) still to hold.
     gate: Option<(String, usize)>,
-    /// Calls waiting at the gate now.
+    /// The answer gate: calls of this method to perform at once and whose
+    /// answers to hold.
+    answer_gate: Option<(String, usize)>,
+    /// Calls waiting at either gate now.
     held: usize,
+    quota: Option<QuotaMode>,
+}
+
+/// Google's per-user rate quota, modelled: at most `limit` API calls per user
+/// in any sliding `window` ("Quotas are calculated per minute using a sliding
+/// window"; 600 requests per minute per user per project; exceeding it answers
+/// "a 403 usageLimits status code or a 429 usageLimits status code",
+/// https://developers.google.com/workspace/calendar/api/guides/quota).
+#[derive(Debug)]
+struct QuotaMode {
+    limit: usize,
+    window: Duration,
+    status: u16,
+    reason: String,
+    /// The instants of each user's admitted calls within the window (a
+    /// refused call is not counted; whether Google counts it is not documented).
+    calls: std::collections::HashMap<String, VecDeque<std::time::Instant>>,
+    /// The most admitted calls of one user in one window.
+    peak: usize,
+    refused: usize,
+}
+
+impl QuotaMode {
+    /// Counts a call of `user` now; answers the error when it is over the quota.
+    fn admit(&mut self, user: &str) -> Option<ApiError> {
+        let now = std::time::Instant::now();
+        let calls = self.calls.entry(user.to_string()).or_default();
+        while calls.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            calls.pop_front();
+        }
+        if calls.len() >= self.limit {
+            self.refused += 1;
+            return Some(ApiError::for_reason(self.status, &self.reason));
+        }
+        calls.push_back(now);
+        self.peak = self.peak.max(calls.len());
+        None
+    }
 }
 
 impl Faults {
@@ -607,6 +652,66 @@ impl FakeGoogle {
         s.model.calendars.get_mut(&cal).expect("just ensured").time_zone = time_zone.to_string();
     }
 
+    /// A secondary calendar (e.g. `team@group.calendar.google.com`) owned by
+    /// `owner`, who may write events on it with `calendar.events.owned`.
+    /// Naming an existing calendar gives it that owner.
+    pub fn add_owned_calendar(&self, id: &str, time_zone: &str, owner: &str) {
+        assert!(times::zone(time_zone).is_some(), "unknown time zone {time_zone:?}");
+        lock(&self.shared).model.ensure_owned_calendar(id, time_zone, owner);
+    }
+
+    /// Gives `user` writer access to `calendar` (an ACL rule `writer`): it
+    /// lets tokens with `calendar` or `calendar.events` write there, not
+    /// tokens with only `calendar.events.owned`.
+    pub fn grant_writer(&self, calendar: &str, user: &str) {
+        let mut s = lock(&self.shared);
+        let cal = Model::resolve(calendar, &s.auth.user);
+        let c = s.model.calendars.get_mut(&cal).expect("grant_writer: no such calendar");
+        c.writers.insert(user.to_lowercase());
+    }
+
+    /// Which scopes the service account's client id may ask for when it acts
+    /// for a user (domain-wide delegation): `None` for none (the grant is
+    /// `unauthorized_client`), `Some(scopes)` for those (full URLs). By
+    /// default every scope is delegated.
+    pub fn set_delegation(&self, scopes: Option<&[&str]>) {
+        lock(&self.shared).auth.delegation = match scopes {
+            None => Delegation::NotGranted,
+            Some(list) => Delegation::Scopes(list.iter().map(|s| s.to_string()).collect()),
+        };
+    }
+
+    /// How incremental lists show a deleted event (default: id and status only).
+    pub fn set_deleted_shape(&self, shape: DeletedShape) {
+        lock(&self.shared).model.deleted_shape = shape;
+    }
+
+    /// Turns on Google's per-user rate quota: at most `limit` API calls per
+    /// user in any sliding `window` (Google: 600 per minute); a call over it
+    /// answers `status` with Google's body for `reason` (403
+    /// `userRateLimitExceeded` or 429 `rateLimitExceeded`, both documented).
+    /// OAuth endpoints do not count.
+    pub fn set_quota(&self, limit: usize, window: Duration, status: u16, reason: &str) {
+        lock(&self.shared).faults.quota = Some(QuotaMode {
+            limit,
+            window,
+            status,
+            reason: reason.to_string(),
+            calls: std::collections::HashMap::new(),
+            peak: 0,
+            refused: 0,
+        });
+    }
+
+    /// (the most calls one user made in one window, calls refused for the quota).
+    pub fn quota_report(&self) -> (usize, usize) {
+        lock(&self.shared)
+            .faults
+            .quota
+            .as_ref()
+            .map_or((0, 0), |q| (q.peak, q.refused))
+    }
+
     /// Stores a raw Google event resource on `calendar` (created in UTC if
     /// unknown) and answers its id. It may be recurring, or an exception of a
     /// series (with `recurringEventId` and `originalStartTime`; its id then
@@ -726,7 +831,21 @@ impl FakeGoogle {
         s.faults.gate = Some((full, n));
     }
 
-    /// Calls waiting at the gate now (a readiness signal for tests).
+    /// Performs the next `n` calls of `method` at once but holds their answers
+    /// until [`FakeGoogle::release_held`]: a write that landed and whose
+    /// answer is still on its way (a client killed now never learns it).
+    pub fn hold_answer_next(&self, method: &str, n: usize) {
+        let full = if method.starts_with("calendar.") {
+            method.to_string()
+        } else {
+            format!("calendar.{method}")
+        };
+        let mut s = lock(&self.shared);
+        s.gate_open.send_replace(false);
+        s.faults.answer_gate = Some((full, n));
+    }
+
+    /// Calls waiting at either gate now (a readiness signal for tests).
     pub fn held(&self) -> usize {
         lock(&self.shared).faults.held
     }
@@ -737,6 +856,7 @@ impl FakeGoogle {
         {
             let mut s = lock(&self.shared);
             s.faults.gate = None;
+            s.faults.answer_gate = None;
             s.gate_open.send_replace(true);
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -767,6 +887,13 @@ impl FakeGoogle {
     /// their outcome), then closes the connection without answering.
     pub fn drop_after_write_next(&self, n: usize) {
         lock(&self.shared).faults.drop_writes = n;
+    }
+
+    /// Makes every access token issued so far expire now: the next API call
+    /// with one answers 401, as Google does for an expired token (instead of
+    /// waiting out a short lifetime).
+    pub fn expire_access_tokens(&self) {
+        lock(&self.shared).auth.expire_access_tokens();
     }
 
     /// Revokes every refresh token issued so far: refresh grants then answer
@@ -883,6 +1010,29 @@ fn scope_allows(api_method: &str, scopes: &[String]) -> bool {
     })
 }
 
+/// A write on a calendar the caller may not write: 403 `requiredAccessLevel`
+/// "You need to have writer access to this calendar.", the answer Google
+/// gives to an insert on a calendar not shared with the caller
+/// (https://github.com/spatie/laravel-google-calendar/issues/95). With only
+/// `calendar.events.owned` the caller must own the calendar.
+fn write_refusal(model: &Model, api_method: Option<&str>, path: &str, grant: &Grant) -> Option<ApiError> {
+    if !is_write(api_method) {
+        return None;
+    }
+    let segment = path.strip_prefix("/calendar/v3/calendars/")?.split('/').next()?;
+    let id = percent_encoding::percent_decode_str(segment).decode_utf8().ok()?;
+    let cal = Model::resolve(&id, &grant.user);
+    let broad = grant.scopes.iter().any(|s| {
+        s.strip_prefix(SCOPE_PREFIX)
+            .is_some_and(|short| short == "calendar" || short == "calendar.events")
+    });
+    if model.can_write(&cal, &grant.user, !broad) {
+        None
+    } else {
+        Some(ApiError::for_reason(403, "requiredAccessLevel"))
+    }
+}
+
 fn insufficient_scopes(api_method: &str) -> ApiError {
     let mut e = ApiError::new(
         403,
@@ -981,6 +1131,12 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
                     Some(m) if !scope_allows(m, &grant.scopes) => Some(insufficient_scopes(m)),
                     _ => None,
                 };
+                let refused = refused
+                    .or_else(|| {
+                        let mut s = lock(&shared);
+                        s.faults.quota.as_mut().and_then(|q| q.admit(&grant.user))
+                    })
+                    .or_else(|| write_refusal(&lock(&shared).model, api_method, &path, &grant));
                 if let Some(e) = refused {
                     e.into_response()
                 } else if let Some(e) = lock(&shared).faults.draw(api_method) {
@@ -1011,6 +1167,22 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
                     handled = true;
                     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
                     if was_held {
+                        lock(&shared).faults.held -= 1;
+                    }
+                    // The answer gate: applied, answered only when released.
+                    let answer_held = {
+                        let mut s = lock(&shared);
+                        match &mut s.faults.answer_gate {
+                            Some((m, n)) if *n > 0 && api_method == Some(m.as_str()) => {
+                                *n -= 1;
+                                s.faults.held += 1;
+                                Some(s.gate_open.subscribe())
+                            }
+                            _ => None,
+                        }
+                    };
+                    if let Some(mut open) = answer_held {
+                        let _ = open.wait_for(|&released| released).await;
                         lock(&shared).faults.held -= 1;
                     }
                     response
@@ -1117,7 +1289,11 @@ async fn oauth_authorize(State(shared): State<SharedState>, Query(q): Query<Vec<
 }
 
 async fn oauth_token(State(shared): State<SharedState>, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let result = lock(&shared).auth.token(&form);
+    let result = {
+        let mut s = lock(&shared);
+        let users = s.model.users();
+        s.auth.token(&form, &users)
+    };
     match result {
         Ok((body, scopes)) => {
             let mut response = ok_json(body);
