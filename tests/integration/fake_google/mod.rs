@@ -385,9 +385,6 @@ struct Faults {
     fail_next: VecDeque<(u16, String)>,
     /// (discovery id, status, reason) of calls of one method to fail, in order.
     fail_method: VecDeque<(String, u16, String)>,
-    delay: Duration,
-    /// Held after a write is performed, before its answer is sent.
-    answer_delay_after_write: Duration,
     drop_writes: usize,
     retry_after: Option<u64>,
     /// The write gate: calls of this method (discovery id) still to hold.
@@ -871,18 +868,6 @@ impl FakeGoogle {
         lock(&self.shared).faults.retry_after = secs;
     }
 
-    /// Waits this long before handling each API call. The call is handled
-    /// (and a write performed) even when the client has given up meanwhile.
-    /// Performs writes at once but holds their answers back for `delay`: the
-    /// window in which a client can die with its write done and unanswered.
-    pub fn set_answer_delay_after_write(&self, delay: Duration) {
-        lock(&self.shared).faults.answer_delay_after_write = delay;
-    }
-
-    pub fn set_delay(&self, delay: Duration) {
-        lock(&self.shared).faults.delay = delay;
-    }
-
     /// Performs the next `n` writes (insert, patch, update, delete; whatever
     /// their outcome), then closes the connection without answering.
     pub fn drop_after_write_next(&self, n: usize) {
@@ -1116,10 +1101,6 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
     };
     let mut handled = false;
     let response = if path.starts_with("/calendar/v3/") {
-        let delay = lock(&shared).faults.delay;
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let grant = lock(&shared).auth.authenticate(header).map(|t| t.grant.clone());
         match grant {
@@ -1196,10 +1177,6 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
         record.scopes = scopes.clone();
     }
     if handled && is_write(api_method) {
-        let hold = lock(&shared).faults.answer_delay_after_write;
-        if !hold.is_zero() {
-            tokio::time::sleep(hold).await;
-        }
         let mut s = lock(&shared);
         if s.faults.drop_writes > 0 {
             s.faults.drop_writes -= 1;
