@@ -297,10 +297,7 @@ fn a_kill_after_the_insert_is_performed_but_before_its_answer_never_double_books
     // The first insert is performed at once; its answer waits at the gate,
     // and the client's call timeout is far longer than the test takes.
     org.fake.hold_answer_next("events.insert", 1);
-    let mut child = org.spawn(
-        &["run", "--once"],
-        &[("LIAISON_GOOGLE_TIMING", NO_RETRY_BEFORE_KILL)],
-    );
+    let mut child = org.spawn(&["run", "--once"], &[("LIAISON_GOOGLE_TIMING", NO_RETRY_BEFORE_KILL)]);
     wait_held(&org);
     assert_eq!(org.liaison_events().len(), 1, "the insert was performed");
     child.kill().unwrap(); // SIGKILL while the insert's answer is on its way
@@ -370,10 +367,7 @@ fn late_landing(release_after_abandon: bool) {
     org.fake.hold_next("events.insert", 1);
     // The killed run cannot time out and send its insert again before the
     // kill: the one insert in flight is the one at the gate.
-    let mut child = org.spawn(
-        &["run", "--once"],
-        &[("LIAISON_GOOGLE_TIMING", NO_RETRY_BEFORE_KILL)],
-    );
+    let mut child = org.spawn(&["run", "--once"], &[("LIAISON_GOOGLE_TIMING", NO_RETRY_BEFORE_KILL)]);
     wait_held(&org);
     child.kill().unwrap(); // SIGKILL with the insert in flight
     child.wait().unwrap();

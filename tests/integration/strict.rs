@@ -69,7 +69,10 @@ fn two() -> Vec<String> {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn calls<'a>(requests: &'a [RequestRecord], method: &str) -> Vec<&'a RequestRecord> {
@@ -128,7 +131,10 @@ fn free_busy_for_many_people_over_100_days_stays_within_googles_limits() {
     for q in &queries {
         assert_eq!(q.status, 200, "{}", q.body);
         let (calendars, span) = freebusy_query(q);
-        assert!(calendars <= FREEBUSY_MAX_CALENDARS, "{calendars} calendars in one query");
+        assert!(
+            calendars <= FREEBUSY_MAX_CALENDARS,
+            "{calendars} calendars in one query"
+        );
         assert!(span <= FREEBUSY_MAX_RANGE, "a range of {span:?}");
     }
 }
@@ -157,7 +163,7 @@ fn a_sync_token_of_another_calendar_makes_the_next_read_a_full_one() {
         .await;
         let first = on_primary.list_changes(None).await.unwrap();
         let token = first.next_token.expect("a sync token");
-        assert!(on_primary.list_changes(Some(&token)).await.unwrap().full == false);
+        assert!(!on_primary.list_changes(Some(&token)).await.unwrap().full);
         // The organizer calendar changed (configuration, or who `primary` is):
         // the old token must not read the new calendar as "nothing changed".
         let on_team = provider(
@@ -179,7 +185,11 @@ fn a_sync_token_of_another_calendar_makes_the_next_read_a_full_one() {
         .map(|r| (r.path.clone(), r.status))
         .collect();
     assert_eq!(lists.last().map(|l| l.1), Some(200));
-    assert!(lists.iter().any(|(path, status)| path.contains("team") && *status == 410));
+    assert!(
+        lists
+            .iter()
+            .any(|(path, status)| path.contains("team") && *status == 410)
+    );
 }
 
 /// `run --once` books; a person deletes one series; the next `run --once`
@@ -212,7 +222,11 @@ fn a_deleted_series_is_recorded(shape: DeletedShape) {
         second.stderr
     );
     assert!(second.stderr.contains(&victim), "{}", second.stderr);
-    assert_eq!(calls(&requests, "calendar.events.insert").len(), 0, "nothing booked again");
+    assert_eq!(
+        calls(&requests, "calendar.events.insert").len(),
+        0,
+        "nothing booked again"
+    );
     assert_eq!(org.check_invariants(), booked - 1);
     let third = org.liaison(&["run", "--once"]);
     assert_eq!(third.code, 0, "{}", third.stderr);
@@ -382,7 +396,11 @@ fn a_quota_that_does_not_pass_is_retried_then_transient() {
 #[test]
 fn an_organizer_change_is_noticed_by_a_full_read_of_the_new_calendar() {
     let org = Org::new(12);
-    edit_config(&org, "provider = \"google\"\n", "provider = \"google\"\ninstance = \"hq\"\n");
+    edit_config(
+        &org,
+        "provider = \"google\"\n",
+        "provider = \"google\"\ninstance = \"hq\"\n",
+    );
     assert_eq!(org.authorize().code, 0);
     let first = org.liaison(&["run", "--once"]);
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -409,5 +427,9 @@ fn an_organizer_change_is_noticed_by_a_full_read_of_the_new_calendar() {
         "{}",
         second.stderr
     );
-    assert!(second.stderr.contains("series missing from a full read"), "{}", second.stderr);
+    assert!(
+        second.stderr.contains("series missing from a full read"),
+        "{}",
+        second.stderr
+    );
 }

@@ -174,7 +174,10 @@ pub fn valid_attendee_email(email: &str) -> bool {
 /// longer than [`EXTENDED_PROPERTY_MAX_VALUE`] characters is cut to that length.
 fn limit_extended_properties(ev: &mut Value) {
     for kind in ["private", "shared"] {
-        let Some(map) = ev.pointer_mut(&format!("/extendedProperties/{kind}")).and_then(Value::as_object_mut) else {
+        let Some(map) = ev
+            .pointer_mut(&format!("/extendedProperties/{kind}"))
+            .and_then(Value::as_object_mut)
+        else {
             continue;
         };
         map.retain(|k, _| k.chars().count() <= EXTENDED_PROPERTY_MAX_KEY);
@@ -871,7 +874,7 @@ impl Model {
                     let bare = match self.deleted_shape {
                         DeletedShape::IdOnly => true,
                         DeletedShape::FullBody => false,
-                        DeletedShape::Alternate => deleted_seen % 2 == 0,
+                        DeletedShape::Alternate => deleted_seen.is_multiple_of(2),
                     };
                     if deleted {
                         deleted_seen += 1;

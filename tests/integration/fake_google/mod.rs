@@ -40,6 +40,25 @@
 //!   `rateLimitExceeded`, 403 `userRateLimitExceeded`, 403 `dailyLimitExceeded`
 //!   "Daily Limit Exceeded" and `quotaExceeded` (domain `usageLimits`), 500
 //!   `backendError`, and `invalid_grant` "Token has been expired or revoked.".
+//! - Writes (insert, patch, update, delete, and the unmodelled import,
+//!   quickAdd, move) need write access to the calendar: its owner has it (a
+//!   user owns their own calendar; [`FakeGoogle::add_owned_calendar`] names the
+//!   owner of a secondary one); [`FakeGoogle::grant_writer`] gives writer
+//!   access, which a token holding only `calendar.events.owned` ("calendars
+//!   you own") does not use. Else 403 `requiredAccessLevel` "You need to have
+//!   writer access to this calendar." (domain `calendar`).
+//! - Google's documented limits are the fake's own constants, each citing its
+//!   page and independent of liaison's ([`FREEBUSY_MAX_CALENDARS`],
+//!   [`FREEBUSY_MAX_RANGE`], [`EVENT_ID_LEN`], [`EXTENDED_PROPERTY_MAX_KEY`],
+//!   [`EXTENDED_PROPERTY_MAX_VALUE`]). Extended properties are limited as
+//!   documented: a key over 44 characters drops its property, a value over
+//!   1024 characters is cut, silently. An attendee address that is plainly not
+//!   one is 400 `invalid` "Invalid attendee email.".
+//! - Per-user rate quota, when turned on ([`FakeGoogle::set_quota`]): at most N
+//!   calls per user in any sliding window, measured by the fake on its own
+//!   clock, then 429 `rateLimitExceeded` or 403 `userRateLimitExceeded`
+//!   (domain `usageLimits`; both documented for the per-minute quota).
+//!   [`FakeGoogle::quota_report`] tells the busiest window and the refusals.
 //! - `events.insert`: a client id must match `[a-v0-9]{5,1024}`; an existing id
 //!   is 409 even when that event is cancelled; start and end are required and
 //!   end may not precede start; a recurring event needs `timeZone` on start and
@@ -67,7 +86,9 @@
 //!   documented), `singleEvents`, `orderBy` (`startTime` needs `singleEvents`),
 //!   `timeMin`/`timeMax`, `updatedMin`, `iCalUID`, `syncToken`/`nextSyncToken`
 //!   (changes since the token, deleted ones included; filters with a sync token
-//!   are 400; a stale token is 410 `fullSyncRequired`).
+//!   are 400; a stale token is 410 `fullSyncRequired`). A sync token belongs to
+//!   one calendar: used on another (an organizer that changed, or another
+//!   user's `primary`) it is 410 `fullSyncRequired` too.
 //! - `freeBusy.query`: `timeMin`/`timeMax` required, empty range 400
 //!   `timeRangeEmpty`; unknown calendars get `errors: [{domain: global, reason:
 //!   notFound}]` and the others still answer; `primary` is the caller's calendar;
@@ -87,18 +108,29 @@
 //!   refresh token) and the service-account `jwt-bearer` grant: the RS256
 //!   signature is verified against the embedded key, and `iss`, `aud` (the
 //!   token URI), `iat`/`exp` (at most an hour, five minutes of skew) and
-//!   `scope` are checked; `sub` is the user the token acts for.
+//!   `scope` are checked; `sub` is the user the token acts for: it must be a
+//!   user of the domain (the owner of a user calendar the fake knows), else
+//!   400 `invalid_grant` "Invalid email or User ID", and the service account
+//!   must have domain-wide delegation for every scope asked
+//!   ([`FakeGoogle::set_delegation`]; all scopes by default), else 401
+//!   `unauthorized_client` "Unauthorized client or scope in request.".
+//!   Without `sub` the service account acts for itself.
 //!
 //! # Divergences (known)
 //!
-//! - No ACLs: any valid token may read and write any calendar of the fake;
-//!   `calendar.events.owned` does not restrict writes to the caller's own
-//!   calendars. Calendars exist when added, when they are the caller's own
-//!   (created in UTC on first use), or when `add_event` names them. No
-//!   `calendarList`, `calendars`, `settings`, `acl`, `colors`, `channels`;
-//!   `events.import`, `quickAdd`, `move`, `watch` answer 404 after the auth
-//!   checks. Requests without any credentials get 401 (Google may answer 403
-//!   "missing a valid API key").
+//! - Access control covers writes only: any valid token may read any calendar
+//!   (`events.list`/`get`/`instances` on a calendar the caller cannot see would
+//!   be 404 on Google, and `calendar.events.owned` reads only owned ones).
+//!   Google's exact answer to a writer (not owner) using
+//!   `calendar.events.owned` is not documented; the fake gives the
+//!   `requiredAccessLevel` answer. `calendar.app.created` is treated like
+//!   `calendar.events.owned`. Calendars exist when added, when they are the
+//!   caller's own (created in UTC on first use), or when `add_event` names
+//!   them; every calendar not made with `add_owned_calendar` is a user's own,
+//!   and its id a user of the domain. No `calendarList`, `calendars`,
+//!   `settings`, `acl`, `colors`, `channels`; `events.import`, `quickAdd`,
+//!   `move`, `watch` answer 404 after the auth checks. Requests without any
+//!   credentials get 401 (Google may answer 403 "missing a valid API key").
 //! - Invitations are not copied to the attendees' calendars: `list`/`get` on an
 //!   attendee's calendar do not show them; only freeBusy counts them. An
 //!   attendee cannot mark their copy "free". Event types (working location,
@@ -106,10 +138,14 @@
 //! - freeBusy limits: Google documents at most 50 calendars but not how it
 //!   refuses more; the fake answers 200 with `tooManyCalendarsRequested` on
 //!   every calendar (the per-calendar reason the discovery document lists; a
-//!   400 would be the other plausible answer). The range limit is undocumented
-//!   (clients observe 400 `timeRangeTooLong` past about three months); the fake
-//!   refuses more than exactly 90 × 24 hours. Groups are not expanded (a group
-//!   id is `notFound`).
+//!   400 would be the other plausible answer). The range limit is not in
+//!   Google's reference (clients observe 400 "The requested time range is too
+//!   long." past 90 days); the fake refuses more than exactly 90 × 24 hours,
+//!   whatever the zone's DST days. Groups are not expanded (a group id is
+//!   `notFound`).
+//! - Other limits: an event's 300 extended properties and 32 kB of them
+//!   (documented, answer not documented) are not enforced; attendee addresses
+//!   are checked for plain syntax only (Google's full rule is not published).
 //! - Recurrence: RRULE (via the `rrule` crate), RDATE and EXDATE; EXRULE is
 //!   refused. A DTSTART that does not match the rule is not added as an extra
 //!   occurrence. A local time in a DST gap is moved forward (jiff's
@@ -132,23 +168,34 @@
 //!   refused with 400 (not modelled); `timeZone`, `maxAttendees`,
 //!   `alwaysIncludeEmail`, `eventTypes` and `showHiddenInvitations` are accepted
 //!   and ignored. `nextSyncToken` comes with the last page of every list. Sync
-//!   tokens never expire unless [`FakeGoogle::invalidate_sync_tokens`]. In an
-//!   incremental sync a deleted event comes back as only `id` and `status`
-//!   (the least Google guarantees; Google often sends more). Events
-//!   without `timeZone` are written in the calendar's zone, without adding one.
+//!   tokens never expire unless [`FakeGoogle::invalidate_sync_tokens`]; what
+//!   Google answers for another calendar's token is not documented (the fake:
+//!   410). In an incremental sync a deleted event comes back as only `id` and
+//!   `status` by default (the least Google guarantees), or whole, or the two
+//!   alternately ([`FakeGoogle::set_deleted_shape`]); Google documents that
+//!   the organizer's calendar keeps the details and that a sync with
+//!   `showDeleted=false` leaves them out, and the fake does not tie the shape
+//!   to `showDeleted`. Events without `timeZone` are written in the calendar's
+//!   zone, without adding one.
 //! - Conference creation succeeds at once (Google may answer `pending` first);
 //!   only `hangoutsMeet` is accepted.
-//! - `etag`s come from a change counter; `created`/`updated` and token expiry
-//!   use the machine's real clock (not `LIAISON_NOW`); `htmlLink` is fake.
+//! - `etag`s come from a change counter; `created`/`updated`, token expiry and
+//!   the quota's windows use the machine's real clock (not `LIAISON_NOW`);
+//!   [`FakeGoogle::expire_access_tokens`] expires tokens on demand;
+//!   `htmlLink` is fake.
 //! - OAuth: no consent screen, no granular consent (every requested scope is
 //!   granted), no "Testing" status 7-day refresh expiry (use
 //!   [`FakeGoogle::revoke_refresh_tokens`]); client credentials only in the
 //!   form body (no HTTP Basic); refresh tokens are not bound to a user session
-//!   and never expire by themselves. Domain-wide delegation is not checked: any
-//!   `sub` is accepted (Google answers `unauthorized_client` unless an admin
-//!   allowed the client id for those scopes). The `jwt-bearer` answer has no
-//!   `scope` field.
-//! - No quotas of its own: 429/403/5xx only when injected. Failure injection
+//!   and never expire by themselves. Domain-wide delegation is all or nothing
+//!   per scope set: Google's `access_denied` for a partly delegated scope list
+//!   is answered as `unauthorized_client`, and the delegation takes effect at
+//!   once (Google: up to 24 hours). The `jwt-bearer` answer has no `scope`
+//!   field.
+//! - Quotas only when turned on ([`FakeGoogle::set_quota`]): per user, not per
+//!   project (Google: also 10,000 per minute per project); a refused call is
+//!   not counted in the window (Google does not say); the daily and "Calendar
+//!   usage limits" are only injected. Failure injection
 //!   ([`FakeGoogle::set_failure_rate`], [`FakeGoogle::fail_next`] for the next
 //!   calls whatever their method, [`FakeGoogle::fail_method`] for the next
 //!   calls of one method, e.g. `fail_method("events.insert", 1, 403,
@@ -158,13 +205,15 @@
 //!   bodies are Google's for the reason: `dailyLimitExceeded` 403 domain
 //!   `usageLimits` "Daily Limit Exceeded", `quotaExceeded` 403 `usageLimits`
 //!   "Calendar usage limits exceeded.", `forbiddenForNonOrganizer` and
-//!   `requiredAccessLevel` 403 domain `calendar`; [`FakeGoogle::set_delay`] delays Calendar API calls only,
-//!   before handling them, and a delayed write is still performed when the
-//!   client has given up.
+//!   `requiredAccessLevel` 403 domain `calendar`.
 //! - The write gate ([`FakeGoogle::hold_next`], [`FakeGoogle::held`],
 //!   [`FakeGoogle::release_held`]) holds calls of one method, authorized but
 //!   unapplied, until the test releases them: an insert in flight that lands
 //!   after its client was killed and after a restarted client looked it up.
+//!   The answer gate ([`FakeGoogle::hold_answer_next`]) applies the call at
+//!   once and holds its answer until released: a write done whose answer the
+//!   client never gets. Both are readiness signals (`held() > 0`), so tests
+//!   order events by them instead of by sleeping.
 //! - "Drop after write" ([`FakeGoogle::drop_after_write_next`]) performs the
 //!   write, then closes the TCP connection before a single byte of the answer:
 //!   the listener wraps each connection in an IO type that fails every read and
@@ -193,11 +242,11 @@ use axum::{Extension, Form};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use calendar::{Model, Write};
 pub use calendar::{
     DeletedShape, EVENT_ID_LEN, EXTENDED_PROPERTY_MAX_KEY, EXTENDED_PROPERTY_MAX_VALUE, FREEBUSY_MAX_CALENDARS,
     FREEBUSY_MAX_RANGE,
 };
+use calendar::{Model, Write};
 use conn::{ConnHandle, KillableListener};
 use errors::{ApiError, json_response};
 use oauth::{Auth, Delegation, Grant};
@@ -1049,10 +1098,11 @@ fn insufficient_scopes(api_method: &str) -> ApiError {
     e
 }
 
-/// Every request passes here: it is logged; API calls are delayed,
-/// authenticated, checked for scope and perhaps failed on purpose; writes may
-/// have their connection cut after they are performed. The work runs in its
-/// own task so that a client hanging up cannot stop a write half-way.
+/// Every request passes here: it is logged; API calls are authenticated,
+/// checked for scope, quota and write access, perhaps failed on purpose or
+/// held at a gate; writes may have their connection cut after they are
+/// performed. The work runs in its own task so that a client hanging up
+/// cannot stop a write half-way.
 async fn pipeline(State(shared): State<SharedState>, req: Request, next: Next) -> Response {
     let what = format!("{} {}", req.method(), req.uri());
     match tokio::spawn(handle(shared.clone(), req, next)).await {

@@ -1496,7 +1496,10 @@ async fn fake_google_a_held_write_lands_after_its_client_gave_up() {
     let call = tokio::spawn(async move { hub.events().insert(ev, "primary").add_scope(EVENTS_OWNED).doit().await });
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while fake.held() == 0 {
-        assert!(std::time::Instant::now() < deadline, "the insert never reached the gate");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the insert never reached the gate"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(fake.events("primary").is_empty(), "held, not yet written");
@@ -1763,13 +1766,24 @@ async fn fake_google_events_owned_writes_only_to_calendars_the_caller_owns() {
         n += 1;
         let (url, body) = insert(cal, &format!("acl{n:05}"));
         let (status, _, body) = api("POST", &url, Some(token), Some(body)).await;
-        (status, body["error"]["errors"][0]["reason"].as_str().unwrap_or("").to_string())
+        (
+            status,
+            body["error"]["errors"][0]["reason"].as_str().unwrap_or("").to_string(),
+        )
     };
     let ok = (200, String::new());
     let refused = (403, "requiredAccessLevel".to_string());
     assert_eq!(try_insert("primary", &owned).await, ok);
-    assert_eq!(try_insert("team%40group.calendar.google.com", &owned).await, ok, "a calendar the user owns");
-    assert_eq!(try_insert("ana%40example.com", &owned).await, refused, "another user's calendar");
+    assert_eq!(
+        try_insert("team%40group.calendar.google.com", &owned).await,
+        ok,
+        "a calendar the user owns"
+    );
+    assert_eq!(
+        try_insert("ana%40example.com", &owned).await,
+        refused,
+        "another user's calendar"
+    );
     assert_eq!(try_insert("other@group.calendar.google.com", &owned).await, refused);
     // Writer access is not ownership: calendar.events.owned still refuses,
     // calendar.events may write.
@@ -1778,13 +1792,25 @@ async fn fake_google_events_owned_writes_only_to_calendars_the_caller_owns() {
     assert_eq!(try_insert("ana@example.com", &broad).await, ok);
     assert_eq!(try_insert("other@group.calendar.google.com", &broad).await, refused);
     // Patch and delete are writes too; reads are not restricted.
-    fake.add_event("ana@example.com", json!({"id": "anas00001", "start": {"date": "2027-03-10"}, "end": {"date": "2027-03-11"}}));
+    fake.add_event(
+        "ana@example.com",
+        json!({"id": "anas00001", "start": {"date": "2027-03-10"}, "end": {"date": "2027-03-11"}}),
+    );
     let event = format!("{base}calendars/ana@example.com/events/anas00001");
     let (status, _, body) = api("PATCH", &event, Some(&owned), Some(json!({"summary": "mine now"}))).await;
-    assert_eq!((status, body["error"]["message"].clone()), (403, json!("You need to have writer access to this calendar.")));
+    assert_eq!(
+        (status, body["error"]["message"].clone()),
+        (403, json!("You need to have writer access to this calendar."))
+    );
     assert_eq!(api("DELETE", &event, Some(&owned), None).await.0, 403);
     assert_eq!(api("GET", &event, Some(&owned), None).await.0, 200);
-    assert_eq!(fake.events("ana@example.com").iter().filter(|e| e["status"] == "cancelled").count(), 0);
+    assert_eq!(
+        fake.events("ana@example.com")
+            .iter()
+            .filter(|e| e["status"] == "cancelled")
+            .count(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -1805,17 +1831,30 @@ async fn fake_google_service_account_subjects_need_a_user_and_delegation() {
         auth.token(scopes).await.map(|_| ()).map_err(|e| e.to_string())
     };
     assert_eq!(token_for(Some("ana@example.com"), &[EVENTS_OWNED]).await, Ok(()));
-    assert_eq!(token_for(None, &[EVENTS_OWNED]).await, Ok(()), "the account itself needs no delegation");
-    let unknown = token_for(Some("nobody@example.com"), &[EVENTS_OWNED]).await.unwrap_err();
+    assert_eq!(
+        token_for(None, &[EVENTS_OWNED]).await,
+        Ok(()),
+        "the account itself needs no delegation"
+    );
+    let unknown = token_for(Some("nobody@example.com"), &[EVENTS_OWNED])
+        .await
+        .unwrap_err();
     assert!(unknown.contains("Invalid email or User ID"), "{unknown}");
     fake.set_delegation(Some(&[FREEBUSY]));
     assert_eq!(token_for(Some("ana@example.com"), &[FREEBUSY]).await, Ok(()));
-    let partial = token_for(Some("ana@example.com"), &[FREEBUSY, EVENTS_OWNED]).await.unwrap_err();
+    let partial = token_for(Some("ana@example.com"), &[FREEBUSY, EVENTS_OWNED])
+        .await
+        .unwrap_err();
     assert!(partial.contains("Unauthorized client or scope in request"), "{partial}");
     fake.set_delegation(None);
     let none = token_for(Some("ana@example.com"), &[FREEBUSY]).await.unwrap_err();
     assert!(none.contains("Unauthorized client or scope in request"), "{none}");
-    let statuses: Vec<u16> = fake.requests().iter().filter(|r| r.path == "/token").map(|r| r.status).collect();
+    let statuses: Vec<u16> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/token")
+        .map(|r| r.status)
+        .collect();
     assert_eq!(statuses, [200, 200, 400, 200, 401, 401]);
 }
 
@@ -1826,9 +1865,15 @@ async fn fake_google_deleted_events_come_back_bare_whole_or_mixed() {
     let token = fake.issue_access_token(&[EVENTS_OWNED]);
     let base = fake.calendar_api_base();
     let url = format!("{base}calendars/primary/events");
-    let mut sync = api("GET", &url, Some(&token), None).await.2["nextSyncToken"].as_str().unwrap().to_string();
+    let mut sync = api("GET", &url, Some(&token), None).await.2["nextSyncToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut deleted_items = Vec::new();
-    for (i, shape) in [DeletedShape::IdOnly, DeletedShape::FullBody, DeletedShape::Alternate].into_iter().enumerate() {
+    for (i, shape) in [DeletedShape::IdOnly, DeletedShape::FullBody, DeletedShape::Alternate]
+        .into_iter()
+        .enumerate()
+    {
         fake.set_deleted_shape(shape);
         let ids: Vec<String> = (0..2).map(|k| format!("gone{i}{k}000")).collect();
         for id in &ids {
@@ -1837,13 +1882,24 @@ async fn fake_google_deleted_events_come_back_bare_whole_or_mixed() {
             assert_eq!(api("POST", &url, Some(&token), Some(event)).await.0, 200);
             fake.delete_event("primary", id);
         }
-        let (status, _, body) = api("GET", &format!("{url}?syncToken={sync}&showDeleted=true"), Some(&token), None).await;
+        let (status, _, body) = api(
+            "GET",
+            &format!("{url}?syncToken={sync}&showDeleted=true"),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(status, 200);
         sync = body["nextSyncToken"].as_str().unwrap().to_string();
         let items = body["items"].as_array().unwrap().clone();
         assert_eq!(items.len(), 2);
         assert!(items.iter().all(|e| e["status"] == "cancelled"));
-        deleted_items.push(items.iter().map(|e| e.get("extendedProperties").is_some()).collect::<Vec<bool>>());
+        deleted_items.push(
+            items
+                .iter()
+                .map(|e| e.get("extendedProperties").is_some())
+                .collect::<Vec<bool>>(),
+        );
     }
     assert_eq!(deleted_items[0], [false, false], "id and status only");
     assert_eq!(deleted_items[1], [true, true], "whole bodies");
@@ -1861,16 +1917,26 @@ async fn fake_google_limits_are_googles_documented_ones() {
     let longest = "v".repeat(*super::EVENT_ID_LEN.end());
     let shortest = "0".repeat(*super::EVENT_ID_LEN.start());
     assert_eq!((super::EVENT_ID_LEN.start(), super::EVENT_ID_LEN.end()), (&5, &1024));
-    assert_eq!(api("POST", &url, Some(&token), Some(event(longest.clone()))).await.0, 200);
+    assert_eq!(
+        api("POST", &url, Some(&token), Some(event(longest.clone()))).await.0,
+        200
+    );
     assert_eq!(api("POST", &url, Some(&token), Some(event(shortest))).await.0, 200);
     for bad in [format!("{longest}0"), "0".repeat(4), "abcdw".into(), "ABCDE".into()] {
         let (status, _, body) = api("POST", &url, Some(&token), Some(event(bad.clone()))).await;
-        assert_eq!((status, body["error"]["message"].clone()), (400, json!("Invalid resource id value.")), "{bad}");
+        assert_eq!(
+            (status, body["error"]["message"].clone()),
+            (400, json!("Invalid resource id value.")),
+            "{bad}"
+        );
     }
 
     // Extended properties: a key over 44 characters is dropped, a value over
     // 1024 characters cut to 1024, silently, as Google documents.
-    assert_eq!((super::EXTENDED_PROPERTY_MAX_KEY, super::EXTENDED_PROPERTY_MAX_VALUE), (44, 1024));
+    assert_eq!(
+        (super::EXTENDED_PROPERTY_MAX_KEY, super::EXTENDED_PROPERTY_MAX_VALUE),
+        (44, 1024)
+    );
     let mut ev = event("props00001".into());
     ev["extendedProperties"] = json!({"private": {
         "k".repeat(44): "kept", "k".repeat(45): "dropped", "long": "é".repeat(1030), "short": "x"}});
@@ -1884,7 +1950,14 @@ async fn fake_google_limits_are_googles_documented_ones() {
     assert_eq!(private["short"], "x");
 
     // Attendee addresses Google refuses.
-    for bad in [" ana@example.com", "ana", "ana@example", "ana@@example.com", "ana@example..com", "a na@example.com"] {
+    for bad in [
+        " ana@example.com",
+        "ana",
+        "ana@example",
+        "ana@@example.com",
+        "ana@example..com",
+        "a na@example.com",
+    ] {
         let mut ev = event("attend0001".into());
         ev["attendees"] = json!([{"email": bad}]);
         let (status, _, body) = api("POST", &url, Some(&token), Some(ev)).await;
@@ -1908,11 +1981,23 @@ async fn fake_google_limits_are_googles_documented_ones() {
     assert_eq!(max, 90 * 24 * 3600);
     let fb_url = format!("{base}freeBusy");
     let (status, _, body) = api("POST", &fb_url, Some(&fb), Some(query(max, 50))).await;
-    assert_eq!((status, body["calendars"]["p49@example.com"]["errors"][0]["reason"].clone()), (200, json!("notFound")));
+    assert_eq!(
+        (
+            status,
+            body["calendars"]["p49@example.com"]["errors"][0]["reason"].clone()
+        ),
+        (200, json!("notFound"))
+    );
     let (status, _, body) = api("POST", &fb_url, Some(&fb), Some(query(max + 1, 1))).await;
-    assert_eq!((status, body["error"]["errors"][0]["reason"].clone()), (400, json!("timeRangeTooLong")));
+    assert_eq!(
+        (status, body["error"]["errors"][0]["reason"].clone()),
+        (400, json!("timeRangeTooLong"))
+    );
     let (_, _, body) = api("POST", &fb_url, Some(&fb), Some(query(3600, 51))).await;
-    assert_eq!(body["calendars"]["p0@example.com"]["errors"][0]["reason"], "tooManyCalendarsRequested");
+    assert_eq!(
+        body["calendars"]["p0@example.com"]["errors"][0]["reason"],
+        "tooManyCalendarsRequested"
+    );
 }
 
 #[tokio::test]
@@ -1930,20 +2015,31 @@ async fn fake_google_quota_refuses_calls_over_the_limit_per_user_and_window() {
     }
     let (status, _, body) = api("GET", &url, Some(&organizer), None).await;
     statuses.push(status);
-    assert_eq!(statuses, [200, 200, 200, 429, 429], "three calls in the window, then refused");
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429, 429],
+        "three calls in the window, then refused"
+    );
     assert_eq!(
         body["error"],
         json!({"code": 429, "message": "Rate Limit Exceeded", "status": "RESOURCE_EXHAUSTED",
             "errors": [{"domain": "usageLimits", "reason": "rateLimitExceeded", "message": "Rate Limit Exceeded"}]})
     );
-    assert_eq!(api("GET", &url, Some(&ana), None).await.0, 200, "another user has a quota of their own");
+    assert_eq!(
+        api("GET", &url, Some(&ana), None).await.0,
+        200,
+        "another user has a quota of their own"
+    );
     assert_eq!(fake.quota_report(), (3, 2));
 
     // A short window: calls again once it has passed (measured by the fake).
     fake.set_quota(1, Duration::from_millis(200), 403, "userRateLimitExceeded");
     assert_eq!(api("GET", &url, Some(&organizer), None).await.0, 200);
     let (status, _, body) = api("GET", &url, Some(&organizer), None).await;
-    assert_eq!((status, body["error"]["errors"][0]["reason"].clone()), (403, json!("userRateLimitExceeded")));
+    assert_eq!(
+        (status, body["error"]["errors"][0]["reason"].clone()),
+        (403, json!("userRateLimitExceeded"))
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -1962,7 +2058,10 @@ async fn fake_google_expires_access_tokens_on_demand_and_holds_answers_at_a_gate
     assert_eq!(api("GET", &url, Some(&token), None).await.0, 200);
     fake.expire_access_tokens();
     let (status, _, body) = api("GET", &url, Some(&token), None).await;
-    assert_eq!((status, body["error"]["errors"][0]["reason"].clone()), (401, json!("authError")));
+    assert_eq!(
+        (status, body["error"]["errors"][0]["reason"].clone()),
+        (401, json!("authError"))
+    );
 
     let token = fake.issue_access_token(&[EVENTS_OWNED]);
     fake.hold_answer_next("events.insert", 1);
@@ -1989,11 +2088,15 @@ async fn fake_google_expires_access_tokens_on_demand_and_holds_answers_at_a_gate
 /// clone too. Every method the fake classifies is in it.
 #[test]
 fn fake_google_method_scopes_match_the_discovery_document() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/calendar/google/testdata/discovery-subset.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/calendar/google/testdata/discovery-subset.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).expect("discovery JSON");
     assert!(
-        doc["_source"].as_str().unwrap_or_default().contains("revision 20261030"),
+        doc["_source"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("revision 20261030"),
         "the subset and the fake's scope table name the same revision"
     );
     for (method, scopes) in super::METHOD_SCOPES {
