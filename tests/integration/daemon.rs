@@ -216,20 +216,42 @@ impl Log {
 /// Kills `run --once` with SIGKILL at a pause point, restarts it, and checks
 /// that every pair has exactly one series and the store agrees with the calendar.
 /// Fast retries with a short budget: an insert's write timeout (budget plus
-/// one call timeout, DESIGN §4 "Write-ahead") is then 5 s.
-const SHORT_BUDGET: &str = "timeout=3s,attempts=12,base=1ms,cap=20ms,budget=2s";
+/// one call timeout, DESIGN §4 "Write-ahead") is then 6 s, so a pending
+/// intent is given up soon after that.
+const SHORT_BUDGET: &str = "timeout=5s,attempts=12,base=1ms,cap=20ms,budget=1s";
+/// For a process that will be killed with a call in flight: it cannot time
+/// out and retry that call before the kill, however slow the machine.
+const NO_RETRY_BEFORE_KILL: &str = "timeout=120s,attempts=12,base=1ms,cap=20ms,budget=1s";
+/// For a restarted run that must find an intent still pending: its write
+/// timeout (2 minutes) cannot pass between the flush and the lookup.
+const LONG_WRITE_TIMEOUT: &str = "timeout=60s,attempts=12,base=1ms,cap=20ms,budget=60s";
 
 /// `run --once` with [`SHORT_BUDGET`]; it must succeed.
 fn run_once_short(org: &Org) -> crate::util::Run {
+    run_once_with(org, SHORT_BUDGET)
+}
+
+/// `run --once` with the given `LIAISON_GOOGLE_TIMING`; it must succeed.
+fn run_once_with(org: &Org, timing: &str) -> crate::util::Run {
     let run = crate::util::Run::from(
         crate::google::base_command(org.dir())
             .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
-            .env("LIAISON_GOOGLE_TIMING", SHORT_BUDGET)
+            .env("LIAISON_GOOGLE_TIMING", timing)
             .output()
             .unwrap(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     run
+}
+
+/// Waits until the fake holds a call at one of its gates (a readiness
+/// signal: the call reached the server), up to 60 s.
+fn wait_held(org: &Org) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while org.fake.held() == 0 {
+        assert!(Instant::now() < deadline, "no call reached the gate");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn crash_at(point: &str) {
@@ -272,17 +294,22 @@ fn a_kill_after_the_answer_and_before_the_store_marks_it_never_double_books() {
 #[test]
 fn a_kill_after_the_insert_is_performed_but_before_its_answer_never_double_books() {
     let org = org(12);
-    // Writes happen at once; their answers are held back for a while.
-    org.fake.set_answer_delay_after_write(Duration::from_secs(20));
-    let mut child = org.spawn(&["run", "--once"], &[]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while org.liaison_events().is_empty() {
-        assert!(Instant::now() < deadline, "no insert reached the calendar");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The first insert is performed at once; its answer waits at the gate,
+    // and the client's call timeout is far longer than the test takes.
+    org.fake.hold_answer_next("events.insert", 1);
+    let mut child = org.spawn(&["run", "--once"], &[("LIAISON_GOOGLE_TIMING", NO_RETRY_BEFORE_KILL)]);
+    wait_held(&org);
+    assert_eq!(org.liaison_events().len(), 1, "the insert was performed");
     child.kill().unwrap(); // SIGKILL while the insert's answer is on its way
     child.wait().unwrap();
-    org.fake.set_answer_delay_after_write(Duration::ZERO);
+    org.fake.release_held();
+    let inserts = org
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.api_method.as_deref() == Some("calendar.events.insert"))
+        .count();
+    assert_eq!(inserts, 1, "the killed run sent one insert and no retry");
     let again = org.liaison(&["run", "--once"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(org.check_invariants(), 6);
@@ -337,26 +364,25 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// connections in one week (DESIGN §4 "Write-ahead").
 fn late_landing(release_after_abandon: bool) {
     let org = org(12);
-    let timing = ("LIAISON_GOOGLE_TIMING", SHORT_BUDGET);
     org.fake.hold_next("events.insert", 1);
-    let mut child = org.spawn(&["run", "--once"], &[timing]);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while org.fake.held() == 0 {
-        assert!(Instant::now() < deadline, "no insert reached the gate");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // The killed run cannot time out and send its insert again before the
+    // kill: the one insert in flight is the one at the gate.
+    let mut child = org.spawn(&["run", "--once"], &[("LIAISON_GOOGLE_TIMING", NO_RETRY_BEFORE_KILL)]);
+    wait_held(&org);
     child.kill().unwrap(); // SIGKILL with the insert in flight
     child.wait().unwrap();
     let run_once = || run_once_short(&org);
-    let first = run_once();
+    // The restarted run's write timeout is long: the intent is certainly
+    // still pending when it looks it up, however slow the machine.
+    let first = run_once_with(&org, LONG_WRITE_TIMEOUT);
     assert!(
         first.stderr.contains("booked=5"),
         "the pair in flight stays reserved: {}",
         first.stderr
     );
     if release_after_abandon {
-        // Past the write timeout (5 s) the intent is given up and its people
-        // are planned again (apart or together under a new id).
+        // Past the write timeout of SHORT_BUDGET (6 s) the intent is given
+        // up and its people are planned again (apart or together under a new id).
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let run = run_once();
@@ -375,7 +401,7 @@ fn late_landing(release_after_abandon: bool) {
         );
     } else {
         org.fake.release_held();
-        let run = run_once();
+        let run = run_once_with(&org, LONG_WRITE_TIMEOUT);
         assert!(
             run.stderr.contains("pending booking found on the calendar"),
             "{}",

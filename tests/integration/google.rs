@@ -9,6 +9,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
@@ -23,8 +25,15 @@ const SCOPES: [&str; 2] = [
     "https://www.googleapis.com/auth/calendar.events.owned",
 ];
 
-/// Fast retries for tests; the defaults wait up to minutes.
-const TIMING: &str = "timeout=3s,attempts=12,base=1ms,cap=20ms,budget=60s";
+/// Fast retries for tests; the defaults wait up to minutes. The call timeout
+/// is far above any answer of the fake on a loaded machine, so no test's
+/// outcome depends on the machine's speed; lost answers are simulated by cut
+/// connections and gates, never by waiting for a timeout.
+const TIMING: &str = "timeout=30s,attempts=12,base=1ms,cap=20ms,budget=60s";
+
+/// How long the test that plays the browser waits for any one thing
+/// (a line from `liaison auth`, an HTTP answer, the process to end).
+const BROWSER_WAIT: Duration = Duration::from_secs(60);
 
 const ZONES: [&str; 4] = ["Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata"];
 
@@ -147,6 +156,9 @@ requests_per_second = 1000
     /// `liaison auth --no-browser`, with the test playing the browser: it reads
     /// the printed URL, asks the fake's consent page, and follows its redirect to
     /// liaison's loopback listener.
+    /// Every wait is bounded by [`BROWSER_WAIT`]: a `liaison auth` that
+    /// prints nothing, an answer that never comes, or a process that never
+    /// ends fail the test instead of hanging it.
     pub fn authorize(&self) -> Run {
         let mut child = base_command(self.dir())
             .args(["--config", self.config.to_str().unwrap(), "auth", "--no-browser"])
@@ -154,16 +166,28 @@ requests_per_second = 1000
             .stderr(Stdio::piped())
             .spawn()
             .expect("liaison auth starts");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let lines = lines_of(child.stdout.take().unwrap());
+        let mut stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
         let mut printed = String::new();
         let url = loop {
-            let mut line = String::new();
-            if stdout.read_line(&mut line).unwrap() == 0 {
-                break None;
-            }
-            printed.push_str(&line);
-            if line.starts_with("http") {
-                break Some(line.trim().to_string());
+            match lines.recv_timeout(BROWSER_WAIT) {
+                Ok(line) => {
+                    printed.push_str(&line);
+                    printed.push('\n');
+                    if line.starts_with("http") {
+                        break Some(line.trim().to_string());
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break None,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    panic!("liaison auth printed no URL within {BROWSER_WAIT:?}: {printed}");
+                }
             }
         };
         let url = url.unwrap_or_else(|| panic!("auth printed no URL: {printed}"));
@@ -175,12 +199,35 @@ requests_per_second = 1000
             .clone();
         let (status, _, _) = http_get(&location);
         assert!(status < 400, "the loopback listener answered {status}");
-        stdout.read_to_string(&mut printed).unwrap();
-        let output = child.wait_with_output().unwrap();
+        let deadline = Instant::now() + BROWSER_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    printed.push_str(&line);
+                    printed.push('\n');
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    panic!("liaison auth did not finish within {BROWSER_WAIT:?}: {printed}");
+                }
+            }
+        }
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("liaison auth did not exit within {BROWSER_WAIT:?}: {printed}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
         Run {
-            code: output.status.code().unwrap_or(-1),
+            code: status.code().unwrap_or(-1),
             stdout: printed,
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            stderr: stderr.join().unwrap_or_default(),
         }
     }
 
@@ -316,19 +363,44 @@ pub fn occurrences(event: &Value) -> Vec<(Timestamp, Timestamp)> {
         .collect()
 }
 
-/// A plain HTTP/1.1 GET: status, lower-cased headers, body.
+/// The lines a child prints on `stdout`, read on a thread (so that the test
+/// can wait for one with a timeout).
+fn lines_of(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// A plain HTTP/1.1 GET: status, lower-cased headers, body. Connecting,
+/// writing and each read are bounded by [`BROWSER_WAIT`].
 fn http_get(url: &str) -> (u16, BTreeMap<String, String>, String) {
+    use std::net::ToSocketAddrs as _;
     let rest = url.strip_prefix("http://").expect("an http URL");
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
-    let mut stream = TcpStream::connect(authority).expect("connect");
+    // `localhost` may name ::1 and 127.0.0.1; the listener is on one of them.
+    let mut stream = authority
+        .to_socket_addrs()
+        .expect("a loopback address")
+        .find_map(|address| TcpStream::connect_timeout(&address, BROWSER_WAIT).ok())
+        .unwrap_or_else(|| panic!("cannot connect to {authority}"));
+    stream.set_read_timeout(Some(BROWSER_WAIT)).unwrap();
+    stream.set_write_timeout(Some(BROWSER_WAIT)).unwrap();
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    stream
+        .read_to_string(&mut response)
+        .unwrap_or_else(|e| panic!("GET {url}: no whole answer within {BROWSER_WAIT:?}: {e}"));
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
     let mut lines = head.lines();
     let status = lines
@@ -413,11 +485,11 @@ fn with_thirty_percent_of_requests_failing_every_pair_is_booked_once() {
 #[test]
 fn a_revoked_token_exits_3_and_says_to_run_auth() {
     let org = Org::new(6);
-    // Short-lived access tokens, so the next run must use the refresh token.
-    org.fake.set_token_lifetime(std::time::Duration::from_secs(1));
     assert_eq!(org.authorize().code, 0);
     org.fake.revoke_refresh_tokens();
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // The stored access token expires now (the file still says it is good
+    // for an hour): the run meets a 401 and must use the refresh token.
+    org.fake.expire_access_tokens();
     let run = org.liaison(&["run", "--once"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("liaison auth"), "{}", run.stderr);

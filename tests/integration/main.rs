@@ -11,5 +11,6 @@ mod reconcile;
 mod repair;
 mod run_once;
 mod status;
+mod strict;
 mod terms;
 mod util;

@@ -642,6 +642,8 @@ impl ServiceAccountTokens {
             account.key.clone(),
             CustomHyperClientBuilder::from(token_client()),
         )
+        // Every token request, not only those made inside a timed API call.
+        .with_timeout(TOKEN_TIMEOUT)
         .subject(subject)
         .build()
         .await
@@ -837,6 +839,11 @@ pub async fn authorize(cfg: &Config, options: AuthOptions) -> Result<AuthReport,
             // client was authorized before; without it a second `liaison auth`
             // would get an access token only, useless after an hour.
             .force_account_selection(true)
+            // The code exchange at the token endpoint, up to the answer's
+            // head: without this, a server that accepts and never answers
+            // holds `liaison auth` until the consent timeout (10 minutes),
+            // long after the browser came back.
+            .with_timeout(TOKEN_TIMEOUT)
             .with_storage(Box::new(sink))
             .build()
             .await

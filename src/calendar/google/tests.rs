@@ -28,16 +28,23 @@ use crate::config::{self, Env};
 struct Reply {
     status: u16,
     body: Value,
-    delay: Duration,
     retry_after: Option<&'static str>,
+    /// The answer is lost: its head goes out, then the connection closes in
+    /// the middle of the body (the request itself was received, and for a
+    /// write, applied). The client sees it at once, whatever the machine's
+    /// speed, instead of waiting out a timeout.
+    cut: bool,
+    /// No answer ever comes (the call can only time out).
+    hang: bool,
 }
 
 fn reply(status: u16, body: Value) -> Reply {
     Reply {
         status,
         body,
-        delay: Duration::ZERO,
         retry_after: None,
+        cut: false,
+        hang: false,
     }
 }
 
@@ -107,7 +114,18 @@ async fn answer(State(stub): State<Arc<Stub>>, request: Request) -> Response {
     let Some(reply) = next else {
         return (StatusCode::IM_A_TEAPOT, format!("unscripted request {uri}")).into_response();
     };
-    tokio::time::sleep(reply.delay).await;
+    if reply.hang {
+        std::future::pending::<()>().await;
+    }
+    if reply.cut {
+        // A Content-Length the body does not reach: hyper sends the head and
+        // the partial body, then closes the connection.
+        let mut response = (StatusCode::from_u16(reply.status).unwrap(), Body::from("{\"id\"")).into_response();
+        response
+            .headers_mut()
+            .insert("content-length", HeaderValue::from_static("4096"));
+        return response;
+    }
     let mut response = (
         StatusCode::from_u16(reply.status).unwrap(),
         [("content-type", "application/json")],
@@ -135,6 +153,10 @@ const CLIENT_ID: &str = "123.apps.googleusercontent.com";
 const ORGANIZER: &str = "en.usa#holiday@group.v.calendar.google.com";
 
 async fn setup(api: Vec<Reply>, token: Vec<Reply>, expired: bool) -> Setup {
+    setup_timed(api, token, expired, stub_timing()).await
+}
+
+async fn setup_timed(api: Vec<Reply>, token: Vec<Reply>, expired: bool, timing: Timing) -> Setup {
     let stub = Arc::new(Stub::default());
     stub.api.lock().unwrap().extend(api);
     stub.token.lock().unwrap().extend(token);
@@ -169,7 +191,9 @@ async fn setup(api: Vec<Reply>, token: Vec<Reply>, expired: bool) -> Setup {
     }
     .save(&token_path(&state))
     .unwrap();
-    let provider = provider_for(dir.path(), &base).await;
+    let provider = GoogleProvider::with_timing(&config_for(dir.path(), &base), timing)
+        .await
+        .unwrap();
     Setup {
         stub,
         provider,
@@ -180,14 +204,20 @@ async fn setup(api: Vec<Reply>, token: Vec<Reply>, expired: bool) -> Setup {
 
 async fn provider_for(dir: &Path, base: &str) -> GoogleProvider {
     let cfg = config_for(dir, base);
-    let timing = Timing {
-        call_timeout: Duration::from_millis(300),
+    GoogleProvider::with_timing(&cfg, stub_timing()).await.unwrap()
+}
+
+/// Fast retries, and a call timeout that no scripted answer comes near on a
+/// loaded machine: a timeout must never eat the next scripted reply. Answers
+/// that are lost are cut connections ([`Reply::cut`]), seen at once.
+fn stub_timing() -> Timing {
+    Timing {
+        call_timeout: Duration::from_secs(30),
         max_attempts: 5,
         backoff_base: Duration::from_millis(1),
         backoff_cap: Duration::from_millis(5),
         retry_budget: Duration::from_secs(10),
-    };
-    GoogleProvider::with_timing(&cfg, timing).await.unwrap()
+    }
 }
 
 fn config_for(dir: &Path, base: &str) -> Config {
@@ -261,7 +291,7 @@ const EVENTS_PATH: &str = "/calendar/v3/calendars/en.usa%23holiday@group.v.calen
 async fn an_insert_whose_answer_was_lost_is_retried_and_its_duplicate_accepted() {
     let req = series();
     let lost = Reply {
-        delay: Duration::from_secs(2),
+        cut: true,
         ..reply(200, returned(&req, "confirmed"))
     };
     let s = setup(
@@ -303,6 +333,27 @@ async fn an_insert_whose_answer_was_lost_is_retried_and_its_duplicate_accepted()
     );
     assert_eq!(s.provider.requests(), 3);
     assert!(s.stub.token_requests().is_empty(), "a fresh token is not refreshed");
+}
+
+/// The call timeout itself: an answer that never comes ends the attempt
+/// after `call_timeout` and is retried; when no attempt is answered the call
+/// is transient. (Deterministic: the stub never answers, whatever the speed.)
+#[tokio::test]
+async fn a_call_never_answered_times_out_each_attempt_then_is_transient() {
+    let hang = Reply {
+        hang: true,
+        ..reply(200, json!({}))
+    };
+    let timing = Timing {
+        call_timeout: Duration::from_secs(1),
+        max_attempts: 2,
+        ..stub_timing()
+    };
+    let s = setup_timed(vec![hang.clone(), hang], vec![], false, timing).await;
+    let err = s.provider.list_series().await.unwrap_err();
+    assert!(matches!(err, CalendarError::Transient(_)), "{err:?}");
+    assert!(err.to_string().contains("no answer from Google within 1s"), "{err}");
+    assert_eq!(s.stub.api_requests().len(), 2, "each attempt reached the server");
 }
 
 #[tokio::test]
@@ -750,8 +801,8 @@ async fn ending_a_series_patches_its_rule_to_until_and_a_gone_series_is_already_
 #[tokio::test]
 async fn the_write_timeout_is_the_retry_budget_plus_one_call_timeout() {
     let s = setup(vec![], vec![], false).await;
-    // 10 s of retries, and the last attempt may be applied 300 ms later.
-    assert_eq!(s.provider.write_timeout(), SignedDuration::from_millis(10_300));
+    // 10 s of retries, and the last attempt may be applied 30 s later.
+    assert_eq!(s.provider.write_timeout(), SignedDuration::from_secs(40));
 }
 
 #[tokio::test]

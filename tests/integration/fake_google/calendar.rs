@@ -17,12 +17,31 @@ use serde_json::{Map, Value, json};
 use super::errors::ApiError;
 use super::times::{self, OccStart, Occurrence, When};
 
-/// Google's documented limit on calendars per `freeBusy.query`.
+// Google's limits, as the fake's own constants: they come from Google's pages
+// (cited next to each), never from liaison's code, so that a product constant
+// that drifts past Google's is caught here.
+
+/// Calendars per `freeBusy.query`: `calendarExpansionMax` "Maximum value is
+/// 50" (discovery document, schema `FreeBusyRequest`;
+/// https://developers.google.com/workspace/calendar/api/v3/reference/freebusy/query).
 pub const FREEBUSY_MAX_CALENDARS: usize = 50;
-/// The longest `freeBusy` range the fake accepts. Google documents no number;
-/// clients report `timeRangeTooLong` past roughly three months, and DESIGN §5
-/// says about 90 days.
+/// The longest `freeBusy` range. Google's reference names no number; clients
+/// meet 400 "The requested time range is too long." past 90 days
+/// (https://github.com/calcom/cal.diy/pull/11962: "The Google /freeBusy
+/// endpoint has a maximum time span of 90 days"). The fake takes it as 90 × 24
+/// hours and refuses a range one second longer.
 pub const FREEBUSY_MAX_RANGE: SignedDuration = SignedDuration::from_hours(90 * 24);
+/// A client-supplied event id: base32hex characters (`a-v`, `0-9`), "between
+/// 5 and 1024 characters" (discovery document, `Event.id`;
+/// https://developers.google.com/workspace/calendar/api/v3/reference/events/insert).
+pub const EVENT_ID_LEN: std::ops::RangeInclusive<usize> = 5..=1024;
+/// Extended properties: "The maximum size of a property's key is 44
+/// characters, and properties with longer keys will be silently dropped. The
+/// maximum size of a property's value is 1024 characters, and properties with
+/// longer values will be silently truncated."
+/// (https://developers.google.com/workspace/calendar/api/guides/extended-properties#limits).
+pub const EXTENDED_PROPERTY_MAX_KEY: usize = 44;
+pub const EXTENDED_PROPERTY_MAX_VALUE: usize = 1024;
 /// `maxResults` of `events.list` and `events.instances`: default and maximum.
 const DEFAULT_PAGE: usize = 250;
 const MAX_PAGE: usize = 2500;
@@ -50,6 +69,30 @@ fn flag(q: &Params, name: &str) -> Result<bool, ApiError> {
 pub struct Calendar {
     pub time_zone: String,
     pub events: BTreeMap<String, Stored>,
+    /// The user who owns it (lower case): a user's own calendar is theirs;
+    /// a secondary calendar names its owner.
+    pub owner: String,
+    /// Other users with writer access (an ACL rule `writer`), lower case.
+    pub writers: BTreeSet<String>,
+}
+
+/// How an incremental `events.list` answers an event deleted since the token.
+/// Google's `Event.status` (discovery document): "Deleted events are only
+/// guaranteed to have the id field populated. On the organizer's calendar,
+/// cancelled events continue to expose event details ... However, incremental
+/// sync requests with showDeleted set to false will not return these details."
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DeletedShape {
+    /// Only `kind`, `etag`, `id` and `status: cancelled`: the least Google
+    /// guarantees.
+    #[default]
+    IdOnly,
+    /// The whole event as it was, with `status: cancelled` (extended
+    /// properties included): what the organizer's calendar shows.
+    FullBody,
+    /// The deleted events of one listing alternately bare and whole (first
+    /// bare), in the listing's order.
+    Alternate,
 }
 
 #[derive(Clone, Debug)]
@@ -67,6 +110,8 @@ pub struct Model {
     pub seq: u64,
     /// Sync tokens carry this; bumping it makes every token "no longer valid".
     pub sync_epoch: u64,
+    /// The shape of deleted events in incremental lists.
+    pub deleted_shape: DeletedShape,
     next_id: u64,
 }
 
@@ -102,9 +147,48 @@ fn attendee<'a>(ev: &'a Value, email: &str) -> Option<&'a Value> {
     })
 }
 
-/// True when `id` is a valid client-supplied event id: base32hex, 5 to 1024 characters.
+/// True when `id` is a valid client-supplied event id: base32hex, [`EVENT_ID_LEN`] characters.
 pub fn valid_event_id(id: &str) -> bool {
-    (5..=1024).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+    EVENT_ID_LEN.contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+}
+
+/// An attendee address Google accepts. Google answers 400 `invalid` "Invalid
+/// attendee email." for, e.g., an address with surrounding spaces
+/// (https://github.com/googleapis/google-api-php-client/issues/1605); its full
+/// rule is not published, so the fake refuses only what is plainly not an
+/// address: whitespace or control characters, not exactly one `@`, an empty
+/// local part, a domain without a dot or with an empty label.
+pub fn valid_attendee_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && domain.split('.').all(|label| !label.is_empty())
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// Applies Google's extended-property limits the way Google documents them:
+/// a key longer than [`EXTENDED_PROPERTY_MAX_KEY`] drops its property, a value
+/// longer than [`EXTENDED_PROPERTY_MAX_VALUE`] characters is cut to that length.
+fn limit_extended_properties(ev: &mut Value) {
+    for kind in ["private", "shared"] {
+        let Some(map) = ev
+            .pointer_mut(&format!("/extendedProperties/{kind}"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        map.retain(|k, _| k.chars().count() <= EXTENDED_PROPERTY_MAX_KEY);
+        for v in map.values_mut() {
+            if let Some(text) = v.as_str()
+                && text.chars().count() > EXTENDED_PROPERTY_MAX_VALUE
+            {
+                *v = Value::String(text.chars().take(EXTENDED_PROPERTY_MAX_VALUE).collect());
+            }
+        }
+    }
 }
 
 pub fn splitmix(mut x: u64) -> u64 {
@@ -208,11 +292,43 @@ pub enum Write {
 }
 
 impl Model {
+    /// A user's own calendar (its owner is the user of the same address).
     pub fn ensure_calendar(&mut self, id: &str, time_zone: &str) {
         self.calendars.entry(key(id)).or_insert_with(|| Calendar {
             time_zone: time_zone.to_string(),
             events: BTreeMap::new(),
+            owner: key(id),
+            writers: BTreeSet::new(),
         });
+    }
+
+    /// A secondary calendar owned by `owner` (created, or given that owner).
+    pub fn ensure_owned_calendar(&mut self, id: &str, time_zone: &str, owner: &str) {
+        self.ensure_calendar(id, time_zone);
+        if let Some(c) = self.calendars.get_mut(&key(id)) {
+            c.owner = key(owner);
+        }
+    }
+
+    /// Whether `user` may write events on calendar `cal` (a resolved key):
+    /// its owner may; a user with an ACL rule `writer` may too, unless the
+    /// token only holds `calendar.events.owned` ("See, create, change, and
+    /// delete events on Google calendars you own", discovery document).
+    /// A calendar the fake does not know is left to the handler (404).
+    pub fn can_write(&self, cal: &str, user: &str, owned_only: bool) -> bool {
+        match self.calendars.get(cal) {
+            None => true,
+            Some(c) => c.owner == key(user) || (!owned_only && c.writers.contains(&key(user))),
+        }
+    }
+
+    /// The users of the domain: the owners of the users' own calendars.
+    pub fn users(&self) -> BTreeSet<String> {
+        self.calendars
+            .iter()
+            .filter(|(k, c)| **k == c.owner)
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
     /// The calendar key a request means: `primary` is the caller's own calendar.
@@ -303,10 +419,14 @@ impl Model {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| cal.to_string());
+        limit_extended_properties(ev);
         if let Some(list) = ev.get_mut("attendees").and_then(Value::as_array_mut) {
             for a in list.iter_mut() {
-                if a.get("email").and_then(Value::as_str).is_none() {
+                let Some(email) = a.get("email").and_then(Value::as_str) else {
                     return Err(ApiError::required("Missing attendee email."));
+                };
+                if !valid_attendee_email(email) {
+                    return Err(ApiError::invalid("Invalid attendee email."));
                 }
                 let is_organizer = a
                     .get("email")
@@ -673,7 +793,7 @@ impl Model {
                         );
                     }
                 }
-                Some(self.check_sync_token(token)?)
+                Some(self.check_sync_token(cal, token)?)
             }
         };
         if param(q, "q").is_some() {
@@ -742,15 +862,24 @@ impl Model {
 
         // (sort key, event) pairs; the sort key doubles as the page token.
         let mut items: Vec<(String, Value)> = Vec::new();
+        let mut deleted_seen = 0usize;
         for stored in calendar.events.values() {
             let ev = &stored.value;
             if let Some(since) = sync {
                 if stored.seq > since {
                     // Google: in an incremental sync a deleted event may come
-                    // back with nothing but its id and status; the fake sends
-                    // exactly that, the least a client can rely on.
+                    // back with nothing but its id and status, or whole; which
+                    // one is [`DeletedShape`]'s choice.
                     let deleted = status(ev) == "cancelled" && ev.get("recurringEventId").is_none();
-                    let item = if deleted {
+                    let bare = match self.deleted_shape {
+                        DeletedShape::IdOnly => true,
+                        DeletedShape::FullBody => false,
+                        DeletedShape::Alternate => deleted_seen.is_multiple_of(2),
+                    };
+                    if deleted {
+                        deleted_seen += 1;
+                    }
+                    let item = if deleted && bare {
                         json!({"kind": "calendar#event", "etag": ev.get("etag").cloned().unwrap_or(Value::Null),
                                "id": str_field(ev, "id").unwrap_or_default(), "status": "cancelled"})
                     } else {
@@ -807,7 +936,7 @@ impl Model {
         let (page, next) = paginate(items, q)?;
         let mut out = self.collection(cal, page, next);
         if out.get("nextPageToken").is_none() {
-            out["nextSyncToken"] = json!(self.sync_token());
+            out["nextSyncToken"] = json!(self.sync_token(cal));
         }
         Ok(out)
     }
@@ -837,17 +966,29 @@ impl Model {
         out
     }
 
-    pub fn sync_token(&self) -> String {
-        format!("fakesync-{}-{}", self.sync_epoch, self.seq)
+    /// A sync token of calendar `cal` (a resolved key): it names the
+    /// calendar, so a token of one calendar is refused on another.
+    pub fn sync_token(&self, cal: &str) -> String {
+        format!("fakesync-{}-{}-{}", self.sync_epoch, hex(cal), self.seq)
     }
 
-    fn check_sync_token(&self, token: &str) -> Result<u64, ApiError> {
+    /// The change counter a token of calendar `cal` stands for. A token the
+    /// server does not honour (another calendar's, invalidated, made up) is
+    /// 410 `fullSyncRequired`: Google's documented answer to a sync token it
+    /// invalidated ("the server will respond to an incremental request with a
+    /// response code 410", https://developers.google.com/workspace/calendar/api/guides/sync).
+    /// Google does not say what it answers for another calendar's token; 410
+    /// is the answer that makes a client read everything again.
+    fn check_sync_token(&self, cal: &str, token: &str) -> Result<u64, ApiError> {
         let rest = token
             .strip_prefix("fakesync-")
             .ok_or_else(ApiError::full_sync_required)?;
-        let (epoch, seq) = rest.split_once('-').ok_or_else(ApiError::full_sync_required)?;
-        match (epoch.parse::<u64>(), seq.parse::<u64>()) {
-            (Ok(e), Ok(s)) if e == self.sync_epoch && s <= self.seq => Ok(s),
+        let mut parts = rest.splitn(3, '-');
+        let (Some(epoch), Some(calendar), Some(seq)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(ApiError::full_sync_required());
+        };
+        match (epoch.parse::<u64>(), unhex(calendar), seq.parse::<u64>()) {
+            (Ok(e), Some(c), Ok(s)) if e == self.sync_epoch && c == cal && s <= self.seq => Ok(s),
             _ => Err(ApiError::full_sync_required()),
         }
     }

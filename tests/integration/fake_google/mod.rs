@@ -29,7 +29,8 @@
 //!   `WWW-Authenticate`); the token's scopes must include one the discovery
 //!   document lists for the method (else 403 `insufficientPermissions` with the
 //!   `ACCESS_TOKEN_SCOPE_INSUFFICIENT` detail). A self-test compares the scope
-//!   table with the discovery document when `../shared/reference/` holds it.
+//!   table with the discovery subset kept in the repository
+//!   (`src/calendar/google/testdata/discovery-subset.json`).
 //! - Error bodies: `{"error": {"code", "message", "errors": [{domain, reason,
 //!   message}], "status"}}`; OAuth errors `{"error", "error_description"}`.
 //!   Messages are Google's where known: 409 `duplicate` "The requested identifier
@@ -39,6 +40,25 @@
 //!   `rateLimitExceeded`, 403 `userRateLimitExceeded`, 403 `dailyLimitExceeded`
 //!   "Daily Limit Exceeded" and `quotaExceeded` (domain `usageLimits`), 500
 //!   `backendError`, and `invalid_grant` "Token has been expired or revoked.".
+//! - Writes (insert, patch, update, delete, and the unmodelled import,
+//!   quickAdd, move) need write access to the calendar: its owner has it (a
+//!   user owns their own calendar; [`FakeGoogle::add_owned_calendar`] names the
+//!   owner of a secondary one); [`FakeGoogle::grant_writer`] gives writer
+//!   access, which a token holding only `calendar.events.owned` ("calendars
+//!   you own") does not use. Else 403 `requiredAccessLevel` "You need to have
+//!   writer access to this calendar." (domain `calendar`).
+//! - Google's documented limits are the fake's own constants, each citing its
+//!   page and independent of liaison's ([`FREEBUSY_MAX_CALENDARS`],
+//!   [`FREEBUSY_MAX_RANGE`], [`EVENT_ID_LEN`], [`EXTENDED_PROPERTY_MAX_KEY`],
+//!   [`EXTENDED_PROPERTY_MAX_VALUE`]). Extended properties are limited as
+//!   documented: a key over 44 characters drops its property, a value over
+//!   1024 characters is cut, silently. An attendee address that is plainly not
+//!   one is 400 `invalid` "Invalid attendee email.".
+//! - Per-user rate quota, when turned on ([`FakeGoogle::set_quota`]): at most N
+//!   calls per user in any sliding window, measured by the fake on its own
+//!   clock, then 429 `rateLimitExceeded` or 403 `userRateLimitExceeded`
+//!   (domain `usageLimits`; both documented for the per-minute quota).
+//!   [`FakeGoogle::quota_report`] tells the busiest window and the refusals.
 //! - `events.insert`: a client id must match `[a-v0-9]{5,1024}`; an existing id
 //!   is 409 even when that event is cancelled; start and end are required and
 //!   end may not precede start; a recurring event needs `timeZone` on start and
@@ -66,7 +86,9 @@
 //!   documented), `singleEvents`, `orderBy` (`startTime` needs `singleEvents`),
 //!   `timeMin`/`timeMax`, `updatedMin`, `iCalUID`, `syncToken`/`nextSyncToken`
 //!   (changes since the token, deleted ones included; filters with a sync token
-//!   are 400; a stale token is 410 `fullSyncRequired`).
+//!   are 400; a stale token is 410 `fullSyncRequired`). A sync token belongs to
+//!   one calendar: used on another (an organizer that changed, or another
+//!   user's `primary`) it is 410 `fullSyncRequired` too.
 //! - `freeBusy.query`: `timeMin`/`timeMax` required, empty range 400
 //!   `timeRangeEmpty`; unknown calendars get `errors: [{domain: global, reason:
 //!   notFound}]` and the others still answer; `primary` is the caller's calendar;
@@ -86,18 +108,29 @@
 //!   refresh token) and the service-account `jwt-bearer` grant: the RS256
 //!   signature is verified against the embedded key, and `iss`, `aud` (the
 //!   token URI), `iat`/`exp` (at most an hour, five minutes of skew) and
-//!   `scope` are checked; `sub` is the user the token acts for.
+//!   `scope` are checked; `sub` is the user the token acts for: it must be a
+//!   user of the domain (the owner of a user calendar the fake knows), else
+//!   400 `invalid_grant` "Invalid email or User ID", and the service account
+//!   must have domain-wide delegation for every scope asked
+//!   ([`FakeGoogle::set_delegation`]; all scopes by default), else 401
+//!   `unauthorized_client` "Unauthorized client or scope in request.".
+//!   Without `sub` the service account acts for itself.
 //!
 //! # Divergences (known)
 //!
-//! - No ACLs: any valid token may read and write any calendar of the fake;
-//!   `calendar.events.owned` does not restrict writes to the caller's own
-//!   calendars. Calendars exist when added, when they are the caller's own
-//!   (created in UTC on first use), or when `add_event` names them. No
-//!   `calendarList`, `calendars`, `settings`, `acl`, `colors`, `channels`;
-//!   `events.import`, `quickAdd`, `move`, `watch` answer 404 after the auth
-//!   checks. Requests without any credentials get 401 (Google may answer 403
-//!   "missing a valid API key").
+//! - Access control covers writes only: any valid token may read any calendar
+//!   (`events.list`/`get`/`instances` on a calendar the caller cannot see would
+//!   be 404 on Google, and `calendar.events.owned` reads only owned ones).
+//!   Google's exact answer to a writer (not owner) using
+//!   `calendar.events.owned` is not documented; the fake gives the
+//!   `requiredAccessLevel` answer. `calendar.app.created` is treated like
+//!   `calendar.events.owned`. Calendars exist when added, when they are the
+//!   caller's own (created in UTC on first use), or when `add_event` names
+//!   them; every calendar not made with `add_owned_calendar` is a user's own,
+//!   and its id a user of the domain. No `calendarList`, `calendars`,
+//!   `settings`, `acl`, `colors`, `channels`; `events.import`, `quickAdd`,
+//!   `move`, `watch` answer 404 after the auth checks. Requests without any
+//!   credentials get 401 (Google may answer 403 "missing a valid API key").
 //! - Invitations are not copied to the attendees' calendars: `list`/`get` on an
 //!   attendee's calendar do not show them; only freeBusy counts them. An
 //!   attendee cannot mark their copy "free". Event types (working location,
@@ -105,10 +138,14 @@
 //! - freeBusy limits: Google documents at most 50 calendars but not how it
 //!   refuses more; the fake answers 200 with `tooManyCalendarsRequested` on
 //!   every calendar (the per-calendar reason the discovery document lists; a
-//!   400 would be the other plausible answer). The range limit is undocumented
-//!   (clients observe 400 `timeRangeTooLong` past about three months); the fake
-//!   refuses more than exactly 90 × 24 hours. Groups are not expanded (a group
-//!   id is `notFound`).
+//!   400 would be the other plausible answer). The range limit is not in
+//!   Google's reference (clients observe 400 "The requested time range is too
+//!   long." past 90 days); the fake refuses more than exactly 90 × 24 hours,
+//!   whatever the zone's DST days. Groups are not expanded (a group id is
+//!   `notFound`).
+//! - Other limits: an event's 300 extended properties and 32 kB of them
+//!   (documented, answer not documented) are not enforced; attendee addresses
+//!   are checked for plain syntax only (Google's full rule is not published).
 //! - Recurrence: RRULE (via the `rrule` crate), RDATE and EXDATE; EXRULE is
 //!   refused. A DTSTART that does not match the rule is not added as an extra
 //!   occurrence. A local time in a DST gap is moved forward (jiff's
@@ -131,23 +168,34 @@
 //!   refused with 400 (not modelled); `timeZone`, `maxAttendees`,
 //!   `alwaysIncludeEmail`, `eventTypes` and `showHiddenInvitations` are accepted
 //!   and ignored. `nextSyncToken` comes with the last page of every list. Sync
-//!   tokens never expire unless [`FakeGoogle::invalidate_sync_tokens`]. In an
-//!   incremental sync a deleted event comes back as only `id` and `status`
-//!   (the least Google guarantees; Google often sends more). Events
-//!   without `timeZone` are written in the calendar's zone, without adding one.
+//!   tokens never expire unless [`FakeGoogle::invalidate_sync_tokens`]; what
+//!   Google answers for another calendar's token is not documented (the fake:
+//!   410). In an incremental sync a deleted event comes back as only `id` and
+//!   `status` by default (the least Google guarantees), or whole, or the two
+//!   alternately ([`FakeGoogle::set_deleted_shape`]); Google documents that
+//!   the organizer's calendar keeps the details and that a sync with
+//!   `showDeleted=false` leaves them out, and the fake does not tie the shape
+//!   to `showDeleted`. Events without `timeZone` are written in the calendar's
+//!   zone, without adding one.
 //! - Conference creation succeeds at once (Google may answer `pending` first);
 //!   only `hangoutsMeet` is accepted.
-//! - `etag`s come from a change counter; `created`/`updated` and token expiry
-//!   use the machine's real clock (not `LIAISON_NOW`); `htmlLink` is fake.
+//! - `etag`s come from a change counter; `created`/`updated`, token expiry and
+//!   the quota's windows use the machine's real clock (not `LIAISON_NOW`);
+//!   [`FakeGoogle::expire_access_tokens`] expires tokens on demand;
+//!   `htmlLink` is fake.
 //! - OAuth: no consent screen, no granular consent (every requested scope is
 //!   granted), no "Testing" status 7-day refresh expiry (use
 //!   [`FakeGoogle::revoke_refresh_tokens`]); client credentials only in the
 //!   form body (no HTTP Basic); refresh tokens are not bound to a user session
-//!   and never expire by themselves. Domain-wide delegation is not checked: any
-//!   `sub` is accepted (Google answers `unauthorized_client` unless an admin
-//!   allowed the client id for those scopes). The `jwt-bearer` answer has no
-//!   `scope` field.
-//! - No quotas of its own: 429/403/5xx only when injected. Failure injection
+//!   and never expire by themselves. Domain-wide delegation is all or nothing
+//!   per scope set: Google's `access_denied` for a partly delegated scope list
+//!   is answered as `unauthorized_client`, and the delegation takes effect at
+//!   once (Google: up to 24 hours). The `jwt-bearer` answer has no `scope`
+//!   field.
+//! - Quotas only when turned on ([`FakeGoogle::set_quota`]): per user, not per
+//!   project (Google: also 10,000 per minute per project); a refused call is
+//!   not counted in the window (Google does not say); the daily and "Calendar
+//!   usage limits" are only injected. Failure injection
 //!   ([`FakeGoogle::set_failure_rate`], [`FakeGoogle::fail_next`] for the next
 //!   calls whatever their method, [`FakeGoogle::fail_method`] for the next
 //!   calls of one method, e.g. `fail_method("events.insert", 1, 403,
@@ -157,13 +205,15 @@
 //!   bodies are Google's for the reason: `dailyLimitExceeded` 403 domain
 //!   `usageLimits` "Daily Limit Exceeded", `quotaExceeded` 403 `usageLimits`
 //!   "Calendar usage limits exceeded.", `forbiddenForNonOrganizer` and
-//!   `requiredAccessLevel` 403 domain `calendar`; [`FakeGoogle::set_delay`] delays Calendar API calls only,
-//!   before handling them, and a delayed write is still performed when the
-//!   client has given up.
+//!   `requiredAccessLevel` 403 domain `calendar`.
 //! - The write gate ([`FakeGoogle::hold_next`], [`FakeGoogle::held`],
 //!   [`FakeGoogle::release_held`]) holds calls of one method, authorized but
 //!   unapplied, until the test releases them: an insert in flight that lands
 //!   after its client was killed and after a restarted client looked it up.
+//!   The answer gate ([`FakeGoogle::hold_answer_next`]) applies the call at
+//!   once and holds its answer until released: a write done whose answer the
+//!   client never gets. Both are readiness signals (`held() > 0`), so tests
+//!   order events by them instead of by sleeping.
 //! - "Drop after write" ([`FakeGoogle::drop_after_write_next`]) performs the
 //!   write, then closes the TCP connection before a single byte of the answer:
 //!   the listener wraps each connection in an IO type that fails every read and
@@ -192,10 +242,14 @@ use axum::{Extension, Form};
 use jiff::Timestamp;
 use serde_json::Value;
 
+pub use calendar::{
+    DeletedShape, EVENT_ID_LEN, EXTENDED_PROPERTY_MAX_KEY, EXTENDED_PROPERTY_MAX_VALUE, FREEBUSY_MAX_CALENDARS,
+    FREEBUSY_MAX_RANGE,
+};
 use calendar::{Model, Write};
 use conn::{ConnHandle, KillableListener};
 use errors::{ApiError, json_response};
-use oauth::{Auth, Grant};
+use oauth::{Auth, Delegation, Grant};
 
 pub use oauth::{CLIENT_ID, CLIENT_SECRET, SERVICE_ACCOUNT_EMAIL};
 
@@ -380,15 +434,53 @@ struct Faults {
     fail_next: VecDeque<(u16, String)>,
     /// (discovery id, status, reason) of calls of one method to fail, in order.
     fail_method: VecDeque<(String, u16, String)>,
-    delay: Duration,
-    /// Held after a write is performed, before its answer is sent.
-    answer_delay_after_write: Duration,
     drop_writes: usize,
     retry_after: Option<u64>,
     /// The write gate: calls of this method (discovery id) still to hold.
     gate: Option<(String, usize)>,
-    /// Calls waiting at the gate now.
+    /// The answer gate: calls of this method to perform at once and whose
+    /// answers to hold.
+    answer_gate: Option<(String, usize)>,
+    /// Calls waiting at either gate now.
     held: usize,
+    quota: Option<QuotaMode>,
+}
+
+/// Google's per-user rate quota, modelled: at most `limit` API calls per user
+/// in any sliding `window` ("Quotas are calculated per minute using a sliding
+/// window"; 600 requests per minute per user per project; exceeding it answers
+/// "a 403 usageLimits status code or a 429 usageLimits status code",
+/// https://developers.google.com/workspace/calendar/api/guides/quota).
+#[derive(Debug)]
+struct QuotaMode {
+    limit: usize,
+    window: Duration,
+    status: u16,
+    reason: String,
+    /// The instants of each user's admitted calls within the window (a
+    /// refused call is not counted; whether Google counts it is not documented).
+    calls: std::collections::HashMap<String, VecDeque<std::time::Instant>>,
+    /// The most admitted calls of one user in one window.
+    peak: usize,
+    refused: usize,
+}
+
+impl QuotaMode {
+    /// Counts a call of `user` now; answers the error when it is over the quota.
+    fn admit(&mut self, user: &str) -> Option<ApiError> {
+        let now = std::time::Instant::now();
+        let calls = self.calls.entry(user.to_string()).or_default();
+        while calls.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            calls.pop_front();
+        }
+        if calls.len() >= self.limit {
+            self.refused += 1;
+            return Some(ApiError::for_reason(self.status, &self.reason));
+        }
+        calls.push_back(now);
+        self.peak = self.peak.max(calls.len());
+        None
+    }
 }
 
 impl Faults {
@@ -606,6 +698,66 @@ impl FakeGoogle {
         s.model.calendars.get_mut(&cal).expect("just ensured").time_zone = time_zone.to_string();
     }
 
+    /// A secondary calendar (e.g. `team@group.calendar.google.com`) owned by
+    /// `owner`, who may write events on it with `calendar.events.owned`.
+    /// Naming an existing calendar gives it that owner.
+    pub fn add_owned_calendar(&self, id: &str, time_zone: &str, owner: &str) {
+        assert!(times::zone(time_zone).is_some(), "unknown time zone {time_zone:?}");
+        lock(&self.shared).model.ensure_owned_calendar(id, time_zone, owner);
+    }
+
+    /// Gives `user` writer access to `calendar` (an ACL rule `writer`): it
+    /// lets tokens with `calendar` or `calendar.events` write there, not
+    /// tokens with only `calendar.events.owned`.
+    pub fn grant_writer(&self, calendar: &str, user: &str) {
+        let mut s = lock(&self.shared);
+        let cal = Model::resolve(calendar, &s.auth.user);
+        let c = s.model.calendars.get_mut(&cal).expect("grant_writer: no such calendar");
+        c.writers.insert(user.to_lowercase());
+    }
+
+    /// Which scopes the service account's client id may ask for when it acts
+    /// for a user (domain-wide delegation): `None` for none (the grant is
+    /// `unauthorized_client`), `Some(scopes)` for those (full URLs). By
+    /// default every scope is delegated.
+    pub fn set_delegation(&self, scopes: Option<&[&str]>) {
+        lock(&self.shared).auth.delegation = match scopes {
+            None => Delegation::NotGranted,
+            Some(list) => Delegation::Scopes(list.iter().map(|s| s.to_string()).collect()),
+        };
+    }
+
+    /// How incremental lists show a deleted event (default: id and status only).
+    pub fn set_deleted_shape(&self, shape: DeletedShape) {
+        lock(&self.shared).model.deleted_shape = shape;
+    }
+
+    /// Turns on Google's per-user rate quota: at most `limit` API calls per
+    /// user in any sliding `window` (Google: 600 per minute); a call over it
+    /// answers `status` with Google's body for `reason` (403
+    /// `userRateLimitExceeded` or 429 `rateLimitExceeded`, both documented).
+    /// OAuth endpoints do not count.
+    pub fn set_quota(&self, limit: usize, window: Duration, status: u16, reason: &str) {
+        lock(&self.shared).faults.quota = Some(QuotaMode {
+            limit,
+            window,
+            status,
+            reason: reason.to_string(),
+            calls: std::collections::HashMap::new(),
+            peak: 0,
+            refused: 0,
+        });
+    }
+
+    /// (the most calls one user made in one window, calls refused for the quota).
+    pub fn quota_report(&self) -> (usize, usize) {
+        lock(&self.shared)
+            .faults
+            .quota
+            .as_ref()
+            .map_or((0, 0), |q| (q.peak, q.refused))
+    }
+
     /// Stores a raw Google event resource on `calendar` (created in UTC if
     /// unknown) and answers its id. It may be recurring, or an exception of a
     /// series (with `recurringEventId` and `originalStartTime`; its id then
@@ -725,7 +877,21 @@ impl FakeGoogle {
         s.faults.gate = Some((full, n));
     }
 
-    /// Calls waiting at the gate now (a readiness signal for tests).
+    /// Performs the next `n` calls of `method` at once but holds their answers
+    /// until [`FakeGoogle::release_held`]: a write that landed and whose
+    /// answer is still on its way (a client killed now never learns it).
+    pub fn hold_answer_next(&self, method: &str, n: usize) {
+        let full = if method.starts_with("calendar.") {
+            method.to_string()
+        } else {
+            format!("calendar.{method}")
+        };
+        let mut s = lock(&self.shared);
+        s.gate_open.send_replace(false);
+        s.faults.answer_gate = Some((full, n));
+    }
+
+    /// Calls waiting at either gate now (a readiness signal for tests).
     pub fn held(&self) -> usize {
         lock(&self.shared).faults.held
     }
@@ -736,6 +902,7 @@ impl FakeGoogle {
         {
             let mut s = lock(&self.shared);
             s.faults.gate = None;
+            s.faults.answer_gate = None;
             s.gate_open.send_replace(true);
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -750,22 +917,17 @@ impl FakeGoogle {
         lock(&self.shared).faults.retry_after = secs;
     }
 
-    /// Waits this long before handling each API call. The call is handled
-    /// (and a write performed) even when the client has given up meanwhile.
-    /// Performs writes at once but holds their answers back for `delay`: the
-    /// window in which a client can die with its write done and unanswered.
-    pub fn set_answer_delay_after_write(&self, delay: Duration) {
-        lock(&self.shared).faults.answer_delay_after_write = delay;
-    }
-
-    pub fn set_delay(&self, delay: Duration) {
-        lock(&self.shared).faults.delay = delay;
-    }
-
     /// Performs the next `n` writes (insert, patch, update, delete; whatever
     /// their outcome), then closes the connection without answering.
     pub fn drop_after_write_next(&self, n: usize) {
         lock(&self.shared).faults.drop_writes = n;
+    }
+
+    /// Makes every access token issued so far expire now: the next API call
+    /// with one answers 401, as Google does for an expired token (instead of
+    /// waiting out a short lifetime).
+    pub fn expire_access_tokens(&self) {
+        lock(&self.shared).auth.expire_access_tokens();
     }
 
     /// Revokes every refresh token issued so far: refresh grants then answer
@@ -882,6 +1044,29 @@ fn scope_allows(api_method: &str, scopes: &[String]) -> bool {
     })
 }
 
+/// A write on a calendar the caller may not write: 403 `requiredAccessLevel`
+/// "You need to have writer access to this calendar.", the answer Google
+/// gives to an insert on a calendar not shared with the caller
+/// (https://github.com/spatie/laravel-google-calendar/issues/95). With only
+/// `calendar.events.owned` the caller must own the calendar.
+fn write_refusal(model: &Model, api_method: Option<&str>, path: &str, grant: &Grant) -> Option<ApiError> {
+    if !is_write(api_method) {
+        return None;
+    }
+    let segment = path.strip_prefix("/calendar/v3/calendars/")?.split('/').next()?;
+    let id = percent_encoding::percent_decode_str(segment).decode_utf8().ok()?;
+    let cal = Model::resolve(&id, &grant.user);
+    let broad = grant.scopes.iter().any(|s| {
+        s.strip_prefix(SCOPE_PREFIX)
+            .is_some_and(|short| short == "calendar" || short == "calendar.events")
+    });
+    if model.can_write(&cal, &grant.user, !broad) {
+        None
+    } else {
+        Some(ApiError::for_reason(403, "requiredAccessLevel"))
+    }
+}
+
 fn insufficient_scopes(api_method: &str) -> ApiError {
     let mut e = ApiError::new(
         403,
@@ -913,10 +1098,11 @@ fn insufficient_scopes(api_method: &str) -> ApiError {
     e
 }
 
-/// Every request passes here: it is logged; API calls are delayed,
-/// authenticated, checked for scope and perhaps failed on purpose; writes may
-/// have their connection cut after they are performed. The work runs in its
-/// own task so that a client hanging up cannot stop a write half-way.
+/// Every request passes here: it is logged; API calls are authenticated,
+/// checked for scope, quota and write access, perhaps failed on purpose or
+/// held at a gate; writes may have their connection cut after they are
+/// performed. The work runs in its own task so that a client hanging up
+/// cannot stop a write half-way.
 async fn pipeline(State(shared): State<SharedState>, req: Request, next: Next) -> Response {
     let what = format!("{} {}", req.method(), req.uri());
     match tokio::spawn(handle(shared.clone(), req, next)).await {
@@ -965,10 +1151,6 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
     };
     let mut handled = false;
     let response = if path.starts_with("/calendar/v3/") {
-        let delay = lock(&shared).faults.delay;
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok());
         let grant = lock(&shared).auth.authenticate(header).map(|t| t.grant.clone());
         match grant {
@@ -980,6 +1162,12 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
                     Some(m) if !scope_allows(m, &grant.scopes) => Some(insufficient_scopes(m)),
                     _ => None,
                 };
+                let refused = refused
+                    .or_else(|| {
+                        let mut s = lock(&shared);
+                        s.faults.quota.as_mut().and_then(|q| q.admit(&grant.user))
+                    })
+                    .or_else(|| write_refusal(&lock(&shared).model, api_method, &path, &grant));
                 if let Some(e) = refused {
                     e.into_response()
                 } else if let Some(e) = lock(&shared).faults.draw(api_method) {
@@ -1012,6 +1200,22 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
                     if was_held {
                         lock(&shared).faults.held -= 1;
                     }
+                    // The answer gate: applied, answered only when released.
+                    let answer_held = {
+                        let mut s = lock(&shared);
+                        match &mut s.faults.answer_gate {
+                            Some((m, n)) if *n > 0 && api_method == Some(m.as_str()) => {
+                                *n -= 1;
+                                s.faults.held += 1;
+                                Some(s.gate_open.subscribe())
+                            }
+                            _ => None,
+                        }
+                    };
+                    if let Some(mut open) = answer_held {
+                        let _ = open.wait_for(|&released| released).await;
+                        lock(&shared).faults.held -= 1;
+                    }
                     response
                 }
             }
@@ -1023,10 +1227,6 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
         record.scopes = scopes.clone();
     }
     if handled && is_write(api_method) {
-        let hold = lock(&shared).faults.answer_delay_after_write;
-        if !hold.is_zero() {
-            tokio::time::sleep(hold).await;
-        }
         let mut s = lock(&shared);
         if s.faults.drop_writes > 0 {
             s.faults.drop_writes -= 1;
@@ -1116,7 +1316,11 @@ async fn oauth_authorize(State(shared): State<SharedState>, Query(q): Query<Vec<
 }
 
 async fn oauth_token(State(shared): State<SharedState>, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let result = lock(&shared).auth.token(&form);
+    let result = {
+        let mut s = lock(&shared);
+        let users = s.model.users();
+        s.auth.token(&form, &users)
+    };
     match result {
         Ok((body, scopes)) => {
             let mut response = ok_json(body);

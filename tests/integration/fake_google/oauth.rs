@@ -3,7 +3,7 @@
 //! `/token` (authorization code, refresh token and JWT bearer grants), and the
 //! access tokens they issue.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -82,6 +82,20 @@ const GRANT_JWT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// Google's lifetime for access tokens.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 
+/// Domain-wide delegation of the service account: which scopes a Workspace
+/// admin allowed its client id (Admin console, Security > API controls >
+/// Domain-wide delegation).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Delegation {
+    /// Every scope.
+    #[default]
+    Any,
+    /// These scopes only (full URLs).
+    Scopes(Vec<String>),
+    /// None: the client id is not listed.
+    NotGranted,
+}
+
 /// Who a token speaks for and what it may do.
 #[derive(Clone, Debug)]
 pub struct Grant {
@@ -118,6 +132,8 @@ pub struct Auth {
     access: HashMap<String, AccessToken>,
     refresh: HashMap<String, RefreshToken>,
     codes: HashMap<String, AuthCode>,
+    /// Domain-wide delegation granted to the service account.
+    pub delegation: Delegation,
     counter: u64,
     salt: u64,
     public_key: Vec<u8>,
@@ -171,6 +187,7 @@ impl Auth {
             access: HashMap::new(),
             refresh: HashMap::new(),
             codes: HashMap::new(),
+            delegation: Delegation::default(),
             counter: 0,
             salt,
             public_key: pair.public().as_ref().to_vec(),
@@ -209,6 +226,15 @@ impl Auth {
             .chain(self.codes.keys())
             .cloned()
             .collect()
+    }
+
+    /// Every access token issued so far expires now (the next call with one
+    /// is 401); refresh tokens are untouched.
+    pub fn expire_access_tokens(&mut self) {
+        let now = Instant::now();
+        for t in self.access.values_mut() {
+            t.expires = now;
+        }
     }
 
     pub fn revoke_refresh_tokens(&mut self) {
@@ -322,7 +348,9 @@ impl Auth {
     }
 
     /// `POST /token`. Answers the token JSON and the scopes it grants.
-    pub fn token(&mut self, form: &Params) -> Result<(Value, Vec<String>), OAuthError> {
+    /// `users` are the users of the domain (a service account's `sub` must be
+    /// one of them).
+    pub fn token(&mut self, form: &Params, users: &BTreeSet<String>) -> Result<(Value, Vec<String>), OAuthError> {
         match param(form, "grant_type").unwrap_or_default() {
             "authorization_code" => {
                 self.check_client(form)?;
@@ -395,7 +423,7 @@ impl Auth {
                 ))
             }
             GRANT_JWT => {
-                let grant = self.check_jwt(param(form, "assertion").unwrap_or_default())?;
+                let grant = self.check_jwt(param(form, "assertion").unwrap_or_default(), users)?;
                 let scopes = grant.scopes.clone();
                 let (access, expires_in) = self.issue_access(grant);
                 Ok((
@@ -428,8 +456,14 @@ impl Auth {
     /// Reads and verifies a service account's signed JWT (RS256 with the
     /// embedded key): issuer, audience, lifetime, signature, scopes. `sub`
     /// is the user the token acts for (domain-wide delegation), else the
-    /// service account itself.
-    fn check_jwt(&self, assertion: &str) -> Result<Grant, OAuthError> {
+    /// service account itself. Errors as Google's table of JWT error codes
+    /// has them (https://developers.google.com/identity/protocols/oauth2/service-account#jwt-error-codes):
+    /// a `sub` that is no user of the domain is `invalid_grant` "Invalid email
+    /// or User ID"; a client id not allowed domain-wide delegation (for every
+    /// scope asked) is `unauthorized_client` "Unauthorized client or scope in
+    /// request." (401, as clients report it:
+    /// https://github.com/googleapis/google-auth-library-nodejs/issues/916).
+    fn check_jwt(&self, assertion: &str, users: &BTreeSet<String>) -> Result<Grant, OAuthError> {
         let bad = |why: &str| OAuthError::new(400, "invalid_grant", why.to_string());
         let parts: Vec<&str> = assertion.split('.').collect();
         let [head, claims, signature] = parts.as_slice() else {
@@ -479,7 +513,28 @@ impl Auth {
                 "Invalid OAuth scope or ID token audience provided.",
             ));
         }
-        let user = field("sub").unwrap_or(SERVICE_ACCOUNT_EMAIL).to_string();
+        let user = match field("sub") {
+            None => SERVICE_ACCOUNT_EMAIL.to_string(),
+            Some(sub) => {
+                let sub = sub.to_lowercase();
+                if !users.contains(&sub) {
+                    return Err(bad("Invalid email or User ID"));
+                }
+                let allowed = match &self.delegation {
+                    Delegation::Any => true,
+                    Delegation::Scopes(granted) => scopes.iter().all(|s| granted.contains(s)),
+                    Delegation::NotGranted => false,
+                };
+                if !allowed {
+                    return Err(OAuthError::new(
+                        401,
+                        "unauthorized_client",
+                        "Unauthorized client or scope in request.",
+                    ));
+                }
+                sub
+            }
+        };
         Ok(Grant {
             user,
             scopes,
