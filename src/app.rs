@@ -16,7 +16,7 @@ use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 
 use crate::calendar::{BookedSeries, CalendarProvider, SeriesRequest};
-use crate::config::{self, Config};
+use crate::config::{self, Config, ProviderKind};
 use crate::core::availability::local_day;
 use crate::core::interval::{Interval, IntervalSet};
 use crate::core::plan::{self, History, Plan, PlanInput, PlanRules};
@@ -241,11 +241,39 @@ pub fn make_plan(
 /// next term on), or a derived `calendar.instance` other than the one this
 /// state's events carry (the configuration file moved: its own events would
 /// look foreign).
-pub fn check_state(cfg: &Config, store: &Store) -> Result<(), Failure> {
+pub fn check_state(cfg: &Config, store: &Store, now: Timestamp) -> Result<(), Failure> {
     let records = store.series()?;
     let usage = |message: String| Failure::Usage(anyhow::anyhow!("{}: {message}", cfg.path.display()));
     crate::core::reconcile::check_schedule_change(cfg.schedule.first_term, cfg.schedule.term_weeks, &records)
         .map_err(usage)?;
+    // Another organizer calendar (or local directory) under series booked on
+    // the old one: liaison would not see them there and would book their
+    // people again.
+    let calendar = calendar_identity(cfg);
+    if let Some(old) = store.calendar()?
+        && old != calendar
+    {
+        let today = today(cfg, now);
+        let previous = store.instance()?;
+        let running: Vec<_> = records
+            .iter()
+            .filter(|r| matches!(r.state, SeriesState::Booked | SeriesState::Pending))
+            .filter(|r| r.owned_by(&cfg.calendar.instance) || (previous.is_some() && r.instance == previous))
+            .filter_map(|r| {
+                let weeks = i64::from(r.request.count.saturating_sub(1));
+                r.request.start.date().checked_add(jiff::Span::new().weeks(weeks)).ok()
+            })
+            .filter(|last| *last >= today)
+            .collect();
+        if let Some(until) = running.iter().max() {
+            return Err(usage(format!(
+                "the calendar changed from {old} to {calendar} while {} series booked on the old one still \
+                 have meetings to come (until {until}); liaison would not see them on the new one and would \
+                 book their people again. Change it after {until}, or go back to the old one.",
+                running.len()
+            )));
+        }
+    }
     if let Some(old) = store.instance()?
         && old != cfg.calendar.instance
         && !cfg.calendar.instance_explicit
@@ -258,6 +286,15 @@ pub fn check_state(cfg: &Config, store: &Store) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// Which calendar liaison writes to, as the state remembers it: the
+/// provider and its organizer calendar (or directory).
+pub fn calendar_identity(cfg: &Config) -> String {
+    match (&cfg.calendar.provider, &cfg.calendar.local) {
+        (ProviderKind::Local, Some(local)) => format!("local:{}", local.dir.display()),
+        _ => format!("google:{}", cfg.calendar.google.organizer),
+    }
 }
 
 /// Opens the store of `cfg` for the commands that write (`run`), moving a

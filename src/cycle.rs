@@ -144,7 +144,10 @@ pub async fn run<P: CalendarProvider>(
     let mut summary = CycleSummary::default();
     summary.counts.term = terms.first().map(|t| t.start);
     // Read: what changed on the calendar, and the pending intents.
-    let token = store.sync_token()?;
+    // A token of another calendar (the organizer changed) is never used.
+    let calendar = app::calendar_identity(cfg);
+    let same_calendar = store.calendar()?.is_none_or(|c| c == calendar);
+    let token = if same_calendar { store.sync_token()? } else { None };
     let changes = provider.list_changes(token.as_deref()).await?;
     let records = store.series_map()?;
     let lookups = look_up_pending(provider, &records, &changes).await?;
@@ -195,8 +198,21 @@ pub async fn run<P: CalendarProvider>(
         }
     }
     // The token moves on only once every change it covers is dealt with; a
-    // move that failed in passing is read (and tried) again next cycle.
-    if complete {
+    // move that failed in passing is read (and tried) again next cycle. When
+    // the guard held back series missing from a full read, the next cycle
+    // must read everything again to see them (an incremental read would not).
+    let missing_held = checked.refused.iter().any(|(a, _)| {
+        matches!(
+            a,
+            Action::Record {
+                why: RecordWhy::Missing,
+                ..
+            }
+        )
+    });
+    if missing_held {
+        store.set_sync_token(None)?;
+    } else if complete {
         store.set_sync_token(changes.next_token.as_deref())?;
     }
 
@@ -262,6 +278,7 @@ pub async fn run<P: CalendarProvider>(
         now,
     ))?;
     store.set_instance(instance)?;
+    store.set_calendar(&calendar)?;
     summary.counts.requests = provider.requests().saturating_sub(requests_before);
     summary.counts.elapsed_seconds = started.elapsed().as_secs_f64();
     tracing::info!(

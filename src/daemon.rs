@@ -67,7 +67,7 @@ where
     notify(&[NotifyState::Ready]);
     tracing::info!(config = %config_path.display(), people = cfg.people.len(), "liaison started");
 
-    app::check_state(&cfg, &store)?;
+    app::check_state(&cfg, &store, clock.now())?;
     let options = cycle::Options::default();
     let watchdog = sd_notify::watchdog_enabled();
     let mut failures: u32 = 0;
@@ -118,7 +118,7 @@ where
             }
         };
         if reload_pending {
-            reload(&config_path, &mut cfg, &mut provider, &store).await;
+            reload(&config_path, &mut cfg, &mut provider, &store, clock.now()).await;
         }
         report(&outcome);
         if options.stop.load(Ordering::SeqCst) {
@@ -134,7 +134,7 @@ where
                 _ = &mut wait => break false,
                 signal = signals() => match signal {
                     Signal::Stop => break true,
-                    Signal::Reload => reload(&config_path, &mut cfg, &mut provider, &store).await,
+                    Signal::Reload => reload(&config_path, &mut cfg, &mut provider, &store, clock.now()).await,
                 },
                 _ = watchdog_tick(watchdog) => notify(&[NotifyState::Watchdog]),
             }
@@ -231,7 +231,7 @@ fn reload_refusal(old: &Config, new: &Config) -> Option<String> {
 }
 
 /// Reloads the configuration; a bad new one is reported and the old one kept.
-async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider, store: &crate::store::Store) {
+async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider, store: &crate::store::Store, now: Timestamp) {
     // systemd 253 and later ignore RELOADING=1 without the monotonic time.
     match NotifyState::monotonic_usec_now() {
         Ok(now) => notify(&[NotifyState::Reloading, now]),
@@ -241,7 +241,7 @@ async fn reload(path: &Path, cfg: &mut Config, provider: &mut Provider, store: &
         .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())
         .and_then(|new| match reload_refusal(cfg, &new) {
             Some(why) => Err(vec![why]),
-            None => app::check_state(&new, store)
+            None => app::check_state(&new, store, now)
                 .map(|()| new)
                 .map_err(|f| vec![format!("{:#}", f.error())]),
         });

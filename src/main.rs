@@ -306,7 +306,7 @@ async fn run_command(
                 &*empty
             }
         };
-        app::check_state(&cfg, store)?;
+        app::check_state(&cfg, store, clock.now())?;
         let dry = liaison::dry_run::DryRun::new(&provider);
         let summary = liaison::runner::run_with(&cfg, &dry, store, clock.now(), &options).await?;
         if json {
@@ -319,7 +319,7 @@ async fn run_command(
         return Ok(());
     }
     let store = app::open_store(&cfg)?;
-    app::check_state(&cfg, &store)?;
+    app::check_state(&cfg, &store, clock.now())?;
     liaison::runner::run_with(&cfg, &provider, &store, clock.now(), &options).await?;
     Ok(())
 }

@@ -24,6 +24,8 @@ const DB_DIR: &str = "db";
 const OCCURRENCE_PREFIX: &str = "occurrence:";
 /// Key in `meta` of the people configured at the end of the last cycle.
 const ROSTER_KEY: &str = "roster";
+/// Key in `meta` of the calendar the last cycle wrote to.
+const CALENDAR_KEY: &str = "calendar";
 /// Key in `meta` of the installation that last ran on this state.
 const INSTANCE_KEY: &str = "instance";
 
@@ -142,6 +144,7 @@ impl Store {
             s.handled_occurrences()?;
             s.roster()?;
             s.instance()?;
+            s.calendar()?;
             Ok(s)
         });
         match checked {
@@ -309,6 +312,15 @@ impl Store {
 
     pub fn set_roster(&self, roster: &std::collections::BTreeSet<String>) -> Result<(), StoreError> {
         self.set_meta_json(ROSTER_KEY, roster)
+    }
+
+    /// The calendar (provider and organizer) the last cycle wrote to.
+    pub fn calendar(&self) -> Result<Option<String>, StoreError> {
+        self.meta_json(CALENDAR_KEY)
+    }
+
+    pub fn set_calendar(&self, calendar: &str) -> Result<(), StoreError> {
+        self.set_meta_json(CALENDAR_KEY, &calendar)
     }
 
     /// The `calendar.instance` of the last cycle that ran on this state.

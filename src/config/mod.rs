@@ -1557,6 +1557,13 @@ fn check_email(text: &str) -> Result<String, String> {
     if !valid {
         return Err(bad());
     }
+    // RFC 5321's limit: longer ones cannot be delivered, and two of them
+    // must fit Google's 1024-character property value (`liaison_pair`).
+    if email.len() > 254 {
+        return Err(format!(
+            "{email:?} is longer than 254 characters, the limit of an email address"
+        ));
+    }
     Ok(email.to_lowercase())
 }
 
@@ -1977,6 +1984,7 @@ mod tests {
         check_error("calendar.provider = \"google\"\ncalendar.google.auth = \"service_account\"\ncalendar.google.impersonate = \"o@example.com\"", Some(2), "calendar.google.service_account_key", "missing");
         check_error("calendar.provider = \"google\"\ncalendar.google.auth = \"service_account\"\ncalendar.google.service_account_key = \"k.json\"", Some(2), "calendar.google.impersonate", "missing");
         check_error(r#"calendar.google.impersonate = "organizer""#, Some(1), "calendar.google.impersonate", "is not an email address");
+        check_error(&format!("calendar.google.impersonate = \"{}@example.com\"", "a".repeat(250)), Some(1), "calendar.google.impersonate", "longer than 254 characters");
         check_error(r#"calendar.google.api_base_url = "ftp://127.0.0.1/""#, Some(1), "calendar.google.api_base_url", "is not an http(s) URL");
         check_error(r#"calendar.google.organizer = """#, Some(1), "calendar.google.organizer", "is empty");
     }

@@ -389,12 +389,12 @@ fn a_quota_that_does_not_pass_is_retried_then_transient() {
     assert_eq!(fake.quota_report(), (2, 4));
 }
 
-/// The organizer calendar changes under a fixed `calendar.instance`: the
-/// stored sync token is the old calendar's, so the next run reads the new
-/// calendar in full and sees every booked series missing; the mass-cancel
-/// guard refuses to record them all as deleted.
+/// An organizer change under series that still have meetings to come is
+/// refused at start (liaison would not see them on the new calendar and would
+/// book their people again); once they have taken place it is accepted, and
+/// the old calendar's sync token is never used on the new one.
 #[test]
-fn an_organizer_change_is_noticed_by_a_full_read_of_the_new_calendar() {
+fn an_organizer_change_waits_for_the_booked_series_and_never_uses_the_old_token() {
     let org = Org::new(12);
     edit_config(
         &org,
@@ -413,23 +413,38 @@ fn an_organizer_change_is_noticed_by_a_full_read_of_the_new_calendar() {
         "[calendar.google]\norganizer = \"team@group.calendar.google.com\"\n",
     );
     org.fake.clear_requests();
-    let second = org.liaison(&["run", "--once"]);
-    assert_eq!(second.code, 0, "{}", second.stderr);
-    let lists: Vec<u16> = calls(&org.fake.requests(), "calendar.events.list")
-        .iter()
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(lists, [410, 200], "the old token is refused, then a full read");
-    assert!(second.stderr.contains("reading every event again"), "{}", second.stderr);
-    assert_eq!(
-        second.stderr.matches("refused by the safety check").count(),
-        6,
+    let refused = org.liaison(&["run", "--once"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("the calendar changed from google:primary"),
         "{}",
-        second.stderr
+        refused.stderr
     );
     assert!(
-        second.stderr.contains("series missing from a full read"),
+        refused.stderr.contains("(until 2027-03-"),
+        "names the last meeting: {}",
+        refused.stderr
+    );
+    assert!(calls(&org.fake.requests(), "calendar.events.list").is_empty());
+
+    // After the term: the change is accepted; the new calendar is read in
+    // full without the old token, and the old series (all held) are left be.
+    let after = crate::util::Run::from(
+        crate::google::base_command(org.dir())
+            .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
+            .env("LIAISON_NOW", "2027-04-10T12:00:00Z")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    let lists: Vec<Option<String>> = calls(&org.fake.requests(), "calendar.events.list")
+        .iter()
+        .map(|r| r.param("syncToken").map(str::to_string))
+        .collect();
+    assert_eq!(lists, [None], "one full read, no token of the old calendar");
+    assert!(
+        !after.stderr.contains("refused by the safety check"),
         "{}",
-        second.stderr
+        after.stderr
     );
 }

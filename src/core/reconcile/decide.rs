@@ -317,6 +317,8 @@ impl Decider<'_> {
             .values()
             .filter(|r| r.state == SeriesState::Booked && r.owned_by(self.facts.instance))
             .filter(|r| !listed.contains(r.request.event_id.as_str()))
+            // One whose meetings have all taken place changes nothing now.
+            .filter(|r| occurrence_starts(&r.request).iter().any(|&s| s >= self.facts.now))
             .cloned()
             .collect();
         for mut record in missing {
