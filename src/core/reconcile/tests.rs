@@ -644,6 +644,11 @@ fn decide_table() {
             case().booked("a-b").full().unreadable("a-b"),
             &[],
         ),
+        (
+            "a series missing from a full read after all its meetings took place is nothing",
+            case().now(AFTER).booked("a-b").full(),
+            &[],
+        ),
         // Pending intents.
         (
             "a pending intent the calendar has is booked",
