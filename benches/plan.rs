@@ -3,6 +3,8 @@
 //! week, 10 units, 4 zones. Prints, once per size, how many pairs the plan made
 //! against the bound that proves the matching's size maximum.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 

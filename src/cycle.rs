@@ -401,6 +401,17 @@ async fn apply<P: CalendarProvider>(
             at,
             who,
         } => {
+            if !provider.capabilities().occurrences {
+                let handled = HandledOccurrence {
+                    series: record.request.event_id.clone(),
+                    note: "declined occurrence not moved: this calendar cannot move one occurrence".into(),
+                    at: Some(*at),
+                    original: Some(*original),
+                };
+                tracing::info!(id = %handled.series, occurrence = %occurrence, "{}", handled.note);
+                store.mark_occurrence_handled(occurrence, &handled)?;
+                return Ok(true);
+            }
             let declined = Declined {
                 record,
                 occurrence,

@@ -88,6 +88,10 @@ impl<P: CalendarProvider> CalendarProvider for DryRun<'_, P> {
         Ok(())
     }
 
+    fn capabilities(&self) -> crate::calendar::Capabilities {
+        self.inner.capabilities()
+    }
+
     fn requests(&self) -> u64 {
         self.inner.requests()
     }

@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use crate::calendar::google::{GoogleProvider, Timing};
 use crate::calendar::local::LocalProvider;
 use crate::calendar::{
-    BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, EndOutcome,
-    SeriesRequest,
+    BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Capabilities, Changes, CreateOutcome, DeleteOutcome,
+    EndOutcome, SeriesRequest,
 };
 use crate::config::{Config, ProviderKind};
 use crate::core::interval::Interval;
@@ -28,16 +28,6 @@ pub enum Provider {
     Local(LocalProvider),
     /// Boxed: it is much larger than the local provider.
     Google(Box<GoogleProvider>),
-}
-
-impl Provider {
-    /// The Google provider, for what only it does (instances, patch, delete).
-    pub fn google(&self) -> Option<&GoogleProvider> {
-        match self {
-            Provider::Local(_) => None,
-            Provider::Google(p) => Some(p),
-        }
-    }
 }
 
 impl CalendarProvider for Provider {
@@ -107,6 +97,13 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
             Provider::Google(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        match self {
+            Provider::Local(p) => p.capabilities(),
+            Provider::Google(p) => p.capabilities(),
         }
     }
 

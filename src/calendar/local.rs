@@ -237,6 +237,14 @@ impl LocalProvider {
 }
 
 impl CalendarProvider for LocalProvider {
+    /// `bookings.ics` holds no answers, and nobody changes one occurrence in it.
+    fn capabilities(&self) -> super::Capabilities {
+        super::Capabilities {
+            answers: false,
+            occurrences: false,
+        }
+    }
+
     async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
         self.end_series_at(event_id, until)
     }

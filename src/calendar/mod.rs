@@ -224,6 +224,15 @@ pub struct Occurrence {
     pub responses: BTreeMap<String, AttendeeResponse>,
 }
 
+/// What a provider can do beyond the basics every one has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Its changes carry attendees' answers (declines of a series).
+    pub answers: bool,
+    /// It reports changed single occurrences and can move one.
+    pub occurrences: bool,
+}
+
 /// What `end_series` found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndOutcome {
@@ -346,6 +355,16 @@ pub trait CalendarProvider {
             line: None,
             message: "this calendar provider cannot move single occurrences".to_string(),
         })
+    }
+
+    /// What this provider can do beyond busy time, booking, ending and
+    /// cancelling; the cycle adapts to it (no provider is named outside
+    /// `calendar/`).
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            answers: true,
+            occurrences: true,
+        }
     }
 
     /// Calendar API requests made so far, retries included (for the cycle log).

@@ -570,6 +570,7 @@ impl Solver {
         let mut w_blossom = self.in_blossom[self.endpoint(2 * k + 1)];
         // A laminar family of odd sets of at least three vertices has fewer than
         // n/2 members, so a number is always free.
+        #[allow(clippy::expect_used)]
         let b = self
             .unused_blossoms
             .pop()

@@ -2,6 +2,8 @@
 //! the real Google clients against a fake Google API on 127.0.0.1.
 //! One test binary with a module per topic (faster to link, easy to find).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bad_input;
 mod daemon;
 mod demo;
