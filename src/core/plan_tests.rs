@@ -533,6 +533,8 @@ fn focus_mode_pairs_only_with_focus_people() {
     for pair in &plan.pairs {
         assert!(pair.a <= 1 || pair.b <= 1);
     }
+    // The two others, each with the reason (an empty list would pass `all`).
+    assert_eq!(plan.unpaired.len(), 2);
     assert!(plan.unpaired.iter().all(|u| u.reason == UnpairedReason::NotInFocus));
 }
 
@@ -596,6 +598,7 @@ fn a_term_past_its_last_bookable_week_says_so() {
     case.now = "2027-04-04T01:00:00Z".parse().unwrap();
     let plan = case.plan();
     assert!(plan.pairs.is_empty());
+    assert_eq!(plan.unpaired.len(), 2);
     assert!(plan.unpaired.iter().all(|u| u.reason == UnpairedReason::NoBookableWeek));
 }
 
@@ -648,14 +651,16 @@ fn a_term_under_way_is_planned_for_its_remaining_weeks() {
         4,
     );
     case.now = "2027-03-17T12:00:00Z".parse().unwrap(); // Wednesday of week 2
-    let pair = &case.plan().pairs[0];
-    case.check_invariants(&case.plan());
-    // Friday of week 2 is still at least 24 h away, so three weeks remain at most.
-    assert!(
-        pair.occurrences.len() == 3 || pair.occurrences.len() == 2,
-        "{}",
-        pair.occurrences.len()
-    );
+    let plan = case.plan();
+    case.check_invariants(&plan);
+    // Thursday afternoon and Friday of week 2 are at least 24 h away, and a
+    // slot there (three occurrences) beats any slot of the last two weeks only
+    // (two): most occurrences come first.
+    let pair = &plan.pairs[0];
+    assert_eq!(pair.first_week, 1);
+    assert_eq!(pair.occurrences.len(), 3);
+    let earliest: Timestamp = "2027-03-18T12:00:00Z".parse().unwrap();
+    assert!(pair.occurrences[0].start >= earliest, "{:?}", pair.occurrences[0]);
 }
 
 #[test]
