@@ -3086,8 +3086,12 @@ mod tests {
             )),
             "{err}"
         );
-        assert!(p.list_series().await.is_err());
-        assert!(p.cancel_series("x").is_err());
+        // Every reader and writer of the file reports the same line.
+        let never_closed = format!("{BOOKINGS_FILE}:2: BEGIN:VEVENT is never closed");
+        let err = p.list_series().await.unwrap_err();
+        assert!(err.to_string().contains(&never_closed), "{err}");
+        let err = p.cancel_series("x").unwrap_err();
+        assert!(err.to_string().contains(&never_closed), "{err}");
         assert_eq!(fs::read_to_string(p.bookings_path()).unwrap(), broken);
     }
 

@@ -191,6 +191,16 @@ pub fn verify_optimum(
         matched_edge[v] = Some(k);
     }
 
+    // Far beyond any real dual (|w| < 2^60, n < 2^32); it keeps the sums below
+    // from overflowing on any input.
+    const LIMIT: i128 = 1 << 100;
+    let too_big = |x: i128| !(-LIMIT..=LIMIT).contains(&x);
+    if let Some(v) = (0..n).find(|&v| too_big(u[v])) {
+        return Err(format!("vertex {v} has the dual {}, out of range", u[v]));
+    }
+    if let Some(i) = certificate.blossoms.iter().position(|b| too_big(b.dual)) {
+        return Err(format!("blossom {i} has a dual out of range"));
+    }
     let offset = if max_cardinality {
         u.iter().copied().min().map_or(0, |m| (-m).max(0))
     } else {
@@ -235,7 +245,7 @@ pub fn verify_optimum(
                 let other = if e.a == v { e.b } else { e.a };
                 // Each edge inside is seen from both ends; count it from the lower.
                 if member[other] == i && v < other {
-                    slack[k] += blossom.dual;
+                    slack[k] = slack[k].saturating_add(blossom.dual);
                     if matched_edge[v] == Some(k) {
                         matched_inside += 1;
                     }
@@ -2122,6 +2132,16 @@ mod tests {
         let mut short = good.clone();
         short.vertex_duals.pop();
         refused("too few duals", &mate, &short, "vertex duals");
+        // Values no solver produces are refused, not overflowed on.
+        let mut extreme = good.clone();
+        extreme.vertex_duals[0] = i128::MIN;
+        refused("an extreme vertex dual", &mate, &extreme, "out of range");
+        let mut extreme = good.clone();
+        extreme.blossoms.push(BlossomDual {
+            vertices: vec![0, 1, 2],
+            dual: i128::MAX,
+        });
+        refused("an extreme blossom dual", &mate, &extreme, "out of range");
         // Malformed blossoms.
         let mut even = good.clone();
         even.blossoms.push(BlossomDual {
