@@ -520,19 +520,18 @@ mod tests {
                 .unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.series().unwrap().len(), 2);
+        // Both records, whole, in event-id order.
+        let booked = record("a@x", "b@x", date(2027, 1, 4), 0, SeriesState::Booked);
+        let pending = record("a@x", "c@x", date(2027, 2, 1), 1, SeriesState::Pending);
+        let mut expected = vec![booked.clone(), pending.clone()];
+        expected.sort_by(|x, y| x.request.event_id.cmp(&y.request.event_id));
+        assert_eq!(store.series().unwrap(), expected);
+        assert_eq!(store.get(&booked.request.event_id).unwrap(), Some(booked));
+        assert_eq!(store.get("nosuchid0000").unwrap(), None);
+        // History counts the booked series only.
         let history = store.history().unwrap();
         assert_eq!(history.last_met.get(&("a@x".into(), "b@x".into())), Some(&0));
         assert!(!history.last_met.contains_key(&("a@x".into(), "c@x".into())));
-        assert_eq!(
-            store
-                .series()
-                .unwrap()
-                .iter()
-                .filter(|r| r.request.term == date(2027, 2, 1))
-                .count(),
-            1
-        );
     }
 
     #[test]
@@ -550,7 +549,14 @@ mod tests {
             .put(&record("a@x", "b@x", date(2027, 1, 4), 0, SeriesState::Booked))
             .unwrap();
         let snapshot = Store::open_snapshot(dir.path()).unwrap().unwrap();
-        assert_eq!(snapshot.series().unwrap(), store.series().unwrap());
+        let booked = record("a@x", "b@x", date(2027, 1, 4), 0, SeriesState::Booked);
+        assert_eq!(snapshot.series().unwrap(), std::slice::from_ref(&booked));
+        // A copy: later writes to the database do not show in it.
+        store
+            .put(&record("a@x", "c@x", date(2027, 2, 1), 1, SeriesState::Pending))
+            .unwrap();
+        assert_eq!(snapshot.series().unwrap(), [booked]);
+        assert_eq!(store.series().unwrap().len(), 2);
     }
 
     #[test]
@@ -569,8 +575,17 @@ mod tests {
         }
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.sync_token().unwrap().as_deref(), Some("tok1"));
-        assert_eq!(store.person("a@x").unwrap().declines_in_a_row, 3);
+        let paused = PersonState {
+            declines_in_a_row: 3,
+            paused: true,
+        };
+        assert_eq!(store.person("a@x").unwrap(), paused);
         assert_eq!(store.person("c@x").unwrap(), PersonState::default());
+        let known: Vec<(String, PersonState)> = store.person_states().unwrap().into_iter().collect();
+        assert_eq!(
+            known,
+            [("a@x".to_string(), paused), ("b@x".to_string(), PersonState::default())]
+        );
         assert_eq!(store.paused_people().unwrap().into_iter().collect::<Vec<_>>(), ["a@x"]);
         store.set_sync_token(None).unwrap();
         assert_eq!(store.sync_token().unwrap(), None);

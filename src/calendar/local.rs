@@ -1679,11 +1679,26 @@ fn render_event(req: &SeriesRequest, organizer: &str, instance: Option<&str>) ->
             .add_parameter("TZID", &req.zone)
             .done()
     };
+    // DTEND is a wall clock in the series' zone, except when that wall clock
+    // comes twice (a DST fold) and this end is its second pass: RFC 5545 3.3.5
+    // reads it with the first pass's offset, an hour early (even before the
+    // start), and the busy time read back from this file would be wrong. Such
+    // an end is written in UTC, which RFC 5545 allows next to a TZID DTSTART.
+    let end_reads_back = end
+        .datetime()
+        .to_zoned_datetime(end.time_zone().clone())
+        .is_ok_and(|wall| wall.offset() == end.offset());
+    let dtend = if end_reads_back {
+        zoned("DTEND", end.datetime())
+    } else {
+        let utc = end.timestamp().to_zoned_datetime(TimeZone::UTC).datetime();
+        Property::new("DTEND", format!("{}Z", ical_datetime(utc)))
+    };
     let mut event = Event::new();
     event
         .add_property("UID", &req.event_id)
         .append_property(zoned("DTSTART", req.start))
-        .append_property(zoned("DTEND", end.datetime()))
+        .append_property(dtend)
         .add_property("RRULE", format!("FREQ=WEEKLY;COUNT={}", req.count))
         .add_property("SUMMARY", &req.summary)
         .add_property("DESCRIPTION", &req.description)
@@ -3079,8 +3094,12 @@ mod tests {
             )),
             "{err}"
         );
-        assert!(p.list_series().await.is_err());
-        assert!(p.cancel_series("x").is_err());
+        // Every reader and writer of the file reports the same line.
+        let never_closed = format!("{BOOKINGS_FILE}:2: BEGIN:VEVENT is never closed");
+        let err = p.list_series().await.unwrap_err();
+        assert!(err.to_string().contains(&never_closed), "{err}");
+        let err = p.cancel_series("x").unwrap_err();
+        assert!(err.to_string().contains(&never_closed), "{err}");
         assert_eq!(fs::read_to_string(p.bookings_path()).unwrap(), broken);
     }
 
@@ -3365,6 +3384,77 @@ mod tests {
             )
     }
 
+    /// The busy time a series request means, computed without the file format:
+    /// week `w` starts at `start + 7w days` on the wall clock of the series'
+    /// zone (jiff's `compatible` placement: forward across a gap, the earlier
+    /// offset in a fold, as RFC 5545 3.3.5 reads a DTSTART) and lasts the
+    /// duration cut to whole seconds.
+    fn expected_busy(req: &SeriesRequest) -> Vec<(String, String)> {
+        let tz = zone(&req.zone);
+        let length = SignedDuration::from_secs(req.duration.as_secs());
+        (0..req.count)
+            .filter_map(|w| {
+                let local = req.start.checked_add((7 * i64::from(w)).days()).unwrap();
+                let start = tz.to_timestamp(local).unwrap();
+                let end = start.checked_add(length).unwrap();
+                (start < end).then(|| (start.to_string(), end.to_string()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_booking_that_ends_in_the_second_pass_of_a_dst_fold_is_busy_until_its_end() {
+        // New York leaves DST at 02:00 EDT on 2026-11-01, so 01:00-02:00 comes
+        // twice. A series starting 01:30 EDT ends in the second pass: at 01:15
+        // EST after 45 minutes (a wall clock that, read with the first offset,
+        // is before the start), at 01:30 EST after an hour (the start's own
+        // wall clock).
+        for minutes in [45, 60] {
+            let req = SeriesRequest {
+                event_id: "foldcase0001".into(),
+                term: date(2026, 10, 26),
+                pair: ("a@x.org".into(), "b@x.org".into()),
+                attendees: [
+                    Attendee {
+                        email: "a@x.org".into(),
+                        name: "A".into(),
+                    },
+                    Attendee {
+                        email: "b@x.org".into(),
+                        name: "B".into(),
+                    },
+                ],
+                summary: "s".into(),
+                description: "d".into(),
+                location: None,
+                zone: "America/New_York".into(),
+                start: datetime(2026, 11, 1, 1, 30, 0, 0),
+                duration: SignedDuration::from_mins(minutes),
+                count: 2,
+            };
+            let text = new_calendar(&render_event(&req, "org@example.com", None).unwrap());
+            let roots = parse_calendar(&text, "b.ics").unwrap();
+            let r = range("2026-10-01T00:00:00Z", "2026-12-01T00:00:00Z");
+            let busy = busy_in(&roots, "b.ics", "a@x.org", &TimeZone::UTC, r, Scope::InvolvingOwner)
+                .unwrap_or_else(|e| panic!("{minutes} minutes: {e}"));
+            // 01:30 EDT is 05:30Z; the next week's 01:30 EST is 06:30Z.
+            let end = |day: &str, hour: i64| {
+                let at: Timestamp = format!("2026-11-{day}T0{hour}:30:00Z").parse().unwrap();
+                at.checked_add(SignedDuration::from_mins(minutes)).unwrap().to_string()
+            };
+            assert_eq!(
+                spans_of(&busy),
+                [
+                    (ts("2026-11-01T05:30:00Z").to_string(), end("01", 5)),
+                    (ts("2026-11-08T06:30:00Z").to_string(), end("08", 6)),
+                ],
+                "{minutes} minutes"
+            );
+            let read: Vec<_> = events_of(&roots).map(|e| series_of(e).unwrap()).collect();
+            assert_eq!(read[0].as_ref().map(|s| &s.request), Some(&req));
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
         #[test]
@@ -3379,10 +3469,13 @@ mod tests {
             let roots = parse_calendar(&text, "b.ics").unwrap();
             let read: Vec<_> = events_of(&roots).map(|e| series_of(e).unwrap()).collect();
             prop_assert_eq!(read, vec![Some(BookedSeries { request: req.clone(), active: true, instance })]);
-            // The same file also reads as busy time without error.
-            let r = Interval::new(Timestamp::MIN, Timestamp::MAX);
-            let busy = busy_in(&roots, "b.ics", &req.pair.0, &TimeZone::UTC, Interval::new(r.start, ts("2101-01-01T00:00:00Z")), Scope::InvolvingOwner);
-            prop_assert!(busy.is_ok(), "{:?}", busy.err());
+            // The same file reads as the attendee's busy time: `count` weekly
+            // occurrences at the start's wall clock in the series' zone, each
+            // lasting the duration in whole seconds (DTEND has no fractions).
+            let r = Interval::new(Timestamp::MIN, ts("2101-01-01T00:00:00Z"));
+            let busy = busy_in(&roots, "b.ics", &req.pair.0, &TimeZone::UTC, r, Scope::InvolvingOwner);
+            let busy = busy.map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            prop_assert_eq!(spans_of(&busy), expected_busy(&req));
         }
     }
 }

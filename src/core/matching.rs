@@ -38,9 +38,12 @@
 //! (6.5 s of 8 s for 10,000 vertices and 70,000 edges in a release build; about
 //! 1.2 s in all now). Here only the two trees that the augmenting path joined
 //! are dissolved, and the records that pointed into them are repaired
-//! (`Solver::dissolve_trees`); the other trees keep growing. The debug-build
-//! certificate check and the tests (exhaustive, random against brute force, and
-//! van Rantwijk's cases with his expected results) cover it.
+//! (`Solver::dissolve_trees`); the other trees keep growing. The tests cover it:
+//! exhaustive and random against brute force, van Rantwijk's cases with his
+//! expected results, and graphs of thousands of vertices whose results are
+//! proven optimal by their dual certificate ([`verify_optimum`], van Rantwijk's
+//! `verifyOptimum` on the graph as given), in every build profile. Debug builds
+//! also verify the certificate at the end of every run.
 
 use std::mem;
 
@@ -66,21 +69,208 @@ pub struct Edge {
 ///
 /// Runs in O(n³) time in the worst case, much faster on sparse graphs.
 pub fn max_weight_matching(vertex_count: usize, edges: &[Edge], max_cardinality: bool) -> Vec<Option<usize>> {
-    // Without the cardinality requirement an edge of weight <= 0 can never raise
-    // the total, so dropping it keeps the optimum and keeps such edges out of the
-    // result (the algorithm itself could pick a zero-weight edge in a tie).
-    let usable: Vec<Edge> = edges
+    match Solver::solved(vertex_count, edges, max_cardinality) {
+        Some(solver) => solver.mates(),
+        None => vec![None; vertex_count],
+    }
+}
+
+/// [`max_weight_matching`], with the dual solution that proves the result
+/// optimal (check it with [`verify_optimum`]). Same matching as
+/// `max_weight_matching` on the same input.
+pub fn max_weight_matching_with_certificate(
+    vertex_count: usize,
+    edges: &[Edge],
+    max_cardinality: bool,
+) -> (Vec<Option<usize>>, Certificate) {
+    match Solver::solved(vertex_count, edges, max_cardinality) {
+        Some(solver) => (solver.mates(), solver.certificate()),
+        None => (
+            vec![None; vertex_count],
+            Certificate {
+                vertex_duals: vec![0; vertex_count],
+                blossoms: Vec::new(),
+            },
+        ),
+    }
+}
+
+/// The optimal dual solution of the matching linear program (Edmonds' odd-set
+/// formulation), everything doubled so that it stays integral: the dual of
+/// the edge constraint for edge `(a, b, w)` reads
+/// `vertex_duals[a] + vertex_duals[b] + Σ dual(B) ≥ 2·w`, the sum over the
+/// blossoms `B` that contain both `a` and `b`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Certificate {
+    /// Twice the dual `u(v)` of each vertex.
+    pub vertex_duals: Vec<i128>,
+    /// The blossoms (odd vertex sets) with their doubled duals `2·z(B)`.
+    pub blossoms: Vec<BlossomDual>,
+}
+
+/// One odd set of the dual solution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlossomDual {
+    /// Its vertices (an odd number, at least three).
+    pub vertices: Vec<usize>,
+    /// `2·z(B)`.
+    pub dual: i128,
+}
+
+/// Checks that `certificate` proves `mate` optimal for the graph, by the
+/// complementary-slackness conditions of van Rantwijk's `verifyOptimum`, on
+/// the graph as given (edges out of range and self-loops ignored, as
+/// [`max_weight_matching`] does) and with no trust in how the certificate was
+/// made:
+///
+/// - `mate` is a matching (symmetric) made of edges of the graph;
+/// - every blossom is an odd set of at least three distinct vertices, and every
+///   dual is non-negative;
+/// - every edge has non-negative slack
+///   (`u[a] + u[b] + Σ z(B) − 2·w ≥ 0`), matched edges have zero slack;
+/// - single vertices have a zero dual, and every blossom with a positive dual is
+///   full (holds `(|B| − 1) / 2` matched edges).
+///
+/// Weak LP duality then gives, for every matching `M'`,
+/// `2·w(M') ≤ Σ u + Σ z(B)·(|B| − 1)/2 = 2·w(mate)`: without
+/// `max_cardinality`, `mate` is a maximum-weight matching.
+///
+/// With `max_cardinality`, vertex duals may be negative. As in
+/// `verifyOptimum`, the constant `c = max(0, −min u)` is added to every vertex
+/// dual first, which is the same certificate for the weights `w + c/2`: it
+/// proves `mate` of maximum weight among all matchings of its own size, and
+/// the caller proves the size maximum separately (for example with a
+/// unit-weight run, whose certificate proves a maximum-size matching).
+///
+/// With parallel edges, a matched pair counts as using its heaviest edge.
+/// Runs in time proportional to the edges plus, for each blossom, the degrees
+/// of its vertices.
+pub fn verify_optimum(
+    vertex_count: usize,
+    edges: &[Edge],
+    max_cardinality: bool,
+    mate: &[Option<usize>],
+    certificate: &Certificate,
+) -> Result<(), String> {
+    let n = vertex_count;
+    let u = &certificate.vertex_duals;
+    if mate.len() != n || u.len() != n {
+        return Err(format!(
+            "{} mates and {} vertex duals for {n} vertices",
+            mate.len(),
+            u.len()
+        ));
+    }
+    let edges: Vec<Edge> = edges
         .iter()
         .copied()
-        .filter(|e| e.a < vertex_count && e.b < vertex_count && e.a != e.b)
-        .filter(|e| max_cardinality || e.weight > 0)
+        .filter(|e| e.a < n && e.b < n && e.a != e.b)
         .collect();
-    if usable.is_empty() {
-        return vec![None; vertex_count];
+    // Adjacency lists (in edge order), and each vertex's matched edge: the
+    // heaviest edge to its mate, the first of them in a tie, so that both ends
+    // name the same one.
+    let mut incident: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (k, e) in edges.iter().enumerate() {
+        incident[e.a].push(k);
+        incident[e.b].push(k);
     }
-    let mut solver = Solver::new(vertex_count, usable, max_cardinality);
-    solver.solve();
-    solver.mates()
+    let mut matched_edge = vec![None; n];
+    for (v, m) in mate.iter().enumerate() {
+        let Some(w) = *m else { continue };
+        if w >= n || mate[w] != Some(v) {
+            return Err(format!("vertex {v} is mated to {w}, which is not mated back"));
+        }
+        let mut heaviest: Option<usize> = None;
+        for &k in &incident[v] {
+            let e = edges[k];
+            if (e.a == w || e.b == w) && heaviest.is_none_or(|h| e.weight > edges[h].weight) {
+                heaviest = Some(k);
+            }
+        }
+        let k = heaviest.ok_or_else(|| format!("vertex {v} is mated to {w} without an edge between them"))?;
+        matched_edge[v] = Some(k);
+    }
+
+    // Far beyond any real dual (|w| < 2^60, n < 2^32); it keeps the sums below
+    // from overflowing on any input.
+    const LIMIT: i128 = 1 << 100;
+    let too_big = |x: i128| !(-LIMIT..=LIMIT).contains(&x);
+    if let Some(v) = (0..n).find(|&v| too_big(u[v])) {
+        return Err(format!("vertex {v} has the dual {}, out of range", u[v]));
+    }
+    if let Some(i) = certificate.blossoms.iter().position(|b| too_big(b.dual)) {
+        return Err(format!("blossom {i} has a dual out of range"));
+    }
+    let offset = if max_cardinality {
+        u.iter().copied().min().map_or(0, |m| (-m).max(0))
+    } else {
+        0
+    };
+    if let Some(v) = (0..n).find(|&v| u[v] + offset < 0) {
+        return Err(format!("vertex {v} has the negative dual {}", u[v] + offset));
+    }
+    if let Some(v) = (0..n).find(|&v| mate[v].is_none() && u[v] + offset != 0) {
+        return Err(format!("single vertex {v} has the non-zero dual {}", u[v] + offset));
+    }
+
+    // Doubled slack of every edge, then the blossoms' share.
+    let mut slack: Vec<i128> = edges
+        .iter()
+        .map(|e| u[e.a] + u[e.b] - 2 * i128::from(e.weight))
+        .collect();
+    let mut member = vec![usize::MAX; n];
+    for (i, blossom) in certificate.blossoms.iter().enumerate() {
+        let size = blossom.vertices.len();
+        if size < 3 || size % 2 == 0 {
+            return Err(format!(
+                "blossom {i} has {size} vertices; expected an odd number, at least 3"
+            ));
+        }
+        if blossom.dual < 0 {
+            return Err(format!("blossom {i} has the negative dual {}", blossom.dual));
+        }
+        for &v in &blossom.vertices {
+            if v >= n || member[v] == i {
+                return Err(format!("blossom {i} lists vertex {v} twice or out of range"));
+            }
+            member[v] = i;
+        }
+        if blossom.dual == 0 {
+            continue;
+        }
+        let mut matched_inside = 0;
+        for &v in &blossom.vertices {
+            for &k in &incident[v] {
+                let e = edges[k];
+                let other = if e.a == v { e.b } else { e.a };
+                // Each edge inside is seen from both ends; count it from the lower.
+                if member[other] == i && v < other {
+                    slack[k] = slack[k].saturating_add(blossom.dual);
+                    if matched_edge[v] == Some(k) {
+                        matched_inside += 1;
+                    }
+                }
+            }
+        }
+        if matched_inside != (size - 1) / 2 {
+            return Err(format!(
+                "blossom {i} has a positive dual but holds {matched_inside} matched edges of {}",
+                (size - 1) / 2
+            ));
+        }
+    }
+    for (k, e) in edges.iter().enumerate() {
+        if slack[k] < 0 {
+            return Err(format!(
+                "edge {k} ({}-{}, weight {}) has negative slack",
+                e.a, e.b, e.weight
+            ));
+        }
+        if matched_edge[e.a] == Some(k) && slack[k] != 0 {
+            return Err(format!("matched edge {k} ({}-{}) has slack {}", e.a, e.b, slack[k]));
+        }
+    }
+    Ok(())
 }
 
 /// Marks "no vertex / edge / endpoint / blossom" in the flat index arrays.
@@ -333,6 +523,50 @@ impl Solver {
         }
     }
 
+    /// Solves the matching problem on the usable edges of `edges`; `None` when
+    /// there are none (the empty matching is then optimal).
+    fn solved(vertex_count: usize, edges: &[Edge], max_cardinality: bool) -> Option<Solver> {
+        // Without the cardinality requirement an edge of weight <= 0 can never
+        // raise the total, so dropping it keeps the optimum and keeps such edges
+        // out of the result (the algorithm itself could pick a zero-weight edge
+        // in a tie).
+        let usable: Vec<Edge> = edges
+            .iter()
+            .copied()
+            .filter(|e| e.a < vertex_count && e.b < vertex_count && e.a != e.b)
+            .filter(|e| max_cardinality || e.weight > 0)
+            .collect();
+        if usable.is_empty() {
+            return None;
+        }
+        let mut solver = Solver::new(vertex_count, usable, max_cardinality);
+        solver.solve();
+        Some(solver)
+    }
+
+    /// The final duals, in the form [`verify_optimum`] checks: vertex duals as
+    /// stored (already doubled), and every blossom in use with its vertex set
+    /// and doubled dual.
+    fn certificate(&self) -> Certificate {
+        let n = self.vertex_count;
+        let mut stack = Vec::new();
+        let blossoms = (n..2 * n)
+            .filter(|&b| self.is_blossom_in_use(b))
+            .map(|b| {
+                let mut vertices = Vec::new();
+                collect_leaves(&self.children, n, b, &mut stack, &mut vertices);
+                BlossomDual {
+                    vertices,
+                    dual: 2 * self.dual[b],
+                }
+            })
+            .collect();
+        Certificate {
+            vertex_duals: self.dual[..n].to_vec(),
+            blossoms,
+        }
+    }
+
     /// The vertex at edge endpoint `p`.
     fn endpoint(&self, p: usize) -> usize {
         let edge = &self.edges[p / 2];
@@ -408,7 +642,18 @@ impl Solver {
                 Obstacle::InnerBlossomDual(b) => self.expand_t_blossom(b),
             }
         }
-        debug_assert_eq!(self.certificate_violation(), None);
+        // Debug builds check every run; the tests check the certificate
+        // through `max_weight_matching_with_certificate` in every profile.
+        debug_assert_eq!(
+            verify_optimum(
+                self.vertex_count,
+                &self.edges,
+                self.max_cardinality,
+                &self.mates(),
+                &self.certificate()
+            ),
+            Ok(())
+        );
     }
 
     /// Labels every single vertex S, as the root of its own alternating tree.
@@ -1138,85 +1383,6 @@ impl Solver {
         }
         self.augment_stack = pending;
     }
-
-    /// Checks the complementary-slackness conditions between the matching and
-    /// the final duals, which prove the matching a maximum-weight one (with
-    /// `max_cardinality`: of maximum weight among matchings of its size).
-    /// Returns the first violation found. Run after every solve in debug builds.
-    fn certificate_violation(&self) -> Option<String> {
-        let n = self.vertex_count;
-        // With max_cardinality vertex duals may be negative; the conditions hold
-        // after adding one constant to all of them (as if every weight were
-        // raised by half of it).
-        let offset = if self.max_cardinality {
-            (-self.dual[..n].iter().copied().min().unwrap_or(0)).max(0)
-        } else {
-            0
-        };
-        if let Some(v) = (0..n).find(|&v| self.dual[v] + offset < 0) {
-            return Some(format!("vertex {v} has a negative dual"));
-        }
-        if let Some(b) = (n..2 * n).find(|&b| self.dual[b] < 0) {
-            return Some(format!("blossom {b} has a negative dual"));
-        }
-        for v in 0..n {
-            let p = self.mate[v];
-            if p != NONE && self.mate[self.endpoint(p)] != p ^ 1 {
-                return Some(format!("the mate of vertex {v} is not mated back"));
-            }
-            // Single vertices have the lowest possible dual.
-            if p == NONE && self.dual[v] + offset != 0 {
-                return Some(format!("single vertex {v} has a positive dual"));
-            }
-        }
-
-        // Every edge has non-negative slack, counting the duals of the blossoms
-        // that contain both ends; matched edges have zero slack.
-        let mut chain_a = Vec::new();
-        let mut chain_b = Vec::new();
-        let ancestors = |v: usize, chain: &mut Vec<usize>| {
-            chain.clear();
-            let mut x = v;
-            while x != NONE {
-                chain.push(x);
-                x = self.parent[x];
-            }
-            chain.reverse();
-        };
-        for (k, edge) in self.edges.iter().enumerate() {
-            let mut slack = self.dual[edge.a] + self.dual[edge.b] - 2 * Dual::from(edge.weight);
-            ancestors(edge.a, &mut chain_a);
-            ancestors(edge.b, &mut chain_b);
-            for (&x, &y) in chain_a.iter().zip(&chain_b) {
-                if x != y {
-                    break;
-                }
-                slack += 2 * self.dual[x];
-            }
-            if slack < 0 {
-                return Some(format!("edge {k} has negative slack"));
-            }
-            if self.mate[edge.a] != NONE && self.mate[edge.a] / 2 == k && slack != 0 {
-                return Some(format!("matched edge {k} is not tight"));
-            }
-        }
-        // Blossoms with positive dual are full: every other cycle edge matched.
-        for b in n..2 * n {
-            if self.is_blossom_in_use(b) && self.dual[b] > 0 {
-                let endpoints = &self.child_endpoints[b];
-                let full = endpoints.len() % 2 == 1
-                    && endpoints
-                        .iter()
-                        .skip(1)
-                        .step_by(2)
-                        .all(|&p| self.mate[self.endpoint(p)] == p ^ 1 && self.mate[self.endpoint(p ^ 1)] == p);
-                if !full {
-                    return Some(format!("blossom {b} has a positive dual but is not full"));
-                }
-            }
-        }
-        None
-    }
 }
 
 #[cfg(test)]
@@ -1308,8 +1474,11 @@ mod tests {
         best
     }
 
+    /// Compares the result with brute force (size and weight), and checks its
+    /// certificate too, so that the verifier is tried on every kind of graph
+    /// that brute force covers.
     fn assert_optimal(n: usize, edges: &[Edge], max_cardinality: bool) {
-        let mate = max_weight_matching(n, edges, max_cardinality);
+        let mate = solve_certified(n, edges, max_cardinality);
         let (size, weight) = size_and_weight(n, edges, max_cardinality, &mate);
         let (best_size, best_weight) = brute_force(n, edges, max_cardinality);
         let context = format!("n={n} max_cardinality={max_cardinality} edges={edges:?} mate={mate:?}");
@@ -1713,60 +1882,300 @@ mod tests {
         }
     }
 
+    /// Solves with the certificate, checks it (in every profile, unlike the
+    /// `debug_assert` in `solve`) and returns the matching. The plain entry
+    /// point runs the same solver (`Solver::solved`), so this is its result too.
+    fn solve_certified(n: usize, edges: &[Edge], max_cardinality: bool) -> Vec<Option<usize>> {
+        let (mate, certificate) = max_weight_matching_with_certificate(n, edges, max_cardinality);
+        if let Err(why) = verify_optimum(n, edges, max_cardinality, &mate, &certificate) {
+            let shown = if edges.len() <= 100 {
+                format!("{edges:?}")
+            } else {
+                format!("{} edges", edges.len())
+            };
+            panic!("no proof of optimality: {why}; n={n} max_cardinality={max_cardinality} edges={shown}");
+        }
+        mate
+    }
+
+    /// The size of a maximum matching of the graph, proven by the certificate
+    /// of a unit-weight run (its maximum weight is its maximum size).
+    fn proven_maximum_size(n: usize, edges: &[Edge]) -> usize {
+        let unit: Vec<Edge> = edges.iter().map(|&e| Edge { weight: 1, ..e }).collect();
+        let mate = solve_certified(n, &unit, false);
+        size_and_weight(n, &unit, false, &mate).0
+    }
+
+    /// Proves both modes optimal on the graph by certificates alone: without
+    /// `max_cardinality` the certificate proves maximum weight; with it, the
+    /// certificate proves maximum weight among matchings of the result's size,
+    /// and the unit-weight run proves that size maximum. Returns the sizes of
+    /// the two matchings.
+    fn assert_certified_optimal(n: usize, edges: &[Edge]) -> (usize, usize) {
+        let maximum = proven_maximum_size(n, edges);
+        let plain = solve_certified(n, edges, false);
+        let (plain_size, _) = size_and_weight(n, edges, false, &plain);
+        let full = solve_certified(n, edges, true);
+        let (full_size, _) = size_and_weight(n, edges, true, &full);
+        assert_eq!(
+            full_size, maximum,
+            "max_cardinality did not give a maximum-size matching: n={n}"
+        );
+        (plain_size, full_size)
+    }
+
     #[test]
     fn a_sparse_graph_of_several_hundred_vertices_is_solved_optimally() {
-        // Too big to enumerate; in debug builds `check_optimum` verifies the dual
-        // certificate of optimality at the end of the run.
+        // Too big to enumerate: the dual certificate proves optimality, checked
+        // in every profile.
         let n = 400;
         for (seed, max_weight) in [(3, 4), (4, 1 << 40)] {
             let edges = sparse_graph(n, 12, max_weight, seed);
-            for max_cardinality in [false, true] {
-                let mate = max_weight_matching(n, &edges, max_cardinality);
-                let (size, _) = size_and_weight(n, &edges, max_cardinality, &mate);
-                assert!(size > n / 3, "suspiciously small matching: {size}");
-            }
+            let (plain, full) = assert_certified_optimal(n, &edges);
+            assert!(
+                plain > n / 3 && full >= plain,
+                "suspiciously small matchings: {plain}, {full}"
+            );
         }
-    }
-
-    /// Solves through the internals and returns the mates with the verdict of
-    /// the dual certificate (checked here in release builds too).
-    fn solve_certified(n: usize, edges: &[Edge], max_cardinality: bool) -> Vec<Option<usize>> {
-        let usable: Vec<Edge> = edges
-            .iter()
-            .copied()
-            .filter(|e| max_cardinality || e.weight > 0)
-            .collect();
-        if usable.is_empty() {
-            return vec![None; n];
-        }
-        let mut solver = Solver::new(n, usable, max_cardinality);
-        solver.solve();
-        assert_eq!(solver.certificate_violation(), None, "n={n} edges={edges:?}");
-        solver.mates()
     }
 
     #[test]
     fn medium_random_graphs_get_matchings_with_a_valid_optimality_certificate() {
-        // Too big to enumerate, so the duals prove optimality instead; and a
-        // unit-weight run (whose certificate proves a maximum matching) gives
-        // the size that max_cardinality must reach.
         let mut rng = Rng(99);
         for case in 0..150 {
             let n = 10 + rng.below(60) as usize;
             let degree = 2 + rng.below(8) as usize;
             let max_weight = [2, 5, 1 << 40][case % 3];
             let edges = sparse_graph(n, degree, max_weight, rng.next());
-            let unit: Vec<Edge> = edges.iter().map(|&e| Edge { weight: 1, ..e }).collect();
-            let maximum_size = size_and_weight(n, &unit, false, &solve_certified(n, &unit, false)).0;
+            assert_certified_optimal(n, &edges);
+        }
+    }
+
+    /// A sparse random graph like [`sparse_graph`], with every weight taken
+    /// from `weight` instead.
+    fn sparse_graph_with(n: usize, degree: usize, seed: u64, weight: impl Fn(&mut Rng) -> i64) -> Vec<Edge> {
+        let mut rng = Rng(seed);
+        sparse_graph(n, degree, 1, rng.next())
+            .into_iter()
+            .map(|e| Edge {
+                weight: weight(&mut rng),
+                ..e
+            })
+            .collect()
+    }
+
+    #[test]
+    fn large_random_graphs_get_matchings_with_a_valid_optimality_certificate() {
+        // Thousands of vertices, where a wrong augmentation or a missed blossom
+        // would not show in small graphs: the certificate proves each result
+        // optimal. Few distinct weights (many ties), a wide range, and huge
+        // weights of both signs (max_cardinality must then take negative edges).
+        const BIG: i64 = (1 << 60) - 1;
+        type Weight = fn(&mut Rng) -> i64;
+        let graphs: [(usize, usize, Weight); 4] = [
+            (3000, 8, |r| 1 + r.below(3) as i64),
+            (3000, 6, |r| 1 + r.below(1 << 40) as i64),
+            (2000, 10, |r| {
+                let w = BIG - r.below(1000) as i64;
+                if r.below(3) == 0 { -w } else { w }
+            }),
+            (5000, 4, |r| r.below(100) as i64 - 20),
+        ];
+        for (seed, (n, degree, weight)) in graphs.into_iter().enumerate() {
+            let edges = sparse_graph_with(n, degree, 500 + seed as u64, weight);
+            let (plain, full) = assert_certified_optimal(n, &edges);
+            assert!(plain > 0 && full >= plain, "n={n}: sizes {plain}, {full}");
+        }
+    }
+
+    /// Every matching of a small graph without parallel edges, as mate vectors.
+    fn all_matchings(n: usize, edges: &[Edge]) -> Vec<Vec<Option<usize>>> {
+        fn go(
+            v: usize,
+            edges: &[Edge],
+            mate: &mut Vec<Option<usize>>,
+            used: &mut Vec<bool>,
+            out: &mut Vec<Vec<Option<usize>>>,
+        ) {
+            let Some(v) = (v..used.len()).find(|&x| !used[x]) else {
+                out.push(mate.clone());
+                return;
+            };
+            used[v] = true;
+            go(v + 1, edges, mate, used, out);
+            for e in edges.iter().filter(|e| e.a == v || e.b == v) {
+                let u = e.a + e.b - v;
+                if !used[u] {
+                    used[u] = true;
+                    (mate[v], mate[u]) = (Some(u), Some(v));
+                    go(v + 1, edges, mate, used, out);
+                    (mate[v], mate[u]) = (None, None);
+                    used[u] = false;
+                }
+            }
+            used[v] = false;
+        }
+        let mut out = Vec::new();
+        go(0, edges, &mut vec![None; n], &mut vec![false; n], &mut out);
+        out
+    }
+
+    #[test]
+    fn the_certificate_proves_exactly_the_optimal_matchings() {
+        // The verifier must be able to say no: with the duals of an optimal
+        // run, every other matching of the graph passes if and only if it is
+        // optimal too (complementary slackness holds between any optimal
+        // matching and any optimal dual solution). Without max_cardinality,
+        // optimal means of maximum weight; with it, a pass must at least mean
+        // maximum weight among the matchings of its own size.
+        let mut rng = Rng(2024);
+        let (mut passed, mut refused) = (0, 0);
+        for case in 0..400 {
+            let n = 2 + rng.below(6) as usize;
+            let pairs: Vec<(usize, usize)> = (0..n).flat_map(|a| (a + 1..n).map(move |b| (a, b))).collect();
+            let mut edges = Vec::new();
+            for &(a, b) in &pairs {
+                if rng.below(3) != 0 {
+                    let weight = if case % 2 == 0 {
+                        1 + rng.below(4) as i64
+                    } else {
+                        rng.below(13) as i64 - 4
+                    };
+                    edges.push(Edge { a, b, weight });
+                }
+            }
             for max_cardinality in [false, true] {
-                let mate = solve_certified(n, &edges, max_cardinality);
-                assert_eq!(mate, max_weight_matching(n, &edges, max_cardinality));
-                let (size, _) = size_and_weight(n, &edges, max_cardinality, &mate);
-                if max_cardinality {
-                    assert_eq!(size, maximum_size, "n={n} edges={edges:?}");
+                let (_, certificate) = max_weight_matching_with_certificate(n, &edges, max_cardinality);
+                let matchings = all_matchings(n, &edges);
+                let valid: Vec<(Vec<Option<usize>>, usize, i128)> = matchings
+                    .into_iter()
+                    .filter_map(|m| {
+                        // Only matchings the mode allows (positive edges without
+                        // max_cardinality).
+                        let ok = m.iter().enumerate().all(|(v, u)| {
+                            u.is_none_or(|u| {
+                                max_cardinality
+                                    || edges.iter().any(|e| (e.a, e.b) == (v.min(u), v.max(u)) && e.weight > 0)
+                            })
+                        });
+                        ok.then(|| {
+                            let (size, weight) = size_and_weight(n, &edges, max_cardinality, &m);
+                            (m, size, weight)
+                        })
+                    })
+                    .collect();
+                let best_weight = valid.iter().map(|&(_, _, w)| w).max().unwrap_or(0);
+                for (m, size, weight) in &valid {
+                    let verdict = verify_optimum(n, &edges, max_cardinality, m, &certificate);
+                    let context = format!("n={n} edges={edges:?} mate={m:?} {verdict:?}");
+                    if max_cardinality {
+                        if verdict.is_ok() {
+                            let best_of_size = valid.iter().filter(|v| v.1 == *size).map(|v| v.2).max().unwrap_or(0);
+                            assert_eq!(*weight, best_of_size, "{context}");
+                        }
+                    } else {
+                        assert_eq!(verdict.is_ok(), *weight == best_weight, "{context}");
+                    }
+                    if verdict.is_ok() {
+                        passed += 1;
+                    } else {
+                        refused += 1;
+                    }
                 }
             }
         }
+        assert!(passed > 400 && refused > 2000, "passed {passed}, refused {refused}");
+    }
+
+    #[test]
+    fn a_damaged_certificate_is_refused_with_the_broken_condition() {
+        // A triangle 0-1-2 with a path 2-3-4: the optimum takes one triangle
+        // edge and 3-4 (weight 40), leaving a triangle vertex single.
+        let edges = edges_of(&[(0, 1, 10), (1, 2, 10), (0, 2, 10), (2, 3, 1), (3, 4, 30)]);
+        let (mate, good) = max_weight_matching_with_certificate(5, &edges, false);
+        assert_eq!(verify_optimum(5, &edges, false, &mate, &good), Ok(()));
+        assert_eq!(size_and_weight(5, &edges, false, &mate), (2, 40));
+        let refused = |what: &str, mate: &[Option<usize>], cert: &Certificate, expected: &str| {
+            let verdict = verify_optimum(5, &edges, false, mate, cert);
+            let Err(why) = verdict else {
+                panic!("{what}: accepted");
+            };
+            assert!(why.contains(expected), "{what}: {why}");
+        };
+        // A matching that is not optimal (0-1 and 2-3 weigh 11).
+        let worse = vec![Some(1), Some(0), Some(3), Some(2), None];
+        refused("suboptimal matching", &worse, &good, "");
+        // Not a matching, or not of this graph.
+        refused(
+            "asymmetric mates",
+            &[Some(1), Some(2), Some(1), Some(4), Some(3)],
+            &good,
+            "not mated back",
+        );
+        refused(
+            "a non-edge",
+            &[Some(4), None, None, None, Some(0)],
+            &good,
+            "without an edge",
+        );
+        // Duals lowered: the single vertex goes negative; raised: the matched
+        // edges are no longer tight.
+        let mut lower = good.clone();
+        for u in &mut lower.vertex_duals {
+            *u -= 1;
+        }
+        refused("duals lowered", &mate, &lower, "");
+        let mut higher = good.clone();
+        for u in &mut higher.vertex_duals {
+            *u += 2;
+        }
+        refused("duals raised", &mate, &higher, "");
+        let mut short = good.clone();
+        short.vertex_duals.pop();
+        refused("too few duals", &mate, &short, "vertex duals");
+        // Values no solver produces are refused, not overflowed on.
+        let mut extreme = good.clone();
+        extreme.vertex_duals[0] = i128::MIN;
+        refused("an extreme vertex dual", &mate, &extreme, "out of range");
+        let mut extreme = good.clone();
+        extreme.blossoms.push(BlossomDual {
+            vertices: vec![0, 1, 2],
+            dual: i128::MAX,
+        });
+        refused("an extreme blossom dual", &mate, &extreme, "out of range");
+        // Malformed blossoms.
+        let mut even = good.clone();
+        even.blossoms.push(BlossomDual {
+            vertices: vec![0, 1],
+            dual: 0,
+        });
+        refused("an even blossom", &mate, &even, "odd number");
+        let mut negative = good.clone();
+        negative.blossoms.push(BlossomDual {
+            vertices: vec![0, 1, 2],
+            dual: -2,
+        });
+        refused("a negative blossom dual", &mate, &negative, "negative dual");
+        let mut twice = good.clone();
+        twice.blossoms.push(BlossomDual {
+            vertices: vec![0, 1, 1],
+            dual: 0,
+        });
+        refused("a vertex listed twice", &mate, &twice, "twice");
+        // A blossom with a positive dual holding no matched edge: the single
+        // triangle vertex, a matched one, and 3.
+        let single = (0..3).find(|&v| mate[v].is_none()).expect("a single triangle vertex");
+        let matched = (0..3).find(|&v| mate[v].is_some()).expect("a matched triangle vertex");
+        let mut not_full = good.clone();
+        not_full.blossoms.push(BlossomDual {
+            vertices: vec![single, matched, 3],
+            dual: 2,
+        });
+        refused("a blossom that is not full", &mate, &not_full, "matched edges of 1");
+        // A single vertex with a positive dual.
+        let mut raised = good.clone();
+        raised.vertex_duals[single] += 2;
+        refused("a single vertex with a dual", &mate, &raised, "single vertex");
     }
 
     #[test]

@@ -215,6 +215,17 @@ pub fn plan(input: &PlanInput) -> Plan {
 
 /// [`plan`] with explicit graph size limits.
 pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
+    plan_with_matcher(input, tuning, &mut |n, edges| max_weight_matching(n, edges, true))
+}
+
+/// A maximum-cardinality, maximum-weight matching: vertex count and edges in,
+/// mates out.
+pub(crate) type Matcher<'a> = dyn FnMut(usize, &[Edge]) -> Vec<Option<usize>> + 'a;
+
+/// [`plan_with`], with the maximum-cardinality, maximum-weight matching done by
+/// `matcher` (the tests pass one that also checks each result's certificate of
+/// optimality, so the planner's real graphs are checked in every profile).
+pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut Matcher<'_>) -> Plan {
     let rules = input.rules;
     let people = input.people;
     let term = input.term;
@@ -404,7 +415,7 @@ pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
         add_edge(u, v, &mut edges);
     }
 
-    let mut mate = max_weight_matching(n, &edges, true);
+    let mut mate = matcher(n, &edges);
     // A sparse graph can miss the edges of an augmenting path. While the matching
     // is below the size bound, give more people all their candidates — first the
     // unpaired, then, round by round, their neighbours in the graph — and match
@@ -440,7 +451,7 @@ pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
                 }
             }
         }
-        mate = max_weight_matching(n, &edges, true);
+        mate = matcher(n, &edges);
     }
 
     let mut pairs = Vec::new();

@@ -105,8 +105,23 @@ impl Case {
         self.raw_busy.insert(email.to_string(), intervals);
     }
 
+    /// The plan with the default tuning. Every matching the planner runs is
+    /// checked by [`certified_matching`].
     fn plan(&self) -> Plan {
-        plan(&PlanInput {
+        self.plan_tuned(Tuning::default())
+    }
+
+    /// The plan with the large-organization path forced on: one candidate per
+    /// person before augmentation.
+    fn plan_sparse(&self) -> Plan {
+        self.plan_tuned(Tuning {
+            full_graph_limit: 0,
+            top_k: 1,
+        })
+    }
+
+    fn plan_tuned(&self, tuning: Tuning) -> Plan {
+        let input = PlanInput {
             people: &self.people,
             busy: &self.busy,
             term: self.term,
@@ -116,30 +131,14 @@ impl Case {
             booked: &self.booked,
             excluded_pairs: &self.excluded,
             not_before_week: &self.not_before,
-        })
-    }
-
-    /// The plan with the large-organization path forced on: one candidate per
-    /// person before augmentation.
-    fn plan_sparse(&self) -> Plan {
-        let tuning = Tuning {
-            full_graph_limit: 0,
-            top_k: 1,
         };
-        plan_with(
-            &PlanInput {
-                people: &self.people,
-                busy: &self.busy,
-                term: self.term,
-                now: self.now,
-                rules: &self.rules,
-                history: &self.history,
-                booked: &self.booked,
-                excluded_pairs: &self.excluded,
-                not_before_week: &self.not_before,
-            },
-            tuning,
-        )
+        let mut runs = 0;
+        let plan = plan_with_matcher(&input, tuning, &mut |n, edges| {
+            runs += 1;
+            certified_matching(n, edges)
+        });
+        assert!(runs > 0, "the planner ran no matching");
+        plan
     }
 
     /// The pairs of a plan as sorted email pairs.
@@ -232,6 +231,31 @@ impl Case {
         }
         out
     }
+}
+
+/// The planner's matching on its real graph, proven optimal in every profile:
+/// the certificate proves maximum weight among matchings of the result's size,
+/// and a unit-weight run with its own certificate proves that size maximum.
+fn certified_matching(n: usize, edges: &[Edge]) -> Vec<Option<usize>> {
+    use crate::core::matching::{max_weight_matching_with_certificate, verify_optimum};
+    let (mate, certificate) = max_weight_matching_with_certificate(n, edges, true);
+    if let Err(why) = verify_optimum(n, edges, true, &mate, &certificate) {
+        panic!(
+            "the planner's matching is not proven optimal: {why} (n={n}, {} edges)",
+            edges.len()
+        );
+    }
+    let unit: Vec<Edge> = edges.iter().map(|&e| Edge { weight: 1, ..e }).collect();
+    let (maximum, unit_certificate) = max_weight_matching_with_certificate(n, &unit, false);
+    if let Err(why) = verify_optimum(n, &unit, false, &maximum, &unit_certificate) {
+        panic!(
+            "the unit-weight matching is not proven maximum: {why} (n={n}, {} edges)",
+            edges.len()
+        );
+    }
+    let size = |m: &[Option<usize>]| m.iter().flatten().count() / 2;
+    assert_eq!(size(&mate), size(&maximum), "not a maximum-size matching (n={n})");
+    mate
 }
 
 /// Size of a maximum matching, by trying everything.
@@ -509,6 +533,8 @@ fn focus_mode_pairs_only_with_focus_people() {
     for pair in &plan.pairs {
         assert!(pair.a <= 1 || pair.b <= 1);
     }
+    // The two others, each with the reason (an empty list would pass `all`).
+    assert_eq!(plan.unpaired.len(), 2);
     assert!(plan.unpaired.iter().all(|u| u.reason == UnpairedReason::NotInFocus));
 }
 
@@ -572,6 +598,7 @@ fn a_term_past_its_last_bookable_week_says_so() {
     case.now = "2027-04-04T01:00:00Z".parse().unwrap();
     let plan = case.plan();
     assert!(plan.pairs.is_empty());
+    assert_eq!(plan.unpaired.len(), 2);
     assert!(plan.unpaired.iter().all(|u| u.reason == UnpairedReason::NoBookableWeek));
 }
 
@@ -624,14 +651,16 @@ fn a_term_under_way_is_planned_for_its_remaining_weeks() {
         4,
     );
     case.now = "2027-03-17T12:00:00Z".parse().unwrap(); // Wednesday of week 2
-    let pair = &case.plan().pairs[0];
-    case.check_invariants(&case.plan());
-    // Friday of week 2 is still at least 24 h away, so three weeks remain at most.
-    assert!(
-        pair.occurrences.len() == 3 || pair.occurrences.len() == 2,
-        "{}",
-        pair.occurrences.len()
-    );
+    let plan = case.plan();
+    case.check_invariants(&plan);
+    // Thursday afternoon and Friday of week 2 are at least 24 h away, and a
+    // slot there (three occurrences) beats any slot of the last two weeks only
+    // (two): most occurrences come first.
+    let pair = &plan.pairs[0];
+    assert_eq!(pair.first_week, 1);
+    assert_eq!(pair.occurrences.len(), 3);
+    let earliest: Timestamp = "2027-03-18T12:00:00Z".parse().unwrap();
+    assert!(pair.occurrences[0].start >= earliest, "{:?}", pair.occurrences[0]);
 }
 
 #[test]
@@ -642,7 +671,10 @@ fn a_large_organization_still_gets_a_maximum_size_matching() {
     let case = Case::new(people, date(2027, 3, 8), 4);
     let plan = case.plan();
     assert!(plan.stats.edges < (FULL_GRAPH_LIMIT + 50) * TOP_K);
-    assert_eq!(plan.pairs.len(), plan.stats.max_pairs_bound);
+    // Each zone holds 150 people of three units of 50, all with the same
+    // hours: a perfect cross-unit matching exists, so the maximum is n/2.
+    assert_eq!(plan.pairs.len(), (FULL_GRAPH_LIMIT + 50) / 2);
+    assert_eq!(plan.stats.max_pairs_bound, plan.pairs.len());
     case.check_invariants(&plan);
 }
 

@@ -159,7 +159,17 @@ fn a_config_with_a_single_unit_names_the_units_problem() {
         &["--config", tmp.path().join("config.toml").to_str().unwrap(), "check"],
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("unit"), "{}", run.stderr);
+    for words in [
+        "one unit (Sales)",
+        "pairing.cross_unit_only",
+        "add people from another unit",
+    ] {
+        assert!(
+            run.stderr.contains(words),
+            "the message lacks {words:?}: {}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
@@ -194,11 +204,32 @@ fn malformed_calendars_are_rejected_with_file_and_line() {
 }
 
 #[test]
-fn a_missing_config_file_says_where_it_looked() {
+fn a_missing_config_file_says_where_it_looked_and_what_to_do() {
     let tmp = tempfile::tempdir().unwrap();
+    // An empty directory: nothing names a configuration, none is found.
     let run = liaison(tmp.path(), &["check"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("config.toml"), "{}", run.stderr);
+    let default = tmp.path().join("no-config-home/liaison/config.toml");
+    for words in [
+        "no configuration file found",
+        // Every place it looked ...
+        "--config",
+        "$LIAISON_CONFIG",
+        default.to_str().unwrap(),
+        "/etc/liaison/config.toml",
+        // ... and what to do about it.
+        "copy config.example.toml to",
+        "liaison demo",
+    ] {
+        assert!(
+            run.stderr.contains(words),
+            "the message lacks {words:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert_eq!(snapshot(tmp.path()), Vec::new(), "files were created");
+
     let run = liaison(tmp.path(), &["--config", "/nonexistent/liaison.toml", "plan"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("/nonexistent/liaison.toml"), "{}", run.stderr);
@@ -206,8 +237,25 @@ fn a_missing_config_file_says_where_it_looked() {
 
 #[test]
 fn bad_arguments_are_usage_errors() {
+    // In an empty directory a command also fails for want of a configuration,
+    // with the same exit code: the messages show that the argument was refused.
     let tmp = tempfile::tempdir().unwrap();
-    assert_eq!(liaison(tmp.path(), &["plan", "--term", "next-week"]).code, 2);
-    assert_eq!(liaison(tmp.path(), &["frobnicate"]).code, 2);
-    assert_eq!(liaison(tmp.path(), &["demo", "--people", "1"]).code, 2);
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["plan", "--term", "next-week"],
+            "invalid value 'next-week' for '--term",
+        ),
+        (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
+        (&["demo", "--people", "1"], "invalid value '1' for '--people"),
+    ];
+    for (args, expected) in cases {
+        let run = liaison(tmp.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains("no configuration file"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
 }

@@ -1,10 +1,13 @@
 //! `liaison demo` end to end: the generated organization is planned and booked,
-//! and every booked occurrence is checked against the people's own calendars.
+//! and every booked occurrence is checked against the people's own calendars,
+//! read by the test's own small reader of the files the demo wrote.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use jiff::ToSpan;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
 use liaison::calendar::local::LocalProvider;
 use liaison::calendar::{BookedSeries, CalendarProvider, CreateOutcome};
 use liaison::config::Config;
@@ -37,42 +40,142 @@ fn run_demo(tmp: &Path, people: &str, seed: &str) -> (std::path::PathBuf, String
     (dir, run.stdout)
 }
 
+/// A busy span: `[start, end)`.
+type Span = (Timestamp, Timestamp);
+
+/// Busy time of `owner` from the `.ics` text the demo wrote, read with a few
+/// lines of test code instead of liaison's reader. It knows only what the
+/// generator writes — VEVENTs with `DTSTART`/`DTEND` as `;TZID=<zone>:` wall
+/// clocks or `;VALUE=DATE:` days (read in `owner_zone`),
+/// `RRULE:FREQ=WEEKLY[;INTERVAL=k];COUNT=n`, `TRANSP:TRANSPARENT`, and the
+/// owner's `PARTSTAT=DECLINED` — and fails the test on anything else, so it
+/// cannot quietly miss busy time.
+fn demo_busy(text: &str, owner: &str, owner_zone: &TimeZone) -> Vec<Span> {
+    const KNOWN: [&str; 9] = [
+        "UID",
+        "DTSTAMP",
+        "DTSTART",
+        "DTEND",
+        "SUMMARY",
+        "RRULE",
+        "TRANSP",
+        "ORGANIZER",
+        "ATTENDEE",
+    ];
+    let mut spans = Vec::new();
+    let mut event: Option<Vec<(String, String, String)>> = None;
+    for line in text.lines() {
+        assert!(!line.starts_with(' '), "a folded line: {line:?}");
+        match (line, event.as_mut()) {
+            ("BEGIN:VEVENT", None) => event = Some(Vec::new()),
+            ("END:VEVENT", Some(props)) => {
+                spans.extend(event_busy(props, owner, owner_zone));
+                event = None;
+            }
+            (_, Some(props)) => {
+                let (head, value) = line.split_once(':').unwrap();
+                let (name, params) = head.split_once(';').unwrap_or((head, ""));
+                assert!(KNOWN.contains(&name), "the test's reader does not know {line:?}");
+                props.push((name.to_string(), params.to_string(), value.to_string()));
+            }
+            (_, None) => {}
+        }
+    }
+    spans
+}
+
+fn event_busy(props: &[(String, String, String)], owner: &str, owner_zone: &TimeZone) -> Vec<Span> {
+    let get = |name: &str| props.iter().find(|p| p.0 == name);
+    let transparent = get("TRANSP").is_some_and(|p| p.2 == "TRANSPARENT");
+    let declined = props.iter().any(|(name, params, value)| {
+        name == "ATTENDEE" && params.contains("PARTSTAT=DECLINED") && value == &format!("mailto:{owner}")
+    });
+    if transparent || declined {
+        return Vec::new();
+    }
+    let instant = |(_, params, value): &(String, String, String)| -> Timestamp {
+        if params == "VALUE=DATE" {
+            let day = Date::strptime("%Y%m%d", value).unwrap();
+            owner_zone
+                .to_timestamp(day.to_datetime(jiff::civil::Time::midnight()))
+                .unwrap()
+        } else {
+            let zone = params.strip_prefix("TZID=").expect("a TZID");
+            let wall = DateTime::strptime("%Y%m%dT%H%M%S", value).unwrap();
+            TimeZone::get(zone).unwrap().to_timestamp(wall).unwrap()
+        }
+    };
+    let start_prop = get("DTSTART").expect("DTSTART");
+    let (start, end) = (instant(start_prop), instant(get("DTEND").expect("DTEND")));
+    assert!(start < end, "{props:?}");
+    let Some((_, _, rule)) = get("RRULE") else {
+        return vec![(start, end)];
+    };
+    let mut interval = 1;
+    let mut count = None;
+    for part in rule.split(';') {
+        match part.split_once('=').unwrap() {
+            ("FREQ", "WEEKLY") => {}
+            ("INTERVAL", k) => interval = k.parse::<i64>().unwrap(),
+            ("COUNT", n) => count = Some(n.parse::<i64>().unwrap()),
+            other => panic!("the test's reader does not know RRULE part {other:?}"),
+        }
+    }
+    // Weekly occurrences keep the wall clock of DTSTART in its zone (the
+    // generator writes only timed recurring events).
+    let zone = TimeZone::get(start_prop.1.strip_prefix("TZID=").expect("a timed rule")).unwrap();
+    let first = start.to_zoned_datetime(zone.clone()).datetime();
+    let length = end.duration_since(start);
+    (0..count.expect("COUNT"))
+        .map(|i| {
+            let wall = first.checked_add((7 * interval * i).days()).unwrap();
+            let at = zone.to_timestamp(wall).unwrap();
+            (at, at.checked_add(length).unwrap())
+        })
+        .collect()
+}
+
 /// Checks every occurrence of every booked series against both people's own
 /// calendars (without liaison's bookings), working windows and the buffer.
-/// Returns how many series crossed a DST change in their own zone.
+/// Busy time comes from [`demo_busy`], not from liaison's calendar reader;
+/// liaison's reader must agree with it. Returns how many series crossed a DST
+/// change in their own zone.
 fn check_bookings(cfg: &Config, dir: &Path, series: &[BookedSeries]) -> usize {
-    // Read the people's calendars from a copy without bookings.ics, so liaison's
-    // own series do not count as busy time here.
-    let raw = tempfile::tempdir().unwrap();
-    for p in &cfg.people {
-        let name = format!("{}.ics", p.email);
-        std::fs::copy(dir.join(&name), raw.path().join(&name)).unwrap();
-    }
-    let zones = cfg.people.iter().map(|p| (p.email.clone(), p.timezone.clone()));
-    let provider = LocalProvider::new(raw.path(), "primary").with_time_zones(cfg.timezone.clone(), zones);
-    let emails: Vec<String> = cfg.people.iter().map(|p| p.email.clone()).collect();
-    let range = Interval::new(
-        "2027-02-01T00:00:00Z".parse().unwrap(),
-        "2027-05-01T00:00:00Z".parse().unwrap(),
+    let range = (
+        "2027-02-01T00:00:00Z".parse::<Timestamp>().unwrap(),
+        "2027-05-01T00:00:00Z".parse::<Timestamp>().unwrap(),
     );
-    let busy = block_on(provider.busy(&emails, range)).expect("calendars readable");
+    let busy: BTreeMap<&str, Vec<Span>> = cfg
+        .people
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(dir.join(format!("{}.ics", p.email))).unwrap();
+            let spans = demo_busy(&text, &p.email, &p.timezone);
+            let inside = spans.iter().filter(|s| s.0 < range.1 && range.0 < s.1).count();
+            assert!(inside >= 10, "{} has only {inside} busy spans in the term", p.email);
+            (p.email.as_str(), spans)
+        })
+        .collect();
+    assert_readers_agree(cfg, dir, &busy, range);
+
     let people: BTreeMap<&str, &liaison::config::Person> = cfg.people.iter().map(|p| (p.email.as_str(), p)).collect();
+    let buffer = cfg.meeting.buffer;
     let mut per_week = BTreeSet::new();
     let mut crossed_dst = 0;
     for s in series {
         let r = &s.request;
         let (a, b) = (people[r.pair.0.as_str()], people[r.pair.1.as_str()]);
         assert_ne!(a.unit, b.unit, "same-unit pair {:?}", r.pair);
-        let zone = jiff::tz::TimeZone::get(&r.zone).unwrap();
+        let zone = TimeZone::get(&r.zone).unwrap();
         let mut offsets = BTreeSet::new();
         for w in 0..r.count {
             let local = r.start.checked_add((7 * i64::from(w)).days()).unwrap();
             let start = zone.to_timestamp(local).unwrap();
             offsets.insert(zone.to_offset(start));
-            let occ = Interval::new(start, start.checked_add(r.duration).unwrap());
+            let end = start.checked_add(r.duration).unwrap();
             for p in [a, b] {
-                let s = occ.start.to_zoned_datetime(p.timezone.clone());
-                let e = occ.end.to_zoned_datetime(p.timezone.clone());
+                let s = start.to_zoned_datetime(p.timezone.clone());
+                let e = end.to_zoned_datetime(p.timezone.clone());
                 assert!(
                     s.date() == e.date()
                         && p.days.contains(&s.date().weekday())
@@ -83,15 +186,10 @@ fn check_bookings(cfg: &Config, dir: &Path, series: &[BookedSeries]) -> usize {
                     s,
                     p.email
                 );
-                let widened = occ.widened(cfg.meeting.buffer);
-                let busy = busy[&p.email].as_ref().expect("calendar read");
-                assert!(
-                    !busy.overlaps(&widened),
-                    "{} at {} overlaps {}'s busy time",
-                    r.event_id,
-                    s,
-                    p.email
-                );
+                let (from, to) = (start.checked_sub(buffer).unwrap(), end.checked_add(buffer).unwrap());
+                if let Some(clash) = busy[p.email.as_str()].iter().find(|b| b.0 < to && from < b.1) {
+                    panic!("{} at {} overlaps {}'s busy time {clash:?}", r.event_id, s, p.email);
+                }
                 // One connection per person per week (weeks counted from the term start).
                 let week = r.term.until(s.date()).unwrap().get_days().div_euclid(7);
                 assert!(
@@ -106,6 +204,44 @@ fn check_bookings(cfg: &Config, dir: &Path, series: &[BookedSeries]) -> usize {
         }
     }
     crossed_dst
+}
+
+/// liaison's reader (from a copy of the people's calendars without
+/// bookings.ics) gives the same busy time as [`demo_busy`] inside `range`.
+fn assert_readers_agree(cfg: &Config, dir: &Path, expected: &BTreeMap<&str, Vec<Span>>, range: Span) {
+    let raw = tempfile::tempdir().unwrap();
+    for p in &cfg.people {
+        let name = format!("{}.ics", p.email);
+        std::fs::copy(dir.join(&name), raw.path().join(&name)).unwrap();
+    }
+    let zones = cfg.people.iter().map(|p| (p.email.clone(), p.timezone.clone()));
+    let provider = LocalProvider::new(raw.path(), "primary").with_time_zones(cfg.timezone.clone(), zones);
+    let emails: Vec<String> = cfg.people.iter().map(|p| p.email.clone()).collect();
+    let read = block_on(provider.busy(&emails, Interval::new(range.0, range.1))).expect("calendars readable");
+    for (email, spans) in expected {
+        // Clipped to the range, sorted, and merged where they touch or overlap.
+        let mut clipped: Vec<Span> = spans
+            .iter()
+            .map(|&(s, e)| (s.max(range.0), e.min(range.1)))
+            .filter(|(s, e)| s < e)
+            .collect();
+        clipped.sort();
+        let mut merged: Vec<Span> = Vec::new();
+        for (s, e) in clipped {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        let liaison: Vec<Span> = read[*email]
+            .as_ref()
+            .expect("calendar read")
+            .spans()
+            .iter()
+            .map(|i| (i.start, i.end))
+            .collect();
+        assert_eq!(liaison, merged, "busy time of {email}");
+    }
 }
 
 #[test]
@@ -141,6 +277,7 @@ fn booking_a_series_again_never_duplicates_it() {
     let (dir, _) = run_demo(tmp.path(), "12", "1");
     let provider = LocalProvider::new(&dir, "primary");
     let before = block_on(provider.list_series()).unwrap();
+    assert!(before.len() >= 3, "only {} series to book again", before.len());
     for s in &before {
         assert_eq!(
             block_on(provider.create_series(&s.request)).unwrap(),

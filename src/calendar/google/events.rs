@@ -475,18 +475,39 @@ mod tests {
 
     #[test]
     fn meet_asks_for_a_conference_whose_request_id_follows_from_the_event_id() {
-        let value = body(&request(), Conference::GoogleMeet);
+        // The whole body, so that Meet adds conferenceData and changes nothing else.
         assert_eq!(
-            value["conferenceData"],
-            json!({"createRequest": {
-                "requestId": "liaison-a0b1c2d3e4f5g6h7i8j9k0l1m2",
-                "conferenceSolutionKey": {"type": "hangoutsMeet"},
-            }})
-        );
-        assert_eq!(
-            value,
             body(&request(), Conference::GoogleMeet),
-            "same request, same body"
+            json!({
+                "id": "a0b1c2d3e4f5g6h7i8j9k0l1m2",
+                "summary": "Connection: Ada (Finance) & Bob (Sales)",
+                "description": "Agenda:\n- goals",
+                "location": "Room 4",
+                "attendees": [
+                    {"email": "ada@example.com", "displayName": "Ada Lovelace"},
+                    {"email": "bob@example.com", "displayName": "Bob Okafor"},
+                ],
+                "start": {"dateTime": "2026-03-02T14:00:00Z", "timeZone": "America/New_York"},
+                "end": {"dateTime": "2026-03-02T14:30:00Z", "timeZone": "America/New_York"},
+                "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"],
+                "extendedProperties": {"private": {
+                    "liaison": "1",
+                    "liaison_term": "2026-03-02",
+                    "liaison_pair": "ada@example.com|bob@example.com",
+                    "liaison_instance": "hq-liaison",
+                }},
+                "conferenceData": {"createRequest": {
+                    "requestId": "liaison-a0b1c2d3e4f5g6h7i8j9k0l1m2",
+                    "conferenceSolutionKey": {"type": "hangoutsMeet"},
+                }},
+            })
+        );
+        // Another series asks for another conference.
+        let mut other = request();
+        other.event_id = "v9u8t7s6r5q4p3o2n1m0l9k8j7".into();
+        assert_eq!(
+            body(&other, Conference::GoogleMeet)["conferenceData"]["createRequest"]["requestId"],
+            "liaison-v9u8t7s6r5q4p3o2n1m0l9k8j7"
         );
     }
 
@@ -494,7 +515,24 @@ mod tests {
     fn without_a_location_none_is_sent() {
         let mut req = request();
         req.location = None;
-        assert!(body(&req, Conference::None).get("location").is_none());
+        let value = body(&req, Conference::None);
+        assert!(value.get("location").is_none(), "{value}");
+        // Only the location is missing.
+        let mut keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "attendees",
+                "description",
+                "end",
+                "extendedProperties",
+                "id",
+                "recurrence",
+                "start",
+                "summary"
+            ]
+        );
     }
 
     /// Every key of the body exists in Google's discovery document (the
@@ -555,29 +593,48 @@ mod tests {
         }
     }
 
-    /// What Google returns: our body, with dateTimes in the zone's offset and
-    /// fields it adds.
-    fn as_returned(req: &SeriesRequest) -> Event {
-        returned_with(req, INSTANCE)
+    /// What Google returns for the series of [`request`], written out by hand
+    /// (not derived from `event_for`, so that reading is checked on its own):
+    /// dateTimes in the zone's offset, and fields Google adds.
+    fn as_returned() -> Event {
+        returned_with(INSTANCE)
     }
 
-    fn returned_with(req: &SeriesRequest, instance: &str) -> Event {
-        let mut value = body_of(req, Conference::None, instance);
-        value["start"]["dateTime"] = json!("2026-03-02T09:00:00-05:00");
-        value["end"]["dateTime"] = json!("2026-03-02T09:30:00-05:00");
-        value["status"] = json!("confirmed");
-        value["kind"] = json!("calendar#event");
-        value["organizer"] = json!({"email": "org@example.com", "self": true});
-        value["attendees"][0]["responseStatus"] = json!("accepted");
-        value["attendees"][1]["responseStatus"] = json!("declined");
-        value["hangoutLink"] = json!("https://meet.google.com/abc-defg-hij");
+    /// [`as_returned`], written by the installation `instance` (no marker when
+    /// it is empty).
+    fn returned_with(instance: &str) -> Event {
+        let mut value = json!({
+            "kind": "calendar#event",
+            "id": "a0b1c2d3e4f5g6h7i8j9k0l1m2",
+            "status": "confirmed",
+            "summary": "Connection: Ada (Finance) & Bob (Sales)",
+            "description": "Agenda:\n- goals",
+            "location": "Room 4",
+            "organizer": {"email": "org@example.com", "self": true},
+            "attendees": [
+                {"email": "ada@example.com", "displayName": "Ada Lovelace", "responseStatus": "accepted"},
+                {"email": "bob@example.com", "displayName": "Bob Okafor", "responseStatus": "declined"},
+            ],
+            "start": {"dateTime": "2026-03-02T09:00:00-05:00", "timeZone": "America/New_York"},
+            "end": {"dateTime": "2026-03-02T09:30:00-05:00", "timeZone": "America/New_York"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"],
+            "extendedProperties": {"private": {
+                "liaison": "1",
+                "liaison_term": "2026-03-02",
+                "liaison_pair": "ada@example.com|bob@example.com",
+            }},
+            "hangoutLink": "https://meet.google.com/abc-defg-hij",
+        });
+        if !instance.is_empty() {
+            value["extendedProperties"]["private"]["liaison_instance"] = json!(instance);
+        }
         serde_json::from_value(value).unwrap()
     }
 
     #[test]
     fn a_created_event_reads_back_as_the_same_request() {
         let req = request();
-        let series = series_of(&as_returned(&req)).unwrap().unwrap();
+        let series = series_of(&as_returned()).unwrap().unwrap();
         assert_eq!(
             series,
             BookedSeries {
@@ -586,14 +643,14 @@ mod tests {
                 instance: Some(INSTANCE.into()),
             }
         );
-        let details = details_of(&as_returned(&req)).unwrap().unwrap();
+        let details = details_of(&as_returned()).unwrap().unwrap();
         assert_eq!(details.responses["ada@example.com"], AttendeeResponse::Accepted);
         assert_eq!(details.responses["bob@example.com"], AttendeeResponse::Declined);
         assert_eq!(
             details.conference_link.as_deref(),
             Some("https://meet.google.com/abc-defg-hij")
         );
-        let mut cancelled = as_returned(&req);
+        let mut cancelled = as_returned();
         cancelled.status = Some("cancelled".into());
         assert!(!series_of(&cancelled).unwrap().unwrap().active);
     }
@@ -607,10 +664,10 @@ mod tests {
             "an empty instance writes no marker"
         );
         // Events written before markers existed, and one whose marker is blank.
-        let mut blank = returned_with(&req, INSTANCE);
+        let mut blank = returned_with(INSTANCE);
         let props = blank.extended_properties.as_mut().unwrap().private.as_mut().unwrap();
         props.insert(PROP_INSTANCE.into(), "  ".into());
-        for event in [returned_with(&req, ""), blank] {
+        for event in [returned_with(""), blank] {
             let series = series_of(&event).unwrap().unwrap();
             assert_eq!(series.instance, None);
             assert_eq!(series.request, req, "the rest reads back the same");
@@ -623,9 +680,9 @@ mod tests {
         // for the same pair and term is still "that series" (whether it is
         // adopted is decided by the caller, from `BookedSeries::instance`).
         let req = request();
-        assert!(same_series(&returned_with(&req, "other-office"), &req));
-        assert!(same_series(&returned_with(&req, ""), &req));
-        let other = series_of(&returned_with(&req, "other-office")).unwrap().unwrap();
+        assert!(same_series(&returned_with("other-office"), &req));
+        assert!(same_series(&returned_with(""), &req));
+        let other = series_of(&returned_with("other-office")).unwrap().unwrap();
         assert_eq!(other.instance.as_deref(), Some("other-office"));
     }
 
@@ -639,7 +696,7 @@ mod tests {
             json!({"recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20260309T130000Z"]})
         );
         // Read back, the series has the two occurrences up to UNTIL.
-        let mut ended = as_returned(&request());
+        let mut ended = as_returned();
         ended.recurrence = Some(vec!["RRULE:FREQ=WEEKLY;UNTIL=20260309T130000Z".into()]);
         assert_eq!(series_of(&ended).unwrap().unwrap().request.count, 2);
         // A fraction of a second rounds up, never cutting the last occurrence.
@@ -653,10 +710,10 @@ mod tests {
     #[test]
     fn events_that_are_not_liaison_series_are_skipped() {
         let req = request();
-        let mut foreign = as_returned(&req);
+        let mut foreign = as_returned();
         foreign.extended_properties = None;
         assert_eq!(series_of(&foreign).unwrap(), None);
-        let mut exception = as_returned(&req);
+        let mut exception = as_returned();
         exception.recurring_event_id = Some(req.event_id.clone());
         assert_eq!(
             series_of(&exception).unwrap(),
@@ -667,8 +724,7 @@ mod tests {
 
     #[test]
     fn a_series_ended_early_counts_its_weeks_up_to_until() {
-        let req = request();
-        let mut ended = as_returned(&req);
+        let mut ended = as_returned();
         // Ended after the third occurrence (2026-03-16 09:00 EDT = 13:00Z).
         ended.recurrence = Some(vec!["RRULE:FREQ=WEEKLY;UNTIL=20260316T130000Z".into()]);
         assert_eq!(series_of(&ended).unwrap().unwrap().request.count, 3);
@@ -678,7 +734,6 @@ mod tests {
 
     #[test]
     fn damaged_liaison_events_are_reported() {
-        let req = request();
         let cases: [(Change<Event>, &str); 5] = [
             (|e| e.recurrence = None, "without an RRULE"),
             (
@@ -702,7 +757,7 @@ mod tests {
             ),
         ];
         for (damage, expected) in cases {
-            let mut event = as_returned(&req);
+            let mut event = as_returned();
             damage(&mut event);
             let err = series_of(&event).unwrap_err();
             assert!(err.contains(expected), "{err}");
@@ -712,7 +767,7 @@ mod tests {
     #[test]
     fn the_same_series_is_recognized_by_pair_and_term_only() {
         let req = request();
-        let existing = as_returned(&req);
+        let existing = as_returned();
         assert!(same_series(&existing, &req));
         let mut swapped = req.clone();
         swapped.pair = ("Bob@Example.com".into(), "ada@example.com".into());
