@@ -11,7 +11,9 @@
 //!   minus busy time widened by the buffer).
 //! - [`slot`]: weekly slots, their occurrences in a term, validity and scores.
 //! - [`matching`]: maximum-weight matching on a general graph.
-//! - [`plan`]: candidate pairs, weights, the matching and the resulting plan.
+//! - [`plan`]: candidate pairs, weights, the matching and the resulting plan,
+//!   phase by phase; [`pair_keys`] the history keys it weighs pairs by.
+//! - [`week_slot`]: another time for one occurrence in the same week.
 //! - [`ids`]: deterministic event ids.
 //! - [`series`]: what liaison remembers about each series and person.
 //! - [`reconcile`]: decide a cycle's actions from the store and the calendar's
@@ -21,8 +23,10 @@ pub mod availability;
 pub mod ids;
 pub mod interval;
 pub mod matching;
+pub mod pair_keys;
 pub mod plan;
 pub mod reconcile;
 pub mod series;
 pub mod slot;
 pub mod term;
+pub mod week_slot;

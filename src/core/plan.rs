@@ -28,8 +28,10 @@ use serde::Serialize;
 use super::availability::{DayWindow, FreeTimeRules, WorkingTime, free_time};
 use super::interval::{Interval, IntervalSet};
 use super::matching::{Edge, max_weight_matching};
+use super::pair_keys::PairKeys;
 use super::slot::{SlotMask, ZoneGrid, person_score};
 use super::term::Term;
+pub use super::week_slot::{WeekSlotInput, best_slot_in_week};
 
 /// Organizations up to this size use every candidate pair; larger ones keep each
 /// person's best [`TOP_K`] candidates.
@@ -226,143 +228,243 @@ pub(crate) type Matcher<'a> = dyn FnMut(usize, &[Edge]) -> Vec<Option<usize>> + 
 /// `matcher` (the tests pass one that also checks each result's certificate of
 /// optimality, so the planner's real graphs are checked in every profile).
 pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut Matcher<'_>) -> Plan {
-    let rules = input.rules;
-    let people = input.people;
     let term = input.term;
-    let not_before = input.now.saturating_add(rules.min_notice).unwrap_or(Timestamp::MAX);
-    let focus: BTreeSet<&str> = rules.focus.iter().map(String::as_str).collect();
+    let not_before = input
+        .now
+        .saturating_add(input.rules.min_notice)
+        .unwrap_or(Timestamp::MAX);
+    let (active, mut unpaired) = eligible(input);
+    let slots = Slots::new(input, &active, not_before);
+    let graph = PairRules::new(input, &active, &slots);
+    let n = active.len();
+    let sparse = n > tuning.full_graph_limit;
+    let (mut edge_set, candidate_count) = candidate_edges(&graph, &slots.has_free, sparse, tuning.top_k);
+    let weigher = Weigher::new(n);
+    let mut edges = Vec::with_capacity(edge_set.len());
+    let mut chosen = HashMap::with_capacity(edge_set.len());
+    for &(u, v) in &edge_set {
+        weigher.add(&slots, &graph.keys, u, v, &mut edges, &mut chosen);
+    }
+    let bound = pairs_bound(input.people, &active, &candidate_count, input.rules.cross_unit_only);
+    let mut mate = matcher(n, &edges);
+    if sparse {
+        let mut grow =
+            |u: usize, v: usize, edges: &mut Vec<Edge>| weigher.add(&slots, &graph.keys, u, v, edges, &mut chosen);
+        mate = augment(
+            &graph,
+            &slots.has_free,
+            &candidate_count,
+            bound,
+            &mut edge_set,
+            &mut edges,
+            mate,
+            matcher,
+            &mut grow,
+        );
+    }
+    let pairs = planned_pairs(input, &active, &slots, &graph.keys, &chosen, &mate);
+    unpaired.extend(unpaired_reasons(
+        input,
+        &active,
+        &slots,
+        &graph,
+        &candidate_count,
+        &mate,
+    ));
+    unpaired.sort_by(|x, y| input.people[x.person].email.cmp(&input.people[y.person].email));
+    let stats = PlanStats {
+        eligible: slots.has_free.iter().filter(|&&f| f).count(),
+        with_candidates: candidate_count.iter().filter(|&&c| c > 0).count(),
+        edges: edges.len(),
+        max_pairs_bound: bound,
+    };
+    Plan {
+        term,
+        pairs,
+        unpaired,
+        stats,
+    }
+}
 
-    // Who can take part at all.
+/// Phase 1: who can take part at all. The active people (indexes into
+/// `input.people`, in email order, so the plan does not depend on the order
+/// of the config), and everyone else with the reason.
+fn eligible(input: &PlanInput) -> (Vec<usize>, Vec<Unpaired>) {
+    let people = input.people;
     let mut unpaired = Vec::new();
     let mut active = Vec::new();
     for (i, p) in people.iter().enumerate() {
         if input.booked.contains(&p.email) {
             continue;
         }
-        if input.not_before_week.get(&p.email).is_some_and(|&w| w >= term.weeks) {
-            unpaired.push(Unpaired {
-                person: i,
-                reason: UnpairedReason::NoBookableWeek,
-            });
-            continue;
-        }
-        if p.paused {
-            unpaired.push(Unpaired {
-                person: i,
-                reason: UnpairedReason::Paused,
-            });
-            continue;
-        }
-        match input.busy.get(&p.email) {
-            Some(Err(why)) => unpaired.push(Unpaired {
-                person: i,
-                reason: UnpairedReason::CalendarUnavailable(why.clone()),
-            }),
-            None => unpaired.push(Unpaired {
-                person: i,
-                reason: UnpairedReason::CalendarUnavailable("not read".to_string()),
-            }),
-            Some(Ok(_)) => active.push(i),
+        let reason = if input
+            .not_before_week
+            .get(&p.email)
+            .is_some_and(|&w| w >= input.term.weeks)
+        {
+            UnpairedReason::NoBookableWeek
+        } else if p.paused {
+            UnpairedReason::Paused
+        } else {
+            match input.busy.get(&p.email) {
+                Some(Err(why)) => UnpairedReason::CalendarUnavailable(why.clone()),
+                None => UnpairedReason::CalendarUnavailable("not read".to_string()),
+                Some(Ok(_)) => {
+                    active.push(i);
+                    continue;
+                }
+            }
+        };
+        unpaired.push(Unpaired { person: i, reason });
+    }
+    active.sort_by(|&x, &y| people[x].email.cmp(&people[y].email));
+    (active, unpaired)
+}
+
+/// Phase 2: one grid of weekly slots per zone anyone lives in, and each
+/// active person's masks of the slots free for them in every bookable week.
+struct Slots {
+    grids: Vec<ZoneGrid>,
+    /// Per active person, per grid.
+    masks: Vec<Vec<SlotMask>>,
+    /// Per active person, the grid of their own zone.
+    zone_idx: Vec<usize>,
+    /// Per active person: any slot free at all.
+    has_free: Vec<bool>,
+}
+
+impl Slots {
+    fn new(input: &PlanInput, active: &[usize], not_before: Timestamp) -> Slots {
+        let (people, rules, term) = (input.people, input.rules, input.term);
+        let zone_names: BTreeSet<&str> = active.iter().map(|&i| people[i].timezone_name.as_str()).collect();
+        let grids: Vec<ZoneGrid> = zone_names
+            .iter()
+            .map(|name| {
+                let zone = active
+                    .iter()
+                    .map(|&i| &people[i])
+                    .find(|p| p.timezone_name == *name)
+                    .map(|p| p.timezone.clone())
+                    .unwrap_or(TimeZone::UTC);
+                ZoneGrid::new(name, &zone, term, rules.granularity, rules.duration, not_before)
+            })
+            .collect();
+        let grid_of: HashMap<&str, usize> = zone_names.iter().enumerate().map(|(g, n)| (*n, g)).collect();
+        // A day of margin on both sides covers every zone.
+        let from = term.start.yesterday().unwrap_or(term.start);
+        let until = term.end().tomorrow().unwrap_or(term.end());
+        let free_rules = FreeTimeRules {
+            buffer: rules.buffer,
+            skip_dates: &rules.skip_dates,
+            max_busy: rules.max_busy,
+        };
+        let empty = IntervalSet::new();
+        let masks: Vec<Vec<SlotMask>> = active
+            .iter()
+            .map(|&i| {
+                let p = &people[i];
+                let busy = match input.busy.get(&p.email) {
+                    Some(Ok(b)) => b,
+                    _ => &empty,
+                };
+                let work = WorkingTime {
+                    zone: &p.timezone,
+                    hours: p.hours,
+                    days: &p.days,
+                    away: &p.away,
+                };
+                let free = free_time(&work, busy, &free_rules, from, until);
+                grids
+                    .iter()
+                    .map(|g| {
+                        g.mask(&free, |occ| {
+                            person_score(&p.timezone, p.hours, p.preferred_hours, busy, occ)
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let zone_idx = active
+            .iter()
+            .map(|&i| grid_of[people[i].timezone_name.as_str()])
+            .collect();
+        let has_free = masks
+            .iter()
+            .map(|m: &Vec<SlotMask>| m.iter().any(SlotMask::any))
+            .collect();
+        Slots {
+            grids,
+            masks,
+            zone_idx,
+            has_free,
         }
     }
-    // Stable order by email, so the plan does not depend on the order of the config.
-    active.sort_by(|&x, &y| people[x].email.cmp(&people[y].email));
+}
 
-    // One grid per zone anyone lives in.
-    let zone_names: BTreeSet<&str> = active.iter().map(|&i| people[i].timezone_name.as_str()).collect();
-    let grids: Vec<ZoneGrid> = zone_names
-        .iter()
-        .map(|name| {
-            let zone = active
+/// Phase 3: who may meet whom (units, focus, excluded pairs, a common slot).
+struct PairRules<'a> {
+    keys: PairKeys,
+    excluded: BTreeSet<(usize, usize)>,
+    focused: Vec<bool>,
+    cross_unit_only: bool,
+    slots: &'a Slots,
+}
+
+impl<'a> PairRules<'a> {
+    fn new(input: &PlanInput, active: &[usize], slots: &'a Slots) -> PairRules<'a> {
+        let people = input.people;
+        let focus: BTreeSet<&str> = input.rules.focus.iter().map(String::as_str).collect();
+        let index: HashMap<&str, usize> = active
+            .iter()
+            .enumerate()
+            .map(|(v, &i)| (people[i].email.as_str(), v))
+            .collect();
+        let excluded = input
+            .excluded_pairs
+            .iter()
+            .filter_map(|(a, b)| Some((*index.get(a.as_str())?, *index.get(b.as_str())?)))
+            .flat_map(|(u, v)| [(u, v), (v, u)])
+            .collect();
+        PairRules {
+            keys: PairKeys::new(input, active),
+            excluded,
+            focused: active
                 .iter()
-                .map(|&i| &people[i])
-                .find(|p| p.timezone_name == *name)
-                .map(|p| p.timezone.clone())
-                .unwrap_or(TimeZone::UTC);
-            ZoneGrid::new(name, &zone, term, rules.granularity, rules.duration, not_before)
-        })
-        .collect();
-    let grid_of: HashMap<&str, usize> = zone_names.iter().enumerate().map(|(g, n)| (*n, g)).collect();
+                .map(|&i| focus.is_empty() || focus.contains(people[i].email.as_str()))
+                .collect(),
+            cross_unit_only: input.rules.cross_unit_only,
+            slots,
+        }
+    }
 
-    // Free time and slot masks; a day of margin on both sides covers every zone.
-    let from = term.start.yesterday().unwrap_or(term.start);
-    let until = term.end().tomorrow().unwrap_or(term.end());
-    let free_rules = FreeTimeRules {
-        buffer: rules.buffer,
-        skip_dates: &rules.skip_dates,
-        max_busy: rules.max_busy,
-    };
-    let empty = IntervalSet::new();
-    let masks: Vec<Vec<SlotMask>> = active
-        .iter()
-        .map(|&i| {
-            let p = &people[i];
-            let busy = match input.busy.get(&p.email) {
-                Some(Ok(b)) => b,
-                _ => &empty,
-            };
-            let work = WorkingTime {
-                zone: &p.timezone,
-                hours: p.hours,
-                days: &p.days,
-                away: &p.away,
-            };
-            let free = free_time(&work, busy, &free_rules, from, until);
-            grids
-                .iter()
-                .map(|g| {
-                    g.mask(&free, |occ| {
-                        person_score(&p.timezone, p.hours, p.preferred_hours, busy, occ)
-                    })
-                })
-                .collect()
-        })
-        .collect();
+    fn allowed(&self, u: usize, v: usize) -> bool {
+        let (masks, z) = (&self.slots.masks, &self.slots.zone_idx);
+        (!self.cross_unit_only || self.keys.unit_of[u] != self.keys.unit_of[v])
+            && (self.focused[u] || self.focused[v])
+            && (self.excluded.is_empty() || !self.excluded.contains(&(u, v)))
+            && (masks[u][z[u]].intersects(&masks[v][z[u]]) || masks[u][z[v]].intersects(&masks[v][z[v]]))
+    }
+}
 
-    let n = active.len();
-    let zone_idx: Vec<usize> = active
-        .iter()
-        .map(|&i| grid_of[people[i].timezone_name.as_str()])
-        .collect();
-    let has_free: Vec<bool> = masks.iter().map(|m| m.iter().any(SlotMask::any)).collect();
-    let focused: Vec<bool> = active
-        .iter()
-        .map(|&i| focus.is_empty() || focus.contains(people[i].email.as_str()))
-        .collect();
-    let in_focus = |v: usize| focused[v];
-
-    let keys = PairKeys::new(input, &active);
-    let index: HashMap<&str, usize> = active
-        .iter()
-        .enumerate()
-        .map(|(v, &i)| (people[i].email.as_str(), v))
-        .collect();
-    let excluded: BTreeSet<(usize, usize)> = input
-        .excluded_pairs
-        .iter()
-        .filter_map(|(a, b)| Some((*index.get(a.as_str())?, *index.get(b.as_str())?)))
-        .flat_map(|(u, v)| [(u, v), (v, u)])
-        .collect();
-    let allowed = |u: usize, v: usize| -> bool {
-        (!rules.cross_unit_only || keys.unit_of[u] != keys.unit_of[v])
-            && (in_focus(u) || in_focus(v))
-            && (excluded.is_empty() || !excluded.contains(&(u, v)))
-            && (masks[u][zone_idx[u]].intersects(&masks[v][zone_idx[u]])
-                || masks[u][zone_idx[v]].intersects(&masks[v][zone_idx[v]]))
-    };
-
-    // Candidate edges: all of them in small organizations, each person's best
-    // TOP_K in large ones (by history and unit-pair keys, ties spread by a hash).
+/// Phase 4: candidate edges and each person's count of candidates. All pairs
+/// in small organizations; in large (`sparse`) ones each person's best `top_k`
+/// by history and unit-pair keys (ties spread by a hash).
+fn candidate_edges(
+    graph: &PairRules,
+    has_free: &[bool],
+    sparse: bool,
+    top_k: usize,
+) -> (BTreeSet<(usize, usize)>, Vec<usize>) {
+    let n = has_free.len();
     let mut candidate_count = vec![0usize; n];
     let mut edge_set: BTreeSet<(usize, usize)> = BTreeSet::new();
-    let sparse = n > tuning.full_graph_limit;
     for u in 0..n {
         if !has_free[u] {
             continue;
         }
         let mut best: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
         for (v, &free) in has_free.iter().enumerate() {
-            if v == u || !free || !allowed(u, v) {
+            if v == u || !free || !graph.allowed(u, v) {
                 continue;
             }
             candidate_count[u] += 1;
@@ -372,8 +474,8 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut
                 }
                 continue;
             }
-            let key = keys.cheap_key(u, v);
-            if best.len() < tuning.top_k {
+            let key = graph.keys.cheap_key(u, v);
+            if best.len() < top_k {
                 best.push(Reverse((key, v)));
             } else if best.peek().is_some_and(|Reverse(min)| (key, v) > *min) {
                 best.pop();
@@ -384,47 +486,81 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut
             edge_set.insert((u.min(v), u.max(v)));
         }
     }
+    (edge_set, candidate_count)
+}
 
-    // Exact weights: the best slot of each candidate pair, in strict tiers. Each
-    // tier's unit exceeds the most that all lower tiers of a whole matching (at
-    // most `half` pairs) can add up to, so a matching's total orders matchings
-    // lexicographically: not repeating a recent pair, then recency, then unit
-    // pairs, then slots. `half` is capped to keep weights under 2^60, the
-    // matching's limit: beyond 20,000 people the tiers are strict for
-    // differences within 10,000 pairs.
-    let half = (n / 2 + 1).min(10_000) as i64;
-    let unit_tier = half * 128;
-    let recency_tier = half * (63 * unit_tier + 128);
-    let fresh_tier = half * (63 * recency_tier + 63 * unit_tier + 128);
-    let mut edges = Vec::with_capacity(edge_set.len());
-    let mut slots = HashMap::with_capacity(edge_set.len());
-    let mut add_edge = |u: usize, v: usize, edges: &mut Vec<Edge>| {
-        let Some(choice) = best_slot(&grids, &masks, u, v, zone_idx[u], zone_idx[v]) else {
+/// Phase 5: exact weights, the best slot of each candidate pair in strict
+/// tiers. Each tier's unit exceeds the most that all lower tiers of a whole
+/// matching (at most `half` pairs) can add up to, so a matching's total orders
+/// matchings lexicographically: not repeating a recent pair, then recency,
+/// then unit pairs, then slots. `half` is capped to keep weights under 2^60,
+/// the matching's limit: beyond 20,000 people the tiers are strict for
+/// differences within 10,000 pairs.
+struct Weigher {
+    unit_tier: i64,
+    recency_tier: i64,
+    fresh_tier: i64,
+}
+
+impl Weigher {
+    fn new(n: usize) -> Weigher {
+        let half = (n / 2 + 1).min(10_000) as i64;
+        let unit_tier = half * 128;
+        let recency_tier = half * (63 * unit_tier + 128);
+        let fresh_tier = half * (63 * recency_tier + 63 * unit_tier + 128);
+        Weigher {
+            unit_tier,
+            recency_tier,
+            fresh_tier,
+        }
+    }
+
+    /// Adds the edge (u, v) with its weight and chosen slot, when they have one.
+    fn add(
+        &self,
+        slots: &Slots,
+        keys: &PairKeys,
+        u: usize,
+        v: usize,
+        edges: &mut Vec<Edge>,
+        chosen: &mut HashMap<(usize, usize), SlotChoice>,
+    ) {
+        let Some(choice) = best_slot(&slots.grids, &slots.masks, u, v, slots.zone_idx[u], slots.zone_idx[v]) else {
             return;
         };
         let tiers = keys.tiers(u, v);
-        let weight = i64::from(tiers.fresh) * fresh_tier
-            + i64::from(tiers.recency) * recency_tier
-            + i64::from(tiers.unit) * unit_tier
+        let weight = i64::from(tiers.fresh) * self.fresh_tier
+            + i64::from(tiers.recency) * self.recency_tier
+            + i64::from(tiers.unit) * self.unit_tier
             + i64::from(choice.score)
             + 1;
         edges.push(Edge { a: u, b: v, weight });
-        slots.insert((u, v), choice);
-    };
-    for &(u, v) in &edge_set {
-        add_edge(u, v, &mut edges);
+        chosen.insert((u, v), choice);
     }
+}
 
-    let mut mate = matcher(n, &edges);
-    // A sparse graph can miss the edges of an augmenting path. While the matching
-    // is below the size bound, give more people all their candidates — first the
-    // unpaired, then, round by round, their neighbours in the graph — and match
-    // again. Once every person connected to an unpaired one has all candidates,
-    // the matching is maximum in size even if the bound is not reached; the edge
-    // budget keeps a pathological organization from growing the full graph.
-    let bound = pairs_bound(people, &active, &candidate_count, rules.cross_unit_only);
+/// Phase 6 (large organizations): a sparse graph can miss the edges of an
+/// augmenting path. While the matching is below the size bound, give more
+/// people all their candidates — first the unpaired, then, round by round,
+/// their neighbours in the graph — and match again. Once every person
+/// connected to an unpaired one has all candidates, the matching is maximum
+/// in size even if the bound is not reached; the edge budget keeps a
+/// pathological organization from growing the full graph.
+#[allow(clippy::too_many_arguments)]
+fn augment(
+    graph: &PairRules,
+    has_free: &[bool],
+    candidate_count: &[usize],
+    bound: usize,
+    edge_set: &mut BTreeSet<(usize, usize)>,
+    edges: &mut Vec<Edge>,
+    mut mate: Vec<Option<usize>>,
+    matcher: &mut Matcher<'_>,
+    add_edge: &mut dyn FnMut(usize, usize, &mut Vec<Edge>),
+) -> Vec<Option<usize>> {
+    let n = has_free.len();
     let mut expanded = vec![false; n];
-    while sparse && edges.len() < AUGMENT_EDGE_BUDGET {
+    while edges.len() < AUGMENT_EDGE_BUDGET {
         let matched = mate.iter().filter(|m| m.is_some()).count() / 2;
         if matched >= bound {
             break;
@@ -432,7 +568,7 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut
         let mut frontier: BTreeSet<usize> = (0..n)
             .filter(|&u| mate[u].is_none() && candidate_count[u] > 0 && !expanded[u])
             .collect();
-        for &(u, v) in &edge_set {
+        for &(u, v) in edge_set.iter() {
             if expanded[u] && !expanded[v] {
                 frontier.insert(v);
             }
@@ -445,23 +581,36 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut
         }
         for &u in &frontier {
             expanded[u] = true;
-            for v in (0..n).filter(|&v| v != u && has_free[v] && allowed(u, v)) {
+            for v in (0..n).filter(|&v| v != u && has_free[v] && graph.allowed(u, v)) {
                 if edge_set.insert((u.min(v), u.max(v))) {
-                    add_edge(u.min(v), u.max(v), &mut edges);
+                    add_edge(u.min(v), u.max(v), edges);
                 }
             }
         }
-        mate = matcher(n, &edges);
+        mate = matcher(n, edges);
     }
+    mate
+}
 
+/// Phase 7: the matched pairs as series to book, each from the first week
+/// both people may meet.
+fn planned_pairs(
+    input: &PlanInput,
+    active: &[usize],
+    slots: &Slots,
+    keys: &PairKeys,
+    chosen: &HashMap<(usize, usize), SlotChoice>,
+    mate: &[Option<usize>],
+) -> Vec<PlannedPair> {
+    let (people, term) = (input.people, input.term);
     let mut pairs = Vec::new();
     for (u, m) in mate.iter().enumerate() {
         let Some(v) = *m else { continue };
         if u > v {
             continue;
         }
-        let Some(choice) = slots.get(&(u, v)) else { continue };
-        let grid = &grids[choice.grid];
+        let Some(choice) = chosen.get(&(u, v)) else { continue };
+        let grid = &slots.grids[choice.grid];
         let (pa, pb) = (active[u], active[v]);
         let (weekday, time) = grid.local(choice.slot);
         let slot_first = grid.first_week(choice.slot);
@@ -488,14 +637,32 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut
             last_met: keys.last_met(u, v),
         });
     }
+    pairs
+}
 
-    let bookable = grids
+/// Phase 8: why each active person left without a partner is unpaired.
+fn unpaired_reasons(
+    input: &PlanInput,
+    active: &[usize],
+    slots: &Slots,
+    graph: &PairRules,
+    candidate_count: &[usize],
+    mate: &[Option<usize>],
+) -> Vec<Unpaired> {
+    let (people, term, rules) = (input.people, input.term, input.rules);
+    let n = active.len();
+    let has_free = &slots.has_free;
+    let bookable = slots
+        .grids
         .iter()
         .any(|g| (0..g.slot_count()).any(|k| g.first_week(k) < term.weeks));
     let units_active: BTreeSet<&str> = (0..n)
         .filter(|&v| has_free[v])
         .map(|v| people[active[v]].unit.as_str())
         .collect();
+    let focused = &graph.focused;
+    let any_focus = !rules.focus.is_empty();
+    let mut unpaired = Vec::new();
     for v in 0..n {
         if mate[v].is_some() {
             continue;
@@ -507,7 +674,7 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut
             UnpairedReason::NoFreeTime
         } else if rules.cross_unit_only && units_active.iter().all(|u| *u == p.unit) {
             UnpairedReason::NoOtherUnit
-        } else if !focus.is_empty() && !in_focus(v) && (0..n).filter(|&f| in_focus(f)).all(|f| mate[f].is_some()) {
+        } else if any_focus && !focused[v] && (0..n).filter(|&f| focused[f]).all(|f| mate[f].is_some()) {
             UnpairedReason::NotInFocus
         } else if candidate_count[v] == 0 {
             UnpairedReason::NoCommonSlot
@@ -519,97 +686,7 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut
             reason,
         });
     }
-    unpaired.sort_by(|x, y| people[x.person].email.cmp(&people[y.person].email));
-
-    let with_candidates = candidate_count.iter().filter(|&&c| c > 0).count();
-    let stats = PlanStats {
-        eligible: (0..n).filter(|&v| has_free[v]).count(),
-        with_candidates,
-        edges: edges.len(),
-        max_pairs_bound: bound,
-    };
-    Plan {
-        term,
-        pairs,
-        unpaired,
-        stats,
-    }
-}
-
-/// What finding another time for one occurrence of a pair's series needs.
-#[derive(Clone, Copy, Debug)]
-pub struct WeekSlotInput<'a> {
-    pub a: &'a Person,
-    pub b: &'a Person,
-    pub busy_a: &'a IntervalSet,
-    pub busy_b: &'a IntervalSet,
-    pub rules: &'a PlanRules,
-    /// The series' zone: the new time is a slot of this zone's grid.
-    pub zone_name: &'a str,
-    pub zone: &'a TimeZone,
-    /// Monday of the week, in the series' zone.
-    pub week: Date,
-    /// Now plus the minimum notice.
-    pub not_before: Timestamp,
-    /// The occurrence being replaced: nothing overlapping it is offered.
-    pub avoid: Interval,
-}
-
-/// The best time in one week free for both people (their windows in their own
-/// zones, busy time with buffer, skip and away days, `not_before`) that does not
-/// overlap the declined time: another day first, then the same scores as a
-/// series' slot, ties to the earliest. `None` when there is none.
-pub fn best_slot_in_week(input: &WeekSlotInput) -> Option<Interval> {
-    let rules = input.rules;
-    let term = Term {
-        index: 0,
-        start: input.week,
-        weeks: 1,
-    };
-    let grid = ZoneGrid::new(
-        input.zone_name,
-        input.zone,
-        term,
-        rules.granularity,
-        rules.duration,
-        input.not_before,
-    );
-    let free_rules = FreeTimeRules {
-        buffer: rules.buffer,
-        skip_dates: &rules.skip_dates,
-        max_busy: rules.max_busy,
-    };
-    let from = input.week.yesterday().unwrap_or(input.week);
-    let until = term.end().tomorrow().unwrap_or(term.end());
-    let mask = |p: &Person, busy: &IntervalSet| {
-        let work = WorkingTime {
-            zone: &p.timezone,
-            hours: p.hours,
-            days: &p.days,
-            away: &p.away,
-        };
-        let free = free_time(&work, busy, &free_rules, from, until);
-        grid.mask(&free, |occ| {
-            person_score(&p.timezone, p.hours, p.preferred_hours, busy, occ)
-        })
-    };
-    let (ma, mb) = (mask(input.a, input.busy_a), mask(input.b, input.busy_b));
-    // Someone declined that time, so nothing overlapping it is offered, and
-    // another day comes before a later hour of the same day.
-    let declined_day = input.avoid.start.to_zoned_datetime(input.zone.clone()).date();
-    type Rank = (bool, u32, Reverse<Timestamp>);
-    let mut best: Option<(Interval, Rank)> = None;
-    ma.for_each_common(&mb, |k, score| {
-        let Some(&occ) = grid.occurrences(k).first() else {
-            return;
-        };
-        let other_day = occ.start.to_zoned_datetime(input.zone.clone()).date() != declined_day;
-        let rank = (other_day, score, Reverse(occ.start));
-        if !occ.overlaps(&input.avoid) && best.as_ref().is_none_or(|(_, r)| rank > *r) {
-            best = Some((occ, rank));
-        }
-    });
-    best.map(|(occ, _)| occ)
+    unpaired
 }
 
 /// An upper bound on the size of any matching: half the people with a candidate,
@@ -668,129 +745,6 @@ struct SlotChoice {
     grid: usize,
     slot: usize,
     score: u32,
-}
-
-/// History-derived keys of pairs of active people, indexed so that looking up a
-/// pair allocates nothing (large plans look up tens of millions of pairs).
-struct PairKeys {
-    term: i64,
-    avoid_repeat_terms: i64,
-    /// Unit index of each active person.
-    unit_of: Vec<usize>,
-    units: usize,
-    /// `unit_rank[x * units + y]`: dense rank of the connection count of units x
-    /// and y (0 = met least).
-    unit_rank: Vec<u32>,
-    /// Per active person: (partner, last term met), sorted by partner.
-    met: Vec<Vec<(usize, i64)>>,
-}
-
-impl PairKeys {
-    fn new(input: &PlanInput, active: &[usize]) -> PairKeys {
-        let people = input.people;
-        let unit_names: Vec<&str> = active
-            .iter()
-            .map(|&i| people[i].unit.as_str())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let units = unit_names.len();
-        let unit_of = active
-            .iter()
-            .map(|&i| unit_names.binary_search(&people[i].unit.as_str()).unwrap_or(0))
-            .collect();
-        let count = |x: usize, y: usize| {
-            let key = sorted(unit_names[x], unit_names[y]);
-            input.history.unit_pairs.get(&key).copied().unwrap_or(0)
-        };
-        let distinct: BTreeSet<u32> = (0..units)
-            .flat_map(|x| (x + 1..units).map(move |y| (x, y)))
-            .map(|(x, y)| count(x, y))
-            .collect();
-        let mut unit_rank = vec![0; units * units];
-        for x in 0..units {
-            for y in 0..units {
-                if x != y {
-                    unit_rank[x * units + y] = distinct.range(..count(x, y)).count() as u32;
-                }
-            }
-        }
-        let index: HashMap<&str, usize> = active
-            .iter()
-            .enumerate()
-            .map(|(v, &i)| (people[i].email.as_str(), v))
-            .collect();
-        let mut met = vec![Vec::new(); active.len()];
-        for ((a, b), &term) in &input.history.last_met {
-            if let (Some(&u), Some(&v)) = (index.get(a.as_str()), index.get(b.as_str())) {
-                met[u].push((v, term));
-                met[v].push((u, term));
-            }
-        }
-        for list in &mut met {
-            list.sort_unstable();
-        }
-        PairKeys {
-            term: input.term.index,
-            avoid_repeat_terms: i64::from(input.rules.avoid_repeat_terms),
-            unit_of,
-            units,
-            unit_rank,
-            met,
-        }
-    }
-
-    fn last_met(&self, u: usize, v: usize) -> Option<i64> {
-        let list = &self.met[u];
-        list.binary_search_by_key(&v, |&(w, _)| w).ok().map(|i| list[i].1)
-    }
-
-    /// The history tiers of a pair; higher is better in each.
-    fn tiers(&self, u: usize, v: usize) -> Tiers {
-        let (fresh, recency) = match self.last_met(u, v) {
-            None => (1, 63),
-            Some(t) => {
-                let ago = (self.term - t).max(0);
-                (u32::from(ago > self.avoid_repeat_terms), ago.min(62) as u32)
-            }
-        };
-        let rank = self.unit_rank[self.unit_of[u] * self.units + self.unit_of[v]];
-        Tiers {
-            fresh,
-            recency,
-            unit: 63 - rank.min(63),
-        }
-    }
-
-    /// Orders candidates before their slots are known: tiers first, then a hash of
-    /// the pair and term, so ties spread over many partners instead of the first
-    /// emails in alphabetical order.
-    fn cheap_key(&self, u: usize, v: usize) -> u64 {
-        let t = self.tiers(u, v);
-        let (lo, hi) = (u.min(v) as u64, u.max(v) as u64);
-        let mix = splitmix64(lo.wrapping_mul(0x1_0000_0001) ^ hi.wrapping_shl(20) ^ self.term as u64);
-        (u64::from(t.fresh) << 62) | (u64::from(t.recency) << 56) | (u64::from(t.unit) << 50) | (mix >> 14)
-    }
-}
-
-/// How a pair ranks by history, each tier above all the ones after it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Tiers {
-    /// 1 unless the two met within `avoid_repeat_terms` terms.
-    fresh: u32,
-    /// 63 for never met, else terms since they met (at most 62).
-    recency: u32,
-    /// 63 minus the dense rank of the unit pair's connection count.
-    unit: u32,
-}
-
-/// A well-known 64-bit mixer; written here because only a deterministic spread is
-/// needed, not a random number generator.
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
 }
 
 /// The two strings in order, as a key for unordered pairs.
