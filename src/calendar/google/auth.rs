@@ -48,8 +48,8 @@ use yup_oauth2::authenticator_delegate::InstalledFlowDelegate;
 use yup_oauth2::storage::{TokenInfo, TokenStorage, TokenStorageError};
 use yup_oauth2::{ApplicationSecret, CustomHyperClientBuilder, InstalledFlowReturnMethod, ServiceAccountKey};
 
-use super::client::{Connector, https_connector};
 use crate::calendar::CalendarError;
+use crate::calendar::http::{Connector, https_connector};
 use crate::config::{Config, GoogleAuth};
 
 /// Read free/busy of the people's calendars.

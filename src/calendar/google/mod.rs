@@ -26,8 +26,10 @@ use jiff::ZonedDateTime;
 
 use self::auth::TokenSource;
 pub use self::auth::{AuthOptions, AuthReport, SCOPE_EVENTS, SCOPE_FREEBUSY, SCOPES, authorize, describe_credentials};
-use self::client::{Api, ApiError, escape_segment};
-pub use self::client::{BACKOFF_BASE, BACKOFF_CAP, CALL_TIMEOUT, GOOGLE_ROOT_URL, MAX_ATTEMPTS, RETRY_BUDGET, Timing};
+pub use self::client::GOOGLE_ROOT_URL;
+use self::client::{Api, escape_segment};
+use super::http::ApiError;
+pub use super::http::{BACKOFF_BASE, BACKOFF_CAP, CALL_TIMEOUT, MAX_ATTEMPTS, RETRY_BUDGET, Timing};
 use super::{
     BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, EndOutcome,
     Occurrence, SeriesDetails, SeriesRequest,
