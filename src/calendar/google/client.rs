@@ -289,11 +289,9 @@ impl Classify<Failure> for Classifier<'_> {
         classify(&failure.error, failure.seen)
     }
 
-    fn renew_credentials(&self) -> impl Future<Output = bool> + Send {
-        async move {
-            self.tokens.invalidate().await;
-            true
-        }
+    async fn renew_credentials(&self) -> bool {
+        self.tokens.invalidate().await;
+        true
     }
 }
 

@@ -348,7 +348,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_raw_provider_sends_counts_and_retries_through_the_same_loop() {
-        let script: Arc<Mutex<VecDeque<(StatusCode, &'static str)>>> = Arc::new(Mutex::new(
+        type Script = Arc<Mutex<VecDeque<(StatusCode, &'static str)>>>;
+        let script: Script = Arc::new(Mutex::new(
             [
                 (StatusCode::SERVICE_UNAVAILABLE, "busy"),
                 (StatusCode::TOO_MANY_REQUESTS, "slow down"),
@@ -358,15 +359,13 @@ mod tests {
             .into(),
         ));
         let app = Router::new()
-            .fallback(
-                |State(script): State<Arc<Mutex<VecDeque<(StatusCode, &'static str)>>>>| async move {
-                    script
-                        .lock()
-                        .unwrap()
-                        .pop_front()
-                        .unwrap_or((StatusCode::GONE, "script ended"))
-                },
-            )
+            .fallback(|State(script): State<Script>| async move {
+                script
+                    .lock()
+                    .unwrap()
+                    .pop_front()
+                    .unwrap_or((StatusCode::GONE, "script ended"))
+            })
             .with_state(script);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/me/calendar/getSchedule", listener.local_addr().unwrap());
