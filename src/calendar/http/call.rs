@@ -14,7 +14,10 @@ use std::time::Instant;
 use google_calendar3::hyper::Request;
 use rand::Rng as _;
 
-use super::{Answer, ApiError, BODY_LIMIT, ExchangeError, HttpClient, Pacer, RequestCounter, Step, Timing, exchange};
+use super::error::ApiError;
+use super::exchange::{Answer, BODY_LIMIT, ExchangeError, HttpClient, exchange};
+use super::pacing::{Pacer, RequestCounter};
+use super::retry::{Step, Timing};
 
 /// How a provider reads the failures of its attempts (`E`: its error type,
 /// with whatever it observed of the exchange).
@@ -372,7 +375,7 @@ mod tests {
         tokio::spawn(async move { axum::serve(listener, app).await });
 
         let caller = Caller::new("Graph", 1000, fast()).with_body_limit(16);
-        let client = super::super::http_client();
+        let client = super::super::exchange::http_client();
         let attempt = || async {
             let request = Request::post(url.as_str()).body("{}".to_string()).unwrap();
             let answer = caller.send(&client, request).await.map_err(RawFailure::Exchange)?;

@@ -20,7 +20,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use jiff::Timestamp;
 
-use super::{ApiError, parse_retry_after};
+use super::error::ApiError;
+use super::retry::parse_retry_after;
 
 /// The connector of every request (APIs and token endpoints): webpki roots,
 /// so a host without a CA bundle still works; plain http allowed, for a

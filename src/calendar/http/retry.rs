@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::ApiError;
+use super::error::ApiError;
 
 /// Longest wait for one HTTP exchange (token fetch included).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
