@@ -1,6 +1,7 @@
 //! File writes that a crash can never leave half done: a temporary file in the
 //! same directory, fsync, rename over the target, then fsync of the directory.
 //! Used for the token, `status.json` and the local provider's `bookings.ics`.
+//! Also the private directory (0700) that holds the state and the token.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -50,6 +51,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: Mode) -> std::io::Resul
     Ok(())
 }
 
+/// Creates `dir` (and parents) and makes it private to the user (0700).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +79,19 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_private_dir_is_created_with_its_parents_and_mode_0700() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("a").join("state");
+        create_private_dir(&state).unwrap();
+        assert!(state.is_dir());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o700);
+        }
+        create_private_dir(&state).unwrap();
     }
 }

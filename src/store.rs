@@ -63,7 +63,10 @@ impl Store {
     /// Opens (creating if needed) the database under `state_dir`, which is created
     /// private to the user (0700).
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
-        create_private_dir(state_dir)?;
+        crate::fsutil::create_private_dir(state_dir).map_err(|source| StoreError::Io {
+            path: state_dir.to_path_buf(),
+            source,
+        })?;
         let path = state_dir.join(DB_DIR);
         // sled releases its file lock from a background thread after the last
         // handle drops, so a reopen right after a close can briefly find it held.
@@ -426,21 +429,6 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
         } else {
             std::fs::copy(entry.path(), target)?;
         }
-    }
-    Ok(())
-}
-
-/// Creates `dir` (and parents) and makes it private to the user.
-pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
-    let io = |source| StoreError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! the Google provider (`google`) plugs into the same trait.
 
 pub mod google;
+pub mod http;
 pub mod local;
 
 use std::collections::BTreeMap;

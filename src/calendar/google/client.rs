@@ -1,209 +1,41 @@
-//! The one HTTP client to the Calendar API: connector, pacing, timeouts,
-//! retries, and the translation of the crate's errors into [`ApiError`]s.
+//! What of the HTTP layer is Google's: the google-calendar3 hub, and the
+//! translation of the crate's errors and Google's error JSON into the
+//! neutral [`ApiError`] classes.
 //!
 //! google-calendar3 retries nothing by default, has no timeout, and reports a
 //! non-2xx answer as `Error::BadRequest(json)` without its status. So every call
-//! goes through [`Api::call`]: wait for the pacing token bucket, send once (a
+//! goes through [`Api::call`], which hands it to the shared
+//! [`Caller`](crate::calendar::http::Caller): each attempt sends once (a
 //! [`Delegate`] that never asks the crate to retry, but records the status and
-//! `Retry-After` of a failure and counts the request), bounded by a timeout;
-//! then classify the outcome and retry what may pass, with exponential backoff
-//! and full jitter, within [`Timing`]'s bounds.
+//! `Retry-After` of a failure and counts the request), and [`classify`] reads
+//! the failure for the layer's pacing, timeout and retries.
 
 use std::future::Future;
-use std::num::NonZeroU32;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use google_calendar3::CalendarHub;
 use google_calendar3::common::{self, Delegate, Retry};
 use google_calendar3::hyper::header::RETRY_AFTER;
-use google_calendar3::hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use google_calendar3::hyper_util::client::legacy::Client;
-use google_calendar3::hyper_util::client::legacy::connect::HttpConnector;
 use google_calendar3::hyper_util::rt::TokioExecutor;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use jiff::Timestamp;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use rand::Rng;
 use serde_json::Value;
 
 use super::auth::{TokenError, TokenSource};
+use crate::calendar::http::{
+    ApiError, Caller, Classify, Connector, RequestCounter, Timing, https_connector, parse_retry_after,
+};
 
-/// The connector of every Google request (API and token endpoint): webpki
-/// roots, so a host without a CA bundle still works; plain http allowed, for a
-/// configured `api_base_url` or `token_uri` on a test server or proxy.
-pub(crate) type Connector = HttpsConnector<HttpConnector>;
+/// The hub of every API call.
 pub(crate) type Hub = CalendarHub<Connector>;
 
 /// Google's Calendar API root; `calendar/v3/` is appended for the API itself.
 pub const GOOGLE_ROOT_URL: &str = "https://www.googleapis.com/";
 
-/// Longest wait for one HTTP exchange (token fetch included).
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// Most attempts of one call, the first included.
-pub const MAX_ATTEMPTS: u32 = 8;
-/// Backoff before retry n is drawn uniformly from `0..=min(CAP, BASE × 2^(n-1))`.
-pub const BACKOFF_BASE: Duration = Duration::from_millis(500);
-pub const BACKOFF_CAP: Duration = Duration::from_secs(32);
-/// No retry starts later than this after the first attempt.
-pub const RETRY_BUDGET: Duration = Duration::from_secs(120);
-
-/// Timeout and retry bounds of the Google client. `Timing::default()` is the
-/// production policy (the constants above); tests shorten it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Timing {
-    pub call_timeout: Duration,
-    pub max_attempts: u32,
-    pub backoff_base: Duration,
-    pub backoff_cap: Duration,
-    pub retry_budget: Duration,
-}
-
-impl Default for Timing {
-    fn default() -> Timing {
-        Timing {
-            call_timeout: CALL_TIMEOUT,
-            max_attempts: MAX_ATTEMPTS,
-            backoff_base: BACKOFF_BASE,
-            backoff_cap: BACKOFF_CAP,
-            retry_budget: RETRY_BUDGET,
-        }
-    }
-}
-
-impl Timing {
-    /// Parses an override such as `timeout=2s,attempts=10,base=1ms,cap=20ms,budget=5s`
-    /// (any subset; durations in jiff's friendly format). Unknown keys are errors.
-    pub fn with_overrides(mut self, spec: &str) -> Result<Timing, String> {
-        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("{part:?} is not key=value"))?;
-            let duration = || {
-                value
-                    .parse::<jiff::SignedDuration>()
-                    .ok()
-                    .and_then(|d| Duration::try_from(d).ok())
-                    .ok_or_else(|| format!("{key}: {value:?} is not a duration such as 500ms"))
-            };
-            match key {
-                "timeout" => self.call_timeout = duration()?,
-                "base" => self.backoff_base = duration()?,
-                "cap" => self.backoff_cap = duration()?,
-                "budget" => self.retry_budget = duration()?,
-                "attempts" => {
-                    self.max_attempts = value
-                        .parse()
-                        .ok()
-                        .filter(|&n| n >= 1)
-                        .ok_or_else(|| format!("attempts: {value:?} is not a number >= 1"))?;
-                }
-                _ => {
-                    return Err(format!(
-                        "unknown key {key:?}; expected timeout, attempts, base, cap or budget"
-                    ));
-                }
-            }
-        }
-        Ok(self)
-    }
-
-    /// What to do after attempt number `attempt` (1-based) failed with `error`,
-    /// `elapsed` after the first attempt started. `jitter` in `[0, 1]` picks the
-    /// point in the backoff window (full jitter).
-    pub(crate) fn next_step(&self, attempt: u32, elapsed: Duration, error: &ApiError, jitter: f64) -> Step {
-        if !error.is_retryable() || attempt >= self.max_attempts {
-            return Step::GiveUp;
-        }
-        let wait = match error.retry_after() {
-            // The server said how long; waiting less would only earn another 429.
-            Some(after) => after,
-            None => {
-                let exp = self
-                    .backoff_base
-                    .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
-                exp.min(self.backoff_cap).mul_f64(jitter.clamp(0.0, 1.0))
-            }
-        };
-        if elapsed.saturating_add(wait) > self.retry_budget {
-            return Step::GiveUp;
-        }
-        Step::RetryAfter(wait)
-    }
-}
-
-/// The retry decision for one failed attempt.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Step {
-    RetryAfter(Duration),
-    GiveUp,
-}
-
-/// A failed Calendar API call, by what the caller does next.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub(crate) enum ApiError {
-    /// Credentials missing, refused or insufficient: the user must run `liaison auth`.
-    /// `expired` marks a 401, after which one retry with a fresh token is worth it.
-    #[error("{message}")]
-    Unauthorized { message: String, expired: bool },
-    /// The calendar or event does not exist (404).
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// An event with this id exists already (409): resolve with a `get`.
-    #[error("an event with this id exists already")]
-    Duplicate,
-    /// The event was deleted (410).
-    #[error("gone: {0}")]
-    Gone(String),
-    /// 429 or a 403 rate reason (`rateLimitExceeded`, `userRateLimitExceeded`):
-    /// retried with backoff, it passes within seconds.
-    #[error("rate limited by Google ({reason})")]
-    RateLimited {
-        reason: String,
-        retry_after: Option<Duration>,
-    },
-    /// A quota that renews only after hours (403/429 `dailyLimitExceeded`,
-    /// `quotaExceeded`): not retried inside the call, where it cannot pass.
-    #[error("Google's quota is used up: {0}")]
-    Quota(String),
-    /// A refusal that concerns the one event or attendee of this request (an
-    /// attendee Google will not invite, an event liaison may not change):
-    /// other requests are not affected. Never retried.
-    #[error("{0}")]
-    Refused(String),
-    /// A failure that may pass: 5xx, connection lost, timeout.
-    #[error("{message}")]
-    Transient {
-        message: String,
-        retry_after: Option<Duration>,
-    },
-    /// A request Google refuses for good (400, 403 forbidden, ...) or an answer
-    /// that cannot be understood. Never retried.
-    #[error("{0}")]
-    Invalid(String),
-}
-
-impl ApiError {
-    pub(crate) fn is_retryable(&self) -> bool {
-        matches!(self, ApiError::RateLimited { .. } | ApiError::Transient { .. })
-    }
-
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ApiError::RateLimited { retry_after, .. } | ApiError::Transient { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-
-    fn transient(message: impl Into<String>) -> ApiError {
-        ApiError::Transient {
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-}
+/// The service as the HTTP layer's messages name it.
+const SERVICE: &str = "Google";
 
 /// 403 reasons that mean "slow down", not "forbidden": they pass within seconds.
 const RATE_REASONS: [&str; 2] = ["rateLimitExceeded", "userRateLimitExceeded"];
@@ -383,34 +215,13 @@ fn classify_status(code: u16, why: &Why, retry_after: Option<Duration>) -> ApiEr
         }
         403 => ApiError::Invalid(format!("Google forbids this request: {described}")),
         400 if why.names_an_attendee() => ApiError::Refused(format!("Google refuses an attendee: {described}")),
-        404 => ApiError::NotFound(described.to_string()),
-        409 => ApiError::Duplicate,
-        410 => ApiError::Gone(described.to_string()),
-        429 => ApiError::RateLimited {
-            reason: if reason.is_empty() {
-                "429".into()
-            } else {
-                reason.to_string()
-            },
+        429 if !reason.is_empty() => ApiError::RateLimited {
+            reason: reason.to_string(),
             retry_after,
         },
-        500..=599 => ApiError::Transient {
-            message: format!("Google answered {code}: {described}"),
-            retry_after,
-        },
-        _ => ApiError::Invalid(format!("Google answered {code}: {described}")),
+        // 404, 409, 410, a 429 without a reason, 5xx, and the rest.
+        _ => ApiError::from_status(SERVICE, code, described, retry_after),
     }
-}
-
-/// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
-pub(crate) fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    // IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") is valid RFC 2822.
-    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
-    Some(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
 }
 
 /// Escapes a path segment (a calendar or event id). The crate pastes ids into
@@ -440,13 +251,13 @@ where
 
 /// Counts requests and records what the crate's error will not tell.
 pub(crate) struct Observer {
-    requests: Arc<AtomicU64>,
+    requests: RequestCounter,
     seen: Seen,
 }
 
 impl Delegate for Observer {
     fn pre_request(&mut self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.requests.add_one();
     }
 
     fn http_failure(&mut self, response: &common::Response, _: Option<&Value>) -> Retry {
@@ -456,18 +267,39 @@ impl Delegate for Observer {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, Timestamp::now()));
-        // Retries happen in `Api::call`, where they are paced, timed and bounded.
+        // Retries happen in the HTTP layer, where they are paced, timed and bounded.
         Retry::Abort
     }
 }
 
-/// The hub with its pacing, counter and retry policy.
+/// One failed attempt: the crate's error and what the [`Observer`] saw.
+pub(crate) struct Failure {
+    error: common::Error,
+    seen: Seen,
+}
+
+/// Google's [`Classify`]: [`classify`], and a refused access token renewed
+/// through the token source.
+struct Classifier<'a> {
+    tokens: &'a TokenSource,
+}
+
+impl Classify<Failure> for Classifier<'_> {
+    fn classify(&self, failure: Failure) -> ApiError {
+        classify(&failure.error, failure.seen)
+    }
+
+    async fn renew_credentials(&self) -> bool {
+        self.tokens.invalidate().await;
+        true
+    }
+}
+
+/// The hub with the HTTP layer's pacing, counter and retry policy.
 pub(crate) struct Api {
     hub: Hub,
     tokens: TokenSource,
-    limiter: DefaultDirectRateLimiter,
-    requests: Arc<AtomicU64>,
-    timing: Timing,
+    caller: Caller,
 }
 
 impl Api {
@@ -478,30 +310,27 @@ impl Api {
         let (root, base) = api_urls(root_url);
         hub.base_url(base);
         hub.root_url(root);
-        let per_second = NonZeroU32::new(requests_per_second).unwrap_or(NonZeroU32::MIN);
         Api {
             hub,
             tokens,
-            limiter: RateLimiter::direct(Quota::per_second(per_second)),
-            requests: Arc::new(AtomicU64::new(0)),
-            timing,
+            caller: Caller::new(SERVICE, requests_per_second, timing),
         }
     }
 
     /// The longest wait for one HTTP exchange: after that the call gives up
     /// on the answer, though Google may still apply the request it received.
     pub(crate) fn call_timeout(&self) -> Duration {
-        self.timing.call_timeout
+        self.caller.timing().call_timeout
     }
 
     /// How long one call may go on retrying.
     pub(crate) fn retry_budget(&self) -> Duration {
-        self.timing.retry_budget
+        self.caller.timing().retry_budget
     }
 
     /// API requests sent so far, retries included.
     pub(crate) fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.caller.requests()
     }
 
     /// Runs one API call with pacing, timeout and retries. `make` builds and
@@ -511,55 +340,23 @@ impl Api {
     where
         F: for<'a> Fn(&'a Hub, &'a mut Observer) -> CallFuture<'a, T>,
     {
-        let started = Instant::now();
-        let mut attempt = 0;
-        let mut token_renewed = false;
-        loop {
-            attempt += 1;
-            self.limiter.until_ready().await;
-            let mut observer = Observer {
-                requests: Arc::clone(&self.requests),
-                seen: Seen::default(),
-            };
-            let outcome = tokio::time::timeout(self.timing.call_timeout, make(&self.hub, &mut observer)).await;
-            let error = match outcome {
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(e)) => classify(&e, observer.seen),
-                Err(_) => ApiError::transient(format!(
-                    "no answer from Google within {}s",
-                    self.timing.call_timeout.as_secs_f64()
-                )),
-            };
-            // A 401 with a token we thought valid (revoked early, clock skew):
-            // fetch a fresh one once before giving up.
-            if let ApiError::Unauthorized { expired: true, .. } = error
-                && !token_renewed
-            {
-                token_renewed = true;
-                self.tokens.invalidate().await;
-                tracing::debug!(call = what, "access token refused; fetching a new one");
-                continue;
+        let classifier = Classifier { tokens: &self.tokens };
+        let (hub, make) = (&self.hub, &make);
+        let attempt = || {
+            let requests = self.caller.counter().clone();
+            async move {
+                let mut observer = Observer {
+                    requests,
+                    seen: Seen::default(),
+                };
+                let outcome = make(hub, &mut observer).await;
+                outcome.map_err(|error| Failure {
+                    error,
+                    seen: observer.seen,
+                })
             }
-            let jitter = rand::rng().random_range(0.0..=1.0);
-            match self.timing.next_step(attempt, started.elapsed(), &error, jitter) {
-                Step::RetryAfter(wait) => {
-                    tracing::debug!(
-                        call = what,
-                        attempt,
-                        wait_ms = wait.as_millis() as u64,
-                        error = %error,
-                        "retrying Google API call"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                Step::GiveUp => {
-                    if error.is_retryable() {
-                        tracing::warn!(call = what, attempts = attempt, error = %error, "Google API call failed");
-                    }
-                    return Err(error);
-                }
-            }
-        }
+        };
+        self.caller.run(what, &classifier, attempt).await
     }
 }
 
@@ -573,15 +370,6 @@ pub(crate) fn api_urls(configured: &str) -> (String, String) {
         Some(root) => (format!("{root}/"), format!("{trimmed}/")),
         None => (format!("{trimmed}/"), format!("{trimmed}/calendar/v3/")),
     }
-}
-
-/// See [`Connector`].
-pub(crate) fn https_connector() -> Connector {
-    HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .build()
 }
 
 #[cfg(test)]
@@ -887,122 +675,6 @@ mod tests {
         let e = classify(&common::Error::HttpError(err), Seen::default());
         assert!(e.is_retryable(), "{e:?}");
         assert!(e.to_string().starts_with("connection to Google failed"), "{e}");
-    }
-
-    #[test]
-    fn retry_after_is_read_as_seconds_or_an_http_date() {
-        let now: Timestamp = "2026-03-02T08:49:30Z".parse().unwrap();
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
-        assert_eq!(
-            parse_retry_after("Mon, 02 Mar 2026 08:49:37 GMT", now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            parse_retry_after("Mon, 02 Mar 2026 08:00:00 GMT", now),
-            Some(Duration::ZERO),
-            "a date in the past means now"
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("-5", now), None);
-    }
-
-    fn transient() -> ApiError {
-        ApiError::transient("503")
-    }
-
-    #[test]
-    fn backoff_is_exponential_with_full_jitter_and_capped() {
-        let t = Timing::default();
-        let full = |attempt| t.next_step(attempt, Duration::ZERO, &transient(), 1.0);
-        assert_eq!(full(1), Step::RetryAfter(Duration::from_millis(500)));
-        assert_eq!(full(2), Step::RetryAfter(Duration::from_secs(1)));
-        assert_eq!(full(3), Step::RetryAfter(Duration::from_secs(2)));
-        assert_eq!(full(7), Step::RetryAfter(Duration::from_secs(32)), "capped");
-        assert_eq!(
-            t.next_step(3, Duration::ZERO, &transient(), 0.0),
-            Step::RetryAfter(Duration::ZERO)
-        );
-        assert_eq!(
-            t.next_step(3, Duration::ZERO, &transient(), 0.25),
-            Step::RetryAfter(Duration::from_millis(500))
-        );
-    }
-
-    #[test]
-    fn retries_stop_at_the_attempt_and_time_bounds() {
-        let t = Timing::default();
-        assert_eq!(
-            t.next_step(MAX_ATTEMPTS, Duration::ZERO, &transient(), 0.5),
-            Step::GiveUp
-        );
-        assert!(matches!(
-            t.next_step(MAX_ATTEMPTS - 1, Duration::ZERO, &transient(), 0.5),
-            Step::RetryAfter(_)
-        ));
-        assert_eq!(
-            t.next_step(2, RETRY_BUDGET - Duration::from_millis(100), &transient(), 1.0),
-            Step::GiveUp,
-            "a wait that would end past the budget is not started"
-        );
-    }
-
-    #[test]
-    fn retry_after_is_honoured_and_bounded_by_the_budget() {
-        let t = Timing::default();
-        let limited = |secs| ApiError::RateLimited {
-            reason: "rateLimitExceeded".into(),
-            retry_after: Some(Duration::from_secs(secs)),
-        };
-        assert_eq!(
-            t.next_step(1, Duration::ZERO, &limited(45), 0.0),
-            Step::RetryAfter(Duration::from_secs(45)),
-            "longer than the backoff, and without jitter"
-        );
-        assert_eq!(
-            t.next_step(1, Duration::from_secs(100), &limited(45), 0.0),
-            Step::GiveUp
-        );
-    }
-
-    #[test]
-    fn only_what_may_pass_is_retried() {
-        let t = Timing::default();
-        for e in [
-            ApiError::Duplicate,
-            ApiError::NotFound("x".into()),
-            ApiError::Gone("x".into()),
-            ApiError::Invalid("x".into()),
-            ApiError::Quota("Daily Limit Exceeded (dailyLimitExceeded)".into()),
-            ApiError::Refused("x".into()),
-            ApiError::Unauthorized {
-                message: "x".into(),
-                expired: true,
-            },
-        ] {
-            assert_eq!(t.next_step(1, Duration::ZERO, &e, 0.5), Step::GiveUp, "{e:?}");
-        }
-    }
-
-    #[test]
-    fn timing_overrides_parse() {
-        let t = Timing::default()
-            .with_overrides("timeout=2s, attempts=10,base=1ms,cap=20ms,budget=5s")
-            .unwrap();
-        assert_eq!(
-            t,
-            Timing {
-                call_timeout: Duration::from_secs(2),
-                max_attempts: 10,
-                backoff_base: Duration::from_millis(1),
-                backoff_cap: Duration::from_millis(20),
-                retry_budget: Duration::from_secs(5),
-            }
-        );
-        assert_eq!(Timing::default().with_overrides("").unwrap(), Timing::default());
-        for bad in ["attempts=0", "base=fast", "speed=1s", "timeout"] {
-            assert!(Timing::default().with_overrides(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

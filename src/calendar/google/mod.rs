@@ -3,7 +3,10 @@
 //!
 //! Layout:
 //! - [`auth`]: `liaison auth`, the token file, the tokens of each call.
-//! - `client`: the hub, pacing, timeouts, retries, error classification.
+//! - `client`: the hub, and Google's errors read into the neutral classes of
+//!   the shared HTTP layer (`calendar::http`), which paces, times out and
+//!   retries every call.
+//! - `scopes`: the two OAuth scopes liaison asks for.
 //! - `events`: series ⇄ Google events (the only place that knows their fields).
 //! - `freebusy`: splitting and merging `freeBusy.query` calls.
 //!
@@ -16,6 +19,7 @@ pub mod auth;
 mod client;
 mod events;
 mod freebusy;
+mod scopes;
 #[cfg(test)]
 mod tests;
 
@@ -25,9 +29,12 @@ use google_calendar3::api::{Event, Events, FreeBusyResponse};
 use jiff::ZonedDateTime;
 
 use self::auth::TokenSource;
-pub use self::auth::{AuthOptions, AuthReport, SCOPE_EVENTS, SCOPE_FREEBUSY, SCOPES, authorize, describe_credentials};
-use self::client::{Api, ApiError, escape_segment};
-pub use self::client::{BACKOFF_BASE, BACKOFF_CAP, CALL_TIMEOUT, GOOGLE_ROOT_URL, MAX_ATTEMPTS, RETRY_BUDGET, Timing};
+pub use self::auth::{AuthOptions, AuthReport, authorize, describe_credentials};
+pub use self::client::GOOGLE_ROOT_URL;
+use self::client::{Api, escape_segment};
+pub use self::scopes::{SCOPE_EVENTS, SCOPE_FREEBUSY, SCOPES};
+use super::http::ApiError;
+pub use super::http::{BACKOFF_BASE, BACKOFF_CAP, CALL_TIMEOUT, MAX_ATTEMPTS, RETRY_BUDGET, Timing};
 use super::{
     BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome, EndOutcome,
     Occurrence, SeriesDetails, SeriesRequest,
@@ -105,6 +112,12 @@ impl GoogleProvider {
     }
 
     /// Every occurrence of the series, cancelled ones included, all pages.
+    ///
+    /// No caller in the library: a cycle reads occurrences through
+    /// `list_changes`. It stays public because the integration tests
+    /// (`tests/integration/google.rs`, a series ended early keeps its first
+    /// occurrences) read a series' occurrences with it, and they are another
+    /// crate, which `pub(crate)` would shut out.
     pub async fn instances(&self, event_id: &str) -> Result<Vec<Occurrence>, CalendarError> {
         let calendar = escape_segment(&self.organizer);
         let event = escape_segment(event_id);

@@ -1,0 +1,219 @@
+//! Plain HTTP requests: the connector every provider uses, and one
+//! request/response exchange whose answer is read whole, up to a size limit.
+//!
+//! This is the helper of a provider that sends raw requests (hyper-util's
+//! client), and of the OAuth token endpoints. It neither paces, retries nor
+//! times out by itself: wrap it in [`super::Caller::run`] (through
+//! [`super::Caller::send`], which also counts the request) or in a timeout.
+
+use std::time::Duration;
+
+// hyper 1 as google-calendar3 re-exports it: the same crate hyper-util builds
+// on, and the manifest names no hyper of its own.
+use google_calendar3::hyper::body::Bytes;
+use google_calendar3::hyper::header::RETRY_AFTER;
+use google_calendar3::hyper::{HeaderMap, Request};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use jiff::Timestamp;
+
+use super::error::ApiError;
+use super::retry::parse_retry_after;
+
+/// The connector of every request (APIs and token endpoints): webpki roots,
+/// so a host without a CA bundle still works; plain http allowed, for a
+/// configured API base or token URI on a test server or proxy.
+pub type Connector = HttpsConnector<HttpConnector>;
+
+/// A client for plain requests with a text body (JSON, a form, XML).
+pub type HttpClient = Client<Connector, String>;
+
+/// The largest answer read by default: far above any calendar answer liaison
+/// asks for (a page of 2,500 events is a few MiB), far below what would hurt.
+pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// See [`Connector`].
+pub fn https_connector() -> Connector {
+    HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build()
+}
+
+/// A client for [`exchange`], on [`https_connector`].
+pub fn http_client() -> HttpClient {
+    Client::builder(TokioExecutor::new()).build(https_connector())
+}
+
+/// An answer read whole.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// A 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The answer's `Retry-After`, when it has one that can be read.
+    pub fn retry_after(&self, now: Timestamp) -> Option<Duration> {
+        self.headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, now))
+    }
+}
+
+/// Why an exchange brought no answer. The messages continue "the server ...".
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// No answer came: the connection could not be made, or broke before
+    /// the head of the answer.
+    #[error("cannot be reached: {0}")]
+    Connect(#[source] hyper_util::client::legacy::Error),
+    /// The body of the answer broke off.
+    #[error("answer was cut off: {0}")]
+    Body(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The body is longer than the limit; the rest was not read.
+    #[error("answer is larger than {limit} bytes")]
+    TooLarge { limit: usize },
+}
+
+impl ExchangeError {
+    /// The neutral class: a lost connection or answer may pass, an answer
+    /// too large will not. `service` names the server ("Google").
+    pub fn classify(&self, service: &str) -> ApiError {
+        match self {
+            ExchangeError::TooLarge { .. } => ApiError::Invalid(format!("{service}'s {self}")),
+            ExchangeError::Connect(_) => ApiError::transient(format!("{service} {self}")),
+            ExchangeError::Body(_) => ApiError::transient(format!("{service}'s {self}")),
+        }
+    }
+}
+
+/// Sends `request` once and reads the whole answer, at most `limit` bytes of
+/// body. Whatever the status, an answer that came is `Ok`.
+pub async fn exchange(client: &HttpClient, request: Request<String>, limit: usize) -> Result<Answer, ExchangeError> {
+    let response = client.request(request).await.map_err(ExchangeError::Connect)?;
+    let status = response.status().as_u16();
+    let (head, body) = response.into_parts();
+    let body = Limited::new(body, limit).collect().await.map_err(|e| {
+        if e.downcast_ref::<LengthLimitError>().is_some() {
+            ExchangeError::TooLarge { limit }
+        } else {
+            ExchangeError::Body(e)
+        }
+    })?;
+    Ok(Answer {
+        status,
+        headers: head.headers,
+        body: body.to_bytes(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::routing::get;
+    use tokio::io::AsyncWriteExt as _;
+
+    use super::*;
+
+    async fn serve(app: Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+
+    fn get_request(url: &str) -> Request<String> {
+        Request::get(url).body(String::new()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_read_whole_with_its_status_and_headers() {
+        let app = Router::new().route("/ok", get(|| async { "hello" })).route(
+            "/slow-down",
+            get(|| async { (axum::http::StatusCode::TOO_MANY_REQUESTS, [("retry-after", "5")], "{}") }),
+        );
+        let base = serve(app).await;
+        let client = http_client();
+        let ok = exchange(&client, get_request(&format!("{base}/ok")), 1024)
+            .await
+            .unwrap();
+        assert!(ok.is_success());
+        assert_eq!(&ok.body[..], b"hello");
+        let limited = exchange(&client, get_request(&format!("{base}/slow-down")), 1024)
+            .await
+            .unwrap();
+        assert_eq!(limited.status, 429);
+        assert!(!limited.is_success());
+        assert_eq!(limited.retry_after(Timestamp::now()), Some(Duration::from_secs(5)));
+        let missing = exchange(&client, get_request(&format!("{base}/nothing")), 1024)
+            .await
+            .unwrap();
+        assert_eq!(missing.status, 404, "a refusal is an answer too");
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_not_read_and_is_invalid() {
+        let app = Router::new().route("/big", get(|| async { "x".repeat(4096) }));
+        let base = serve(app).await;
+        let client = http_client();
+        let err = exchange(&client, get_request(&format!("{base}/big")), 1000)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ExchangeError::TooLarge { limit: 1000 }), "{err:?}");
+        assert_eq!(
+            err.classify("Graph"),
+            ApiError::Invalid("Graph's answer is larger than 1000 bytes".into())
+        );
+        let exact = exchange(&client, get_request(&format!("{base}/big")), 4096)
+            .await
+            .unwrap();
+        assert_eq!(exact.body.len(), 4096, "a body of exactly the limit is read");
+    }
+
+    #[tokio::test]
+    async fn no_connection_and_a_cut_body_are_transient() {
+        let client = http_client();
+        // Nothing listens on port 1.
+        let err = exchange(&client, get_request("http://127.0.0.1:1/"), 1024)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ExchangeError::Connect(_)), "{err:?}");
+        let class = err.classify("CalDAV server");
+        assert!(class.is_retryable(), "{class:?}");
+        assert!(
+            class.to_string().starts_with("CalDAV server cannot be reached: "),
+            "{class}"
+        );
+
+        // A server that promises 100 bytes and sends 10.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut request).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789")
+                .await;
+        });
+        let err = exchange(&client, get_request(&format!("http://{addr}/")), 1024)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ExchangeError::Body(_)), "{err:?}");
+        let class = err.classify("Graph");
+        assert!(class.is_retryable(), "{class:?}");
+        assert!(class.to_string().starts_with("Graph's answer was cut off: "), "{class}");
+    }
+}

@@ -1,0 +1,34 @@
+//! The one HTTP layer of every calendar provider that talks to a server
+//! (Google now; Microsoft Graph and CalDAV next).
+//!
+//! - [`Caller::run`] (`call`): runs one async call with pacing, a timeout per
+//!   attempt and retries, reading failures with the [`Classify`] the provider
+//!   supplies; the attempt may be a generated client's call or a raw request.
+//! - [`Timing`] (`retry`): the bounds (attempts, budget, timeout) and the
+//!   full-jitter backoff with `Retry-After`, decided by [`Timing::next_step`].
+//! - [`Pacer`] and [`RequestCounter`] (`pacing`): the token bucket every
+//!   attempt waits on, and the count of requests really sent.
+//! - [`exchange`] and [`Caller::send`] (`exchange`): one plain request and its
+//!   whole answer, up to a body size limit, on the shared [`Connector`].
+//! - [`ApiError`] (`error`): the provider-neutral classes of a failure, by
+//!   what the caller does next.
+//!
+//! Nothing here knows a provider: messages name the service the provider
+//! gave [`Caller::new`], and each provider keeps its own error bodies,
+//! reasons and scopes.
+
+mod call;
+mod error;
+mod exchange;
+mod pacing;
+mod retry;
+
+pub use self::call::{Caller, Classify};
+pub use self::error::ApiError;
+pub use self::exchange::{
+    Answer, BODY_LIMIT, Connector, ExchangeError, HttpClient, exchange, http_client, https_connector,
+};
+pub use self::pacing::{Pacer, RequestCounter};
+pub use self::retry::{
+    BACKOFF_BASE, BACKOFF_CAP, CALL_TIMEOUT, MAX_ATTEMPTS, RETRY_BUDGET, Step, Timing, parse_retry_after,
+};
