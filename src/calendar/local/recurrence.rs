@@ -1,0 +1,774 @@
+//! The times of one VEVENT and their expansion: DTSTART, DTEND and DURATION
+//! (exact or nominal lengths), RRULE (through the `rrule` crate, on the wall
+//! clock), RDATE (dates, date-times, periods), EXDATE, and the instances a
+//! RECURRENCE-ID overrides. Values are placed in time with the zones of their
+//! VCALENDAR ([`Zones`]); floating times and all-day events in the file's
+//! `X-WR-TIMEZONE` or the owner's zone.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike as _, Timelike as _};
+use jiff::civil::{Date, DateTime, Time};
+use jiff::fmt::temporal::SpanParser;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Span, Timestamp, ToSpan as _, ZonedDateTime};
+
+use super::syntax::{Comp, Located, Prop, at, parse_date, parse_datetime};
+use super::zones::Zones;
+use crate::core::interval::Interval;
+
+/// Most occurrences one RRULE may yield before the end of the requested range.
+/// A daily meeting kept since 1990 stays far below; a SECONDLY rule does not, and
+/// is reported instead of expanded for minutes.
+const MAX_OCCURRENCES: usize = 100_000;
+
+/// A DTSTART-like value: a whole day, or a wall-clock time in a zone (UTC for
+/// `...Z`, the owner's zone for floating times).
+#[derive(Clone, Debug)]
+enum When {
+    Date(Date),
+    At(DateTime, TimeZone),
+}
+
+/// What an EXDATE or RECURRENCE-ID names: an instant, or a whole day (DATE values).
+#[derive(Clone, Debug)]
+pub(super) enum Key {
+    At(Timestamp),
+    Day(Date),
+}
+
+impl Key {
+    fn matches(&self, start: &ZonedDateTime) -> bool {
+        match self {
+            Key::At(ts) => start.timestamp() == *ts,
+            Key::Day(day) => start.date() == *day,
+        }
+    }
+}
+
+/// How long each occurrence lasts. DTEND on a timed event gives an exact
+/// duration; DURATION and all-day DTENDs are nominal, so a day stays a calendar
+/// day (23 or 25 hours across DST), as RFC 5545 3.8.5.3 says.
+#[derive(Clone, Debug)]
+enum Length {
+    Exact(SignedDuration),
+    Nominal(Span),
+}
+
+struct Occurrence {
+    start: ZonedDateTime,
+    /// Set for RDATE periods, which carry their own end.
+    length: Option<Length>,
+}
+
+impl Occurrence {
+    fn end(&self, default: &Length) -> Result<Timestamp, String> {
+        let end = match self.length.as_ref().unwrap_or(default) {
+            Length::Exact(d) => self.start.timestamp().checked_add(*d),
+            Length::Nominal(span) => self.start.checked_add(*span).map(|z| z.timestamp()),
+        };
+        end.map_err(|_| format!("the event starting {} ends out of range", self.start))
+    }
+}
+
+/// A VEVENT, read and checked.
+pub(super) struct Ev<'c> {
+    pub(super) comp: &'c Comp,
+    uid: Option<&'c str>,
+    recurrence_id: Option<Key>,
+    start: When,
+    start_line: usize,
+    length: Length,
+    rules: Vec<Rule>,
+    rdates: Vec<(When, Option<Length>, usize)>,
+    exdates: Vec<Key>,
+}
+
+struct Rule {
+    /// `None` when UNTIL lies before DTSTART: only DTSTART itself occurs.
+    set: Option<rrule::RRuleSet>,
+    line: usize,
+}
+
+/// Per-VCALENDAR reading context: its zones and the zone of floating times.
+pub(super) struct Ctx<'c> {
+    zones: Zones<'c>,
+    floating: TimeZone,
+}
+
+impl<'c> Ctx<'c> {
+    pub(super) fn new(root: &'c Comp, owner_zone: &TimeZone) -> Located<Ctx<'c>> {
+        let zones = Zones::new(root);
+        let floating = match root.prop("X-WR-TIMEZONE") {
+            Some(p) => zones.resolve(p.value.trim()).map_err(at(p.line))?,
+            None => owner_zone.clone(),
+        };
+        Ok(Ctx { zones, floating })
+    }
+
+    fn parse_when(&self, prop: &Prop, raw: &str) -> Result<When, String> {
+        let raw = raw.trim();
+        let value_type = prop.param("VALUE").map(str::to_ascii_uppercase);
+        if value_type.as_deref() == Some("DATE") || (value_type.is_none() && raw.len() == 8) {
+            return parse_date(raw)
+                .map(When::Date)
+                .ok_or_else(|| format!("{} value {raw:?} is not a date; expected YYYYMMDD", prop.name));
+        }
+        let (dt, utc) = parse_datetime(raw).ok_or_else(|| {
+            format!(
+                "{} value {raw:?} is not a date-time; expected YYYYMMDDTHHMMSS, \
+                 YYYYMMDDTHHMMSSZ (UTC) or a date YYYYMMDD",
+                prop.name
+            )
+        })?;
+        let tz = if utc {
+            TimeZone::UTC
+        } else if let Some(tzid) = prop.param("TZID") {
+            self.zones.resolve(tzid)?
+        } else {
+            self.floating.clone()
+        };
+        Ok(When::At(dt, tz))
+    }
+
+    /// The wall clock of `when`, the zone it is read in, and whether it is a date.
+    fn civil(&self, when: &When) -> (DateTime, TimeZone, bool) {
+        match when {
+            When::Date(d) => (d.to_datetime(Time::midnight()), self.floating.clone(), true),
+            When::At(dt, tz) => (*dt, tz.clone(), false),
+        }
+    }
+
+    fn zoned(&self, when: &When) -> Result<ZonedDateTime, String> {
+        let (dt, tz, _) = self.civil(when);
+        // A wall clock in a DST gap is read with the offset before the gap
+        // (`compatible`), as RFC 5545 3.3.5 asks.
+        dt.to_zoned_datetime(tz)
+            .map_err(|e| format!("{dt} cannot be placed in its time zone: {e}"))
+    }
+
+    fn key(&self, when: &When) -> Result<Key, String> {
+        match when {
+            When::Date(d) => Ok(Key::Day(*d)),
+            When::At(..) => Ok(Key::At(self.zoned(when)?.timestamp())),
+        }
+    }
+}
+
+pub(super) fn parse_event<'c>(comp: &'c Comp, ctx: &Ctx) -> Located<Ev<'c>> {
+    let single = |name: &str| -> Located<Option<&'c Prop>> {
+        let mut all = comp.all(name);
+        let first = all.next();
+        match all.next() {
+            Some(dup) => Err((dup.line, format!("a second {name} in one VEVENT; expected at most one"))),
+            None => Ok(first),
+        }
+    };
+    let dtstart = single("DTSTART")?.ok_or_else(|| {
+        (
+            comp.line,
+            "VEVENT without DTSTART; expected a DTSTART property".to_string(),
+        )
+    })?;
+    let start = ctx.parse_when(dtstart, &dtstart.value).map_err(at(dtstart.line))?;
+    let start_zoned = ctx.zoned(&start).map_err(at(dtstart.line))?;
+
+    let length = match (single("DTEND")?, single("DURATION")?) {
+        (Some(_), Some(duration)) => {
+            return Err((
+                duration.line,
+                "VEVENT has both DTEND and DURATION; expected only one of them".into(),
+            ));
+        }
+        (Some(dtend), None) => {
+            let end = ctx.parse_when(dtend, &dtend.value).map_err(at(dtend.line))?;
+            let before = || {
+                (
+                    dtend.line,
+                    format!(
+                        "DTEND {} is before DTSTART {}; expected an end at or after the start",
+                        dtend.value.trim(),
+                        dtstart.value.trim()
+                    ),
+                )
+            };
+            match (&start, &end) {
+                (When::Date(s), When::Date(e)) => {
+                    if e < s {
+                        return Err(before());
+                    }
+                    let days = s
+                        .until(*e)
+                        .map_err(|err| (dtend.line, format!("DTEND is out of range: {err}")))?;
+                    Length::Nominal(days)
+                }
+                (When::At(..), When::At(..)) => {
+                    let end = ctx.zoned(&end).map_err(at(dtend.line))?;
+                    let exact = end.timestamp().duration_since(start_zoned.timestamp());
+                    if exact.is_negative() {
+                        return Err(before());
+                    }
+                    Length::Exact(exact)
+                }
+                _ => {
+                    return Err((
+                        dtend.line,
+                        format!(
+                            "DTEND is a {} but DTSTART is a {}; expected both dates or both date-times",
+                            kind(&end),
+                            kind(&start)
+                        ),
+                    ));
+                }
+            }
+        }
+        (None, Some(duration)) => Length::Nominal(parse_duration(&duration.value).map_err(at(duration.line))?),
+        // RFC 5545 3.6.1: a day for an all-day event, an instant otherwise.
+        (None, None) => match start {
+            When::Date(_) => Length::Nominal(1.day()),
+            When::At(..) => Length::Exact(SignedDuration::ZERO),
+        },
+    };
+
+    let recurrence_id = match single("RECURRENCE-ID")? {
+        Some(p) => Some(
+            ctx.parse_when(p, &p.value)
+                .and_then(|w| ctx.key(&w))
+                .map_err(at(p.line))?,
+        ),
+        None => None,
+    };
+
+    let mut rules = Vec::new();
+    for p in comp.all("RRULE") {
+        let set = parse_rule(&p.value, &start, ctx).map_err(at(p.line))?;
+        rules.push(Rule { set, line: p.line });
+    }
+    let mut exdates = Vec::new();
+    for p in comp.all("EXDATE") {
+        for raw in p.value.split(',') {
+            let when = ctx.parse_when(p, raw).map_err(at(p.line))?;
+            exdates.push(ctx.key(&when).map_err(at(p.line))?);
+        }
+    }
+    let mut rdates = Vec::new();
+    for p in comp.all("RDATE") {
+        for raw in p.value.split(',') {
+            let (when, length) = parse_rdate(p, raw, ctx).map_err(at(p.line))?;
+            rdates.push((when, length, p.line));
+        }
+    }
+
+    Ok(Ev {
+        comp,
+        uid: comp.value("UID").map(str::trim),
+        recurrence_id,
+        start,
+        start_line: dtstart.line,
+        length,
+        rules,
+        rdates,
+        exdates,
+    })
+}
+
+fn kind(when: &When) -> &'static str {
+    match when {
+        When::Date(_) => "date",
+        When::At(..) => "date-time",
+    }
+}
+
+/// One RDATE value: a date, a date-time, or a PERIOD `start/end` or `start/duration`.
+fn parse_rdate(prop: &Prop, raw: &str, ctx: &Ctx) -> Result<(When, Option<Length>), String> {
+    let Some((from, to)) = raw.split_once('/') else {
+        return Ok((ctx.parse_when(prop, raw)?, None));
+    };
+    let start = ctx.parse_when(prop, from)?;
+    let start_zoned = ctx.zoned(&start)?;
+    let to = to.trim();
+    let length = if to.starts_with(['P', 'p', '+', '-']) {
+        Length::Nominal(parse_duration(to)?)
+    } else {
+        let end = ctx.parse_when(prop, to)?;
+        let exact = ctx.zoned(&end)?.timestamp().duration_since(start_zoned.timestamp());
+        if exact.is_negative() {
+            return Err(format!(
+                "RDATE period {raw:?} ends before it starts; expected start/end with end after start"
+            ));
+        }
+        Length::Exact(exact)
+    };
+    Ok((start, Some(length)))
+}
+
+/// An RFC 5545 duration such as `PT1H30M`, `P1D`, `P2W`.
+fn parse_duration(raw: &str) -> Result<Span, String> {
+    static PARSER: SpanParser = SpanParser::new();
+    let raw = raw.trim();
+    let span = PARSER
+        .parse_span(raw)
+        .map_err(|_| format!("duration {raw:?} is not an iCalendar duration; expected e.g. PT1H30M, P1D or P1W"))?;
+    if span.is_negative() {
+        return Err(format!(
+            "duration {raw:?} is negative; expected a duration of zero or more"
+        ));
+    }
+    Ok(span)
+}
+
+/// Builds the expansion of one RRULE value. Occurrences are computed on the
+/// wall clock (DTSTART's local time, handed to `rrule` as if it were UTC) and
+/// placed in the real zone with jiff afterwards: that is RFC 5545's model
+/// (a weekly 09:00 stays 09:00 across DST) and keeps chrono-tz's zone data out
+/// of it. UNTIL is read here too, for the same reason and because `rrule` would
+/// read a floating UNTIL in the machine's local zone.
+fn parse_rule(raw: &str, start: &When, ctx: &Ctx) -> Result<Option<rrule::RRuleSet>, String> {
+    let bad = |why: &dyn std::fmt::Display| {
+        format!(
+            "RRULE {:?} is not a valid recurrence rule ({why}); expected e.g. \
+             FREQ=WEEKLY;BYDAY=MO;UNTIL=20261231T235959Z",
+            raw.trim()
+        )
+    };
+    let mut until = None;
+    let mut rest = Vec::new();
+    for part in raw.trim().split(';').filter(|p| !p.trim().is_empty()) {
+        match part.split_once('=') {
+            Some((k, v)) if k.trim().eq_ignore_ascii_case("UNTIL") => until = Some(v.trim()),
+            _ => rest.push(part.trim()),
+        }
+    }
+    let mut rule: rrule::RRule<rrule::Unvalidated> = rest.join(";").parse().map_err(|e: rrule::RRuleError| bad(&e))?;
+    let (first, zone, date_only) = ctx.civil(start);
+    if let Some(until) = until {
+        let last = if let Some(day) = parse_date(until) {
+            // A date UNTIL includes that whole day.
+            let time = if date_only {
+                Time::midnight()
+            } else {
+                Time::constant(23, 59, 59, 0)
+            };
+            day.to_datetime(time)
+        } else if let Some((dt, utc)) = parse_datetime(until) {
+            if utc {
+                let instant = dt
+                    .to_zoned_datetime(TimeZone::UTC)
+                    .map_err(|e| bad(&format!("UNTIL out of range: {e}")))?;
+                instant.timestamp().to_zoned_datetime(zone).datetime()
+            } else {
+                dt
+            }
+        } else {
+            return Err(bad(&format!("UNTIL={until} is not a date or date-time")));
+        };
+        if last < first {
+            return Ok(None);
+        }
+        rule = rule.until(to_chrono(last).ok_or_else(|| bad(&"UNTIL out of range"))?);
+    }
+    let first = to_chrono(first).ok_or_else(|| bad(&"DTSTART out of range"))?;
+    let set = rule.build(first).map_err(|e| bad(&e))?;
+    // `limit` makes rrule give up on rules that never produce a date
+    // (e.g. BYMONTHDAY=30;BYMONTH=2) instead of searching forever.
+    Ok(Some(set.limit()))
+}
+
+fn to_chrono(dt: DateTime) -> Option<chrono::DateTime<rrule::Tz>> {
+    let u = |v: i8| u32::try_from(v).ok();
+    chrono::NaiveDate::from_ymd_opt(dt.year().into(), u(dt.month())?, u(dt.day())?)?
+        .and_hms_opt(u(dt.hour())?, u(dt.minute())?, u(dt.second())?)
+        .map(|naive| naive.and_utc().with_timezone(&rrule::Tz::UTC))
+}
+
+fn from_chrono(dt: &chrono::DateTime<rrule::Tz>) -> Option<DateTime> {
+    let n = dt.naive_utc();
+    let i = |v: u32| i8::try_from(v).ok();
+    DateTime::new(
+        i16::try_from(n.year()).ok()?,
+        i(n.month())?,
+        i(n.day())?,
+        i(n.hour())?,
+        i(n.minute())?,
+        i(n.second())?,
+        0,
+    )
+    .ok()
+}
+
+/// The occurrences of `event` that start before `until`, minus EXDATEs and the
+/// instances in `replaced`. DTSTART always counts (RFC 5545 3.8.5.3).
+fn occurrences(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Located<Vec<Occurrence>> {
+    let (first, zone, _) = ctx.civil(&event.start);
+    if event.recurrence_id.is_some() {
+        // An instance stands alone; its own RRULE/RDATE (RANGE=THISANDFUTURE) is not followed.
+        let start = ctx.zoned(&event.start).map_err(at(event.start_line))?;
+        return Ok(vec![Occurrence { start, length: None }]);
+    }
+    // Two days of slack cover any difference between the zone of the range and
+    // the zone of the rule; exact filtering happens on instants afterwards.
+    let limit = until
+        .to_zoned_datetime(zone.clone())
+        .datetime()
+        .checked_add(2.days())
+        .unwrap_or(DateTime::MAX);
+    let mut starts = BTreeSet::from([first]);
+    for rule in &event.rules {
+        let Some(set) = &rule.set else { continue };
+        let mut yielded = 0;
+        for date in set {
+            let Some(dt) = from_chrono(&date) else { break };
+            if dt >= limit {
+                break;
+            }
+            yielded += 1;
+            if yielded > MAX_OCCURRENCES {
+                return Err((
+                    rule.line,
+                    format!(
+                        "RRULE yields more than {MAX_OCCURRENCES} occurrences before the end of \
+                         the requested range; expected a rule with fewer occurrences \
+                         (a coarser FREQ, an UNTIL or a COUNT)"
+                    ),
+                ));
+            }
+            starts.insert(dt);
+        }
+    }
+    let mut out = Vec::with_capacity(starts.len() + event.rdates.len());
+    for dt in starts {
+        let start = dt
+            .to_zoned_datetime(zone.clone())
+            .map_err(|e| (event.start_line, format!("occurrence {dt} out of range: {e}")))?;
+        out.push(Occurrence { start, length: None });
+    }
+    for (when, length, line) in &event.rdates {
+        let start = ctx.zoned(when).map_err(at(*line))?;
+        out.push(Occurrence {
+            start,
+            length: length.clone(),
+        });
+    }
+    out.sort_by_key(|o| o.start.timestamp());
+    out.dedup_by_key(|o| o.start.timestamp());
+    out.retain(|o| !event.exdates.iter().chain(replaced).any(|key| key.matches(&o.start)));
+    Ok(out)
+}
+
+/// The occurrences that RECURRENCE-ID instances replace, by the UID of their
+/// series. An instance replaces the occurrence it names in the series with the
+/// same UID, whether or not the instance itself is busy.
+pub(super) struct Overrides<'c>(BTreeMap<&'c str, Vec<Key>>);
+
+impl<'c> Overrides<'c> {
+    pub(super) fn of<'e>(events: impl IntoIterator<Item = &'e Ev<'c>>) -> Self
+    where
+        'c: 'e,
+    {
+        let mut replaced: BTreeMap<&'c str, Vec<Key>> = BTreeMap::new();
+        for event in events {
+            if let (Some(uid), Some(key)) = (event.uid, &event.recurrence_id) {
+                replaced.entry(uid).or_default().push(key.clone());
+            }
+        }
+        Overrides(replaced)
+    }
+
+    /// What the series `event` loses to its instances; nothing for an event
+    /// without UID and for an instance itself.
+    pub(super) fn of_series(&self, event: &Ev) -> &[Key] {
+        match (event.uid, &event.recurrence_id) {
+            (Some(uid), None) => self.0.get(uid).map_or(&[], Vec::as_slice),
+            _ => &[],
+        }
+    }
+}
+
+/// The spans of the occurrences of `event` that start before `until`, minus
+/// EXDATEs and the instances in `replaced` (see [`occurrences`]).
+pub(super) fn spans(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Located<Vec<Interval>> {
+    let mut out = Vec::new();
+    for occurrence in occurrences(event, ctx, until, replaced)? {
+        let end = occurrence.end(&event.length).map_err(at(event.start_line))?;
+        out.push(Interval::new(occurrence.start.timestamp(), end));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::local::busy_from_ics;
+    use crate::calendar::local::test_support::*;
+
+    #[test]
+    fn floating_times_are_read_in_the_owners_zone() {
+        let text = one_event(&["DTSTART:20260105T090000", "DTEND:20260105T100000"]);
+        let r = range("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+        assert_eq!(
+            busy_for(&text, "America/New_York", r),
+            [span("2026-01-05T14:00:00Z", "2026-01-05T15:00:00Z")]
+        );
+    }
+
+    #[test]
+    fn x_wr_timezone_names_the_zone_of_floating_times() {
+        let text = ics(&[
+            "BEGIN:VCALENDAR",
+            "X-WR-TIMEZONE:Asia/Tokyo",
+            "BEGIN:VEVENT",
+            "DTSTART:20260105T090000",
+            "DTEND:20260105T100000",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]);
+        let r = range("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+        assert_eq!(
+            busy_for(&text, "America/New_York", r),
+            [span("2026-01-05T00:00:00Z", "2026-01-05T01:00:00Z")]
+        );
+    }
+
+    #[test]
+    fn a_duration_of_one_day_is_a_calendar_day_across_dst() {
+        // Noon to noon over the March change in New York lasts 23 hours.
+        let text = one_event(&["DTSTART;TZID=America/New_York:20260307T120000", "DURATION:P1D"]);
+        assert_eq!(march(&text), [span("2026-03-07T17:00:00Z", "2026-03-08T16:00:00Z")]);
+    }
+
+    #[test]
+    fn a_timed_event_without_end_or_duration_takes_no_time() {
+        let text = one_event(&["DTSTART:20260309T140000Z"]);
+        assert!(march(&text).is_empty());
+    }
+
+    #[test]
+    fn an_all_day_event_runs_from_midnight_to_midnight_in_the_owners_zone() {
+        let text = one_event(&["DTSTART;VALUE=DATE:20260115"]);
+        let r = range("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z");
+        assert_eq!(
+            busy_for(&text, "Europe/Berlin", r),
+            [span("2026-01-14T23:00:00Z", "2026-01-15T23:00:00Z")]
+        );
+    }
+
+    #[test]
+    fn an_all_day_event_in_london_on_the_october_change_covers_25_hours() {
+        let text = one_event(&["DTSTART;VALUE=DATE:20261025", "DTEND;VALUE=DATE:20261026"]);
+        let r = range("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z");
+        let set = busy_from_ics(&text, "ada.ics", OWNER, &zone("Europe/London"), r).unwrap();
+        assert_eq!(spans_of(&set), [span("2026-10-24T23:00:00Z", "2026-10-26T00:00:00Z")]);
+        assert_eq!(set.spans()[0].duration(), SignedDuration::from_hours(25));
+    }
+
+    #[test]
+    fn a_multi_day_all_day_event_ends_at_midnight_of_its_dtend() {
+        let text = one_event(&["DTSTART;VALUE=DATE:20260309", "DTEND;VALUE=DATE:20260312"]);
+        assert_eq!(march(&text), [span("2026-03-09T00:00:00Z", "2026-03-12T00:00:00Z")]);
+    }
+
+    #[test]
+    fn a_weekly_9am_new_york_meeting_stays_at_9am_across_the_march_change() {
+        let text = one_event(&[
+            "DTSTART;TZID=America/New_York:20260302T090000",
+            "DTEND;TZID=America/New_York:20260302T093000",
+            "RRULE:FREQ=WEEKLY;COUNT=3",
+        ]);
+        assert_eq!(
+            march(&text),
+            [
+                span("2026-03-02T14:00:00Z", "2026-03-02T14:30:00Z"),
+                span("2026-03-09T13:00:00Z", "2026-03-09T13:30:00Z"),
+                span("2026-03-16T13:00:00Z", "2026-03-16T13:30:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_endless_rule_is_expanded_only_up_to_the_range() {
+        let text = one_event(&["DTSTART:20100104T090000Z", "DTEND:20100104T100000Z", "RRULE:FREQ=DAILY"]);
+        let r = range("2026-03-09T00:00:00Z", "2026-03-11T12:00:00Z");
+        assert_eq!(
+            busy_for(&text, "UTC", r),
+            [
+                span("2026-03-09T09:00:00Z", "2026-03-09T10:00:00Z"),
+                span("2026-03-10T09:00:00Z", "2026-03-10T10:00:00Z"),
+                span("2026-03-11T09:00:00Z", "2026-03-11T10:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn count_and_a_utc_until_end_a_local_rule() {
+        let counted = one_event(&[
+            "DTSTART;TZID=Europe/Berlin:20260302T100000",
+            "DTEND;TZID=Europe/Berlin:20260302T110000",
+            "RRULE:FREQ=WEEKLY;COUNT=2",
+        ]);
+        assert_eq!(march(&counted).len(), 2);
+        // UNTIL is the exact UTC instant of the third occurrence: it is included.
+        let until = one_event(&[
+            "DTSTART;TZID=Europe/Berlin:20260302T100000",
+            "DTEND;TZID=Europe/Berlin:20260302T110000",
+            "RRULE:FREQ=WEEKLY;UNTIL=20260316T090000Z",
+        ]);
+        assert_eq!(
+            march(&until).last(),
+            Some(&span("2026-03-16T09:00:00Z", "2026-03-16T10:00:00Z"))
+        );
+        assert_eq!(march(&until).len(), 3);
+    }
+
+    #[test]
+    fn exdates_remove_occurrences_from_several_lines_lists_and_zones() {
+        let text = one_event(&[
+            "DTSTART;TZID=Europe/Berlin:20260309T100000",
+            "DTEND;TZID=Europe/Berlin:20260309T110000",
+            "RRULE:FREQ=DAILY;COUNT=5",
+            "EXDATE;TZID=Europe/Berlin:20260310T100000,20260312T100000",
+            "EXDATE:20260313T090000Z",
+        ]);
+        assert_eq!(
+            march(&text),
+            [
+                span("2026-03-09T09:00:00Z", "2026-03-09T10:00:00Z"),
+                span("2026-03-11T09:00:00Z", "2026-03-11T10:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_date_exdate_removes_that_day_of_an_all_day_series() {
+        let text = one_event(&[
+            "DTSTART;VALUE=DATE:20260309",
+            "RRULE:FREQ=DAILY;COUNT=3",
+            "EXDATE;VALUE=DATE:20260310",
+        ]);
+        assert_eq!(
+            march(&text),
+            [
+                span("2026-03-09T00:00:00Z", "2026-03-10T00:00:00Z"),
+                span("2026-03-11T00:00:00Z", "2026-03-12T00:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn rdates_add_occurrences_including_periods() {
+        let text = one_event(&[
+            "DTSTART:20260302T090000Z",
+            "DTEND:20260302T100000Z",
+            "RDATE:20260304T090000Z,20260305T090000Z",
+            "RDATE;VALUE=PERIOD:20260306T120000Z/20260306T150000Z,20260307T080000Z/PT30M",
+        ]);
+        assert_eq!(
+            march(&text),
+            [
+                span("2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"),
+                span("2026-03-04T09:00:00Z", "2026-03-04T10:00:00Z"),
+                span("2026-03-05T09:00:00Z", "2026-03-05T10:00:00Z"),
+                span("2026-03-06T12:00:00Z", "2026-03-06T15:00:00Z"),
+                span("2026-03-07T08:00:00Z", "2026-03-07T08:30:00Z"),
+            ]
+        );
+    }
+
+    /// A weekly Berlin series on Mondays 10:00 with `instance` lines appended as a
+    /// second VEVENT with the same UID.
+    fn series_with_instance(instance: &[&str]) -> String {
+        let mut lines = vec![
+            "BEGIN:VCALENDAR",
+            "BEGIN:VEVENT",
+            "UID:weekly@example.com",
+            "DTSTART;TZID=Europe/Berlin:20260105T100000",
+            "DTEND;TZID=Europe/Berlin:20260105T110000",
+            "RRULE:FREQ=WEEKLY;COUNT=3",
+            "ATTENDEE;PARTSTAT=DECLINED:mailto:nobody@example.com",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            "UID:weekly@example.com",
+        ];
+        lines.extend_from_slice(instance);
+        lines.extend(["END:VEVENT", "END:VCALENDAR"]);
+        ics(&lines)
+    }
+
+    #[test]
+    fn a_moved_occurrence_replaces_the_original() {
+        let text = series_with_instance(&[
+            "RECURRENCE-ID;TZID=Europe/Berlin:20260112T100000",
+            "DTSTART;TZID=Europe/Berlin:20260113T150000",
+            "DTEND;TZID=Europe/Berlin:20260113T160000",
+        ]);
+        assert_eq!(
+            january(&text),
+            [
+                span("2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z"),
+                span("2026-01-13T14:00:00Z", "2026-01-13T15:00:00Z"),
+                span("2026-01-19T09:00:00Z", "2026-01-19T10:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cancelled_occurrence_is_removed() {
+        // The RECURRENCE-ID is given in UTC; it names the same instant.
+        let text = series_with_instance(&[
+            "RECURRENCE-ID:20260112T090000Z",
+            "DTSTART;TZID=Europe/Berlin:20260112T100000",
+            "DTEND;TZID=Europe/Berlin:20260112T110000",
+            "STATUS:CANCELLED",
+        ]);
+        assert_eq!(
+            january(&text),
+            [
+                span("2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z"),
+                span("2026-01-19T09:00:00Z", "2026-01-19T10:00:00Z"),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_occurrence_accepted_in_a_declined_series_is_busy() {
+        let text = ics(&[
+            "BEGIN:VCALENDAR",
+            "BEGIN:VEVENT",
+            "UID:s",
+            "DTSTART:20260105T090000Z",
+            "DTEND:20260105T100000Z",
+            "RRULE:FREQ=WEEKLY;COUNT=3",
+            "ATTENDEE;PARTSTAT=DECLINED:mailto:ada@example.com",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            "UID:s",
+            "RECURRENCE-ID:20260112T090000Z",
+            "DTSTART:20260112T090000Z",
+            "DTEND:20260112T100000Z",
+            "ATTENDEE;PARTSTAT=ACCEPTED:mailto:ada@example.com",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]);
+        assert_eq!(january(&text), [span("2026-01-12T09:00:00Z", "2026-01-12T10:00:00Z")]);
+    }
+
+    #[test]
+    fn a_rule_that_never_matches_ends_instead_of_searching_forever() {
+        let text = one_event(&[
+            "DTSTART:20260301T090000Z",
+            "DTEND:20260301T100000Z",
+            "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        ]);
+        assert_eq!(march(&text), [span("2026-03-01T09:00:00Z", "2026-03-01T10:00:00Z")]);
+    }
+
+    #[test]
+    fn a_pathological_rule_is_an_error_not_a_hang() {
+        let text = one_event(&["DTSTART:20260301T000000Z", "RRULE:FREQ=SECONDLY"]);
+        let r = range("2026-03-05T00:00:00Z", "2026-03-06T00:00:00Z");
+        let err = busy_from_ics(&text, "ada.ics", OWNER, &TimeZone::UTC, r).unwrap_err();
+        assert!(
+            err.to_string().starts_with("ada.ics:7: RRULE yields more than"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,570 @@
+//! The syntax of iCalendar files (RFC 5545 3.1): the file as UTF-8 text,
+//! unfolding content lines, the BEGIN/END nesting of components, and each
+//! property's name, parameters and value, with the physical line and byte
+//! range of each, so that errors name the line and the writer can edit a file
+//! in place. Also the value syntax the other modules share: DATE and
+//! DATE-TIME values, `mailto:` addresses.
+//!
+//! icalendar's parser gives components and values but no positions: its errors
+//! carry line numbers of the *unfolded* text inside a nom dump, and it accepts
+//! some garbage silently (a bare word as a property). So the structure —
+//! unfolding, BEGIN/END nesting and physical line numbers — is walked here, and
+//! each content line is handed to icalendar's property parser for its name,
+//! parameters (quoting) and value (TEXT unescaping).
+//!
+//! This is the bottom of the folder: it imports none of its siblings.
+
+use std::fs;
+use std::path::Path;
+
+use jiff::civil::{Date, DateTime, Time};
+
+use crate::calendar::CalendarError;
+
+/// A component (VCALENDAR, VEVENT, VTIMEZONE, ...) with where it is in the file.
+#[derive(Debug)]
+pub(super) struct Comp {
+    /// Upper case.
+    pub(super) name: String,
+    /// Line of its BEGIN.
+    pub(super) line: usize,
+    /// Byte offset of its END line.
+    pub(super) end_start: usize,
+    pub(super) props: Vec<Prop>,
+    pub(super) children: Vec<Comp>,
+}
+
+#[derive(Debug)]
+pub(super) struct Prop {
+    /// Upper case.
+    pub(super) name: String,
+    /// Keys upper case; a parameter without value has "".
+    pub(super) params: Vec<(String, String)>,
+    pub(super) value: String,
+    /// First physical line.
+    pub(super) line: usize,
+    /// Byte range in the file, line break(s) included.
+    pub(super) start: usize,
+    pub(super) end: usize,
+}
+
+impl Comp {
+    pub(super) fn prop(&self, name: &str) -> Option<&Prop> {
+        self.props.iter().find(|p| p.name == name)
+    }
+
+    pub(super) fn value(&self, name: &str) -> Option<&str> {
+        self.prop(name).map(|p| p.value.as_str())
+    }
+
+    pub(super) fn all<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s Prop> + use<'s, 'n> {
+        self.props.iter().filter(move |p| p.name == name)
+    }
+}
+
+impl Prop {
+    pub(super) fn param(&self, key: &str) -> Option<&str> {
+        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+pub(super) fn has_uid(event: &Comp, uid: &str) -> bool {
+    event.value("UID").is_some_and(|v| v.trim() == uid.trim())
+}
+
+pub(super) fn events_of(roots: &[Comp]) -> impl Iterator<Item = &Comp> {
+    roots.iter().flat_map(|r| &r.children).filter(|c| c.name == "VEVENT")
+}
+
+/// A content line after unfolding.
+struct ContentLine {
+    text: String,
+    /// 1-based number of its first physical line.
+    line: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Joins folded lines (RFC 5545 3.1) and keeps, for each content line, its first
+/// physical line and its byte range. Accepts CRLF and bare LF, skips blank lines.
+fn unfold(text: &str, path: &str) -> Result<Vec<ContentLine>, CalendarError> {
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut offset = text.len() - body.len();
+    let mut out: Vec<ContentLine> = Vec::new();
+    for (i, physical) in body.split_inclusive('\n').enumerate() {
+        let line = i + 1;
+        let start = offset;
+        offset += physical.len();
+        let content = physical.strip_suffix('\n').unwrap_or(physical);
+        let content = content.strip_suffix('\r').unwrap_or(content);
+        if let Some(rest) = content.strip_prefix([' ', '\t']) {
+            let Some(previous) = out.last_mut() else {
+                return Err(located(
+                    path,
+                    (
+                        line,
+                        "the file starts with a folded continuation line (leading space); \
+                         expected BEGIN:VCALENDAR"
+                            .into(),
+                    ),
+                ));
+            };
+            previous.text.push_str(rest);
+            previous.end = offset;
+        } else if !content.is_empty() {
+            out.push(ContentLine {
+                text: content.to_string(),
+                line,
+                start,
+                end: offset,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn snippet(text: &str) -> String {
+    const MAX: usize = 40;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{:?}…", text.get(..cut).unwrap_or(text)),
+        None => format!("{text:?}"),
+    }
+}
+
+/// The VCALENDARs of a file, checked for structure and content-line syntax.
+pub(super) fn parse_calendar(text: &str, path: &str) -> Result<Vec<Comp>, CalendarError> {
+    let fail = |line: usize, message: String| located(path, (line, message));
+    let mut roots: Vec<Comp> = Vec::new();
+    let mut stack: Vec<Comp> = Vec::new();
+    for cl in unfold(text, path)? {
+        let head_end = cl.text.find([';', ':']).unwrap_or(cl.text.len());
+        let head = cl.text.get(..head_end).unwrap_or_default().to_ascii_uppercase();
+        let name = cl
+            .text
+            .get(head_end + 1..)
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_uppercase();
+        match head.as_str() {
+            "BEGIN" => {
+                if name.is_empty() {
+                    return Err(fail(
+                        cl.line,
+                        "BEGIN without a component name; expected e.g. BEGIN:VEVENT".into(),
+                    ));
+                }
+                if stack.is_empty() && name != "VCALENDAR" {
+                    return Err(fail(
+                        cl.line,
+                        format!(
+                            "not an iCalendar file: found BEGIN:{name} where BEGIN:VCALENDAR \
+                             was expected"
+                        ),
+                    ));
+                }
+                stack.push(Comp {
+                    name,
+                    line: cl.line,
+                    end_start: cl.start,
+                    props: Vec::new(),
+                    children: Vec::new(),
+                });
+            }
+            "END" => {
+                let Some(mut comp) = stack.pop() else {
+                    return Err(fail(cl.line, format!("END:{name} without a matching BEGIN:{name}")));
+                };
+                if comp.name != name {
+                    return Err(fail(
+                        cl.line,
+                        format!(
+                            "END:{name} does not close BEGIN:{} of line {}; expected END:{}",
+                            comp.name, comp.line, comp.name
+                        ),
+                    ));
+                }
+                comp.end_start = cl.start;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(comp),
+                    None => roots.push(comp),
+                }
+            }
+            _ => {
+                let Some(current) = stack.last_mut() else {
+                    let message = if roots.is_empty() {
+                        format!(
+                            "not an iCalendar file: found {} where BEGIN:VCALENDAR was expected",
+                            snippet(&cl.text)
+                        )
+                    } else {
+                        format!(
+                            "content after END:VCALENDAR: {}; expected the end of the file \
+                             or another BEGIN:VCALENDAR",
+                            snippet(&cl.text)
+                        )
+                    };
+                    return Err(fail(cl.line, message));
+                };
+                let prop = parse_property(&cl).map_err(|m| fail(cl.line, m))?;
+                current.props.push(prop);
+            }
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(fail(
+            open.line,
+            format!(
+                "BEGIN:{} is never closed; expected END:{} before the end of the file",
+                open.name, open.name
+            ),
+        ));
+    }
+    if roots.is_empty() {
+        return Err(fail(
+            1,
+            "the file is empty; expected an iCalendar file starting with BEGIN:VCALENDAR".into(),
+        ));
+    }
+    Ok(roots)
+}
+
+fn parse_property(cl: &ContentLine) -> Result<Prop, String> {
+    let text = cl.text.as_str();
+    let no_colon = || {
+        format!(
+            "content line {} has no ':'; expected NAME:VALUE or NAME;PARAM=VALUE:VALUE",
+            snippet(text)
+        )
+    };
+    let name_end = text.find([';', ':']).ok_or_else(no_colon)?;
+    let name = text.get(..name_end).unwrap_or_default();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(format!(
+            "{name:?} is not a property name; expected letters, digits and '-' before ':' or ';'"
+        ));
+    }
+    if !text.get(name_end..).unwrap_or_default().contains(':') {
+        return Err(no_colon());
+    }
+    let parsed = icalendar::parser::Property::try_from(text).map_err(|_| {
+        format!(
+            "cannot read content line {}; expected NAME;PARAM=VALUE:VALUE",
+            snippet(text)
+        )
+    })?;
+    // The crate falls back to "a property without value" when the parameters do
+    // not parse (e.g. an unclosed quote); that is a broken line, not an empty value.
+    if parsed.params.is_empty() && parsed.val.as_str().is_empty() && text.len() > name_end + 1 {
+        return Err(format!(
+            "cannot read the parameters of {}; expected NAME;PARAM=VALUE:VALUE with \
+             quotes around values containing ':', ';' or ','",
+            snippet(text)
+        ));
+    }
+    Ok(Prop {
+        name: name.to_ascii_uppercase(),
+        params: parsed
+            .params
+            .iter()
+            .map(|p| {
+                (
+                    p.key.as_str().to_ascii_uppercase(),
+                    p.val.as_ref().map(|v| v.as_str().to_string()).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        value: parsed.val.as_str().to_string(),
+        line: cl.line,
+        start: cl.start,
+        end: cl.end,
+    })
+}
+
+/// The file as text; `None` when it does not exist.
+pub(super) fn read_text(path: &Path) -> Result<Option<String>, CalendarError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(CalendarError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    String::from_utf8(bytes).map(Some).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = e.as_bytes().iter().take(valid).filter(|&&b| b == b'\n').count() + 1;
+        located(
+            &path.display().to_string(),
+            (
+                line,
+                "the file is not valid UTF-8; expected an iCalendar file in UTF-8 (RFC 5545)".into(),
+            ),
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Errors and values
+// ---------------------------------------------------------------------------
+
+pub(super) fn located(path: &str, (line, message): (usize, String)) -> CalendarError {
+    CalendarError::Invalid {
+        path: path.to_string(),
+        line: Some(line),
+        message,
+    }
+}
+
+/// An error message with the 1-based line it concerns.
+pub(super) type Located<T> = Result<T, (usize, String)>;
+
+pub(super) fn at(line: usize) -> impl Fn(String) -> (usize, String) {
+    move |message| (line, message)
+}
+
+pub(super) fn strip_mailto(value: &str) -> &str {
+    let v = value.trim();
+    match v.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("mailto:") => v.get(7..).unwrap_or_default(),
+        _ => v,
+    }
+}
+
+pub(super) fn parse_date(s: &str) -> Option<Date> {
+    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Date::new(
+        s.get(0..4)?.parse().ok()?,
+        s.get(4..6)?.parse().ok()?,
+        s.get(6..8)?.parse().ok()?,
+    )
+    .ok()
+}
+
+/// `YYYYMMDDTHHMMSS` with an optional `Z`; the flag says it was UTC.
+pub(super) fn parse_datetime(s: &str) -> Option<(DateTime, bool)> {
+    let (body, utc) = match s.strip_suffix(['Z', 'z']) {
+        Some(body) => (body, true),
+        None => (s, false),
+    };
+    let (date, time) = body.split_once(['T', 't'])?;
+    let date = parse_date(date)?;
+    if time.len() != 6 || !time.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let time = Time::new(
+        time.get(0..2)?.parse().ok()?,
+        time.get(2..4)?.parse().ok()?,
+        time.get(4..6)?.parse().ok()?,
+        0,
+    )
+    .ok()?;
+    Some((date.to_datetime(time), utc))
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::tz::TimeZone;
+
+    use super::*;
+    use crate::calendar::CalendarProvider as _;
+    use crate::calendar::local::busy_from_ics;
+    use crate::calendar::local::test_support::*;
+
+    #[test]
+    fn folded_lines_lf_line_ends_and_a_bom_are_read() {
+        let text = "\u{feff}BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;TZID=Europe/\n Berlin:20260310T10\n\t0000\nDURATION:PT1H\n\nEND:VEVENT\nEND:VCALENDAR";
+        assert_eq!(march(text), [span("2026-03-10T09:00:00Z", "2026-03-10T10:00:00Z")]);
+    }
+
+    #[test]
+    fn alarms_todos_and_unknown_properties_are_ignored() {
+        let text = ics(&[
+            "BEGIN:VCALENDAR",
+            "BEGIN:VTODO",
+            "DTSTART:20260309T100000Z",
+            "DUE:20260309T120000Z",
+            "END:VTODO",
+            "BEGIN:VEVENT",
+            "DTSTART:20260309T140000Z",
+            "DTEND:20260309T150000Z",
+            "X-MOZ-GENERATION:3",
+            "BEGIN:VALARM",
+            "TRIGGER:-PT15M",
+            "ACTION:DISPLAY",
+            "END:VALARM",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]);
+        assert_eq!(march(&text), [span("2026-03-09T14:00:00Z", "2026-03-09T15:00:00Z")]);
+    }
+
+    #[test]
+    fn malformed_inputs_name_the_file_and_the_line() {
+        const HEAD: [&str; 3] = ["BEGIN:VCALENDAR", "VERSION:2.0", "BEGIN:VEVENT"];
+        let event = |props: &[&str]| {
+            let mut lines = HEAD.to_vec();
+            lines.extend_from_slice(props);
+            lines.extend(["END:VEVENT", "END:VCALENDAR"]);
+            ics(&lines)
+        };
+        let cases: Vec<(String, usize, &str)> = vec![
+            (ics(&["hello world"]), 1, "not an iCalendar file"),
+            (String::new(), 1, "empty"),
+            (ics(&["BEGIN:VEVENT", "END:VEVENT"]), 1, "expected"),
+            (ics(&[" BEGIN:VCALENDAR"]), 1, "continuation"),
+            (
+                ics(&[
+                    "BEGIN:VCALENDAR",
+                    "VERSION:2.0",
+                    "BEGIN:VEVENT",
+                    "DTSTART:20260309T100000Z",
+                ]),
+                3,
+                "never closed",
+            ),
+            (
+                ics(&[
+                    "BEGIN:VCALENDAR",
+                    "BEGIN:VEVENT",
+                    "DTSTART:20260309T100000Z",
+                    "END:VTODO",
+                    "END:VCALENDAR",
+                ]),
+                4,
+                "does not close BEGIN:VEVENT",
+            ),
+            (
+                ics(&["BEGIN:VCALENDAR", "END:VCALENDAR", "SUMMARY:stray"]),
+                3,
+                "after END:VCALENDAR",
+            ),
+            (event(&["DTSTART 20260309T100000Z"]), 4, "has no ':'"),
+            (event(&["DT START:20260309T100000Z"]), 4, "not a property name"),
+            (event(&["UID:x"]), 3, "without DTSTART"),
+            (event(&["DTSTART:2026-03-09T10:00"]), 4, "not a date-time"),
+            (event(&["DTSTART;VALUE=DATE:20260309T100000"]), 4, "not a date"),
+            (event(&["DTSTART:20261309T100000Z"]), 4, "not a date-time"),
+            (
+                event(&["DTSTART;TZID=Mars/Olympus_Mons:20260309T100000"]),
+                4,
+                "unknown time zone \"Mars/Olympus_Mons\"",
+            ),
+            (
+                event(&["DTSTART:20260309T100000Z", "RRULE:FREQ=FORTNIGHTLY"]),
+                5,
+                "RRULE",
+            ),
+            (
+                event(&["DTSTART:20260309T100000Z", "RRULE:FREQ=DAILY;UNTIL=tomorrow"]),
+                5,
+                "UNTIL=tomorrow",
+            ),
+            (
+                event(&["UID:x", "DTSTART:20260309T100000Z", "DTEND:20260309T090000Z"]),
+                6,
+                "before DTSTART",
+            ),
+            (
+                event(&["DTSTART;VALUE=DATE:20260309", "DTEND:20260310T090000Z"]),
+                5,
+                "both dates or both date-times",
+            ),
+            (
+                event(&["DTSTART:20260309T100000Z", "DURATION:1 hour"]),
+                5,
+                "not an iCalendar duration",
+            ),
+            (event(&["DTSTART:20260309T100000Z", "DURATION:-PT1H"]), 5, "negative"),
+            (
+                event(&["DTSTART:20260309T100000Z", "DTEND:20260309T110000Z", "DURATION:PT1H"]),
+                6,
+                "both DTEND and DURATION",
+            ),
+            (
+                event(&["DTSTART:20260309T100000Z", "DTSTART:20260309T110000Z"]),
+                5,
+                "a second DTSTART",
+            ),
+            (
+                event(&[
+                    "DTSTART:20260309T100000Z",
+                    "RRULE:FREQ=DAILY",
+                    "EXDATE:20260310T100000Z,2026031",
+                ]),
+                6,
+                "EXDATE value \"2026031\"",
+            ),
+            (
+                event(&[
+                    "DTSTART:20260309T100000Z",
+                    "RDATE;VALUE=PERIOD:20260310T100000Z/20260310T090000Z",
+                ]),
+                5,
+                "ends before it starts",
+            ),
+            (
+                event(&["DTSTART:20260309T100000Z", "RECURRENCE-ID:soon"]),
+                5,
+                "RECURRENCE-ID",
+            ),
+            (
+                ics(&["BEGIN:VCALENDAR", "X-WR-TIMEZONE:Atlantis/Capital", "END:VCALENDAR"]),
+                2,
+                "unknown time zone",
+            ),
+            // A folded line counts from its first physical line, and lines after
+            // folds keep their physical numbers.
+            (
+                event(&[
+                    "DESCRIPTION:first part",
+                    "  folded",
+                    "DTSTART;TZID=Nowhere/",
+                    " City:20260309T100000",
+                ]),
+                6,
+                "unknown time zone \"Nowhere/City\"",
+            ),
+        ];
+        assert!(cases.len() >= 12);
+        for (text, line, fragment) in cases {
+            let err = busy_from_ics(
+                &text,
+                "cal/ada.ics",
+                OWNER,
+                &TimeZone::UTC,
+                range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"),
+            )
+            .expect_err(&text);
+            let shown = err.to_string();
+            assert!(
+                matches!(&err, CalendarError::Invalid { path, line: Some(l), .. } if path == "cal/ada.ics" && *l == line),
+                "expected line {line} for {text:?}, got {shown}"
+            );
+            assert!(shown.starts_with(&format!("cal/ada.ics:{line}: ")), "{shown}");
+            assert!(shown.contains(fragment), "{shown:?} should mention {fragment:?}");
+            assert!(shown.contains("expected"), "{shown:?} should say what was expected");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_utf8_is_an_error_naming_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:caf".to_vec();
+        bytes.extend([0xe9, b'\r', b'\n']);
+        fs::write(dir.path().join("ada@example.com.ics"), bytes).unwrap();
+        let p = provider(dir.path());
+        let err = p
+            .busy(
+                &["ada@example.com".to_string()],
+                range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CalendarError::Invalid { line: Some(3), .. }), "{err}");
+        assert!(err.to_string().contains("UTF-8"), "{err}");
+    }
+}
