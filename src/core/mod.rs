@@ -12,9 +12,11 @@
 //! - [`slot`]: weekly slots, their occurrences in a term, validity and scores.
 //! - [`matching`]: maximum-weight matching on a general graph.
 //! - [`plan`]: candidate pairs, weights, the matching and the resulting plan,
-//!   phase by phase; [`pair_keys`] the history keys it weighs pairs by.
+//!   phase by phase; [`plan_input`] what it reads; [`pair_keys`] the history
+//!   keys it weighs pairs by.
 //! - [`week_slot`]: another time for one occurrence in the same week.
 //! - [`ids`]: deterministic event ids.
+//! - [`model`]: the plain data exchanged with calendars.
 //! - [`series`]: what liaison remembers about each series and person.
 //! - [`reconcile`]: decide a cycle's actions from the store and the calendar's
 //!   changes, and check them before anything is applied.
@@ -23,8 +25,10 @@ pub mod availability;
 pub mod ids;
 pub mod interval;
 pub mod matching;
+pub mod model;
 pub mod pair_keys;
 pub mod plan;
+pub mod plan_input;
 pub mod reconcile;
 pub mod series;
 pub mod slot;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::plan::{PlanInput, sorted};
+use super::plan_input::{PlanInput, sorted};
 
 /// History-derived keys of pairs of active people, indexed so that looking up a
 /// pair allocates nothing (large plans look up tens of millions of pairs).

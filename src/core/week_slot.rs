@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 
 use super::availability::{FreeTimeRules, WorkingTime, free_time};
 use super::interval::{Interval, IntervalSet};
-use super::plan::{Person, PlanRules};
+use super::plan_input::{Person, PlanRules};
 use super::slot::{ZoneGrid, person_score};
 use super::term::Term;
 

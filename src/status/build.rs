@@ -9,7 +9,9 @@ use crate::cycle::CycleSummary;
 use crate::failure::Failure;
 use crate::store::{SeriesRecord, SeriesState, Store};
 
-use super::*;
+use super::file::write;
+use super::types::*;
+use crate::notes::CycleNotes;
 
 /// Writes `status.json` after a cycle, whatever its outcome. A failure to write
 /// is logged, not returned: the cycle's own result is what the caller acts on.

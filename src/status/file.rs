@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::*;
+use super::types::*;
 
 /// Writes the status into `state_dir` atomically with mode 0600.
 pub fn write(state_dir: &Path, status: &Status) -> std::io::Result<()> {

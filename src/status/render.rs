@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::*;
+use super::types::*;
 use crate::text_table::table;
 
 /// `liaison status` for people.

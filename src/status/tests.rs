@@ -7,8 +7,9 @@ use crate::calendar::{Attendee, SeriesRequest};
 use crate::config::Config;
 use crate::cycle::CycleSummary;
 use crate::failure::Failure;
-use crate::store::SeriesRecord;
+use crate::store::{SeriesRecord, SeriesState};
 use jiff::civil::date;
+use jiff::{SignedDuration, Timestamp};
 
 fn config() -> Config {
     let text = r#"timezone = "Europe/London"

@@ -7,7 +7,8 @@ use jiff::Timestamp;
 
 use crate::core::series::SeriesRecord;
 
-use super::*;
+use super::action::*;
+use super::occurrences::*;
 
 /// The guard's settings.
 #[derive(Clone, Copy, Debug)]

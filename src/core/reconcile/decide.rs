@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::calendar::{AttendeeResponse, BookedSeries, Changes};
 use crate::core::interval::Interval;
+use crate::core::model::{AttendeeResponse, BookedSeries, Changes};
 use crate::core::plan::Person;
 use crate::core::series::{HandledOccurrence, MAX_REFUSALS, PersonState, SeriesRecord, SeriesState};
 use crate::core::term::Term;
 
-use super::*;
+use super::action::*;
+use super::occurrences::*;
 
 /// Everything [`decide`] looks at.
 pub struct Facts<'a> {

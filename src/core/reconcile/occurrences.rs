@@ -2,8 +2,8 @@
 
 use jiff::Timestamp;
 
-use crate::calendar::SeriesRequest;
 use crate::core::interval::Interval;
+use crate::core::model::SeriesRequest;
 
 /// The start of each occurrence of `series` as its rule puts it.
 pub fn occurrence_starts(series: &SeriesRequest) -> Vec<Timestamp> {

@@ -10,9 +10,9 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::*;
-use crate::calendar::{Attendee, AttendeeResponse, BookedSeries, Changes, Occurrence, SeriesDetails, SeriesRequest};
 use crate::core::availability::DayWindow;
 use crate::core::interval::Interval;
+use crate::core::model::{Attendee, AttendeeResponse, BookedSeries, Changes, Occurrence, SeriesDetails, SeriesRequest};
 use crate::core::plan::Person;
 use crate::core::series::{HandledOccurrence, PersonState, SeriesRecord, SeriesState};
 
