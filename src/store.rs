@@ -63,6 +63,11 @@ impl Store {
     /// Opens (creating if needed) the database under `state_dir`, which is created
     /// private to the user (0700).
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_waiting(state_dir, LOCK_RETRIES)
+    }
+
+    /// [`Store::open`], waiting at most `retries` times 50 ms for a lock.
+    fn open_waiting(state_dir: &Path, retries: u32) -> Result<Store, StoreError> {
         crate::fsutil::create_private_dir(state_dir).map_err(|source| StoreError::Io {
             path: state_dir.to_path_buf(),
             source,
@@ -73,7 +78,7 @@ impl Store {
         let mut attempts = 0;
         let db = loop {
             match sled::Config::new().path(&path).open().map_err(|e| map_sled(&path, e)) {
-                Err(StoreError::Locked { .. }) if attempts < LOCK_RETRIES => {
+                Err(StoreError::Locked { .. }) if attempts < retries => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
@@ -520,6 +525,23 @@ mod tests {
         let history = store.history().unwrap();
         assert_eq!(history.last_met.get(&("a@x".into(), "b@x".into())), Some(&0));
         assert!(!history.last_met.contains_key(&("a@x".into(), "c@x".into())));
+    }
+
+    #[test]
+    fn a_lock_released_while_waiting_is_taken_and_one_held_on_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Store::open(dir.path()).unwrap();
+        // Held throughout: reported as in use after the retries.
+        let held = Store::open_waiting(dir.path(), 2).err().unwrap();
+        assert!(matches!(held, StoreError::Locked { .. }), "{held}");
+        // Released while the second open waits: it gets the database.
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        let second = Store::open_waiting(dir.path(), 100);
+        releaser.join().unwrap();
+        assert!(second.is_ok(), "{:?}", second.err());
     }
 
     #[test]
