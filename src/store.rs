@@ -545,6 +545,102 @@ mod tests {
     }
 
     #[test]
+    fn roster_calendar_and_instance_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.roster().unwrap(), None, "a fresh state has no roster");
+            assert_eq!(store.calendar().unwrap(), None);
+            assert_eq!(store.instance().unwrap(), None);
+            let roster: std::collections::BTreeSet<String> = ["a@x".to_string(), "b@x".to_string()].into();
+            store.set_roster(&roster).unwrap();
+            store.set_calendar("google:primary").unwrap();
+            store.set_instance("i-abc").unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let roster: Vec<String> = store.roster().unwrap().unwrap().into_iter().collect();
+        assert_eq!(roster, ["a@x", "b@x"]);
+        assert_eq!(store.calendar().unwrap().as_deref(), Some("google:primary"));
+        assert_eq!(store.instance().unwrap().as_deref(), Some("i-abc"));
+    }
+
+    #[test]
+    fn handled_occurrences_and_removed_records_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = record("a@x", "b@x", date(2027, 1, 4), 0, SeriesState::Booked);
+        let b = record("a@x", "c@x", date(2027, 1, 4), 0, SeriesState::Pending);
+        let handled = HandledOccurrence {
+            series: a.request.event_id.clone(),
+            note: "moved by liaison".into(),
+            at: None,
+            original: None,
+        };
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert!(!store.occurrence_handled("occ1").unwrap());
+            store.mark_occurrence_handled("occ1", &handled).unwrap();
+            store.put(&a).unwrap();
+            store.put(&b).unwrap();
+            store.remove(&b.request.event_id).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.occurrence_handled("occ1").unwrap());
+        assert!(!store.occurrence_handled("occ2").unwrap());
+        assert_eq!(store.handled_occurrences().unwrap().get("occ1"), Some(&handled));
+        assert_eq!(store.get(&b.request.event_id).unwrap(), None, "removed");
+        assert_eq!(store.series().unwrap(), vec![a]);
+    }
+
+    #[test]
+    fn generations_count_the_pairs_series_of_the_term_except_refused_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let term = date(2027, 1, 4);
+        assert_eq!(store.generations(term, "a@x", "b@x").unwrap(), 0);
+        let mut first = record("a@x", "b@x", term, 0, SeriesState::Cancelled);
+        store.put(&first).unwrap();
+        first.request.event_id = "second".into();
+        first.state = SeriesState::Abandoned;
+        store.put(&first).unwrap();
+        first.request.event_id = "refused".into();
+        first.state = SeriesState::Failed;
+        store.put(&first).unwrap();
+        // Other pairs and terms do not count.
+        store.put(&record("a@x", "c@x", term, 0, SeriesState::Booked)).unwrap();
+        store
+            .put(&record("a@x", "b@x", date(2027, 2, 1), 1, SeriesState::Booked))
+            .unwrap();
+        assert_eq!(
+            store.generations(term, "b@x", "a@x").unwrap(),
+            2,
+            "cancelled and abandoned"
+        );
+    }
+
+    #[test]
+    fn a_database_of_another_schema_version_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.meta.insert("schema_version", &99u32.to_be_bytes()[..]).unwrap();
+            store.flush().unwrap();
+        }
+        let opened = Store::open(dir.path()).err().unwrap();
+        assert!(matches!(opened, StoreError::UnknownSchema { .. }), "{opened}");
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        assert!(Store::open_or_move_aside(dir.path(), now).is_err(), "never moved aside");
+        assert!(dir.path().join(DB_DIR).exists());
+    }
+
+    #[test]
+    fn a_database_path_that_is_a_file_is_an_io_error_not_a_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DB_DIR), b"not a directory").unwrap();
+        let opened = Store::open_waiting(dir.path(), 1).err().unwrap();
+        assert!(matches!(opened, StoreError::Io { .. }), "{opened:?}");
+    }
+
+    #[test]
     fn read_only_commands_do_not_create_a_database() {
         let dir = tempfile::tempdir().unwrap();
         assert!(Store::open_snapshot(dir.path()).unwrap().is_none());
