@@ -32,9 +32,10 @@ impl Interval {
         self.end.duration_since(self.start)
     }
 
-    /// True when the two intervals share at least one instant.
+    /// True when the two intervals share at least one instant (an empty
+    /// interval shares none, even inside another).
     pub fn overlaps(&self, other: &Interval) -> bool {
-        self.start < other.end && other.start < self.end
+        self.start.max(other.start) < self.end.min(other.end)
     }
 
     /// True when `other` lies entirely inside `self`.
@@ -207,6 +208,14 @@ mod tests {
         assert_eq!(s.covered_within(&iv(5, 25)), SignedDuration::from_mins(10));
     }
 
+    #[test]
+    fn emptiness_of_intervals_and_sets() {
+        assert!(iv(5, 5).is_empty() && iv(6, 5).is_empty() && !iv(5, 6).is_empty());
+        assert!(IntervalSet::new().is_empty());
+        assert!(set(&[(3, 3)]).is_empty(), "an empty interval adds nothing");
+        assert!(!set(&[(3, 4)]).is_empty());
+    }
+
     fn arb_set() -> impl Strategy<Value = Vec<(i64, i64)>> {
         prop::collection::vec((0i64..200, 0i64..30), 0..12)
             .prop_map(|v| v.into_iter().map(|(a, len)| (a, a + len)).collect())
@@ -232,6 +241,17 @@ mod tests {
             for w in sa.spans().windows(2) {
                 prop_assert!(w[0].end < w[1].start);
             }
+        }
+
+        #[test]
+        fn interval_overlap_and_intersection_agree_with_minute_membership(x in (0i64..60, 0i64..20), y in (0i64..60, 0i64..20)) {
+            let (a, b) = (iv(x.0, x.0 + x.1), iv(y.0, y.0 + y.1));
+            let common: Vec<i64> = (-1..100)
+                .filter(|&m| x.0 <= m && m < x.0 + x.1 && y.0 <= m && m < y.0 + y.1)
+                .collect();
+            prop_assert_eq!(a.overlaps(&b), !common.is_empty());
+            let expected = common.first().map(|&lo| iv(lo, common[common.len() - 1] + 1));
+            prop_assert_eq!(a.intersection(&b), expected);
         }
     }
 }
