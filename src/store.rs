@@ -641,6 +641,23 @@ mod tests {
     }
 
     #[test]
+    fn every_field_of_a_record_survives_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = record("a@x", "b@x", date(2027, 1, 4), 0, SeriesState::Failed);
+        r.refusals = 2;
+        r.retry_at = Some(jiff::Timestamp::from_second(1_800_000_000).unwrap());
+        r.instance = Some("i-abc".into());
+        r.declined_by = Some("a@x".into());
+        r.intent_at = Some(jiff::Timestamp::from_second(1_700_000_000).unwrap());
+        r.responses = [("a@x".to_string(), crate::calendar::AttendeeResponse::Declined)].into();
+        {
+            Store::open(dir.path()).unwrap().put(&r).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.get(&r.request.event_id).unwrap(), Some(r));
+    }
+
+    #[test]
     fn read_only_commands_do_not_create_a_database() {
         let dir = tempfile::tempdir().unwrap();
         assert!(Store::open_snapshot(dir.path()).unwrap().is_none());
