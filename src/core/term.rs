@@ -59,6 +59,8 @@ mod tests {
         assert_eq!(t2.start, date(2027, 2, 1));
         assert_eq!(t2.end(), date(2027, 3, 1));
         assert_eq!(t2.next().unwrap().start, t2.end());
+        assert_eq!(t2.next().unwrap().index, 3);
+        assert_eq!(t2.next().unwrap().weeks, 4);
     }
 
     #[test]

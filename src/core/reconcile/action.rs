@@ -109,14 +109,6 @@ impl Action {
                 }
         )
     }
-
-    /// True for actions that write to the calendar.
-    pub fn writes_calendar(&self) -> bool {
-        matches!(
-            self,
-            Action::End { .. } | Action::Cancel { .. } | Action::Move { .. } | Action::Book { .. }
-        )
-    }
 }
 
 impl fmt::Display for RecordWhy {

@@ -649,6 +649,37 @@ fn decide_table() {
             case().now(AFTER).booked("a-b").full(),
             &[],
         ),
+        (
+            "an unmarked series with only one of its people configured is not ours",
+            case().configured("a c d").seen(cal("a-b", true, None), &[]),
+            &["record a-b booked foreign:(unmarked)"],
+        ),
+        (
+            "another installation's series cancelled on the calendar is recorded as such",
+            case()
+                .with(foreign_known.clone())
+                .seen(cal("a-b", false, Some(OTHER)), &[]),
+            &["record a-b cancelled foreign:other"],
+        ),
+        (
+            "our booked series showing another installation's marker stays ours",
+            case().booked("a-b").seen(cal("a-b", true, Some(OTHER)), &[]),
+            &[],
+        ),
+        (
+            "an abandoned id reported cancelled is nothing",
+            case()
+                .with(rec("a-b", SeriesState::Abandoned))
+                .seen(cal("a-b", false, Some(ME)), &[]),
+            &[],
+        ),
+        (
+            "an unwanted late landing reported again is only removed",
+            case()
+                .with(rec("a-b", SeriesState::Unwanted))
+                .seen(cal("a-b", true, Some(ME)), &[]),
+            &["cancel a-b late"],
+        ),
         // Pending intents.
         (
             "a pending intent the calendar has is booked",
@@ -961,6 +992,15 @@ fn check_table() {
             &["mass"; 6],
         ),
         (
+            "a booking whose first occurrence is exactly at the cutoff passes",
+            vec![Action::Book {
+                record: rec("a-b", SeriesState::Pending),
+            }],
+            guard("2027-03-07T10:00:00Z", 40, false),
+            1,
+            &[],
+        ),
+        (
             "five removals pass the default limit",
             many_cancels(5),
             guard(before, 40, false),
@@ -1177,4 +1217,77 @@ fn schedule_changes_must_fit_the_booked_series() {
             assert!(message.contains("2027-04-05"), "names the first safe Monday: {message}");
         }
     }
+}
+
+#[test]
+fn an_ended_record_keeps_what_was_held_and_forgets_the_decline() {
+    let mut booked = rec("a-b", SeriesState::Booked);
+    booked.declined_by = Some(email("a"));
+    let end = Action::End {
+        record: booked.clone(),
+        until: occ(1),
+        keep: 2,
+        moved: vec![],
+        why: EndWhy::Declined(email("a")),
+    };
+    let ended = ended_record(&end).unwrap();
+    assert_eq!(
+        (ended.state, ended.request.count, ended.declined_by),
+        (SeriesState::Cancelled, 2, None)
+    );
+    let cancel = Action::Cancel {
+        record: booked,
+        moved: vec![],
+        why: EndWhy::Removed(email("b")),
+    };
+    assert_eq!(ended_record(&cancel).unwrap().request.count, 0);
+    assert_eq!(
+        ended_record(&Action::Book {
+            record: rec("c-d", SeriesState::Pending)
+        }),
+        None
+    );
+}
+
+#[test]
+fn actions_and_refusals_say_what_and_why_in_the_log() {
+    let end = Action::End {
+        record: rec("a-b", SeriesState::Booked),
+        until: occ(1),
+        keep: 2,
+        moved: vec![],
+        why: EndWhy::Removed(email("a")),
+    };
+    let text = end.to_string();
+    assert!(
+        text.contains("a@x & b@x")
+            && text.contains("keeps 2 of 4")
+            && text.contains("a@x is no longer in the configuration"),
+        "{text}"
+    );
+    let record = Action::Record {
+        record: rec("a-b", SeriesState::Cancelled),
+        why: RecordWhy::DeletedByPerson,
+    };
+    assert!(
+        record.to_string().contains("deleted on the calendar by a person"),
+        "{record}"
+    );
+    assert!(EndWhy::LateLanding.to_string().contains("given up"));
+    assert!(EndWhy::Paused(email("b")).to_string().contains("b@x is paused"));
+    let mass = Refusal::MassCancel {
+        count: 6,
+        limit: 5,
+        booked: 40,
+    };
+    let text = mass.to_string();
+    assert!(
+        text.contains("6 of 40") && text.contains("max_cancel_per_cycle = 5") && text.contains("--allow-mass-cancel"),
+        "{text}"
+    );
+    assert!(
+        Refusal::NotOurs(OTHER.into())
+            .to_string()
+            .contains("installation other")
+    );
 }
