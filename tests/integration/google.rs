@@ -128,6 +128,14 @@ requests_per_second = 1000
         }
     }
 
+    /// [`Org::new`], authorized with `liaison auth` (which must succeed).
+    pub fn authorized(n: usize) -> Org {
+        let org = Org::new(n);
+        let auth = org.authorize();
+        assert_eq!(auth.code, 0, "{}", auth.stderr);
+        org
+    }
+
     pub fn dir(&self) -> &Path {
         self.tmp.path()
     }

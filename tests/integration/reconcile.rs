@@ -11,15 +11,10 @@ use serde_json::Value;
 use crate::google::{Org, base_command, occurrences, pair_of};
 use crate::util::{Run, liaison, snapshot};
 
-/// Saturday of the term's second week: weeks 0 and 1 have taken place, week 2
-/// is more than the 24 h notice away.
-const SATURDAY_WEEK_1: &str = "2027-03-20T12:00:00Z";
+use crate::util::SATURDAY_WEEK_1;
 
 fn org(n: usize) -> Org {
-    let org = Org::new(n);
-    let auth = org.authorize();
-    assert_eq!(auth.code, 0, "{}", auth.stderr);
-    org
+    Org::authorized(n)
 }
 
 /// `run --once [extra]` of `config` at `now`, whatever its exit code.

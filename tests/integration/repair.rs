@@ -11,15 +11,10 @@ use serde_json::Value;
 use crate::google::{Org, base_command, pair_of};
 use crate::util::Run;
 
-/// A Saturday in the second week of the first term: every occurrence of
-/// weeks 0 and 1 is over, and none is within the 24 h notice.
-const SATURDAY_WEEK_1: &str = "2027-03-20T12:00:00Z";
+use crate::util::SATURDAY_WEEK_1;
 
 fn org(n: usize) -> Org {
-    let org = Org::new(n);
-    let auth = org.authorize();
-    assert_eq!(auth.code, 0, "{}", auth.stderr);
-    org
+    Org::authorized(n)
 }
 
 /// `run --once` with the clock at `now`.
