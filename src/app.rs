@@ -158,23 +158,7 @@ pub fn held_weeks(series: &SeriesRequest, term: &Term, cutoff: Timestamp) -> u32
 
 /// The store's record of a series found on the calendar.
 pub fn record_from_calendar(cfg: &Config, series: BookedSeries) -> SeriesRecord {
-    let unit_of = |email: &str| {
-        cfg.people
-            .iter()
-            .find(|p| p.email == email)
-            .map_or_else(String::new, |p| p.unit.clone())
-    };
-    let term_index =
-        Term::containing(cfg.schedule.first_term, cfg.schedule.term_weeks, series.request.term).map_or(0, |t| t.index);
-    let units = (unit_of(&series.request.pair.0), unit_of(&series.request.pair.1));
-    let state = if series.active {
-        SeriesState::Booked
-    } else {
-        SeriesState::Cancelled
-    };
-    let mut record = SeriesRecord::new(series.request, term_index, units, state);
-    record.instance = series.instance;
-    record
+    crate::core::reconcile::series_record(&cfg.people, cfg.schedule.first_term, cfg.schedule.term_weeks, &series)
 }
 
 /// Records from the store, updated with what the calendar says: the calendar

@@ -50,17 +50,26 @@ pub struct Facts<'a> {
     pub lookups: &'a BTreeMap<String, Option<BookedSeries>>,
 }
 
-/// The record of a series found on the calendar.
+/// The record of a series found on the calendar; one without a marker is
+/// taken as this installation's (`decide` only calls this for its own).
 pub fn record_from_calendar(facts: &Facts, series: &BookedSeries) -> SeriesRecord {
+    let mut record = series_record(facts.people, facts.first_term, facts.term_weeks, series);
+    record.instance = Some(series.instance.clone().unwrap_or_else(|| facts.instance.to_string()));
+    record
+}
+
+/// The record of a series as the calendar has it: its units from the
+/// configured people, its term's index, booked or cancelled, and the
+/// installation its marker names (`None` when it has none).
+pub fn series_record(people: &[Person], first_term: Date, term_weeks: u32, series: &BookedSeries) -> SeriesRecord {
     let unit_of = |email: &str| {
-        facts
-            .people
+        people
             .iter()
             .find(|p| p.email == email)
             .map_or_else(String::new, |p| p.unit.clone())
     };
     let request = series.request.clone();
-    let term_index = Term::containing(facts.first_term, facts.term_weeks, request.term).map_or(0, |t| t.index);
+    let term_index = Term::containing(first_term, term_weeks, request.term).map_or(0, |t| t.index);
     let mut record = SeriesRecord::new(
         request,
         term_index,
@@ -71,14 +80,14 @@ pub fn record_from_calendar(facts: &Facts, series: &BookedSeries) -> SeriesRecor
             SeriesState::Cancelled
         },
     );
-    record.instance = Some(series.instance.clone().unwrap_or_else(|| facts.instance.to_string()));
+    record.instance = series.instance.clone();
     record
 }
 
 /// The cycle's repairs: what changed on the calendar recorded, pending
 /// intents resolved, changed occurrences dealt with, and the series that
 /// must end (declined, a person removed or paused, a late landing).
-/// Bookings come from planning afterwards ([`book_actions`]).
+/// Bookings come from planning afterwards (`crate::cycle` plans and books).
 pub fn decide(facts: &Facts) -> Vec<Action> {
     let mut d = Decider {
         facts,
