@@ -243,10 +243,7 @@ pub fn check_state(cfg: &Config, store: &Store, now: Timestamp) -> Result<(), Fa
             .iter()
             .filter(|r| matches!(r.state, SeriesState::Booked | SeriesState::Pending))
             .filter(|r| r.owned_by(&cfg.calendar.instance) || (previous.is_some() && r.instance == previous))
-            .filter_map(|r| {
-                let weeks = i64::from(r.request.count.saturating_sub(1));
-                r.request.start.date().checked_add(jiff::Span::new().weeks(weeks)).ok()
-            })
+            .filter_map(|r| crate::core::reconcile::last_date(&r.request))
             .filter(|last| *last >= today)
             .collect();
         if let Some(until) = running.iter().max() {

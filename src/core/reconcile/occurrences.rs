@@ -5,6 +5,12 @@ use jiff::Timestamp;
 use crate::core::interval::Interval;
 use crate::core::model::SeriesRequest;
 
+/// The date, on the series' wall clock, of its last occurrence.
+pub fn last_date(series: &SeriesRequest) -> Option<jiff::civil::Date> {
+    let weeks = i64::from(series.count.saturating_sub(1));
+    series.start.date().checked_add(jiff::Span::new().weeks(weeks)).ok()
+}
+
 /// The start of each occurrence of `series` as its rule puts it.
 pub fn occurrence_starts(series: &SeriesRequest) -> Vec<Timestamp> {
     let Ok(zone) = jiff::tz::TimeZone::get(&series.zone) else {

@@ -2,6 +2,7 @@
 
 use jiff::civil::Date;
 
+use super::occurrences::last_date;
 use crate::core::series::{SeriesRecord, SeriesState};
 
 /// Whether the configured schedule (`first_term`, `term_weeks`) fits the
@@ -28,8 +29,7 @@ pub fn check_schedule_change(first_term: Date, term_weeks: u32, records: &[Serie
         .iter()
         .filter(|r| matches!(r.state, SeriesState::Booked | SeriesState::Pending))
     {
-        let weeks = i64::from(r.request.count.saturating_sub(1));
-        let Ok(last) = r.request.start.date().checked_add(jiff::Span::new().weeks(weeks)) else {
+        let Some(last) = last_date(&r.request) else {
             continue;
         };
         if last < first_term || fits(r, last) {
