@@ -220,6 +220,26 @@ pub fn make_plan(
     })
 }
 
+/// What `liaison plan` shows: the plan of the term containing `date` (default:
+/// today), from the state (read-only) merged with what the calendar has, and
+/// that term's state. Writes nothing. The scaling benchmark runs this too.
+pub async fn dry_plan(cfg: &Config, date: Option<Date>, now: Timestamp) -> Result<(Plan, TermState), Failure> {
+    let term = term_for(cfg, date.unwrap_or_else(|| today(cfg, now)))?;
+    let provider = crate::provider::provider(cfg).await?;
+    let (records, paused) = match store_snapshot(cfg)? {
+        Some(store) => (store.series()?, store.paused_people()?),
+        None => Default::default(),
+    };
+    // What the calendar has wins, as in `run`, so both plan from the same state.
+    let records = merge_calendar(cfg, records, provider.list_series().await?);
+    let cutoff = notice_cutoff(cfg, now);
+    let mut state = TermState::from_records(&records, &term, cutoff, now);
+    state.paused = paused.into_iter().filter(|p| !cfg.never_paused.contains(p)).collect();
+    let busy = read_busy(cfg, &provider, &term).await?;
+    let plan = make_plan(cfg, &busy, &state, term, now);
+    Ok((plan, state))
+}
+
 /// Refuses to run a configuration that does not fit the state: terms that
 /// do not fit the booked series (DESIGN §4 "Failures": terms change from the
 /// next term on), or a derived `calendar.instance` other than the one this

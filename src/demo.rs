@@ -11,12 +11,75 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Units of the sample organization.
+/// Units of the sample organization; more units than these are numbered
+/// ("Finance 2", "Operations 2", ...).
 pub const UNITS: [&str; 6] = ["Finance", "Operations", "Sales", "Engineering", "People", "Legal"];
 
-/// Zones of the sample organization: four of them, one on the half hour, with
-/// DST rules that change on different dates (or not at all).
-pub const ZONES: [&str; 4] = ["America/New_York", "Europe/London", "Europe/Berlin", "Asia/Kolkata"];
+/// Zones of the sample organization, the first [`Shape::zones`] of them: the
+/// default four include one on the half hour, with DST rules that change on
+/// different dates (or not at all); the last four reach from the Pacific to
+/// Sydney, so some pairs of zones share no working hour.
+pub const ZONES: [&str; 8] = [
+    "America/New_York",
+    "Europe/London",
+    "Europe/Berlin",
+    "Asia/Kolkata",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+];
+
+/// The size and the calendars of a generated organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// People (at least 2).
+    pub people: usize,
+    /// Units (at least 1, at most the number of people).
+    pub units: usize,
+    /// Zones, the first ones of [`ZONES`] (1 to 8).
+    pub zones: usize,
+    /// Recurring meetings in each person's calendar: the unit's weekly team
+    /// meeting (always there), then 1:1s (the second of them fortnightly, the
+    /// others weekly).
+    pub recurring: usize,
+    /// One-off meetings per week: each week draws a number in this range.
+    pub one_offs: std::ops::RangeInclusive<usize>,
+}
+
+impl Shape {
+    /// The demo's organization of `people`: six units, four zones, a team
+    /// meeting and two 1:1s, three to six one-off meetings a week.
+    pub fn demo(people: usize) -> Shape {
+        Shape {
+            people,
+            units: UNITS.len(),
+            zones: 4,
+            recurring: 3,
+            one_offs: 3..=6,
+        }
+    }
+
+    /// A large organization as the scaling benchmarks use it: eight zones, six
+    /// recurring meetings and about fourteen one-off meetings a week per person.
+    pub fn busy(people: usize, units: usize) -> Shape {
+        Shape {
+            people,
+            units,
+            zones: ZONES.len(),
+            recurring: 6,
+            one_offs: 7..=21,
+        }
+    }
+
+    /// The name of unit `u`.
+    pub fn unit_name(u: usize) -> String {
+        match u / UNITS.len() {
+            0 => UNITS[u % UNITS.len()].to_string(),
+            round => format!("{} {}", UNITS[u % UNITS.len()], round + 1),
+        }
+    }
+}
 
 const FIRST: [&str; 24] = [
     "Ada", "Bruno", "Chiara", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Liam", "Maya",
@@ -54,16 +117,21 @@ pub struct DemoPerson {
 #[derive(Clone, Debug)]
 pub struct DemoOrg {
     pub people: Vec<DemoPerson>,
+    /// Units and zones the people are in.
+    pub units: usize,
+    pub zones: usize,
     pub config_toml: String,
     /// (file name, contents) of each `<email>.ics`.
     pub calendars: Vec<(String, String)>,
 }
 
-/// Generates `count` people (at least 2) over six units and four zones, with the
-/// first term starting on `first_term` (a Monday).
-pub fn generate(count: usize, seed: u64, first_term: Date) -> DemoOrg {
+/// Generates the organization of `shape` (its counts clamped to what makes
+/// sense), with the first term starting on `first_term` (a Monday).
+pub fn generate(shape: &Shape, seed: u64, first_term: Date) -> DemoOrg {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let count = count.max(2);
+    let count = shape.people.max(2);
+    let units = shape.units.clamp(1, count);
+    let zones = shape.zones.clamp(1, ZONES.len());
     let people: Vec<DemoPerson> = (0..count)
         .map(|i| {
             let first = FIRST[i % FIRST.len()];
@@ -76,9 +144,9 @@ pub fn generate(count: usize, seed: u64, first_term: Date) -> DemoOrg {
             DemoPerson {
                 email: format!("{}.{}{}@example.org", first.to_lowercase(), last.to_lowercase(), suffix),
                 name: format!("{first} {last}"),
-                unit: UNITS[i % UNITS.len()].to_string(),
+                unit: Shape::unit_name(i % units),
                 // Units spread over zones, so cross-unit pairs are also cross-zone.
-                zone: ZONES[(i / UNITS.len() + i) % ZONES.len()].to_string(),
+                zone: ZONES[(i / units + i) % zones].to_string(),
             }
         })
         .collect();
@@ -107,6 +175,7 @@ provider = "local"
 dir = "."
 "#
     );
+    config.reserve(people.len() * 120);
     for p in &people {
         let _ = write!(
             config,
@@ -119,14 +188,17 @@ dir = "."
         .iter()
         .enumerate()
         .map(|(i, p)| {
+            let unit = i % units;
             (
                 format!("{}.ics", p.email),
-                calendar(&mut rng, p, i, &people, first_term),
+                calendar(&mut rng, shape, p, (i, unit), &people, first_term),
             )
         })
         .collect();
     DemoOrg {
         people,
+        units,
+        zones,
         config_toml: config,
         calendars,
     }
@@ -135,7 +207,14 @@ dir = "."
 /// A realistic calendar: weekly team meeting, weekly or fortnightly 1:1s, a few
 /// one-off meetings each week, a week-long trip or an all-day out-of-office, a
 /// transparent focus hold and a meeting the person declined.
-fn calendar(rng: &mut ChaCha8Rng, p: &DemoPerson, index: usize, all: &[DemoPerson], first_term: Date) -> String {
+fn calendar(
+    rng: &mut ChaCha8Rng,
+    shape: &Shape,
+    p: &DemoPerson,
+    (index, unit_index): (usize, usize),
+    all: &[DemoPerson],
+    first_term: Date,
+) -> String {
     let mut ics =
         String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//liaison//demo//EN\r\nCALSCALE:GREGORIAN\r\n");
     let zone = &p.zone;
@@ -156,25 +235,25 @@ fn calendar(rng: &mut ChaCha8Rng, p: &DemoPerson, index: usize, all: &[DemoPerso
     let day = |d: i64| start_week.checked_add(d.days()).unwrap_or(start_week);
 
     // Weekly team meeting, one hour, same weekday and time for the whole unit.
-    let unit_index = UNITS.iter().position(|u| *u == p.unit).unwrap_or(0) as i64;
     event(
         &mut ics,
-        day(unit_index % 5),
+        day(unit_index as i64 % 5),
         10,
         0,
         60,
         &format!("{} team meeting", p.unit),
         "RRULE:FREQ=WEEKLY;COUNT=12\r\n",
     );
-    // Two 1:1s with direct reports: weekly and fortnightly.
-    for (k, interval) in [(0, 1), (1, 2)] {
+    // 1:1s with direct reports: weekly, the second one fortnightly.
+    for k in 0..shape.recurring.saturating_sub(1) {
+        let interval = if k == 1 { 2 } else { 1 };
         let d = rng.random_range(0..5);
         let h = rng.random_range(9..16);
         event(
             &mut ics,
             day(d),
             h,
-            30 * (k as i8 % 2),
+            30 * (k % 2) as i8,
             30,
             &format!("1:1 #{}", k + 1),
             &format!("RRULE:FREQ=WEEKLY;INTERVAL={interval};COUNT=8\r\n"),
@@ -182,7 +261,7 @@ fn calendar(rng: &mut ChaCha8Rng, p: &DemoPerson, index: usize, all: &[DemoPerso
     }
     // A few one-off meetings in each of six weeks, some with colleagues.
     for week in 0..6 {
-        for _ in 0..rng.random_range(3..7) {
+        for _ in 0..rng.random_range(shape.one_offs.clone()) {
             let d = week * 7 + rng.random_range(0..5);
             let h = rng.random_range(9..17);
             let m = [0, 15, 30, 45].choose(rng).copied().unwrap_or(0);

@@ -10,7 +10,6 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use liaison::app;
-use liaison::calendar::CalendarProvider;
 use liaison::calendar::google;
 use liaison::config;
 use liaison::daemon;
@@ -66,8 +65,22 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
         /// Number of people.
-        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u16).range(2..=10000))]
-        people: u16,
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+        people: u32,
+        /// Number of units (at most the number of people) [default: 6]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        units: Option<u32>,
+        /// Number of zones, the first of New York, London, Berlin, Kolkata, Los Angeles, São Paulo, Tokyo, Sydney [default: 4, 8 with --busy]
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=8))]
+        zones: Option<u8>,
+        /// Busier calendars, as the scaling benchmarks use them: six recurring
+        /// meetings and about fourteen one-off meetings a week per person, in
+        /// eight zones [default: three recurring, three to six one-off].
+        #[arg(long)]
+        busy: bool,
+        /// Write the organization's files and stop: no plan, no booking, no state.
+        #[arg(long)]
+        files_only: bool,
         /// Seed of the generator: the same seed gives the same organization.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -192,7 +205,28 @@ fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
         .build()
         .map_err(|e| Failure::Other(anyhow!(e).context("starting the async runtime")))?;
     match cli.command {
-        Command::Demo { dir, people, seed } => runtime.block_on(demo_command(dir, people.into(), seed, now)),
+        Command::Demo {
+            dir,
+            people,
+            units,
+            zones,
+            busy,
+            files_only,
+            seed,
+        } => {
+            let people = people as usize;
+            let shape = if busy {
+                demo::Shape::busy(people, demo::UNITS.len())
+            } else {
+                demo::Shape::demo(people)
+            };
+            let shape = demo::Shape {
+                units: units.map_or(shape.units, |u| u as usize),
+                zones: zones.map_or(shape.zones, usize::from),
+                ..shape
+            };
+            runtime.block_on(demo_command(dir, &shape, files_only, seed, now))
+        }
         Command::Check => runtime.block_on(check_command(cli.config.as_deref(), now)),
         Command::Auth { no_browser } => runtime.block_on(auth_command(cli.config.as_deref(), !no_browser)),
         Command::Plan { term, json } => runtime.block_on(plan_command(cli.config.as_deref(), term, json, now)),
@@ -257,19 +291,7 @@ async fn auth_command(explicit: Option<&Path>, open_browser: bool) -> Result<(),
 
 async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, now: Timestamp) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
-    let term = app::term_for(&cfg, term.unwrap_or_else(|| app::today(&cfg, now)))?;
-    let provider = provider::provider(&cfg).await?;
-    let (records, paused) = match app::store_snapshot(&cfg)? {
-        Some(store) => (store.series()?, store.paused_people()?),
-        None => Default::default(),
-    };
-    // What the calendar has wins, as in `run`, so both plan from the same state.
-    let records = app::merge_calendar(&cfg, records, provider.list_series().await?);
-    let cutoff = app::notice_cutoff(&cfg, now);
-    let mut state = app::TermState::from_records(&records, &term, cutoff, now);
-    state.paused = paused.into_iter().filter(|p| !cfg.never_paused.contains(p)).collect();
-    let busy = app::read_busy(&cfg, &provider, &term).await?;
-    let plan = app::make_plan(&cfg, &busy, &state, term, now);
+    let (plan, state) = app::dry_plan(&cfg, term, now).await?;
     if json {
         let text = serde_json::to_string_pretty(&render::plan_json(&cfg, &plan, &state.kept))
             .map_err(|e| Failure::Other(e.into()))?;
@@ -355,10 +377,16 @@ fn history_command(explicit: Option<&Path>, json: bool, csv: bool) -> Result<(),
     Ok(())
 }
 
-async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Timestamp) -> Result<(), Failure> {
+async fn demo_command(
+    dir: Option<PathBuf>,
+    shape: &demo::Shape,
+    files_only: bool,
+    seed: u64,
+    now: Timestamp,
+) -> Result<(), Failure> {
     let dir = demo_dir(dir)?;
     let first_term = demo::next_term_start(now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
-    let org = demo::generate(people, seed, first_term);
+    let org = demo::generate(shape, seed, first_term);
     let write = |name: &str, text: &str| {
         let path = dir.join(name);
         std::fs::write(&path, text)
@@ -368,6 +396,18 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     write("config.toml", &org.config_toml)?;
     for (name, text) in &org.calendars {
         write(name, text)?;
+    }
+    let summary = format!(
+        "Sample organization: {} people in {} units, {} zones (seed {seed}).",
+        org.people.len(),
+        org.units,
+        org.zones
+    );
+    let config = dir.join("config.toml");
+    if files_only {
+        println!("{summary}\nFiles in {}.", dir.display());
+        println!("\nNext: liaison --config {} plan", config.display());
+        return Ok(());
     }
 
     let cfg = config::load(&dir.join("config.toml"))
@@ -380,12 +420,7 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
     let report = booking::book(&cfg, &provider, &store, &plan, now).await?;
 
-    println!(
-        "Sample organization: {} people in {} units, {} zones (seed {seed}).\n",
-        org.people.len(),
-        demo::UNITS.len().min(org.people.len()),
-        demo::ZONES.len().min(org.people.len())
-    );
+    println!("{summary}\n");
     print!("{}", render::render_plan(&cfg, &plan, &[]));
     println!(
         "\nBooked {} series ({} were already there).",
@@ -396,7 +431,6 @@ async fn demo_command(dir: Option<PathBuf>, people: usize, seed: u64, now: Times
     println!("  <email>.ics      each person's calendar (busy times in)");
     println!("  bookings.ics     the booked connections (series out)");
     println!("  state/           liaison's database (who met whom)");
-    let config = dir.join("config.toml");
     println!("\nNext: liaison --config {} plan", config.display());
     println!(
         "  (from the source tree: cargo run --release -- --config {} plan)",

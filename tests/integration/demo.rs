@@ -331,3 +331,41 @@ fn the_demo_refuses_a_directory_that_is_not_empty() {
     assert!(run.stderr.contains("not empty"), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(tmp.path().join("keep.txt")).unwrap(), "mine");
 }
+
+#[test]
+fn the_demo_writes_a_busy_organization_of_the_shape_asked_without_planning_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("org");
+    let run = liaison(
+        tmp.path(),
+        &[
+            "demo",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--people",
+            "60",
+            "--units",
+            "13",
+            "--busy",
+            "--files-only",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("60 people in 13 units, 8 zones"), "{}", run.stdout);
+    let cfg = liaison::config::load(&dir.join("config.toml")).unwrap();
+    let units: BTreeSet<&str> = cfg.people.iter().map(|p| p.unit.as_str()).collect();
+    let zones: BTreeSet<&str> = cfg.people.iter().map(|p| p.timezone_name.as_str()).collect();
+    assert_eq!((cfg.people.len(), units.len(), zones.len()), (60, 13, 8));
+    // Nothing planned or booked: the config and one calendar per person.
+    let files = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(files, 61);
+    // Six recurring meetings (the team meeting, five 1:1s) besides the
+    // transparent focus hold, and seven to twenty-one one-off reviews in each
+    // of six weeks.
+    for p in &cfg.people {
+        let text = std::fs::read_to_string(dir.join(format!("{}.ics", p.email))).unwrap();
+        assert_eq!(text.matches("RRULE:").count(), 7, "{}", p.email);
+        let reviews = text.matches("SUMMARY:Review").count();
+        assert!((6 * 7..=6 * 21).contains(&reviews), "{} has {reviews} reviews", p.email);
+    }
+}
