@@ -68,11 +68,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// Validates configuration `text` read from `path` (used for messages and to
 /// resolve relative paths). Pure: reads no file and no environment.
 pub fn parse(text: &str, path: &Path, env: &Env) -> Result<Config, ConfigErrors> {
-    let mut ctx = Ctx {
-        path,
-        text,
-        errors: Vec::new(),
-    };
+    let mut ctx = Ctx::new(path, text);
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {

@@ -2,6 +2,8 @@
 //! before a pair may repeat, the people to pair first (`focus`), and after how
 //! many declined series a person is paused.
 
+use std::collections::HashSet;
+
 use super::fields::{Ctx, int_field};
 use super::people::CheckedPerson;
 use crate::config::defaults;
@@ -44,21 +46,23 @@ pub(super) fn validate_pairing(ctx: &mut Ctx, raw: &RawPairing, people: &[Checke
         "declined series (0 = never pause)",
     );
     let mut focus = Vec::new();
+    // Sets, so that a long focus list against many people stays linear.
+    let listed: HashSet<&str> = people.iter().filter_map(|p| p.email.as_deref()).collect();
+    let mut taken: HashSet<String> = HashSet::new();
+    // A person whose own email is invalid has already been reported; do not
+    // add a second, confusing "not among people" for it.
+    let all_emails_known = people.iter().all(|p| p.email.is_some());
     for v in raw.focus.iter().flatten() {
         match check_email(v.get_ref()) {
             Err(message) => ctx.error(Some(v.span()), "pairing.focus", message),
             Ok(email) => {
-                let listed = people.iter().any(|p| p.email.as_deref() == Some(&email));
-                // A person whose own email is invalid has already been reported;
-                // do not add a second, confusing "not among people" for it.
-                let all_emails_known = people.iter().all(|p| p.email.is_some());
-                if !listed && all_emails_known {
+                if !listed.contains(email.as_str()) && all_emails_known {
                     ctx.error(
                         Some(v.span()),
                         "pairing.focus",
                         format!("{email} is not among [[people]] (add them or fix the email)"),
                     );
-                } else if !focus.contains(&email) {
+                } else if taken.insert(email.clone()) {
                     focus.push(email);
                 }
             }
