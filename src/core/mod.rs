@@ -10,7 +10,8 @@
 //! - [`availability`]: a person's free time (working windows in their own zone
 //!   minus busy time widened by the buffer).
 //! - [`slot`]: weekly slots, their occurrences in a term, validity and scores.
-//! - [`matching`]: maximum-weight matching on a general graph.
+//! - [`matching`]: maximum-weight matching on a general graph; `augment`:
+//!   growing a given matching to maximum size (large plans).
 //! - [`plan`]: candidate pairs, weights, the matching and the resulting plan,
 //!   phase by phase; [`plan_input`] what it reads; [`pair_keys`] the history
 //!   keys it weighs pairs by.
@@ -21,6 +22,7 @@
 //! - [`reconcile`]: decide a cycle's actions from the store and the calendar's
 //!   changes, and check them before anything is applied.
 
+pub(crate) mod augment;
 pub mod availability;
 pub mod ids;
 pub mod interval;

@@ -121,7 +121,7 @@ pub(crate) struct Tiers {
 
 /// A well-known 64-bit mixer; written here because only a deterministic spread is
 /// needed, not a random number generator.
-fn splitmix64(mut x: u64) -> u64 {
+pub(crate) fn splitmix64(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

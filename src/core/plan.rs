@@ -4,18 +4,28 @@
 //!    zone, minus busy time widened by the buffer).
 //! 2. For every zone that any person lives in, a grid of weekly slots with the real
 //!    instants of every occurrence; each person gets a mask of the slots free for
-//!    them in every bookable week.
+//!    them in every bookable week. Per person, so on every core.
 //! 3. Candidate pairs: active people of different units (with a focus person when
-//!    `focus` is set) whose masks share a slot in either person's zone.
+//!    `focus` is set) whose masks share a slot in either person's zone. Who has
+//!    at least one is found exactly without visiting pairs: an index of who is
+//!    free in each slot ([`Witnesses`]).
 //! 4. Weights that order whole matchings strictly: no pair that met within
 //!    `avoid_repeat_terms`, then never met or met longest ago, then unit pairs
 //!    that met least, then slot quality.
 //! 5. A maximum-cardinality, maximum-weight matching on the candidate graph.
 //!
-//! Large organizations keep, per person, only the best [`TOP_K`] candidates,
-//! which keeps the matching fast; when that leaves people unpaired below the
-//! size bound, everyone unpaired gets all their candidates and the matching runs
-//! again. The result reports the bound that proves the matching's size maximum.
+//! Small organizations (up to [`FULL_GRAPH_LIMIT`] people) use every candidate
+//! pair and one matching. Larger ones are split, in a hash order, into blocks
+//! of about [`BLOCK`] people, like small random copies of the organization;
+//! inside each block every person keeps their best [`TOP_K`] candidates and the
+//! blocks are matched by weight independently, on every core. The matching's
+//! cost grows much faster than its size, so this is what keeps 100,000 people
+//! within seconds. Then everyone left unpaired gets all their candidates in the
+//! whole organization, and the matching grows to maximum size along augmenting
+//! paths (`augment`), widening round by round to their neighbours until it
+//! reaches the size bound or nobody connected to an unpaired person has
+//! candidates left to add. The result reports the bound that proves the
+//! matching's size maximum.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap};
@@ -23,25 +33,30 @@ use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use jiff::Timestamp;
 use jiff::civil::{DateTime, Time, Weekday};
 use jiff::tz::TimeZone;
+use rayon::prelude::*;
 use serde::Serialize;
 
+use super::augment::augment;
 use super::availability::{FreeTimeRules, WorkingTime, free_time};
 use super::interval::{Interval, IntervalSet};
 use super::matching::{Edge, max_weight_matching};
-use super::pair_keys::PairKeys;
+use super::pair_keys::{PairKeys, splitmix64};
 pub use super::plan_input::{History, Person, PlanInput, PlanRules, sorted};
-use super::slot::{SlotMask, ZoneGrid, person_score};
+use super::slot::{SlotMask, ZoneGrid, for_each_common, person_score};
 use super::term::Term;
 pub use super::week_slot::{WeekSlotInput, best_slot_in_week};
 
 /// Organizations up to this size use every candidate pair; larger ones keep each
-/// person's best [`TOP_K`] candidates.
+/// person's best [`TOP_K`] candidates inside their block.
 pub const FULL_GRAPH_LIMIT: usize = 400;
 /// Candidates kept per person above [`FULL_GRAPH_LIMIT`].
 pub const TOP_K: usize = 16;
+/// People per block above [`FULL_GRAPH_LIMIT`]: a weighted matching of 1,000
+/// people and their 16,000 edges takes milliseconds; of 20,000, many seconds.
+pub const BLOCK: usize = 1_000;
 /// Edges beyond which a large organization's graph is not grown further to prove
-/// the matching's size maximum (about a second of matching on this machine).
-const AUGMENT_EDGE_BUDGET: usize = 1_000_000;
+/// the matching's size maximum (the cardinality searches stay within seconds).
+const AUGMENT_EDGE_BUDGET: usize = 4_000_000;
 
 /// Size limits of the candidate graph (tests make them small to exercise the
 /// sparse path on graphs they can check by brute force).
@@ -49,6 +64,7 @@ const AUGMENT_EDGE_BUDGET: usize = 1_000_000;
 pub struct Tuning {
     pub full_graph_limit: usize,
     pub top_k: usize,
+    pub block: usize,
 }
 
 impl Default for Tuning {
@@ -56,6 +72,7 @@ impl Default for Tuning {
         Tuning {
             full_graph_limit: FULL_GRAPH_LIMIT,
             top_k: TOP_K,
+            block: BLOCK,
         }
     }
 }
@@ -147,17 +164,17 @@ pub fn plan(input: &PlanInput) -> Plan {
 
 /// [`plan`] with explicit graph size limits.
 pub fn plan_with(input: &PlanInput, tuning: Tuning) -> Plan {
-    plan_with_matcher(input, tuning, &mut |n, edges| max_weight_matching(n, edges, true))
+    plan_with_matcher(input, tuning, &|n, edges| max_weight_matching(n, edges, true))
 }
 
 /// A maximum-cardinality, maximum-weight matching: vertex count and edges in,
-/// mates out.
-pub(crate) type Matcher<'a> = dyn FnMut(usize, &[Edge]) -> Vec<Option<usize>> + 'a;
+/// mates out. Called from several threads at once (one block each).
+pub(crate) type Matcher<'a> = dyn Fn(usize, &[Edge]) -> Vec<Option<usize>> + Sync + 'a;
 
 /// [`plan_with`], with the maximum-cardinality, maximum-weight matching done by
 /// `matcher` (the tests pass one that also checks each result's certificate of
 /// optimality, so the planner's real graphs are checked in every profile).
-pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut Matcher<'_>) -> Plan {
+pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &Matcher<'_>) -> Plan {
     let term = input.term;
     let not_before = input
         .now
@@ -167,45 +184,40 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &mut
     let slots = Slots::new(input, &active, not_before);
     let graph = PairRules::new(input, &active, &slots);
     let n = active.len();
+    let has_candidate = graph.has_candidates();
+    let bound = pairs_bound(input.people, &active, &has_candidate, input.rules.cross_unit_only);
+    let weigher = Weigher::new(n, &slots, &graph.keys);
     let sparse = n > tuning.full_graph_limit;
-    let (mut edge_set, candidate_count) = candidate_edges(&graph, &slots.has_free, sparse, tuning.top_k);
-    let weigher = Weigher::new(n);
-    let mut edges = Vec::with_capacity(edge_set.len());
-    let mut chosen = HashMap::with_capacity(edge_set.len());
-    for &(u, v) in &edge_set {
-        weigher.add(&slots, &graph.keys, u, v, &mut edges, &mut chosen);
+    let (top_k, block) = if sparse {
+        (tuning.top_k.max(1), tuning.block.max(2))
+    } else {
+        (usize::MAX, usize::MAX)
+    };
+    let members: Vec<usize> = (0..n).filter(|&v| has_candidate[v]).collect();
+    let blocks = blocks(members, block, term.index);
+    let matched: Vec<BlockMatching> = blocks
+        .par_iter()
+        .map(|members| match_block(&graph, &weigher, members, top_k, matcher))
+        .collect();
+    let mut mate = vec![None; n];
+    let mut edge_list = Vec::new();
+    for ((edges, block_mate), members) in matched.into_iter().zip(&blocks) {
+        for (i, m) in block_mate.into_iter().enumerate() {
+            mate[members[i]] = m.map(|j| members[j]);
+        }
+        edge_list.extend(edges);
     }
-    let bound = pairs_bound(input.people, &active, &candidate_count, input.rules.cross_unit_only);
-    let mut mate = matcher(n, &edges);
+    let mut edges = edge_list.len();
     if sparse {
-        let mut grow =
-            |u: usize, v: usize, edges: &mut Vec<Edge>| weigher.add(&slots, &graph.keys, u, v, edges, &mut chosen);
-        mate = augment(
-            &graph,
-            &slots.has_free,
-            &candidate_count,
-            bound,
-            &mut edge_set,
-            &mut edges,
-            mate,
-            matcher,
-            &mut grow,
-        );
+        edges += grow_to_maximum(&graph, &has_candidate, bound, &edge_list, &mut mate);
     }
-    let pairs = planned_pairs(input, &active, &slots, &graph.keys, &chosen, &mate);
-    unpaired.extend(unpaired_reasons(
-        input,
-        &active,
-        &slots,
-        &graph,
-        &candidate_count,
-        &mate,
-    ));
+    let pairs = planned_pairs(input, &active, &slots, &graph.keys, &mate);
+    unpaired.extend(unpaired_reasons(input, &active, &slots, &graph, &has_candidate, &mate));
     unpaired.sort_by(|x, y| input.people[x.person].email.cmp(&input.people[y.person].email));
     let stats = PlanStats {
         eligible: slots.has_free.iter().filter(|&&f| f).count(),
-        with_candidates: candidate_count.iter().filter(|&&c| c > 0).count(),
-        edges: edges.len(),
+        with_candidates: has_candidate.iter().filter(|&&c| c).count(),
+        edges,
         max_pairs_bound: bound,
     };
     Plan {
@@ -253,10 +265,17 @@ fn eligible(input: &PlanInput) -> (Vec<usize>, Vec<Unpaired>) {
 
 /// Phase 2: one grid of weekly slots per zone anyone lives in, and each
 /// active person's masks of the slots free for them in every bookable week.
+/// Flat arrays: large plans test masks of millions of pairs.
 struct Slots {
     grids: Vec<ZoneGrid>,
-    /// Per active person, per grid.
-    masks: Vec<Vec<SlotMask>>,
+    /// Words of one mask (every grid has as many slots).
+    words: usize,
+    /// Person v's mask in grid g: `bits[(v * grids + g) * words..][..words]`.
+    bits: Vec<u64>,
+    /// The scores of the set bits of mask (v, g), in slot order:
+    /// `scores[score_start[v * grids + g]..score_start[v * grids + g + 1]]`.
+    scores: Vec<u8>,
+    score_start: Vec<usize>,
     /// Per active person, the grid of their own zone.
     zone_idx: Vec<usize>,
     /// Per active person: any slot free at all.
@@ -290,7 +309,7 @@ impl Slots {
         };
         let empty = IntervalSet::new();
         let masks: Vec<Vec<SlotMask>> = active
-            .iter()
+            .par_iter()
             .map(|&i| {
                 let p = &people[i];
                 let busy = match input.busy.get(&p.email) {
@@ -314,20 +333,63 @@ impl Slots {
                     .collect()
             })
             .collect();
+        let words = grids.first().map_or(0, ZoneGrid::words);
+        let mut bits = Vec::with_capacity(active.len() * grids.len() * words);
+        let mut scores = Vec::new();
+        let mut score_start = Vec::with_capacity(active.len() * grids.len() + 1);
+        let mut has_free = Vec::with_capacity(active.len());
+        for person in masks {
+            has_free.push(person.iter().any(SlotMask::any));
+            for mask in person {
+                let (mask_bits, mask_scores) = mask.into_parts();
+                bits.extend_from_slice(&mask_bits);
+                score_start.push(scores.len());
+                scores.extend_from_slice(&mask_scores);
+            }
+        }
+        score_start.push(scores.len());
         let zone_idx = active
             .iter()
             .map(|&i| grid_of[people[i].timezone_name.as_str()])
             .collect();
-        let has_free = masks
-            .iter()
-            .map(|m: &Vec<SlotMask>| m.iter().any(SlotMask::any))
-            .collect();
         Slots {
             grids,
-            masks,
+            words,
+            bits,
+            scores,
+            score_start,
             zone_idx,
             has_free,
         }
+    }
+
+    fn mask(&self, v: usize, g: usize) -> &[u64] {
+        let at = (v * self.grids.len() + g) * self.words;
+        &self.bits[at..at + self.words]
+    }
+
+    fn mask_scores(&self, v: usize, g: usize) -> &[u8] {
+        let at = v * self.grids.len() + g;
+        &self.scores[self.score_start[at]..self.score_start[at + 1]]
+    }
+
+    /// True when u and v share a free slot of grid g.
+    fn share(&self, u: usize, v: usize, g: usize) -> bool {
+        self.mask(u, g).iter().zip(self.mask(v, g)).any(|(a, b)| a & b != 0)
+    }
+
+    /// The slots set in person v's mask of grid g.
+    fn slots_of(&self, v: usize, g: usize) -> impl Iterator<Item = usize> + '_ {
+        self.mask(v, g).iter().enumerate().flat_map(|(i, &w)| {
+            let mut word = w;
+            std::iter::from_fn(move || {
+                (word != 0).then(|| {
+                    let k = i * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    k
+                })
+            })
+        })
     }
 }
 
@@ -335,7 +397,10 @@ impl Slots {
 struct PairRules<'a> {
     keys: PairKeys,
     excluded: BTreeSet<(usize, usize)>,
+    /// People with an excluded pair.
+    has_exclusion: Vec<bool>,
     focused: Vec<bool>,
+    any_focus: bool,
     cross_unit_only: bool,
     slots: &'a Slots,
 }
@@ -349,74 +414,236 @@ impl<'a> PairRules<'a> {
             .enumerate()
             .map(|(v, &i)| (people[i].email.as_str(), v))
             .collect();
-        let excluded = input
+        let excluded: BTreeSet<(usize, usize)> = input
             .excluded_pairs
             .iter()
             .filter_map(|(a, b)| Some((*index.get(a.as_str())?, *index.get(b.as_str())?)))
             .flat_map(|(u, v)| [(u, v), (v, u)])
             .collect();
+        let mut has_exclusion = vec![false; active.len()];
+        for &(u, _) in &excluded {
+            has_exclusion[u] = true;
+        }
         PairRules {
             keys: PairKeys::new(input, active),
             excluded,
+            has_exclusion,
             focused: active
                 .iter()
                 .map(|&i| focus.is_empty() || focus.contains(people[i].email.as_str()))
                 .collect(),
+            any_focus: !focus.is_empty(),
             cross_unit_only: input.rules.cross_unit_only,
             slots,
         }
     }
 
     fn allowed(&self, u: usize, v: usize) -> bool {
-        let (masks, z) = (&self.slots.masks, &self.slots.zone_idx);
+        let z = &self.slots.zone_idx;
         (!self.cross_unit_only || self.keys.unit_of[u] != self.keys.unit_of[v])
             && (self.focused[u] || self.focused[v])
             && (self.excluded.is_empty() || !self.excluded.contains(&(u, v)))
-            && (masks[u][z[u]].intersects(&masks[v][z[u]]) || masks[u][z[v]].intersects(&masks[v][z[v]]))
+            && (self.slots.share(u, v, z[u]) || (z[v] != z[u] && self.slots.share(u, v, z[v])))
+    }
+
+    /// Whether each active person has at least one candidate, without
+    /// visiting pairs (see [`Witnesses`]); people with an excluded pair, whose
+    /// witness may be that very partner, are checked against everyone.
+    fn has_candidates(&self) -> Vec<bool> {
+        let slots = self.slots;
+        let n = slots.has_free.len();
+        let everyone: Vec<usize> = (0..n).filter(|&v| slots.has_free[v]).collect();
+        let all = Witnesses::new(self, &everyone);
+        let focused = self.any_focus.then(|| {
+            let focused: Vec<usize> = everyone.iter().copied().filter(|&v| self.focused[v]).collect();
+            Witnesses::new(self, &focused)
+        });
+        (0..n)
+            .into_par_iter()
+            .map(|u| {
+                if !slots.has_free[u] {
+                    return false;
+                }
+                let table = match &focused {
+                    Some(table) if !self.focused[u] => table,
+                    _ => &all,
+                };
+                match table.find(self, u) {
+                    None => false,
+                    Some(v) if !self.has_exclusion[u] || self.allowed(u, v) => true,
+                    Some(_) => everyone.iter().any(|&v| v != u && self.allowed(u, v)),
+                }
+            })
+            .collect()
     }
 }
 
-/// Phase 4: candidate edges and each person's count of candidates. All pairs
-/// in small organizations; in large (`sparse`) ones each person's best `top_k`
-/// by history and unit-pair keys (ties spread by a hash).
-fn candidate_edges(
-    graph: &PairRules,
-    has_free: &[bool],
-    sparse: bool,
-    top_k: usize,
-) -> (BTreeSet<(usize, usize)>, Vec<usize>) {
-    let n = has_free.len();
-    let mut candidate_count = vec![0usize; n];
-    let mut edge_set: BTreeSet<(usize, usize)> = BTreeSet::new();
-    for u in 0..n {
-        if !has_free[u] {
-            continue;
+/// For every slot of every grid, a few people free in it: whether a person
+/// has any candidate is then a look-up per slot of theirs instead of a pass
+/// over everyone. A pair (u, v) is a candidate when they share a slot of u's
+/// grid, or of v's: so u looks in their own grid among everyone free there
+/// (`any`), and in each other grid g among the people who live in g (`own`).
+/// Units (and the person themselves) are told apart by keeping, per slot, the
+/// first person, a second one, and the first of a unit other than the first's.
+struct Witnesses {
+    slots_per_grid: usize,
+    any: Vec<Witness>,
+    own: Vec<Witness>,
+}
+
+#[derive(Clone, Copy)]
+struct Witness {
+    first: u32,
+    second: u32,
+    other_unit: u32,
+}
+
+const NOBODY: u32 = u32::MAX;
+
+impl Witness {
+    const EMPTY: Witness = Witness {
+        first: NOBODY,
+        second: NOBODY,
+        other_unit: NOBODY,
+    };
+
+    fn add(&mut self, v: usize, unit_of: &[usize]) {
+        let v32 = v as u32;
+        if self.first == NOBODY {
+            self.first = v32;
+            return;
         }
+        if self.second == NOBODY {
+            self.second = v32;
+        }
+        if self.other_unit == NOBODY && unit_of[v] != unit_of[self.first as usize] {
+            self.other_unit = v32;
+        }
+    }
+
+    /// Someone here other than u (of another unit when `cross_unit`).
+    fn partner_for(&self, u: usize, unit_of: &[usize], cross_unit: bool) -> Option<usize> {
+        let pick = |w: u32| (w != NOBODY).then_some(w as usize);
+        let first = pick(self.first)?;
+        if cross_unit {
+            if unit_of[first] != unit_of[u] {
+                Some(first)
+            } else {
+                pick(self.other_unit)
+            }
+        } else if first != u {
+            Some(first)
+        } else {
+            pick(self.second)
+        }
+    }
+}
+
+impl Witnesses {
+    fn new(rules: &PairRules, people: &[usize]) -> Witnesses {
+        let slots = rules.slots;
+        let slots_per_grid = slots.words * 64;
+        let cells = slots.grids.len() * slots_per_grid;
+        let (mut any, mut own) = (vec![Witness::EMPTY; cells], vec![Witness::EMPTY; cells]);
+        let unit_of = &rules.keys.unit_of;
+        for &v in people {
+            for g in 0..slots.grids.len() {
+                let is_own = g == slots.zone_idx[v];
+                for k in slots.slots_of(v, g) {
+                    let cell = g * slots_per_grid + k;
+                    any[cell].add(v, unit_of);
+                    if is_own {
+                        own[cell].add(v, unit_of);
+                    }
+                }
+            }
+        }
+        Witnesses {
+            slots_per_grid,
+            any,
+            own,
+        }
+    }
+
+    /// A person who may meet u by slots and units, if there is one.
+    fn find(&self, rules: &PairRules, u: usize) -> Option<usize> {
+        let slots = rules.slots;
+        (0..slots.grids.len()).find_map(|g| {
+            let table = if g == slots.zone_idx[u] { &self.any } else { &self.own };
+            slots.slots_of(u, g).find_map(|k| {
+                table[g * self.slots_per_grid + k].partner_for(u, &rules.keys.unit_of, rules.cross_unit_only)
+            })
+        })
+    }
+}
+
+/// Phase 4: the people with a candidate, in blocks of at most `size` that
+/// are matched on their own: dealt round-robin in an order hashed from the
+/// person and the term, so that each block is a small random copy of the
+/// organization (every zone, every unit); each block in email order.
+fn blocks(members: Vec<usize>, size: usize, term: i64) -> Vec<Vec<usize>> {
+    let count = members.len().div_ceil(size).max(1);
+    let mut order = members;
+    order.sort_by_key(|&v| (splitmix64(v as u64 ^ (term as u64).rotate_left(32)), v));
+    let mut blocks = vec![Vec::new(); count];
+    for (i, v) in order.into_iter().enumerate() {
+        blocks[i % count].push(v);
+    }
+    for block in &mut blocks {
+        block.sort_unstable();
+    }
+    blocks
+}
+
+/// A block's edges (as active indices) and mates (as positions in the block).
+type BlockMatching = (Vec<(usize, usize)>, Vec<Option<usize>>);
+
+/// Each member's best `top_k` candidates inside the block (all of them when
+/// `top_k` is unbounded), by history and unit-pair keys (ties spread by a
+/// hash), weighed and matched. Returns the block's edges (as active indices)
+/// and its mates (as positions in `members`).
+fn match_block(
+    graph: &PairRules,
+    weigher: &Weigher,
+    members: &[usize],
+    top_k: usize,
+    matcher: &Matcher<'_>,
+) -> BlockMatching {
+    let mut local: Vec<(usize, usize)> = Vec::new();
+    for (i, &u) in members.iter().enumerate() {
         let mut best: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
-        for (v, &free) in has_free.iter().enumerate() {
-            if v == u || !free || !graph.allowed(u, v) {
+        for (j, &v) in members.iter().enumerate() {
+            if j == i || !graph.allowed(u, v) {
                 continue;
             }
-            candidate_count[u] += 1;
-            if !sparse {
-                if u < v {
-                    edge_set.insert((u, v));
+            if top_k == usize::MAX {
+                if i < j {
+                    local.push((i, j));
                 }
                 continue;
             }
             let key = graph.keys.cheap_key(u, v);
             if best.len() < top_k {
-                best.push(Reverse((key, v)));
-            } else if best.peek().is_some_and(|Reverse(min)| (key, v) > *min) {
+                best.push(Reverse((key, j)));
+            } else if best.peek().is_some_and(|Reverse(min)| (key, j) > *min) {
                 best.pop();
-                best.push(Reverse((key, v)));
+                best.push(Reverse((key, j)));
             }
         }
-        for Reverse((_, v)) in best {
-            edge_set.insert((u.min(v), u.max(v)));
-        }
+        local.extend(best.into_iter().map(|Reverse((_, j))| (i.min(j), i.max(j))));
     }
-    (edge_set, candidate_count)
+    local.sort_unstable();
+    local.dedup();
+    let edges: Vec<Edge> = local
+        .iter()
+        .filter_map(|&(i, j)| {
+            let weight = weigher.weight(members[i], members[j])?;
+            Some(Edge { a: i, b: j, weight })
+        })
+        .collect();
+    let mate = matcher(members.len(), &edges);
+    let global = edges.iter().map(|e| (members[e.a], members[e.b])).collect();
+    (global, mate)
 }
 
 /// Phase 5: exact weights, the best slot of each candidate pair in strict
@@ -425,111 +652,125 @@ fn candidate_edges(
 /// matchings lexicographically: not repeating a recent pair, then recency,
 /// then unit pairs, then slots. `half` is capped to keep weights under 2^60,
 /// the matching's limit: beyond 20,000 people the tiers are strict for
-/// differences within 10,000 pairs.
-struct Weigher {
+/// differences within 10,000 pairs (and each block has far fewer).
+struct Weigher<'a> {
+    slots: &'a Slots,
+    keys: &'a PairKeys,
     unit_tier: i64,
     recency_tier: i64,
     fresh_tier: i64,
 }
 
-impl Weigher {
-    fn new(n: usize) -> Weigher {
+impl<'a> Weigher<'a> {
+    fn new(n: usize, slots: &'a Slots, keys: &'a PairKeys) -> Weigher<'a> {
         let half = (n / 2 + 1).min(10_000) as i64;
         let unit_tier = half * 128;
         let recency_tier = half * (63 * unit_tier + 128);
         let fresh_tier = half * (63 * recency_tier + 63 * unit_tier + 128);
         Weigher {
+            slots,
+            keys,
             unit_tier,
             recency_tier,
             fresh_tier,
         }
     }
 
-    /// Adds the edge (u, v) with its weight and chosen slot, when they have one.
-    fn add(
-        &self,
-        slots: &Slots,
-        keys: &PairKeys,
-        u: usize,
-        v: usize,
-        edges: &mut Vec<Edge>,
-        chosen: &mut HashMap<(usize, usize), SlotChoice>,
-    ) {
-        let Some(choice) = best_slot(&slots.grids, &slots.masks, u, v, slots.zone_idx[u], slots.zone_idx[v]) else {
-            return;
-        };
-        let tiers = keys.tiers(u, v);
-        let weight = i64::from(tiers.fresh) * self.fresh_tier
-            + i64::from(tiers.recency) * self.recency_tier
-            + i64::from(tiers.unit) * self.unit_tier
-            + i64::from(choice.score)
-            + 1;
-        edges.push(Edge { a: u, b: v, weight });
-        chosen.insert((u, v), choice);
+    /// The weight of the pair (u, v), when they have a common slot.
+    fn weight(&self, u: usize, v: usize) -> Option<i64> {
+        let choice = best_slot(self.slots, u, v)?;
+        let tiers = self.keys.tiers(u, v);
+        Some(
+            i64::from(tiers.fresh) * self.fresh_tier
+                + i64::from(tiers.recency) * self.recency_tier
+                + i64::from(tiers.unit) * self.unit_tier
+                + i64::from(choice.score)
+                + 1,
+        )
     }
 }
 
-/// Phase 6 (large organizations): a sparse graph can miss the edges of an
-/// augmenting path. While the matching is below the size bound, give more
-/// people all their candidates — first the unpaired, then, round by round,
-/// their neighbours in the graph — and match again. Once every person
-/// connected to an unpaired one has all candidates, the matching is maximum
-/// in size even if the bound is not reached; the edge budget keeps a
-/// pathological organization from growing the full graph.
-#[allow(clippy::too_many_arguments)]
-fn augment(
+/// Phase 6 (large organizations): the blocks were matched on their own, so
+/// people are left unpaired whose partners are in other blocks. While the
+/// matching is below the size bound, give more people all their candidates in
+/// the whole organization — first the unpaired, then, round by round, their
+/// neighbours in the graph — and grow the matching along augmenting paths.
+/// Once every person connected to an unpaired one has all candidates, the
+/// matching is maximum in size even if the bound is not reached; the edge
+/// budget keeps a pathological organization from growing the full graph.
+/// Returns the number of edges added.
+fn grow_to_maximum(
     graph: &PairRules,
-    has_free: &[bool],
-    candidate_count: &[usize],
+    has_candidate: &[bool],
     bound: usize,
-    edge_set: &mut BTreeSet<(usize, usize)>,
-    edges: &mut Vec<Edge>,
-    mut mate: Vec<Option<usize>>,
-    matcher: &mut Matcher<'_>,
-    add_edge: &mut dyn FnMut(usize, usize, &mut Vec<Edge>),
-) -> Vec<Option<usize>> {
-    let n = has_free.len();
+    block_edges: &[(usize, usize)],
+    mate: &mut [Option<usize>],
+) -> usize {
+    let n = has_candidate.len();
+    let matched = |mate: &[Option<usize>]| mate.iter().filter(|m| m.is_some()).count() / 2;
+    if matched(mate) >= bound {
+        return 0;
+    }
+    let mut adj: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for &(u, v) in block_edges {
+        adj[u].push(v as u32);
+        adj[v].push(u as u32);
+    }
     let mut expanded = vec![false; n];
-    while edges.len() < AUGMENT_EDGE_BUDGET {
-        let matched = mate.iter().filter(|m| m.is_some()).count() / 2;
-        if matched >= bound {
-            break;
-        }
-        let mut frontier: BTreeSet<usize> = (0..n)
-            .filter(|&u| mate[u].is_none() && candidate_count[u] > 0 && !expanded[u])
-            .collect();
-        for &(u, v) in edge_set.iter() {
-            if expanded[u] && !expanded[v] {
-                frontier.insert(v);
+    let mut added = 0;
+    let mut frontier: Vec<usize> = (0..n).filter(|&u| mate[u].is_none() && has_candidate[u]).collect();
+    loop {
+        // A few people at a time, each scanning everyone on its own core,
+        // so that the edges in flight stay within the budget.
+        for chunk in frontier.chunks(32) {
+            if added >= AUGMENT_EDGE_BUDGET {
+                break;
             }
-            if expanded[v] && !expanded[u] {
-                frontier.insert(u);
-            }
-        }
-        if frontier.is_empty() {
-            break;
-        }
-        for &u in &frontier {
-            expanded[u] = true;
-            for v in (0..n).filter(|&v| v != u && has_free[v] && graph.allowed(u, v)) {
-                if edge_set.insert((u.min(v), u.max(v))) {
-                    add_edge(u.min(v), u.max(v), edges);
+            let new_edges: Vec<Vec<usize>> = chunk
+                .par_iter()
+                .map(|&u| {
+                    let known: std::collections::HashSet<u32> = adj[u].iter().copied().collect();
+                    (0..n)
+                        .filter(|&v| v != u && has_candidate[v] && !known.contains(&(v as u32)) && graph.allowed(u, v))
+                        .collect()
+                })
+                .collect();
+            for (&u, vs) in chunk.iter().zip(new_edges) {
+                expanded[u] = true;
+                for v in vs {
+                    // Both ends expanded in this round: the edge came twice.
+                    if expanded[v] && adj[v].contains(&(u as u32)) {
+                        continue;
+                    }
+                    adj[u].push(v as u32);
+                    adj[v].push(u as u32);
+                    added += 1;
                 }
             }
         }
-        mate = matcher(n, edges);
+        augment(&adj, mate, (0..n).filter(|&u| has_candidate[u]));
+        if matched(mate) >= bound || added >= AUGMENT_EDGE_BUDGET {
+            break;
+        }
+        frontier = (0..n)
+            .filter(|&v| {
+                !expanded[v] && has_candidate[v] && (mate[v].is_none() || adj[v].iter().any(|&w| expanded[w as usize]))
+            })
+            .collect();
+        if frontier.is_empty() {
+            break;
+        }
     }
-    mate
+    added
 }
 
-/// Phase 7: the matched pairs as series to book, each from the first week
-/// both people may meet.
+/// Phase 7: the matched pairs as series to book, each in the best slot of
+/// the pair, from the first week both people may meet.
 fn planned_pairs(
     input: &PlanInput,
     active: &[usize],
     slots: &Slots,
     keys: &PairKeys,
-    chosen: &HashMap<(usize, usize), SlotChoice>,
     mate: &[Option<usize>],
 ) -> Vec<PlannedPair> {
     let (people, term) = (input.people, input.term);
@@ -539,7 +780,7 @@ fn planned_pairs(
         if u > v {
             continue;
         }
-        let Some(choice) = chosen.get(&(u, v)) else { continue };
+        let Some(choice) = best_slot(slots, u, v) else { continue };
         let grid = &slots.grids[choice.grid];
         let (pa, pb) = (active[u], active[v]);
         let (weekday, time) = grid.local(choice.slot);
@@ -576,7 +817,7 @@ fn unpaired_reasons(
     active: &[usize],
     slots: &Slots,
     graph: &PairRules,
-    candidate_count: &[usize],
+    has_candidate: &[bool],
     mate: &[Option<usize>],
 ) -> Vec<Unpaired> {
     let (people, term, rules) = (input.people, input.term, input.rules);
@@ -592,6 +833,7 @@ fn unpaired_reasons(
         .collect();
     let focused = &graph.focused;
     let any_focus = !rules.focus.is_empty();
+    let focus_all_paired = (0..n).filter(|&f| focused[f]).all(|f| mate[f].is_some());
     let mut unpaired = Vec::new();
     for v in 0..n {
         if mate[v].is_some() {
@@ -604,9 +846,9 @@ fn unpaired_reasons(
             UnpairedReason::NoFreeTime
         } else if rules.cross_unit_only && units_active.iter().all(|u| *u == p.unit) {
             UnpairedReason::NoOtherUnit
-        } else if any_focus && !focused[v] && (0..n).filter(|&f| focused[f]).all(|f| mate[f].is_some()) {
+        } else if any_focus && !focused[v] && focus_all_paired {
             UnpairedReason::NotInFocus
-        } else if candidate_count[v] == 0 {
+        } else if !has_candidate[v] {
             UnpairedReason::NoCommonSlot
         } else {
             UnpairedReason::PartnersTaken
@@ -621,8 +863,8 @@ fn unpaired_reasons(
 
 /// An upper bound on the size of any matching: half the people with a candidate,
 /// and, when pairs must cross units, no more than the people outside the largest unit.
-fn pairs_bound(people: &[Person], active: &[usize], candidates: &[usize], cross_unit: bool) -> usize {
-    let with: Vec<usize> = (0..active.len()).filter(|&v| candidates[v] > 0).collect();
+fn pairs_bound(people: &[Person], active: &[usize], has_candidate: &[bool], cross_unit: bool) -> usize {
+    let with: Vec<usize> = (0..active.len()).filter(|&v| has_candidate[v]).collect();
     let mut bound = with.len() / 2;
     if cross_unit {
         let mut per_unit: HashMap<&str, usize> = HashMap::new();
@@ -637,21 +879,17 @@ fn pairs_bound(people: &[Person], active: &[usize], candidates: &[usize], cross_
 
 /// The best slot of the pair (u, v): expressed in u's or v's zone, most
 /// occurrences first, then the highest combined score, then the earliest start.
-fn best_slot(
-    grids: &[ZoneGrid],
-    masks: &[Vec<SlotMask>],
-    u: usize,
-    v: usize,
-    zu: usize,
-    zv: usize,
-) -> Option<SlotChoice> {
+fn best_slot(slots: &Slots, u: usize, v: usize) -> Option<SlotChoice> {
     // Higher ranks are better: more occurrences, higher score, earlier start.
     type Rank = (usize, u32, Reverse<Timestamp>);
     let mut best: Option<(SlotChoice, Rank)> = None;
+    let (zu, zv) = (slots.zone_idx[u], slots.zone_idx[v]);
     let zones: &[usize] = if zu == zv { &[zu] } else { &[zu, zv] };
     for &g in zones {
-        let grid = &grids[g];
-        masks[u][g].for_each_common(&masks[v][g], |k, score| {
+        let grid = &slots.grids[g];
+        let a = (slots.mask(u, g), slots.mask_scores(u, g));
+        let b = (slots.mask(v, g), slots.mask_scores(v, g));
+        for_each_common(a, b, |k, score| {
             let occ = grid.occurrences(k);
             let start = occ.first().map_or(Timestamp::MAX, |o| o.start);
             let rank = (occ.len(), score, Reverse(start));

@@ -117,11 +117,22 @@ impl Case {
         self.plan_tuned(Tuning {
             full_graph_limit: 0,
             top_k: 1,
+            block: BLOCK,
         })
     }
 
-    fn plan_tuned(&self, tuning: Tuning) -> Plan {
-        let input = PlanInput {
+    /// The large-organization path in blocks of three people, two candidates
+    /// each: most pairs must then be found across blocks.
+    fn plan_blocks(&self) -> Plan {
+        self.plan_tuned(Tuning {
+            full_graph_limit: 0,
+            top_k: 2,
+            block: 3,
+        })
+    }
+
+    fn input(&self) -> PlanInput<'_> {
+        PlanInput {
             people: &self.people,
             busy: &self.busy,
             term: self.term,
@@ -131,13 +142,17 @@ impl Case {
             booked: &self.booked,
             excluded_pairs: &self.excluded,
             not_before_week: &self.not_before,
-        };
-        let mut runs = 0;
-        let plan = plan_with_matcher(&input, tuning, &mut |n, edges| {
-            runs += 1;
+        }
+    }
+
+    fn plan_tuned(&self, tuning: Tuning) -> Plan {
+        let input = self.input();
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let plan = plan_with_matcher(&input, tuning, &|n, edges| {
+            runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             certified_matching(n, edges)
         });
-        assert!(runs > 0, "the planner ran no matching");
+        assert!(runs.into_inner() > 0, "the planner ran no matching");
         plan
     }
 
@@ -383,11 +398,71 @@ proptest! {
         }
         prop_assert_eq!(plan.pairs.len() * 2 + plan.unpaired.len(), case.people.len());
         // The sparse path (one candidate per person, then augmentation) must reach
-        // the same size.
+        // the same size, and so must blocks matched apart and then joined.
         let sparse = case.plan_sparse();
         case.check_invariants(&sparse);
         prop_assert_eq!(sparse.pairs.len(), best);
+        let blocks = case.plan_blocks();
+        case.check_invariants(&blocks);
+        prop_assert_eq!(blocks.pairs.len(), best);
+        for plan in [&sparse, &blocks] {
+            for pair in &plan.pairs {
+                prop_assert!(candidates.contains(&(pair.a.min(pair.b), pair.a.max(pair.b))));
+            }
+        }
     }
+
+    /// Who has a candidate, from the slot index, is who has one by trying
+    /// every pair with the same rules: with and without units, with a focus
+    /// list and with excluded pairs. The bound and the reasons depend on it.
+    #[test]
+    fn the_slot_index_finds_exactly_the_people_with_a_candidate(
+        case in arb_case(),
+        cross_unit in any::<bool>(),
+        focus in prop::collection::vec(any::<bool>(), 0..9),
+        excluded in prop::collection::vec((0usize..9, 0usize..9), 0..4),
+    ) {
+        let mut case = case;
+        case.rules.cross_unit_only = cross_unit;
+        let n = case.people.len();
+        case.rules.focus = focus
+            .iter()
+            .enumerate()
+            .filter(|&(i, &f)| f && i < n)
+            .map(|(i, _)| case.people[i].email.clone())
+            .collect();
+        for (a, b) in excluded {
+            if a < n && b < n && a != b {
+                case.excluded.insert(sorted(&case.people[a].email, &case.people[b].email));
+            }
+        }
+        let input = case.input();
+        let not_before = case.now.checked_add(case.rules.min_notice).unwrap();
+        let (active, _) = eligible(&input);
+        let slots = Slots::new(&input, &active, not_before);
+        let graph = PairRules::new(&input, &active, &slots);
+        let found = graph.has_candidates();
+        let m = active.len();
+        let brute: Vec<bool> = (0..m)
+            .map(|u| slots.has_free[u] && (0..m).any(|v| v != u && slots.has_free[v] && graph.allowed(u, v)))
+            .collect();
+        prop_assert_eq!(found, brute);
+    }
+}
+
+#[test]
+fn blocks_share_the_people_out_evenly_and_the_same_way_each_time() {
+    let members: Vec<usize> = (0..2_501).collect();
+    let blocks = blocks(members.clone(), 1_000, 7);
+    assert_eq!(blocks.iter().map(Vec::len).collect::<Vec<_>>(), [834, 834, 833]);
+    let mut all: Vec<usize> = blocks.iter().flatten().copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, members);
+    assert!(blocks.iter().all(|b| b.windows(2).all(|w| w[0] < w[1])));
+    assert_eq!(super::blocks(members.clone(), 1_000, 7), blocks);
+    // Not runs of consecutive people (who would share a unit and a zone).
+    assert!(blocks[0].windows(2).any(|w| w[1] - w[0] > 1));
+    assert_ne!(super::blocks(members, 1_000, 8), blocks, "another term, other blocks");
 }
 
 #[test]
@@ -754,4 +829,20 @@ fn a_declined_occurrence_gets_the_best_other_time_in_its_week() {
     // With no common time at all, there is no move.
     let all = IntervalSet::from_intervals([Interval::new(t("2027-03-01T00:00:00Z"), t("2027-04-01T00:00:00Z"))]);
     assert_eq!(best_slot_in_week(&WeekSlotInput { busy_b: &all, ..input }), None);
+}
+
+#[test]
+fn blocks_matched_apart_are_joined_into_a_maximum_size_matching() {
+    // 2,101 people: three blocks of 700, and an odd count, so that people are
+    // left over in blocks and must be paired across them.
+    let n = 2 * BLOCK + 101;
+    let people: Vec<Person> = (0..n)
+        .map(|i| person(&format!("p{i:04}@x.org"), &format!("U{}", i % 7), ZONES[i % 2]))
+        .collect();
+    let case = Case::new(people, date(2027, 3, 8), 4);
+    let plan = case.plan();
+    assert_eq!(plan.stats.max_pairs_bound, n / 2);
+    assert_eq!(plan.pairs.len(), n / 2);
+    case.check_invariants(&plan);
+    assert_eq!(case.plan().pairs, plan.pairs, "the same input, the same plan");
 }

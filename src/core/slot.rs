@@ -142,12 +142,19 @@ impl ZoneGrid {
     /// rates a slot for this person from the instant of its first occurrence.
     pub fn mask(&self, free: &IntervalSet, mut score_of: impl FnMut(Interval) -> u8) -> SlotMask {
         let mut bits = vec![0u64; self.words()];
-        let mut scores = vec![0u8; self.slot_count()];
+        let mut scores = Vec::new();
+        // Free time lies inside working windows: most slots of the week are
+        // outside it, and a slot whose first occurrence is not inside free
+        // time is rejected without looking at the other weeks.
+        let spans = free.spans();
+        if spans.is_empty() {
+            return SlotMask { bits, scores };
+        }
         for k in 0..self.slot_count() {
             let occ = self.occurrences(k);
             if !occ.is_empty() && occ.iter().all(|o| free.contains(o)) {
                 bits[k / 64] |= 1 << (k % 64);
-                scores[k] = score_of(occ[0]);
+                scores.push(score_of(occ[0]));
             }
         }
         SlotMask { bits, scores }
@@ -166,6 +173,8 @@ fn slot_local(k: usize, steps_per_day: usize, granularity_minutes: i64) -> (i64,
 #[derive(Clone, Debug, Default)]
 pub struct SlotMask {
     bits: Vec<u64>,
+    /// The score of each set bit, in slot order (a person has scores for a
+    /// few dozen of a grid's 672 slots: large plans keep eight masks a person).
     scores: Vec<u8>,
 }
 
@@ -184,15 +193,39 @@ impl SlotMask {
     }
 
     /// Calls `f(slot, combined score)` for every slot free in both masks, in slot order.
-    pub fn for_each_common(&self, other: &SlotMask, mut f: impl FnMut(usize, u32)) {
-        for (i, (a, b)) in self.bits.iter().zip(&other.bits).enumerate() {
-            let mut word = a & b;
-            while word != 0 {
-                let k = i * 64 + word.trailing_zeros() as usize;
-                word &= word - 1;
-                f(k, u32::from(self.scores[k]) + u32::from(other.scores[k]));
-            }
+    pub fn for_each_common(&self, other: &SlotMask, f: impl FnMut(usize, u32)) {
+        for_each_common((&self.bits, &self.scores), (&other.bits, &other.scores), f);
+    }
+
+    /// The bits and the scores of the set bits, in slot order.
+    pub fn into_parts(self) -> (Vec<u64>, Vec<u8>) {
+        (self.bits, self.scores)
+    }
+}
+
+/// [`SlotMask::for_each_common`] on masks kept as their parts (bits, and the
+/// scores of the set bits in slot order).
+pub fn for_each_common(a: (&[u64], &[u8]), b: (&[u64], &[u8]), mut f: impl FnMut(usize, u32)) {
+    // Set bits before the current word in each mask: the index of a slot's score.
+    let (mut base_a, mut base_b) = (0usize, 0usize);
+    for (i, (&wa, &wb)) in a.0.iter().zip(b.0).enumerate() {
+        let mut word = wa & wb;
+        while word != 0 {
+            let bit = word.trailing_zeros();
+            word &= word - 1;
+            let below = (1u64 << bit) - 1;
+            let score_a =
+                a.1.get(base_a + (wa & below).count_ones() as usize)
+                    .copied()
+                    .unwrap_or(0);
+            let score_b =
+                b.1.get(base_b + (wb & below).count_ones() as usize)
+                    .copied()
+                    .unwrap_or(0);
+            f(i * 64 + bit as usize, u32::from(score_a) + u32::from(score_b));
         }
+        base_a += wa.count_ones() as usize;
+        base_b += wb.count_ones() as usize;
     }
 }
 

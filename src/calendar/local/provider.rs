@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use rayon::prelude::*;
 
 use super::recurrence::{self, Ctx, Overrides, parse_event};
 use super::syntax::{Comp, Prop, located, parse_calendar, read_text, strip_mailto};
@@ -154,31 +155,31 @@ impl CalendarProvider for LocalProvider {
             .as_deref()
             .map(|text| parse_calendar(text, &bookings_name))
             .transpose()?;
-        let mut answers = BTreeMap::new();
-        for email in emails {
-            let answer = match self.person_path(email) {
-                Err(why) => Err(why),
-                Ok(path) => {
-                    let name = path.display().to_string();
-                    match read_text(&path)? {
-                        None => Err(format!("no calendar file {name}")),
-                        Some(text) => {
-                            let zone = self.zone_of(email);
-                            let own = busy_from_ics(&text, &name, email, &zone, range)?;
-                            let booked = match &bookings {
-                                Some(roots) => {
-                                    busy_in(roots, &bookings_name, email, &zone, range, Scope::InvolvingOwner)?
-                                }
-                                None => IntervalSet::new(),
-                            };
-                            Ok(own.union(&booked))
-                        }
-                    }
-                }
+        // Each person's file on its own core; the answers (and the first
+        // error, in the order of `emails`) do not depend on which finishes first.
+        let read_one = |email: &String| -> Result<BusyAnswer, CalendarError> {
+            let path = match self.person_path(email) {
+                Err(why) => return Ok(Err(why)),
+                Ok(path) => path,
             };
-            answers.insert(email.clone(), answer);
+            let name = path.display().to_string();
+            let Some(text) = read_text(&path)? else {
+                return Ok(Err(format!("no calendar file {name}")));
+            };
+            let zone = self.zone_of(email);
+            let own = busy_from_ics(&text, &name, email, &zone, range)?;
+            let booked = match &bookings {
+                Some(roots) => busy_in(roots, &bookings_name, email, &zone, range, Scope::InvolvingOwner)?,
+                None => IntervalSet::new(),
+            };
+            Ok(Ok(own.union(&booked)))
+        };
+        let answers: Vec<Result<BusyAnswer, CalendarError>> = emails.par_iter().map(read_one).collect();
+        let mut out = BTreeMap::new();
+        for (email, answer) in emails.iter().zip(answers) {
+            out.insert(email.clone(), answer?);
         }
-        Ok(answers)
+        Ok(out)
     }
 
     async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
