@@ -28,6 +28,15 @@ pub struct ZoneGrid {
     /// First week of slot `k` whose occurrence starts at least `not_before`;
     /// `term.weeks` when none does.
     first_week: Vec<u32>,
+    /// Per week, the slots in the order of their occurrence's start that week
+    /// (not the slot order: in a spring-forward gap a later wall time can be
+    /// an earlier instant), so that a person's free time is swept once.
+    by_start: Vec<Vec<u32>>,
+    /// Per week, the slots whose occurrence that week is before their first
+    /// bookable week (not required to be free), as bits.
+    not_required: Vec<Vec<u64>>,
+    /// The slots with at least one bookable occurrence, as bits.
+    bookable: Vec<u64>,
 }
 
 /// A slot chosen for a pair, with the occurrences it will have.
@@ -82,6 +91,24 @@ impl ZoneGrid {
             }
             first_week.push(first);
         }
+        let words = slots.div_ceil(64);
+        let mut bookable = vec![0u64; words];
+        let mut not_required = vec![vec![0u64; words]; weeks];
+        for (k, &first) in first_week.iter().enumerate() {
+            if first < term.weeks {
+                bookable[k / 64] |= 1 << (k % 64);
+            }
+            for week in not_required.iter_mut().take(first as usize) {
+                week[k / 64] |= 1 << (k % 64);
+            }
+        }
+        let by_start = (0..weeks)
+            .map(|w| {
+                let mut order: Vec<u32> = (0..slots as u32).collect();
+                order.sort_by_key(|&k| (occurrences[k as usize * weeks + w].start, k));
+                order
+            })
+            .collect();
         ZoneGrid {
             zone_name: zone_name.to_string(),
             zone: zone.clone(),
@@ -90,6 +117,9 @@ impl ZoneGrid {
             steps_per_day,
             occurrences,
             first_week,
+            by_start,
+            not_required,
+            bookable,
         }
     }
 
@@ -138,23 +168,47 @@ impl ZoneGrid {
         Some(date.to_datetime(time))
     }
 
-    /// The mask of slots free for a person with free time `free`. `score_of`
-    /// rates a slot for this person from the instant of its first occurrence.
+    /// The mask of slots free for a person with free time `free`: every
+    /// bookable occurrence inside one span of it. `score_of` rates a slot for
+    /// this person from the instant of its first occurrence.
     pub fn mask(&self, free: &IntervalSet, mut score_of: impl FnMut(Interval) -> u8) -> SlotMask {
+        let spans = free.spans();
         let mut bits = vec![0u64; self.words()];
         let mut scores = Vec::new();
-        // Free time lies inside working windows: most slots of the week are
-        // outside it, and a slot whose first occurrence is not inside free
-        // time is rejected without looking at the other weeks.
-        let spans = free.spans();
         if spans.is_empty() {
             return SlotMask { bits, scores };
         }
-        for k in 0..self.slot_count() {
-            let occ = self.occurrences(k);
-            if !occ.is_empty() && occ.iter().all(|o| free.contains(o)) {
-                bits[k / 64] |= 1 << (k % 64);
-                scores.push(score_of(occ[0]));
+        bits.copy_from_slice(&self.bookable);
+        let weeks = self.term.weeks as usize;
+        let mut week_bits = vec![0u64; self.words()];
+        for (w, order) in self.by_start.iter().enumerate() {
+            week_bits.copy_from_slice(&self.not_required[w]);
+            // One sweep: occurrences by start, and the last span starting at
+            // or before each (spans are sorted and disjoint).
+            let mut i = 0;
+            for &k in order {
+                let k = k as usize;
+                let occ = self.occurrences[k * weeks + w];
+                if occ.start == Timestamp::MAX {
+                    break;
+                }
+                while i + 1 < spans.len() && spans[i + 1].start <= occ.start {
+                    i += 1;
+                }
+                if spans[i].contains(&occ) {
+                    week_bits[k / 64] |= 1 << (k % 64);
+                }
+            }
+            for (b, wb) in bits.iter_mut().zip(&week_bits) {
+                *b &= wb;
+            }
+        }
+        for (i, &word) in bits.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let k = i * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                scores.push(score_of(self.occurrences(k)[0]));
             }
         }
         SlotMask { bits, scores }
@@ -331,6 +385,59 @@ mod tests {
         let set: Vec<usize> = (0..g.slot_count()).filter(|&k| mask.is_set(k)).collect();
         // Slots 10:00, 10:15, ..., 11:30 on Monday: 30-minute meetings ending by 12:00.
         assert_eq!(set, (40..=46).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_slot_without_a_bookable_occurrence_is_never_free() {
+        let g = grid("UTC", date(2027, 3, 1), 4, "2027-03-26T00:00:00Z");
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let all = IntervalSet::from_intervals([Interval::new(t("2027-02-01T00:00:00Z"), t("2027-05-01T00:00:00Z"))]);
+        let mask = g.mask(&all, |_| 1);
+        let (monday_nine, friday_nine) = (36, 4 * 96 + 36);
+        assert!(!mask.is_set(monday_nine));
+        assert!(mask.is_set(friday_nine));
+    }
+
+    /// The sweep gives the mask of its definition: a slot is set when it has a
+    /// bookable occurrence and every bookable occurrence is inside free time.
+    #[test]
+    fn the_swept_mask_is_the_mask_of_its_definition_across_dst_and_notice() {
+        use proptest::prelude::*;
+        let cases = [
+            ("America/New_York", date(2027, 3, 8), "2027-03-10T13:00:00Z"),
+            ("Europe/London", date(2027, 10, 25), "2027-01-01T00:00:00Z"),
+            ("Asia/Kolkata", date(2027, 3, 29), "2027-03-30T07:30:00Z"),
+            ("Australia/Sydney", date(2027, 3, 29), "2027-01-01T00:00:00Z"),
+            // Inside the last week: most slots have no bookable occurrence.
+            ("UTC", date(2027, 3, 1), "2027-03-26T00:00:00Z"),
+        ];
+        let mut runner = proptest::test_runner::TestRunner::default();
+        for (zone, start, not_before) in cases {
+            let g = grid(zone, start, 4, not_before);
+            let base = TimeZone::UTC.to_timestamp(start.to_datetime(time(0, 0, 0, 0))).unwrap();
+            let spans = prop::collection::vec((0i64..28 * 96, 1i64..40), 0..40);
+            runner
+                .run(&spans, |spans| {
+                    let free = IntervalSet::from_intervals(spans.iter().map(|&(at, len)| {
+                        let s = base.checked_add(SignedDuration::from_mins(at * 15 - 24 * 60)).unwrap();
+                        Interval::new(s, s.checked_add(SignedDuration::from_mins(len * 15)).unwrap())
+                    }));
+                    let minute = |o: Interval| (o.start.as_second() / 60 % 60) as u8;
+                    let mask = g.mask(&free, minute);
+                    for k in 0..g.slot_count() {
+                        let occ = g.occurrences(k);
+                        let expected = !occ.is_empty() && occ.iter().all(|o| free.contains(o));
+                        prop_assert_eq!(mask.is_set(k), expected, "slot {}", k);
+                    }
+                    let mut scores = Vec::new();
+                    mask.for_each_common(&mask, |k, score| scores.push((k, score)));
+                    for (k, score) in scores {
+                        prop_assert_eq!(score, 2 * u32::from(minute(g.occurrences(k)[0])));
+                    }
+                    Ok(())
+                })
+                .unwrap_or_else(|e| panic!("{zone}: {e}"));
+        }
     }
 
     #[test]
