@@ -42,7 +42,7 @@ use super::interval::{Interval, IntervalSet};
 use super::matching::{Edge, max_weight_matching};
 use super::pair_keys::{PairKeys, splitmix64};
 pub use super::plan_input::{History, Person, PlanInput, PlanRules, sorted};
-use super::slot::{SlotMask, ZoneGrid, for_each_common, person_score};
+use super::slot::{PersonScorer, SlotMask, ZoneGrid, for_each_common};
 use super::term::Term;
 pub use super::week_slot::{WeekSlotInput, best_slot_in_week};
 
@@ -323,14 +323,8 @@ impl Slots {
                     away: &p.away,
                 };
                 let free = free_time(&work, busy, &free_rules, from, until);
-                grids
-                    .iter()
-                    .map(|g| {
-                        g.mask(&free, |occ| {
-                            person_score(&p.timezone, p.hours, p.preferred_hours, busy, occ)
-                        })
-                    })
-                    .collect()
+                let mut scorer = PersonScorer::new(&p.timezone, p.hours, p.preferred_hours, busy);
+                grids.iter().map(|g| g.mask(&free, |occ| scorer.score(occ))).collect()
             })
             .collect();
         let words = grids.first().map_or(0, ZoneGrid::words);

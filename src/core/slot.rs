@@ -32,6 +32,8 @@ pub struct ZoneGrid {
     /// (not the slot order: in a spring-forward gap a later wall time can be
     /// an earlier instant), so that a person's free time is swept once.
     by_start: Vec<Vec<u32>>,
+    /// The starts of those occurrences, in the same order.
+    starts: Vec<Vec<Timestamp>>,
     /// Per week, the slots whose occurrence that week is before their first
     /// bookable week (not required to be free), as bits.
     not_required: Vec<Vec<u64>>,
@@ -102,11 +104,21 @@ impl ZoneGrid {
                 week[k / 64] |= 1 << (k % 64);
             }
         }
-        let by_start = (0..weeks)
+        let by_start: Vec<Vec<u32>> = (0..weeks)
             .map(|w| {
                 let mut order: Vec<u32> = (0..slots as u32).collect();
                 order.sort_by_key(|&k| (occurrences[k as usize * weeks + w].start, k));
                 order
+            })
+            .collect();
+        let starts = by_start
+            .iter()
+            .enumerate()
+            .map(|(w, order)| {
+                order
+                    .iter()
+                    .map(|&k| occurrences[k as usize * weeks + w].start)
+                    .collect()
             })
             .collect();
         ZoneGrid {
@@ -118,6 +130,7 @@ impl ZoneGrid {
             occurrences,
             first_week,
             by_start,
+            starts,
             not_required,
             bookable,
         }
@@ -181,22 +194,26 @@ impl ZoneGrid {
         bits.copy_from_slice(&self.bookable);
         let weeks = self.term.weeks as usize;
         let mut week_bits = vec![0u64; self.words()];
-        for (w, order) in self.by_start.iter().enumerate() {
+        for (w, (order, starts)) in self.by_start.iter().zip(&self.starts).enumerate() {
             week_bits.copy_from_slice(&self.not_required[w]);
-            // One sweep: occurrences by start, and the last span starting at
-            // or before each (spans are sorted and disjoint).
-            let mut i = 0;
-            for &k in order {
-                let k = k as usize;
-                let occ = self.occurrences[k * weeks + w];
-                if occ.start == Timestamp::MAX {
-                    break;
-                }
-                while i + 1 < spans.len() && spans[i + 1].start <= occ.start {
-                    i += 1;
-                }
-                if spans[i].contains(&occ) {
-                    week_bits[k / 64] |= 1 << (k % 64);
+            // Free time covers a small part of the week: only the slots
+            // starting inside each span of this week are looked at.
+            let (Some(&first), Some(&last)) = (starts.first(), starts.last()) else {
+                continue;
+            };
+            let lo = spans.partition_point(|sp| sp.end <= first);
+            let hi = spans.partition_point(|sp| sp.start <= last);
+            let mut from = 0;
+            for span in spans.get(lo..hi).unwrap_or_default() {
+                from += starts[from..].partition_point(|&t| t < span.start);
+                for (&k, &start) in order[from..].iter().zip(&starts[from..]) {
+                    if start >= span.end {
+                        break;
+                    }
+                    let k = k as usize;
+                    if span.contains(&self.occurrences[k * weeks + w]) {
+                        week_bits[k / 64] |= 1 << (k % 64);
+                    }
                 }
             }
             for (b, wb) in bits.iter_mut().zip(&week_bits) {
@@ -293,23 +310,98 @@ pub fn person_score(
     busy: &IntervalSet,
     occurrence: Interval,
 ) -> u8 {
-    let start = zone.to_datetime(occurrence.start);
-    let end = zone.to_datetime(occurrence.end);
-    let mut score = 0i64;
-    if preferred.is_some_and(|p| start.date() == end.date() && p.contains(start.time(), end.time())) {
-        score += 24;
+    PersonScorer::new(zone, hours, preferred, busy).score(occurrence)
+}
+
+/// [`person_score`] for many meeting times of one person: how busy each of
+/// their days is, the costly part, is worked out once per date.
+pub struct PersonScorer<'a> {
+    zone: &'a TimeZone,
+    hours: DayWindow,
+    preferred: Option<DayWindow>,
+    busy: &'a IntervalSet,
+    /// The quiet-day part of the score of each date seen so far.
+    days: Vec<(jiff::civil::Date, i64)>,
+    /// The zone's offset over the periods between its transitions seen so far
+    /// (a term has at most a few): reading a local time is then arithmetic.
+    offsets: Vec<(Timestamp, Timestamp, jiff::tz::Offset)>,
+}
+
+impl<'a> PersonScorer<'a> {
+    pub fn new(
+        zone: &'a TimeZone,
+        hours: DayWindow,
+        preferred: Option<DayWindow>,
+        busy: &'a IntervalSet,
+    ) -> PersonScorer<'a> {
+        PersonScorer {
+            zone,
+            hours,
+            preferred,
+            busy,
+            days: Vec::new(),
+            offsets: Vec::new(),
+        }
     }
-    let mid = minutes(start.time()) + occurrence.duration().as_mins() / 2;
-    let distance = (mid - hours.center_minutes()).abs().min(hours.half_width_minutes());
-    score += 24 - 24 * distance / hours.half_width_minutes();
-    let day = [hours.start, hours.end].map(|t| zone.to_timestamp(start.date().to_datetime(t)).ok());
-    if let [Some(s), Some(e)] = day {
-        let window = Interval::new(s, e);
-        let length = window.duration().as_secs().max(1);
-        let busy_secs = busy.covered_within(&window).as_secs();
-        score += 15 - 15 * busy_secs.min(length) / length;
+
+    pub fn score(&mut self, occurrence: Interval) -> u8 {
+        let hours = self.hours;
+        let start = self.local(occurrence.start);
+        let end = self.local(occurrence.end);
+        let mut score = 0i64;
+        if self
+            .preferred
+            .is_some_and(|p| start.date() == end.date() && p.contains(start.time(), end.time()))
+        {
+            score += 24;
+        }
+        let mid = minutes(start.time()) + occurrence.duration().as_mins() / 2;
+        let distance = (mid - hours.center_minutes()).abs().min(hours.half_width_minutes());
+        score += 24 - 24 * distance / hours.half_width_minutes();
+        score += self.quiet_day(start.date());
+        score.clamp(0, 63) as u8
     }
-    score.clamp(0, 63) as u8
+
+    /// `t` on the wall clock of the person's zone.
+    fn local(&mut self, t: Timestamp) -> DateTime {
+        if let Some(&(_, _, offset)) = self.offsets.iter().find(|(from, until, _)| *from <= t && t < *until) {
+            return offset.to_datetime(t);
+        }
+        let offset = self.zone.to_offset(t);
+        let from = self
+            .zone
+            .preceding(t)
+            .next()
+            .map_or(Timestamp::MIN, |tr| tr.timestamp());
+        let until = self
+            .zone
+            .following(t)
+            .next()
+            .map_or(Timestamp::MAX, |tr| tr.timestamp());
+        // `preceding` is strictly before `t`: a transition at `t` itself
+        // starts the period, and `t` is checked against it next time.
+        let from = if self.zone.to_offset(from) == offset { from } else { t };
+        self.offsets.push((from, until, offset));
+        offset.to_datetime(t)
+    }
+
+    fn quiet_day(&mut self, date: jiff::civil::Date) -> i64 {
+        if let Some(&(_, q)) = self.days.iter().find(|(d, _)| *d == date) {
+            return q;
+        }
+        let day = [self.hours.start, self.hours.end].map(|t| self.zone.to_timestamp(date.to_datetime(t)).ok());
+        let quiet = match day {
+            [Some(s), Some(e)] => {
+                let window = Interval::new(s, e);
+                let length = window.duration().as_secs().max(1);
+                let busy_secs = self.busy.covered_within(&window).as_secs();
+                15 - 15 * busy_secs.min(length) / length
+            }
+            _ => 0,
+        };
+        self.days.push((date, quiet));
+        quiet
+    }
 }
 
 #[cfg(test)]
@@ -385,6 +477,33 @@ mod tests {
         let set: Vec<usize> = (0..g.slot_count()).filter(|&k| mask.is_set(k)).collect();
         // Slots 10:00, 10:15, ..., 11:30 on Monday: 30-minute meetings ending by 12:00.
         assert_eq!(set, (40..=46).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_scorer_reads_wall_clocks_as_the_zone_does_across_transitions() {
+        let none = IntervalSet::new();
+        let hours = DayWindow {
+            start: time(9, 0, 0, 0),
+            end: time(17, 0, 0, 0),
+        };
+        for (zone, around) in [
+            ("America/New_York", "2027-03-14T07:00:00Z"),
+            ("Europe/London", "2027-10-31T01:00:00Z"),
+            ("Australia/Sydney", "2027-04-03T16:00:00Z"),
+        ] {
+            let tz = TimeZone::get(zone).unwrap();
+            let mut scorer = PersonScorer::new(&tz, hours, None, &none);
+            let at: Timestamp = around.parse().unwrap();
+            // Out of order, on both sides of the transition and on it.
+            for step in [0i64, 5, -5, 1, -1, 4 * 24, -4 * 24, 3, -3, 0] {
+                for quarter in 0..4 {
+                    let t = at
+                        .checked_add(SignedDuration::from_mins(step * 60 + quarter * 15))
+                        .unwrap();
+                    assert_eq!(scorer.local(t), tz.to_datetime(t), "{zone} {t}");
+                }
+            }
+        }
     }
 
     #[test]
