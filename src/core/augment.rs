@@ -19,12 +19,22 @@ const NONE: usize = usize::MAX;
 /// every matched pair an edge of `adj`) along augmenting paths from each
 /// vertex of `roots` that is still unmatched, until none is left: afterwards
 /// no augmenting path of `adj` starts at any of them. With every unmatched
-/// vertex as a root, the matching is then of maximum size. Returns how many
-/// pairs were added.
-pub(crate) fn augment(adj: &[Vec<u32>], mate: &mut [Option<usize>], roots: impl IntoIterator<Item = usize>) -> usize {
+/// vertex as a root, the matching is then of maximum size. Stops early once
+/// `wanted` pairs were added (the caller knows no more can be: a search that
+/// fails explores everything its root can reach). Returns how many pairs
+/// were added.
+pub(crate) fn augment(
+    adj: &[Vec<u32>],
+    mate: &mut [Option<usize>],
+    roots: impl IntoIterator<Item = usize>,
+    wanted: usize,
+) -> usize {
     let mut search = Search::new(adj.len());
     let mut added = 0;
     for root in roots {
+        if added >= wanted {
+            break;
+        }
         if root >= adj.len() || mate[root].is_some() || search.dead[root] {
             continue;
         }
@@ -270,7 +280,7 @@ mod tests {
         mate[2] = Some(1);
         mate[3] = Some(5);
         mate[5] = Some(3);
-        let added = augment(&adj, &mut mate, 0..6);
+        let added = augment(&adj, &mut mate, 0..6, usize::MAX);
         assert_eq!(added, 1);
         assert_eq!(size(&mate), 3);
         assert!(is_matching_of(&adj, &mate));
@@ -282,7 +292,7 @@ mod tests {
         let adj = adjacency(5, &edges);
         let mut mate = vec![None, Some(2), Some(1), Some(4), Some(3)];
         let before = mate.clone();
-        assert_eq!(augment(&adj, &mut mate, 0..5), 0);
+        assert_eq!(augment(&adj, &mut mate, 0..5, usize::MAX), 0);
         assert_eq!(mate, before);
     }
 
@@ -302,7 +312,7 @@ mod tests {
             let adj = adjacency(n, &edges);
             let mut mate = greedy(n, &edges, &take);
             let start = mate.clone();
-            let added = augment(&adj, &mut mate, 0..n);
+            let added = augment(&adj, &mut mate, 0..n, usize::MAX);
             prop_assert!(is_matching_of(&adj, &mate));
             prop_assert_eq!(size(&mate), brute_force(&adj));
             prop_assert_eq!(size(&mate), size(&start) + added);
@@ -328,8 +338,12 @@ mod tests {
         }
         let adj = adjacency(n, &edges);
         let mut mate = vec![None; n];
-        augment(&adj, &mut mate, 0..n);
+        augment(&adj, &mut mate, 0..n, usize::MAX);
         assert!(is_matching_of(&adj, &mate));
         assert_eq!(size(&mate), n / 2);
+        // Asked for ten pairs, it stops at ten.
+        let mut mate = vec![None; n];
+        assert_eq!(augment(&adj, &mut mate, 0..n, 10), 10);
+        assert_eq!(size(&mate), 10);
     }
 }

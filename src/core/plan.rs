@@ -742,7 +742,10 @@ fn grow_to_maximum(
                 }
             }
         }
-        augment(&adj, mate, (0..n).filter(|&u| has_candidate[u]));
+        // No more than the bound allows: the searches of the people who
+        // cannot be paired would each explore everything they reach.
+        let wanted = bound.saturating_sub(matched(mate));
+        augment(&adj, mate, (0..n).filter(|&u| has_candidate[u]), wanted);
         if matched(mate) >= bound || added >= AUGMENT_EDGE_BUDGET {
             break;
         }
