@@ -44,6 +44,7 @@ mod validate;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use locate::{Env, find_config_path};
+pub use parsers::endpoint_url;
 pub use render::{render, summary};
 pub use types::*;
 pub use validate::derived_instance;

@@ -100,10 +100,13 @@
 //!   events are expanded on the wall clock of `start.timeZone` (a weekly 10:00
 //!   stays 10:00 across DST), with RDATE/EXDATE and the series' exceptions.
 //! - OAuth: `/o/oauth2/auth` checks the client id, a loopback `redirect_uri`
-//!   (any port), `response_type=code` and known scopes, then redirects at once
-//!   to `redirect_uri/?[state=..&]code=..&scope=..`. `/token` implements the
-//!   `authorization_code` grant (client id and secret, single-use code bound
-//!   to its `redirect_uri`; answers `access_token`, `expires_in`,
+//!   (any port), `response_type=code`, known scopes and a PKCE challenge when
+//!   one is sent, then redirects at once to
+//!   `redirect_uri/?[state=..&]code=..&scope=..` (or, refused with
+//!   [`FakeGoogle::deny_consent`], `?error=access_denied[&state=..]`).
+//!   `/token` implements the `authorization_code` grant (client id and
+//!   secret, single-use code bound to its `redirect_uri` and to the PKCE
+//!   verifier of its challenge; answers `access_token`, `expires_in`,
 //!   `refresh_token`, `scope`, `token_type: Bearer`), `refresh_token` (no new
 //!   refresh token) and the service-account `jwt-bearer` grant: the RS256
 //!   signature is verified against the embedded key, and `iss`, `aud` (the
@@ -725,6 +728,13 @@ impl FakeGoogle {
             None => Delegation::NotGranted,
             Some(list) => Delegation::Scopes(list.iter().map(|s| s.to_string()).collect()),
         };
+    }
+
+    /// Whether the user refuses consent at `/o/oauth2/auth` from now on: its
+    /// redirect then carries `error=access_denied` (and the `state`), as
+    /// Google's does when the user clicks "Cancel".
+    pub fn deny_consent(&self, deny: bool) {
+        lock(&self.shared).auth.deny_consent = deny;
     }
 
     /// How incremental lists show a deleted event (default: id and status only).
