@@ -8,6 +8,7 @@ mod bad_input;
 mod consent;
 mod daemon;
 mod demo;
+mod endpoints;
 mod fake_google;
 mod google;
 mod reconcile;

@@ -221,6 +221,9 @@
 //!   write, then closes the TCP connection before a single byte of the answer:
 //!   the listener wraps each connection in an IO type that fails every read and
 //!   write once killed (`conn.rs`), so plain `axum::serve` suffices.
+//! - An oversized answer ([`FakeGoogle::oversize_next`]): a 200 whose body of
+//!   the given size is streamed as the client reads, without
+//!   `Content-Length`; not Google's behaviour, a test of the client's limit.
 
 mod calendar;
 mod conn;
@@ -444,6 +447,8 @@ struct Faults {
     /// The answer gate: calls of this method to perform at once and whose
     /// answers to hold.
     answer_gate: Option<(String, usize)>,
+    /// (discovery id, body size) of calls to answer with an oversized body.
+    oversize: VecDeque<(String, usize)>,
     /// Calls waiting at either gate now.
     held: usize,
     quota: Option<QuotaMode>,
@@ -487,6 +492,13 @@ impl QuotaMode {
 }
 
 impl Faults {
+    /// The size of the oversized body to answer this call of `api_method`
+    /// with, if one is queued for its method.
+    fn take_oversize(&mut self, api_method: Option<&str>) -> Option<usize> {
+        let i = self.oversize.iter().position(|(m, _)| Some(m.as_str()) == api_method)?;
+        self.oversize.remove(i).map(|(_, size)| size)
+    }
+
     /// The failure to answer this call of `api_method` with, if any: a
     /// failure queued for its method first, then one queued for any call,
     /// then the rate.
@@ -921,6 +933,19 @@ impl FakeGoogle {
         }
     }
 
+    /// Answers the next call of `method` (e.g. `"events.list"`) with a 200
+    /// whose JSON body is `size` bytes long, streamed in chunks without a
+    /// `Content-Length` (a server that does not say how much is coming).
+    /// Not Google's behaviour: a test of the client's answer size limit.
+    pub fn oversize_next(&self, method: &str, size: usize) {
+        let full = if method.starts_with("calendar.") {
+            method.to_string()
+        } else {
+            format!("calendar.{method}")
+        };
+        lock(&self.shared).faults.oversize.push_back((full, size));
+    }
+
     /// Adds `Retry-After: secs` to injected failures (None: no header, as
     /// Google usually sends).
     pub fn set_retry_after(&self, secs: Option<u64>) {
@@ -1183,6 +1208,9 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
                 } else if let Some(e) = lock(&shared).faults.draw(api_method) {
                     record.injected = true;
                     e.into_response()
+                } else if let Some(size) = lock(&shared).faults.take_oversize(api_method) {
+                    record.injected = true;
+                    oversized_answer(size)
                 } else {
                     // The write gate: the call waits, unapplied, until the
                     // test releases it; a client that hung up meanwhile does
@@ -1248,6 +1276,58 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
     }
     record.status = response.status().as_u16();
     lock(&shared).requests.push(record);
+    response
+}
+
+/// A 200 with a JSON body of `size` bytes (a list whose padding is
+/// whitespace), produced chunk by chunk as the client reads: chunked
+/// transfer encoding, no `Content-Length`.
+fn oversized_answer(size: usize) -> Response {
+    use std::task::{Context, Poll};
+
+    use hyper::body::Frame;
+
+    const HEAD: &[u8] = b"{\"kind\": \"calendar#events\", \"items\": [";
+    const TAIL: &[u8] = b"]}";
+    const CHUNK: usize = 64 * 1024;
+
+    struct Padded {
+        sent: usize,
+        size: usize,
+    }
+
+    impl hyper::body::Body for Padded {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            let (sent, size) = (self.sent, self.size);
+            if sent >= size {
+                return Poll::Ready(None);
+            }
+            let n = CHUNK.min(size - sent);
+            let mut chunk = vec![b' '; n];
+            for (i, byte) in chunk.iter_mut().enumerate() {
+                let at = sent + i;
+                if at < HEAD.len() {
+                    *byte = HEAD[at];
+                } else if at >= size - TAIL.len() {
+                    *byte = TAIL[at - (size - TAIL.len())];
+                }
+            }
+            self.sent += n;
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))))
+        }
+    }
+
+    let mut response = Response::new(Body::new(Padded { sent: 0, size }));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
     response
 }
 
