@@ -24,7 +24,8 @@
 //!   structs to the [`Config`] of `types`;
 //! - `parsers`: the formats of values (durations, windows, days, dates, zones,
 //!   emails, paths, URLs, template placeholders), pure functions that return
-//!   the message for a bad value;
+//!   the message for a bad value; [`endpoint_url`], the rule for every URL
+//!   liaison sends to, also serves the credential files;
 //! - [`defaults`]; `error`: [`ConfigError`] and [`ConfigErrors`];
 //! - `render`: [`render`] of the meeting templates and the [`summary`] that
 //!   `liaison check` prints.
@@ -44,6 +45,7 @@ mod validate;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use locate::{Env, find_config_path};
+pub use parsers::endpoint_url;
 pub use render::{render, summary};
 pub use types::*;
 pub use validate::derived_instance;

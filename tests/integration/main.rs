@@ -5,8 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod consent;
 mod daemon;
 mod demo;
+mod endpoints;
 mod fake_google;
 mod google;
 mod reconcile;

@@ -10,6 +10,9 @@
 //!   attempt waits on, and the count of requests really sent.
 //! - [`exchange`] and [`Caller::send`] (`exchange`): one plain request and its
 //!   whole answer, up to a body size limit, on the shared [`Connector`].
+//! - [`CappedConnector`] (`capped`): the [`Connector`]'s cap on the size of
+//!   every answer, for the clients that read bodies themselves (the
+//!   google-calendar3 hub, yup-oauth2) too.
 //! - [`ApiError`] (`error`): the provider-neutral classes of a failure, by
 //!   what the caller does next.
 //!
@@ -18,12 +21,14 @@
 //! reasons and scopes.
 
 mod call;
+mod capped;
 mod error;
 mod exchange;
 mod pacing;
 mod retry;
 
 pub use self::call::{Caller, Classify};
+pub use self::capped::{AnswerTooLarge, CappedConnector, CappedIo, CutAnswers};
 pub use self::error::ApiError;
 pub use self::exchange::{
     Answer, BODY_LIMIT, Connector, ExchangeError, HttpClient, exchange, http_client, https_connector,
