@@ -5,11 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod closed_stdout;
 mod daemon;
 mod demo;
 mod fake_google;
 mod google;
+mod log_cap;
 mod reconcile;
+mod release_build;
 mod repair;
 mod run_once;
 mod status;
