@@ -168,15 +168,24 @@ fn fixed_now() -> Result<Option<Timestamp>, Failure> {
 }
 
 /// Writes `text` to stdout and flushes it. `print!` panics when the reader has
-/// gone; this returns the error, which [`main`] ends quietly on.
+/// gone; this returns [`StdoutClosed`] then, which [`main`] ends quietly on.
 fn write_stdout(text: std::fmt::Arguments<'_>) -> Result<(), Failure> {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_fmt(text)
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Failure::Other(anyhow::Error::new(e).context("writing to stdout")))
+    stdout.write_fmt(text).and_then(|()| stdout.flush()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::Other(StdoutClosed.into())
+        } else {
+            Failure::Other(anyhow::Error::new(e).context("writing to stdout"))
+        }
+    })
 }
+
+/// The reader of stdout has gone. Its own type, so that a broken pipe of
+/// anything else (a connection, a file) stays an error.
+#[derive(Debug, thiserror::Error)]
+#[error("the reader of stdout has gone")]
+struct StdoutClosed;
 
 /// `print!` that returns stdout's error (see [`write_stdout`]).
 macro_rules! out {
@@ -192,13 +201,9 @@ macro_rules! outln {
     };
 }
 
-/// Whether `failure` is a write to a pipe whose reader has gone.
+/// Whether `failure` is [`StdoutClosed`].
 fn is_broken_pipe(failure: &Failure) -> bool {
-    failure.error().chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    failure.error().is::<StdoutClosed>()
 }
 
 fn init_logging(cli: &Cli) {
