@@ -109,7 +109,8 @@ pub async fn book_one<P: CalendarProvider>(
 ) -> Result<Option<CreateOutcome>, Failure> {
     record.intent_at = Some(Timestamp::now());
     store.put(&record)?;
-    pause_point("after_intent");
+    #[cfg(feature = "test-hooks")]
+    crate::test_hooks::pause_point("after_intent");
     let r = &record.request;
     let (term, a, b, id) = (r.term, r.pair.0.clone(), r.pair.1.clone(), r.event_id.clone());
     let outcome = match provider.create_series(&record.request).await {
@@ -155,7 +156,8 @@ pub async fn book_one<P: CalendarProvider>(
             return Err(e.into());
         }
     };
-    pause_point("after_insert");
+    #[cfg(feature = "test-hooks")]
+    crate::test_hooks::pause_point("after_insert");
     // A 409 may be another installation's series of the same pair and term:
     // it is theirs, and this pair is booked already (never twice).
     if outcome == CreateOutcome::AlreadyExists
@@ -184,20 +186,4 @@ pub async fn book_one<P: CalendarProvider>(
         "booked"
     );
     Ok(Some(outcome))
-}
-
-/// Name of the hidden test switch that stops the process at a named point of
-/// booking (`after_intent`, `after_insert`) so that crash tests can kill it
-/// there with SIGKILL.
-pub const PAUSE_ENV: &str = "LIAISON_PAUSE_AT";
-
-/// Blocks forever at `point` when the test switch names it; otherwise nothing.
-fn pause_point(point: &str) {
-    static PAUSE_AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    if PAUSE_AT.get_or_init(|| std::env::var(PAUSE_ENV).ok()).as_deref() == Some(point) {
-        eprintln!("liaison: paused at {point} ({PAUSE_ENV})");
-        loop {
-            std::thread::park();
-        }
-    }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use crate::calendar::google::{GoogleProvider, Timing};
+use crate::calendar::google::GoogleProvider;
 use crate::calendar::local::LocalProvider;
 use crate::calendar::{
     BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Capabilities, Changes, CreateOutcome, DeleteOutcome,
@@ -16,10 +16,6 @@ use crate::config::{Config, ProviderKind};
 use crate::core::interval::Interval;
 
 use crate::failure::Failure;
-
-/// Hidden override of the Google client's timeouts and retry bounds, for tests
-/// of the binary (e.g. `timeout=2s,attempts=10,base=1ms,cap=20ms,budget=10s`).
-pub const GOOGLE_TIMING_ENV: &str = "LIAISON_GOOGLE_TIMING";
 
 /// The calendar provider a configuration names. Static dispatch: the trait
 /// uses `async fn`, so it cannot be a trait object.
@@ -125,12 +121,12 @@ pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
             cfg.path.display()
         ))),
         (ProviderKind::Google, _) => {
-            let timing = match std::env::var(GOOGLE_TIMING_ENV) {
-                Ok(spec) => Timing::default()
-                    .with_overrides(&spec)
-                    .map_err(|e| Failure::Usage(anyhow::anyhow!("${GOOGLE_TIMING_ENV}: {e}")))?,
-                Err(_) => Timing::default(),
-            };
+            // Tests of the binary shorten the retries; a release build has
+            // only the defaults.
+            #[cfg(feature = "test-hooks")]
+            let timing = crate::test_hooks::google_timing()?;
+            #[cfg(not(feature = "test-hooks"))]
+            let timing = crate::calendar::google::Timing::default();
             Ok(Provider::Google(Box::new(
                 GoogleProvider::with_timing(cfg, timing).await?,
             )))

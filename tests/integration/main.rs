@@ -5,13 +5,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod closed_stdout;
 mod consent;
 mod daemon;
 mod demo;
 mod endpoints;
 mod fake_google;
 mod google;
+mod log_cap;
 mod reconcile;
+mod release_build;
 mod repair;
 mod run_once;
 mod status;

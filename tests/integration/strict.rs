@@ -281,7 +281,7 @@ fn an_organizer_calendar_the_user_does_not_own_is_refused_like_google_does() {
 }
 
 /// A service-account configuration for the binary, acting for `subject`.
-fn service_account_org(subject: &str) -> Org {
+pub fn service_account_org(subject: &str) -> Org {
     let org = Org::new(4);
     std::fs::write(org.dir().join("key.json"), org.fake.service_account_key_json()).unwrap();
     edit_config(

@@ -32,15 +32,25 @@ impl Run {
 /// The binary in `cwd`, with no configuration from the environment and the
 /// fixed clock.
 pub fn command(cwd: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_liaison"));
+    let mut command = command_of(Path::new(env!("CARGO_BIN_EXE_liaison")), cwd);
+    command.env("LIAISON_NOW", NOW);
+    command
+}
+
+/// `binary` in `cwd`, with no configuration from the environment and no
+/// test switch set.
+pub fn command_of(binary: &Path, cwd: &Path) -> Command {
+    let mut command = Command::new(binary);
     command
         .current_dir(cwd)
         .env_remove("LIAISON_CONFIG")
         .env_remove("LIAISON_LOG")
         .env("XDG_CONFIG_HOME", cwd.join("no-config-home"))
         .env("XDG_STATE_HOME", cwd.join("state-home"))
-        .env("HOME", cwd)
-        .env("LIAISON_NOW", NOW);
+        .env("HOME", cwd);
+    for name in liaison::test_hooks::ENV_NAMES {
+        command.env_remove(name);
+    }
     command
 }
 
