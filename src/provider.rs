@@ -124,6 +124,10 @@ pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
             "{}: calendar.local.dir is required with provider = \"local\"",
             cfg.path.display()
         ))),
+        (ProviderKind::Microsoft, _) => Err(Failure::Usage(anyhow::anyhow!(
+            "{}: calendar.provider \"microsoft\" is not available in this build yet",
+            cfg.path.display()
+        ))),
         (ProviderKind::Google, _) => {
             let timing = match std::env::var(GOOGLE_TIMING_ENV) {
                 Ok(spec) => Timing::default()
