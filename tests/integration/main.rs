@@ -10,6 +10,7 @@ mod daemon;
 mod demo;
 mod endpoints;
 mod fake_google;
+mod fake_graph;
 mod google;
 mod reconcile;
 mod repair;
