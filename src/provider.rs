@@ -8,6 +8,7 @@ use jiff::Timestamp;
 
 use crate::calendar::google::{GoogleProvider, Timing};
 use crate::calendar::local::LocalProvider;
+use crate::calendar::microsoft::MicrosoftProvider;
 use crate::calendar::{
     BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Capabilities, Changes, CreateOutcome, DeleteOutcome,
     EndOutcome, SeriesRequest,
@@ -17,8 +18,8 @@ use crate::core::interval::Interval;
 
 use crate::failure::Failure;
 
-/// Hidden override of the Google client's timeouts and retry bounds, for tests
-/// of the binary (e.g. `timeout=2s,attempts=10,base=1ms,cap=20ms,budget=10s`).
+/// Hidden override of the Google and Microsoft clients' timeouts and retry
+/// bounds, for tests of the binary (e.g. `timeout=2s,attempts=10,base=1ms,cap=20ms,budget=10s`).
 pub const GOOGLE_TIMING_ENV: &str = "LIAISON_GOOGLE_TIMING";
 
 /// The calendar provider a configuration names. Static dispatch: the trait
@@ -28,6 +29,7 @@ pub enum Provider {
     Local(LocalProvider),
     /// Boxed: it is much larger than the local provider.
     Google(Box<GoogleProvider>),
+    Microsoft(Box<MicrosoftProvider>),
 }
 
 impl CalendarProvider for Provider {
@@ -35,6 +37,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.busy(emails, range).await,
             Provider::Google(p) => p.busy(emails, range).await,
+            Provider::Microsoft(p) => p.busy(emails, range).await,
         }
     }
 
@@ -42,6 +45,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.create_series(series).await,
             Provider::Google(p) => p.create_series(series).await,
+            Provider::Microsoft(p) => p.create_series(series).await,
         }
     }
 
@@ -49,6 +53,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.list_series().await,
             Provider::Google(p) => p.list_series().await,
+            Provider::Microsoft(p) => p.list_series().await,
         }
     }
 
@@ -56,6 +61,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.get_series(event_id).await,
             Provider::Google(p) => p.get_series(event_id).await,
+            Provider::Microsoft(p) => p.get_series(event_id).await,
         }
     }
 
@@ -63,6 +69,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.delete_series(event_id).await,
             Provider::Google(p) => p.delete_series(event_id).await,
+            Provider::Microsoft(p) => p.delete_series(event_id).await,
         }
     }
 
@@ -70,6 +77,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.end_series(event_id, until).await,
             Provider::Google(p) => p.end_series(event_id, until).await,
+            Provider::Microsoft(p) => p.end_series(event_id, until).await,
         }
     }
 
@@ -77,6 +85,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.write_timeout(),
             Provider::Google(p) => p.write_timeout(),
+            Provider::Microsoft(p) => p.write_timeout(),
         }
     }
 
@@ -84,6 +93,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.list_changes(token).await,
             Provider::Google(p) => p.list_changes(token).await,
+            Provider::Microsoft(p) => p.list_changes(token).await,
         }
     }
 
@@ -97,6 +107,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
             Provider::Google(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
+            Provider::Microsoft(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
         }
     }
 
@@ -104,6 +115,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.capabilities(),
             Provider::Google(p) => p.capabilities(),
+            Provider::Microsoft(p) => p.capabilities(),
         }
     }
 
@@ -111,6 +123,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.requests(),
             Provider::Google(p) => p.requests(),
+            Provider::Microsoft(p) => p.requests(),
         }
     }
 }
@@ -124,21 +137,26 @@ pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
             "{}: calendar.local.dir is required with provider = \"local\"",
             cfg.path.display()
         ))),
-        (ProviderKind::Microsoft, _) => Err(Failure::Usage(anyhow::anyhow!(
-            "{}: calendar.provider \"microsoft\" is not available in this build yet",
-            cfg.path.display()
-        ))),
+        (ProviderKind::Microsoft, _) => Ok(Provider::Microsoft(Box::new(MicrosoftProvider::with_timing(
+            cfg,
+            timing()?,
+        )?))),
         (ProviderKind::Google, _) => {
-            let timing = match std::env::var(GOOGLE_TIMING_ENV) {
-                Ok(spec) => Timing::default()
-                    .with_overrides(&spec)
-                    .map_err(|e| Failure::Usage(anyhow::anyhow!("${GOOGLE_TIMING_ENV}: {e}")))?,
-                Err(_) => Timing::default(),
-            };
+            let timing = timing()?;
             Ok(Provider::Google(Box::new(
                 GoogleProvider::with_timing(cfg, timing).await?,
             )))
         }
+    }
+}
+
+/// The HTTP clients' timing: the default, or the hidden test override.
+fn timing() -> Result<Timing, Failure> {
+    match std::env::var(GOOGLE_TIMING_ENV) {
+        Ok(spec) => Timing::default()
+            .with_overrides(&spec)
+            .map_err(|e| Failure::Usage(anyhow::anyhow!("${GOOGLE_TIMING_ENV}: {e}"))),
+        Err(_) => Ok(Timing::default()),
     }
 }
 
