@@ -12,6 +12,7 @@ mod endpoints;
 mod fake_google;
 mod fake_graph;
 mod google;
+mod microsoft;
 mod reconcile;
 mod repair;
 mod run_once;

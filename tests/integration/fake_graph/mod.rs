@@ -90,7 +90,8 @@
 //! - The write gate ([`FakeGraph::hold_next`]) and "drop after write"
 //!   ([`FakeGraph::drop_after_write_next`]) are test faults, not Graph's.
 
-// Some helpers serve only the end-to-end tests still to come.
+// `set_user` and `move_occurrence` have no test of the binary yet (another
+// signed-in user; a person moving one occurrence).
 #![allow(dead_code)]
 
 mod errors;
