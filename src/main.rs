@@ -284,12 +284,28 @@ async fn check_command(explicit: Option<&Path>, now: Timestamp) -> Result<(), Fa
             outln!("{line}")?;
         }
     }
+    if cfg.calendar.provider == config::ProviderKind::Microsoft {
+        for line in liaison::calendar::microsoft::describe_credentials(&cfg).await? {
+            outln!("{line}")?;
+        }
+    }
     outln!("{}: OK", cfg.path.display())?;
     Ok(())
 }
 
 async fn auth_command(explicit: Option<&Path>, open_browser: bool) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
+    if cfg.calendar.provider == config::ProviderKind::Microsoft {
+        use liaison::calendar::microsoft;
+        out!("{}", microsoft::authorize(&cfg).await?)?;
+        // Proves the token reaches the organizer's mailbox (permissions,
+        // an application access policy).
+        microsoft::MicrosoftProvider::from_config(&cfg)?
+            .check_organizer()
+            .await?;
+        outln!("organizer mailbox: {} (reachable)", cfg.calendar.organizer())?;
+        return Ok(());
+    }
     if cfg.calendar.provider != config::ProviderKind::Google {
         return Err(Failure::Usage(anyhow!(
             "{}: calendar.provider is \"local\"; there is nothing to authorize (set provider = \"google\")",

@@ -3,11 +3,13 @@
 //!
 //! Provider wire types never leave their module; the rest of liaison sees only
 //! the types here. The local provider (iCalendar files) is the embedded default;
-//! the Google provider (`google`) plugs into the same trait.
+//! the Google provider (`google`) and the Microsoft 365 provider
+//! (`microsoft`, Microsoft Graph) plug into the same trait.
 
 pub mod google;
 pub mod http;
 pub mod local;
+pub mod microsoft;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

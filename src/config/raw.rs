@@ -76,7 +76,21 @@ pub(super) struct RawCalendar {
     pub(super) instance: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) google: RawGoogle,
+    pub(super) microsoft: Option<RawMicrosoft>,
     pub(super) local: Option<RawLocal>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMicrosoft {
+    pub(super) tenant: Option<Spanned<String>>,
+    pub(super) client_id: Option<Spanned<String>>,
+    pub(super) auth: Option<Spanned<String>>,
+    pub(super) client_secret_file: Option<Spanned<String>>,
+    pub(super) organizer: Option<Spanned<String>>,
+    pub(super) api_base_url: Option<Spanned<String>>,
+    pub(super) login_base_url: Option<Spanned<String>>,
+    pub(super) requests_per_second: Option<Spanned<i64>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -198,6 +212,14 @@ mod tests {
             "calendar.google.organizer",
             "calendar.google.api_base_url",
             "calendar.google.requests_per_second",
+            "calendar.microsoft.tenant",
+            "calendar.microsoft.client_id",
+            "calendar.microsoft.auth",
+            "calendar.microsoft.client_secret_file",
+            "calendar.microsoft.organizer",
+            "calendar.microsoft.api_base_url",
+            "calendar.microsoft.login_base_url",
+            "calendar.microsoft.requests_per_second",
             "calendar.local.dir",
             "people.email",
             "people.name",

@@ -66,6 +66,8 @@ impl SendUpdates {
 pub enum Conference {
     None,
     GoogleMeet,
+    /// A Teams meeting (Microsoft provider).
+    Teams,
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +99,7 @@ pub struct Pairing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProviderKind {
     Google,
+    Microsoft,
     Local,
 }
 
@@ -115,6 +118,33 @@ pub struct Google {
     pub organizer: String,
     /// `None` means Google's own endpoint.
     pub api_base_url: Option<String>,
+    pub requests_per_second: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MicrosoftAuth {
+    /// Delegated: `liaison auth` prints a code to enter at Microsoft's page.
+    DeviceCode,
+    /// App-only: the app's own secret, no user.
+    ClientCredentials,
+}
+
+/// `[calendar.microsoft]`, validated (present whenever `provider = "microsoft"`).
+#[derive(Clone, Debug)]
+pub struct Microsoft {
+    /// Tenant id (a GUID) or domain (`contoso.onmicrosoft.com`).
+    pub tenant: String,
+    /// The app registration's application (client) id, a GUID.
+    pub client_id: String,
+    pub auth: MicrosoftAuth,
+    /// The file holding the client secret (`client_credentials`).
+    pub client_secret_file: Option<PathBuf>,
+    /// `me` or the mailbox whose calendar organizes the events.
+    pub organizer: String,
+    /// `None` means Graph's own endpoint (with its version, `.../v1.0/`).
+    pub api_base_url: Option<String>,
+    /// `None` means Microsoft's login host; the tenant is appended.
+    pub login_base_url: Option<String>,
     pub requests_per_second: u32,
 }
 
@@ -139,6 +169,21 @@ pub struct Calendar {
     /// True when the file sets `calendar.instance` (not derived).
     pub instance_explicit: bool,
     pub google: Google,
+    /// Present whenever `provider = "microsoft"`.
+    pub microsoft: Option<Microsoft>,
     /// Present whenever `provider = "local"`.
     pub local: Option<Local>,
+}
+
+impl Calendar {
+    /// The organizer calendar of the provider in use, as the deterministic
+    /// event ids and the state's calendar identity name it: Google's
+    /// `organizer` (also the local provider's, as before), or the Microsoft
+    /// mailbox (`me` or an address).
+    pub fn organizer(&self) -> &str {
+        match (self.provider, &self.microsoft) {
+            (ProviderKind::Microsoft, Some(m)) => &m.organizer,
+            _ => &self.google.organizer,
+        }
+    }
 }

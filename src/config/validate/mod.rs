@@ -11,6 +11,7 @@
 mod calendar;
 mod fields;
 mod meeting;
+mod microsoft;
 mod pairing;
 mod people;
 mod schedule;

@@ -226,7 +226,7 @@
 //!   `Content-Length`; not Google's behaviour, a test of the client's limit.
 
 mod calendar;
-mod conn;
+pub mod conn;
 mod errors;
 mod oauth;
 mod tests;

@@ -1,0 +1,682 @@
+//! End to end with Microsoft 365: the real `liaison` binary against the fake
+//! Graph and identity platform on 127.0.0.1 — sign-in with a device code
+//! (approved, declined, expired, slowed down) and with client credentials,
+//! `plan`, `run --once` under throttling and a lost answer, a revoked grant,
+//! a quiet cycle's requests, the repairs the Google provider makes, and a
+//! crash with an insert still in flight.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan as _};
+use serde_json::{Value, json};
+
+use crate::fake_graph::{CLIENT_ID, CLIENT_SECRET, DEFAULT_USER, DeviceState, FakeGraph, TENANT_DOMAIN};
+use crate::google::lines_of;
+use crate::util::Run;
+
+/// Fast retries; the call timeout far above any answer of the fake.
+const TIMING: &str = "timeout=30s,attempts=12,base=1ms,cap=20ms,budget=60s";
+/// The longest wait for `liaison auth` to print or end.
+const WAIT: Duration = Duration::from_secs(60);
+const ZONES: [&str; 4] = ["Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata"];
+const PROPERTY: &str = "String {b0a1c7e2-3f5d-4c1a-9e4b-6c2d8f0a1e37} Name ";
+
+pub struct Member {
+    pub email: String,
+    pub unit: String,
+    pub zone: String,
+    pub busy: Vec<(Timestamp, Timestamp)>,
+}
+
+/// An organization on the fake Graph, configured for the device code.
+pub struct Org {
+    pub fake: FakeGraph,
+    pub tmp: tempfile::TempDir,
+    pub config: PathBuf,
+    pub members: Vec<Member>,
+}
+
+fn civil(t: jiff::civil::DateTime) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+impl Org {
+    /// `n` people in six units and four zones, each with two weekly
+    /// meetings in their own zone (one named by its Windows name) across
+    /// the first term (2027-03-08, both DST changes inside).
+    pub fn new(n: usize, extra: &str) -> Org {
+        let fake = FakeGraph::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = format!(
+            r#"timezone = "Europe/London"
+state_dir = "state"
+
+[schedule]
+first_term = "2027-03-08"
+
+[calendar]
+provider = "microsoft"
+
+[calendar.microsoft]
+tenant = "{TENANT_DOMAIN}"
+client_id = "{CLIENT_ID}"
+api_base_url = "{}"
+login_base_url = "{}"
+requests_per_second = 16
+{extra}
+"#,
+            fake.api_base(),
+            fake.login_base()
+        );
+        let mut members = Vec::new();
+        for i in 0..n {
+            let zone = ZONES[i % ZONES.len()].to_string();
+            let email = format!("leader{i:03}@contoso.com");
+            let unit = format!("Unit {}", i % 6);
+            config.push_str(&format!(
+                "\n[[people]]\nemail = \"{email}\"\nname = \"Leader {i}\"\nunit = \"{unit}\"\ntimezone = \"{zone}\"\n"
+            ));
+            fake.add_mailbox(&email, &zone);
+            let tz = TimeZone::get(&zone).unwrap();
+            let mut busy = Vec::new();
+            for (k, (day, hour, minutes)) in [(i % 5, 10 + (i % 3) as i8, 60i64), ((i + 2) % 5, 14, 30)]
+                .into_iter()
+                .enumerate()
+            {
+                let date = jiff::civil::date(2027, 3, 1).checked_add((day as i64).days()).unwrap();
+                let start = date.at(hour, 0, 0, 0);
+                let end = start.checked_add(minutes.minutes()).unwrap();
+                let zone_name = if k == 0 && zone == "Europe/Berlin" {
+                    "W. Europe Standard Time"
+                } else {
+                    zone.as_str()
+                };
+                let weekday = ["monday", "tuesday", "wednesday", "thursday", "friday"][day];
+                fake.add_event(
+                    &email,
+                    json!({
+                        "subject": format!("Meeting {k}"),
+                        "start": {"dateTime": civil(start), "timeZone": zone_name},
+                        "end": {"dateTime": civil(end), "timeZone": zone_name},
+                        "showAs": if k == 1 { "tentative" } else { "busy" },
+                        "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [weekday]},
+                                       "range": {"type": "numbered", "startDate": date.to_string(), "numberOfOccurrences": 8}},
+                    }),
+                );
+                for w in 0..8 {
+                    let s = tz.to_timestamp(start.checked_add((7 * w).days()).unwrap()).unwrap();
+                    let e = tz.to_timestamp(end.checked_add((7 * w).days()).unwrap()).unwrap();
+                    busy.push((s, e));
+                }
+            }
+            members.push(Member {
+                email,
+                unit,
+                zone,
+                busy,
+            });
+        }
+        let path = tmp.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        Org {
+            fake,
+            tmp,
+            config: path,
+            members,
+        }
+    }
+
+    /// [`Org::new`], signed in with the device code.
+    pub fn authorized(n: usize) -> Org {
+        let org = Org::new(n, "");
+        let auth = org.authorize(Some(DeviceState::Approved));
+        assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+        org
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = crate::util::command(self.dir());
+        c.env("LIAISON_GOOGLE_TIMING", TIMING).arg("--config").arg(&self.config);
+        c
+    }
+
+    pub fn liaison(&self, args: &[&str]) -> Run {
+        Run::from(self.command().args(args).output().expect("liaison runs"))
+    }
+
+    pub fn liaison_at(&self, now: &str, args: &[&str]) -> Run {
+        Run::from(
+            self.command()
+                .env("LIAISON_NOW", now)
+                .args(args)
+                .output()
+                .expect("liaison runs"),
+        )
+    }
+
+    /// `liaison auth`, with the test as the person at Microsoft's page: it
+    /// reads the printed code and answers it (`None`: never answers).
+    pub fn authorize(&self, answer: Option<DeviceState>) -> Run {
+        let mut child = self
+            .command()
+            .arg("auth")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("liaison auth starts");
+        let lines = lines_of(child.stdout.take().unwrap());
+        let mut stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let mut printed = String::new();
+        let deadline = Instant::now() + WAIT;
+        let mut answered = false;
+        loop {
+            match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    printed.push_str(&line);
+                    printed.push('\n');
+                    if let (Some(code), Some(state), false) = (line.strip_prefix("code: "), answer, answered) {
+                        assert!(self.fake.answer_user_code(code.trim(), state), "unknown code {code}");
+                        answered = true;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    panic!("liaison auth did not finish within {WAIT:?}: {printed}");
+                }
+            }
+        }
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "liaison auth did not exit: {printed}");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: printed,
+            stderr: stderr.join().unwrap_or_default(),
+        }
+    }
+
+    /// liaison's series on the organizer's calendar (raw, with properties).
+    pub fn liaison_events(&self) -> Vec<Value> {
+        self.fake
+            .events(DEFAULT_USER)
+            .into_iter()
+            .filter(|e| prop(e, "liaison").as_deref() == Some("1"))
+            .collect()
+    }
+
+    /// Every occurrence of every liaison series, as the fake expands it, is
+    /// inside both people's window, clear of their busy time with the
+    /// buffer; no same-unit pair; one series per pair and term; at most one
+    /// connection per person per week. Answers the number of series.
+    pub fn check_invariants(&self) -> usize {
+        let members: BTreeMap<&str, &Member> = self.members.iter().map(|m| (m.email.as_str(), m)).collect();
+        let mut per_pair_term = BTreeMap::new();
+        let mut per_week = BTreeSet::new();
+        let events = self.liaison_events();
+        for event in &events {
+            let pair = prop(event, "liaison_pair").unwrap();
+            *per_pair_term
+                .entry((pair.clone(), prop(event, "liaison_term").unwrap()))
+                .or_insert(0) += 1;
+            let (a, b) = pair.split_once('|').unwrap();
+            let (a, b) = (members[a], members[b]);
+            assert_ne!(a.unit, b.unit, "same-unit pair {pair}");
+            let instances = self.fake.instances(event["id"].as_str().unwrap());
+            assert!(!instances.is_empty());
+            for (_, s, e, cancelled) in instances {
+                if cancelled {
+                    continue;
+                }
+                for m in [a, b] {
+                    let tz = TimeZone::get(&m.zone).unwrap();
+                    let (ls, le) = (s.to_zoned_datetime(tz.clone()), e.to_zoned_datetime(tz));
+                    assert!(
+                        ls.date() == le.date()
+                            && ls.date().weekday().to_monday_one_offset() <= 5
+                            && ls.time() >= jiff::civil::time(9, 0, 0, 0)
+                            && le.time() <= jiff::civil::time(17, 0, 0, 0),
+                        "{pair} at {ls} is outside {}'s window",
+                        m.email
+                    );
+                    let buffer = SignedDuration::from_mins(5);
+                    for &(bs, be) in &m.busy {
+                        assert!(
+                            e <= bs.checked_sub(buffer).unwrap() || s >= be.checked_add(buffer).unwrap(),
+                            "{pair} at {ls} overlaps {}'s busy time",
+                            m.email
+                        );
+                    }
+                    let week = jiff::civil::date(2027, 3, 8)
+                        .until(ls.date())
+                        .unwrap()
+                        .get_days()
+                        .div_euclid(7);
+                    assert!(
+                        per_week.insert((m.email.clone(), week)),
+                        "{} twice in week {week}",
+                        m.email
+                    );
+                }
+            }
+        }
+        for (key, count) in per_pair_term {
+            assert_eq!(count, 1, "{key:?} has {count} series");
+        }
+        events.len()
+    }
+}
+
+/// One of liaison's properties of a raw stored event.
+pub fn prop(event: &Value, name: &str) -> Option<String> {
+    event["singleValueExtendedProperties"]
+        .as_array()?
+        .iter()
+        .find(|p| p["id"].as_str() == Some(&format!("{PROPERTY}{name}")))
+        .and_then(|p| p["value"].as_str())
+        .map(str::to_string)
+}
+
+fn planned_pairs(org: &Org) -> usize {
+    let plan = org.liaison(&["plan", "--json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let planned: Value = serde_json::from_str(&plan.stdout).unwrap();
+    planned["pairs"].as_array().unwrap().len()
+}
+
+#[test]
+fn microsoft_device_code_sign_in_then_plan_writes_nothing_and_run_books_a_sound_term() {
+    let org = Org::new(24, "");
+    org.fake.slow_down_next(1);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+    assert!(
+        auth.stdout.contains("code: ") && auth.stdout.contains("/devicelogin"),
+        "{}",
+        auth.stdout
+    );
+    assert!(
+        auth.stdout.contains("organizer mailbox: me (reachable)"),
+        "{}",
+        auth.stdout
+    );
+    let (polls, early) = org.fake.device_polls();
+    assert!(polls >= 2, "pending or slow_down, then the token: {polls}");
+    assert_eq!(early, 0, "polled sooner than the interval (slow_down adds 5 s)");
+    let token = org.dir().join("state").join("microsoft-token.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let check = org.liaison(&["check"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(check.stdout.contains("token: stored in"), "{}", check.stdout);
+
+    let before = std::fs::read(&token).unwrap();
+    let pairs = planned_pairs(&org);
+    assert!(pairs >= 10, "only {pairs} pairs planned for 24 people");
+    assert!(org.liaison_events().is_empty(), "plan wrote to the calendar");
+    assert!(
+        org.fake
+            .requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.operation.as_deref() == Some("getSchedule") || r.operation.is_none()),
+        "plan sent a write"
+    );
+
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        org.check_invariants(),
+        pairs,
+        "run booked something else than plan showed"
+    );
+    assert!(run.stderr.contains(&format!("booked={pairs}")), "{}", run.stderr);
+    // Every series carries its id as transactionId and the instance marker.
+    for e in org.liaison_events() {
+        assert_eq!(e["transactionId"].as_str(), prop(&e, "liaison_id").as_deref());
+        assert!(prop(&e, "liaison_instance").is_some_and(|i| i.starts_with("i-")));
+    }
+    // getSchedule stayed within Microsoft's limits.
+    for r in org
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("getSchedule"))
+    {
+        assert!(r.json().unwrap()["schedules"].as_array().unwrap().len() <= 20);
+    }
+    // The refresh token rotated and the new one was kept: the file changed
+    // only if a refresh happened, and the next run still signs in.
+    let _ = before;
+    let again = org.liaison(&["run", "--once"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(org.check_invariants(), pairs, "a second run booked again");
+}
+
+#[test]
+fn microsoft_a_declined_or_expired_sign_in_exits_3_and_writes_no_token() {
+    let org = Org::new(2, "");
+    let declined = org.authorize(Some(DeviceState::Declined));
+    assert_eq!(declined.code, 3, "{}", declined.stderr);
+    assert!(declined.stderr.contains("declined"), "{}", declined.stderr);
+    org.fake.expire_device_codes();
+    // Expire the code as soon as it is handed out: no answer comes.
+    let expired = {
+        let fake = &org.fake;
+        std::thread::scope(|s| {
+            let run = s.spawn(|| org.authorize(None));
+            // The code is expired once it exists (polled at least once).
+            let deadline = Instant::now() + WAIT;
+            while fake.device_polls().0 < 2 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            fake.expire_device_codes();
+            run.join().unwrap()
+        })
+    };
+    assert_eq!(expired.code, 3, "{}", expired.stderr);
+    assert!(expired.stderr.contains("expired"), "{}", expired.stderr);
+    assert!(!org.dir().join("state").join("microsoft-token.json").exists());
+}
+
+#[test]
+fn microsoft_client_credentials_book_within_the_access_policy_and_exit_3_outside_it() {
+    let fake_secret = "client-secret.txt";
+    let org = Org::new(
+        8,
+        &format!(
+            "auth = \"client_credentials\"\nclient_secret_file = \"{fake_secret}\"\norganizer = \"{DEFAULT_USER}\""
+        ),
+    );
+    let secret = org.dir().join(fake_secret);
+    std::fs::write(&secret, format!("{CLIENT_SECRET}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let check = org.liaison(&["check"]);
+        assert_eq!(check.code, 2, "{}", check.stdout);
+        assert!(
+            check.stderr.contains("readable by others") && check.stderr.contains(fake_secret),
+            "{}",
+            check.stderr
+        );
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let auth = org.liaison(&["auth"]);
+    assert_eq!(auth.code, 0, "{}", auth.stderr);
+    assert!(auth.stdout.contains("client secret"), "{}", auth.stdout);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(org.check_invariants() >= 3);
+    assert!(
+        org.fake.requests().iter().all(|r| !r.path.contains("/me/")),
+        "app tokens have no /me"
+    );
+    // An access policy that leaves the organizer out: authorization, exit 3.
+    org.fake.restrict_app_to(&["someone.else@contoso.com"]);
+    let refused = org.liaison(&["run", "--once"]);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("AccessPolicy") && refused.stderr.contains("liaison auth"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn microsoft_a_revoked_grant_exits_3_and_says_to_run_auth() {
+    let org = Org::authorized(4);
+    org.fake.expire_access_tokens();
+    org.fake.revoke_refresh_tokens();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("run `liaison auth`") && run.stderr.contains("invalid_grant"),
+        "{}",
+        run.stderr
+    );
+    for secret in org.fake.secrets() {
+        assert!(!run.stderr.contains(&secret), "a secret in the log");
+    }
+}
+
+#[test]
+fn microsoft_throttling_bursts_and_a_lost_answer_leave_exactly_one_series_per_pair() {
+    let org = Org::authorized(24);
+    let pairs = planned_pairs(&org);
+    org.fake.set_retry_after(Some(0));
+    org.fake.fail_next(3, 429);
+    org.fake.fail_method("events.create", 2, 503);
+    org.fake.fail_method("getSchedule", 2, 429);
+    // The first insert is applied, and its answer never comes: the retry
+    // carries the same transactionId.
+    org.fake.drop_after_write_next(1);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(org.check_invariants(), pairs);
+    let requests = org.fake.requests();
+    assert!(requests.iter().any(|r| r.dropped), "no answer was lost");
+    assert!(requests.iter().filter(|r| r.injected).count() >= 7);
+    let creates = requests
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("events.create") && !r.injected)
+        .count();
+    assert_eq!(
+        creates,
+        pairs + 1,
+        "one POST per pair, plus the one repeated after the lost answer"
+    );
+}
+
+#[test]
+fn microsoft_a_quiet_cycle_reads_changes_with_the_delta_link_in_at_most_three_requests() {
+    let org = Org::authorized(12);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    // The next cycle reads liaison's own bookings back: the delta round
+    // names their occurrences, not their masters, and each master is read
+    // once (Graph's delta has no extended properties).
+    let absorb = org.liaison(&["run", "--once"]);
+    assert_eq!(absorb.code, 0, "{}", absorb.stderr);
+    org.fake.clear_requests();
+    let quiet = org.liaison(&["run", "--once"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    let graph: Vec<_> = org
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.is_some())
+        .collect();
+    assert!(
+        graph.len() <= 3,
+        "{} requests: {:?}",
+        graph.len(),
+        graph.iter().map(|r| (&r.method, &r.path)).collect::<Vec<_>>()
+    );
+    assert!(
+        graph.iter().any(|r| r.param("$deltatoken").is_some()),
+        "the stored delta link was used"
+    );
+}
+
+/// The Monday 2027-03-22 of the term's third week, as a "now" after two held weeks.
+const SATURDAY_WEEK_1: &str = crate::util::SATURDAY_WEEK_1;
+
+fn pair_of(event: &Value) -> (String, String) {
+    let pair = prop(event, "liaison_pair").unwrap();
+    let (a, b) = pair.split_once('|').unwrap();
+    (a.to_string(), b.to_string())
+}
+
+fn count_of(org: &Org, event: &Value) -> usize {
+    org.fake.instances(event["id"].as_str().unwrap()).len()
+}
+
+#[test]
+fn microsoft_repair_a_declined_series_is_ended_after_the_held_weeks_and_both_people_are_paired_again() {
+    let org = Org::authorized(6);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    let before = org.liaison_events();
+    assert_eq!(before.len(), 3);
+    let (first, second) = (&before[0], &before[1]);
+    let declined: BTreeSet<(String, String)> = [pair_of(first), pair_of(second)].into();
+    let decliner = pair_of(first).0;
+    org.fake
+        .respond(first["id"].as_str().unwrap(), &decliner, "declined", None);
+    org.fake
+        .respond(second["id"].as_str().unwrap(), &pair_of(second).1, "declined", None);
+    let run = org.liaison_at(SATURDAY_WEEK_1, &["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("declined by {decliner}")) && run.stderr.contains("cancelled=2"),
+        "{}",
+        run.stderr
+    );
+    let store = liaison::store::Store::open(&org.dir().join("state")).unwrap();
+    for e in [first, second] {
+        let stored = org
+            .fake
+            .events(DEFAULT_USER)
+            .into_iter()
+            .find(|x| x["id"] == e["id"])
+            .unwrap();
+        assert_eq!(stored["recurrence"]["range"]["type"], "endDate", "ended, not deleted");
+        assert_eq!(count_of(&org, e), 2, "weeks 0 and 1 took place and stay");
+        let id = prop(e, "liaison_id").unwrap();
+        assert_eq!(
+            store.get(&id).unwrap().unwrap().state,
+            liaison::core::series::SeriesState::Cancelled
+        );
+    }
+    assert_eq!(store.person(&decliner).unwrap().declines_in_a_row, 1);
+    drop(store);
+    let people: BTreeSet<String> = declined.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
+    let mut new = 0;
+    for e in org
+        .liaison_events()
+        .iter()
+        .filter(|e| e["id"] != first["id"] && e["id"] != second["id"])
+    {
+        let pair = pair_of(e);
+        assert!(!declined.contains(&pair), "{pair:?} booked again");
+        if people.contains(&pair.0) || people.contains(&pair.1) {
+            assert_eq!(count_of(&org, e), 2, "the rest of the term only");
+            new += 1;
+        }
+    }
+    assert!(new >= 1, "nobody was paired again: {}", run.stderr);
+    assert!(run.stderr.contains(&format!("booked={new}")), "{}", run.stderr);
+    org.check_invariants();
+}
+
+#[test]
+fn microsoft_repair_a_series_a_person_deleted_is_recorded_and_that_pair_not_booked_again() {
+    let org = Org::authorized(12);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    let event = org.liaison_events()[0].clone();
+    let pair = prop(&event, "liaison_pair").unwrap();
+    org.fake.delete_event(DEFAULT_USER, event["id"].as_str().unwrap());
+    let run = org.liaison_at(SATURDAY_WEEK_1, &["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("cancelled=1"), "{}", run.stderr);
+    assert!(
+        org.liaison_events()
+            .iter()
+            .all(|e| prop(e, "liaison_pair").as_deref() != Some(pair.as_str())),
+        "{pair} booked again"
+    );
+    org.check_invariants();
+}
+
+#[test]
+fn microsoft_repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week() {
+    let org = Org::authorized(12);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    let event = org.liaison_events()[0].clone();
+    let id = event["id"].as_str().unwrap().to_string();
+    let (a, _) = prop(&event, "liaison_pair")
+        .unwrap()
+        .split_once('|')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap();
+    let week2 = org.fake.instances(&id)[2].clone();
+    org.fake.respond(&id, &a, "declined", Some(week2.1));
+    let run = org.liaison_at(SATURDAY_WEEK_1, &["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let moved = org.fake.instances(&id)[2].clone();
+    assert_ne!(
+        moved.1, week2.1,
+        "the declined occurrence was not moved: {}",
+        run.stderr
+    );
+    let week_of = |t: Timestamp| {
+        jiff::civil::date(2027, 3, 8)
+            .until(t.to_zoned_datetime(TimeZone::UTC).date())
+            .unwrap()
+            .get_days()
+            .div_euclid(7)
+    };
+    assert_eq!(week_of(moved.1), week_of(week2.1), "moved within its week");
+    // Exactly the one occurrence is an exception.
+    let stored = org
+        .fake
+        .events(DEFAULT_USER)
+        .into_iter()
+        .find(|e| e["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(stored["exceptions"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn microsoft_a_kill_while_an_insert_is_in_flight_then_a_restart_never_double_books() {
+    let org = Org::authorized(8);
+    let pairs = planned_pairs(&org);
+    org.fake.hold_next("events.create", 1);
+    let mut child = org
+        .command()
+        .args(["run", "--once"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while org.fake.held() == 0 {
+        assert!(Instant::now() < deadline, "no insert reached the fake");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    // The restarted run looks the pending intent up and finds nothing; the
+    // insert lands afterwards; a later run adopts it, never a second one.
+    let restarted = org.liaison(&["run", "--once"]);
+    assert_eq!(restarted.code, 0, "{}", restarted.stderr);
+    org.fake.release_held();
+    let later = org.liaison_at("2027-03-03T12:10:00Z", &["run", "--once"]);
+    assert_eq!(later.code, 0, "{}", later.stderr);
+    let booked = org.check_invariants();
+    assert!(
+        booked >= pairs - 1 && booked <= pairs,
+        "{booked} series for {pairs} pairs"
+    );
+}
