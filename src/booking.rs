@@ -24,13 +24,7 @@ pub fn series_request(cfg: &Config, term: &Term, pair: &PlannedPair, generation:
         name: p.name.clone(),
     };
     SeriesRequest {
-        event_id: event_id(
-            &cfg.calendar.google.organizer,
-            term.start,
-            &a.email,
-            &b.email,
-            generation,
-        ),
+        event_id: event_id(cfg.calendar.organizer(), term.start, &a.email, &b.email, generation),
         term: term.start,
         pair: (a.email.clone(), b.email.clone()),
         attendees: [attendee(a), attendee(b)],

@@ -193,12 +193,12 @@ fn reload_refusal(old: &Config, new: &Config) -> Option<String> {
             "{key} changed from {a} to {b}; restart liaison (`systemctl restart liaison`) to use another calendar or state"
         )
     };
-    if old.calendar.google.organizer != new.calendar.google.organizer {
-        return Some(changed(
-            "calendar.google.organizer",
-            &old.calendar.google.organizer,
-            &new.calendar.google.organizer,
-        ));
+    if old.calendar.organizer() != new.calendar.organizer() {
+        let key = match new.calendar.provider {
+            crate::config::ProviderKind::Caldav => "calendar.caldav.organizer_calendar",
+            _ => "calendar.google.organizer",
+        };
+        return Some(changed(key, &old.calendar.organizer(), &new.calendar.organizer()));
     }
     if old.calendar.provider != new.calendar.provider {
         return Some(changed(

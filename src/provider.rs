@@ -120,6 +120,10 @@ pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
             "{}: calendar.local.dir is required with provider = \"local\"",
             cfg.path.display()
         ))),
+        (ProviderKind::Caldav, _) => Err(Failure::Usage(anyhow::anyhow!(
+            "{}: calendar.provider \"caldav\" is not available in this build yet",
+            cfg.path.display()
+        ))),
         (ProviderKind::Google, _) => {
             // Tests of the binary shorten the retries; a release build has
             // only the defaults.
@@ -132,6 +136,16 @@ pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
             )))
         }
     }
+}
+
+/// Lines for `liaison check` about the credentials of the provider in use
+/// (nothing for the local provider); a bad credential file is an error.
+pub async fn describe_credentials(cfg: &Config, now: Timestamp) -> Result<Vec<String>, Failure> {
+    Ok(match cfg.calendar.provider {
+        ProviderKind::Google => crate::calendar::google::describe_credentials(cfg, now).await?,
+        ProviderKind::Caldav => crate::calendar::caldav::describe_credentials(cfg)?,
+        ProviderKind::Local => Vec::new(),
+    })
 }
 
 /// The local provider on `dir`, reading floating and all-day times in each

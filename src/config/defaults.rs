@@ -31,6 +31,8 @@ pub const AUTH: &str = "installed";
 pub const ORGANIZER: &str = "primary";
 pub const REQUESTS_PER_SECOND: i64 = 5;
 pub const MAX_CANCEL_PER_CYCLE: i64 = 5;
+pub const CALDAV_BUSY: &str = "free-busy-query";
+pub const CALDAV_DELIVER: &str = "scheduling";
 
 #[cfg(test)]
 mod tests {

@@ -77,6 +77,20 @@ pub(super) struct RawCalendar {
     #[serde(default)]
     pub(super) google: RawGoogle,
     pub(super) local: Option<RawLocal>,
+    pub(super) caldav: Option<RawCaldav>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCaldav {
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) username: Option<Spanned<String>>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) organizer: Option<Spanned<String>>,
+    pub(super) ca_file: Option<Spanned<String>>,
+    pub(super) organizer_calendar: Option<Spanned<String>>,
+    pub(super) busy: Option<Spanned<String>>,
+    pub(super) deliver: Option<Spanned<String>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -109,6 +123,7 @@ pub(super) struct RawPerson {
     pub(super) preferred_hours: Option<Spanned<String>>,
     pub(super) away: Option<Vec<Spanned<toml::Value>>>,
     pub(super) paused: Option<bool>,
+    pub(super) calendar: Option<Spanned<String>>,
 }
 
 /// serde's messages name Rust types ("expected i64", "expected struct
@@ -199,6 +214,14 @@ mod tests {
             "calendar.google.api_base_url",
             "calendar.google.requests_per_second",
             "calendar.local.dir",
+            "calendar.caldav.url",
+            "calendar.caldav.username",
+            "calendar.caldav.password_file",
+            "calendar.caldav.organizer",
+            "calendar.caldav.ca_file",
+            "calendar.caldav.organizer_calendar",
+            "calendar.caldav.busy",
+            "calendar.caldav.deliver",
             "people.email",
             "people.name",
             "people.unit",
@@ -208,6 +231,7 @@ mod tests {
             "people.preferred_hours",
             "people.away",
             "people.paused",
+            "people.calendar",
         ];
         let missing: Vec<&str> = keys
             .iter()
