@@ -143,7 +143,7 @@ pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
 pub async fn describe_credentials(cfg: &Config, now: Timestamp) -> Result<Vec<String>, Failure> {
     Ok(match cfg.calendar.provider {
         ProviderKind::Google => crate::calendar::google::describe_credentials(cfg, now).await?,
-        ProviderKind::Caldav => crate::calendar::caldav::describe_credentials(cfg)?,
+        ProviderKind::Caldav => crate::calendar::caldav::describe_credentials(cfg).await?,
         ProviderKind::Local => Vec::new(),
     })
 }
