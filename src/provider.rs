@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use crate::calendar::caldav::CaldavProvider;
 use crate::calendar::google::GoogleProvider;
 use crate::calendar::local::LocalProvider;
 use crate::calendar::{
@@ -24,6 +25,7 @@ pub enum Provider {
     Local(LocalProvider),
     /// Boxed: it is much larger than the local provider.
     Google(Box<GoogleProvider>),
+    Caldav(Box<CaldavProvider>),
 }
 
 impl CalendarProvider for Provider {
@@ -31,6 +33,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.busy(emails, range).await,
             Provider::Google(p) => p.busy(emails, range).await,
+            Provider::Caldav(p) => p.busy(emails, range).await,
         }
     }
 
@@ -38,6 +41,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.create_series(series).await,
             Provider::Google(p) => p.create_series(series).await,
+            Provider::Caldav(p) => p.create_series(series).await,
         }
     }
 
@@ -45,6 +49,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.list_series().await,
             Provider::Google(p) => p.list_series().await,
+            Provider::Caldav(p) => p.list_series().await,
         }
     }
 
@@ -52,6 +57,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.get_series(event_id).await,
             Provider::Google(p) => p.get_series(event_id).await,
+            Provider::Caldav(p) => p.get_series(event_id).await,
         }
     }
 
@@ -59,6 +65,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.delete_series(event_id).await,
             Provider::Google(p) => p.delete_series(event_id).await,
+            Provider::Caldav(p) => p.delete_series(event_id).await,
         }
     }
 
@@ -66,6 +73,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.end_series(event_id, until).await,
             Provider::Google(p) => p.end_series(event_id, until).await,
+            Provider::Caldav(p) => p.end_series(event_id, until).await,
         }
     }
 
@@ -73,6 +81,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.write_timeout(),
             Provider::Google(p) => p.write_timeout(),
+            Provider::Caldav(p) => p.write_timeout(),
         }
     }
 
@@ -80,6 +89,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.list_changes(token).await,
             Provider::Google(p) => p.list_changes(token).await,
+            Provider::Caldav(p) => p.list_changes(token).await,
         }
     }
 
@@ -93,6 +103,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
             Provider::Google(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
+            Provider::Caldav(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
         }
     }
 
@@ -100,6 +111,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.capabilities(),
             Provider::Google(p) => p.capabilities(),
+            Provider::Caldav(p) => p.capabilities(),
         }
     }
 
@@ -107,6 +119,7 @@ impl CalendarProvider for Provider {
         match self {
             Provider::Local(p) => p.requests(),
             Provider::Google(p) => p.requests(),
+            Provider::Caldav(p) => p.requests(),
         }
     }
 }
@@ -120,10 +133,14 @@ pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
             "{}: calendar.local.dir is required with provider = \"local\"",
             cfg.path.display()
         ))),
-        (ProviderKind::Caldav, _) => Err(Failure::Usage(anyhow::anyhow!(
-            "{}: calendar.provider \"caldav\" is not available in this build yet",
-            cfg.path.display()
-        ))),
+        (ProviderKind::Caldav, _) => {
+            // Tests of the binary shorten the retries, as for Google.
+            #[cfg(feature = "test-hooks")]
+            let timing = crate::test_hooks::google_timing()?;
+            #[cfg(not(feature = "test-hooks"))]
+            let timing = crate::calendar::http::Timing::default();
+            Ok(Provider::Caldav(Box::new(CaldavProvider::with_timing(cfg, timing)?)))
+        }
         (ProviderKind::Google, _) => {
             // Tests of the binary shorten the retries; a release build has
             // only the defaults.

@@ -170,7 +170,6 @@ impl Dav {
     /// How long after a write was sent the server may still apply it: the
     /// last attempt may start up to the retry budget after the first, and
     /// take one call timeout.
-    #[allow(dead_code)] // TEMP: used by booking and changes (next step)
     pub fn write_timeout(&self) -> Duration {
         let timing = self.caller.timing();
         timing.call_timeout.saturating_add(timing.retry_budget)
@@ -213,7 +212,6 @@ impl Dav {
 }
 
 /// The ETag of an answer, as sent (quotes included).
-#[allow(dead_code)] // TEMP: used by booking and changes (next step)
 pub fn etag(answer: &Answer) -> Option<String> {
     answer
         .headers

@@ -9,11 +9,18 @@
 //! - `xml`: the WebDAV/CalDAV request bodies and the multistatus answers.
 //! - `discovery`: well-known URL → principal → calendar home → calendar.
 //! - `busy`: VFREEBUSY answers and outbox requests.
+//! - `ical`: a series as an iCalendar resource (VTIMEZONE, markers, copies),
+//!   read back, and edited in place (end early, move one occurrence).
+//! - `series`: create, read, end, move, cancel on the server (ETags).
+//! - `changes`: sync-collection per watched collection, answers from copies.
 
 mod busy;
+mod changes;
 mod client;
 mod credentials;
 mod discovery;
+mod ical;
+mod series;
 mod xml;
 
 use std::collections::BTreeMap;
@@ -26,7 +33,10 @@ use self::client::{Call, Dav, SERVICE, body_text};
 pub use self::credentials::Credentials;
 use self::discovery::{Discovered, DiscoveryError};
 use super::http::{ApiError, HttpClient, Timing, http_client, http_client_on, https_connector_with_roots};
-use super::{BusyAnswer, CalendarError};
+use super::{
+    BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Capabilities, Changes, CreateOutcome, DeleteOutcome,
+    EndOutcome, SeriesRequest,
+};
 use crate::config::{Caldav, CaldavBusy, CaldavCalendar, Config};
 use crate::core::interval::{Interval, IntervalSet};
 
@@ -39,7 +49,6 @@ pub struct CaldavProvider {
     /// `calendar.caldav.organizer_calendar`, parsed, when configured.
     configured_calendar: Option<Url>,
     /// `calendar.instance`, written on every event this provider creates.
-    #[allow(dead_code)] // TEMP: used by booking (next step)
     instance: String,
     /// Each person's zone (floating and all-day times of `calendar-query`).
     zones: BTreeMap<String, TimeZone>,
@@ -281,10 +290,6 @@ impl CaldavProvider {
         Ok(answers)
     }
 
-    pub fn requests(&self) -> u64 {
-        self.dav.requests()
-    }
-
     /// An [`ApiError`] as the rest of liaison sees it.
     fn error(&self, what: &str, e: ApiError) -> CalendarError {
         match e {
@@ -307,6 +312,63 @@ impl CaldavProvider {
             line: None,
             message,
         }
+    }
+}
+
+impl CalendarProvider for CaldavProvider {
+    async fn busy(&self, emails: &[String], range: Interval) -> Result<BTreeMap<String, BusyAnswer>, CalendarError> {
+        self.read_busy(emails, range).await
+    }
+
+    async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
+        self.create(series).await
+    }
+
+    async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
+        Ok(self.all_series().await?.into_iter().map(|d| d.series).collect())
+    }
+
+    async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
+        Ok(self.read_series(event_id).await?.map(|d| d.series))
+    }
+
+    async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
+        self.delete(event_id).await
+    }
+
+    async fn end_series(&self, event_id: &str, until: jiff::Timestamp) -> Result<EndOutcome, CalendarError> {
+        self.end(event_id, until).await
+    }
+
+    /// A PUT whose answer was lost may still be applied until its last
+    /// attempt's timeout has passed.
+    fn write_timeout(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::try_from(self.dav.write_timeout()).unwrap_or(jiff::SignedDuration::MAX)
+    }
+
+    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+        self.changes(token).await
+    }
+
+    async fn move_occurrence(
+        &self,
+        series_id: &str,
+        instance_id: &str,
+        to: Interval,
+        zone: &str,
+    ) -> Result<(), CalendarError> {
+        self.move_one(series_id, instance_id, to, zone).await
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            answers: true,
+            occurrences: true,
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        self.dav.requests()
     }
 }
 

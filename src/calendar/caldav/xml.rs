@@ -19,7 +19,7 @@ pub type Name = (&'static str, &'static str);
 
 pub const CURRENT_USER_PRINCIPAL: Name = (DAV, "current-user-principal");
 pub const RESOURCETYPE: Name = (DAV, "resourcetype");
-#[allow(dead_code)] // TEMP: used by booking and changes (next step)
+#[cfg(test)]
 pub const GETETAG: Name = (DAV, "getetag");
 pub const SYNC_TOKEN: Name = (DAV, "sync-token");
 pub const CALENDAR_HOME_SET: Name = (CALDAV, "calendar-home-set");
@@ -28,7 +28,6 @@ pub const SUPPORTED_COMPONENTS: Name = (CALDAV, "supported-calendar-component-se
 pub const CALENDAR_DATA: Name = (CALDAV, "calendar-data");
 
 /// `text` escaped for XML character data and attribute values.
-#[allow(dead_code)] // TEMP: used by booking and changes (next step)
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -92,8 +91,15 @@ pub fn calendar_query_expanded(start: Timestamp, end: Timestamp) -> String {
     )
 }
 
+/// RFC 4791 §7.8: every event of a collection, with its data.
+pub fn calendar_query_all() -> String {
+    format!(
+        "{HEAD}<c:calendar-query {NAMESPACES}><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter>\
+         <c:comp-filter name=\"VCALENDAR\"><c:comp-filter name=\"VEVENT\"/></c:comp-filter></c:filter></c:calendar-query>"
+    )
+}
+
 /// RFC 4791 §7.9: the ETag and data of each resource in `hrefs` (paths).
-#[allow(dead_code)] // TEMP: used by booking and changes (next step)
 pub fn calendar_multiget(hrefs: &[String]) -> String {
     let hrefs: String = hrefs
         .iter()
@@ -106,7 +112,6 @@ pub fn calendar_multiget(hrefs: &[String]) -> String {
 
 /// RFC 6578 §3.2: what changed in a collection since `token` (everything
 /// for an empty token), with each member's ETag.
-#[allow(dead_code)] // TEMP: used by booking and changes (next step)
 pub fn sync_collection(token: &str) -> String {
     format!(
         "{HEAD}<d:sync-collection {NAMESPACES}><d:sync-token>{}</d:sync-token><d:sync-level>1</d:sync-level>\
@@ -250,7 +255,6 @@ pub fn parse_multistatus(body: &str) -> Result<Multistatus, String> {
 
 /// The preconditions an `error` body names (`DAV:valid-sync-token`,
 /// `C:no-uid-conflict`, ...), as `(namespace, name)`; empty for any other body.
-#[allow(dead_code)] // TEMP: used by booking and changes (next step)
 pub fn preconditions(body: &str) -> Vec<(String, String)> {
     let Ok(doc) = roxmltree::Document::parse(body) else {
         return Vec::new();
@@ -271,7 +275,6 @@ pub fn preconditions(body: &str) -> Vec<(String, String)> {
 }
 
 /// Whether an error body names the precondition `name`.
-#[allow(dead_code)] // TEMP: used by booking and changes (next step)
 pub fn names_precondition(body: &str, name: Name) -> bool {
     preconditions(body)
         .iter()
@@ -378,6 +381,7 @@ mod tests {
             free_busy_query(start, end),
             calendar_query_expanded(start, end),
             calendar_multiget(&["/a/b&c.ics".into()]),
+            calendar_query_all(),
             propfind(&[CURRENT_USER_PRINCIPAL, CALENDAR_HOME_SET]),
         ] {
             roxmltree::Document::parse(&body).unwrap_or_else(|e| panic!("{e}: {body}"));

@@ -4,8 +4,8 @@
 //! an authorization failure, and the outbox (which neither server answers
 //! for other people) gives a per-person reason.
 
-use liaison::calendar::CalendarError;
 use liaison::calendar::caldav::CaldavProvider;
+use liaison::calendar::{CalendarError, CalendarProvider as _};
 use liaison::core::interval::{Interval, IntervalSet};
 
 use super::{DavOrg, email, event};

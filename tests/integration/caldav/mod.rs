@@ -3,6 +3,7 @@
 //! the real binary end to end (`end_to_end`).
 
 mod busy;
+mod end_to_end;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
