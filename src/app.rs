@@ -275,6 +275,7 @@ pub fn calendar_identity(cfg: &Config) -> String {
     match (&cfg.calendar.provider, &cfg.calendar.local) {
         (ProviderKind::Local, Some(local)) => format!("local:{}", local.dir.display()),
         (ProviderKind::Microsoft, _) => format!("microsoft:{}", cfg.calendar.organizer()),
+        (ProviderKind::Caldav, _) => format!("caldav:{}", cfg.calendar.organizer()),
         _ => format!("google:{}", cfg.calendar.google.organizer),
     }
 }

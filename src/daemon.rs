@@ -196,6 +196,7 @@ fn reload_refusal(old: &Config, new: &Config) -> Option<String> {
     if old.calendar.organizer() != new.calendar.organizer() {
         let key = match new.calendar.provider {
             crate::config::ProviderKind::Microsoft => "calendar.microsoft.organizer",
+            crate::config::ProviderKind::Caldav => "calendar.caldav.organizer_calendar",
             _ => "calendar.google.organizer",
         };
         return Some(changed(key, &old.calendar.organizer(), &new.calendar.organizer()));

@@ -279,15 +279,8 @@ fn load_config(explicit: Option<&Path>) -> Result<config::Config, Failure> {
 async fn check_command(explicit: Option<&Path>, now: Timestamp) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
     out!("{}", config::summary(&cfg, app::today(&cfg, now)))?;
-    if cfg.calendar.provider == config::ProviderKind::Google {
-        for line in google::describe_credentials(&cfg, now).await? {
-            outln!("{line}")?;
-        }
-    }
-    if cfg.calendar.provider == config::ProviderKind::Microsoft {
-        for line in liaison::calendar::microsoft::describe_credentials(&cfg).await? {
-            outln!("{line}")?;
-        }
+    for line in provider::describe_credentials(&cfg, now).await? {
+        outln!("{line}")?;
     }
     outln!("{}: OK", cfg.path.display())?;
     Ok(())
@@ -308,7 +301,7 @@ async fn auth_command(explicit: Option<&Path>, open_browser: bool) -> Result<(),
     }
     if cfg.calendar.provider != config::ProviderKind::Google {
         return Err(Failure::Usage(anyhow!(
-            "{}: calendar.provider is \"local\"; there is nothing to authorize (set provider = \"google\")",
+            "{}: calendar.provider is not \"google\"; there is nothing to authorize (the local provider needs no account; CalDAV signs in with calendar.caldav.password_file)",
             cfg.path.display()
         )));
     }

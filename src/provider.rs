@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
+use crate::calendar::caldav::CaldavProvider;
 use crate::calendar::google::{GoogleProvider, Timing};
 use crate::calendar::local::LocalProvider;
 use crate::calendar::microsoft::MicrosoftProvider;
@@ -26,6 +27,7 @@ pub enum Provider {
     /// Boxed: it is much larger than the local provider.
     Google(Box<GoogleProvider>),
     Microsoft(Box<MicrosoftProvider>),
+    Caldav(Box<CaldavProvider>),
 }
 
 impl CalendarProvider for Provider {
@@ -34,6 +36,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.busy(emails, range).await,
             Provider::Google(p) => p.busy(emails, range).await,
             Provider::Microsoft(p) => p.busy(emails, range).await,
+            Provider::Caldav(p) => p.busy(emails, range).await,
         }
     }
 
@@ -42,6 +45,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.create_series(series).await,
             Provider::Google(p) => p.create_series(series).await,
             Provider::Microsoft(p) => p.create_series(series).await,
+            Provider::Caldav(p) => p.create_series(series).await,
         }
     }
 
@@ -50,6 +54,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.list_series().await,
             Provider::Google(p) => p.list_series().await,
             Provider::Microsoft(p) => p.list_series().await,
+            Provider::Caldav(p) => p.list_series().await,
         }
     }
 
@@ -58,6 +63,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.get_series(event_id).await,
             Provider::Google(p) => p.get_series(event_id).await,
             Provider::Microsoft(p) => p.get_series(event_id).await,
+            Provider::Caldav(p) => p.get_series(event_id).await,
         }
     }
 
@@ -66,6 +72,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.delete_series(event_id).await,
             Provider::Google(p) => p.delete_series(event_id).await,
             Provider::Microsoft(p) => p.delete_series(event_id).await,
+            Provider::Caldav(p) => p.delete_series(event_id).await,
         }
     }
 
@@ -74,6 +81,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.end_series(event_id, until).await,
             Provider::Google(p) => p.end_series(event_id, until).await,
             Provider::Microsoft(p) => p.end_series(event_id, until).await,
+            Provider::Caldav(p) => p.end_series(event_id, until).await,
         }
     }
 
@@ -82,6 +90,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.write_timeout(),
             Provider::Google(p) => p.write_timeout(),
             Provider::Microsoft(p) => p.write_timeout(),
+            Provider::Caldav(p) => p.write_timeout(),
         }
     }
 
@@ -90,6 +99,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.list_changes(token).await,
             Provider::Google(p) => p.list_changes(token).await,
             Provider::Microsoft(p) => p.list_changes(token).await,
+            Provider::Caldav(p) => p.list_changes(token).await,
         }
     }
 
@@ -104,6 +114,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
             Provider::Google(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
             Provider::Microsoft(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
+            Provider::Caldav(p) => p.move_occurrence(series_id, instance_id, to, zone).await,
         }
     }
 
@@ -112,6 +123,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.capabilities(),
             Provider::Google(p) => p.capabilities(),
             Provider::Microsoft(p) => p.capabilities(),
+            Provider::Caldav(p) => p.capabilities(),
         }
     }
 
@@ -120,6 +132,7 @@ impl CalendarProvider for Provider {
             Provider::Local(p) => p.requests(),
             Provider::Google(p) => p.requests(),
             Provider::Microsoft(p) => p.requests(),
+            Provider::Caldav(p) => p.requests(),
         }
     }
 }
@@ -137,6 +150,7 @@ pub async fn provider(cfg: &Config) -> Result<Provider, Failure> {
             cfg,
             timing()?,
         )?))),
+        (ProviderKind::Caldav, _) => Ok(Provider::Caldav(Box::new(CaldavProvider::with_timing(cfg, timing()?)?))),
         (ProviderKind::Google, _) => {
             let timing = timing()?;
             Ok(Provider::Google(Box::new(
@@ -153,6 +167,17 @@ fn timing() -> Result<Timing, Failure> {
     return crate::test_hooks::google_timing();
     #[cfg(not(feature = "test-hooks"))]
     Ok(Timing::default())
+}
+
+/// Lines for `liaison check` about the credentials of the provider in use
+/// (nothing for the local provider); a bad credential file is an error.
+pub async fn describe_credentials(cfg: &Config, now: Timestamp) -> Result<Vec<String>, Failure> {
+    Ok(match cfg.calendar.provider {
+        ProviderKind::Google => crate::calendar::google::describe_credentials(cfg, now).await?,
+        ProviderKind::Microsoft => crate::calendar::microsoft::describe_credentials(cfg).await?,
+        ProviderKind::Caldav => crate::calendar::caldav::describe_credentials(cfg).await?,
+        ProviderKind::Local => Vec::new(),
+    })
 }
 
 /// The local provider on `dir`, reading floating and all-day times in each

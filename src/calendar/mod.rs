@@ -3,9 +3,10 @@
 //!
 //! Provider wire types never leave their module; the rest of liaison sees only
 //! the types here. The local provider (iCalendar files) is the embedded default;
-//! the Google provider (`google`) and the Microsoft 365 provider
-//! (`microsoft`, Microsoft Graph) plug into the same trait.
+//! the Google provider (`google`), the Microsoft 365 provider (`microsoft`,
+//! Microsoft Graph) and the CalDAV provider (`caldav`) plug into the same trait.
 
+pub mod caldav;
 pub mod google;
 pub mod http;
 pub mod local;

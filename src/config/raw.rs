@@ -78,6 +78,20 @@ pub(super) struct RawCalendar {
     pub(super) google: RawGoogle,
     pub(super) microsoft: Option<RawMicrosoft>,
     pub(super) local: Option<RawLocal>,
+    pub(super) caldav: Option<RawCaldav>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCaldav {
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) username: Option<Spanned<String>>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) organizer: Option<Spanned<String>>,
+    pub(super) ca_file: Option<Spanned<String>>,
+    pub(super) organizer_calendar: Option<Spanned<String>>,
+    pub(super) busy: Option<Spanned<String>>,
+    pub(super) deliver: Option<Spanned<String>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -123,6 +137,7 @@ pub(super) struct RawPerson {
     pub(super) preferred_hours: Option<Spanned<String>>,
     pub(super) away: Option<Vec<Spanned<toml::Value>>>,
     pub(super) paused: Option<bool>,
+    pub(super) calendar: Option<Spanned<String>>,
 }
 
 /// serde's messages name Rust types ("expected i64", "expected struct
@@ -221,6 +236,14 @@ mod tests {
             "calendar.microsoft.login_base_url",
             "calendar.microsoft.requests_per_second",
             "calendar.local.dir",
+            "calendar.caldav.url",
+            "calendar.caldav.username",
+            "calendar.caldav.password_file",
+            "calendar.caldav.organizer",
+            "calendar.caldav.ca_file",
+            "calendar.caldav.organizer_calendar",
+            "calendar.caldav.busy",
+            "calendar.caldav.deliver",
             "people.email",
             "people.name",
             "people.unit",
@@ -230,6 +253,7 @@ mod tests {
             "people.preferred_hours",
             "people.away",
             "people.paused",
+            "people.calendar",
         ];
         let missing: Vec<&str> = keys
             .iter()

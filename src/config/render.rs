@@ -8,7 +8,7 @@ use jiff::Span;
 use jiff::civil::Date;
 
 use super::parsers::placeholders;
-use super::types::{Config, GoogleAuth, MicrosoftAuth, Person, ProviderKind};
+use super::types::{CaldavBusy, CaldavDeliver, Config, GoogleAuth, MicrosoftAuth, Person, ProviderKind};
 
 /// Expands the placeholders `{a.name}`, `{a.unit}`, `{b.name}`, `{b.unit}` and
 /// `{weeks}` in a meeting title or description. Anything else is copied as is
@@ -81,6 +81,25 @@ pub fn summary(cfg: &Config, today: Date) -> String {
                 )
             }
             None => "microsoft".to_string(),
+        },
+        ProviderKind::Caldav => match &cfg.calendar.caldav {
+            Some(c) => {
+                let busy = match c.busy {
+                    CaldavBusy::FreeBusyQuery => "free-busy-query",
+                    CaldavBusy::CalendarQuery => "calendar-query",
+                    CaldavBusy::ScheduleOutbox => "schedule-outbox",
+                };
+                let deliver = match c.deliver {
+                    CaldavDeliver::Scheduling => "scheduling",
+                    CaldavDeliver::WriteEach => "write-each",
+                };
+                let calendar = c.organizer_calendar.as_deref().unwrap_or("found by discovery");
+                format!(
+                    "caldav ({} as {}, organizer {}, calendar {calendar}, busy by {busy}, delivery by {deliver})",
+                    c.url, c.username, c.organizer
+                )
+            }
+            None => "caldav".to_string(),
         },
     };
     out.push_str(&format!("calendar:  {provider}\n"));

@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod caldav;
+mod caldav_servers;
 mod closed_stdout;
 mod consent;
 mod daemon;

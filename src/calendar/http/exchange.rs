@@ -55,9 +55,45 @@ pub fn https_connector() -> Connector {
     CappedConnector::new(https, BODY_LIMIT + HEAD_ROOM)
 }
 
+/// The [`Connector`] trusting only the CA certificates of the PEM bundle
+/// `pem` (a server signed by a private CA) instead of the webpki roots.
+/// `Err` says why the bundle cannot be used.
+pub fn https_connector_with_roots(pem: &[u8]) -> Result<Connector, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("is not a PEM bundle: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("holds a certificate rustls refuses: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("holds no certificate (expected PEM \"BEGIN CERTIFICATE\" blocks)".into());
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot be used for TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(CappedConnector::new(https, BODY_LIMIT + HEAD_ROOM))
+}
+
 /// A client for [`exchange`], on [`https_connector`].
 pub fn http_client() -> HttpClient {
     Client::builder(TokioExecutor::new()).build(https_connector())
+}
+
+/// A client for [`exchange`] on another [`Connector`] (see
+/// [`https_connector_with_roots`]).
+pub fn http_client_on(connector: Connector) -> HttpClient {
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 /// An answer read whole.

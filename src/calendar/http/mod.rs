@@ -1,5 +1,5 @@
 //! The one HTTP layer of every calendar provider that talks to a server
-//! (Google now; Microsoft Graph and CalDAV next).
+//! (Google and CalDAV now; Microsoft Graph next).
 //!
 //! - [`Caller::run`] (`call`): runs one async call with pacing, a timeout per
 //!   attempt and retries, reading failures with the [`Classify`] the provider
@@ -31,7 +31,8 @@ pub use self::call::{Caller, Classify};
 pub use self::capped::{AnswerTooLarge, CappedConnector, CappedIo, CutAnswers};
 pub use self::error::ApiError;
 pub use self::exchange::{
-    Answer, BODY_LIMIT, Connector, ExchangeError, HttpClient, exchange, http_client, https_connector,
+    Answer, BODY_LIMIT, Connector, ExchangeError, HttpClient, exchange, http_client, http_client_on, https_connector,
+    https_connector_with_roots,
 };
 pub use self::pacing::{Pacer, RequestCounter};
 pub use self::retry::{

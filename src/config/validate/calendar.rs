@@ -1,18 +1,27 @@
 //! `[calendar]`: the provider and its settings (`[calendar.google]`,
-//! `[calendar.microsoft]` in `microsoft`, `[calendar.local]`), what each provider requires, and the name of this
+//! `[calendar.microsoft]` in `microsoft`, `[calendar.local]`, `[calendar.caldav]` in `caldav`), what each provider requires, and the name of this
 //! installation (`instance`, derived by [`derived_instance`] when not set).
 
 use std::path::Path;
 
+use serde_spanned::Spanned;
+
+use super::caldav::validate_caldav;
 use super::fields::{Ctx, enum_field, int_field, or_default, path_field, span_of};
 use super::microsoft::validate_microsoft;
 use crate::config::defaults;
 use crate::config::locate::Env;
 use crate::config::parsers::{check_email, check_instance, check_url};
-use crate::config::raw::RawCalendar;
+use crate::config::raw::{RawCalendar, RawPerson};
 use crate::config::types::{Calendar, Google, GoogleAuth, Local, ProviderKind};
 
-pub(super) fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, env: &Env) -> Option<Calendar> {
+pub(super) fn validate_calendar(
+    ctx: &mut Ctx,
+    raw: &RawCalendar,
+    people: &[Spanned<RawPerson>],
+    base: &Path,
+    env: &Env,
+) -> Option<Calendar> {
     let provider = enum_field(
         ctx,
         "calendar.provider",
@@ -22,6 +31,7 @@ pub(super) fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, e
             ("google", ProviderKind::Google),
             ("microsoft", ProviderKind::Microsoft),
             ("local", ProviderKind::Local),
+            ("caldav", ProviderKind::Caldav),
         ],
     );
     let g = &raw.google;
@@ -128,6 +138,15 @@ pub(super) fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, e
         base,
         env,
     );
+    let caldav = validate_caldav(
+        ctx,
+        raw.caldav.as_ref(),
+        people,
+        span_of(&raw.provider),
+        provider == Some(ProviderKind::Caldav),
+        base,
+        env,
+    );
 
     let google = Google {
         auth: auth?,
@@ -155,13 +174,12 @@ pub(super) fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, e
         google,
         microsoft: microsoft?,
         local: local_dir.map(|dir| Local { dir }),
+        caldav: caldav?,
     };
-    let (instance, instance_explicit) = match instance {
+    (calendar.instance, calendar.instance_explicit) = match instance {
         Some(set) => set,
         None => (derived_instance(calendar.organizer(), ctx.path), false),
     };
-    calendar.instance = instance;
-    calendar.instance_explicit = instance_explicit;
     Some(calendar)
 }
 
