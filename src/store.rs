@@ -208,6 +208,27 @@ impl Store {
         Ok(())
     }
 
+    /// Writes the records `put` and forgets the ids `remove` at once (one
+    /// sled batch: all or none), flushed before returning, with one flush
+    /// instead of one per record: the intents of a batch of bookings, then
+    /// what became of them.
+    pub fn update(&self, put: &[SeriesRecord], remove: &[&str]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for record in put {
+            // Serializing plain data with string keys cannot fail.
+            batch.insert(
+                record.request.event_id.as_bytes(),
+                serde_json::to_vec(record).unwrap_or_default(),
+            );
+        }
+        for id in remove {
+            batch.remove(id.as_bytes());
+        }
+        self.series.apply_batch(batch).map_err(|e| map_sled(&self.path, e))?;
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
     /// The state of the person `email` (default when liaison knows nothing).
     pub fn person(&self, email: &str) -> Result<PersonState, StoreError> {
         let value = self.people.get(email).map_err(|e| map_sled(&self.path, e))?;
@@ -371,16 +392,26 @@ impl Store {
     /// (any state): the generation of the id of their next series.
     pub fn generations(&self, term: jiff::civil::Date, a: &str, b: &str) -> Result<u32, StoreError> {
         let pair = crate::core::plan::sorted(a, b);
-        let count = self
-            .series()?
-            .iter()
-            .filter(|r| r.request.term == term && r.request.pair == pair)
-            // A refused id never reached the calendar and is used again; an
-            // abandoned one may still land late, so it never is.
-            .filter(|r| r.state != SeriesState::Failed)
-            .count();
-        Ok(count as u32)
+        Ok(generations(&self.series()?, term).get(&pair).copied().unwrap_or(0))
     }
+}
+
+/// For each pair, how many series it already had in the term starting `term`
+/// (see [`Store::generations`]), from one read of the records.
+pub fn generations(
+    records: &[SeriesRecord],
+    term: jiff::civil::Date,
+) -> std::collections::HashMap<(String, String), u32> {
+    let mut counts = std::collections::HashMap::new();
+    // A refused id never reached the calendar and is used again; an
+    // abandoned one may still land late, so it never is.
+    for r in records
+        .iter()
+        .filter(|r| r.request.term == term && r.state != SeriesState::Failed)
+    {
+        *counts.entry(r.request.pair.clone()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// Pair history from series records: every series that reached the calendar
@@ -525,6 +556,30 @@ mod tests {
         let history = store.history().unwrap();
         assert_eq!(history.last_met.get(&("a@x".into(), "b@x".into())), Some(&0));
         assert!(!history.last_met.contains_key(&("a@x".into(), "c@x".into())));
+    }
+
+    #[test]
+    fn an_update_writes_and_forgets_records_together_and_they_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let term = date(2027, 1, 4);
+        let (a, b, c) = (
+            record("a@x", "b@x", term, 0, SeriesState::Pending),
+            record("c@x", "d@x", term, 0, SeriesState::Pending),
+            record("e@x", "f@x", term, 0, SeriesState::Pending),
+        );
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.update(&[a.clone(), b.clone()], &[]).unwrap();
+            let mut booked = a.clone();
+            booked.state = SeriesState::Booked;
+            store.update(&[booked, c.clone()], &[&b.request.event_id]).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let states: Vec<_> = [&a, &b, &c]
+            .iter()
+            .map(|r| store.get(&r.request.event_id).unwrap().map(|r| r.state))
+            .collect();
+        assert_eq!(states, [Some(SeriesState::Booked), None, Some(SeriesState::Pending)]);
     }
 
     #[test]

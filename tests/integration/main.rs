@@ -9,6 +9,7 @@ mod daemon;
 mod demo;
 mod fake_google;
 mod google;
+mod long_cycle;
 mod reconcile;
 mod repair;
 mod run_once;
