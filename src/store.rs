@@ -32,6 +32,14 @@ const INSTANCE_KEY: &str = "instance";
 /// Waits of 50 ms for a lock still held by this process's closing handle.
 const LOCK_RETRIES: u32 = 100;
 
+/// A schema version as stored (four bytes, big-endian), or its bytes.
+fn schema_text(found: &[u8]) -> String {
+    match <[u8; 4]>::try_from(found) {
+        Ok(bytes) => u32::from_be_bytes(bytes).to_string(),
+        Err(_) => format!("{found:?}"),
+    }
+}
+
 /// Errors of the store, with the path they concern.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -40,8 +48,16 @@ pub enum StoreError {
     #[error("state database {path}: {message}")]
     Damaged { path: PathBuf, message: String },
     /// Written by another version of liaison: kept as it is, never moved aside.
-    #[error("state database {path}: unknown schema version {found:?} (this liaison writes {SCHEMA_VERSION})")]
+    #[error(
+        "state database {path}: written by another version of liaison (schema {}, this one reads {SCHEMA_VERSION}); \
+         run the version that wrote it, or move the directory aside and liaison rebuilds the state from the calendar",
+        schema_text(found)
+    )]
     UnknownSchema { path: PathBuf, found: Vec<u8> },
+    /// An existing state directory that is not liaison's to make private
+    /// (see `fsutil::create_private_dir`).
+    #[error("state directory {path}: {why}")]
+    Refused { path: PathBuf, why: String },
     #[error("state directory {path}: {source}")]
     Io {
         path: PathBuf,
@@ -68,9 +84,15 @@ impl Store {
 
     /// [`Store::open`], waiting at most `retries` times 50 ms for a lock.
     fn open_waiting(state_dir: &Path, retries: u32) -> Result<Store, StoreError> {
-        crate::fsutil::create_private_dir(state_dir).map_err(|source| StoreError::Io {
-            path: state_dir.to_path_buf(),
-            source,
+        crate::fsutil::create_private_dir(state_dir).map_err(|source| match crate::fsutil::refusal(&source) {
+            Some(why) => StoreError::Refused {
+                path: state_dir.to_path_buf(),
+                why: why.to_string(),
+            },
+            None => StoreError::Io {
+                path: state_dir.to_path_buf(),
+                source,
+            },
         })?;
         let path = state_dir.join(DB_DIR);
         // sled releases its file lock from a background thread after the last

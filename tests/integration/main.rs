@@ -13,6 +13,7 @@ mod long_cycle;
 mod reconcile;
 mod repair;
 mod run_once;
+mod state;
 mod status;
 mod strict;
 mod terms;
