@@ -59,6 +59,18 @@ impl<P: CalendarProvider> CalendarProvider for DryRun<'_, P> {
         self.inner.get_series(event_id).await
     }
 
+    async fn get_many(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<Result<Option<BookedSeries>, CalendarError>>, CalendarError> {
+        self.inner.get_many(event_ids).await
+    }
+
+    /// The inner provider's: the same batches are planned, none is written.
+    fn batch_size(&self) -> usize {
+        self.inner.batch_size()
+    }
+
     async fn delete_series(&self, _event_id: &str) -> Result<DeleteOutcome, CalendarError> {
         self.skip();
         Ok(DeleteOutcome::Deleted)
@@ -90,6 +102,10 @@ impl<P: CalendarProvider> CalendarProvider for DryRun<'_, P> {
 
     fn capabilities(&self) -> crate::calendar::Capabilities {
         self.inner.capabilities()
+    }
+
+    fn steps(&self) -> u64 {
+        self.inner.steps()
     }
 
     fn requests(&self) -> u64 {

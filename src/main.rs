@@ -1,5 +1,5 @@
 //! The `liaison` command: parses arguments, runs one command, maps its outcome to
-//! an exit code (0 ok, 1 failure, 2 usage/config/input, 3 authorization).
+//! an exit code (0 ok, 1 failure, 2 usage/config/input, 3 authorization, 4 state).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -49,6 +49,36 @@ impl CalendarProvider for Provider {
         }
     }
 
+    async fn create_many(&self, series: &[SeriesRequest]) -> Vec<Result<CreateOutcome, CalendarError>> {
+        match self {
+            Provider::Local(p) => p.create_many(series).await,
+            Provider::Google(p) => p.create_many(series).await,
+            Provider::Microsoft(p) => p.create_many(series).await,
+            Provider::Caldav(p) => p.create_many(series).await,
+        }
+    }
+
+    fn batch_size(&self) -> usize {
+        match self {
+            Provider::Local(p) => p.batch_size(),
+            Provider::Google(p) => p.batch_size(),
+            Provider::Microsoft(p) => p.batch_size(),
+            Provider::Caldav(p) => p.batch_size(),
+        }
+    }
+
+    async fn get_many(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<Result<Option<BookedSeries>, CalendarError>>, CalendarError> {
+        match self {
+            Provider::Local(p) => p.get_many(event_ids).await,
+            Provider::Google(p) => p.get_many(event_ids).await,
+            Provider::Microsoft(p) => p.get_many(event_ids).await,
+            Provider::Caldav(p) => p.get_many(event_ids).await,
+        }
+    }
+
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
         match self {
             Provider::Local(p) => p.list_series().await,
@@ -133,6 +163,15 @@ impl CalendarProvider for Provider {
             Provider::Google(p) => p.requests(),
             Provider::Microsoft(p) => p.requests(),
             Provider::Caldav(p) => p.requests(),
+        }
+    }
+
+    fn steps(&self) -> u64 {
+        match self {
+            Provider::Local(p) => p.steps(),
+            Provider::Google(p) => p.steps(),
+            Provider::Microsoft(p) => p.steps(),
+            Provider::Caldav(p) => p.steps(),
         }
     }
 }

@@ -184,11 +184,61 @@ pub trait CalendarProvider {
     /// Creates the series, or reports that a series with the same id exists.
     async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError>;
 
+    /// Creates each series in order, as [`create_series`](Self::create_series)
+    /// would, and returns the outcome of each one tried: all of them, or fewer
+    /// when an error that concerns everyone ([`ErrorScope::Everyone`] or
+    /// [`ErrorScope::Authorization`]) ends the batch; that error is then the
+    /// last outcome, and the series after it were not sent. The caller gives
+    /// at most [`batch_size`](Self::batch_size) series at a time, each
+    /// announced by its intent in the store beforehand.
+    async fn create_many(&self, series: &[SeriesRequest]) -> Vec<Result<CreateOutcome, CalendarError>> {
+        let mut outcomes = Vec::with_capacity(series.len());
+        for one in series {
+            let outcome = self.create_series(one).await;
+            let ends = outcome.as_ref().is_err_and(|e| e.scope() != ErrorScope::ThisOne);
+            outcomes.push(outcome);
+            if ends {
+                break;
+            }
+        }
+        outcomes
+    }
+
+    /// How many series [`create_many`](Self::create_many) should be given at
+    /// once. 1 where every insert is a request of its own (Google): each
+    /// intent is then flushed right before its insert, and a crash leaves at
+    /// most one intent in doubt. A provider that writes a whole file per
+    /// change (local) takes them all, so the file is written once per batch
+    /// and not once per series.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
     /// Every series liaison created on the organizer calendar.
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError>;
 
     /// The series with this id, cancelled or not, if the calendar has it.
     async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError>;
+
+    /// [`get_series`](Self::get_series) of each id, in order. The outer error
+    /// concerns them all (a local file that cannot be read); an inner one only
+    /// its id. A provider that reads everything at once (local) overrides it
+    /// to read once and not once per id.
+    async fn get_many(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<Result<Option<BookedSeries>, CalendarError>>, CalendarError> {
+        let mut found = Vec::with_capacity(event_ids.len());
+        for id in event_ids {
+            let one = self.get_series(id).await;
+            // An authorization error would fail every other lookup too.
+            if let Err(e @ CalendarError::Unauthorized(_)) = one {
+                return Err(e);
+            }
+            found.push(one);
+        }
+        Ok(found)
+    }
 
     /// Deletes (cancels) the whole series, notifying attendees as configured.
     /// Only for a series none of whose occurrences has started.
@@ -271,5 +321,12 @@ pub trait CalendarProvider {
     /// Providers without an API, like the local one, make none.
     fn requests(&self) -> u64 {
         0
+    }
+
+    /// Units of work done so far (requests, files read, files written): the
+    /// daemon's watchdog is pinged while this or the cycle's own steps move,
+    /// so a long read of many calendars counts as progress.
+    fn steps(&self) -> u64 {
+        self.requests()
     }
 }

@@ -74,6 +74,7 @@ pub fn parse(text: &str, path: &Path, env: &Env) -> Result<Config, ConfigErrors>
         path,
         text,
         errors: Vec::new(),
+        breaks: Default::default(),
     };
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,

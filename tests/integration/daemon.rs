@@ -14,13 +14,13 @@ use liaison::store::{SeriesState, Store};
 use crate::google::Org;
 
 /// Collects a child's stderr lines on a thread, so the test can wait for one.
-struct Log {
+pub struct Log {
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Log {
-    fn of(child: &mut Child) -> Log {
+    pub fn of(child: &mut Child) -> Log {
         let stderr = child.stderr.take().expect("stderr piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -37,7 +37,7 @@ impl Log {
     }
 
     /// Waits up to `limit` for a line containing `needle`.
-    fn wait_for(&mut self, needle: &str, limit: Duration) -> bool {
+    pub fn wait_for(&mut self, needle: &str, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         if self.seen.iter().any(|l| l.contains(needle)) {
             return true;
@@ -57,19 +57,19 @@ impl Log {
         false
     }
 
-    fn count(&mut self, needle: &str) -> usize {
+    pub fn count(&mut self, needle: &str) -> usize {
         while let Ok(line) = self.lines.try_recv() {
             self.seen.push(line);
         }
         self.seen.iter().filter(|l| l.contains(needle)).count()
     }
 
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         self.seen.join("\n")
     }
 }
 
-fn signal(child: &Child, name: &str) {
+pub fn signal(child: &Child, name: &str) {
     // The shell's built-in kill: present on every machine, unlike /bin/kill.
     let status = Command::new("sh")
         .args(["-c", &format!("kill -{name} {}", child.id())])
@@ -79,7 +79,7 @@ fn signal(child: &Child, name: &str) {
 }
 
 /// Waits for the child to exit, up to `limit`.
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
