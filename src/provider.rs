@@ -85,11 +85,11 @@ impl CalendarProvider for Provider {
         }
     }
 
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+    async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
         match self {
-            Provider::Local(p) => p.list_changes(token).await,
-            Provider::Google(p) => p.list_changes(token).await,
-            Provider::Microsoft(p) => p.list_changes(token).await,
+            Provider::Local(p) => p.list_changes(token, now).await,
+            Provider::Google(p) => p.list_changes(token, now).await,
+            Provider::Microsoft(p) => p.list_changes(token, now).await,
         }
     }
 

@@ -12,11 +12,13 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan as _};
 use serde_json::{Value, json};
 
 use crate::fake_graph::{CLIENT_ID, CLIENT_SECRET, DEFAULT_USER, DeviceState, FakeGraph, TENANT_DOMAIN};
+pub use crate::google::Member;
 use crate::google::lines_of;
 use crate::util::Run;
 
@@ -27,19 +29,14 @@ const WAIT: Duration = Duration::from_secs(60);
 const ZONES: [&str; 4] = ["Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata"];
 const PROPERTY: &str = "String {b0a1c7e2-3f5d-4c1a-9e4b-6c2d8f0a1e37} Name ";
 
-pub struct Member {
-    pub email: String,
-    pub unit: String,
-    pub zone: String,
-    pub busy: Vec<(Timestamp, Timestamp)>,
-}
-
 /// An organization on the fake Graph, configured for the device code.
 pub struct Org {
     pub fake: FakeGraph,
     pub tmp: tempfile::TempDir,
     pub config: PathBuf,
     pub members: Vec<Member>,
+    /// The Monday the first term starts.
+    pub first_term: Date,
 }
 
 fn civil(t: jiff::civil::DateTime) -> String {
@@ -51,6 +48,14 @@ impl Org {
     /// meetings in their own zone (one named by its Windows name) across
     /// the first term (2027-03-08, both DST changes inside).
     pub fn new(n: usize, extra: &str) -> Org {
+        Org::starting(n, extra, jiff::civil::date(2027, 3, 8))
+    }
+
+    /// [`Org::new`] with the first term on `first_term` (a Monday), the
+    /// meetings from the week before it.
+    pub fn starting(n: usize, extra: &str, first_term: Date) -> Org {
+        assert_eq!(first_term.weekday(), jiff::civil::Weekday::Monday);
+        let week_before = first_term.checked_sub(7.days()).unwrap();
         let fake = FakeGraph::start();
         let tmp = tempfile::tempdir().unwrap();
         let mut config = format!(
@@ -58,7 +63,7 @@ impl Org {
 state_dir = "state"
 
 [schedule]
-first_term = "2027-03-08"
+first_term = "{first_term}"
 
 [calendar]
 provider = "microsoft"
@@ -89,7 +94,7 @@ requests_per_second = 16
                 .into_iter()
                 .enumerate()
             {
-                let date = jiff::civil::date(2027, 3, 1).checked_add((day as i64).days()).unwrap();
+                let date = week_before.checked_add((day as i64).days()).unwrap();
                 let start = date.at(hour, 0, 0, 0);
                 let end = start.checked_add(minutes.minutes()).unwrap();
                 let zone_name = if k == 0 && zone == "Europe/Berlin" {
@@ -129,6 +134,7 @@ requests_per_second = 16
             tmp,
             config: path,
             members,
+            first_term,
         }
     }
 
@@ -266,11 +272,7 @@ requests_per_second = 16
                             m.email
                         );
                     }
-                    let week = jiff::civil::date(2027, 3, 8)
-                        .until(ls.date())
-                        .unwrap()
-                        .get_days()
-                        .div_euclid(7);
+                    let week = self.first_term.until(ls.date()).unwrap().get_days().div_euclid(7);
                     assert!(
                         per_week.insert((m.email.clone(), week)),
                         "{} twice in week {week}",
@@ -520,7 +522,7 @@ fn microsoft_a_quiet_cycle_reads_changes_with_the_delta_link_in_at_most_three_re
     );
 }
 
-/// The Monday 2027-03-22 of the term's third week, as a "now" after two held weeks.
+/// Saturday 2027-03-20, after the term's first two weeks were held.
 const SATURDAY_WEEK_1: &str = crate::util::SATURDAY_WEEK_1;
 
 fn pair_of(event: &Value) -> (String, String) {
@@ -612,17 +614,56 @@ fn microsoft_repair_a_series_a_person_deleted_is_recorded_and_that_pair_not_book
 #[test]
 fn microsoft_repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week() {
     let org = Org::authorized(12);
-    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    a_declined_occurrence_is_moved(&org, crate::util::NOW, SATURDAY_WEEK_1);
+}
+
+/// The term of 2032, which falls on the same days as 2027's (DST changes
+/// included), is years from the machine's clock: the delta window follows
+/// the cycle's clock, so the declined occurrence is seen and moved.
+#[test]
+fn microsoft_the_delta_window_follows_the_cycles_clock_not_the_machines() {
+    let org = Org::starting(12, "", jiff::civil::date(2032, 3, 8));
+    assert_eq!(org.authorize(Some(DeviceState::Approved)).code, 0);
+    let (book_at, repair_at) = ("2032-03-03T12:00:00Z", "2032-03-20T12:00:00Z");
+    let far = book_at.parse::<Timestamp>().unwrap().duration_since(Timestamp::now());
+    assert!(
+        far > SignedDuration::from_hours(24 * 365),
+        "the machine's clock is within a year of {book_at}: pick a later term"
+    );
+    a_declined_occurrence_is_moved(&org, book_at, repair_at);
+    // Every delta round began with a window around the test's clock.
+    let starts: Vec<_> = org
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("delta") && r.param("startDateTime").is_some())
+        .collect();
+    assert!(!starts.is_empty());
+    for r in starts {
+        let at = |k: &str| r.param(k).unwrap().parse::<Timestamp>().unwrap();
+        let clock: Timestamp = book_at.parse().unwrap();
+        assert!(
+            at("startDateTime") <= clock
+                && at("endDateTime") > clock.checked_add(SignedDuration::from_hours(24 * 7 * 8)).unwrap(),
+            "a delta window of {} to {} for a clock at {clock}",
+            at("startDateTime"),
+            at("endDateTime")
+        );
+    }
+}
+
+/// Books `org` at `book_at`; the first series' first person declines its
+/// third occurrence; the run at `repair_at` moves that occurrence within
+/// its week, and only it.
+fn a_declined_occurrence_is_moved(org: &Org, book_at: &str, repair_at: &str) {
+    let booked = org.liaison_at(book_at, &["run", "--once"]);
+    assert_eq!(booked.code, 0, "{}", booked.stderr);
     let event = org.liaison_events()[0].clone();
     let id = event["id"].as_str().unwrap().to_string();
-    let (a, _) = prop(&event, "liaison_pair")
-        .unwrap()
-        .split_once('|')
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .unwrap();
+    let (a, _) = pair_of(&event);
     let week2 = org.fake.instances(&id)[2].clone();
     org.fake.respond(&id, &a, "declined", Some(week2.1));
-    let run = org.liaison_at(SATURDAY_WEEK_1, &["run", "--once"]);
+    let run = org.liaison_at(repair_at, &["run", "--once"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let moved = org.fake.instances(&id)[2].clone();
     assert_ne!(
@@ -631,7 +672,7 @@ fn microsoft_repair_a_declined_occurrence_is_moved_to_another_time_free_for_both
         run.stderr
     );
     let week_of = |t: Timestamp| {
-        jiff::civil::date(2027, 3, 8)
+        org.first_term
             .until(t.to_zoned_datetime(TimeZone::UTC).date())
             .unwrap()
             .get_days()
@@ -646,6 +687,7 @@ fn microsoft_repair_a_declined_occurrence_is_moved_to_another_time_free_for_both
         .find(|e| e["id"] == id.as_str())
         .unwrap();
     assert_eq!(stored["exceptions"].as_array().unwrap().len(), 1);
+    org.check_invariants();
 }
 
 #[test]
