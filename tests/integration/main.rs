@@ -22,4 +22,5 @@ mod run_once;
 mod status;
 mod strict;
 mod terms;
+mod twins;
 mod util;

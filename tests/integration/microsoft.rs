@@ -447,6 +447,39 @@ fn microsoft_client_credentials_book_within_the_access_policy_and_exit_3_outside
     );
 }
 
+/// A delegated grant reaches only the signed-in person's calendar: signed
+/// in as an assistant while the organizer is named, `auth` and `run` exit
+/// 3 and say to sign in as the organizer; once they do, `run` books.
+#[test]
+fn microsoft_a_sign_in_by_someone_else_than_the_organizer_exits_3_and_books_nothing() {
+    let org = Org::new(4, &format!("organizer = \"{DEFAULT_USER}\""));
+    let assistant = "assistant@contoso.com";
+    org.fake.set_user(assistant);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 3, "{}\n{}", auth.stdout, auth.stderr);
+    assert!(
+        auth.stderr.contains("ErrorAccessDenied") && auth.stderr.contains("sign in as the organizer"),
+        "{}",
+        auth.stderr
+    );
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("sign in as the organizer"), "{}", run.stderr);
+    assert!(org.fake.events(assistant).is_empty() && org.liaison_events().is_empty());
+    assert!(
+        org.fake.requests().iter().any(|r| r.user.as_deref() == Some(assistant)),
+        "the assistant's token was used"
+    );
+
+    org.fake.set_user(DEFAULT_USER);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(org.check_invariants(), 2);
+    assert!(org.fake.events(assistant).is_empty());
+}
+
 #[test]
 fn microsoft_a_revoked_grant_exits_3_and_says_to_run_auth() {
     let org = Org::authorized(4);
@@ -522,116 +555,26 @@ fn microsoft_a_quiet_cycle_reads_changes_with_the_delta_link_in_at_most_three_re
     );
 }
 
-/// Saturday 2027-03-20, after the term's first two weeks were held.
-const SATURDAY_WEEK_1: &str = crate::util::SATURDAY_WEEK_1;
-
-fn pair_of(event: &Value) -> (String, String) {
-    let pair = prop(event, "liaison_pair").unwrap();
-    let (a, b) = pair.split_once('|').unwrap();
-    (a.to_string(), b.to_string())
-}
-
-fn count_of(org: &Org, event: &Value) -> usize {
-    org.fake.instances(event["id"].as_str().unwrap()).len()
-}
-
-#[test]
-fn microsoft_repair_a_declined_series_is_ended_after_the_held_weeks_and_both_people_are_paired_again() {
-    let org = Org::authorized(6);
-    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
-    let before = org.liaison_events();
-    assert_eq!(before.len(), 3);
-    let (first, second) = (&before[0], &before[1]);
-    let declined: BTreeSet<(String, String)> = [pair_of(first), pair_of(second)].into();
-    let decliner = pair_of(first).0;
-    org.fake
-        .respond(first["id"].as_str().unwrap(), &decliner, "declined", None);
-    org.fake
-        .respond(second["id"].as_str().unwrap(), &pair_of(second).1, "declined", None);
-    let run = org.liaison_at(SATURDAY_WEEK_1, &["run", "--once"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(&format!("declined by {decliner}")) && run.stderr.contains("cancelled=2"),
-        "{}",
-        run.stderr
-    );
-    let store = liaison::store::Store::open(&org.dir().join("state")).unwrap();
-    for e in [first, second] {
-        let stored = org
-            .fake
-            .events(DEFAULT_USER)
-            .into_iter()
-            .find(|x| x["id"] == e["id"])
-            .unwrap();
-        assert_eq!(stored["recurrence"]["range"]["type"], "endDate", "ended, not deleted");
-        assert_eq!(count_of(&org, e), 2, "weeks 0 and 1 took place and stay");
-        let id = prop(e, "liaison_id").unwrap();
-        assert_eq!(
-            store.get(&id).unwrap().unwrap().state,
-            liaison::core::series::SeriesState::Cancelled
-        );
-    }
-    assert_eq!(store.person(&decliner).unwrap().declines_in_a_row, 1);
-    drop(store);
-    let people: BTreeSet<String> = declined.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
-    let mut new = 0;
-    for e in org
-        .liaison_events()
-        .iter()
-        .filter(|e| e["id"] != first["id"] && e["id"] != second["id"])
-    {
-        let pair = pair_of(e);
-        assert!(!declined.contains(&pair), "{pair:?} booked again");
-        if people.contains(&pair.0) || people.contains(&pair.1) {
-            assert_eq!(count_of(&org, e), 2, "the rest of the term only");
-            new += 1;
-        }
-    }
-    assert!(new >= 1, "nobody was paired again: {}", run.stderr);
-    assert!(run.stderr.contains(&format!("booked={new}")), "{}", run.stderr);
-    org.check_invariants();
-}
-
-#[test]
-fn microsoft_repair_a_series_a_person_deleted_is_recorded_and_that_pair_not_booked_again() {
-    let org = Org::authorized(12);
-    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
-    let event = org.liaison_events()[0].clone();
-    let pair = prop(&event, "liaison_pair").unwrap();
-    org.fake.delete_event(DEFAULT_USER, event["id"].as_str().unwrap());
-    let run = org.liaison_at(SATURDAY_WEEK_1, &["run", "--once"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("cancelled=1"), "{}", run.stderr);
-    assert!(
-        org.liaison_events()
-            .iter()
-            .all(|e| prop(e, "liaison_pair").as_deref() != Some(pair.as_str())),
-        "{pair} booked again"
-    );
-    org.check_invariants();
-}
-
-#[test]
-fn microsoft_repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week() {
-    let org = Org::authorized(12);
-    a_declined_occurrence_is_moved(&org, crate::util::NOW, SATURDAY_WEEK_1);
-}
-
 /// The term of 2032, which falls on the same days as 2027's (DST changes
 /// included), is years from the machine's clock: the delta window follows
-/// the cycle's clock, so the declined occurrence is seen and moved.
+/// the cycle's clock, so a declined occurrence is seen and moved.
 #[test]
 fn microsoft_the_delta_window_follows_the_cycles_clock_not_the_machines() {
     let org = Org::starting(12, "", jiff::civil::date(2032, 3, 8));
     assert_eq!(org.authorize(Some(DeviceState::Approved)).code, 0);
-    let (book_at, repair_at) = ("2032-03-03T12:00:00Z", "2032-03-20T12:00:00Z");
-    let far = book_at.parse::<Timestamp>().unwrap().duration_since(Timestamp::now());
+    let now = "2032-03-03T12:00:00Z";
+    let clock: Timestamp = now.parse().unwrap();
     assert!(
-        far > SignedDuration::from_hours(24 * 365),
-        "the machine's clock is within a year of {book_at}: pick a later term"
+        clock.duration_since(Timestamp::now()) > SignedDuration::from_hours(24 * 365),
+        "the machine's clock is within a year of {now}: pick a later term"
     );
-    a_declined_occurrence_is_moved(&org, book_at, repair_at);
-    // Every delta round began with a window around the test's clock.
+    crate::repair::a_declined_occurrence_is_moved(&org, now);
+    // A new round (the token expired) begins with a window around the
+    // test's clock.
+    org.fake.invalidate_delta_tokens();
+    org.fake.clear_requests();
+    let run = org.liaison_at(now, &["run", "--once"]);
+    assert!(run.stderr.contains("booked=0 kept=6"), "{}", run.stderr);
     let starts: Vec<_> = org
         .fake
         .requests()
@@ -639,55 +582,16 @@ fn microsoft_the_delta_window_follows_the_cycles_clock_not_the_machines() {
         .filter(|r| r.operation.as_deref() == Some("delta") && r.param("startDateTime").is_some())
         .collect();
     assert!(!starts.is_empty());
+    let term_end = clock.checked_add(SignedDuration::from_hours(24 * 7 * 6)).unwrap();
     for r in starts {
         let at = |k: &str| r.param(k).unwrap().parse::<Timestamp>().unwrap();
-        let clock: Timestamp = book_at.parse().unwrap();
         assert!(
-            at("startDateTime") <= clock
-                && at("endDateTime") > clock.checked_add(SignedDuration::from_hours(24 * 7 * 8)).unwrap(),
+            at("startDateTime") <= clock && at("endDateTime") > term_end,
             "a delta window of {} to {} for a clock at {clock}",
             at("startDateTime"),
             at("endDateTime")
         );
     }
-}
-
-/// Books `org` at `book_at`; the first series' first person declines its
-/// third occurrence; the run at `repair_at` moves that occurrence within
-/// its week, and only it.
-fn a_declined_occurrence_is_moved(org: &Org, book_at: &str, repair_at: &str) {
-    let booked = org.liaison_at(book_at, &["run", "--once"]);
-    assert_eq!(booked.code, 0, "{}", booked.stderr);
-    let event = org.liaison_events()[0].clone();
-    let id = event["id"].as_str().unwrap().to_string();
-    let (a, _) = pair_of(&event);
-    let week2 = org.fake.instances(&id)[2].clone();
-    org.fake.respond(&id, &a, "declined", Some(week2.1));
-    let run = org.liaison_at(repair_at, &["run", "--once"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let moved = org.fake.instances(&id)[2].clone();
-    assert_ne!(
-        moved.1, week2.1,
-        "the declined occurrence was not moved: {}",
-        run.stderr
-    );
-    let week_of = |t: Timestamp| {
-        org.first_term
-            .until(t.to_zoned_datetime(TimeZone::UTC).date())
-            .unwrap()
-            .get_days()
-            .div_euclid(7)
-    };
-    assert_eq!(week_of(moved.1), week_of(week2.1), "moved within its week");
-    // Exactly the one occurrence is an exception.
-    let stored = org
-        .fake
-        .events(DEFAULT_USER)
-        .into_iter()
-        .find(|e| e["id"] == id.as_str())
-        .unwrap();
-    assert_eq!(stored["exceptions"].as_array().unwrap().len(), 1);
-    org.check_invariants();
 }
 
 #[test]
