@@ -8,7 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -108,6 +108,17 @@ pub fn run_at(org: &impl TestOrg, now: &str) -> Run {
 /// `liaison ARGS` at the fixed clock, whatever its exit code.
 pub fn liaison(org: &impl TestOrg, args: &[&str]) -> Run {
     Run::from(org.command().args(args).output().expect("liaison runs"))
+}
+
+/// `liaison ARGS` in the background with `envs`, stderr piped.
+pub fn spawn(org: &impl TestOrg, args: &[&str], envs: &[(&str, &str)]) -> Child {
+    org.command()
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("liaison starts")
 }
 
 /// The series running as booked (not ended early), by key.
