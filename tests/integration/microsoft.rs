@@ -1,9 +1,12 @@
 //! End to end with Microsoft 365: the real `liaison` binary against the fake
 //! Graph and identity platform on 127.0.0.1 — sign-in with a device code
-//! (approved, declined, expired, slowed down) and with client credentials,
-//! `plan`, `run --once` under throttling and a lost answer, a revoked grant,
-//! a quiet cycle's requests, the repairs the Google provider makes, and a
-//! crash with an insert still in flight.
+//! (approved, declined, expired, slowed down, by someone else than the
+//! organizer) and with client credentials, `plan`, `run --once` under
+//! throttling and a lost answer, a revoked grant, a quiet cycle's requests,
+//! a delta window on the cycle's clock, getSchedule split for 102 people over
+//! 15 weeks, a crash with an insert still in flight; and the library's
+//! provider paced under a per-mailbox quota. The repairs and the other crash
+//! tests run for both providers from `repair.rs` and `daemon.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
@@ -624,5 +627,219 @@ fn microsoft_a_kill_while_an_insert_is_in_flight_then_a_restart_never_double_boo
     assert!(
         booked >= pairs - 1 && booked <= pairs,
         "{booked} series for {pairs} pairs"
+    );
+}
+
+/// The fake's getSchedule `startTime`/`endTime` (UTC civil times) of a request.
+fn schedule_window(body: &Value) -> (Timestamp, Timestamp) {
+    let at = |k: &str| {
+        body[k]["dateTime"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::civil::DateTime>()
+            .unwrap()
+            .to_zoned_datetime(TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+    };
+    (at("startTime"), at("endTime"))
+}
+
+/// Free/busy of 102 people over a term of 15 weeks (108 days with its
+/// margins), through the binary: getSchedule is split within the limits the
+/// fake enforces (its own constants: 20 schedules, under 62 days), every
+/// person is asked once over each window and the windows tile the range, and
+/// both windows' answers count — a person busy all day only in the second
+/// window is left without free time, and an address the tenant does not know
+/// is unpaired with Graph's per-schedule error while the rest are paired.
+#[test]
+fn microsoft_free_busy_for_102_people_over_a_15_week_term_is_split_within_graphs_limits() {
+    let org = Org::new(101, "");
+    let unknown = "nobody@contoso.com";
+    let mut text = std::fs::read_to_string(&org.config).unwrap();
+    text = text.replacen("[schedule]\n", "[schedule]\nterm_weeks = 15\n", 1);
+    text.push_str(&format!(
+        "\n[[people]]\nemail = \"{unknown}\"\nname = \"Nobody\"\nunit = \"Unit 5\"\ntimezone = \"Europe/London\"\n"
+    ));
+    std::fs::write(&org.config, text).unwrap();
+    // Busy every day, all day, from week 9 (past the first 61 days) on.
+    let late = &org.members[0];
+    let from = org.first_term.checked_add(63.days()).unwrap();
+    org.fake.add_event(
+        &late.email,
+        json!({
+            "subject": "Secondment",
+            "start": {"dateTime": civil(from.at(7, 0, 0, 0)), "timeZone": late.zone},
+            "end": {"dateTime": civil(from.at(19, 0, 0, 0)), "timeZone": late.zone},
+            "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                           "range": {"type": "endDate", "startDate": from.to_string(),
+                                     "endDate": from.checked_add(45.days()).unwrap().to_string()}},
+        }),
+    );
+    assert_eq!(org.authorize(Some(DeviceState::Approved)).code, 0);
+    org.fake.clear_requests();
+    let started = Instant::now();
+    let plan = org.liaison(&["plan", "--json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    eprintln!("plan for 102 people over 15 weeks: {:?}", started.elapsed());
+
+    let queries: Vec<_> = org
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("getSchedule"))
+        .collect();
+    assert_eq!(queries.len(), 6 * 2, "⌈102/20⌉ groups × 2 windows");
+    let mut asked: BTreeMap<String, Vec<(Timestamp, Timestamp)>> = BTreeMap::new();
+    for q in &queries {
+        assert_eq!(q.status, 200, "{}", q.body);
+        let body = q.json().unwrap();
+        let people = body["schedules"].as_array().unwrap();
+        assert!(people.len() <= crate::fake_graph::SCHEDULE_MAX_ENTITIES);
+        let (start, end) = schedule_window(&body);
+        assert!(end.duration_since(start) < crate::fake_graph::SCHEDULE_MAX_RANGE);
+        for p in people {
+            asked
+                .entry(p.as_str().unwrap().to_string())
+                .or_default()
+                .push((start, end));
+        }
+    }
+    assert_eq!(asked.len(), 102);
+    let ranges: BTreeSet<(Timestamp, Timestamp)> = asked
+        .values_mut()
+        .map(|windows| {
+            windows.sort();
+            assert!(
+                windows.windows(2).all(|w| w[0].1 == w[1].0),
+                "windows leave a gap or overlap: {windows:?}"
+            );
+            (windows[0].0, windows[windows.len() - 1].1)
+        })
+        .collect();
+    assert_eq!(ranges.len(), 1, "everyone over the same range");
+    let (start, end) = ranges.into_iter().next().unwrap();
+    assert!(end.duration_since(start) > SignedDuration::from_hours(100 * 24));
+
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let reason = |email: &str| {
+        plan["unpaired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .map(|u| u["message"].as_str().unwrap().to_string())
+    };
+    let missing = reason(unknown).expect("the unknown address is unpaired");
+    assert!(missing.contains("ErrorMailRecipientNotFound"), "{missing}");
+    let busy = reason(&late.email).expect("the person busy in the second window is unpaired");
+    assert!(busy.contains("no free time"), "{busy}");
+    assert!(plan["pairs"].as_array().unwrap().len() >= 45, "{}", plan["pairs"]);
+}
+
+/// The library's Microsoft provider on `fake`, with client credentials for
+/// the organizer, paced at `rps` requests a second.
+fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar::microsoft::MicrosoftProvider {
+    let secret = dir.join("graph-secret.txt");
+    std::fs::write(&secret, CLIENT_SECRET).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let text = format!(
+        r#"timezone = "Europe/London"
+state_dir = "state"
+[schedule]
+first_term = "2027-03-08"
+[calendar]
+provider = "microsoft"
+[calendar.microsoft]
+tenant = "{TENANT_DOMAIN}"
+client_id = "{CLIENT_ID}"
+auth = "client_credentials"
+client_secret_file = "graph-secret.txt"
+organizer = "{DEFAULT_USER}"
+api_base_url = "{}"
+login_base_url = "{}"
+requests_per_second = {rps}
+[[people]]
+email = "ada@contoso.com"
+name = "Ada"
+unit = "U0"
+[[people]]
+email = "bo@contoso.com"
+name = "Bo"
+unit = "U1"
+"#,
+        fake.api_base(),
+        fake.login_base()
+    );
+    let cfg = liaison::config::parse(&text, &dir.join("config.toml"), &liaison::config::Env::default()).unwrap();
+    let timing = liaison::calendar::google::Timing::default()
+        .with_overrides("timeout=30s,attempts=6,base=1ms,cap=5ms,budget=30s")
+        .unwrap();
+    liaison::calendar::microsoft::MicrosoftProvider::with_timing(&cfg, timing).unwrap()
+}
+
+/// The provider's pacing (`calendar.microsoft.requests_per_second`, a token
+/// bucket with a burst of as many) keeps it under a per-mailbox quota the
+/// fake measures on the real clock: any window of `w` holds at most `rps +
+/// rps × w` paced starts, plus one call paced before the window that arrived
+/// inside it. And where a quota is tighter than the pacing, every refusal's
+/// `Retry-After` is waited for (no call comes back early) and every call
+/// still gets its answer.
+#[test]
+fn microsoft_pacing_keeps_the_provider_under_a_per_mailbox_quota_and_retry_after_is_kept() {
+    use liaison::calendar::CalendarProvider as _;
+    const RPS: u32 = 16;
+    let window = Duration::from_millis(500);
+    // One more for the two clocks (governor's and the fake's) not agreeing to the microsecond.
+    let limit = (RPS + RPS / 2 + 2) as usize;
+    let calls_made = 3 * limit;
+    let fake = FakeGraph::start();
+    fake.set_quota(limit, window);
+    let tmp = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let p = provider_on(&fake, tmp.path(), RPS);
+        for i in 0..calls_made {
+            assert!(p.get_series(&format!("nosuchseries{i:04}")).await.unwrap().is_none());
+        }
+        assert_eq!(p.requests(), calls_made as u64, "no call was refused and retried");
+    });
+    let (peak, refused, _) = fake.quota_report();
+    eprintln!("paced at {RPS}/s: at most {peak} calls in one {window:?} window (quota {limit})");
+    assert_eq!(refused, 0, "the quota was never hit (peak {peak} of {limit})");
+    assert!(peak <= limit);
+
+    // A quota of 5 calls a second, under pacing at 16: refused, waited for.
+    let fake = FakeGraph::start();
+    fake.set_quota(5, Duration::from_secs(1));
+    let calls_made = 12;
+    let started = Instant::now();
+    runtime.block_on(async {
+        let p = provider_on(&fake, tmp.path(), RPS);
+        for i in 0..calls_made {
+            assert!(p.get_series(&format!("nosuchseries{i:04}")).await.unwrap().is_none());
+        }
+    });
+    let (peak, refused, early) = fake.quota_report();
+    eprintln!(
+        "a quota of 5/s: {refused} refusals, {:?} for {calls_made} calls",
+        started.elapsed()
+    );
+    assert!(
+        refused >= 2,
+        "the quota was tighter than the pacing: {refused} refusals"
+    );
+    assert_eq!(early, 0, "a call came back before its Retry-After");
+    assert!(peak <= 5);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "two windows' waits at least"
     );
 }

@@ -119,8 +119,8 @@ use crate::fake_google::conn::{ConnHandle, KillableListener};
 use errors::{GraphError, json_response};
 pub use identity::{CLIENT_ID, CLIENT_SECRET, DeviceState, TENANT_DOMAIN, TENANT_ID};
 use identity::{Grant, Identity};
-pub use model::SCHEDULE_MAX_ENTITIES;
 use model::{Filter, Model, lower, parse_dtz, parse_expand, utc_json};
+pub use model::{SCHEDULE_MAX_ENTITIES, SCHEDULE_MAX_RANGE};
 
 /// The signed-in user of delegated tokens: the organizer, unless
 /// [`FakeGraph::set_user`] names another.
