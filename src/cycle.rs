@@ -148,7 +148,7 @@ pub async fn run<P: CalendarProvider>(
     let calendar = app::calendar_identity(cfg);
     let same_calendar = store.calendar()?.is_none_or(|c| c == calendar);
     let token = if same_calendar { store.sync_token()? } else { None };
-    let changes = provider.list_changes(token.as_deref()).await?;
+    let changes = provider.list_changes(token.as_deref(), now).await?;
     let records = store.series_map()?;
     let lookups = look_up_pending(provider, &records, &changes).await?;
     let last_roster = store.roster()?;

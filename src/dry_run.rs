@@ -85,8 +85,8 @@ impl<P: CalendarProvider> CalendarProvider for DryRun<'_, P> {
         self.inner.write_timeout()
     }
 
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
-        self.inner.list_changes(token).await
+    async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
+        self.inner.list_changes(token, now).await
     }
 
     async fn move_occurrence(

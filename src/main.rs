@@ -11,7 +11,6 @@ use jiff::civil::Date;
 
 use liaison::app;
 use liaison::calendar::CalendarProvider;
-use liaison::calendar::google;
 use liaison::config;
 use liaison::daemon;
 use liaison::demo;
@@ -68,7 +67,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Validate the configuration (and the Google credential files) and explain every error found.
+    /// Validate the configuration (and the calendar provider's credential files) and explain every error found.
     Check,
     /// The daemon: book the current term (and the next within `schedule.book_ahead`) every `cycle_every`.
     ///
@@ -93,12 +92,14 @@ enum Command {
         #[arg(long, requires = "once")]
         allow_mass_cancel: bool,
     },
-    /// One-time authorization with the Google account whose calendar organizes the events.
+    /// One-time authorization with the account whose calendar organizes the events.
     ///
-    /// Prints the consent page's URL (and opens a browser), waits for Google to
-    /// send the browser back, and stores the token in the state directory
-    /// (mode 0600). With `auth = "service_account"` it only proves that a token
-    /// can be had.
+    /// Google: prints the consent page's URL (and opens a browser), waits for
+    /// Google to send the browser back, and stores the token in the state
+    /// directory (mode 0600). Microsoft 365: prints a URL and a code to enter
+    /// there, waits for the sign-in, and stores the grant (mode 0600). With a
+    /// service account or client credentials it only proves that a token can
+    /// be had.
     Auth {
         /// Do not try to open a browser; only print the URL.
         #[arg(long)]
@@ -288,37 +289,7 @@ async fn check_command(explicit: Option<&Path>, now: Timestamp) -> Result<(), Fa
 
 async fn auth_command(explicit: Option<&Path>, open_browser: bool) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
-    if cfg.calendar.provider == config::ProviderKind::Microsoft {
-        use liaison::calendar::microsoft;
-        out!("{}", microsoft::authorize(&cfg).await?)?;
-        // Proves the token reaches the organizer's mailbox (permissions,
-        // an application access policy).
-        microsoft::MicrosoftProvider::from_config(&cfg)?
-            .check_organizer()
-            .await?;
-        outln!("organizer mailbox: {} (reachable)", cfg.calendar.organizer())?;
-        return Ok(());
-    }
-    if cfg.calendar.provider != config::ProviderKind::Google {
-        return Err(Failure::Usage(anyhow!(
-            "{}: calendar.provider is not \"google\"; there is nothing to authorize (the local provider needs no account; CalDAV signs in with calendar.caldav.password_file)",
-            cfg.path.display()
-        )));
-    }
-    let report = google::authorize(&cfg, google::AuthOptions { open_browser }).await?;
-    out!("{report}")?;
-    // Which account (or calendar) was authorized: best effort, the token is stored.
-    let provider = google::GoogleProvider::from_config(&cfg).await?;
-    match provider.organizer_summary().await {
-        Ok(Some(title)) if cfg.calendar.google.organizer == "primary" => outln!("account: {title}")?,
-        Ok(Some(title)) => outln!("organizer calendar: {} ({title})", cfg.calendar.google.organizer)?,
-        Ok(None) => {}
-        Err(e) => outln!(
-            "could not read the organizer calendar {}: {e}",
-            cfg.calendar.google.organizer
-        )?,
-    }
-    Ok(())
+    provider::authorize(&cfg, open_browser, |text| out!("{text}")).await
 }
 
 async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, now: Timestamp) -> Result<(), Failure> {

@@ -124,12 +124,12 @@ impl CalendarProvider for Provider {
         }
     }
 
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+    async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
         match self {
-            Provider::Local(p) => p.list_changes(token).await,
-            Provider::Google(p) => p.list_changes(token).await,
-            Provider::Microsoft(p) => p.list_changes(token).await,
-            Provider::Caldav(p) => p.list_changes(token).await,
+            Provider::Local(p) => p.list_changes(token, now).await,
+            Provider::Google(p) => p.list_changes(token, now).await,
+            Provider::Microsoft(p) => p.list_changes(token, now).await,
+            Provider::Caldav(p) => p.list_changes(token, now).await,
         }
     }
 
@@ -208,8 +208,10 @@ fn timing() -> Result<Timing, Failure> {
     Ok(Timing::default())
 }
 
-/// Lines for `liaison check` about the credentials of the provider in use
-/// (nothing for the local provider); a bad credential file is an error.
+/// What `liaison check` says about the credentials of the provider the
+/// configuration names (the local provider has none); a bad credential file
+/// is an error. Each provider's credentials are its own business; this is the
+/// one place that picks.
 pub async fn describe_credentials(cfg: &Config, now: Timestamp) -> Result<Vec<String>, Failure> {
     Ok(match cfg.calendar.provider {
         ProviderKind::Google => crate::calendar::google::describe_credentials(cfg, now).await?,
@@ -226,4 +228,45 @@ pub fn local_provider(cfg: &Config, dir: &std::path::Path) -> LocalProvider {
     LocalProvider::new(dir, &cfg.calendar.google.organizer)
         .with_time_zones(cfg.timezone.clone(), zones)
         .with_instance(cfg.calendar.instance.clone())
+}
+
+/// `liaison auth` for the provider the configuration names: the one-time
+/// grant, then one read that proves it reaches the organizer's calendar.
+/// `print` gets each part of the report as soon as it is known, so a grant
+/// that was stored is reported even when the read after it fails.
+pub async fn authorize(
+    cfg: &Config,
+    open_browser: bool,
+    mut print: impl FnMut(String) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    use crate::calendar::{google, microsoft};
+    match cfg.calendar.provider {
+        ProviderKind::Local => Err(Failure::Usage(anyhow::anyhow!(
+            "{}: calendar.provider is \"local\"; there is nothing to authorize (set provider = \"google\" or \"microsoft\")",
+            cfg.path.display()
+        ))),
+        ProviderKind::Caldav => Err(Failure::Usage(anyhow::anyhow!(
+            "{}: calendar.provider is \"caldav\"; there is nothing to authorize: liaison signs in with calendar.caldav.password_file at each start (`liaison check` tries it)",
+            cfg.path.display()
+        ))),
+        ProviderKind::Microsoft => {
+            print(microsoft::authorize(cfg).await?.to_string())?;
+            // Proves the token reaches the organizer's mailbox (permissions,
+            // an application access policy).
+            MicrosoftProvider::from_config(cfg)?.check_organizer().await?;
+            print(format!("organizer mailbox: {} (reachable)\n", cfg.calendar.organizer()))
+        }
+        ProviderKind::Google => {
+            let report = google::authorize(cfg, google::AuthOptions { open_browser }).await?;
+            print(report.to_string())?;
+            // Which account (or calendar) was authorized: best effort, the token is stored.
+            let organizer = &cfg.calendar.google.organizer;
+            match GoogleProvider::from_config(cfg).await?.organizer_summary().await {
+                Ok(Some(title)) if organizer == "primary" => print(format!("account: {title}\n")),
+                Ok(Some(title)) => print(format!("organizer calendar: {organizer} ({title})\n")),
+                Ok(None) => Ok(()),
+                Err(e) => print(format!("could not read the organizer calendar {organizer}: {e}\n")),
+            }
+        }
+    }
 }

@@ -270,8 +270,12 @@ pub trait CalendarProvider {
 
     /// Liaison's series changed since `token` (every one without a token, or
     /// when the token expired). Without incremental reading: a full list.
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
-        let _ = token;
+    ///
+    /// `now` is the cycle's clock (DESIGN §7: no provider reads the clock
+    /// for what it plans): a provider that reads changes over a window of
+    /// time (Microsoft's `calendarView/delta`) places the window around it.
+    async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
+        let _ = (token, now);
         let series = self.list_series().await?;
         Ok(Changes {
             series: series

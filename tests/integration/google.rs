@@ -671,7 +671,7 @@ fn a_four_week_series_ended_after_its_second_occurrence_keeps_two_instances() {
         .unwrap();
     rt.block_on(async {
         assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
-        let before = provider.list_changes(None).await.unwrap();
+        let before = provider.list_changes(None, crate::util::now()).await.unwrap();
         let token = before.next_token.expect("a sync token");
         let originals = |occurrences: &[liaison::calendar::Occurrence]| -> Vec<Timestamp> {
             occurrences.iter().map(|o| o.original_start).collect()
@@ -709,7 +709,7 @@ fn a_four_week_series_ended_after_its_second_occurrence_keeps_two_instances() {
         );
 
         // The next incremental read reports the shortened series.
-        let changes = provider.list_changes(Some(&token)).await.unwrap();
+        let changes = provider.list_changes(Some(&token), crate::util::now()).await.unwrap();
         assert!(!changes.full);
         let changed: Vec<_> = changes
             .series

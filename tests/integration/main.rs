@@ -26,4 +26,5 @@ mod state;
 mod status;
 mod strict;
 mod terms;
+mod twins;
 mod util;

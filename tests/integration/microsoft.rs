@@ -1,9 +1,12 @@
 //! End to end with Microsoft 365: the real `liaison` binary against the fake
 //! Graph and identity platform on 127.0.0.1 — sign-in with a device code
-//! (approved, declined, expired, slowed down) and with client credentials,
-//! `plan`, `run --once` under throttling and a lost answer, a revoked grant,
-//! a quiet cycle's requests, the repairs the Google provider makes, and a
-//! crash with an insert still in flight.
+//! (approved, declined, expired, slowed down, by someone else than the
+//! organizer) and with client credentials, `plan`, `run --once` under
+//! throttling and a lost answer, a revoked grant, a quiet cycle's requests,
+//! a delta window on the cycle's clock, getSchedule split for 102 people over
+//! 15 weeks, a crash with an insert still in flight; and the library's
+//! provider paced under a per-mailbox quota. The repairs and the other crash
+//! tests run for both providers from `repair.rs` and `daemon.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
@@ -12,11 +15,13 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan as _};
 use serde_json::{Value, json};
 
 use crate::fake_graph::{CLIENT_ID, CLIENT_SECRET, DEFAULT_USER, DeviceState, FakeGraph, TENANT_DOMAIN};
+pub use crate::google::Member;
 use crate::google::lines_of;
 use crate::util::Run;
 
@@ -27,19 +32,14 @@ const WAIT: Duration = Duration::from_secs(60);
 const ZONES: [&str; 4] = ["Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata"];
 const PROPERTY: &str = "String {b0a1c7e2-3f5d-4c1a-9e4b-6c2d8f0a1e37} Name ";
 
-pub struct Member {
-    pub email: String,
-    pub unit: String,
-    pub zone: String,
-    pub busy: Vec<(Timestamp, Timestamp)>,
-}
-
 /// An organization on the fake Graph, configured for the device code.
 pub struct Org {
     pub fake: FakeGraph,
     pub tmp: tempfile::TempDir,
     pub config: PathBuf,
     pub members: Vec<Member>,
+    /// The Monday the first term starts.
+    pub first_term: Date,
 }
 
 fn civil(t: jiff::civil::DateTime) -> String {
@@ -51,6 +51,14 @@ impl Org {
     /// meetings in their own zone (one named by its Windows name) across
     /// the first term (2027-03-08, both DST changes inside).
     pub fn new(n: usize, extra: &str) -> Org {
+        Org::starting(n, extra, jiff::civil::date(2027, 3, 8))
+    }
+
+    /// [`Org::new`] with the first term on `first_term` (a Monday), the
+    /// meetings from the week before it.
+    pub fn starting(n: usize, extra: &str, first_term: Date) -> Org {
+        assert_eq!(first_term.weekday(), jiff::civil::Weekday::Monday);
+        let week_before = first_term.checked_sub(7.days()).unwrap();
         let fake = FakeGraph::start();
         let tmp = tempfile::tempdir().unwrap();
         let mut config = format!(
@@ -58,7 +66,7 @@ impl Org {
 state_dir = "state"
 
 [schedule]
-first_term = "2027-03-08"
+first_term = "{first_term}"
 
 [calendar]
 provider = "microsoft"
@@ -89,7 +97,7 @@ requests_per_second = 16
                 .into_iter()
                 .enumerate()
             {
-                let date = jiff::civil::date(2027, 3, 1).checked_add((day as i64).days()).unwrap();
+                let date = week_before.checked_add((day as i64).days()).unwrap();
                 let start = date.at(hour, 0, 0, 0);
                 let end = start.checked_add(minutes.minutes()).unwrap();
                 let zone_name = if k == 0 && zone == "Europe/Berlin" {
@@ -129,6 +137,7 @@ requests_per_second = 16
             tmp,
             config: path,
             members,
+            first_term,
         }
     }
 
@@ -266,11 +275,7 @@ requests_per_second = 16
                             m.email
                         );
                     }
-                    let week = jiff::civil::date(2027, 3, 8)
-                        .until(ls.date())
-                        .unwrap()
-                        .get_days()
-                        .div_euclid(7);
+                    let week = self.first_term.until(ls.date()).unwrap().get_days().div_euclid(7);
                     assert!(
                         per_week.insert((m.email.clone(), week)),
                         "{} twice in week {week}",
@@ -445,6 +450,39 @@ fn microsoft_client_credentials_book_within_the_access_policy_and_exit_3_outside
     );
 }
 
+/// A delegated grant reaches only the signed-in person's calendar: signed
+/// in as an assistant while the organizer is named, `auth` and `run` exit
+/// 3 and say to sign in as the organizer; once they do, `run` books.
+#[test]
+fn microsoft_a_sign_in_by_someone_else_than_the_organizer_exits_3_and_books_nothing() {
+    let org = Org::new(4, &format!("organizer = \"{DEFAULT_USER}\""));
+    let assistant = "assistant@contoso.com";
+    org.fake.set_user(assistant);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 3, "{}\n{}", auth.stdout, auth.stderr);
+    assert!(
+        auth.stderr.contains("ErrorAccessDenied") && auth.stderr.contains("sign in as the organizer"),
+        "{}",
+        auth.stderr
+    );
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("sign in as the organizer"), "{}", run.stderr);
+    assert!(org.fake.events(assistant).is_empty() && org.liaison_events().is_empty());
+    assert!(
+        org.fake.requests().iter().any(|r| r.user.as_deref() == Some(assistant)),
+        "the assistant's token was used"
+    );
+
+    org.fake.set_user(DEFAULT_USER);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(org.check_invariants(), 2);
+    assert!(org.fake.events(assistant).is_empty());
+}
+
 #[test]
 fn microsoft_a_revoked_grant_exits_3_and_says_to_run_auth() {
     let org = Org::authorized(4);
@@ -520,132 +558,43 @@ fn microsoft_a_quiet_cycle_reads_changes_with_the_delta_link_in_at_most_three_re
     );
 }
 
-/// The Monday 2027-03-22 of the term's third week, as a "now" after two held weeks.
-const SATURDAY_WEEK_1: &str = crate::util::SATURDAY_WEEK_1;
-
-fn pair_of(event: &Value) -> (String, String) {
-    let pair = prop(event, "liaison_pair").unwrap();
-    let (a, b) = pair.split_once('|').unwrap();
-    (a.to_string(), b.to_string())
-}
-
-fn count_of(org: &Org, event: &Value) -> usize {
-    org.fake.instances(event["id"].as_str().unwrap()).len()
-}
-
+/// The term of 2032, which falls on the same days as 2027's (DST changes
+/// included), is years from the machine's clock: the delta window follows
+/// the cycle's clock, so a declined occurrence is seen and moved.
 #[test]
-fn microsoft_repair_a_declined_series_is_ended_after_the_held_weeks_and_both_people_are_paired_again() {
-    let org = Org::authorized(6);
-    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
-    let before = org.liaison_events();
-    assert_eq!(before.len(), 3);
-    let (first, second) = (&before[0], &before[1]);
-    let declined: BTreeSet<(String, String)> = [pair_of(first), pair_of(second)].into();
-    let decliner = pair_of(first).0;
-    org.fake
-        .respond(first["id"].as_str().unwrap(), &decliner, "declined", None);
-    org.fake
-        .respond(second["id"].as_str().unwrap(), &pair_of(second).1, "declined", None);
-    let run = org.liaison_at(SATURDAY_WEEK_1, &["run", "--once"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+fn microsoft_the_delta_window_follows_the_cycles_clock_not_the_machines() {
+    let org = Org::starting(12, "", jiff::civil::date(2032, 3, 8));
+    assert_eq!(org.authorize(Some(DeviceState::Approved)).code, 0);
+    let now = "2032-03-03T12:00:00Z";
+    let clock: Timestamp = now.parse().unwrap();
     assert!(
-        run.stderr.contains(&format!("declined by {decliner}")) && run.stderr.contains("cancelled=2"),
-        "{}",
-        run.stderr
+        clock.duration_since(Timestamp::now()) > SignedDuration::from_hours(24 * 365),
+        "the machine's clock is within a year of {now}: pick a later term"
     );
-    let store = liaison::store::Store::open(&org.dir().join("state")).unwrap();
-    for e in [first, second] {
-        let stored = org
-            .fake
-            .events(DEFAULT_USER)
-            .into_iter()
-            .find(|x| x["id"] == e["id"])
-            .unwrap();
-        assert_eq!(stored["recurrence"]["range"]["type"], "endDate", "ended, not deleted");
-        assert_eq!(count_of(&org, e), 2, "weeks 0 and 1 took place and stay");
-        let id = prop(e, "liaison_id").unwrap();
-        assert_eq!(
-            store.get(&id).unwrap().unwrap().state,
-            liaison::core::series::SeriesState::Cancelled
+    crate::repair::a_declined_occurrence_is_moved(&org, now);
+    // A new round (the token expired) begins with a window around the
+    // test's clock.
+    org.fake.invalidate_delta_tokens();
+    org.fake.clear_requests();
+    let run = org.liaison_at(now, &["run", "--once"]);
+    assert!(run.stderr.contains("booked=0 kept=6"), "{}", run.stderr);
+    let starts: Vec<_> = org
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("delta") && r.param("startDateTime").is_some())
+        .collect();
+    assert!(!starts.is_empty());
+    let term_end = clock.checked_add(SignedDuration::from_hours(24 * 7 * 6)).unwrap();
+    for r in starts {
+        let at = |k: &str| r.param(k).unwrap().parse::<Timestamp>().unwrap();
+        assert!(
+            at("startDateTime") <= clock && at("endDateTime") > term_end,
+            "a delta window of {} to {} for a clock at {clock}",
+            at("startDateTime"),
+            at("endDateTime")
         );
     }
-    assert_eq!(store.person(&decliner).unwrap().declines_in_a_row, 1);
-    drop(store);
-    let people: BTreeSet<String> = declined.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
-    let mut new = 0;
-    for e in org
-        .liaison_events()
-        .iter()
-        .filter(|e| e["id"] != first["id"] && e["id"] != second["id"])
-    {
-        let pair = pair_of(e);
-        assert!(!declined.contains(&pair), "{pair:?} booked again");
-        if people.contains(&pair.0) || people.contains(&pair.1) {
-            assert_eq!(count_of(&org, e), 2, "the rest of the term only");
-            new += 1;
-        }
-    }
-    assert!(new >= 1, "nobody was paired again: {}", run.stderr);
-    assert!(run.stderr.contains(&format!("booked={new}")), "{}", run.stderr);
-    org.check_invariants();
-}
-
-#[test]
-fn microsoft_repair_a_series_a_person_deleted_is_recorded_and_that_pair_not_booked_again() {
-    let org = Org::authorized(12);
-    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
-    let event = org.liaison_events()[0].clone();
-    let pair = prop(&event, "liaison_pair").unwrap();
-    org.fake.delete_event(DEFAULT_USER, event["id"].as_str().unwrap());
-    let run = org.liaison_at(SATURDAY_WEEK_1, &["run", "--once"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stderr.contains("cancelled=1"), "{}", run.stderr);
-    assert!(
-        org.liaison_events()
-            .iter()
-            .all(|e| prop(e, "liaison_pair").as_deref() != Some(pair.as_str())),
-        "{pair} booked again"
-    );
-    org.check_invariants();
-}
-
-#[test]
-fn microsoft_repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week() {
-    let org = Org::authorized(12);
-    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
-    let event = org.liaison_events()[0].clone();
-    let id = event["id"].as_str().unwrap().to_string();
-    let (a, _) = prop(&event, "liaison_pair")
-        .unwrap()
-        .split_once('|')
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .unwrap();
-    let week2 = org.fake.instances(&id)[2].clone();
-    org.fake.respond(&id, &a, "declined", Some(week2.1));
-    let run = org.liaison_at(SATURDAY_WEEK_1, &["run", "--once"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let moved = org.fake.instances(&id)[2].clone();
-    assert_ne!(
-        moved.1, week2.1,
-        "the declined occurrence was not moved: {}",
-        run.stderr
-    );
-    let week_of = |t: Timestamp| {
-        jiff::civil::date(2027, 3, 8)
-            .until(t.to_zoned_datetime(TimeZone::UTC).date())
-            .unwrap()
-            .get_days()
-            .div_euclid(7)
-    };
-    assert_eq!(week_of(moved.1), week_of(week2.1), "moved within its week");
-    // Exactly the one occurrence is an exception.
-    let stored = org
-        .fake
-        .events(DEFAULT_USER)
-        .into_iter()
-        .find(|e| e["id"] == id.as_str())
-        .unwrap();
-    assert_eq!(stored["exceptions"].as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -678,5 +627,219 @@ fn microsoft_a_kill_while_an_insert_is_in_flight_then_a_restart_never_double_boo
     assert!(
         booked >= pairs - 1 && booked <= pairs,
         "{booked} series for {pairs} pairs"
+    );
+}
+
+/// The fake's getSchedule `startTime`/`endTime` (UTC civil times) of a request.
+fn schedule_window(body: &Value) -> (Timestamp, Timestamp) {
+    let at = |k: &str| {
+        body[k]["dateTime"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::civil::DateTime>()
+            .unwrap()
+            .to_zoned_datetime(TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+    };
+    (at("startTime"), at("endTime"))
+}
+
+/// Free/busy of 102 people over a term of 15 weeks (108 days with its
+/// margins), through the binary: getSchedule is split within the limits the
+/// fake enforces (its own constants: 20 schedules, under 62 days), every
+/// person is asked once over each window and the windows tile the range, and
+/// both windows' answers count — a person busy all day only in the second
+/// window is left without free time, and an address the tenant does not know
+/// is unpaired with Graph's per-schedule error while the rest are paired.
+#[test]
+fn microsoft_free_busy_for_102_people_over_a_15_week_term_is_split_within_graphs_limits() {
+    let org = Org::new(101, "");
+    let unknown = "nobody@contoso.com";
+    let mut text = std::fs::read_to_string(&org.config).unwrap();
+    text = text.replacen("[schedule]\n", "[schedule]\nterm_weeks = 15\n", 1);
+    text.push_str(&format!(
+        "\n[[people]]\nemail = \"{unknown}\"\nname = \"Nobody\"\nunit = \"Unit 5\"\ntimezone = \"Europe/London\"\n"
+    ));
+    std::fs::write(&org.config, text).unwrap();
+    // Busy every day, all day, from week 9 (past the first 61 days) on.
+    let late = &org.members[0];
+    let from = org.first_term.checked_add(63.days()).unwrap();
+    org.fake.add_event(
+        &late.email,
+        json!({
+            "subject": "Secondment",
+            "start": {"dateTime": civil(from.at(7, 0, 0, 0)), "timeZone": late.zone},
+            "end": {"dateTime": civil(from.at(19, 0, 0, 0)), "timeZone": late.zone},
+            "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                           "range": {"type": "endDate", "startDate": from.to_string(),
+                                     "endDate": from.checked_add(45.days()).unwrap().to_string()}},
+        }),
+    );
+    assert_eq!(org.authorize(Some(DeviceState::Approved)).code, 0);
+    org.fake.clear_requests();
+    let started = Instant::now();
+    let plan = org.liaison(&["plan", "--json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    eprintln!("plan for 102 people over 15 weeks: {:?}", started.elapsed());
+
+    let queries: Vec<_> = org
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("getSchedule"))
+        .collect();
+    assert_eq!(queries.len(), 6 * 2, "⌈102/20⌉ groups × 2 windows");
+    let mut asked: BTreeMap<String, Vec<(Timestamp, Timestamp)>> = BTreeMap::new();
+    for q in &queries {
+        assert_eq!(q.status, 200, "{}", q.body);
+        let body = q.json().unwrap();
+        let people = body["schedules"].as_array().unwrap();
+        assert!(people.len() <= crate::fake_graph::SCHEDULE_MAX_ENTITIES);
+        let (start, end) = schedule_window(&body);
+        assert!(end.duration_since(start) < crate::fake_graph::SCHEDULE_MAX_RANGE);
+        for p in people {
+            asked
+                .entry(p.as_str().unwrap().to_string())
+                .or_default()
+                .push((start, end));
+        }
+    }
+    assert_eq!(asked.len(), 102);
+    let ranges: BTreeSet<(Timestamp, Timestamp)> = asked
+        .values_mut()
+        .map(|windows| {
+            windows.sort();
+            assert!(
+                windows.windows(2).all(|w| w[0].1 == w[1].0),
+                "windows leave a gap or overlap: {windows:?}"
+            );
+            (windows[0].0, windows[windows.len() - 1].1)
+        })
+        .collect();
+    assert_eq!(ranges.len(), 1, "everyone over the same range");
+    let (start, end) = ranges.into_iter().next().unwrap();
+    assert!(end.duration_since(start) > SignedDuration::from_hours(100 * 24));
+
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let reason = |email: &str| {
+        plan["unpaired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .map(|u| u["message"].as_str().unwrap().to_string())
+    };
+    let missing = reason(unknown).expect("the unknown address is unpaired");
+    assert!(missing.contains("ErrorMailRecipientNotFound"), "{missing}");
+    let busy = reason(&late.email).expect("the person busy in the second window is unpaired");
+    assert!(busy.contains("no free time"), "{busy}");
+    assert!(plan["pairs"].as_array().unwrap().len() >= 45, "{}", plan["pairs"]);
+}
+
+/// The library's Microsoft provider on `fake`, with client credentials for
+/// the organizer, paced at `rps` requests a second.
+fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar::microsoft::MicrosoftProvider {
+    let secret = dir.join("graph-secret.txt");
+    std::fs::write(&secret, CLIENT_SECRET).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let text = format!(
+        r#"timezone = "Europe/London"
+state_dir = "state"
+[schedule]
+first_term = "2027-03-08"
+[calendar]
+provider = "microsoft"
+[calendar.microsoft]
+tenant = "{TENANT_DOMAIN}"
+client_id = "{CLIENT_ID}"
+auth = "client_credentials"
+client_secret_file = "graph-secret.txt"
+organizer = "{DEFAULT_USER}"
+api_base_url = "{}"
+login_base_url = "{}"
+requests_per_second = {rps}
+[[people]]
+email = "ada@contoso.com"
+name = "Ada"
+unit = "U0"
+[[people]]
+email = "bo@contoso.com"
+name = "Bo"
+unit = "U1"
+"#,
+        fake.api_base(),
+        fake.login_base()
+    );
+    let cfg = liaison::config::parse(&text, &dir.join("config.toml"), &liaison::config::Env::default()).unwrap();
+    let timing = liaison::calendar::google::Timing::default()
+        .with_overrides("timeout=30s,attempts=6,base=1ms,cap=5ms,budget=30s")
+        .unwrap();
+    liaison::calendar::microsoft::MicrosoftProvider::with_timing(&cfg, timing).unwrap()
+}
+
+/// The provider's pacing (`calendar.microsoft.requests_per_second`, a token
+/// bucket with a burst of as many) keeps it under a per-mailbox quota the
+/// fake measures on the real clock: any window of `w` holds at most `rps +
+/// rps × w` paced starts, plus one call paced before the window that arrived
+/// inside it. And where a quota is tighter than the pacing, every refusal's
+/// `Retry-After` is waited for (no call comes back early) and every call
+/// still gets its answer.
+#[test]
+fn microsoft_pacing_keeps_the_provider_under_a_per_mailbox_quota_and_retry_after_is_kept() {
+    use liaison::calendar::CalendarProvider as _;
+    const RPS: u32 = 16;
+    let window = Duration::from_millis(500);
+    // One more for the two clocks (governor's and the fake's) not agreeing to the microsecond.
+    let limit = (RPS + RPS / 2 + 2) as usize;
+    let calls_made = 3 * limit;
+    let fake = FakeGraph::start();
+    fake.set_quota(limit, window);
+    let tmp = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let p = provider_on(&fake, tmp.path(), RPS);
+        for i in 0..calls_made {
+            assert!(p.get_series(&format!("nosuchseries{i:04}")).await.unwrap().is_none());
+        }
+        assert_eq!(p.requests(), calls_made as u64, "no call was refused and retried");
+    });
+    let (peak, refused, _) = fake.quota_report();
+    eprintln!("paced at {RPS}/s: at most {peak} calls in one {window:?} window (quota {limit})");
+    assert_eq!(refused, 0, "the quota was never hit (peak {peak} of {limit})");
+    assert!(peak <= limit);
+
+    // A quota of 5 calls a second, under pacing at 16: refused, waited for.
+    let fake = FakeGraph::start();
+    fake.set_quota(5, Duration::from_secs(1));
+    let calls_made = 12;
+    let started = Instant::now();
+    runtime.block_on(async {
+        let p = provider_on(&fake, tmp.path(), RPS);
+        for i in 0..calls_made {
+            assert!(p.get_series(&format!("nosuchseries{i:04}")).await.unwrap().is_none());
+        }
+    });
+    let (peak, refused, early) = fake.quota_report();
+    eprintln!(
+        "a quota of 5/s: {refused} refusals, {:?} for {calls_made} calls",
+        started.elapsed()
+    );
+    assert!(
+        refused >= 2,
+        "the quota was tighter than the pacing: {refused} refusals"
+    );
+    assert_eq!(early, 0, "a call came back before its Retry-After");
+    assert!(peak <= 5);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "two windows' waits at least"
     );
 }

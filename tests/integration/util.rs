@@ -8,6 +8,11 @@ use std::process::{Command, Output};
 /// daylight-saving changes.
 pub const NOW: &str = "2027-03-03T12:00:00Z";
 
+/// [`NOW`] as an instant, for calls of the library that take the cycle's clock.
+pub fn now() -> jiff::Timestamp {
+    NOW.parse().expect("NOW is an RFC 3339 instant")
+}
+
 /// Saturday of the first term's second week: weeks 0 and 1 have taken place,
 /// week 2 is more than the 24 h notice away.
 pub const SATURDAY_WEEK_1: &str = "2027-03-20T12:00:00Z";

@@ -346,7 +346,7 @@ impl CalendarProvider for CaldavProvider {
         jiff::SignedDuration::try_from(self.dav.write_timeout()).unwrap_or(jiff::SignedDuration::MAX)
     }
 
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+    async fn list_changes(&self, token: Option<&str>, _now: jiff::Timestamp) -> Result<Changes, CalendarError> {
         self.changes(token).await
     }
 

@@ -26,7 +26,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use google_calendar3::api::{Event, Events, FreeBusyResponse};
-use jiff::ZonedDateTime;
+use jiff::{Timestamp, ZonedDateTime};
 
 use self::auth::TokenSource;
 pub use self::auth::{AuthOptions, AuthReport, authorize, describe_credentials};
@@ -488,7 +488,8 @@ impl CalendarProvider for GoogleProvider {
         self.patch_instance(series_id, instance_id, &start, &end).await
     }
 
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+    /// Google's changes are not bounded in time: `now` is not needed.
+    async fn list_changes(&self, token: Option<&str>, _now: Timestamp) -> Result<Changes, CalendarError> {
         let (items, next_token, full) = match token {
             Some(t) => match self.read_events(Some(t)).await? {
                 Some((items, next)) => (items, next, false),

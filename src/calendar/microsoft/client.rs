@@ -81,8 +81,10 @@ pub(crate) fn classify(answer: &Answer) -> ApiError {
         },
         403 => ApiError::Unauthorized {
             message: format!(
-                "Microsoft Graph denies access to the organizer's calendar: {described}; the app needs Calendars.ReadWrite \
-                 (admin consent for application permissions) and, with an application access policy, the organizer mailbox"
+                "Microsoft Graph denies access to the organizer's calendar: {described}; with auth = \"device_code\", \
+                 sign in as the organizer (a delegated grant reaches only the signed-in person's own calendar); with \
+                 client_credentials, the app needs Calendars.ReadWrite (admin consent) and, under an application access \
+                 policy, the organizer mailbox"
             ),
             expired: false,
         },

@@ -50,15 +50,16 @@ use crate::core::interval::{Interval, IntervalSet};
 const MAX_PAGES: usize = 1000;
 /// Page size asked of listings and delta rounds.
 const PAGE: usize = 100;
-/// The delta window: from this long before the clock ...
+/// The delta window: from this long before the cycle's `now` ...
 const WINDOW_BACK: SignedDuration = SignedDuration::from_hours(5 * 7 * 24);
 /// ... to this long after it (terms are booked ahead, and last weeks).
 const WINDOW_AHEAD: SignedDuration = SignedDuration::from_hours(60 * 7 * 24);
 /// A delta round is begun again (a full read) when its window ends sooner
 /// than this: Graph's window is fixed at the first request of a round.
 const WINDOW_MARGIN: SignedDuration = SignedDuration::from_hours(26 * 7 * 24);
-/// The sync token's prefix: `graph1|<window end, unix seconds>|<deltaLink>`.
-const TOKEN_PREFIX: &str = "graph1";
+/// The sync token's prefix: `graph2|<window start>|<window end>|<deltaLink>`
+/// (unix seconds). A token of another shape is not used: one full read.
+const TOKEN_PREFIX: &str = "graph2";
 
 /// Calendar provider over Microsoft Graph.
 pub struct MicrosoftProvider {
@@ -337,30 +338,46 @@ impl MicrosoftProvider {
         }
     }
 
-    fn token_for(window_end: Timestamp, link: &str) -> String {
-        format!("{TOKEN_PREFIX}|{}|{link}", window_end.as_second())
+    fn token_for(window: Interval, link: &str) -> String {
+        format!(
+            "{TOKEN_PREFIX}|{}|{}|{link}",
+            window.start.as_second(),
+            window.end.as_second()
+        )
     }
 
-    /// The delta link of a stored token whose window still reaches far enough.
-    fn usable_link(token: &str, now: Timestamp) -> Option<String> {
-        let mut parts = token.splitn(3, '|');
+    /// The window and delta link of a stored token, when its window holds
+    /// `now` and still reaches far enough past it (Graph fixes a round's
+    /// window at its first request: a clock that moved on, or back, needs a
+    /// new round).
+    fn usable(token: &str, now: Timestamp) -> Option<(Interval, String)> {
+        let mut parts = token.splitn(4, '|');
         if parts.next() != Some(TOKEN_PREFIX) {
             return None;
         }
-        let end = Timestamp::from_second(parts.next()?.parse().ok()?).ok()?;
+        let mut at = || -> Option<Timestamp> { Timestamp::from_second(parts.next()?.parse().ok()?).ok() };
+        let (start, end) = (at()?, at()?);
         let link = parts.next()?;
-        (end.duration_since(now) >= WINDOW_MARGIN).then(|| link.to_string())
+        (start <= now && end.duration_since(now) >= WINDOW_MARGIN)
+            .then(|| (Interval::new(start, end), link.to_string()))
+    }
+
+    /// The delta window of a new round read at `now`.
+    fn window(now: Timestamp) -> Interval {
+        Interval::new(
+            now.checked_sub(WINDOW_BACK).unwrap_or(now),
+            now.checked_add(WINDOW_AHEAD).unwrap_or(now),
+        )
     }
 
     async fn full_read(&self, now: Timestamp) -> Result<Changes, CalendarError> {
         let masters = self.list_masters().await?;
-        let lo = now.checked_sub(WINDOW_BACK).unwrap_or(now);
-        let hi = now.checked_add(WINDOW_AHEAD).unwrap_or(now);
+        let window = Self::window(now);
         let start = format!(
             "{}/calendarView/delta?startDateTime={}&endDateTime={}",
             self.mailbox,
-            query(&utc_text(lo)),
-            query(&utc_text(hi))
+            query(&utc_text(window.start)),
+            query(&utc_text(window.end))
         );
         let round = self
             .drain(start)
@@ -372,7 +389,7 @@ impl MicrosoftProvider {
             .collect();
         let mut changes = Changes {
             full: true,
-            next_token: Some(Self::token_for(hi, &round.delta_link)),
+            next_token: Some(Self::token_for(window, &round.delta_link)),
             ..Changes::default()
         };
         Self::changed_occurrences(&round.items, &by_graph, &mut changes);
@@ -524,22 +541,19 @@ impl CalendarProvider for MicrosoftProvider {
         SignedDuration::try_from(self.graph.write_bound()).unwrap_or(SignedDuration::MAX)
     }
 
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
-        let now = Timestamp::now();
-        let Some(link) = token.and_then(|t| Self::usable_link(t, now)) else {
+    /// The delta window is placed around the cycle's `now`, never the
+    /// machine's clock: a test clock, or a clock moved from outside, reads
+    /// the occurrences of the terms that clock is in.
+    async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
+        let Some((window, link)) = token.and_then(|t| Self::usable(t, now)) else {
             return self.full_read(now).await;
         };
-        let window_end = token
-            .and_then(|t| t.split('|').nth(1))
-            .and_then(|s| s.parse::<i64>().ok())
-            .and_then(|s| Timestamp::from_second(s).ok())
-            .unwrap_or(now);
         let Some(round) = self.drain(link).await? else {
             tracing::info!("the calendar's delta token expired; reading every event again");
             return self.full_read(now).await;
         };
         let mut changes = Changes {
-            next_token: Some(Self::token_for(window_end, &round.delta_link)),
+            next_token: Some(Self::token_for(window, &round.delta_link)),
             ..Changes::default()
         };
         let masters: BTreeSet<String> = round
@@ -588,5 +602,44 @@ impl CalendarProvider for MicrosoftProvider {
 
     fn requests(&self) -> u64 {
         self.graph.requests()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_delta_token_is_used_only_while_its_window_holds_the_cycles_clock() {
+        let made = at("2031-03-05T12:00:00Z");
+        let window = MicrosoftProvider::window(made);
+        assert!(window.start < made && made < window.end);
+        let token = MicrosoftProvider::token_for(window, "http://graph/delta?$deltatoken=a|b");
+        let usable = |now: &str| MicrosoftProvider::usable(&token, at(now));
+        assert_eq!(
+            usable("2031-04-01T00:00:00Z"),
+            Some((window, "http://graph/delta?$deltatoken=a|b".to_string())),
+            "the link is kept whole, `|` and all"
+        );
+        assert_eq!(usable("2026-11-30T00:00:00Z"), None, "a clock before the window");
+        let near_end = window
+            .end
+            .checked_sub(WINDOW_MARGIN)
+            .unwrap()
+            .checked_add(SignedDuration::from_secs(1));
+        assert_eq!(
+            MicrosoftProvider::usable(&token, near_end.unwrap()),
+            None,
+            "too close to its end"
+        );
+        assert_eq!(
+            MicrosoftProvider::usable("graph1|1963000000|http://graph/delta", made),
+            None,
+            "a token of the former shape"
+        );
     }
 }

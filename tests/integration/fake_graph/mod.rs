@@ -81,27 +81,31 @@
 //!   strings of the fake's own making. Paging of `events` uses `$skip`.
 //! - Refresh tokens stop working as soon as they are used (Microsoft does
 //!   not promise that), which catches a client that keeps an old one.
-//! - Throttling is injected only (`fail_next`, `fail_method`), with
-//!   `Retry-After` when [`FakeGraph::set_retry_after`] says; no per-mailbox
-//!   quota is measured. No `$batch`, no attachments, no calendar groups,
+//! - Throttling is injected (`fail_next`, `fail_method`, with `Retry-After`
+//!   when [`FakeGraph::set_retry_after`] says), or measured when turned on
+//!   ([`FakeGraph::set_quota`]): at most N calls per mailbox in any sliding
+//!   window on the machine's real clock, the way Outlook limits each app
+//!   and mailbox (10,000 requests per 10 minutes,
+//!   https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits),
+//!   with test-sized numbers; a call over it is a 429 `ApplicationThrottled`
+//!   (code and message as commonly observed, not documented) with a
+//!   `Retry-After` of the whole seconds until the window has room; a refused
+//!   call is not counted. Concurrency per mailbox is not modelled. No `$batch`, no attachments, no calendar groups,
 //!   no other calendars than the default one; patterns other than daily
 //!   and weekly are refused. Invitations are not copied to attendees'
 //!   mailboxes; only getSchedule counts them (declined ones are free).
 //! - The write gate ([`FakeGraph::hold_next`]) and "drop after write"
 //!   ([`FakeGraph::drop_after_write_next`]) are test faults, not Graph's.
 
-// `set_user` and `move_occurrence` have no test of the binary yet (another
-// signed-in user; a person moving one occurrence).
-#![allow(dead_code)]
-
 mod errors;
 mod identity;
 mod model;
 mod tests;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -115,8 +119,8 @@ use crate::fake_google::conn::{ConnHandle, KillableListener};
 use errors::{GraphError, json_response};
 pub use identity::{CLIENT_ID, CLIENT_SECRET, DeviceState, TENANT_DOMAIN, TENANT_ID};
 use identity::{Grant, Identity};
-pub use model::SCHEDULE_MAX_ENTITIES;
 use model::{Filter, Model, lower, parse_dtz, parse_expand, utc_json};
+pub use model::{SCHEDULE_MAX_ENTITIES, SCHEDULE_MAX_RANGE};
 
 /// The signed-in user of delegated tokens: the organizer, unless
 /// [`FakeGraph::set_user`] names another.
@@ -132,6 +136,16 @@ pub fn splitmix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+/// One occurrence of a series as the fake holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Occurrence {
+    pub id: String,
+    pub original: Timestamp,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub cancelled: bool,
 }
 
 /// One request the fake answered (or cut).
@@ -172,6 +186,58 @@ struct Faults {
     /// The write gate: calls of this operation still to hold.
     gate: Option<(String, usize)>,
     held: usize,
+    quota: Option<Quota>,
+}
+
+/// Outlook's per-mailbox rate limit, measured (see the module doc): at most
+/// `limit` admitted calls per mailbox in any sliding `window`.
+#[derive(Debug)]
+struct Quota {
+    limit: usize,
+    window: Duration,
+    /// The instants of each mailbox's admitted calls within the window.
+    calls: HashMap<String, VecDeque<Instant>>,
+    /// When each mailbox's last refusal said to come back.
+    not_before: HashMap<String, Instant>,
+    /// The most admitted calls of one mailbox in one window.
+    peak: usize,
+    refused: usize,
+    /// Calls that came back sooner than a refusal's `Retry-After` said.
+    early: usize,
+}
+
+impl Quota {
+    /// Counts a call to `mailbox` now; the 429 when it is over the limit.
+    fn admit(&mut self, mailbox: &str) -> Option<GraphError> {
+        let now = Instant::now();
+        if self.not_before.get(mailbox).is_some_and(|t| now < *t) {
+            self.early += 1;
+        }
+        let calls = self.calls.entry(mailbox.to_string()).or_default();
+        while calls.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            calls.pop_front();
+        }
+        if calls.len() < self.limit {
+            calls.push_back(now);
+            self.peak = self.peak.max(calls.len());
+            return None;
+        }
+        self.refused += 1;
+        // Room comes when the oldest call leaves the window; whole seconds, up.
+        let room = calls
+            .front()
+            .map_or(Duration::ZERO, |t| self.window.saturating_sub(now.duration_since(*t)));
+        let secs = room.as_secs() + u64::from(room.subsec_nanos() > 0);
+        self.not_before
+            .insert(mailbox.to_string(), now + Duration::from_secs(secs));
+        let mut e = GraphError::new(
+            429,
+            "ApplicationThrottled",
+            "Application is over its MailboxConcurrency limit.",
+        );
+        e.retry_after = Some(secs);
+        Some(e)
+    }
 }
 
 struct Shared {
@@ -319,6 +385,24 @@ impl FakeGraph {
             .collect()
     }
 
+    /// Every occurrence of series `id`, cancelled ones included, with its
+    /// original start (what `instances` leaves out).
+    pub fn occurrences(&self, id: &str) -> Vec<Occurrence> {
+        let s = lock(&self.shared);
+        s.model
+            .instances_of(id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| Occurrence {
+                id: i.id,
+                original: i.original,
+                start: i.start,
+                end: i.end,
+                cancelled: i.cancelled,
+            })
+            .collect()
+    }
+
     /// A person deletes event `id` in Outlook.
     pub fn delete_event(&self, mailbox: &str, id: &str) {
         let mut s = lock(&self.shared);
@@ -421,6 +505,30 @@ impl FakeGraph {
     /// `Retry-After` (seconds) on injected failures.
     pub fn set_retry_after(&self, secs: Option<u64>) {
         lock(&self.shared).faults.retry_after = secs;
+    }
+
+    /// Turns on Outlook's per-mailbox rate limit: at most `limit` Graph calls
+    /// per mailbox in any sliding `window` (see the module doc).
+    pub fn set_quota(&self, limit: usize, window: Duration) {
+        lock(&self.shared).faults.quota = Some(Quota {
+            limit,
+            window,
+            calls: HashMap::new(),
+            not_before: HashMap::new(),
+            peak: 0,
+            refused: 0,
+            early: 0,
+        });
+    }
+
+    /// (the most calls one mailbox had in one window, calls refused, calls
+    /// that came back before their `Retry-After`).
+    pub fn quota_report(&self) -> (usize, usize, usize) {
+        lock(&self.shared)
+            .faults
+            .quota
+            .as_ref()
+            .map_or((0, 0, 0), |q| (q.peak, q.refused, q.early))
     }
 
     /// Performs the next `n` writes, then cuts the connection unanswered.
@@ -548,7 +656,11 @@ async fn handle(State(shared): State<SharedState>, req: Request) -> Response {
                 match admit(&shared, op, &mailbox, &grant) {
                     Err(e) => e.into_response(),
                     Ok(mailbox) => {
-                        let injected = {
+                        let throttled = lock(&shared).faults.quota.as_mut().and_then(|q| q.admit(&mailbox));
+                        // A call the quota refuses draws no injected fault.
+                        let injected = if throttled.is_some() {
+                            None
+                        } else {
                             let mut s = lock(&shared);
                             let retry_after = s.faults.retry_after;
                             let i = s.faults.fail_method.iter().position(|(m, _)| m == op);
@@ -562,7 +674,9 @@ async fn handle(State(shared): State<SharedState>, req: Request) -> Response {
                                 e
                             })
                         };
-                        if let Some(e) = injected {
+                        if let Some(e) = throttled {
+                            e.into_response()
+                        } else if let Some(e) = injected {
                             record.injected = true;
                             e.into_response()
                         } else {

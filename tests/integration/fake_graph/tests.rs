@@ -328,3 +328,34 @@ fn fake_graph_delta_reports_changes_removals_and_refuses_an_invalidated_token() 
     let (status, e) = call("GET", &link, Some(&access), None, None);
     assert_eq!((status, e["error"]["code"].as_str()), (410, Some("syncStateNotFound")));
 }
+
+#[test]
+fn fake_graph_quota_refuses_calls_over_the_limit_with_retry_after_and_counts_early_returns() {
+    let fake = FakeGraph::start();
+    let (access, _) = delegated(&fake);
+    fake.set_quota(2, std::time::Duration::from_secs(3600));
+    let me = format!("{}me/events", fake.api_base());
+    assert_eq!(call("GET", &me, Some(&access), None, None).0, 200);
+    assert_eq!(call("GET", &me, Some(&access), None, None).0, 200);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let refused = rt.block_on(async {
+        let request = hyper::Request::get(&me)
+            .header("authorization", format!("Bearer {access}"))
+            .body(String::new())
+            .unwrap();
+        liaison::calendar::http::exchange(&liaison::calendar::http::http_client(), request, 1 << 20)
+            .await
+            .unwrap()
+    });
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.headers.get("retry-after").unwrap(), "3600", "the whole window");
+    let body: Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(body["error"]["code"], "ApplicationThrottled");
+    assert_eq!(fake.quota_report(), (2, 1, 0));
+    // Back before the Retry-After: refused again, and counted as early.
+    assert_eq!(call("GET", &me, Some(&access), None, None).0, 429);
+    assert_eq!(fake.quota_report(), (2, 2, 1));
+}
