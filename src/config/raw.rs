@@ -117,7 +117,11 @@ pub(super) fn plain_toml_message(message: &str) -> String {
     let mut out = message
         .trim_end()
         .replace("expected i64", "expected an integer")
-        .replace("expected a sequence", "expected an array");
+        .replace("expected a sequence", "expected an array")
+        .replace(
+            "recursion limit",
+            "keys nested too deeply (more dotted parts than the parser allows)",
+        );
     while let Some(start) = out.find("struct Raw") {
         let name_end = out[start + "struct ".len()..]
             .find(|c: char| !c.is_ascii_alphanumeric())
@@ -125,6 +129,35 @@ pub(super) fn plain_toml_message(message: &str) -> String {
         out.replace_range(start..name_end, "a table");
     }
     out
+}
+
+/// The line of a TOML error that carries no position (the parser's limit on
+/// the depth of dotted keys): the first line after which the text fails with
+/// the same message, found by bisection over the lines.
+pub(super) fn line_of_unplaced(text: &str, message: &str) -> Option<usize> {
+    let ends: Vec<usize> = text
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .chain([text.len()])
+        .collect();
+    let fails = |line: usize| {
+        let prefix = ends.get(line).and_then(|&end| text.get(..end)).unwrap_or(text);
+        matches!(toml::from_str::<RawConfig>(prefix), Err(e) if e.span().is_none() && e.message() == message)
+    };
+    // Invariant: the text up to line `hi` (0-based) fails that way.
+    let (mut lo, mut hi) = (0, ends.len().checked_sub(1)?);
+    if !fails(hi) {
+        return None;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fails(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(hi + 1)
 }
 
 #[cfg(test)]

@@ -253,15 +253,17 @@ pub(super) fn busy_in(
         }
     }
     let overrides = Overrides::of(events.iter().map(|(event, _)| event));
+    let mut budget = recurrence::Budget::default();
     let mut spans = Vec::new();
     for (event, ctx) in &events {
         let involved = scope == Scope::WholeCalendar || involves(event.comp, owner);
         if !involved || !shows_busy(event.comp, owner) {
             continue;
         }
-        spans.extend(recurrence::spans(event, ctx, range.end, overrides.of_series(event)).map_err(fail)?);
+        let replaced = overrides.of_series(event);
+        spans.extend(recurrence::spans(event, ctx, range, replaced, &mut budget).map_err(fail)?);
     }
-    Ok(spans.into_iter().filter_map(|span| span.intersection(&range)).collect())
+    Ok(spans.into_iter().collect())
 }
 
 /// False for cancelled and transparent events and for those the owner declined.

@@ -22,6 +22,25 @@ use crate::core::interval::Interval;
 /// is reported instead of expanded for minutes.
 const MAX_OCCURRENCES: usize = 100_000;
 
+/// Most occurrences the rules of one file may yield in all. Without it, a few
+/// kilobytes of rules just under [`MAX_OCCURRENCES`] each took gigabytes and
+/// minutes (found by the fuzz tests); a real calendar needs hundreds of daily
+/// series kept for ten years to come near it.
+const MAX_FILE_OCCURRENCES: usize = 1_000_000;
+
+/// What is left of [`MAX_FILE_OCCURRENCES`] while one file is read.
+pub(super) struct Budget {
+    left: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            left: MAX_FILE_OCCURRENCES,
+        }
+    }
+}
+
 /// A DTSTART-like value: a whole day, or a wall-clock time in a zone (UTC for
 /// `...Z`, the owner's zone for floating times).
 #[derive(Clone, Debug)]
@@ -396,9 +415,17 @@ fn from_chrono(dt: &chrono::DateTime<rrule::Tz>) -> Option<DateTime> {
     .ok()
 }
 
-/// The occurrences of `event` that start before `until`, minus EXDATEs and the
-/// instances in `replaced`. DTSTART always counts (RFC 5545 3.8.5.3).
-fn occurrences(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Located<Vec<Occurrence>> {
+/// The occurrences of `event` that may overlap `range` (those starting after
+/// it are not computed, those ending well before it are dropped), minus
+/// EXDATEs and the instances in `replaced`. DTSTART always counts (RFC 5545
+/// 3.8.5.3). Every occurrence a rule yields is taken from `budget`.
+fn occurrences(
+    event: &Ev,
+    ctx: &Ctx,
+    range: Interval,
+    replaced: &[Key],
+    budget: &mut Budget,
+) -> Located<Vec<Occurrence>> {
     let (first, zone, _) = ctx.civil(&event.start);
     if event.recurrence_id.is_some() {
         // An instance stands alone; its own RRULE/RDATE (RANGE=THISANDFUTURE) is not followed.
@@ -407,11 +434,16 @@ fn occurrences(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Loc
     }
     // Two days of slack cover any difference between the zone of the range and
     // the zone of the rule; exact filtering happens on instants afterwards.
-    let limit = until
-        .to_zoned_datetime(zone.clone())
-        .datetime()
-        .checked_add(2.days())
-        .unwrap_or(DateTime::MAX);
+    let civil = |at: Timestamp| at.to_zoned_datetime(zone.clone()).datetime();
+    let limit = civil(range.end).checked_add(2.days()).unwrap_or(DateTime::MAX);
+    // Starts before this end before the range: not kept, so that memory
+    // follows the occurrences in the range, not all of them since DTSTART.
+    let from = civil(range.start).checked_sub(2.days()).ok();
+    let earliest = match &event.length {
+        Length::Exact(d) => from.and_then(|f| f.checked_sub(*d).ok()),
+        Length::Nominal(span) => from.and_then(|f| f.checked_sub(*span).ok()),
+    }
+    .unwrap_or(DateTime::MIN);
     let mut starts = BTreeSet::from([first]);
     for rule in &event.rules {
         let Some(set) = &rule.set else { continue };
@@ -432,7 +464,19 @@ fn occurrences(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Loc
                     ),
                 ));
             }
-            starts.insert(dt);
+            budget.left = budget.left.checked_sub(1).ok_or_else(|| {
+                (
+                    rule.line,
+                    format!(
+                        "the recurrence rules of this file yield more than {MAX_FILE_OCCURRENCES} \
+                         occurrences before the end of the requested range (this RRULE goes past \
+                         it); expected fewer or shorter recurring events"
+                    ),
+                )
+            })?;
+            if dt >= earliest {
+                starts.insert(dt);
+            }
         }
     }
     let mut out = Vec::with_capacity(starts.len() + event.rdates.len());
@@ -484,13 +528,19 @@ impl<'c> Overrides<'c> {
     }
 }
 
-/// The spans of the occurrences of `event` that start before `until`, minus
-/// EXDATEs and the instances in `replaced` (see [`occurrences`]).
-pub(super) fn spans(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Located<Vec<Interval>> {
+/// The parts inside `range` of the occurrences of `event`, minus EXDATEs and
+/// the instances in `replaced` (see [`occurrences`]).
+pub(super) fn spans(
+    event: &Ev,
+    ctx: &Ctx,
+    range: Interval,
+    replaced: &[Key],
+    budget: &mut Budget,
+) -> Located<Vec<Interval>> {
     let mut out = Vec::new();
-    for occurrence in occurrences(event, ctx, until, replaced)? {
+    for occurrence in occurrences(event, ctx, range, replaced, budget)? {
         let end = occurrence.end(&event.length).map_err(at(event.start_line))?;
-        out.push(Interval::new(occurrence.start.timestamp(), end));
+        out.extend(Interval::new(occurrence.start.timestamp(), end).intersection(&range));
     }
     Ok(out)
 }
@@ -770,5 +820,61 @@ mod tests {
             err.to_string().starts_with("ada.ics:7: RRULE yields more than"),
             "{err}"
         );
+    }
+
+    // Found by the fuzz tests (tests/fuzz): rules just under the limit of one
+    // rule, repeated in a few kilobytes, took gigabytes and minutes.
+
+    #[test]
+    fn the_rules_of_one_file_share_one_budget_of_occurrences() {
+        let text = ics(&[
+            "BEGIN:VCALENDAR",
+            "BEGIN:VEVENT",
+            "UID:a",
+            "DTSTART:20260302T100000Z",
+            "DURATION:PT1H",
+            "RRULE:FREQ=DAILY;COUNT=3",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            "UID:b",
+            "DTSTART:20260302T120000Z",
+            "DURATION:PT1H",
+            "RRULE:FREQ=DAILY;COUNT=3",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]);
+        let roots = crate::calendar::local::syntax::parse_calendar(&text, "ada.ics").unwrap();
+        let ctx = Ctx::new(&roots[0], &TimeZone::UTC).unwrap();
+        let events: Vec<Ev> = roots[0]
+            .children
+            .iter()
+            .map(|c| parse_event(c, &ctx).unwrap())
+            .collect();
+        let r = range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z");
+        let mut budget = Budget { left: 4 };
+        assert_eq!(spans(&events[0], &ctx, r, &[], &mut budget).unwrap().len(), 3);
+        let (line, message) = spans(&events[1], &ctx, r, &[], &mut budget).unwrap_err();
+        assert_eq!(line, 12);
+        assert!(message.contains("more than 1000000 occurrences"), "{message}");
+    }
+
+    #[test]
+    fn only_the_occurrences_in_the_range_are_kept() {
+        // Hourly since 2016: tens of thousands of occurrences are computed,
+        // the 24 that overlap the range are kept, cut to it.
+        let text = one_event(&[
+            "DTSTART:20160101T000000Z",
+            "DURATION:PT90M",
+            "RRULE:FREQ=HOURLY;COUNT=99999",
+        ]);
+        let r = range("2026-03-05T00:30:00Z", "2026-03-06T00:00:00Z");
+        let roots = crate::calendar::local::syntax::parse_calendar(&text, "ada.ics").unwrap();
+        let ctx = Ctx::new(&roots[0], &TimeZone::UTC).unwrap();
+        let event = parse_event(&roots[0].children[0], &ctx).unwrap();
+        let mut budget = Budget::default();
+        let got = spans(&event, &ctx, r, &[], &mut budget).unwrap();
+        assert_eq!(got.len(), 24, "{got:?}");
+        assert!(got.iter().all(|s| r.start <= s.start && s.end <= r.end));
+        assert_eq!(got[0].start, r.start);
     }
 }

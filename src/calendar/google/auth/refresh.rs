@@ -190,7 +190,12 @@ impl InstalledTokens {
 }
 
 /// Reads the token endpoint's answer to a refresh.
-fn parse_token_answer(status: u16, body: &[u8], now: Timestamp, client_path: &Path) -> Result<Refreshed, TokenError> {
+pub(crate) fn parse_token_answer(
+    status: u16,
+    body: &[u8],
+    now: Timestamp,
+    client_path: &Path,
+) -> Result<Refreshed, TokenError> {
     #[derive(Deserialize)]
     struct Granted {
         access_token: Option<String>,
