@@ -121,6 +121,11 @@ pub(super) fn plain_toml_message(message: &str) -> String {
         .replace(
             "recursion limit",
             "keys nested too deeply (more dotted parts than the parser allows)",
+        )
+        // How the toml crate hands a date to serde, seen where a table belongs.
+        .replace(
+            "unknown field `$__toml_private_datetime`, expected",
+            "a date or time is not a table here; expected a table with",
         );
     while let Some(start) = out.find("struct Raw") {
         let name_end = out[start + "struct ".len()..]
@@ -180,6 +185,8 @@ mod tests {
         check_error(r#"schedule.term_weeks = "4""#, Some(1), "", r#"invalid type: string "4", expected an integer"#);
         check_error("meeting = 3", Some(1), "", "invalid type: integer `3`, expected a table");
         check_error(r#"schedule.skip_dates = "2026-12-25""#, Some(1), "", "expected an array");
+        // Found by the fuzz tests (tests/fuzz): an internal serde name was shown.
+        check_error("meeting = 2026-01-05", Some(1), "", "a date or time is not a table here; expected a table with one of `duration`");
     }
 
     #[test]

@@ -10,6 +10,19 @@ use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestR
 
 use crate::alloc::peak_during;
 
+/// A temporary directory, in memory where the system has one: the parsers
+/// write files atomically (fsync), and a disk would make that the cost of
+/// each case.
+pub fn scratch_dir() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::tempdir_in(shm)
+    {
+        return dir;
+    }
+    tempfile::tempdir().unwrap()
+}
+
 /// Cases per test in a plain `cargo test`: a smoke run of a few seconds.
 const DEFAULT_CASES: u32 = 48;
 

@@ -11,15 +11,16 @@
 
 use std::path::Path;
 
-use jiff::Timestamp;
+use jiff::civil::date;
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 use liaison::calendar::local::LocalProvider;
-use liaison::calendar::{CalendarError, CalendarProvider as _};
+use liaison::calendar::{Attendee, CalendarError, CalendarProvider as _, SeriesRequest};
 use liaison::core::interval::Interval;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use crate::harness::{bounded, fuzz};
+use crate::harness::{bounded, fuzz, scratch_dir};
 use crate::mutate::{Doc, Format, doc};
 
 /// The person whose calendar is read; the demo's bookings.ics involves her.
@@ -366,7 +367,7 @@ fn read_person(
 }
 
 /// `text` as bookings.ics: the series listed, the changes, the busy time of
-/// an attendee.
+/// an attendee; then liaison's own writes into it.
 fn read_bookings(
     rt: &tokio::runtime::Runtime,
     dir: &Path,
@@ -385,18 +386,66 @@ fn read_bookings(
             Ok::<_, CalendarError>((series, changes, busy))
         })
     });
-    match read {
+    let series = match read {
         Ok((series, changes, _)) => {
             prop_assert_eq!(series.len(), changes.series.len());
-            Ok(true)
+            series
         }
-        Err(e) => check_refusal(&e, &file, text).map(|()| false),
+        Err(e) => return check_refusal(&e, &file, text).map(|()| false),
+    };
+    // What a cycle writes into the file: an end, a cancellation, a booking.
+    // Each is done or refused with the file and a line; the file stays one
+    // liaison reads.
+    let ids: Vec<String> = series.iter().map(|s| s.request.event_id.clone()).collect();
+    let until: Timestamp = "2026-12-21T18:15:00Z".parse().unwrap();
+    let writes = bounded("bookings.ics writes", text.len(), || {
+        rt.block_on(async {
+            let mut refusals = Vec::new();
+            if let Some(id) = ids.first() {
+                refusals.extend(p.end_series(id, until).await.err());
+            }
+            if let Some(id) = ids.last() {
+                refusals.extend(p.delete_series(id).await.err());
+            }
+            refusals.extend(p.create_series(&request()).await.err());
+            (refusals, p.list_series().await)
+        })
+    });
+    let (refusals, after) = writes;
+    for e in &refusals {
+        check_refusal(e, &file, text)?;
+    }
+    after.map_err(|e| TestCaseError::fail(format!("unreadable after liaison's own writes: {e}")))?;
+    Ok(true)
+}
+
+/// A series as a cycle books it.
+fn request() -> SeriesRequest {
+    let person = |email: &str, name: &str| Attendee {
+        email: email.into(),
+        name: name.into(),
+    };
+    SeriesRequest {
+        event_id: "fuzz0123456789abcdefghijkl".into(),
+        term: date(2026, 12, 7),
+        pair: (OWNER.into(), "zoe@example.org".into()),
+        attendees: [
+            person(OWNER, "Ada Okafor"),
+            person("zoe@example.org", "Zo\u{eb} \u{202e}"),
+        ],
+        summary: "Connection".into(),
+        description: "line one\nline two; with, punctuation".into(),
+        location: None,
+        zone: "America/New_York".into(),
+        start: date(2026, 12, 8).at(9, 0, 0, 0),
+        duration: SignedDuration::from_mins(30),
+        count: 4,
     }
 }
 
 #[test]
 fn the_seeds_are_valid_calendars() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let rt = runtime();
     let r = Interval::new(
         "2026-03-02T00:00:00Z".parse().unwrap(),
@@ -409,13 +458,17 @@ fn the_seeds_are_valid_calendars() {
     std::fs::write(dir.path().join(format!("{OWNER}.ics")), PERSON.seeds[0]).unwrap();
     let doc = Doc(BOOKINGS.seeds[0].as_bytes().to_vec());
     assert!(read_bookings(&rt, dir.path(), &doc, r).unwrap());
+    // The three series of the seed, the first ended, the last cancelled, and
+    // the one booked.
     let series = runtime().block_on(provider(dir.path()).list_series()).unwrap();
-    assert_eq!(series.len(), 3);
+    let summary: Vec<(u32, bool)> = series.iter().map(|s| (s.request.count, s.active)).collect();
+    assert_eq!(summary, [(3, true), (4, true), (4, false), (4, true)]);
+    assert_eq!(series[3].request, request());
 }
 
 #[test]
 fn person_calendars() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let rt = runtime();
     let input = prop_oneof![3 => doc(&PERSON, 4), 1 => rule_calendar()];
     fuzz("ics person", (input, range()), |(d, r)| {
@@ -425,7 +478,7 @@ fn person_calendars() {
 
 #[test]
 fn bookings_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     std::fs::write(dir.path().join(format!("{OWNER}.ics")), PERSON.seeds[0]).unwrap();
     let rt = runtime();
     fuzz("ics bookings", (doc(&BOOKINGS, 4), range()), |(d, r)| {
@@ -444,7 +497,7 @@ fn many_rules_just_under_the_limit_of_one_stay_within_bounds() {
     let event = "BEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260309T100000Z\r\nRRULE:FREQ=SECONDLY;COUNT=99999\r\n\
                  RRULE:FREQ=SECONDLY;COUNT=99999;INTERVAL=2\r\nEND:VEVENT\r\n";
     let text = format!("BEGIN:VCALENDAR\r\n{}END:VCALENDAR\r\n", event.repeat(64));
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     let doc = Doc(text.into_bytes());
     let r = Interval::new(
         "2026-03-02T00:00:00Z".parse().unwrap(),

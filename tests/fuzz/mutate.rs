@@ -2,8 +2,9 @@
 //! the way real files and answers go wrong — cut short, a bit flipped, lines
 //! deleted, repeated, swapped or inserted from the format's own vocabulary, a
 //! value replaced by one of the wrong type or a huge number or odd Unicode, a
-//! line made very long, deep nesting — plus, for JSON, the same at the level
-//! of values (a field removed, given another type, wrapped in an array).
+//! line made very long, deep nesting — plus, for JSON and TOML, the same at
+//! the level of values (a key removed, given another type, wrapped in an
+//! array).
 //! Every input is at most [`MAX_INPUT`] bytes.
 
 use std::fmt;
@@ -443,4 +444,145 @@ pub fn json_nest(depth: usize) -> String {
     }
     let close: String = (0..depth).rev().map(|i| if i % 2 == 0 { "]" } else { "}" }).collect();
     format!("{open}1{close}")
+}
+
+/// Where a TOML value is: keys and array indices from the root table.
+#[derive(Clone, Debug)]
+enum Step {
+    Key(String),
+    At(usize),
+}
+
+fn toml_paths(v: &toml::Value, at: &mut Vec<Step>, out: &mut Vec<Vec<Step>>) {
+    out.push(at.clone());
+    match v {
+        toml::Value::Table(t) => {
+            for (k, item) in t {
+                at.push(Step::Key(k.clone()));
+                toml_paths(item, at, out);
+                at.pop();
+            }
+        }
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                at.push(Step::At(i));
+                toml_paths(item, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn toml_at<'v>(mut v: &'v mut toml::Value, path: &[Step]) -> Option<&'v mut toml::Value> {
+    for step in path {
+        v = match (step, v) {
+            (Step::Key(k), toml::Value::Table(t)) => t.get_mut(k)?,
+            (Step::At(i), toml::Value::Array(a)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// TOML values of every type, and of the right type but extreme.
+fn toml_values() -> Vec<toml::Value> {
+    use toml::Value as V;
+    let date = |s: &str| V::Datetime(s.parse().unwrap());
+    let mut all = vec![
+        V::Integer(i64::MAX),
+        V::Integer(i64::MIN),
+        V::Integer(-1),
+        V::Integer(0),
+        V::Integer(53),
+        V::Float(1e308),
+        V::Float(f64::NAN),
+        V::Float(-0.5),
+        V::Boolean(true),
+        date("9999-12-31"),
+        date("0001-01-01"),
+        date("2026-01-06"),
+        date("2026-01-05T10:00:00Z"),
+        date("2026-01-05T10:00:00"),
+        date("10:00:00"),
+        V::Array(Vec::new()),
+        V::Array(vec![V::Integer(1), V::String("mon".into())]),
+        V::Table(toml::Table::new()),
+        V::String("30m".into()),
+        V::String("99999999999w".into()),
+        V::String("09:00-17:00".into()),
+        V::String("sat-fri".into()),
+        V::String("Europe/Berlin".into()),
+        V::String("{a.name}{b.unit}{weeks}{nope}".into()),
+        V::String("x".repeat(70_000)),
+    ];
+    all.extend(ODD.iter().map(|s| V::String((*s).to_string())));
+    all
+}
+
+/// A TOML seed of `format` with up to three changes to its values (wrong
+/// types, missing keys, extremes), written back as TOML, then up to
+/// `max_ops` changes to its bytes (none in half the cases, so that the
+/// validation behind the syntax is reached).
+pub fn toml_doc(format: &'static Format, max_ops: usize) -> impl Strategy<Value = Doc> {
+    (
+        any::<Index>(),
+        proptest::collection::vec(json_op(), 0..=3),
+        prop_oneof![Just(Vec::new()), proptest::collection::vec(op(), 1..=max_ops)],
+    )
+        .prop_map(move |(seed, value_ops, ops)| {
+            let text = pick(format.seeds, &seed);
+            let mut bytes = match text.parse::<toml::Table>() {
+                Ok(table) => {
+                    let mut root = toml::Value::Table(table);
+                    let values = toml_values();
+                    for o in &value_ops {
+                        let mut all = Vec::new();
+                        toml_paths(&root, &mut Vec::new(), &mut all);
+                        let (JsonOp::Remove(i) | JsonOp::Replace(i, _) | JsonOp::WrapInArray(i)) = o;
+                        let path = all[i.index(all.len())].clone();
+                        match o {
+                            JsonOp::Remove(_) => {
+                                if let Some((last, parent)) = path.split_last()
+                                    && let Some(holder) = toml_at(&mut root, parent)
+                                {
+                                    match (last, holder) {
+                                        (Step::Key(k), toml::Value::Table(t)) => {
+                                            t.remove(k);
+                                        }
+                                        (Step::At(n), toml::Value::Array(a)) if *n < a.len() => {
+                                            a.remove(*n);
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                            }
+                            JsonOp::Replace(_, which) => {
+                                if !path.is_empty()
+                                    && let Some(slot) = toml_at(&mut root, &path)
+                                {
+                                    *slot = values[which.index(values.len())].clone();
+                                }
+                            }
+                            JsonOp::WrapInArray(_) => {
+                                if !path.is_empty()
+                                    && let Some(slot) = toml_at(&mut root, &path)
+                                {
+                                    let inner = std::mem::replace(slot, toml::Value::Boolean(false));
+                                    *slot = toml::Value::Array(vec![inner]);
+                                }
+                            }
+                        }
+                    }
+                    toml::to_string(&root)
+                        .map(String::into_bytes)
+                        .unwrap_or_else(|_| text.as_bytes().to_vec())
+                }
+                Err(_) => text.as_bytes().to_vec(),
+            };
+            for o in &ops {
+                apply(format, &mut bytes, o);
+            }
+            Doc(bytes)
+        })
 }

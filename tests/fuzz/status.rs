@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use liaison::status::{self, ReadError};
 use proptest::prelude::*;
 
-use crate::harness::{bounded, fuzz};
+use crate::harness::{bounded, fuzz, scratch_dir};
 use crate::mutate::{Doc, Format, json_doc, json_nest};
 
 static FORMAT: Format = Format {
@@ -84,7 +84,7 @@ fn read_status(dir: &std::path::Path, Doc(text): &Doc) -> Result<bool, TestCaseE
 
 #[test]
 fn the_seeds_are_valid_status_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     for seed in FORMAT.seeds {
         assert!(read_status(dir.path(), &Doc(seed.as_bytes().to_vec())).unwrap());
     }
@@ -92,6 +92,6 @@ fn the_seeds_are_valid_status_files() {
 
 #[test]
 fn status_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = scratch_dir();
     fuzz("status.json", json_doc(&FORMAT, 3), |d| read_status(dir.path(), &d));
 }
