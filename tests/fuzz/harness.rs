@@ -65,12 +65,21 @@ pub const TIME_BOUND: Duration = if cfg!(debug_assertions) {
     Duration::from_secs(4)
 };
 
+thread_local! {
+    /// The most memory and time one input of the running test took.
+    static WORST: Cell<(usize, Duration)> = const { Cell::new((0, Duration::ZERO)) };
+}
+
 /// Runs `f` on one input of `input_len` bytes and checks the bounds;
 /// `what` names the parser in the failure message.
 pub fn bounded<R>(what: &str, input_len: usize, f: impl FnOnce() -> R) -> R {
     let started = Instant::now();
     let (out, peak) = peak_during(f);
     let took = started.elapsed();
+    WORST.with(|w| {
+        let (bytes, time) = w.get();
+        w.set((bytes.max(peak), time.max(took)));
+    });
     assert!(
         peak <= memory_bound(input_len),
         "{what}: an input of {input_len} bytes made it hold {peak} bytes at once"
@@ -88,6 +97,7 @@ pub fn bounded<R>(what: &str, input_len: usize, f: impl FnOnce() -> R) -> R {
 /// says whether the input was accepted. A failing case panics with the
 /// input, shrunk.
 pub fn fuzz<S: Strategy>(name: &str, strategy: S, check: impl Fn(S::Value) -> Result<bool, TestCaseError>) {
+    WORST.with(|w| w.set((0, Duration::ZERO)));
     let inputs = Cell::new(0u64);
     let accepted = Cell::new(0u64);
     let started = Instant::now();
@@ -102,10 +112,13 @@ pub fn fuzz<S: Strategy>(name: &str, strategy: S, check: impl Fn(S::Value) -> Re
     if let Err(e) = result {
         panic!("fuzz {name}: {e}");
     }
+    let (bytes, time) = WORST.with(Cell::get);
     eprintln!(
-        "fuzz {name}: {} inputs ({} accepted) in {:.1} s",
+        "fuzz {name}: {} inputs ({} accepted) in {:.1} s; at most {:.1} MiB held and {:.0} ms for one input",
         inputs.get(),
         accepted.get(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        bytes as f64 / (1024.0 * 1024.0),
+        time.as_secs_f64() * 1000.0
     );
 }

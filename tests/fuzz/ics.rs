@@ -506,3 +506,37 @@ fn many_rules_just_under_the_limit_of_one_stay_within_bounds() {
     let accepted = read_person(&runtime(), dir.path(), &doc, r).unwrap();
     assert!(!accepted, "a million occurrences are refused");
 }
+
+/// Found by this harness: a rule that meets a date every four years
+/// (BYYEARDAY=366), repeated 60 times in 10 KB, searched for 4.2 s to reach
+/// a range in the year 9999. The days searched are now budgeted per file
+/// (`calendar::local::recurrence` tests the budget itself in every run).
+#[test]
+#[cfg_attr(debug_assertions, ignore = "searches ten million days; runs in the release fuzz run")]
+fn a_rarely_matching_rule_repeated_is_refused_at_once() {
+    let rule = "RRULE:FREQ=YEARLY;BYYEARDAY=366;BYSETPOS=-1\r\n";
+    let text = format!(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20261214T090000Z\r\nDURATION:PT1H\r\n{}\
+         END:VEVENT\r\nEND:VCALENDAR\r\n",
+        rule.repeat(60)
+    );
+    let dir = scratch_dir();
+    let r = Interval::new(
+        "9999-11-01T00:00:00Z".parse().unwrap(),
+        "9999-12-30T00:00:00Z".parse().unwrap(),
+    );
+    let file = dir.path().join(format!("{OWNER}.ics"));
+    std::fs::write(&file, &text).unwrap();
+    let err = bounded("LocalProvider::busy", text.len(), || {
+        runtime().block_on(provider(dir.path()).busy(&[OWNER.to_string()], r))
+    })
+    .unwrap_err();
+    // Each copy searches about 2.9 million days: the fourth is refused.
+    assert!(
+        err.to_string().starts_with(&format!(
+            "{}:9: the recurrence rules of this file search",
+            file.display()
+        )),
+        "{err}"
+    );
+}

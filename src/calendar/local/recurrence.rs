@@ -28,16 +28,50 @@ const MAX_OCCURRENCES: usize = 100_000;
 /// series kept for ten years to come near it.
 const MAX_FILE_OCCURRENCES: usize = 1_000_000;
 
-/// What is left of [`MAX_FILE_OCCURRENCES`] while one file is read.
+/// Most days the rules of one file may search, from each rule's DTSTART to
+/// where its expansion stops (about 27,000 years). The `rrule` crate works
+/// through every day of a rule's periods, found or not (25 to 200 ns a day),
+/// so a rule that rarely meets a date (the 366th day of a year, February 30)
+/// costs by the span it searches, not by what it yields: a few kilobytes of
+/// them took minutes (found by the fuzz tests). Five hundred endless series
+/// started in 2000 search under five million days by 2027.
+const MAX_FILE_SEARCH_DAYS: i64 = 10_000_000;
+
+/// What is left of [`MAX_FILE_OCCURRENCES`] and [`MAX_FILE_SEARCH_DAYS`]
+/// while one file is read.
 pub(super) struct Budget {
     left: usize,
+    days: i64,
 }
 
 impl Default for Budget {
     fn default() -> Budget {
         Budget {
             left: MAX_FILE_OCCURRENCES,
+            days: MAX_FILE_SEARCH_DAYS,
         }
+    }
+}
+
+impl Budget {
+    /// Takes the days from `from` to `to` that a rule searched.
+    fn search(&mut self, from: DateTime, to: DateTime, line: usize) -> Located<()> {
+        let days = to
+            .date()
+            .since(from.date())
+            .map_or(0, |span| i64::from(span.get_days()));
+        self.days -= days.max(0);
+        if self.days < 0 {
+            return Err((
+                line,
+                format!(
+                    "the recurrence rules of this file search more than {MAX_FILE_SEARCH_DAYS} days \
+                     for their occurrences (this RRULE goes past it); expected fewer rules that \
+                     start long before the requested range or rarely meet a date"
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -448,9 +482,15 @@ fn occurrences(
     for rule in &event.rules {
         let Some(set) = &rule.set else { continue };
         let mut yielded = 0;
+        // Where the search for the next occurrence began, for the budget.
+        let mut searched_to = first;
+        let mut ended_early = true;
         for date in set {
             let Some(dt) = from_chrono(&date) else { break };
+            budget.search(searched_to, dt, rule.line)?;
+            searched_to = dt;
             if dt >= limit {
+                ended_early = false;
                 break;
             }
             yielded += 1;
@@ -477,6 +517,13 @@ fn occurrences(
             if dt >= earliest {
                 starts.insert(dt);
             }
+        }
+        // Without an occurrence past the range, `rrule` went on searching
+        // after the last one: to UNTIL, else as far as it goes (year 9999 or
+        // its own limit). A COUNT reached stops it at once.
+        if ended_early && let Some(r) = set.get_rrule().first().filter(|r| r.get_count().is_none()) {
+            let end = r.get_until().and_then(from_chrono).unwrap_or(DateTime::MAX);
+            budget.search(searched_to, end, rule.line)?;
         }
     }
     let mut out = Vec::with_capacity(starts.len() + event.rdates.len());
@@ -851,7 +898,10 @@ mod tests {
             .map(|c| parse_event(c, &ctx).unwrap())
             .collect();
         let r = range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z");
-        let mut budget = Budget { left: 4 };
+        let mut budget = Budget {
+            left: 4,
+            ..Budget::default()
+        };
         assert_eq!(spans(&events[0], &ctx, r, &[], &mut budget).unwrap().len(), 3);
         let (line, message) = spans(&events[1], &ctx, r, &[], &mut budget).unwrap_err();
         assert_eq!(line, 12);
@@ -876,5 +926,37 @@ mod tests {
         assert_eq!(got.len(), 24, "{got:?}");
         assert!(got.iter().all(|s| r.start <= s.start && s.end <= r.end));
         assert_eq!(got[0].start, r.start);
+    }
+
+    #[test]
+    fn a_rule_is_charged_the_days_it_searches_not_only_what_it_yields() {
+        // Found by the fuzz tests: the same rarely matching rule, repeated
+        // in 10 KB, searched for 4 s. February 30 never comes: each copy
+        // searches to the year 9999 (close to 2.9 million days).
+        let never = "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30";
+        let text = one_event(&["DTSTART:20260301T090000Z", "DURATION:PT1H", never, never, never, never]);
+        let r = range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z");
+        let err = busy_from_ics(&text, "ada.ics", OWNER, &TimeZone::UTC, r).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("ada.ics:11: the recurrence rules of this file search more than"),
+            "{err}"
+        );
+        // Three copies pass; a leap day every four years is charged its
+        // four years (and reached at once when COUNT ends it).
+        let text = one_event(&["DTSTART:20260301T090000Z", "DURATION:PT1H", never, never, never]);
+        assert_eq!(march(&text), [span("2026-03-01T09:00:00Z", "2026-03-01T10:00:00Z")]);
+        let leap = one_event(&[
+            "DTSTART:20280229T090000Z",
+            "DURATION:PT1H",
+            "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=2",
+        ]);
+        let roots = crate::calendar::local::syntax::parse_calendar(&leap, "ada.ics").unwrap();
+        let ctx = Ctx::new(&roots[0], &TimeZone::UTC).unwrap();
+        let event = parse_event(&roots[0].children[0], &ctx).unwrap();
+        let mut budget = Budget::default();
+        let r = range("2032-02-01T00:00:00Z", "2032-04-01T00:00:00Z");
+        assert_eq!(spans(&event, &ctx, r, &[], &mut budget).unwrap().len(), 1);
+        assert_eq!(MAX_FILE_SEARCH_DAYS - budget.days, 1461);
     }
 }
