@@ -52,14 +52,24 @@ pub use validate::derived_instance;
 
 use std::path::Path;
 
-use raw::{RawConfig, plain_toml_message};
+use raw::{RawConfig, line_of_unplaced, plain_toml_message};
 use validate::{Ctx, validate};
 
 /// Reads and validates the configuration file at `path`, taking the default
 /// state directory from the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| ConfigErrors::single(path, format!("cannot read the configuration file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = e.as_bytes().iter().take(valid).filter(|&&b| b == b'\n').count() + 1;
+        ConfigErrors(vec![ConfigError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            key: None,
+            message: "the file is not valid UTF-8; expected a TOML file in UTF-8".into(),
+        }])
+    })?;
     // Relative paths in the file are resolved against the file's directory.
     // Making that directory absolute here keeps the resolved paths valid even
     // if the daemon later runs with another working directory.
@@ -79,7 +89,10 @@ pub fn parse(text: &str, path: &Path, env: &Env) -> Result<Config, ConfigErrors>
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
-            let line = e.span().map(|span| ctx.line_of(span.start));
+            let line = match e.span() {
+                Some(span) => Some(ctx.line_of(span.start)),
+                None => line_of_unplaced(text, e.message()),
+            };
             ctx.errors.push(ConfigError {
                 path: path.to_path_buf(),
                 line,

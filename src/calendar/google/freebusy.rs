@@ -120,7 +120,7 @@ fn busy_of(calendar: &FreeBusyCalendar, window: Interval) -> Result<IntervalSet,
         let (Some(start), Some(end)) = (period.start, period.end) else {
             return Err("Google's free/busy answer has a busy period without start or end".into());
         };
-        let span = Interval::new(from_chrono(start)?, from_chrono(end)?);
+        let span = Interval::new(from_chrono("busy.start", start)?, from_chrono("busy.end", end)?);
         if let Some(inside) = span.intersection(&window) {
             spans.push(inside);
         }

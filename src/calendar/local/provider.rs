@@ -346,14 +346,16 @@ fn busy_in(
     let fail = |e: (usize, String)| located(path, e);
     let (contexts, events) = read_events(roots, owner_zone).map_err(fail)?;
     let overrides = Overrides::of(events.iter().map(|(event, _)| event));
+    let mut budget = recurrence::Budget::default();
     let mut spans = Vec::new();
     for (event, ctx) in &events {
         let Some(ctx) = contexts.get(*ctx) else { continue };
         if shows_busy(event.comp, owner) {
-            spans.extend(recurrence::spans(event, ctx, range.end, overrides.of_series(event)).map_err(fail)?);
+            let replaced = overrides.of_series(event);
+            spans.extend(recurrence::spans(event, ctx, range, replaced, &mut budget).map_err(fail)?);
         }
     }
-    Ok(spans.into_iter().filter_map(|span| span.intersection(&range)).collect())
+    Ok(spans.into_iter().collect())
 }
 
 /// Every VEVENT of `roots`, read, with the index of its VCALENDAR's context.
@@ -420,6 +422,8 @@ impl<'c> Organizer<'c> {
     pub(super) fn busy(&self, path: &str, owner: &str, range: Interval) -> Result<IntervalSet, CalendarError> {
         let fail = |e: (usize, String)| located(path, e);
         let key = owner.trim().to_ascii_lowercase();
+        // One budget per person asked: a query reads only the events naming them.
+        let mut budget = recurrence::Budget::default();
         let mut spans = Vec::new();
         for &i in self.by_address.get(&key).map_or(&[][..], Vec::as_slice) {
             let Some((event, ctx)) = self.events.get(i) else {
@@ -427,7 +431,8 @@ impl<'c> Organizer<'c> {
             };
             let Some(ctx) = self.contexts.get(*ctx) else { continue };
             if shows_busy(event.comp, owner) {
-                spans.extend(recurrence::spans(event, ctx, range.end, self.overrides.of_series(event)).map_err(fail)?);
+                let replaced = self.overrides.of_series(event);
+                spans.extend(recurrence::spans(event, ctx, range, replaced, &mut budget).map_err(fail)?);
             }
         }
         Ok(spans.into_iter().filter_map(|span| span.intersection(&range)).collect())

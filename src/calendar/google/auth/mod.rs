@@ -56,6 +56,7 @@ pub use self::consent::{AuthOptions, AuthReport, CONSENT_TIMEOUT, authorize};
 pub use self::credentials::{ClientSecret, ServiceAccount};
 pub use self::error::TokenError;
 pub use self::refresh::TOKEN_TIMEOUT;
+pub(crate) use self::refresh::{Grant, parse_token_answer};
 #[cfg(test)]
 pub(crate) use self::token_store::StoredToken;
 pub use self::token_store::{TOKEN_FILE, token_path};

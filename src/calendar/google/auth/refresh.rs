@@ -46,7 +46,7 @@ pub(crate) struct InstalledTokens {
 
 /// Which grant a token request makes, for its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Grant {
+pub(crate) enum Grant {
     Refresh,
     Code,
 }
@@ -244,7 +244,7 @@ impl InstalledTokens {
 }
 
 /// Reads the token endpoint's answer to a refresh or a code redemption.
-fn parse_token_answer(
+pub(crate) fn parse_token_answer(
     status: u16,
     body: &[u8],
     now: Timestamp,

@@ -45,7 +45,7 @@ impl ServiceAccountTokens {
             path: account.path.display().to_string(),
             line: None,
             // The io::Error says what is wrong with the key; it never quotes it.
-            message: format!("the service-account key cannot be used: {e}"),
+            message: format!("its private_key cannot be used: {e}"),
         })?;
         Ok(ServiceAccountTokens {
             auth,
