@@ -229,7 +229,14 @@ pub async fn run<P: CalendarProvider>(
         if options.stop.load(Ordering::SeqCst) {
             return Ok(summary);
         }
-        let records = store.series()?;
+        // The pairs chosen for an earlier term of this cycle are booked only
+        // after the loop (one calendar write); they count as met here, so the
+        // next term does not pair them again.
+        let mut records = store.series()?;
+        records.extend(intents.iter().map(|r: &SeriesRecord| SeriesRecord {
+            state: SeriesState::Booked,
+            ..r.clone()
+        }));
         let mut state = TermState::from_records(&records, term, cutoff, now);
         state.paused = paused.clone();
         summary.counts.kept += state.kept.len();
