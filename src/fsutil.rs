@@ -71,8 +71,15 @@ pub fn refusal(e: &std::io::Error) -> Option<&Refusal> {
 /// an error of kind `PermissionDenied` carrying a [`Refusal`].
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if !dir.exists() {
-        std::fs::create_dir_all(dir)?;
-    } else if let Some(why) = not_ours(dir, &system_dirs())? {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
+    }
+    // Checked after creating too: another user may have made the directory
+    // between the test above and the creation (which then succeeds).
+    if let Some(why) = not_ours(dir, &system_dirs())? {
         return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, Refusal(why)));
     }
     #[cfg(unix)]

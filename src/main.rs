@@ -327,7 +327,12 @@ async fn run_command(
     let clock = fixed_now.map_or(daemon::Clock::System, daemon::Clock::Fixed);
     if !once {
         let path = config::find_config_path(explicit).map_err(|e| Failure::Usage(e.into()))?;
-        return daemon::run(path, clock, daemon::unix_signals()?).await;
+        daemon::run(path, clock, daemon::unix_signals()?).await?;
+        // A stop may leave a cycle's thread inside this runtime (after the
+        // grace period): end here, with the store flushed, rather than drop
+        // the runtime under it (which panics that thread mid-write). The
+        // write-ahead log makes the cut safe.
+        std::process::exit(0);
     }
     let cfg = load_config(explicit)?;
     let provider = provider::provider(&cfg).await?;

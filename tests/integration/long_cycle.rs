@@ -120,4 +120,5 @@ fn a_long_cycle_keeps_the_watchdog_pinged_and_sigterm_in_its_middle_exits_0_with
         0,
         "SIGTERM did not come in the middle of the cycle"
     );
+    assert_eq!(log.count("panicked"), 0, "{}", log.text());
 }
