@@ -9,6 +9,9 @@
 //! 412) means one full read of that collection. A quiet cycle is one REPORT
 //! per watched collection and nothing else.
 //!
+//! A series reported with its copies still pending (a run stopped between
+//! the organizer's PUT and them) has them written here (`series`).
+//!
 //! Under `write-each` an attendee's answer is the one in their own copy;
 //! the organizer's resource gives the answers of attendees without one.
 
@@ -154,7 +157,15 @@ impl CaldavProvider {
         let mut series: Vec<SeriesData> = Vec::new();
         for (id, text) in &masters {
             match Resource::parse(text).and_then(|r| r.series()) {
-                Ok(Some(data)) => series.push(data),
+                Ok(Some(data)) => {
+                    // A series a stopped run left without its copies: they
+                    // are written now, before the copies are read below.
+                    if data.copies_pending {
+                        let url = self.resource_url(organizer, id)?;
+                        self.complete_copies(&url, &data, text).await?;
+                    }
+                    series.push(data)
+                }
                 Ok(None) => {}
                 Err(message) => {
                     tracing::warn!(id = %id, %message, "skipping a liaison event that cannot be read");

@@ -364,6 +364,8 @@ pub struct SeriesData {
     pub occurrences: Vec<Occurrence>,
     /// `X-LIAISON-COPY`: the attendee copies liaison wrote.
     pub copies: Vec<String>,
+    /// [`COPIES_PENDING`] is set: the copies may not all be written yet.
+    pub copies_pending: bool,
 }
 
 impl Resource {
@@ -383,6 +385,11 @@ impl Resource {
             }
         }
         Ok(Resource { master, overrides })
+    }
+
+    /// The master's UID (any event's, liaison's or not).
+    pub fn uid(&self) -> Option<String> {
+        self.master.as_ref()?.value("UID").map(|u| u.trim().to_string())
     }
 
     /// The liaison series, `Ok(None)` for a resource liaison did not write.
@@ -486,6 +493,7 @@ impl Resource {
             responses: m.responses(),
             occurrences,
             copies: m.all("X-LIAISON-COPY").map(|p| p.value.trim().to_string()).collect(),
+            copies_pending: m.get(COPIES_PENDING).is_some(),
         }))
     }
 }
@@ -585,6 +593,43 @@ fn bump_sequence(lines: &mut Vec<String>, begin: usize, end: usize) {
         }
         None => lines.insert(begin + 1, "SEQUENCE:1".into()),
     }
+}
+
+/// Set on the organizer's resource from its PUT until every attendee copy it
+/// lists is written (`write-each`): a run that stops in between leaves it,
+/// and the next one that reads the series writes the missing copies. A copy
+/// missing without it is one its owner deleted, never written again.
+pub const COPIES_PENDING: &str = "X-LIAISON-COPIES-PENDING";
+
+/// `text` without the properties `names`, in every VEVENT.
+fn without(text: &str, names: &[&str]) -> String {
+    let kept: Vec<String> = lines(text)
+        .into_iter()
+        .filter(|l| !names.contains(&name_of(l).as_str()))
+        .collect();
+    join(&kept)
+}
+
+/// The organizer's resource marked [`COPIES_PENDING`] (in its master).
+pub fn mark_copies_pending(text: &str) -> Result<String, String> {
+    let mut lines = lines(text);
+    let (_, end, _) = vevents(&lines)
+        .into_iter()
+        .find(|(_, _, o)| !o)
+        .ok_or("the resource has no recurring event")?;
+    lines.insert(end, format!("{COPIES_PENDING}:TRUE"));
+    Ok(join(&lines))
+}
+
+/// The organizer's resource once every copy is written.
+pub fn copies_written(text: &str) -> String {
+    without(text, &[COPIES_PENDING])
+}
+
+/// An attendee's copy of the organizer's resource `text`: the same event,
+/// without the list of copies.
+pub fn copy_of(text: &str) -> String {
+    without(text, &["X-LIAISON-COPY", COPIES_PENDING])
 }
 
 fn join(lines: &[String]) -> String {

@@ -55,6 +55,9 @@ pub struct CaldavProvider {
     default_zone: TimeZone,
     /// Filled on first need (see `discovery`).
     discovered: OnceCell<Discovered>,
+    /// Series found by UID under another name than `<id>.ics` (see
+    /// `series::locate`), used for them from then on.
+    hrefs: std::sync::Mutex<BTreeMap<String, Url>>,
     /// Where the configuration file is, for messages.
     config_path: String,
 }
@@ -112,6 +115,7 @@ impl CaldavProvider {
                 .collect(),
             default_zone: cfg.timezone.clone(),
             discovered: OnceCell::new(),
+            hrefs: std::sync::Mutex::new(BTreeMap::new()),
             config_path,
             settings,
         })
@@ -328,8 +332,10 @@ impl CalendarProvider for CaldavProvider {
         Ok(self.all_series().await?.into_iter().map(|d| d.series).collect())
     }
 
+    /// Also writes the attendee copies a stopped run left unwritten (the
+    /// lookup of a pending intent).
     async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
-        Ok(self.read_series(event_id).await?.map(|d| d.series))
+        Ok(self.look_up(event_id).await?.map(|d| d.series))
     }
 
     async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {

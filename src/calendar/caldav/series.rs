@@ -3,9 +3,20 @@
 //! occurrence, cancel — the organizer's resource and, under `write-each`,
 //! the copy in each attendee's calendar (same name, same UID).
 //!
+//! A run that stops between the organizer's PUT and the copies leaves the
+//! organizer's resource marked (`ical::COPIES_PENDING`); the next read of
+//! the series that settles it (the change feed, the lookup of a pending
+//! intent, a retried create) writes the missing copies and clears the mark.
+//!
+//! A server that refuses a UID used under another name (`C:no-uid-conflict`:
+//! 412 from Xandikos, 409 from Radicale) holds the series elsewhere: it is
+//! found by UID with a `calendar-query` and used at that href.
+//!
 //! Every change is a GET, an edit of the text and a PUT with `If-Match` on
 //! the ETag read: a person's concurrent edit is never overwritten (a 412
 //! reads the new version and applies the edit to it, once more).
+
+use std::sync::PoisonError;
 
 use url::Url;
 
@@ -20,6 +31,16 @@ use crate::core::interval::Interval;
 
 /// Tries of a read-edit-write when someone else writes in between.
 const EDIT_TRIES: usize = 3;
+
+/// What a PUT with `If-None-Match: *` found.
+enum PutNew {
+    /// Written; the new ETag when the server sent it.
+    Created(Option<String>),
+    /// The name is taken (412).
+    Exists,
+    /// The UID is used by another resource of the collection.
+    UidElsewhere,
+}
 
 /// A resource as read: its text and ETag.
 pub struct Fetched {
@@ -57,13 +78,110 @@ impl CaldavProvider {
     }
 
     /// The series in the organizer's resource `id`, with its answers (the
-    /// organizer's copy only), occurrences and copies.
-    pub(super) async fn read_series(&self, id: &str) -> Result<Option<SeriesData>, CalendarError> {
-        let url = self.resource_url(&self.organizer_collection().await?, id)?;
-        let Some(fetched) = self.fetch(&url).await? else {
+    /// organizer's copy only), occurrences and copies, for a lookup that
+    /// settles it: copies a stopped run left unwritten are written.
+    pub(super) async fn look_up(&self, id: &str) -> Result<Option<SeriesData>, CalendarError> {
+        let Some((url, fetched)) = self.locate(id).await? else {
             return Ok(None);
         };
-        self.parse_series(&url, &fetched.text)
+        let data = self.parse_series(&url, &fetched.text)?;
+        if let Some(data) = &data {
+            self.complete_copies(&url, data, &fetched.text).await?;
+        }
+        Ok(data)
+    }
+
+    /// The organizer's resource of series `id` and its content: at
+    /// `<id>.ics`, or where a `calendar-query` by UID finds it.
+    async fn locate(&self, id: &str) -> Result<Option<(Url, Fetched)>, CalendarError> {
+        let collection = self.organizer_collection().await?;
+        let known = self
+            .hrefs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned();
+        let url = match known {
+            Some(url) => url,
+            None => self.resource_url(&collection, id)?,
+        };
+        if let Some(fetched) = self.fetch(&url).await? {
+            return Ok(Some((url, fetched)));
+        }
+        let Some((url, fetched)) = self.find_by_uid(&collection, id).await? else {
+            return Ok(None);
+        };
+        tracing::info!(id = %id, href = %url, "series found by its UID under another name; used there");
+        self.hrefs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.to_string(), url.clone());
+        Ok(Some((url, fetched)))
+    }
+
+    /// The resource of `collection` whose event has the UID `uid`.
+    async fn find_by_uid(&self, collection: &Url, uid: &str) -> Result<Option<(Url, Fetched)>, CalendarError> {
+        let call = Call::new("REPORT", collection)
+            .header("Depth", "1")
+            .xml(xml::calendar_query_uid(uid));
+        let answer = self
+            .dav
+            .send(&call)
+            .await
+            .map_err(|e| self.error("calendar-query by UID", e))?;
+        let ms = xml::parse_multistatus(&body_text(&answer)).map_err(|m| self.invalid("calendar-query by UID", m))?;
+        for response in &ms.responses {
+            let Some(data) = response.prop(xml::CALENDAR_DATA) else {
+                continue;
+            };
+            // The server filtered; the UID is checked again here.
+            let same = Resource::parse(&data.text)
+                .ok()
+                .and_then(|r| r.uid())
+                .is_some_and(|u| u == uid);
+            if !same {
+                continue;
+            }
+            let url = collection
+                .join(&response.href)
+                .map_err(|e| self.invalid("calendar-query by UID", format!("{}: {e}", response.href)))?;
+            return Ok(Some((
+                url,
+                Fetched {
+                    text: data.text.clone(),
+                    etag: response.prop(xml::GETETAG).map(|e| e.text.trim().to_string()),
+                },
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Writes the copies `data` lists and clears the organizer's mark, when
+    /// the resource at `url` (content `text`) is marked: a run stopped
+    /// between the organizer's PUT and its copies. A copy that exists is
+    /// kept; one its calendar refuses is logged and left.
+    pub(super) async fn complete_copies(&self, url: &Url, data: &SeriesData, text: &str) -> Result<(), CalendarError> {
+        if !data.copies_pending {
+            return Ok(());
+        }
+        let id = &data.series.request.event_id;
+        if data.series.active {
+            let copy = ical::copy_of(text);
+            for copy_url in self.copy_list(data) {
+                match self.put_new(&copy_url, &copy).await {
+                    Ok(PutNew::Created(_)) => {
+                        tracing::info!(id = %id, copy = %copy_url, "wrote an attendee copy an earlier run left unwritten")
+                    }
+                    Ok(PutNew::Exists | PutNew::UidElsewhere) => {}
+                    Err(e @ (ApiError::Refused(_) | ApiError::NotFound(_) | ApiError::Invalid(_))) => {
+                        tracing::warn!(id = %id, copy = %copy_url, error = %e, "the attendee copy cannot be written")
+                    }
+                    Err(e) => return Err(self.error("PUT", e)),
+                }
+            }
+        }
+        self.edit(url, |t| Ok(ical::copies_written(t))).await?;
+        Ok(())
     }
 
     pub(super) fn parse_series(&self, url: &Url, text: &str) -> Result<Option<SeriesData>, CalendarError> {
@@ -90,13 +208,20 @@ impl CaldavProvider {
         Ok(out)
     }
 
-    /// PUT of a new resource; `Ok(false)` when one exists already (412).
-    async fn put_new(&self, url: &Url, text: &str) -> Result<bool, ApiError> {
+    /// PUT of a new resource.
+    async fn put_new(&self, url: &Url, text: &str) -> Result<PutNew, ApiError> {
         let call = Call::new("PUT", url)
             .header("If-None-Match", "*")
             .ical(text.to_string())
-            .accepting(&[412]);
-        Ok(self.dav.send(&call).await?.status != 412)
+            .accepting(&[409, 412]);
+        let answer = self.dav.send(&call).await?;
+        let uid_elsewhere = || xml::names_precondition(&body_text(&answer), (xml::CALDAV, "no-uid-conflict"));
+        Ok(match answer.status {
+            409 | 412 if uid_elsewhere() => PutNew::UidElsewhere,
+            412 => PutNew::Exists,
+            409 => return Err(ApiError::Duplicate),
+            _ => PutNew::Created(etag(&answer)),
+        })
     }
 
     pub(super) async fn create(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
@@ -104,51 +229,66 @@ impl CaldavProvider {
         let url = self.resource_url(&collection, &series.event_id)?;
         let copies = self.copy_urls(series)?;
         let copy_list: Vec<String> = copies.iter().map(|(_, u)| u.to_string()).collect();
-        let render = |copies: &[String]| {
-            ical::render(series, &self.settings.organizer, &self.instance, copies)
-                .map_err(|m| self.invalid("PUT", format!("cannot book series {:?}: {m}", series.event_id)))
-        };
-        let master = render(&copy_list)?;
-        let created = match self.put_new(&url, &master).await {
-            Ok(created) => created,
+        let invalid = |m: String| self.invalid("PUT", format!("cannot book series {:?}: {m}", series.event_id));
+        let mut master = ical::render(series, &self.settings.organizer, &self.instance, &copy_list).map_err(invalid)?;
+        if !copies.is_empty() {
+            master = ical::mark_copies_pending(&master).map_err(invalid)?;
+        }
+        let put = match self.put_new(&url, &master).await {
+            Ok(put) => put,
             // A missing or forbidden collection is everyone's problem: every booking would meet it.
             Err(e) => return Err(self.error("PUT", e)),
         };
-        let outcome = if created {
-            CreateOutcome::Created
-        } else {
-            // 412: the name is taken. Ours (same pair and term) means it is
-            // booked already, also when our own earlier attempt got through.
-            match self.read_series(&series.event_id).await? {
-                Some(found) if !found.series.active => return Err(CalendarError::IdCancelled(series.event_id.clone())),
-                Some(found)
-                    if (&found.series.request.pair, found.series.request.term) == (&series.pair, series.term) =>
-                {
-                    CreateOutcome::AlreadyExists
-                }
-                Some(_) => {
-                    return Err(self.invalid(
-                        "PUT",
-                        format!(
-                            "{url} is taken by another event, not the series of {}|{}",
-                            series.pair.0, series.pair.1
-                        ),
-                    ));
-                }
-                None => {
+        let (outcome, url, written) = match put {
+            PutNew::Created(tag) => {
+                #[cfg(feature = "test-hooks")]
+                crate::test_hooks::pause_point("caldav_after_organizer_put");
+                (CreateOutcome::Created, url, tag.map(|t| (master.clone(), t)))
+            }
+            // The name is taken, or the UID is used under another name. Ours
+            // (same pair and term) means it is booked already, also when our
+            // own earlier attempt got through.
+            PutNew::Exists | PutNew::UidElsewhere => {
+                let Some((url, fetched)) = self.locate(&series.event_id).await? else {
                     return Err(CalendarError::Transient(format!(
-                        "PUT {url}: the server says it exists but it cannot be read"
+                        "PUT {url}: the server says it exists but it cannot be read, nor found by its UID"
                     )));
+                };
+                match self.parse_series(&url, &fetched.text)? {
+                    Some(found) if !found.series.active => {
+                        return Err(CalendarError::IdCancelled(series.event_id.clone()));
+                    }
+                    Some(found)
+                        if (&found.series.request.pair, found.series.request.term) == (&series.pair, series.term) =>
+                    {
+                        if !found.copies_pending {
+                            // Its copies were written with it; one missing
+                            // now is one its owner deleted.
+                            return Ok(CreateOutcome::AlreadyExists);
+                        }
+                        (CreateOutcome::AlreadyExists, url, None)
+                    }
+                    _ => {
+                        return Err(self.invalid(
+                            "PUT",
+                            format!(
+                                "{url} is taken by another event, not the series of {}|{}",
+                                series.pair.0, series.pair.1
+                            ),
+                        ));
+                    }
                 }
             }
         };
         // The copies (write-each): the same event in each attendee's
         // calendar. One that exists already is the one an earlier try wrote.
-        let copy = render(&[])?;
+        let copy = ical::render(series, &self.settings.organizer, &self.instance, &[]).map_err(invalid)?;
         for (email, copy_url) in &copies {
             match self.put_new(copy_url, &copy).await {
                 Ok(_) => {}
-                Err(e @ (ApiError::Refused(_) | ApiError::NotFound(_) | ApiError::Invalid(_))) => {
+                Err(
+                    e @ (ApiError::Refused(_) | ApiError::NotFound(_) | ApiError::Invalid(_) | ApiError::Duplicate),
+                ) => {
                     return Err(CalendarError::Refused(format!(
                         "the copy of series {} in {email}'s calendar {copy_url}: {e}",
                         series.event_id
@@ -157,7 +297,27 @@ impl CaldavProvider {
                 Err(e) => return Err(self.error("PUT", e)),
             }
         }
+        if !copies.is_empty() {
+            self.clear_copies_pending(&url, written).await?;
+        }
         Ok(outcome)
+    }
+
+    /// Clears the organizer's mark once its copies are written: one PUT on
+    /// the ETag of our own write when the server sent it, else a read first.
+    async fn clear_copies_pending(&self, url: &Url, written: Option<(String, String)>) -> Result<(), CalendarError> {
+        if let Some((text, tag)) = written {
+            let call = Call::new("PUT", url)
+                .header("If-Match", tag)
+                .ical(ical::copies_written(&text))
+                .accepting(&[412]);
+            let answer = self.dav.send(&call).await.map_err(|e| self.error("PUT", e))?;
+            if answer.status != 412 {
+                return Ok(());
+            }
+        }
+        self.edit(url, |t| Ok(ical::copies_written(t))).await?;
+        Ok(())
     }
 
     /// Reads `url`, applies `edit` and writes it back with `If-Match`; a
@@ -190,14 +350,13 @@ impl CaldavProvider {
 
     /// The organizer's resource and the copies it names.
     async fn with_copies(&self, id: &str) -> Result<Option<(Url, SeriesData)>, CalendarError> {
-        let url = self.resource_url(&self.organizer_collection().await?, id)?;
-        let Some(fetched) = self.fetch(&url).await? else {
+        let Some((url, fetched)) = self.locate(id).await? else {
             return Ok(None);
         };
         Ok(self.parse_series(&url, &fetched.text)?.map(|d| (url, d)))
     }
 
-    fn copy_list(&self, data: &SeriesData) -> Vec<Url> {
+    pub(super) fn copy_list(&self, data: &SeriesData) -> Vec<Url> {
         data.copies.iter().filter_map(|c| Url::parse(c).ok()).collect()
     }
 

@@ -19,7 +19,6 @@ pub type Name = (&'static str, &'static str);
 
 pub const CURRENT_USER_PRINCIPAL: Name = (DAV, "current-user-principal");
 pub const RESOURCETYPE: Name = (DAV, "resourcetype");
-#[cfg(test)]
 pub const GETETAG: Name = (DAV, "getetag");
 pub const SYNC_TOKEN: Name = (DAV, "sync-token");
 pub const CALENDAR_HOME_SET: Name = (CALDAV, "calendar-home-set");
@@ -96,6 +95,19 @@ pub fn calendar_query_all() -> String {
     format!(
         "{HEAD}<c:calendar-query {NAMESPACES}><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter>\
          <c:comp-filter name=\"VCALENDAR\"><c:comp-filter name=\"VEVENT\"/></c:comp-filter></c:filter></c:calendar-query>"
+    )
+}
+
+/// RFC 4791 §7.8 and §9.7.5: the event whose UID is `uid`, wherever it is
+/// named in the collection (a server that refuses a UID used under another
+/// name answers a PUT with `C:no-uid-conflict`, often without the href).
+pub fn calendar_query_uid(uid: &str) -> String {
+    format!(
+        "{HEAD}<c:calendar-query {NAMESPACES}><d:prop><d:getetag/><c:calendar-data/></d:prop><c:filter>\
+         <c:comp-filter name=\"VCALENDAR\"><c:comp-filter name=\"VEVENT\"><c:prop-filter name=\"UID\">\
+         <c:text-match collation=\"i;octet\">{}</c:text-match></c:prop-filter></c:comp-filter></c:comp-filter>\
+         </c:filter></c:calendar-query>",
+        escape(uid)
     )
 }
 

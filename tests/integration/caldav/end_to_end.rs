@@ -16,9 +16,9 @@ use crate::caldav_servers::{Kind, PASSWORD, USER, block_on};
 use crate::util::{NOW, Run, command};
 
 /// Short retries, so that a write's timeout (call timeout plus budget) is 2 s.
-const TIMING: &str = "timeout=1s,attempts=2,base=1ms,cap=5ms,budget=1s";
+pub(super) const TIMING: &str = "timeout=1s,attempts=2,base=1ms,cap=5ms,budget=1s";
 
-fn run(org: &DavOrg, args: &[&str]) -> Run {
+pub(super) fn run(org: &DavOrg, args: &[&str]) -> Run {
     let output = command(org.dir.path())
         .arg("--config")
         .arg(&org.config)
@@ -29,7 +29,7 @@ fn run(org: &DavOrg, args: &[&str]) -> Run {
     Run::from(output)
 }
 
-fn run_ok(org: &DavOrg, args: &[&str]) -> Run {
+pub(super) fn run_ok(org: &DavOrg, args: &[&str]) -> Run {
     let run = run(org, args);
     assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
     run
@@ -63,7 +63,7 @@ async fn state(org: &DavOrg) -> Vec<(String, String, Option<String>)> {
 }
 
 /// The series liaison booked, read back from the organizer's calendar.
-async fn booked(org: &DavOrg) -> Vec<String> {
+pub(super) async fn booked(org: &DavOrg) -> Vec<String> {
     org.server
         .list(&org.organizer_calendar)
         .await

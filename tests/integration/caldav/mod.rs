@@ -4,6 +4,7 @@
 
 mod busy;
 mod end_to_end;
+mod recovery;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
