@@ -9,18 +9,25 @@ use liaison::store::{SeriesState, Store};
 
 use crate::util::liaison;
 
-#[test]
-fn eight_terms_rotate_partners_without_repeats_and_each_is_booked_before_it_starts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("org");
+/// The 30-person demo organization (6 units) in `tmp`, with its bookings and
+/// state removed: nothing booked yet.
+fn demo_without_bookings(tmp: &std::path::Path) -> (std::path::PathBuf, liaison::config::Config) {
+    let dir = tmp.join("org");
     let run = liaison(
-        tmp.path(),
+        tmp,
         &["demo", "--dir", dir.to_str().unwrap(), "--people", "30", "--seed", "8"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     std::fs::remove_file(dir.join("bookings.ics")).unwrap();
     std::fs::remove_dir_all(dir.join("state")).unwrap();
     let cfg = liaison::config::load(&dir.join("config.toml")).unwrap();
+    (dir, cfg)
+}
+
+#[test]
+fn eight_terms_rotate_partners_without_repeats_and_each_is_booked_before_it_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, cfg) = demo_without_bookings(tmp.path());
     assert_eq!(cfg.people.iter().map(|p| &p.unit).collect::<BTreeSet<_>>().len(), 6);
     let provider = liaison::provider::local_provider(&cfg, &dir);
     let store = Store::open(&cfg.state_dir).unwrap();
@@ -78,15 +85,7 @@ fn eight_terms_rotate_partners_without_repeats_and_each_is_booked_before_it_star
 #[test]
 fn a_cycle_that_books_two_terms_does_not_repeat_the_first_terms_pairs_in_the_second() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("org");
-    let run = liaison(
-        tmp.path(),
-        &["demo", "--dir", dir.to_str().unwrap(), "--people", "30", "--seed", "8"],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    std::fs::remove_file(dir.join("bookings.ics")).unwrap();
-    std::fs::remove_dir_all(dir.join("state")).unwrap();
-    let cfg = liaison::config::load(&dir.join("config.toml")).unwrap();
+    let (dir, cfg) = demo_without_bookings(tmp.path());
     let provider = liaison::provider::local_provider(&cfg, &dir);
     let store = Store::open(&cfg.state_dir).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
