@@ -233,7 +233,8 @@ pub(crate) fn series_of(event: &Value) -> Result<Option<SeriesDetails>, String> 
             .get("numberOfOccurrences")
             .and_then(Value::as_u64)
             .filter(|&n| n > 0)
-            .ok_or("a numbered range without numberOfOccurrences")? as u32,
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or("a numbered range without a numberOfOccurrences from 1 to 4294967295")?,
         Some("endDate") => {
             let last: Date = range
                 .get("endDate")
@@ -244,7 +245,8 @@ pub(crate) fn series_of(event: &Value) -> Result<Option<SeriesDetails>, String> 
             if days < 0 {
                 return Err(format!("the series ends ({last}) before it starts"));
             }
-            (days / 7 + 1) as u32
+            // `days` is not negative (checked above), so this cannot wrap.
+            (days / 7 + 1).unsigned_abs()
         }
         other => {
             return Err(format!(
@@ -414,6 +416,16 @@ mod tests {
             "India Standard Time"
         );
         assert!(series_of(&json!({"subject": "someone else's"})).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_occurrence_count_beyond_u32_is_refused_not_wrapped() {
+        let body = event_for(&request("Europe/London"), false, "i-abc").unwrap();
+        let mut answer = as_graph_answers(&body);
+        // 2^32 + 4 would wrap to the 4 of a real series.
+        answer["recurrence"]["range"]["numberOfOccurrences"] = json!((1u64 << 32) + 4);
+        let refused = series_of(&answer).unwrap_err();
+        assert!(refused.contains("numberOfOccurrences"), "{refused}");
     }
 
     #[test]
