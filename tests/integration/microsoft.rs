@@ -24,6 +24,7 @@ use crate::fake_graph::{CLIENT_ID, CLIENT_SECRET, DEFAULT_USER, DeviceState, Fak
 pub use crate::google::Member;
 use crate::google::lines_of;
 use crate::util::Run;
+use liaison::store::SeriesState;
 
 /// Fast retries; the call timeout far above any answer of the fake.
 const TIMING: &str = "timeout=30s,attempts=12,base=1ms,cap=20ms,budget=60s";
@@ -842,4 +843,43 @@ fn microsoft_pacing_keeps_the_provider_under_a_per_mailbox_quota_and_retry_after
         started.elapsed() >= Duration::from_secs(2),
         "two windows' waits at least"
     );
+}
+
+/// A person edits a liaison series so that liaison cannot read it any more
+/// (here a range with no end): it still exists, so a full read must not take
+/// it for deleted — its record stays booked and its pair is not booked again.
+#[test]
+fn microsoft_a_series_made_unreadable_is_not_taken_for_deleted_on_a_full_read() {
+    let org = Org::authorized(12);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    let events = org.liaison_events();
+    let before = events.len();
+    let mut edited = events[0].clone();
+    let key = prop(&edited, "liaison_id").unwrap();
+    org.fake.delete_event(DEFAULT_USER, edited["id"].as_str().unwrap());
+    let object = edited.as_object_mut().unwrap();
+    for read_only in [
+        "id",
+        "exceptions",
+        "seriesMasterId",
+        "type",
+        "createdDateTime",
+        "iCalUId",
+        "changeKey",
+    ] {
+        object.remove(read_only);
+    }
+    edited["recurrence"]["range"]["type"] = json!("noEnd");
+    org.fake.add_event(DEFAULT_USER, edited);
+    org.fake.invalidate_delta_tokens();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("skipping a liaison event that cannot be read"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(crate::twins::store_state(&org, &key), SeriesState::Booked);
+    assert!(run.stderr.contains("booked=0"), "{}", run.stderr);
+    assert_eq!(org.liaison_events().len(), before, "nothing booked or removed");
 }

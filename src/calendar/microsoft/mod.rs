@@ -234,18 +234,21 @@ impl MicrosoftProvider {
         Ok(None)
     }
 
-    /// Every liaison series on the organizer's calendar, all pages.
-    async fn list_masters(&self) -> Result<Vec<SeriesDetails>, CalendarError> {
+    /// Every liaison series on the organizer's calendar, all pages, and the
+    /// ids of liaison events that could not be read (a person changed the
+    /// pattern, say): they exist, so a full read must not take them for
+    /// deleted.
+    async fn list_masters(&self) -> Result<(Vec<SeriesDetails>, Vec<String>), CalendarError> {
         let mut next = Some(format!(
             "{}/events?$filter={}&$expand={}&$top={PAGE}",
             self.mailbox,
             query(&events::filter(events::MARK, "1")),
             query(&events::expand())
         ));
-        let mut out = Vec::new();
+        let (mut out, mut unreadable) = (Vec::new(), Vec::new());
         for _ in 0..MAX_PAGES {
             let Some(path) = next.take() else {
-                return Ok(out);
+                return Ok((out, unreadable));
             };
             let page = self
                 .graph
@@ -259,7 +262,10 @@ impl MicrosoftProvider {
                     Ok(None) => {}
                     // One damaged event must not block the others; a new
                     // insert of its pair would meet it by its liaison_id.
-                    Err(e) => tracing::warn!(error = %e, "skipping a liaison event that cannot be read"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "skipping a liaison event that cannot be read");
+                        unreadable.extend(events::liaison_id(event));
+                    }
                 }
             }
             next = page["@odata.nextLink"].as_str().map(str::to_string);
@@ -371,7 +377,7 @@ impl MicrosoftProvider {
     }
 
     async fn full_read(&self, now: Timestamp) -> Result<Changes, CalendarError> {
-        let masters = self.list_masters().await?;
+        let (masters, unreadable) = self.list_masters().await?;
         let window = Self::window(now);
         let start = format!(
             "{}/calendarView/delta?startDateTime={}&endDateTime={}",
@@ -390,6 +396,7 @@ impl MicrosoftProvider {
         let mut changes = Changes {
             full: true,
             next_token: Some(Self::token_for(window, &round.delta_link)),
+            unreadable,
             ..Changes::default()
         };
         Self::changed_occurrences(&round.items, &by_graph, &mut changes);
@@ -484,7 +491,7 @@ impl CalendarProvider for MicrosoftProvider {
     }
 
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
-        Ok(self.list_masters().await?.into_iter().map(|d| d.series).collect())
+        Ok(self.list_masters().await?.0.into_iter().map(|d| d.series).collect())
     }
 
     async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
@@ -578,7 +585,7 @@ impl CalendarProvider for MicrosoftProvider {
         } else {
             // Graph names only the removed occurrences: list the series
             // again, and let the cycle record those no longer there.
-            changes.series = self.list_masters().await?;
+            (changes.series, changes.unreadable) = self.list_masters().await?;
             changes.full = true;
         }
         Ok(changes)
