@@ -250,6 +250,7 @@ pub async fn authorize(
             cfg.path.display()
         ))),
         ProviderKind::Microsoft => {
+            private_state_dir(cfg)?;
             print(microsoft::authorize(cfg).await?.to_string())?;
             // Proves the token reaches the organizer's mailbox (permissions,
             // an application access policy).
@@ -257,6 +258,7 @@ pub async fn authorize(
             print(format!("organizer mailbox: {} (reachable)\n", cfg.calendar.organizer()))
         }
         ProviderKind::Google => {
+            private_state_dir(cfg)?;
             let report = google::authorize(cfg, google::AuthOptions { open_browser }).await?;
             print(report.to_string())?;
             // Which account (or calendar) was authorized: best effort, the token is stored.
@@ -269,4 +271,18 @@ pub async fn authorize(
             }
         }
     }
+}
+
+/// The state directory, where `liaison auth` stores the grant, made private
+/// before anyone signs in; one that is not liaison's own is refused with the
+/// state's exit code (4), as at the daemon's start.
+fn private_state_dir(cfg: &Config) -> Result<(), Failure> {
+    crate::fsutil::create_private_dir(&cfg.state_dir).map_err(|e| {
+        let error = anyhow::anyhow!("state directory {}: {e}", cfg.state_dir.display());
+        if crate::fsutil::refusal(&e).is_some() {
+            Failure::State(error)
+        } else {
+            Failure::Other(error)
+        }
+    })
 }

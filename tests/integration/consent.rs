@@ -196,3 +196,26 @@ fn a_refused_consent_ends_auth_at_once_with_exit_3() {
     assert!(!org.fake.requests().iter().any(|r| r.path == "/token"));
     assert!(!org.dir().join("state").join("token.json").exists());
 }
+
+/// `liaison auth` stores the grant in the state directory: one that is not
+/// liaison's own (here writable by everyone) ends it at once with exit 4, as at
+/// the daemon's start, before anyone is asked to sign in.
+#[cfg(unix)]
+#[test]
+fn auth_refuses_a_state_directory_that_is_not_liaisons_own_with_exit_4() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let org = Org::new(2);
+    let state = org.dir().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = org.liaison(&["auth", "--no-browser"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("state directory"), "{}", run.stderr);
+    assert!(
+        !run.stdout.contains("http"),
+        "no consent URL was offered: {}",
+        run.stdout
+    );
+    let mode = std::fs::metadata(&state).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o777, "the directory was changed");
+}
