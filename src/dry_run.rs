@@ -23,8 +23,9 @@ pub struct DryRun<'a, P> {
     writes: AtomicU64,
 }
 
-impl<'a, P> DryRun<'a, P> {
+impl<'a, P: CalendarProvider> DryRun<'a, P> {
     pub fn new(inner: &'a P) -> Self {
+        inner.reads_only();
         DryRun {
             inner,
             writes: AtomicU64::new(0),

@@ -166,6 +166,15 @@ impl CalendarProvider for Provider {
         }
     }
 
+    fn reads_only(&self) {
+        match self {
+            Provider::Local(p) => p.reads_only(),
+            Provider::Google(p) => p.reads_only(),
+            Provider::Microsoft(p) => p.reads_only(),
+            Provider::Caldav(p) => p.reads_only(),
+        }
+    }
+
     fn steps(&self) -> u64 {
         match self {
             Provider::Local(p) => p.steps(),

@@ -321,6 +321,12 @@ pub trait CalendarProvider {
         }
     }
 
+    /// From now on, reads must not write: a dry run. A provider whose reads
+    /// may repair what an interrupted run left (CalDAV completing attendee
+    /// copies) leaves that to a real run. Most providers never write on a
+    /// read, hence the default.
+    fn reads_only(&self) {}
+
     /// Calendar API requests made so far, retries included (for the cycle log).
     /// Providers without an API, like the local one, make none.
     fn requests(&self) -> u64 {

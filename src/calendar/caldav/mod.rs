@@ -58,6 +58,9 @@ pub struct CaldavProvider {
     /// Series found by UID under another name than `<id>.ics` (see
     /// `series::locate`), used for them from then on.
     hrefs: std::sync::Mutex<BTreeMap<String, Url>>,
+    /// Set for a dry run: reads then leave missing attendee copies to a
+    /// real run (see [`CalendarProvider::reads_only`]).
+    reads_only: std::sync::atomic::AtomicBool,
     /// Where the configuration file is, for messages.
     config_path: String,
 }
@@ -116,6 +119,7 @@ impl CaldavProvider {
             default_zone: cfg.timezone.clone(),
             discovered: OnceCell::new(),
             hrefs: std::sync::Mutex::new(BTreeMap::new()),
+            reads_only: std::sync::atomic::AtomicBool::new(false),
             config_path,
             settings,
         })
@@ -371,6 +375,10 @@ impl CalendarProvider for CaldavProvider {
             answers: true,
             occurrences: true,
         }
+    }
+
+    fn reads_only(&self) {
+        self.reads_only.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn requests(&self) -> u64 {

@@ -165,6 +165,10 @@ impl CaldavProvider {
             return Ok(());
         }
         let id = &data.series.request.event_id;
+        if self.reads_only.load(std::sync::atomic::Ordering::SeqCst) {
+            tracing::info!(id = %id, "attendee copies an earlier run left unwritten: written by the next real run");
+            return Ok(());
+        }
         if data.series.active {
             let copy = ical::copy_of(text);
             for copy_url in self.copy_list(data) {

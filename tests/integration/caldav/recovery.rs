@@ -79,6 +79,19 @@ fn a_run_killed_between_the_organizer_put_and_the_copies_is_completed_by_the_nex
             let (_, _, text) = org.server.get(USER, &organizer).await;
             assert!(text.contains("X-LIAISON-COPIES-PENDING"), "{kind:?}: {text}");
 
+            // A dry run reads it and writes nothing: the copies stay missing
+            // and the mark stays for the real run.
+            let dry = run_ok(&org, &["run", "--once", "--dry-run"]);
+            for (user, _) in &org.people {
+                assert!(
+                    org.server.list(&org.calendar(user)).await.is_empty(),
+                    "{kind:?}: a dry run wrote a copy: {}",
+                    dry.stderr
+                );
+            }
+            let (_, _, text) = org.server.get(USER, &organizer).await;
+            assert!(text.contains("X-LIAISON-COPIES-PENDING"), "{kind:?}: {text}");
+
             // The next run finds the series for its pending intent, records
             // it booked, and writes the two missing copies.
             let next = run_ok(&org, &["run", "--once"]);
