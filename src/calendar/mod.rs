@@ -6,6 +6,7 @@
 //! the Google provider (`google`), the Microsoft 365 provider (`microsoft`,
 //! Microsoft Graph) and the CalDAV provider (`caldav`) plug into the same trait.
 
+pub(crate) mod batches;
 pub mod caldav;
 pub mod google;
 pub mod http;

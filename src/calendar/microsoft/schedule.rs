@@ -25,37 +25,11 @@ pub(crate) const MAX_SPAN: SignedDuration = SignedDuration::from_hours(61 * 24);
 /// items, not the view, so the view is kept to one character a day.
 const VIEW_INTERVAL: u32 = 1440;
 
-/// One request: some people over one window.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Query {
-    pub emails: Vec<String>,
-    pub window: Interval,
-}
+pub(crate) use crate::calendar::batches::Query;
 
+/// The getSchedule requests that cover `emails` over `range` (duplicates asked once).
 pub(crate) fn plan(emails: &[String], range: Interval) -> Vec<Query> {
-    let mut unique: Vec<&String> = Vec::new();
-    for e in emails {
-        if !unique.contains(&e) {
-            unique.push(e);
-        }
-    }
-    let mut windows = Vec::new();
-    let mut start = range.start;
-    while start < range.end {
-        let end = start.checked_add(MAX_SPAN).map_or(range.end, |e| e.min(range.end));
-        windows.push(Interval::new(start, end));
-        start = end;
-    }
-    let mut out = Vec::new();
-    for window in windows {
-        for group in unique.chunks(MAX_SCHEDULES) {
-            out.push(Query {
-                emails: group.iter().map(|e| e.to_string()).collect(),
-                window,
-            });
-        }
-    }
-    out
+    crate::calendar::batches::batches(emails, range, MAX_SPAN, MAX_SCHEDULES)
 }
 
 pub(crate) fn body(q: &Query) -> Value {
