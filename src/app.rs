@@ -294,6 +294,8 @@ pub fn check_state(cfg: &Config, store: &Store, now: Timestamp) -> Result<(), Fa
 pub fn calendar_identity(cfg: &Config) -> String {
     match (&cfg.calendar.provider, &cfg.calendar.local) {
         (ProviderKind::Local, Some(local)) => format!("local:{}", local.dir.display()),
+        (ProviderKind::Microsoft, _) => format!("microsoft:{}", cfg.calendar.organizer()),
+        (ProviderKind::Caldav, _) => format!("caldav:{}", cfg.calendar.organizer()),
         _ => format!("google:{}", cfg.calendar.google.organizer),
     }
 }

@@ -148,7 +148,7 @@ pub async fn run<P: CalendarProvider>(
     let calendar = app::calendar_identity(cfg);
     let same_calendar = store.calendar()?.is_none_or(|c| c == calendar);
     let token = if same_calendar { store.sync_token()? } else { None };
-    let changes = provider.list_changes(token.as_deref()).await?;
+    let changes = provider.list_changes(token.as_deref(), now).await?;
     let records = store.series_map()?;
     let lookups = look_up_pending(provider, &records, &changes).await?;
     let last_roster = store.roster()?;
@@ -216,14 +216,27 @@ pub async fn run<P: CalendarProvider>(
         store.set_sync_token(changes.next_token.as_deref())?;
     }
 
-    // Book: plan each due term from the store as the repairs left it.
+    // Book: plan each due term from the store as the repairs left it, then
+    // book every term's checked pairs in one go (the local calendar file is
+    // then written once, not once per series).
     let paused: BTreeSet<String> = store
         .paused_people()?
         .into_iter()
         .filter(|p| !cfg.never_paused.contains(p))
         .collect();
+    let mut intents = Vec::new();
     for term in &terms {
-        let records = store.series()?;
+        if options.stop.load(Ordering::SeqCst) {
+            return Ok(summary);
+        }
+        // The pairs chosen for an earlier term of this cycle are booked only
+        // after the loop (one calendar write); they count as met here, so the
+        // next term does not pair them again.
+        let mut records = store.series()?;
+        records.extend(intents.iter().map(|r: &SeriesRecord| SeriesRecord {
+            state: SeriesState::Booked,
+            ..r.clone()
+        }));
         let mut state = TermState::from_records(&records, term, cutoff, now);
         state.paused = paused.clone();
         summary.counts.kept += state.kept.len();
@@ -238,7 +251,12 @@ pub async fn run<P: CalendarProvider>(
         if waiting.is_empty() {
             continue;
         }
+        tracing::info!(term = %term.start, waiting = waiting.len(), "reading busy time and planning");
         let busy = provider.busy(&waiting, app::busy_range(cfg, term)).await?;
+        options.progress.fetch_add(1, Ordering::SeqCst);
+        if options.stop.load(Ordering::SeqCst) {
+            return Ok(summary);
+        }
         let plan = app::make_plan(cfg, &busy, &state, *term, now);
         options.progress.fetch_add(1, Ordering::SeqCst);
         notes.planned(cfg, &busy, &plan);
@@ -247,28 +265,20 @@ pub async fn run<P: CalendarProvider>(
             tracing::info!(term = %term.start, person = %p.email, reason = %u.reason, "unpaired");
         }
         summary.counts.unpaired += plan.unpaired.len();
-        let mut books = Vec::new();
-        for pair in &plan.pairs {
-            books.push(Action::Book {
-                record: booking::intent_for(cfg, store, &plan, pair)?,
-            });
-        }
+        let books = booking::intents_for(cfg, store, &plan)?
+            .into_iter()
+            .map(|record| Action::Book { record })
+            .collect();
         let checked = reconcile::check(books, &guard);
         report_refused(&checked, &mut summary, notes);
-        for action in &checked.allowed {
-            if options.stop.load(Ordering::SeqCst) {
-                return Ok(summary);
-            }
-            summary.actions.push(ActionLine::of(action, None));
-            options.progress.fetch_add(1, Ordering::SeqCst);
-            if let Action::Book { record } = action
-                && booking::book_one(cfg, provider, store, now, record.clone())
-                    .await?
-                    .is_some()
-            {
-                summary.counts.booked += 1;
-            }
-        }
+        intents.extend(checked.allowed.into_iter().filter_map(|action| match action {
+            Action::Book { record } => Some(record),
+            _ => None,
+        }));
+    }
+    book(cfg, provider, store, now, intents, options, &mut summary).await?;
+    if options.stop.load(Ordering::SeqCst) {
+        return Ok(summary);
     }
     let records = store.series()?;
     store.set_roster(&reconcile::next_roster(
@@ -318,15 +328,27 @@ async fn look_up_pending<P: CalendarProvider>(
         .iter()
         .map(|d| d.series.request.event_id.as_str())
         .collect();
+    let ids: Vec<String> = records
+        .values()
+        .filter(|r| r.state == SeriesState::Pending && !reported.contains(r.request.event_id.as_str()))
+        .map(|r| r.request.event_id.clone())
+        .collect();
     let mut lookups = BTreeMap::new();
-    for record in records.values().filter(|r| r.state == SeriesState::Pending) {
-        let id = &record.request.event_id;
-        if reported.contains(id.as_str()) {
-            continue;
+    if ids.is_empty() {
+        return Ok(lookups);
+    }
+    let found = match provider.get_many(&ids).await {
+        Ok(found) => found,
+        Err(e) if e.scope() == ErrorScope::Authorization => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(pending = ids.len(), error = %e, "pending bookings not looked up; retrying next cycle");
+            return Ok(lookups);
         }
-        match provider.get_series(id).await {
+    };
+    for (id, found) in ids.into_iter().zip(found) {
+        match found {
             Ok(found) => {
-                lookups.insert(id.clone(), found);
+                lookups.insert(id, found);
             }
             Err(e) if e.scope() == ErrorScope::Authorization => return Err(e.into()),
             Err(e) => tracing::warn!(id = %id, error = %e, "pending booking not looked up; retrying next cycle"),
@@ -427,15 +449,33 @@ async fn apply<P: CalendarProvider>(
                 "series not ended yet: its next occurrence is inside min_notice");
         }
         Action::Book { record } => {
-            if booking::book_one(cfg, provider, store, now, record.clone())
-                .await?
-                .is_some()
-            {
-                summary.counts.booked += 1;
-            }
+            let never = AtomicBool::new(false);
+            let tried = booking::book_all(cfg, provider, store, now, vec![record.clone()], &never).await?;
+            summary.counts.booked += tried.iter().filter(|(_, outcome)| outcome.is_some()).count();
         }
     }
     Ok(true)
+}
+
+/// Books checked intents (see `booking::book_all`) and adds each one tried
+/// to the summary.
+async fn book<P: CalendarProvider>(
+    cfg: &Config,
+    provider: &P,
+    store: &Store,
+    now: Timestamp,
+    intents: Vec<crate::store::SeriesRecord>,
+    options: &Options,
+    summary: &mut CycleSummary,
+) -> Result<(), Failure> {
+    for (record, outcome) in booking::book_all(cfg, provider, store, now, intents, &options.stop).await? {
+        options.progress.fetch_add(1, Ordering::SeqCst);
+        summary.actions.push(ActionLine::of(&Action::Book { record }, None));
+        if outcome.is_some() {
+            summary.counts.booked += 1;
+        }
+    }
+    Ok(())
 }
 
 /// An error of one repair (end, cancel, move) that does not stop the cycle:

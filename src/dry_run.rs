@@ -23,8 +23,9 @@ pub struct DryRun<'a, P> {
     writes: AtomicU64,
 }
 
-impl<'a, P> DryRun<'a, P> {
+impl<'a, P: CalendarProvider> DryRun<'a, P> {
     pub fn new(inner: &'a P) -> Self {
+        inner.reads_only();
         DryRun {
             inner,
             writes: AtomicU64::new(0),
@@ -59,6 +60,18 @@ impl<P: CalendarProvider> CalendarProvider for DryRun<'_, P> {
         self.inner.get_series(event_id).await
     }
 
+    async fn get_many(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<Result<Option<BookedSeries>, CalendarError>>, CalendarError> {
+        self.inner.get_many(event_ids).await
+    }
+
+    /// The inner provider's: the same batches are planned, none is written.
+    fn batch_size(&self) -> usize {
+        self.inner.batch_size()
+    }
+
     async fn delete_series(&self, _event_id: &str) -> Result<DeleteOutcome, CalendarError> {
         self.skip();
         Ok(DeleteOutcome::Deleted)
@@ -73,8 +86,8 @@ impl<P: CalendarProvider> CalendarProvider for DryRun<'_, P> {
         self.inner.write_timeout()
     }
 
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
-        self.inner.list_changes(token).await
+    async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
+        self.inner.list_changes(token, now).await
     }
 
     async fn move_occurrence(
@@ -90,6 +103,10 @@ impl<P: CalendarProvider> CalendarProvider for DryRun<'_, P> {
 
     fn capabilities(&self) -> crate::calendar::Capabilities {
         self.inner.capabilities()
+    }
+
+    fn steps(&self) -> u64 {
+        self.inner.steps()
     }
 
     fn requests(&self) -> u64 {

@@ -14,6 +14,9 @@
 //! - [`daemon`]: `liaison run`: the loop, signals, reload, systemd notification.
 //! - [`status`]: `status.json`, written after each cycle, read by `liaison status`.
 //! - [`history`]: who met whom and the unit × unit coverage matrix.
+//! - [`logging`]: the log filter, `$LIAISON_LOG` under a cap for dependencies.
+//! - `test_hooks` (only with the `test-hooks` feature, which only the tests
+//!   enable): the binary's switches for integration tests.
 
 // Tests may unwrap: a failure there is a failing test, not a crash.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
@@ -30,10 +33,13 @@ pub mod dry_run;
 pub mod failure;
 pub mod fsutil;
 pub mod history;
+pub mod logging;
 pub mod notes;
 pub mod provider;
 pub mod render;
 pub mod runner;
 pub mod status;
 pub mod store;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 pub mod text_table;

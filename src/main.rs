@@ -1,5 +1,5 @@
 //! The `liaison` command: parses arguments, runs one command, maps its outcome to
-//! an exit code (0 ok, 1 failure, 2 usage/config/input, 3 authorization).
+//! an exit code (0 ok, 1 failure, 2 usage/config/input, 3 authorization, 4 state).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,13 +10,12 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use liaison::app;
-use liaison::calendar::google;
 use liaison::config;
 use liaison::daemon;
 use liaison::demo;
 use liaison::failure::Failure;
 use liaison::store::Store;
-use liaison::{booking, provider, render};
+use liaison::{booking, logging, provider, render};
 
 /// Pairs leaders across the units of an organization and books a weekly
 /// connection for each pair, term after term.
@@ -42,10 +41,6 @@ struct Cli {
     /// Less log output: errors only.
     #[arg(short, long, global = true)]
     quiet: bool,
-
-    /// Pretend the current time is this instant (RFC 3339); for tests and rehearsals.
-    #[arg(long, global = true, hide = true, env = "LIAISON_NOW")]
-    now: Option<Timestamp>,
 
     #[command(subcommand)]
     command: Command,
@@ -85,7 +80,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Validate the configuration (and the Google credential files) and explain every error found.
+    /// Validate the configuration (and the calendar provider's credential files) and explain every error found.
     Check,
     /// The daemon: book the current term (and the next within `schedule.book_ahead`) every `cycle_every`.
     ///
@@ -110,12 +105,14 @@ enum Command {
         #[arg(long, requires = "once")]
         allow_mass_cancel: bool,
     },
-    /// One-time authorization with the Google account whose calendar organizes the events.
+    /// One-time authorization with the account whose calendar organizes the events.
     ///
-    /// Prints the consent page's URL (and opens a browser), waits for Google to
-    /// send the browser back, and stores the token in the state directory
-    /// (mode 0600). With `auth = "service_account"` it only proves that a token
-    /// can be had.
+    /// Google: prints the consent page's URL (and opens a browser), waits for
+    /// Google to send the browser back, and stores the token in the state
+    /// directory (mode 0600). Microsoft 365: prints a URL and a code to enter
+    /// there, waits for the sign-in, and stores the grant (mode 0600). With a
+    /// service account or client credentials it only proves that a token can
+    /// be had.
     Auth {
         /// Do not try to open a browser; only print the URL.
         #[arg(long)]
@@ -157,49 +154,110 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    let now = cli.now.unwrap_or_else(Timestamp::now);
-    match run(cli, now) {
+    match fixed_now().and_then(|fixed| run(cli, fixed)) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output is gone (`liaison history | head`): what
+        // was asked for is done or moot, and nobody reads an error on stdout's
+        // account; end quietly and successfully, as `rg` does.
+        Err(failure) if is_broken_pipe(&failure) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("liaison: {:#}", failure.error());
+            use std::io::Write as _;
+            // Not `eprintln!`: it panics when stderr is gone too.
+            let _ = writeln!(std::io::stderr(), "liaison: {:#}", failure.error());
             ExitCode::from(failure.exit_code())
         }
     }
 }
 
+/// The fixed clock of the integration tests (`$LIAISON_NOW`, see
+/// `liaison::test_hooks`). Release builds have none: the feature is off.
+#[cfg(feature = "test-hooks")]
+fn fixed_now() -> Result<Option<Timestamp>, Failure> {
+    liaison::test_hooks::fixed_now()
+}
+
+#[cfg(not(feature = "test-hooks"))]
+fn fixed_now() -> Result<Option<Timestamp>, Failure> {
+    Ok(None)
+}
+
+/// Writes `text` to stdout and flushes it. `print!` panics when the reader has
+/// gone; this returns [`StdoutClosed`] then, which [`main`] ends quietly on.
+fn write_stdout(text: std::fmt::Arguments<'_>) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_fmt(text).and_then(|()| stdout.flush()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::Other(StdoutClosed.into())
+        } else {
+            Failure::Other(anyhow::Error::new(e).context("writing to stdout"))
+        }
+    })
+}
+
+/// The reader of stdout has gone. Its own type, so that a broken pipe of
+/// anything else (a connection, a file) stays an error.
+#[derive(Debug, thiserror::Error)]
+#[error("the reader of stdout has gone")]
+struct StdoutClosed;
+
+/// `print!` that returns stdout's error (see [`write_stdout`]).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that returns stdout's error (see [`write_stdout`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Whether `failure` is [`StdoutClosed`].
+fn is_broken_pipe(failure: &Failure) -> bool {
+    failure.error().is::<StdoutClosed>()
+}
+
 fn init_logging(cli: &Cli) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     // The demo and a dry run print their own summary; the per-action log
     // lines would only bury it (and a dry run's would read as if done), so
     // they show with -v.
     let quiet_by_default = matches!(cli.command, Command::Demo { .. } | Command::Run { dry_run: true, .. });
     let default = match (cli.quiet, cli.verbose) {
-        (true, _) => "error",
-        (false, 0) if quiet_by_default => "warn",
-        (false, 0) => "info",
-        (false, 1) if quiet_by_default => "info",
-        (false, 1) => "debug",
-        (false, _) => "trace",
+        (true, _) => LevelFilter::ERROR,
+        (false, 0) if quiet_by_default => LevelFilter::WARN,
+        (false, 0) => LevelFilter::INFO,
+        (false, 1) if quiet_by_default => LevelFilter::INFO,
+        (false, 1) => LevelFilter::DEBUG,
+        (false, _) => LevelFilter::TRACE,
     };
-    let filter = EnvFilter::try_from_env("LIAISON_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    // yup-oauth2 logs tokens and token-endpoint answers at debug level (through
-    // the `log` bridge): never let them through, whatever the verbosity.
-    let filter = match "yup_oauth2=info".parse() {
-        Ok(directive) => filter.add_directive(directive),
-        Err(_) => filter,
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let spec = std::env::var(logging::LOG_ENV).ok();
+    // Dependencies are capped whatever is chosen (they log tokens below the cap).
+    let (filter, warning) = logging::filter(spec.as_deref(), default);
+    if let Some(warning) = warning {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "liaison: {warning}");
+    }
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    // A second initialization can only happen in tests; ignoring it is harmless.
+    let registry = tracing_subscriber::registry();
+    // A second initialization cannot happen; ignoring its error is harmless.
     let _ = match cli.log_format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => registry.with(layer.with_filter(filter)).try_init(),
+        LogFormat::Json => registry.with(layer.json().with_filter(filter)).try_init(),
     };
 }
 
-fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
+/// Runs the command; `fixed_now` replaces the clock (tests only, see [`fixed_now`]).
+fn run(cli: Cli, fixed_now: Option<Timestamp>) -> Result<(), Failure> {
+    let now = fixed_now.unwrap_or_else(Timestamp::now);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -241,7 +299,7 @@ fn run(cli: Cli, now: Timestamp) -> Result<(), Failure> {
                 allow_mass_cancel,
                 ..Default::default()
             };
-            runtime.block_on(run_command(cli.config.as_deref(), once, options, json, cli.now))
+            runtime.block_on(run_command(cli.config.as_deref(), once, options, json, fixed_now))
         }
         Command::Status { json } => status_command(cli.config.as_deref(), json, now),
         Command::History { json, csv } => history_command(cli.config.as_deref(), json, csv),
@@ -255,38 +313,17 @@ fn load_config(explicit: Option<&Path>) -> Result<config::Config, Failure> {
 
 async fn check_command(explicit: Option<&Path>, now: Timestamp) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
-    print!("{}", config::summary(&cfg, app::today(&cfg, now)));
-    if cfg.calendar.provider == config::ProviderKind::Google {
-        for line in google::describe_credentials(&cfg, now).await? {
-            println!("{line}");
-        }
+    out!("{}", config::summary(&cfg, app::today(&cfg, now)))?;
+    for line in provider::describe_credentials(&cfg, now).await? {
+        outln!("{line}")?;
     }
-    println!("{}: OK", cfg.path.display());
+    outln!("{}: OK", cfg.path.display())?;
     Ok(())
 }
 
 async fn auth_command(explicit: Option<&Path>, open_browser: bool) -> Result<(), Failure> {
     let cfg = load_config(explicit)?;
-    if cfg.calendar.provider != config::ProviderKind::Google {
-        return Err(Failure::Usage(anyhow!(
-            "{}: calendar.provider is \"local\"; there is nothing to authorize (set provider = \"google\")",
-            cfg.path.display()
-        )));
-    }
-    let report = google::authorize(&cfg, google::AuthOptions { open_browser }).await?;
-    print!("{report}");
-    // Which account (or calendar) was authorized: best effort, the token is stored.
-    let provider = google::GoogleProvider::from_config(&cfg).await?;
-    match provider.organizer_summary().await {
-        Ok(Some(title)) if cfg.calendar.google.organizer == "primary" => println!("account: {title}"),
-        Ok(Some(title)) => println!("organizer calendar: {} ({title})", cfg.calendar.google.organizer),
-        Ok(None) => {}
-        Err(e) => println!(
-            "could not read the organizer calendar {}: {e}",
-            cfg.calendar.google.organizer
-        ),
-    }
-    Ok(())
+    provider::authorize(&cfg, open_browser, |text| out!("{text}")).await
 }
 
 async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, now: Timestamp) -> Result<(), Failure> {
@@ -295,9 +332,9 @@ async fn plan_command(explicit: Option<&Path>, term: Option<Date>, json: bool, n
     if json {
         let text = serde_json::to_string_pretty(&render::plan_json(&cfg, &plan, &state.kept))
             .map_err(|e| Failure::Other(e.into()))?;
-        println!("{text}");
+        outln!("{text}")?;
     } else {
-        print!("{}", render::render_plan(&cfg, &plan, &state.kept));
+        out!("{}", render::render_plan(&cfg, &plan, &state.kept))?;
     }
     Ok(())
 }
@@ -312,7 +349,12 @@ async fn run_command(
     let clock = fixed_now.map_or(daemon::Clock::System, daemon::Clock::Fixed);
     if !once {
         let path = config::find_config_path(explicit).map_err(|e| Failure::Usage(e.into()))?;
-        return daemon::run(path, clock, daemon::unix_signals()?).await;
+        daemon::run(path, clock, daemon::unix_signals()?).await?;
+        // A stop may leave a cycle's thread inside this runtime (after the
+        // grace period): end here, with the store flushed, rather than drop
+        // the runtime under it (which panics that thread mid-write). The
+        // write-ahead log makes the cut safe.
+        std::process::exit(0);
     }
     let cfg = load_config(explicit)?;
     let provider = provider::provider(&cfg).await?;
@@ -334,9 +376,9 @@ async fn run_command(
         if json {
             let text = serde_json::to_string_pretty(&liaison::dry_run::json(&summary))
                 .map_err(|e| Failure::Other(e.into()))?;
-            println!("{text}");
+            outln!("{text}")?;
         } else {
-            print!("{}", liaison::dry_run::render(&summary));
+            out!("{}", liaison::dry_run::render(&summary))?;
         }
         return Ok(());
     }
@@ -351,9 +393,9 @@ fn status_command(explicit: Option<&Path>, json: bool, now: Timestamp) -> Result
     let cfg = load_config(explicit)?;
     let (status, text) = liaison::status::read(&cfg.state_dir).map_err(|e| Failure::Other(e.into()))?;
     if json {
-        println!("{}", text.trim_end());
+        outln!("{}", text.trim_end())?;
     } else {
-        print!("{}", liaison::status::render(&status, now));
+        out!("{}", liaison::status::render(&status, now))?;
     }
     Ok(())
 }
@@ -368,11 +410,11 @@ fn history_command(explicit: Option<&Path>, json: bool, csv: bool) -> Result<(),
     let report = liaison::history::build(&records, &units);
     if json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| Failure::Other(e.into()))?;
-        println!("{text}");
+        outln!("{text}")?;
     } else if csv {
-        print!("{}", liaison::history::render_csv(&report));
+        out!("{}", liaison::history::render_csv(&report))?;
     } else {
-        print!("{}", liaison::history::render_text(&report));
+        out!("{}", liaison::history::render_text(&report))?;
     }
     Ok(())
 }
@@ -405,8 +447,8 @@ async fn demo_command(
     );
     let config = dir.join("config.toml");
     if files_only {
-        println!("{summary}\nFiles in {}.", dir.display());
-        println!("\nNext: liaison --config {} plan", config.display());
+        outln!("{summary}\nFiles in {}.", dir.display())?;
+        outln!("\nNext: liaison --config {} plan", config.display())?;
         return Ok(());
     }
 
@@ -420,22 +462,23 @@ async fn demo_command(
     let plan = app::make_plan(&cfg, &busy, &state, term, now);
     let report = booking::book(&cfg, &provider, &store, &plan, now).await?;
 
-    println!("{summary}\n");
-    print!("{}", render::render_plan(&cfg, &plan, &[]));
-    println!(
+    outln!("{summary}\n")?;
+    out!("{}", render::render_plan(&cfg, &plan, &[]))?;
+    outln!(
         "\nBooked {} series ({} were already there).",
-        report.created, report.already_there
-    );
-    println!("\nFiles in {}:", dir.display());
-    println!("  config.toml      the configuration (edit people, hours, units)");
-    println!("  <email>.ics      each person's calendar (busy times in)");
-    println!("  bookings.ics     the booked connections (series out)");
-    println!("  state/           liaison's database (who met whom)");
-    println!("\nNext: liaison --config {} plan", config.display());
-    println!(
+        report.created,
+        report.already_there
+    )?;
+    outln!("\nFiles in {}:", dir.display())?;
+    outln!("  config.toml      the configuration (edit people, hours, units)")?;
+    outln!("  <email>.ics      each person's calendar (busy times in)")?;
+    outln!("  bookings.ics     the booked connections (series out)")?;
+    outln!("  state/           liaison's database (who met whom)")?;
+    outln!("\nNext: liaison --config {} plan", config.display())?;
+    outln!(
         "  (from the source tree: cargo run --release -- --config {} plan)",
         config.display()
-    );
+    )?;
     Ok(())
 }
 

@@ -60,7 +60,8 @@ pub fn render_plan(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> String {
         let line = |cells: [&str; 5]| {
             let mut l = String::new();
             for (c, cell) in cells.iter().enumerate() {
-                let _ = write!(l, "{cell:<width$}  ", width = widths[c]);
+                crate::text_table::pad(&mut l, cell, widths[c], false);
+                l.push_str("  ");
             }
             l.trim_end().to_string()
         };

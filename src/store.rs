@@ -32,6 +32,14 @@ const INSTANCE_KEY: &str = "instance";
 /// Waits of 50 ms for a lock still held by this process's closing handle.
 const LOCK_RETRIES: u32 = 100;
 
+/// A schema version as stored (four bytes, big-endian), or its bytes.
+fn schema_text(found: &[u8]) -> String {
+    match <[u8; 4]>::try_from(found) {
+        Ok(bytes) => u32::from_be_bytes(bytes).to_string(),
+        Err(_) => format!("{found:?}"),
+    }
+}
+
 /// Errors of the store, with the path they concern.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -40,8 +48,16 @@ pub enum StoreError {
     #[error("state database {path}: {message}")]
     Damaged { path: PathBuf, message: String },
     /// Written by another version of liaison: kept as it is, never moved aside.
-    #[error("state database {path}: unknown schema version {found:?} (this liaison writes {SCHEMA_VERSION})")]
+    #[error(
+        "state database {path}: written by another version of liaison (schema {}, this one reads {SCHEMA_VERSION}); \
+         run the version that wrote it, or move the directory aside and liaison rebuilds the state from the calendar",
+        schema_text(found)
+    )]
     UnknownSchema { path: PathBuf, found: Vec<u8> },
+    /// An existing state directory that is not liaison's to make private
+    /// (see `fsutil::create_private_dir`).
+    #[error("state directory {path}: {why}")]
+    Refused { path: PathBuf, why: String },
     #[error("state directory {path}: {source}")]
     Io {
         path: PathBuf,
@@ -68,9 +84,15 @@ impl Store {
 
     /// [`Store::open`], waiting at most `retries` times 50 ms for a lock.
     fn open_waiting(state_dir: &Path, retries: u32) -> Result<Store, StoreError> {
-        crate::fsutil::create_private_dir(state_dir).map_err(|source| StoreError::Io {
-            path: state_dir.to_path_buf(),
-            source,
+        crate::fsutil::create_private_dir(state_dir).map_err(|source| match crate::fsutil::refusal(&source) {
+            Some(why) => StoreError::Refused {
+                path: state_dir.to_path_buf(),
+                why: why.to_string(),
+            },
+            None => StoreError::Io {
+                path: state_dir.to_path_buf(),
+                source,
+            },
         })?;
         let path = state_dir.join(DB_DIR);
         // sled releases its file lock from a background thread after the last
@@ -204,6 +226,27 @@ impl Store {
         self.series
             .insert(record.request.event_id.as_bytes(), value)
             .map_err(|e| map_sled(&self.path, e))?;
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
+    /// Writes the records `put` and forgets the ids `remove` at once (one
+    /// sled batch: all or none), flushed before returning, with one flush
+    /// instead of one per record: the intents of a batch of bookings, then
+    /// what became of them.
+    pub fn update(&self, put: &[SeriesRecord], remove: &[&str]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for record in put {
+            // Serializing plain data with string keys cannot fail.
+            batch.insert(
+                record.request.event_id.as_bytes(),
+                serde_json::to_vec(record).unwrap_or_default(),
+            );
+        }
+        for id in remove {
+            batch.remove(id.as_bytes());
+        }
+        self.series.apply_batch(batch).map_err(|e| map_sled(&self.path, e))?;
         self.db.flush().map_err(|e| map_sled(&self.path, e))?;
         Ok(())
     }
@@ -371,16 +414,26 @@ impl Store {
     /// (any state): the generation of the id of their next series.
     pub fn generations(&self, term: jiff::civil::Date, a: &str, b: &str) -> Result<u32, StoreError> {
         let pair = crate::core::plan::sorted(a, b);
-        let count = self
-            .series()?
-            .iter()
-            .filter(|r| r.request.term == term && r.request.pair == pair)
-            // A refused id never reached the calendar and is used again; an
-            // abandoned one may still land late, so it never is.
-            .filter(|r| r.state != SeriesState::Failed)
-            .count();
-        Ok(count as u32)
+        Ok(generations(&self.series()?, term).get(&pair).copied().unwrap_or(0))
     }
+}
+
+/// For each pair, how many series it already had in the term starting `term`
+/// (see [`Store::generations`]), from one read of the records.
+pub fn generations(
+    records: &[SeriesRecord],
+    term: jiff::civil::Date,
+) -> std::collections::HashMap<(String, String), u32> {
+    let mut counts = std::collections::HashMap::new();
+    // A refused id never reached the calendar and is used again; an
+    // abandoned one may still land late, so it never is.
+    for r in records
+        .iter()
+        .filter(|r| r.request.term == term && r.state != SeriesState::Failed)
+    {
+        *counts.entry(r.request.pair.clone()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// Pair history from series records: every series that reached the calendar
@@ -525,6 +578,30 @@ mod tests {
         let history = store.history().unwrap();
         assert_eq!(history.last_met.get(&("a@x".into(), "b@x".into())), Some(&0));
         assert!(!history.last_met.contains_key(&("a@x".into(), "c@x".into())));
+    }
+
+    #[test]
+    fn an_update_writes_and_forgets_records_together_and_they_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let term = date(2027, 1, 4);
+        let (a, b, c) = (
+            record("a@x", "b@x", term, 0, SeriesState::Pending),
+            record("c@x", "d@x", term, 0, SeriesState::Pending),
+            record("e@x", "f@x", term, 0, SeriesState::Pending),
+        );
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.update(&[a.clone(), b.clone()], &[]).unwrap();
+            let mut booked = a.clone();
+            booked.state = SeriesState::Booked;
+            store.update(&[booked, c.clone()], &[&b.request.event_id]).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let states: Vec<_> = [&a, &b, &c]
+            .iter()
+            .map(|r| store.get(&r.request.event_id).unwrap().map(|r| r.state))
+            .collect();
+        assert_eq!(states, [Some(SeriesState::Booked), None, Some(SeriesState::Pending)]);
     }
 
     #[test]

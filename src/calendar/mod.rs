@@ -3,11 +3,15 @@
 //!
 //! Provider wire types never leave their module; the rest of liaison sees only
 //! the types here. The local provider (iCalendar files) is the embedded default;
-//! the Google provider (`google`) plugs into the same trait.
+//! the Google provider (`google`), the Microsoft 365 provider (`microsoft`,
+//! Microsoft Graph) and the CalDAV provider (`caldav`) plug into the same trait.
 
+pub(crate) mod batches;
+pub mod caldav;
 pub mod google;
 pub mod http;
 pub mod local;
+pub mod microsoft;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -181,11 +185,61 @@ pub trait CalendarProvider {
     /// Creates the series, or reports that a series with the same id exists.
     async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError>;
 
+    /// Creates each series in order, as [`create_series`](Self::create_series)
+    /// would, and returns the outcome of each one tried: all of them, or fewer
+    /// when an error that concerns everyone ([`ErrorScope::Everyone`] or
+    /// [`ErrorScope::Authorization`]) ends the batch; that error is then the
+    /// last outcome, and the series after it were not sent. The caller gives
+    /// at most [`batch_size`](Self::batch_size) series at a time, each
+    /// announced by its intent in the store beforehand.
+    async fn create_many(&self, series: &[SeriesRequest]) -> Vec<Result<CreateOutcome, CalendarError>> {
+        let mut outcomes = Vec::with_capacity(series.len());
+        for one in series {
+            let outcome = self.create_series(one).await;
+            let ends = outcome.as_ref().is_err_and(|e| e.scope() != ErrorScope::ThisOne);
+            outcomes.push(outcome);
+            if ends {
+                break;
+            }
+        }
+        outcomes
+    }
+
+    /// How many series [`create_many`](Self::create_many) should be given at
+    /// once. 1 where every insert is a request of its own (Google): each
+    /// intent is then flushed right before its insert, and a crash leaves at
+    /// most one intent in doubt. A provider that writes a whole file per
+    /// change (local) takes them all, so the file is written once per batch
+    /// and not once per series.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
     /// Every series liaison created on the organizer calendar.
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError>;
 
     /// The series with this id, cancelled or not, if the calendar has it.
     async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError>;
+
+    /// [`get_series`](Self::get_series) of each id, in order. The outer error
+    /// concerns them all (a local file that cannot be read); an inner one only
+    /// its id. A provider that reads everything at once (local) overrides it
+    /// to read once and not once per id.
+    async fn get_many(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<Result<Option<BookedSeries>, CalendarError>>, CalendarError> {
+        let mut found = Vec::with_capacity(event_ids.len());
+        for id in event_ids {
+            let one = self.get_series(id).await;
+            // An authorization error would fail every other lookup too.
+            if let Err(e @ CalendarError::Unauthorized(_)) = one {
+                return Err(e);
+            }
+            found.push(one);
+        }
+        Ok(found)
+    }
 
     /// Deletes (cancels) the whole series, notifying attendees as configured.
     /// Only for a series none of whose occurrences has started.
@@ -217,8 +271,12 @@ pub trait CalendarProvider {
 
     /// Liaison's series changed since `token` (every one without a token, or
     /// when the token expired). Without incremental reading: a full list.
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
-        let _ = token;
+    ///
+    /// `now` is the cycle's clock (DESIGN §7: no provider reads the clock
+    /// for what it plans): a provider that reads changes over a window of
+    /// time (Microsoft's `calendarView/delta`) places the window around it.
+    async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
+        let _ = (token, now);
         let series = self.list_series().await?;
         Ok(Changes {
             series: series
@@ -264,9 +322,22 @@ pub trait CalendarProvider {
         }
     }
 
+    /// From now on, reads must not write: a dry run. A provider whose reads
+    /// may repair what an interrupted run left (CalDAV completing attendee
+    /// copies) leaves that to a real run. Most providers never write on a
+    /// read, hence the default.
+    fn reads_only(&self) {}
+
     /// Calendar API requests made so far, retries included (for the cycle log).
     /// Providers without an API, like the local one, make none.
     fn requests(&self) -> u64 {
         0
+    }
+
+    /// Units of work done so far (requests, files read, files written): the
+    /// daemon's watchdog is pinged while this or the cycle's own steps move,
+    /// so a long read of many calendars counts as progress.
+    fn steps(&self) -> u64 {
+        self.requests()
     }
 }

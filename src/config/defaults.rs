@@ -31,6 +31,14 @@ pub const AUTH: &str = "installed";
 pub const ORGANIZER: &str = "primary";
 pub const REQUESTS_PER_SECOND: i64 = 5;
 pub const MAX_CANCEL_PER_CYCLE: i64 = 5;
+pub const MICROSOFT_AUTH: &str = "device_code";
+pub const MICROSOFT_ORGANIZER: &str = "me";
+/// Graph allows 10,000 requests per 10 minutes per app and mailbox (about 16
+/// a second) and four at once; liaison's are sequential, at most this many a
+/// second (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits).
+pub const MICROSOFT_REQUESTS_PER_SECOND: i64 = 4;
+pub const CALDAV_BUSY: &str = "free-busy-query";
+pub const CALDAV_DELIVER: &str = "scheduling";
 
 #[cfg(test)]
 mod tests {

@@ -24,7 +24,8 @@
 //!   structs to the [`Config`] of `types`;
 //! - `parsers`: the formats of values (durations, windows, days, dates, zones,
 //!   emails, paths, URLs, template placeholders), pure functions that return
-//!   the message for a bad value;
+//!   the message for a bad value; [`endpoint_url`], the rule for every URL
+//!   liaison sends to, also serves the credential files;
 //! - [`defaults`]; `error`: [`ConfigError`] and [`ConfigErrors`];
 //! - `render`: [`render`] of the meeting templates and the [`summary`] that
 //!   `liaison check` prints.
@@ -44,20 +45,31 @@ mod validate;
 
 pub use error::{ConfigError, ConfigErrors};
 pub use locate::{Env, find_config_path};
+pub use parsers::endpoint_url;
 pub use render::{render, summary};
 pub use types::*;
 pub use validate::derived_instance;
 
 use std::path::Path;
 
-use raw::{RawConfig, plain_toml_message};
+use raw::{RawConfig, line_of_unplaced, plain_toml_message};
 use validate::{Ctx, validate};
 
 /// Reads and validates the configuration file at `path`, taking the default
 /// state directory from the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| ConfigErrors::single(path, format!("cannot read the configuration file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = e.as_bytes().iter().take(valid).filter(|&&b| b == b'\n').count() + 1;
+        ConfigErrors(vec![ConfigError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            key: None,
+            message: "the file is not valid UTF-8; expected a TOML file in UTF-8".into(),
+        }])
+    })?;
     // Relative paths in the file are resolved against the file's directory.
     // Making that directory absolute here keeps the resolved paths valid even
     // if the daemon later runs with another working directory.
@@ -68,11 +80,19 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// Validates configuration `text` read from `path` (used for messages and to
 /// resolve relative paths). Pure: reads no file and no environment.
 pub fn parse(text: &str, path: &Path, env: &Env) -> Result<Config, ConfigErrors> {
-    let mut ctx = Ctx::new(path, text);
+    let mut ctx = Ctx {
+        path,
+        text,
+        errors: Vec::new(),
+        breaks: Default::default(),
+    };
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
-            let line = e.span().map(|span| ctx.line_of(span.start));
+            let line = match e.span() {
+                Some(span) => Some(ctx.line_of(span.start)),
+                None => line_of_unplaced(text, e.message()),
+            };
             ctx.errors.push(ConfigError {
                 path: path.to_path_buf(),
                 line,

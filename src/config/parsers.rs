@@ -282,17 +282,45 @@ pub(super) fn resolve_path(text: &str, base: &Path, env: &Env) -> PathBuf {
     }
 }
 
-/// An `http://` or `https://` URL with a host and no whitespace (for
-/// `calendar.google.api_base_url`, which points liaison at a test server).
-pub(super) fn check_url(text: &str) -> Result<String, String> {
-    let url = text.trim();
-    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() && !url.contains(char::is_whitespace) => Ok(url.to_string()),
-        _ => Err(format!(
-            "{url:?} is not an http(s) URL (write e.g. \"http://127.0.0.1:8080/\")"
-        )),
+/// A URL liaison sends requests to (`calendar.google.api_base_url`, the
+/// `auth_uri` and `token_uri` of credential files), parsed with the `url`
+/// crate: `https://`, or plain `http://` only to this machine (127.0.0.0/8,
+/// `::1`, `localhost`), where a test server or a local proxy may listen;
+/// tokens and calendars never cross a network in the clear. No spaces (a
+/// client library would choke on them later), no user or password in it.
+pub fn endpoint_url(text: &str) -> Result<url::Url, String> {
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{text:?} contains a space or control character"));
     }
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "{text:?} contains a user or password; put credentials in the credential files"
+        ));
+    }
+    let scheme = url.scheme();
+    if scheme != "https" && scheme != "http" {
+        return Err(format!("{text:?} is not an http(s) URL (scheme {scheme:?})"));
+    }
+    // http(s) URLs always have a host (the parser refuses them without one).
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if scheme == "http" && !loopback {
+        return Err(format!(
+            "{text:?} is plain http to another machine; use https:// (plain http:// only to 127.0.0.1, ::1 or localhost)"
+        ));
+    }
+    Ok(url)
+}
+
+/// `calendar.google.api_base_url`: an [`endpoint_url`], surrounding spaces
+/// trimmed as for every value of the configuration.
+pub(super) fn check_url(text: &str) -> Result<String, String> {
+    endpoint_url(text.trim()).map(String::from)
 }
 
 /// A `calendar.instance` name: 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
@@ -472,6 +500,42 @@ mod tests {
                 .unwrap_err()
                 .contains("is not a number of hours")
         );
+    }
+
+    #[test]
+    fn endpoints_need_https_except_to_this_machine() {
+        for good in [
+            "https://oauth2.googleapis.com/token",
+            "https://proxy.example.org:8443/google/",
+            "http://127.0.0.1:8080/token",
+            "http://127.1.2.3/",
+            "http://[::1]:9000/calendar/v3/",
+            "http://localhost:9000",
+            "http://LOCALHOST/x",
+        ] {
+            assert!(endpoint_url(good).is_ok(), "{good}");
+        }
+        let cases = [
+            ("https://oauth2.googleapis.com/token ", "contains a space"),
+            (" https://oauth2.googleapis.com/token", "contains a space"),
+            ("https://oauth2.googleapis.com/to ken", "contains a space"),
+            ("https://x.test/\t", "control character"),
+            ("https://x.test/\u{7}", "control character"),
+            ("http://oauth2.googleapis.com/token", "plain http to another machine"),
+            ("http://10.0.0.5/", "plain http to another machine"),
+            ("http://localhost.example.org/", "plain http to another machine"),
+            ("http://[::2]/", "plain http to another machine"),
+            ("ftp://127.0.0.1/", "not an http(s) URL"),
+            ("file:///etc/passwd", "not an http(s) URL"),
+            ("oauth2.googleapis.com/token", "is not a URL"),
+            ("https://", "is not a URL"),
+            ("https://user:secret@x.test/", "user or password"),
+            ("", "is not a URL"),
+        ];
+        for (bad, expected) in cases {
+            let err = endpoint_url(bad).unwrap_err();
+            assert!(err.contains(expected), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -76,7 +76,35 @@ pub(super) struct RawCalendar {
     pub(super) instance: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) google: RawGoogle,
+    pub(super) microsoft: Option<RawMicrosoft>,
     pub(super) local: Option<RawLocal>,
+    pub(super) caldav: Option<RawCaldav>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCaldav {
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) username: Option<Spanned<String>>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) organizer: Option<Spanned<String>>,
+    pub(super) ca_file: Option<Spanned<String>>,
+    pub(super) organizer_calendar: Option<Spanned<String>>,
+    pub(super) busy: Option<Spanned<String>>,
+    pub(super) deliver: Option<Spanned<String>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMicrosoft {
+    pub(super) tenant: Option<Spanned<String>>,
+    pub(super) client_id: Option<Spanned<String>>,
+    pub(super) auth: Option<Spanned<String>>,
+    pub(super) client_secret_file: Option<Spanned<String>>,
+    pub(super) organizer: Option<Spanned<String>>,
+    pub(super) api_base_url: Option<Spanned<String>>,
+    pub(super) login_base_url: Option<Spanned<String>>,
+    pub(super) requests_per_second: Option<Spanned<i64>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -109,6 +137,7 @@ pub(super) struct RawPerson {
     pub(super) preferred_hours: Option<Spanned<String>>,
     pub(super) away: Option<Vec<Spanned<toml::Value>>>,
     pub(super) paused: Option<bool>,
+    pub(super) calendar: Option<Spanned<String>>,
 }
 
 /// serde's messages name Rust types ("expected i64", "expected struct
@@ -117,7 +146,16 @@ pub(super) fn plain_toml_message(message: &str) -> String {
     let mut out = message
         .trim_end()
         .replace("expected i64", "expected an integer")
-        .replace("expected a sequence", "expected an array");
+        .replace("expected a sequence", "expected an array")
+        .replace(
+            "recursion limit",
+            "keys nested too deeply (more dotted parts than the parser allows)",
+        )
+        // How the toml crate hands a date to serde, seen where a table belongs.
+        .replace(
+            "unknown field `$__toml_private_datetime`, expected",
+            "a date or time is not a table here; expected a table with",
+        );
     while let Some(start) = out.find("struct Raw") {
         let name_end = out[start + "struct ".len()..]
             .find(|c: char| !c.is_ascii_alphanumeric())
@@ -125,6 +163,35 @@ pub(super) fn plain_toml_message(message: &str) -> String {
         out.replace_range(start..name_end, "a table");
     }
     out
+}
+
+/// The line of a TOML error that carries no position (the parser's limit on
+/// the depth of dotted keys): the first line after which the text fails with
+/// the same message, found by bisection over the lines.
+pub(super) fn line_of_unplaced(text: &str, message: &str) -> Option<usize> {
+    let ends: Vec<usize> = text
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .chain([text.len()])
+        .collect();
+    let fails = |line: usize| {
+        let prefix = ends.get(line).and_then(|&end| text.get(..end)).unwrap_or(text);
+        matches!(toml::from_str::<RawConfig>(prefix), Err(e) if e.span().is_none() && e.message() == message)
+    };
+    // Invariant: the text up to line `hi` (0-based) fails that way.
+    let (mut lo, mut hi) = (0, ends.len().checked_sub(1)?);
+    if !fails(hi) {
+        return None;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fails(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(hi + 1)
 }
 
 #[cfg(test)]
@@ -147,6 +214,8 @@ mod tests {
         check_error(r#"schedule.term_weeks = "4""#, Some(1), "", r#"invalid type: string "4", expected an integer"#);
         check_error("meeting = 3", Some(1), "", "invalid type: integer `3`, expected a table");
         check_error(r#"schedule.skip_dates = "2026-12-25""#, Some(1), "", "expected an array");
+        // Found by the fuzz tests (tests/fuzz): an internal serde name was shown.
+        check_error("meeting = 2026-01-05", Some(1), "", "a date or time is not a table here; expected a table with one of `duration`");
     }
 
     #[test]
@@ -198,7 +267,23 @@ mod tests {
             "calendar.google.organizer",
             "calendar.google.api_base_url",
             "calendar.google.requests_per_second",
+            "calendar.microsoft.tenant",
+            "calendar.microsoft.client_id",
+            "calendar.microsoft.auth",
+            "calendar.microsoft.client_secret_file",
+            "calendar.microsoft.organizer",
+            "calendar.microsoft.api_base_url",
+            "calendar.microsoft.login_base_url",
+            "calendar.microsoft.requests_per_second",
             "calendar.local.dir",
+            "calendar.caldav.url",
+            "calendar.caldav.username",
+            "calendar.caldav.password_file",
+            "calendar.caldav.organizer",
+            "calendar.caldav.ca_file",
+            "calendar.caldav.organizer_calendar",
+            "calendar.caldav.busy",
+            "calendar.caldav.deliver",
             "people.email",
             "people.name",
             "people.unit",
@@ -208,6 +293,7 @@ mod tests {
             "people.preferred_hours",
             "people.away",
             "people.paused",
+            "people.calendar",
         ];
         let missing: Vec<&str> = keys
             .iter()

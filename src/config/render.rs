@@ -8,7 +8,7 @@ use jiff::Span;
 use jiff::civil::Date;
 
 use super::parsers::placeholders;
-use super::types::{Config, GoogleAuth, Person, ProviderKind};
+use super::types::{CaldavBusy, CaldavDeliver, Config, GoogleAuth, MicrosoftAuth, Person, ProviderKind};
 
 /// Expands the placeholders `{a.name}`, `{a.unit}`, `{b.name}`, `{b.unit}` and
 /// `{weeks}` in a meeting title or description. Anything else is copied as is
@@ -69,6 +69,38 @@ pub fn summary(cfg: &Config, today: Date) -> String {
             };
             format!("google ({auth}, organizer calendar {})", cfg.calendar.google.organizer)
         }
+        ProviderKind::Microsoft => match &cfg.calendar.microsoft {
+            Some(m) => {
+                let auth = match m.auth {
+                    MicrosoftAuth::DeviceCode => "device code, delegated",
+                    MicrosoftAuth::ClientCredentials => "client credentials, app-only",
+                };
+                format!(
+                    "microsoft ({auth}, tenant {}, app {}, organizer mailbox {})",
+                    m.tenant, m.client_id, m.organizer
+                )
+            }
+            None => "microsoft".to_string(),
+        },
+        ProviderKind::Caldav => match &cfg.calendar.caldav {
+            Some(c) => {
+                let busy = match c.busy {
+                    CaldavBusy::FreeBusyQuery => "free-busy-query",
+                    CaldavBusy::CalendarQuery => "calendar-query",
+                    CaldavBusy::ScheduleOutbox => "schedule-outbox",
+                };
+                let deliver = match c.deliver {
+                    CaldavDeliver::Scheduling => "scheduling",
+                    CaldavDeliver::WriteEach => "write-each",
+                };
+                let calendar = c.organizer_calendar.as_deref().unwrap_or("found by discovery");
+                format!(
+                    "caldav ({} as {}, organizer {}, calendar {calendar}, busy by {busy}, delivery by {deliver})",
+                    c.url, c.username, c.organizer
+                )
+            }
+            None => "caldav".to_string(),
+        },
     };
     out.push_str(&format!("calendar:  {provider}\n"));
     let how = if cfg.calendar.instance_explicit {

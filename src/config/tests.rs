@@ -131,3 +131,27 @@ fn load_of_a_missing_file_names_the_path() {
         "{shown}"
     );
 }
+
+// Found by the fuzz tests (tests/fuzz): the parser's depth limit on dotted
+// keys carries no position, and a file that is not UTF-8 was refused
+// without a line.
+
+#[test]
+fn a_key_nested_too_deeply_is_an_error_with_its_line() {
+    let deep = vec!["t"; 200].join(".");
+    check_error(&format!("# a comment\n[{deep}]"), Some(2), "", "nested too deeply");
+    check_error(&format!("\n\n{deep} = 1"), Some(3), "", "nested too deeply");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_an_error_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let mut bytes = doc("").into_bytes();
+    bytes.extend(b"\n# caf\xe9\n");
+    std::fs::write(&path, bytes).unwrap();
+    let err = load(&path).map(|_| ()).unwrap_err();
+    assert_eq!(err.0.len(), 1);
+    assert_eq!(err.0[0].line, Some(6), "{err}");
+    assert!(err.to_string().contains("not valid UTF-8"), "{err}");
+}

@@ -66,6 +66,8 @@ impl SendUpdates {
 pub enum Conference {
     None,
     GoogleMeet,
+    /// A Teams meeting (Microsoft provider).
+    Teams,
 }
 
 #[derive(Clone, Debug)]
@@ -97,7 +99,10 @@ pub struct Pairing {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProviderKind {
     Google,
+    Microsoft,
     Local,
+    /// Any CalDAV server (RFC 4791): Nextcloud, Fastmail, iCloud, Radicale, ...
+    Caldav,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +120,33 @@ pub struct Google {
     pub organizer: String,
     /// `None` means Google's own endpoint.
     pub api_base_url: Option<String>,
+    pub requests_per_second: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MicrosoftAuth {
+    /// Delegated: `liaison auth` prints a code to enter at Microsoft's page.
+    DeviceCode,
+    /// App-only: the app's own secret, no user.
+    ClientCredentials,
+}
+
+/// `[calendar.microsoft]`, validated (present whenever `provider = "microsoft"`).
+#[derive(Clone, Debug)]
+pub struct Microsoft {
+    /// Tenant id (a GUID) or domain (`contoso.onmicrosoft.com`).
+    pub tenant: String,
+    /// The app registration's application (client) id, a GUID.
+    pub client_id: String,
+    pub auth: MicrosoftAuth,
+    /// The file holding the client secret (`client_credentials`).
+    pub client_secret_file: Option<PathBuf>,
+    /// `me` or the mailbox whose calendar organizes the events.
+    pub organizer: String,
+    /// `None` means Graph's own endpoint (with its version, `.../v1.0/`).
+    pub api_base_url: Option<String>,
+    /// `None` means Microsoft's login host; the tenant is appended.
+    pub login_base_url: Option<String>,
     pub requests_per_second: u32,
 }
 
@@ -139,6 +171,82 @@ pub struct Calendar {
     /// True when the file sets `calendar.instance` (not derived).
     pub instance_explicit: bool,
     pub google: Google,
+    /// Present whenever `provider = "microsoft"`.
+    pub microsoft: Option<Microsoft>,
     /// Present whenever `provider = "local"`.
     pub local: Option<Local>,
+    /// Present whenever `provider = "caldav"`.
+    pub caldav: Option<Caldav>,
+}
+
+impl Calendar {
+    /// The organizer calendar of the provider in use, as the deterministic
+    /// event ids and the state's calendar identity name it: Google's
+    /// `organizer` (also the local provider's), the Microsoft mailbox (`me`
+    /// or an address), or for CalDAV the organizer collection when
+    /// configured, else the organizer's address.
+    pub fn organizer(&self) -> &str {
+        match self.provider {
+            ProviderKind::Microsoft => match &self.microsoft {
+                Some(m) => &m.organizer,
+                None => &self.google.organizer,
+            },
+            ProviderKind::Caldav => match &self.caldav {
+                Some(c) => c.organizer_calendar.as_deref().unwrap_or(&c.organizer),
+                None => &self.google.organizer,
+            },
+            ProviderKind::Google | ProviderKind::Local => &self.google.organizer,
+        }
+    }
+}
+
+/// How the CalDAV provider reads busy time (`calendar.caldav.busy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaldavBusy {
+    /// RFC 4791 §7.10 REPORT on each person's calendar (read-free-busy suffices).
+    FreeBusyQuery,
+    /// `calendar-query` with a time range and server-side expansion (reads events).
+    CalendarQuery,
+    /// RFC 6638 POST of a VFREEBUSY request to the organizer's outbox.
+    ScheduleOutbox,
+}
+
+/// Who puts the series in the attendees' calendars (`calendar.caldav.deliver`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaldavDeliver {
+    /// The server invites the attendees (RFC 6638).
+    Scheduling,
+    /// liaison writes the same event into each attendee's calendar too.
+    WriteEach,
+}
+
+/// `[calendar.caldav]`, validated (present whenever `provider = "caldav"`).
+#[derive(Clone, Debug)]
+pub struct Caldav {
+    /// Server root or calendar home (https, or http to loopback).
+    pub url: String,
+    pub username: String,
+    /// Holds the password (mode 0600; checked when it is read, never shown).
+    pub password_file: PathBuf,
+    /// The organizer's address (`ORGANIZER:mailto:...`), lower-cased.
+    pub organizer: String,
+    /// A PEM bundle of the private CA that signed the server's certificate.
+    pub ca_file: Option<PathBuf>,
+    /// Absolute URL of the collection liaison writes the series to; `None`:
+    /// the one calendar of the organizer's home, found by discovery.
+    pub organizer_calendar: Option<String>,
+    pub busy: CaldavBusy,
+    pub deliver: CaldavDeliver,
+    /// `people[].calendar` by email: an absolute collection URL (a path in
+    /// the file is resolved against `url`) or a calendar user address.
+    pub calendars: std::collections::BTreeMap<String, CaldavCalendar>,
+}
+
+/// One person's `calendar` under CalDAV.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaldavCalendar {
+    /// The URL of their calendar collection.
+    Collection(String),
+    /// Their calendar user address, when it differs from the email.
+    Address(String),
 }

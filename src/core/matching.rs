@@ -2237,8 +2237,18 @@ mod tests {
             })
     }
 
+    /// 4,000 cases unless `PROPTEST_CASES` says otherwise (proptest's own
+    /// variable, which `with_cases` alone would ignore): a mutation run lowers
+    /// it, a long soak raises it.
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(4000)
+    }
+
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
 
         #[test]
         fn random_graphs_with_many_tied_weights_get_optimal_matchings(

@@ -127,3 +127,169 @@ pub(crate) fn splitmix64(mut x: u64) -> u64 {
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^ (x >> 31)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cmp::Reverse;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use jiff::civil::{Weekday, date, time};
+    use jiff::tz::TimeZone;
+    use jiff::{SignedDuration, Timestamp};
+
+    use super::*;
+    use crate::core::availability::DayWindow;
+    use crate::core::plan_input::{History, Person, PlanRules};
+    use crate::core::term::Term;
+
+    fn person(email: &str, unit: &str) -> Person {
+        Person {
+            email: email.to_string(),
+            name: email.to_string(),
+            unit: unit.to_string(),
+            timezone_name: "UTC".to_string(),
+            timezone: TimeZone::UTC,
+            hours: DayWindow {
+                start: time(9, 0, 0, 0),
+                end: time(17, 0, 0, 0),
+            },
+            days: vec![Weekday::Monday],
+            preferred_hours: None,
+            away: vec![],
+            paused: false,
+        }
+    }
+
+    /// Keys of `people` (all active, in the given order) in term 10, with
+    /// `avoid_repeat_terms = 2`.
+    fn keys_of(people: &[Person], history: &History) -> PairKeys {
+        let busy = BTreeMap::new();
+        let rules = PlanRules {
+            duration: SignedDuration::from_mins(30),
+            granularity: SignedDuration::from_mins(15),
+            buffer: SignedDuration::ZERO,
+            min_notice: SignedDuration::ZERO,
+            skip_dates: vec![],
+            max_busy: None,
+            cross_unit_only: true,
+            avoid_repeat_terms: 2,
+            focus: vec![],
+        };
+        let (booked, excluded, not_before) = (BTreeSet::new(), BTreeSet::new(), BTreeMap::new());
+        let input = PlanInput {
+            people,
+            busy: &busy,
+            term: Term {
+                index: 10,
+                start: date(2027, 1, 4),
+                weeks: 4,
+            },
+            now: Timestamp::UNIX_EPOCH,
+            rules: &rules,
+            history,
+            booked: &booked,
+            excluded_pairs: &excluded,
+            not_before_week: &not_before,
+        };
+        let active: Vec<usize> = (0..people.len()).collect();
+        PairKeys::new(&input, &active)
+    }
+
+    #[test]
+    fn splitmix64_gives_the_published_sequence() {
+        // Outputs of the reference SplitMix64 generator seeded with 0: each call
+        // adds the golden gamma to the state, so the n-th output is the mix of
+        // (n - 1) × gamma here.
+        let gamma = 0x9E37_79B9_7F4A_7C15u64;
+        assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(splitmix64(gamma), 0x6E78_9E6A_A1B9_65F4);
+        assert_eq!(splitmix64(gamma.wrapping_mul(2)), 0x06C4_5D18_8009_454F);
+    }
+
+    #[test]
+    fn a_pair_that_met_exactly_avoid_repeat_terms_ago_is_not_fresh() {
+        let people = [
+            person("a@x", "A"),
+            person("b@x", "B"),
+            person("c@x", "C"),
+            person("d@x", "D"),
+        ];
+        let mut history = History::default();
+        history.record("a@x", "b@x", "A", "B", 8); // 2 terms ago: still recent
+        history.record("a@x", "c@x", "A", "C", 7); // 3 terms ago: fresh again
+        let keys = keys_of(&people, &history);
+        let (ab, ac, ad) = (keys.tiers(0, 1), keys.tiers(0, 2), keys.tiers(0, 3));
+        assert_eq!((ab.fresh, ab.recency), (0, 2));
+        assert_eq!((ac.fresh, ac.recency), (1, 3));
+        assert_eq!((ad.fresh, ad.recency), (1, 63), "never met");
+        assert_eq!(keys.tiers(1, 0), ab, "the tiers of a pair do not depend on its order");
+    }
+
+    #[test]
+    fn unit_tiers_rank_each_unit_pair_by_how_often_it_met() {
+        // Units A, B, C: A–B met 5 times, A–C twice, B–C never.
+        let people = [person("a@x", "A"), person("b@x", "B"), person("c@x", "C")];
+        let mut history = History::default();
+        for term in 0..5 {
+            history.record("a1@gone", "b1@gone", "A", "B", term);
+        }
+        for term in 0..2 {
+            history.record("a1@gone", "c1@gone", "A", "C", term);
+        }
+        let keys = keys_of(&people, &history);
+        let unit = |u, v| keys.tiers(u, v).unit;
+        assert_eq!(unit(1, 2), 63, "B–C met least");
+        assert_eq!(unit(0, 2), 62);
+        assert_eq!(unit(0, 1), 61, "A–B met most");
+        assert_eq!((unit(1, 0), unit(2, 0), unit(2, 1)), (61, 62, 63));
+    }
+
+    #[test]
+    fn cheap_keys_order_by_tiers_before_the_spreading_hash() {
+        let mut people: Vec<Person> = (0..6).map(|i| person(&format!("p{i}@x"), &format!("U{i}"))).collect();
+        people.push(person("p6@x", "U4"));
+        let mut history = History::default();
+        history.record("p0@x", "p1@x", "U0", "U1", 9); // recent: not fresh
+        history.record("p0@x", "p2@x", "U0", "U2", 5); // met 5 terms ago
+        history.record("p3@x", "p4@x", "U3", "U4", 1); // makes U3–U4 a used unit pair
+        let keys = keys_of(&people, &history);
+        let key = |u, v| keys.cheap_key(u, v);
+        assert_eq!(key(0, 5), key(5, 0), "a pair's key does not depend on its order");
+        // Never met beats met 5 terms ago, which beats met within avoid_repeat_terms.
+        assert!(key(0, 5) > key(0, 2) && key(0, 2) > key(0, 1));
+        // Never met either (p6 is in U4), a unit pair that met less wins.
+        assert_eq!(keys.tiers(3, 5).recency, keys.tiers(3, 6).recency);
+        assert!(key(3, 5) > key(3, 6));
+        // The tiers sit above the hash: the top 14 bits are exactly the tiers.
+        for (u, v) in [(0, 1), (0, 2), (0, 5), (3, 4), (3, 5), (3, 6)] {
+            let t = keys.tiers(u, v);
+            let top = (u64::from(t.fresh) << 12) | (u64::from(t.recency) << 6) | u64::from(t.unit);
+            assert_eq!(key(u, v) >> 50, top, "pair ({u}, {v})");
+        }
+    }
+
+    #[test]
+    fn equal_tiers_are_spread_by_pair_and_term() {
+        // Thirty people in thirty units who never met: every pair ties on the tiers,
+        // so only the hash orders them. It must not follow the index order, and it
+        // must differ from term to term, so ties do not always go the same way.
+        let people: Vec<Person> = (0..30)
+            .map(|i| person(&format!("p{i:02}@x"), &format!("U{i}")))
+            .collect();
+        let keys = keys_of(&people, &History::default());
+        let pairs = || (0..30).flat_map(|u| (u + 1..30).map(move |v| (u, v)));
+        let hashes: BTreeSet<u64> = pairs().map(|(u, v)| keys.cheap_key(u, v) & ((1 << 50) - 1)).collect();
+        assert_eq!(hashes.len(), 435, "distinct pairs get distinct hashes");
+        let order = |keys: &PairKeys| {
+            let mut v: Vec<usize> = (1..30).collect();
+            v.sort_by_key(|&v| Reverse(keys.cheap_key(7, v)));
+            v
+        };
+        let this_term = order(&keys);
+        assert_ne!(this_term, (1..30).collect::<Vec<_>>());
+        assert!(pairs().all(|(u, v)| keys.cheap_key(u, v) == keys.cheap_key(v, u)));
+        let mut next = keys_of(&people, &History::default());
+        next.term += 1;
+        assert_ne!(order(&next), this_term);
+    }
+}

@@ -91,3 +91,21 @@ pub fn sorted(a: &str, b: &str) -> (String, String) {
         (b.to_string(), a.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_counts_each_connection_of_a_unit_pair_and_keeps_the_latest_term() {
+        let mut history = History::default();
+        history.record("b@x", "a@x", "Sales", "Ops", 3);
+        history.record("a@x", "b@x", "Ops", "Sales", 1);
+        history.record("c@x", "a@x", "Sales", "Ops", 2);
+        let key = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(history.last_met[&key("a@x", "b@x")], 3, "the later term is kept");
+        assert_eq!(history.last_met[&key("a@x", "c@x")], 2);
+        assert_eq!(history.unit_pairs[&key("Ops", "Sales")], 3, "every connection counts");
+        assert_eq!(history.unit_pairs.len(), 1);
+    }
+}

@@ -846,3 +846,39 @@ fn blocks_matched_apart_are_joined_into_a_maximum_size_matching() {
     case.check_invariants(&plan);
     assert_eq!(case.plan().pairs, plan.pairs, "the same input, the same plan");
 }
+
+#[test]
+fn every_unpaired_reason_reads_as_a_sentence_for_status_and_plan() {
+    // These texts are what `plan` and `status` print after a person's name.
+    let table = [
+        (UnpairedReason::Paused, "paused"),
+        (
+            UnpairedReason::CalendarUnavailable("403 from freeBusy".to_string()),
+            "calendar unavailable: 403 from freeBusy",
+        ),
+        (
+            UnpairedReason::NoBookableWeek,
+            "no week of this term is left beyond the minimum notice",
+        ),
+        (
+            UnpairedReason::NoFreeTime,
+            "no free time in the working window in every week of the term",
+        ),
+        (
+            UnpairedReason::NoOtherUnit,
+            "no active person with free time in another unit",
+        ),
+        (
+            UnpairedReason::NoCommonSlot,
+            "no weekly slot free for both with any possible partner",
+        ),
+        (
+            UnpairedReason::PartnersTaken,
+            "every possible partner is paired with someone else",
+        ),
+        (UnpairedReason::NotInFocus, "no focus person left to pair with"),
+    ];
+    for (reason, text) in table {
+        assert_eq!(reason.to_string(), text);
+    }
+}

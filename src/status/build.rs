@@ -49,7 +49,8 @@ pub fn build(
             let kind = match f {
                 Failure::Unauthorized(_) => ErrorKind::Authorization,
                 Failure::Usage(_) => ErrorKind::Input,
-                Failure::Other(_) => ErrorKind::Other,
+                // Only the start meets the state's problems; a cycle never does.
+                Failure::State(_) | Failure::Other(_) => ErrorKind::Other,
             };
             let message = format!("{:#}", f.error());
             (Outcome::Error { kind, message }, None)

@@ -36,8 +36,8 @@ pub enum ReadError {
 /// Reads and validates `state_dir/status.json`; returns it and its text.
 pub fn read(state_dir: &Path) -> Result<(Status, String), ReadError> {
     let path = state_dir.join(FILE_NAME);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing { path }),
         Err(source) => return Err(ReadError::Io { path, source }),
     };
@@ -45,7 +45,9 @@ pub fn read(state_dir: &Path) -> Result<(Status, String), ReadError> {
         path: path.clone(),
         message,
     };
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+    // Parsed from the bytes, not a `Value`, so that every error has its line
+    // and column (and bytes that are not UTF-8 are one of them).
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
     // The version first: a newer file may not fit this schema, and saying so is
     // more useful than naming the field that does not fit.
     match value.get("schema_version").and_then(serde_json::Value::as_u64) {
@@ -53,6 +55,7 @@ pub fn read(state_dir: &Path) -> Result<(Status, String), ReadError> {
         Some(v) if v > u64::from(SCHEMA_VERSION) => return Err(ReadError::Newer { path, found: v }),
         Some(_) => {}
     }
-    let status = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+    let status = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| invalid(format!("not UTF-8: {e}")))?;
     Ok((status, text))
 }

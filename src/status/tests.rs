@@ -202,3 +202,26 @@ fn missing_invalid_and_newer_files_are_told_apart() {
     std::fs::write(dir.path().join(FILE_NAME), r#"{"schema_version": 1}"#).unwrap();
     assert!(matches!(read(dir.path()).unwrap_err(), ReadError::Invalid { .. }));
 }
+
+/// Found by the fuzz tests (tests/fuzz): a value of the wrong type was
+/// reported without its place (the file was read into a `Value` first), and
+/// bytes that are not UTF-8 without a line.
+#[test]
+fn a_value_of_the_wrong_type_and_bad_bytes_are_reported_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = build(&config(), &[], now(), now(), &ok(), &CycleNotes::default());
+    let text = serde_json::to_string_pretty(&status).unwrap();
+    let broken = text.replace("\"cycle_every\": \"PT15M\"", "\"cycle_every\": [1]");
+    assert_ne!(broken, text);
+    let line = broken.lines().position(|l| l.contains("cycle_every")).unwrap() + 1;
+    std::fs::write(dir.path().join(FILE_NAME), &broken).unwrap();
+    let err = read(dir.path()).unwrap_err().to_string();
+    assert!(err.contains(&format!("at line {line} column")), "{err}");
+    let mut bytes = text.replace("Europe/London", "Europe/L?ndon").into_bytes();
+    let at = bytes.windows(3).position(|w| w == b"L?n").unwrap() + 1;
+    bytes[at] = 0xff;
+    let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    std::fs::write(dir.path().join(FILE_NAME), &bytes).unwrap();
+    let err = read(dir.path()).unwrap_err().to_string();
+    assert!(err.contains(&format!("at line {line} column")), "{err}");
+}

@@ -9,18 +9,18 @@ use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use liaison::store::{SeriesState, Store};
-
 use crate::google::Org;
+use crate::microsoft;
+use crate::twins::{TestOrg, assert_store_matches_calendar, spawn};
 
 /// Collects a child's stderr lines on a thread, so the test can wait for one.
-struct Log {
+pub struct Log {
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Log {
-    fn of(child: &mut Child) -> Log {
+    pub fn of(child: &mut Child) -> Log {
         let stderr = child.stderr.take().expect("stderr piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -37,7 +37,7 @@ impl Log {
     }
 
     /// Waits up to `limit` for a line containing `needle`.
-    fn wait_for(&mut self, needle: &str, limit: Duration) -> bool {
+    pub fn wait_for(&mut self, needle: &str, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         if self.seen.iter().any(|l| l.contains(needle)) {
             return true;
@@ -57,19 +57,19 @@ impl Log {
         false
     }
 
-    fn count(&mut self, needle: &str) -> usize {
+    pub fn count(&mut self, needle: &str) -> usize {
         while let Ok(line) = self.lines.try_recv() {
             self.seen.push(line);
         }
         self.seen.iter().filter(|l| l.contains(needle)).count()
     }
 
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         self.seen.join("\n")
     }
 }
 
-fn signal(child: &Child, name: &str) {
+pub fn signal(child: &Child, name: &str) {
     // The shell's built-in kill: present on every machine, unlike /bin/kill.
     let status = Command::new("sh")
         .args(["-c", &format!("kill -{name} {}", child.id())])
@@ -79,7 +79,7 @@ fn signal(child: &Child, name: &str) {
 }
 
 /// Waits for the child to exit, up to `limit`.
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
@@ -102,29 +102,6 @@ fn org(n: usize) -> Org {
     let auth = org.authorize();
     assert_eq!(auth.code, 0, "{}", auth.stderr);
     org
-}
-
-/// The store and the calendar agree: the active liaison events are exactly the
-/// store's booked series, and nothing is left pending.
-fn assert_store_matches_calendar(org: &Org) {
-    let store = Store::open(&org.dir().join("state")).unwrap();
-    let records = store.series().unwrap();
-    assert!(
-        records.iter().all(|r| r.state != SeriesState::Pending),
-        "intents left pending"
-    );
-    let booked: BTreeSet<String> = records
-        .iter()
-        .filter(|r| r.state == SeriesState::Booked)
-        .map(|r| r.request.event_id.clone())
-        .collect();
-    let on_calendar: BTreeSet<String> = org
-        .liaison_events()
-        .iter()
-        .filter(|e| e["status"] != "cancelled")
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(booked, on_calendar, "store and calendar disagree");
 }
 
 #[test]
@@ -227,15 +204,15 @@ const NO_RETRY_BEFORE_KILL: &str = "timeout=120s,attempts=12,base=1ms,cap=20ms,b
 const LONG_WRITE_TIMEOUT: &str = "timeout=60s,attempts=12,base=1ms,cap=20ms,budget=60s";
 
 /// `run --once` with [`SHORT_BUDGET`]; it must succeed.
-fn run_once_short(org: &Org) -> crate::util::Run {
+fn run_once_short(org: &impl TestOrg) -> crate::util::Run {
     run_once_with(org, SHORT_BUDGET)
 }
 
 /// `run --once` with the given `LIAISON_GOOGLE_TIMING`; it must succeed.
-fn run_once_with(org: &Org, timing: &str) -> crate::util::Run {
+fn run_once_with(org: &impl TestOrg, timing: &str) -> crate::util::Run {
     let run = crate::util::Run::from(
-        crate::google::base_command(org.dir())
-            .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
+        org.command()
+            .args(["run", "--once"])
             .env("LIAISON_GOOGLE_TIMING", timing)
             .output()
             .unwrap(),
@@ -254,10 +231,11 @@ fn wait_held(org: &Org) {
     }
 }
 
-fn crash_at(point: &str) {
-    let org = org(12);
+/// Kills `run --once` of twelve people at pause `point`, then runs again
+/// until all six pairs are booked: one series each, the store agreeing.
+fn crash_at(org: &impl TestOrg, point: &str) {
     let timing = ("LIAISON_GOOGLE_TIMING", SHORT_BUDGET);
-    let mut child = org.spawn(&["run", "--once"], &[("LIAISON_PAUSE_AT", point), timing]);
+    let mut child = spawn(org, &["run", "--once"], &[("LIAISON_PAUSE_AT", point), timing]);
     let mut log = Log::of(&mut child);
     assert!(
         log.wait_for(&format!("paused at {point}"), Duration::from_secs(30)),
@@ -266,29 +244,39 @@ fn crash_at(point: &str) {
     );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let run_once = || run_once_short(&org);
+    let run_once = || run_once_short(org);
     run_once();
     // An intent whose insert may still be in flight keeps its pair reserved
     // until the write timeout has passed since it was flushed; then it is
     // given up and its people re-planned.
     let deadline = Instant::now() + Duration::from_secs(40);
-    while org.check_invariants() < 6 {
+    while org.invariants() < 6 {
         assert!(Instant::now() < deadline, "the reserved pair was never booked");
         std::thread::sleep(Duration::from_millis(500));
         run_once();
     }
-    assert_eq!(org.check_invariants(), 6);
-    assert_store_matches_calendar(&org);
+    assert_eq!(org.invariants(), 6);
+    assert_store_matches_calendar(org);
 }
 
 #[test]
 fn a_kill_after_the_intent_is_flushed_and_before_the_insert_never_double_books() {
-    crash_at("after_intent");
+    crash_at(&org(12), "after_intent");
 }
 
 #[test]
 fn a_kill_after_the_answer_and_before_the_store_marks_it_never_double_books() {
-    crash_at("after_insert");
+    crash_at(&org(12), "after_insert");
+}
+
+#[test]
+fn microsoft_a_kill_after_the_intent_is_flushed_and_before_the_insert_never_double_books() {
+    crash_at(&microsoft::Org::authorized(12), "after_intent");
+}
+
+#[test]
+fn microsoft_a_kill_after_the_answer_and_before_the_store_marks_it_never_double_books() {
+    crash_at(&microsoft::Org::authorized(12), "after_insert");
 }
 
 #[test]
@@ -316,32 +304,53 @@ fn a_kill_after_the_insert_is_performed_but_before_its_answer_never_double_books
     assert_store_matches_calendar(&org);
 }
 
-#[test]
-fn a_deleted_or_corrupted_database_is_rebuilt_from_the_calendar_without_double_booking() {
-    let org = org(12);
-    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+/// The database of a booked organization of twelve is deleted, then
+/// corrupted: each time `run` rebuilds it from the calendar (the events
+/// carrying liaison's markers) and books nothing twice.
+fn rebuilt_from_the_calendar_without_double_booking(org: &impl TestOrg) {
+    crate::twins::run_at(org, crate::util::NOW);
     let state = org.dir().join("state");
     // Deleted: rebuilt from the calendar.
     std::fs::remove_dir_all(state.join("db")).unwrap();
-    let run = org.liaison(&["run", "--once"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    let run = crate::twins::run_at(org, crate::util::NOW);
     assert!(run.stderr.contains("booked=0 kept=6"), "{}", run.stderr);
-    assert_store_matches_calendar(&org);
+    assert_store_matches_calendar(org);
     // Corrupted: every file of the database overwritten with garbage.
     for entry in walk(&state.join("db")) {
         std::fs::write(&entry, b"\x00garbage\xffnot a sled file").unwrap();
     }
-    let run = org.liaison(&["run", "--once"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    org.clear_requests();
+    let run = crate::twins::run_at(org, crate::util::NOW);
     assert!(run.stderr.contains("moved aside"), "{}", run.stderr);
+    assert!(run.stderr.contains("booked=0 kept=6"), "{}", run.stderr);
     let aside: Vec<_> = std::fs::read_dir(&state)
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("db.damaged-"))
         .collect();
     assert_eq!(aside.len(), 1, "the damaged database was not kept");
-    assert_eq!(org.check_invariants(), 6);
-    assert_store_matches_calendar(&org);
+    assert_eq!(org.invariants(), 6);
+    assert_store_matches_calendar(org);
+}
+
+#[test]
+fn a_deleted_or_corrupted_database_is_rebuilt_from_the_calendar_without_double_booking() {
+    rebuilt_from_the_calendar_without_double_booking(&org(12));
+}
+
+/// Graph's ids are the server's: the rebuild finds liaison's series by the
+/// `liaison` marker property with `$filter`.
+#[test]
+fn microsoft_a_deleted_or_corrupted_database_is_rebuilt_from_the_markers_found_by_filter() {
+    let org = microsoft::Org::authorized(12);
+    rebuilt_from_the_calendar_without_double_booking(&org);
+    let by_marker = org.fake.requests().into_iter().any(|r| {
+        r.operation.as_deref() == Some("events.list")
+            && r.status == 200
+            && r.param("$filter")
+                .is_some_and(|f| f.contains("Name liaison'") && f.contains("ep/value eq '1'"))
+    });
+    assert!(by_marker, "the rebuild did not look the markers up");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -373,7 +373,7 @@ pub fn occurrences(event: &Value) -> Vec<(Timestamp, Timestamp)> {
 
 /// The lines a child prints on `stdout`, read on a thread (so that the test
 /// can wait for one with a timeout).
-fn lines_of(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
+pub fn lines_of(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -387,7 +387,7 @@ fn lines_of(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
 
 /// A plain HTTP/1.1 GET: status, lower-cased headers, body. Connecting,
 /// writing and each read are bounded by [`BROWSER_WAIT`].
-fn http_get(url: &str) -> (u16, BTreeMap<String, String>, String) {
+pub fn http_get(url: &str) -> (u16, BTreeMap<String, String>, String) {
     use std::net::ToSocketAddrs as _;
     let rest = url.strip_prefix("http://").expect("an http URL");
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
@@ -671,7 +671,7 @@ fn a_four_week_series_ended_after_its_second_occurrence_keeps_two_instances() {
         .unwrap();
     rt.block_on(async {
         assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
-        let before = provider.list_changes(None).await.unwrap();
+        let before = provider.list_changes(None, crate::util::now()).await.unwrap();
         let token = before.next_token.expect("a sync token");
         let originals = |occurrences: &[liaison::calendar::Occurrence]| -> Vec<Timestamp> {
             occurrences.iter().map(|o| o.original_start).collect()
@@ -709,7 +709,7 @@ fn a_four_week_series_ended_after_its_second_occurrence_keeps_two_instances() {
         );
 
         // The next incremental read reports the shortened series.
-        let changes = provider.list_changes(Some(&token)).await.unwrap();
+        let changes = provider.list_changes(Some(&token), crate::util::now()).await.unwrap();
         assert!(!changes.full);
         let changed: Vec<_> = changes
             .series

@@ -5,14 +5,26 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod caldav;
+mod caldav_servers;
+mod closed_stdout;
+mod consent;
 mod daemon;
 mod demo;
+mod endpoints;
 mod fake_google;
+mod fake_graph;
 mod google;
+mod log_cap;
+mod long_cycle;
+mod microsoft;
 mod reconcile;
+mod release_build;
 mod repair;
 mod run_once;
+mod state;
 mod status;
 mod strict;
 mod terms;
+mod twins;
 mod util;

@@ -1,113 +1,48 @@
 //! Repairs (DESIGN §4 "Repair"): what liaison does on the next cycle when
-//! people decline, delete or leave, against the fake Google API, which changes
-//! responses and deletes events as a person would. Each test shows the
-//! calendar, the store and the log line after the next cycle.
+//! people decline, delete, move or leave, against the fake Google and the
+//! fake Graph, which change answers, delete events and move occurrences as a
+//! person would. Each rule is one function over [`TestOrg`], run once per
+//! provider; each shows the calendar, the store and the log line after the
+//! next cycle.
 
 use std::collections::BTreeSet;
 
+use jiff::{SignedDuration, Timestamp};
 use liaison::store::{SeriesState, Store};
-use serde_json::Value;
 
-use crate::google::{Org, base_command, pair_of};
-use crate::util::Run;
+use crate::twins::{
+    Call, Series, TestOrg, active, api_calls, append_config, assert_store_matches_calendar, edit_person, find,
+    free_busy_reads, liaison, pause_in_config, run_at, store_state,
+};
+use crate::util::{NOW, SATURDAY_WEEK_1};
+use crate::{google, microsoft};
 
-use crate::util::SATURDAY_WEEK_1;
-
-fn org(n: usize) -> Org {
-    Org::authorized(n)
-}
-
-/// `run --once` with the clock at `now`.
-fn run_at(org: &Org, now: &str) -> Run {
-    let output = base_command(org.dir())
-        .args(["--config", org.config.to_str().unwrap(), "run", "--once"])
-        .env("LIAISON_NOW", now)
-        .output()
-        .expect("liaison runs");
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    run
-}
-
-/// The series still running as booked: not cancelled, and not ended early
-/// (an ended series keeps its held occurrences under an `UNTIL` rule).
-fn active(org: &Org) -> Vec<Value> {
-    let mut events: Vec<Value> = org
-        .liaison_events()
-        .into_iter()
-        .filter(|e| e["status"] != "cancelled" && !ended(e))
-        .collect();
-    events.sort_by_key(|e| e["id"].as_str().unwrap().to_string());
-    events
-}
-
-fn ended(event: &Value) -> bool {
-    event["recurrence"][0].as_str().unwrap_or("").contains("UNTIL=")
-}
-
-fn event(org: &Org, id: &str) -> Value {
-    org.liaison_events().into_iter().find(|e| e["id"] == id).unwrap()
-}
-
-fn count_of(event: &Value) -> u32 {
-    event["recurrence"][0]
-        .as_str()
-        .unwrap()
-        .split("COUNT=")
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-fn store_state(org: &Org, id: &str) -> SeriesState {
-    let store = Store::open(&org.dir().join("state")).unwrap();
-    store.get(id).unwrap().unwrap().state
-}
-
-/// The store's booked series are exactly the calendar's active liaison events.
-fn assert_store_matches_calendar(org: &Org) {
-    let store = Store::open(&org.dir().join("state")).unwrap();
-    let booked: BTreeSet<String> = store
-        .series()
-        .unwrap()
+fn people_of(series: &[Series]) -> BTreeSet<String> {
+    series
         .iter()
-        .filter(|r| r.state == SeriesState::Booked)
-        .map(|r| r.request.event_id.clone())
-        .collect();
-    let on_calendar: BTreeSet<String> = active(org)
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(booked, on_calendar, "store and calendar disagree");
+        .flat_map(|s| [s.pair.0.clone(), s.pair.1.clone()])
+        .collect()
+}
+
+fn involves(series: &Series, who: &str) -> bool {
+    series.pair.0 == who || series.pair.1 == who
 }
 
 #[test]
 fn repair_a_quiet_cycle_reads_changes_with_a_sync_token_in_at_most_three_requests() {
-    let org = org(6);
-    run_at(&org, crate::util::NOW);
+    let org = google::Org::authorized(6);
+    run_at(&org, NOW);
     assert_eq!(active(&org).len(), 3);
-    org.fake.clear_requests();
+    org.clear_requests();
     let run = run_at(&org, SATURDAY_WEEK_1);
-    let requests = org.fake.requests();
-    eprintln!(
-        "quiet cycle: {} requests: {:?}",
-        requests.len(),
-        requests.iter().map(|r| r.api_method.clone()).collect::<Vec<_>>()
-    );
-    assert!(requests.len() <= 3, "{} requests in a quiet cycle", requests.len());
-    let lists: Vec<_> = requests
-        .iter()
-        .filter(|r| r.api_method.as_deref() == Some("calendar.events.list"))
-        .collect();
-    assert_eq!(lists.len(), 1);
-    assert!(
-        lists[0].param("syncToken").is_some(),
-        "the list did not use the sync token"
+    let calls = org.calls();
+    eprintln!("quiet cycle: {} requests: {calls:?}", calls.len());
+    assert!(calls.len() <= 3, "{} requests in a quiet cycle", calls.len());
+    let lists: Vec<&Call> = calls.iter().filter(|c| matches!(c, Call::Changes { .. })).collect();
+    assert_eq!(
+        lists,
+        [&Call::Changes { incremental: true }],
+        "the list used the sync token"
     );
     assert!(
         run.stderr.contains("booked=0 kept=3 moved=0 cancelled=0"),
@@ -117,57 +52,52 @@ fn repair_a_quiet_cycle_reads_changes_with_a_sync_token_in_at_most_three_request
 
     // An expired token (410) means one full read, and nothing is booked twice.
     org.fake.invalidate_sync_tokens();
-    org.fake.clear_requests();
+    org.clear_requests();
     let run = run_at(&org, SATURDAY_WEEK_1);
     assert!(run.stderr.contains("sync token expired"), "{}", run.stderr);
     assert!(run.stderr.contains("booked=0 kept=3"), "{}", run.stderr);
-    assert_eq!(org.check_invariants(), 3);
+    assert_eq!(org.invariants(), 3);
     assert_store_matches_calendar(&org);
 }
 
-#[test]
-fn repair_a_declined_series_is_cancelled_and_both_people_are_paired_again_for_the_rest_of_the_term() {
-    let org = org(6);
-    run_at(&org, crate::util::NOW);
-    let before = active(&org);
+/// Two series are declined, by a person each: both end after their held
+/// weeks, and their four people are paired again for the rest of the term.
+fn a_declined_series_is_ended_and_both_people_paired_again(org: &impl TestOrg) {
+    run_at(org, NOW);
+    let before = active(org);
     assert_eq!(before.len(), 3);
     let (first, second) = (&before[0], &before[1]);
-    let declined: BTreeSet<(String, String)> = [pair_of(first), pair_of(second)].into();
-    let (first_id, second_id) = (first["id"].as_str().unwrap(), second["id"].as_str().unwrap());
-    let decliner = pair_of(first).0;
-    org.fake.set_response_status(first_id, &decliner, "declined", None);
-    org.fake
-        .set_response_status(second_id, &pair_of(second).1, "declined", None);
-    org.fake.clear_requests();
+    let declined: BTreeSet<(String, String)> = [first.pair.clone(), second.pair.clone()].into();
+    let decliner = first.pair.0.clone();
+    org.decline(first, &decliner, None);
+    org.decline(second, &second.pair.1, None);
+    org.clear_requests();
 
-    let run = run_at(&org, SATURDAY_WEEK_1);
-    let methods: Vec<_> = org.fake.requests().iter().map(|r| r.api_method.clone()).collect();
-    eprintln!("two declined series: {} requests: {methods:?}", methods.len());
+    let run = run_at(org, SATURDAY_WEEK_1);
+    eprintln!("two declined series: {} requests", org.calls().len());
     assert!(
         run.stderr.contains("series ended early") && run.stderr.contains(&format!("declined by {decliner}")),
         "{}",
         run.stderr
     );
     assert!(run.stderr.contains("cancelled=2"), "{}", run.stderr);
-    for id in [first_id, second_id] {
+    for s in [first, second] {
         // Weeks 0 and 1 took place and stay; weeks 2 and 3 are gone.
-        let e = event(&org, id);
-        assert_ne!(e["status"], "cancelled", "{id} was deleted, erasing what took place");
-        assert_eq!(crate::google::occurrences(&e).len(), 2, "{id}: {}", e["recurrence"]);
-        assert_eq!(store_state(&org, id), SeriesState::Cancelled);
+        let now = find(org, &s.key);
+        assert!(now.ended, "{} was deleted, erasing what took place", s.key);
+        assert_eq!(now.occurrences, s.occurrences[..2], "{}", s.key);
+        assert_eq!(store_state(org, &s.key), SeriesState::Cancelled);
     }
     // The four people are paired again as far as their calendars allow (here
     // one new pair: the other two live in New York and Kolkata, without a
     // common working hour), never as the declined pairs.
-    let after = active(&org);
-    let people: BTreeSet<String> = declined.iter().flat_map(|(a, b)| [a.clone(), b.clone()]).collect();
+    let after = active(org);
+    let people = people_of(&[first.clone(), second.clone()]);
     let mut new = 0;
-    for event in &after {
-        let pair = pair_of(event);
-        assert!(!declined.contains(&pair), "{pair:?} was booked again");
-        if people.contains(&pair.0) {
-            // The rest of the term only: weeks 2 and 3.
-            assert_eq!(count_of(event), 2, "{event}");
+    for s in &after {
+        assert!(!declined.contains(&s.pair), "{:?} was booked again", s.pair);
+        if people.contains(&s.pair.0) {
+            assert_eq!(s.occurrences.len(), 2, "the rest of the term only: {s:?}");
             new += 1;
         }
     }
@@ -180,192 +110,216 @@ fn repair_a_declined_series_is_cancelled_and_both_people_are_paired_again_for_th
         "{}",
         run.stderr
     );
-    assert_eq!(org.check_invariants(), after.len());
-    assert_store_matches_calendar(&org);
+    assert_eq!(org.invariants(), after.len());
+    assert_store_matches_calendar(org);
     let store = Store::open(&org.dir().join("state")).unwrap();
     assert_eq!(store.person(&decliner).unwrap().declines_in_a_row, 1);
 }
 
 #[test]
-fn repair_declining_pause_after_declines_series_in_a_row_pauses_the_person() {
-    let org = org(6);
-    let text = std::fs::read_to_string(&org.config).unwrap();
-    std::fs::write(&org.config, text + "\n[pairing]\npause_after_declines = 1\n").unwrap();
-    run_at(&org, crate::util::NOW);
-    let event = active(&org)[0].clone();
-    let id = event["id"].as_str().unwrap();
-    let (who, partner) = pair_of(&event);
-    org.fake.set_response_status(id, &who, "declined", None);
-    let run = run_at(&org, SATURDAY_WEEK_1);
+fn repair_a_declined_series_is_cancelled_and_both_people_are_paired_again_for_the_rest_of_the_term() {
+    a_declined_series_is_ended_and_both_people_paired_again(&google::Org::authorized(6));
+}
+
+#[test]
+fn microsoft_repair_a_declined_series_is_ended_after_the_held_weeks_and_both_people_are_paired_again() {
+    a_declined_series_is_ended_and_both_people_paired_again(&microsoft::Org::authorized(6));
+}
+
+/// With `pause_after_declines = 1`, one declined series pauses its decliner;
+/// `paused = false` on their entry lifts the pause.
+fn declining_pauses_the_person(org: &impl TestOrg) {
+    append_config(org, "\n[pairing]\npause_after_declines = 1\n");
+    run_at(org, NOW);
+    let series = active(org)[0].clone();
+    let (who, partner) = series.pair.clone();
+    org.decline(&series, &who, None);
+    let run = run_at(org, SATURDAY_WEEK_1);
     assert!(run.stderr.contains("person paused"), "{}", run.stderr);
     assert!(run.stderr.contains(&who), "{}", run.stderr);
-    assert!(active(&org).iter().all(|e| {
-        let (a, b) = pair_of(e);
-        a != who && b != who
-    }));
-    let store = Store::open(&org.dir().join("state")).unwrap();
-    assert!(store.person(&who).unwrap().paused);
-    drop(store);
-    let status = org.liaison(&["status"]);
+    assert!(active(org).iter().all(|s| !involves(s, &who)));
+    let paused = |email: &str| {
+        Store::open(&org.dir().join("state"))
+            .unwrap()
+            .person(email)
+            .unwrap()
+            .paused
+    };
+    assert!(paused(&who));
+    let status = liaison(org, &["status"]);
     assert!(
         status.stdout.contains(&format!("<{who}>")) && status.stdout.contains("paused"),
         "{}",
         status.stdout
     );
     // The partner is left unpaired here (everyone else is taken) but not paused.
-    assert!(
-        !Store::open(&org.dir().join("state"))
-            .unwrap()
-            .person(&partner)
-            .unwrap()
-            .paused
-    );
+    assert!(!paused(&partner));
 
     // `paused = false` on the person's entry lifts the pause.
-    let text = std::fs::read_to_string(&org.config).unwrap();
-    let entry = format!("email = \"{who}\"");
-    let text = text.replace(&entry, &format!("{entry}\npaused = false"));
-    std::fs::write(&org.config, text).unwrap();
-    let run = run_at(&org, SATURDAY_WEEK_1);
+    edit_person(org, &who, |entry| format!("{}\npaused = false\n", entry.trim_end()));
+    let run = run_at(org, SATURDAY_WEEK_1);
     assert!(run.stderr.contains("pause lifted"), "{}", run.stderr);
+    assert!(!paused(&who));
+}
+
+#[test]
+fn repair_declining_pause_after_declines_series_in_a_row_pauses_the_person() {
+    declining_pauses_the_person(&google::Org::authorized(6));
+}
+
+#[test]
+fn microsoft_repair_declining_pause_after_declines_series_in_a_row_pauses_the_person() {
+    declining_pauses_the_person(&microsoft::Org::authorized(6));
+}
+
+/// `n` series are deleted by a person: recorded, never booked again this
+/// term; their people are paired again as far as calendars allow.
+fn a_deleted_series_is_recorded_and_never_booked_again(org: &impl TestOrg, n: usize) {
+    run_at(org, NOW);
+    let before = active(org);
+    let gone: Vec<Series> = before[..n].to_vec();
+    let deleted: BTreeSet<(String, String)> = gone.iter().map(|s| s.pair.clone()).collect();
+    for s in &gone {
+        org.delete(s);
+    }
+    let run = run_at(org, SATURDAY_WEEK_1);
+    // Google names the deleted series; Graph names only its removed
+    // occurrences, and the full read that follows misses the series.
     assert!(
-        !Store::open(&org.dir().join("state"))
-            .unwrap()
-            .person(&who)
-            .unwrap()
-            .paused
+        run.stderr.contains("series deleted on the calendar by a person")
+            || run
+                .stderr
+                .contains("series missing from a full read of the calendar; recorded as deleted by a person"),
+        "{}",
+        run.stderr
     );
+    assert!(run.stderr.contains(&format!("cancelled={n}")), "{}", run.stderr);
+    for s in &gone {
+        assert_eq!(store_state(org, &s.key), SeriesState::Cancelled);
+    }
+    let after = active(org);
+    assert!(after.len() >= before.len() - n, "a kept series went");
+    assert!(after.iter().all(|s| !deleted.contains(&s.pair)));
+    // And a later cycle does not bring the deleted pairs back either.
+    let run = run_at(org, "2027-03-27T12:00:00Z");
+    assert!(run.stderr.contains("booked=0"), "{}", run.stderr);
+    assert_eq!(org.invariants(), after.len());
+    assert!(active(org).iter().all(|s| !deleted.contains(&s.pair)));
+    assert_store_matches_calendar(org);
 }
 
 #[test]
 fn repair_a_series_a_person_deleted_is_recorded_and_that_pair_never_booked_again_this_term() {
-    let org = org(6);
-    run_at(&org, crate::util::NOW);
-    let before = active(&org);
-    let (first, second) = (&before[0], &before[1]);
-    let deleted: BTreeSet<(String, String)> = [pair_of(first), pair_of(second)].into();
-    for e in [first, second] {
-        org.fake.delete_event("primary", e["id"].as_str().unwrap());
-    }
-    let run = run_at(&org, SATURDAY_WEEK_1);
-    assert!(
-        run.stderr.contains("series deleted on the calendar by a person"),
-        "{}",
-        run.stderr
+    let org = google::Org::authorized(6);
+    a_deleted_series_is_recorded_and_never_booked_again(&org, 2);
+    assert!(active(&org).len() >= 2, "nobody was paired again");
+}
+
+#[test]
+fn microsoft_repair_a_series_a_person_deleted_is_recorded_and_that_pair_not_booked_again() {
+    a_deleted_series_is_recorded_and_never_booked_again(&microsoft::Org::authorized(12), 1);
+}
+
+/// A declined series whose first occurrence is 12 hours away: that one
+/// stays, the series ends after it, and nothing more is done to it during
+/// and after it.
+fn nothing_inside_min_notice_is_touched(org: &impl TestOrg) {
+    run_at(org, NOW);
+    let series = active(org)[0].clone();
+    let (who, _) = series.pair.clone();
+    org.decline(&series, &who, None);
+    let first = series.occurrences[0].0;
+    let run = run_at(
+        org,
+        &first.checked_sub(SignedDuration::from_hours(12)).unwrap().to_string(),
     );
-    assert!(run.stderr.contains("cancelled=2"), "{}", run.stderr);
-    for e in [first, second] {
-        assert_eq!(store_state(&org, e["id"].as_str().unwrap()), SeriesState::Cancelled);
+    assert!(run.stderr.contains("series ended early"), "{}", run.stderr);
+    let kept = find(org, &series.key).occurrences;
+    assert_eq!(
+        kept,
+        series.occurrences[..1],
+        "the occurrence inside min_notice was touched"
+    );
+    assert_eq!(store_state(org, &series.key), SeriesState::Cancelled);
+    for now in [
+        first.checked_add(SignedDuration::from_mins(10)).unwrap(),
+        first.checked_add(SignedDuration::from_hours(2)).unwrap(),
+    ] {
+        org.clear_requests();
+        let run = run_at(org, &now.to_string());
+        assert!(run.stderr.contains("cancelled=0"), "{}", run.stderr);
+        assert_eq!(
+            org.writes_to(&series),
+            Vec::<String>::new(),
+            "the ended series was written again"
+        );
     }
-    // The four people are paired again as far as calendars allow, never as
-    // the same pairs.
-    let after = active(&org);
-    assert!(after.len() >= 2, "nobody was paired again");
-    assert!(after.iter().all(|e| !deleted.contains(&pair_of(e))));
-    // And a later cycle does not bring the deleted pairs back either.
-    let run = run_at(&org, "2027-03-27T12:00:00Z");
-    assert!(run.stderr.contains("booked=0"), "{}", run.stderr);
-    assert_eq!(org.check_invariants(), after.len());
-    assert_store_matches_calendar(&org);
+    assert_eq!(find(org, &series.key).occurrences, kept);
+    assert_store_matches_calendar(org);
 }
 
 #[test]
 fn repair_no_repair_touches_an_occurrence_inside_min_notice() {
-    let org = org(6);
-    run_at(&org, crate::util::NOW);
-    let series = active(&org)[0].clone();
-    let id = series["id"].as_str().unwrap();
-    let (who, _) = pair_of(&series);
-    org.fake.set_response_status(id, &who, "declined", None);
-    let first: jiff::Timestamp = series["start"]["dateTime"].as_str().unwrap().parse().unwrap();
-    // 12 hours before the first occurrence: that one is inside the notice and
-    // stays; the series ends after it.
-    let run = run_at(
-        &org,
-        &first
-            .checked_sub(jiff::SignedDuration::from_hours(12))
-            .unwrap()
-            .to_string(),
-    );
-    assert!(run.stderr.contains("series ended early"), "{}", run.stderr);
-    let e = event(&org, id);
-    let kept = crate::google::occurrences(&e);
-    assert_eq!(kept.len(), 1, "{}", e["recurrence"]);
-    assert_eq!(kept[0].0, first, "the occurrence inside min_notice was touched");
-    assert_eq!(store_state(&org, id), SeriesState::Cancelled);
-    // During that occurrence, and after it: nothing more is done to it.
-    for now in [
-        first.checked_add(jiff::SignedDuration::from_mins(10)).unwrap(),
-        first.checked_add(jiff::SignedDuration::from_hours(2)).unwrap(),
-    ] {
-        org.fake.clear_requests();
-        let run = run_at(&org, &now.to_string());
-        assert!(run.stderr.contains("cancelled=0"), "{}", run.stderr);
-        assert!(
-            org.fake
-                .requests()
-                .iter()
-                .all(|r| !(matches!(r.method.as_str(), "PATCH" | "DELETE") && r.path.contains(id))),
-            "the ended series was written again"
-        );
-    }
-    assert_eq!(crate::google::occurrences(&event(&org, id)), kept);
-    assert_store_matches_calendar(&org);
+    nothing_inside_min_notice_is_touched(&google::Org::authorized(6));
+}
+
+#[test]
+fn microsoft_repair_no_repair_touches_an_occurrence_inside_min_notice() {
+    nothing_inside_min_notice_is_touched(&microsoft::Org::authorized(6));
 }
 
 #[test]
 fn repair_a_person_removed_from_the_config_loses_their_series_and_the_partner_is_paired_again() {
-    a_person_leaving_loses_their_series_and_the_partner_is_paired_again(false);
+    a_person_leaving_loses_their_series(&google::Org::authorized(7), false);
 }
 
 #[test]
 fn repair_a_person_paused_in_the_config_loses_their_series_and_the_partner_is_paired_again() {
-    a_person_leaving_loses_their_series_and_the_partner_is_paired_again(true);
+    a_person_leaving_loses_their_series(&google::Org::authorized(7), true);
 }
 
-/// A person leaves (removed from the config, or `paused = true` on their entry):
-/// their series is deleted and the partner is paired with the one person who
-/// had been left unpaired, for the rest of the term.
-fn a_person_leaving_loses_their_series_and_the_partner_is_paired_again(pause: bool) {
-    // Seven people: one is left unpaired at first (Unit 0 has two people).
-    let org = org(7);
-    run_at(&org, crate::util::NOW);
-    let before = active(&org);
+#[test]
+fn microsoft_repair_a_person_removed_from_the_config_loses_their_series_and_the_partner_is_paired_again() {
+    a_person_leaving_loses_their_series(&microsoft::Org::authorized(7), false);
+}
+
+#[test]
+fn microsoft_repair_a_person_paused_in_the_config_loses_their_series_and_the_partner_is_paired_again() {
+    a_person_leaving_loses_their_series(&microsoft::Org::authorized(7), true);
+}
+
+/// A person leaves (removed from the config, or `paused = true` on their
+/// entry) of seven (one left unpaired at first: Unit 0 has two people):
+/// their series ends and the partner is paired with the one person who had
+/// been left unpaired, for the rest of the term.
+fn a_person_leaving_loses_their_series(org: &impl TestOrg, pause: bool) {
+    run_at(org, NOW);
+    let before = active(org);
     assert_eq!(before.len(), 3);
-    let paired: BTreeSet<String> = before.iter().flat_map(|e| [pair_of(e).0, pair_of(e).1]).collect();
-    let all: Vec<String> = (0..7).map(|i| format!("leader{i:03}@example.org")).collect();
-    let single = all.iter().find(|p| !paired.contains(*p)).unwrap().clone();
-    let unit = |email: &str| all.iter().position(|p| p == email).unwrap() % 6;
-    // A series neither of whose people shares the single person's unit.
-    let event = before
+    let paired = people_of(&before);
+    let unit = |email: &str| org.members().iter().find(|m| m.email == email).unwrap().unit.clone();
+    let single = org
+        .members()
         .iter()
-        .find(|e| {
-            let (a, b) = pair_of(e);
-            unit(&a) != unit(&single) && unit(&b) != unit(&single)
-        })
+        .find(|m| !paired.contains(&m.email))
+        .unwrap()
+        .email
+        .clone();
+    // A series neither of whose people shares the single person's unit.
+    let series = before
+        .iter()
+        .find(|s| unit(&s.pair.0) != unit(&single) && unit(&s.pair.1) != unit(&single))
         .unwrap()
         .clone();
-    let (gone, partner) = pair_of(&event);
-    let text = std::fs::read_to_string(&org.config).unwrap();
-    let n = all.iter().position(|p| *p == gone).unwrap();
-    let entry = text
-        .split("\n[[people]]")
-        .find(|block| block.contains(&gone))
-        .unwrap()
-        .to_string();
-    let replacement = if pause {
-        format!("\n[[people]]{}\npaused = true\n", entry.trim_end())
+    let (gone, partner) = series.pair.clone();
+    if pause {
+        pause_in_config(org, &gone);
     } else {
-        String::new()
-    };
-    std::fs::write(&org.config, text.replace(&format!("\n[[people]]{entry}"), &replacement)).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(&org.config).unwrap().contains(&gone),
-        pause,
-        "leader {n}"
-    );
+        edit_person(org, &gone, |_| String::new());
+    }
+    assert_eq!(std::fs::read_to_string(org.config()).unwrap().contains(&gone), pause);
 
-    let run = run_at(&org, SATURDAY_WEEK_1);
+    let run = run_at(org, SATURDAY_WEEK_1);
     let why = if pause {
         "is paused"
     } else {
@@ -376,250 +330,251 @@ fn a_person_leaving_loses_their_series_and_the_partner_is_paired_again(pause: bo
         "{}",
         run.stderr
     );
-    assert_eq!(store_state(&org, event["id"].as_str().unwrap()), SeriesState::Cancelled);
-    let after = active(&org);
-    assert!(after.iter().all(|e| !pair_of(e).0.eq(&gone) && !pair_of(e).1.eq(&gone)));
+    assert_eq!(store_state(org, &series.key), SeriesState::Cancelled);
+    let after = active(org);
+    assert!(after.iter().all(|s| !involves(s, &gone)));
     let new = after
         .iter()
-        .find(|e| {
-            let (a, b) = pair_of(e);
-            a == partner || b == partner
-        })
+        .find(|s| involves(s, &partner))
         .expect("the partner was not paired again");
-    let (a, b) = pair_of(new);
-    assert!(a == single || b == single, "{a} & {b}");
-    assert_eq!(count_of(new), 2);
-    assert_store_matches_calendar(&org);
+    assert!(involves(new, &single), "{:?}", new.pair);
+    assert_eq!(new.occurrences.len(), 2);
+    assert_store_matches_calendar(org);
 }
 
-/// A booked organization of six in which the first series' occurrence of week
-/// `week` was declined by its first person: (org, the series, its id, the
-/// decliner, the declined occurrence).
-fn declined_occurrence(week: usize) -> (Org, Value, String, String, (jiff::Timestamp, jiff::Timestamp)) {
-    let org = org(6);
-    run_at(&org, crate::util::NOW);
-    let event = active(&org)[0].clone();
-    let id = event["id"].as_str().unwrap().to_string();
-    let (a, _) = pair_of(&event);
-    let occurrence = crate::google::occurrences(&event)[week];
-    org.fake
-        .set_response_status(&id, &a, "declined", Some(&occurrence.0.to_string()));
-    (org, event, id, a, occurrence)
+/// Books at `now`; the first series' first person declines its occurrence
+/// of week `week`: (the series, the decliner, the declined occurrence).
+fn declined_occurrence(org: &impl TestOrg, week: usize, now: &str) -> (Series, String, (Timestamp, Timestamp)) {
+    run_at(org, now);
+    let series = active(org)[0].clone();
+    let who = series.pair.0.clone();
+    let occurrence = series.occurrences[week];
+    org.decline(&series, &who, Some(occurrence.0));
+    (series, who, occurrence)
 }
 
-/// The exception events of series `id` on the organizer calendar.
-fn exceptions(org: &Org, id: &str) -> Vec<Value> {
-    org.fake
-        .events(crate::fake_google::DEFAULT_USER)
-        .into_iter()
-        .filter(|e| e["recurringEventId"] == id)
-        .collect()
+/// The week of the term `at` falls in (weeks start on Mondays, UTC dates:
+/// every working window here is inside one UTC day).
+fn week_of(org: &impl TestOrg, at: Timestamp) -> i32 {
+    org.first_term()
+        .until(at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
+        .unwrap()
+        .get_days()
+        .div_euclid(7)
 }
 
-fn start_of(event: &Value) -> jiff::Timestamp {
-    event["start"]["dateTime"].as_str().unwrap().parse().unwrap()
-}
+/// At `now` (before the term): a declined occurrence of week 1 is moved to
+/// another time free for both that week, once.
+pub fn a_declined_occurrence_is_moved(org: &impl TestOrg, now: &str) {
+    let (series, a, original) = declined_occurrence(org, 1, now);
+    let b = series.pair.1.clone();
+    org.clear_requests();
 
-#[test]
-fn repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week() {
-    let (org, event, id, a, original) = declined_occurrence(1);
-    let event = &event;
-    let (_, b) = pair_of(event);
-    org.fake.clear_requests();
-
-    let run = run_at(&org, crate::util::NOW);
-    let methods: Vec<_> = org.fake.requests().iter().map(|r| r.api_method.clone()).collect();
-    eprintln!("moving a declined occurrence: {} requests: {methods:?}", methods.len());
+    let run = run_at(org, now);
+    eprintln!("moving a declined occurrence: {} requests", org.calls().len());
     assert!(run.stderr.contains("declined occurrence moved"), "{}", run.stderr);
     assert!(run.stderr.contains("moved=1"), "{}", run.stderr);
-    let moved = exceptions(&org, &id);
-    assert_eq!(moved.len(), 1, "{moved:?}");
-    let to = start_of(&moved[0]);
+    let to = org.start_of(&series, original.0);
     assert_ne!(to, original.0);
-    // Same week (Monday to Sunday in the series' zone), and still a valid time
-    // for both: the invariant check covers windows, busy time and one per week.
-    let zone = jiff::tz::TimeZone::get(event["start"]["timeZone"].as_str().unwrap()).unwrap();
-    let monday = |t: jiff::Timestamp| {
-        let d = t.to_zoned_datetime(zone.clone()).date();
-        d.checked_sub(jiff::Span::new().days(i64::from(d.weekday().to_monday_zero_offset())))
-            .unwrap()
-    };
-    assert_eq!(monday(to), monday(original.0));
-    for m in org.members.iter().filter(|m| m.email == a || m.email == b) {
-        let end = to.checked_add(jiff::SignedDuration::from_mins(30)).unwrap();
+    let others: Vec<_> = series.occurrences.iter().filter(|o| **o != original).collect();
+    assert!(
+        others.iter().all(|o| org.start_of(&series, o.0) == o.0),
+        "another occurrence moved"
+    );
+    assert_eq!(week_of(org, to), week_of(org, original.0), "moved out of its week");
+    // Still a valid time for both: inside both windows, clear of busy time.
+    let end = to.checked_add(original.1.duration_since(original.0)).unwrap();
+    for m in org.members().iter().filter(|m| m.email == a || m.email == b) {
         let local = to.to_zoned_datetime(jiff::tz::TimeZone::get(&m.zone).unwrap());
         assert!(local.time() >= jiff::civil::time(9, 0, 0, 0) && local.time() <= jiff::civil::time(16, 30, 0, 0));
-        let buffer = jiff::SignedDuration::from_mins(5);
+        let buffer = SignedDuration::from_mins(5);
         for &(s, e) in &m.busy {
             assert!(end <= s.checked_sub(buffer).unwrap() || to >= e.checked_add(buffer).unwrap());
         }
     }
-    assert_eq!(store_state(&org, &id), SeriesState::Booked);
-    assert_store_matches_calendar(&org);
+    assert_eq!(store_state(org, &series.key), SeriesState::Booked);
+    assert_store_matches_calendar(org);
+    org.invariants();
     // Dealt with once: the next cycle moves nothing.
-    let again = run_at(&org, crate::util::NOW);
+    let again = run_at(org, now);
     assert!(again.stderr.contains("moved=0"), "{}", again.stderr);
-    assert_eq!(start_of(&exceptions(&org, &id)[0]), to);
+    assert_eq!(org.start_of(&series, original.0), to);
 }
 
 #[test]
-fn repair_an_occurrence_a_person_moved_is_accepted_as_the_new_time() {
-    let org = org(6);
-    run_at(&org, crate::util::NOW);
-    let series = active(&org);
-    let event = &series[0];
-    let id = event["id"].as_str().unwrap().to_string();
-    let original = crate::google::occurrences(event)[2];
-    let zone = event["start"]["timeZone"].as_str().unwrap();
-    let new_start = original.0.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
-    let new_end = original.1.checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
-    let mut exception = event.clone();
-    exception.as_object_mut().unwrap().remove("id");
-    exception.as_object_mut().unwrap().remove("recurrence");
-    exception["recurringEventId"] = Value::String(id.clone());
-    exception["originalStartTime"] = serde_json::json!({"dateTime": original.0.to_string(), "timeZone": zone});
-    exception["start"] = serde_json::json!({"dateTime": new_start.to_string(), "timeZone": zone});
-    exception["end"] = serde_json::json!({"dateTime": new_end.to_string(), "timeZone": zone});
-    org.fake.add_event(crate::fake_google::DEFAULT_USER, exception);
-    org.fake.clear_requests();
+fn repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week() {
+    a_declined_occurrence_is_moved(&google::Org::authorized(6), NOW);
+}
 
-    let run = run_at(&org, crate::util::NOW);
+#[test]
+fn microsoft_repair_a_declined_occurrence_is_moved_to_another_time_free_for_both_that_week() {
+    a_declined_occurrence_is_moved(&microsoft::Org::authorized(6), NOW);
+}
+
+/// A person moves an occurrence an hour later: liaison accepts it and
+/// writes nothing.
+fn an_occurrence_a_person_moved_is_accepted(org: &impl TestOrg) {
+    run_at(org, NOW);
+    let series = active(org)[0].clone();
+    let original = series.occurrences[2];
+    let hour = SignedDuration::from_hours(1);
+    let to = (
+        original.0.checked_add(hour).unwrap(),
+        original.1.checked_add(hour).unwrap(),
+    );
+    org.person_moves(&series, original.0, to);
+    org.clear_requests();
+
+    let run = run_at(org, NOW);
     assert!(
         run.stderr.contains("occurrence moved by a person; accepted"),
         "{}",
         run.stderr
     );
     assert!(run.stderr.contains("moved=0 cancelled=0"), "{}", run.stderr);
-    let writes = org
-        .fake
-        .requests()
-        .iter()
-        .filter(|r| {
-            matches!(r.method.as_str(), "PATCH" | "DELETE" | "POST" | "PUT")
-                && r.api_method.as_deref() != Some("calendar.freebusy.query")
-        })
-        .count();
-    assert_eq!(writes, 0, "liaison changed the calendar after a person's move");
-    assert_eq!(start_of(&exceptions(&org, &id)[0]), new_start);
-    assert_eq!(store_state(&org, &id), SeriesState::Booked);
+    let writes: Vec<Call> = org
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, Call::Create | Call::Change(_) | Call::Delete(_)))
+        .collect();
+    assert_eq!(writes, [], "liaison changed the calendar after a person's move");
+    assert_eq!(org.start_of(&series, original.0), to.0);
+    assert_eq!(store_state(org, &series.key), SeriesState::Booked);
 }
 
 #[test]
-fn repair_a_declined_occurrence_inside_min_notice_is_not_touched() {
-    let (org, _, id, _, first) = declined_occurrence(0);
-    org.fake.clear_requests();
-    let twelve_hours_before = first
-        .0
-        .checked_sub(jiff::SignedDuration::from_hours(12))
-        .unwrap()
-        .to_string();
-    let run = run_at(&org, &twelve_hours_before);
+fn repair_an_occurrence_a_person_moved_is_accepted_as_the_new_time() {
+    an_occurrence_a_person_moved_is_accepted(&google::Org::authorized(6));
+}
+
+#[test]
+fn microsoft_repair_an_occurrence_a_person_moved_is_accepted_as_the_new_time() {
+    an_occurrence_a_person_moved_is_accepted(&microsoft::Org::authorized(6));
+}
+
+/// 12 hours before a declined first occurrence: not moved, nothing written.
+fn a_declined_occurrence_inside_min_notice_is_not_touched(org: &impl TestOrg) {
+    let (series, _, first) = declined_occurrence(org, 0, NOW);
+    org.clear_requests();
+    let twelve_hours_before = first.0.checked_sub(SignedDuration::from_hours(12)).unwrap();
+    let run = run_at(org, &twelve_hours_before.to_string());
     assert!(
         run.stderr.contains("not moved: it starts inside min_notice"),
         "{}",
         run.stderr
     );
     assert!(
-        org.fake
-            .requests()
+        org.calls()
             .iter()
-            .all(|r| r.method != "PATCH" && r.method != "DELETE")
+            .all(|c| !matches!(c, Call::Change(_) | Call::Delete(_))),
+        "{:?}",
+        org.calls()
     );
-    let exception = &exceptions(&org, &id)[0];
-    assert_eq!(start_of(exception), first.0);
+    assert_eq!(org.start_of(&series, first.0), first.0);
 }
 
 #[test]
-fn repair_a_quiet_cycle_of_121_people_reads_free_busy_only_for_the_one_left_over() {
-    let org = org(121);
-    run_at(&org, crate::util::NOW);
-    org.fake.clear_requests();
-    let run = run_at(&org, SATURDAY_WEEK_1);
-    let requests = org.fake.requests();
-    eprintln!("quiet cycle, 121 people (one unpaired): {} requests", requests.len());
-    assert!(requests.len() <= 3, "{} requests: {}", requests.len(), run.stderr);
+fn repair_a_declined_occurrence_inside_min_notice_is_not_touched() {
+    a_declined_occurrence_inside_min_notice_is_not_touched(&google::Org::authorized(6));
+}
+
+#[test]
+fn microsoft_repair_a_declined_occurrence_inside_min_notice_is_not_touched() {
+    a_declined_occurrence_inside_min_notice_is_not_touched(&microsoft::Org::authorized(6));
+}
+
+/// 121 people make 60 pairs: the quiet cycle after booking makes at most 3
+/// requests, and reads free/busy only for the one left over.
+fn a_quiet_cycle_of_121_people_reads_free_busy_only_for_the_one_left_over(org: &impl TestOrg) {
+    run_at(org, NOW);
+    org.absorb_own_bookings();
+    org.clear_requests();
+    let run = run_at(org, SATURDAY_WEEK_1);
+    let calls = api_calls(&org.calls());
+    eprintln!("quiet cycle, 121 people (one unpaired): {} requests", calls.len());
+    assert!(calls.len() <= 3, "{} requests: {calls:?}\n{}", calls.len(), run.stderr);
     // The one person without a series this term: 121 people make 60 pairs.
-    let paired: BTreeSet<String> = active(&org)
-        .iter()
-        .flat_map(|e| {
-            let (a, b) = pair_of(e);
-            [a, b]
-        })
-        .collect();
+    let paired = people_of(&active(org));
     assert_eq!(paired.len(), 120, "{}", run.stderr);
-    let left_over: Vec<&str> = org
-        .members
+    let left_over: Vec<String> = org
+        .members()
         .iter()
-        .map(|m| m.email.as_str())
-        .filter(|e| !paired.contains(*e))
+        .map(|m| m.email.clone())
+        .filter(|e| !paired.contains(e))
         .collect();
     assert_eq!(left_over.len(), 1, "{left_over:?}");
     // Exactly one free/busy read, for that person only (none at all would
     // mean the left-over person was never tried again).
-    let reads: Vec<Value> = requests
-        .iter()
-        .filter(|r| r.api_method.as_deref() == Some("calendar.freebusy.query"))
-        .map(|r| r.json().unwrap())
+    assert_eq!(
+        free_busy_reads(&calls),
+        [left_over],
+        "free/busy read for people already booked\n{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn repair_a_quiet_cycle_of_121_people_reads_free_busy_only_for_the_one_left_over() {
+    a_quiet_cycle_of_121_people_reads_free_busy_only_for_the_one_left_over(&google::Org::authorized(121));
+}
+
+#[test]
+fn microsoft_repair_a_quiet_cycle_of_121_people_reads_free_busy_only_for_the_one_left_over() {
+    a_quiet_cycle_of_121_people_reads_free_busy_only_for_the_one_left_over(&microsoft::Org::authorized(121));
+}
+
+/// A declined occurrence was moved; its person leaves while the moved
+/// occurrence is 12 hours away: the series is not cancelled.
+fn no_cancel_while_a_moved_occurrence_is_inside_min_notice(org: &impl TestOrg) {
+    let (series, a, original) = declined_occurrence(org, 1, NOW);
+    run_at(org, NOW);
+    let to = org.start_of(&series, original.0);
+    // Discriminating only if the rule alone would allow the cancellation.
+    assert!(
+        to.duration_since(original.0).abs() > SignedDuration::from_hours(12),
+        "moved too little"
+    );
+    pause_in_config(org, &a);
+    org.clear_requests();
+    let twelve_hours_before = to.checked_sub(SignedDuration::from_hours(12)).unwrap();
+    let run = run_at(org, &twelve_hours_before.to_string());
+    assert!(run.stderr.contains("inside min_notice"), "{}", run.stderr);
+    let deletions: Vec<Call> = org
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, Call::Delete(_)))
         .collect();
-    assert_eq!(reads.len(), 1, "free/busy reads: {reads:?}\n{}", run.stderr);
-    let items: Vec<&str> = reads[0]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(items, left_over, "free/busy read for people already booked");
+    assert_eq!(deletions, [], "a meeting 12 hours away was deleted");
+    assert_eq!(store_state(org, &series.key), SeriesState::Booked);
 }
 
 #[test]
 fn repair_a_series_is_not_cancelled_while_a_moved_occurrence_is_inside_min_notice() {
-    let (org, _, id, a, original) = declined_occurrence(1);
-    run_at(&org, crate::util::NOW);
-    let to = start_of(&exceptions(&org, &id)[0]);
-    // Discriminating only if the rule alone would allow the cancellation.
-    assert!(
-        (to.duration_since(original.0)).abs() > jiff::SignedDuration::from_hours(12),
-        "moved too little"
-    );
-
-    // The person leaves while the moved occurrence is 12 hours away.
-    let text = std::fs::read_to_string(&org.config).unwrap();
-    let entry = text
-        .split("\n[[people]]")
-        .find(|block| block.contains(&a))
-        .unwrap()
-        .to_string();
-    let paused = format!("\n[[people]]{}\npaused = true\n", entry.trim_end());
-    std::fs::write(&org.config, text.replace(&format!("\n[[people]]{entry}"), &paused)).unwrap();
-    org.fake.clear_requests();
-    let twelve_hours_before = to
-        .checked_sub(jiff::SignedDuration::from_hours(12))
-        .unwrap()
-        .to_string();
-    let run = run_at(&org, &twelve_hours_before);
-    assert!(run.stderr.contains("inside min_notice"), "{}", run.stderr);
-    assert!(
-        org.fake.requests().iter().all(|r| r.method != "DELETE"),
-        "a meeting 12 hours away was deleted"
-    );
-    assert_eq!(store_state(&org, &id), SeriesState::Booked);
+    no_cancel_while_a_moved_occurrence_is_inside_min_notice(&google::Org::authorized(6));
 }
 
 #[test]
-fn repair_a_move_that_keeps_failing_in_passing_does_not_block_booking_and_is_tried_again() {
-    let (org, _, id, _, original) = declined_occurrence(1);
-    // Two newcomers wait for a partner while the move fails.
-    let mut text = std::fs::read_to_string(&org.config).unwrap();
+fn microsoft_repair_a_series_is_not_cancelled_while_a_moved_occurrence_is_inside_min_notice() {
+    no_cancel_while_a_moved_occurrence_is_inside_min_notice(&microsoft::Org::authorized(6));
+}
+
+/// Every attempt to move a declined occurrence fails with a server error:
+/// the cycle still books two newcomers, and the next cycle moves it.
+fn a_move_that_keeps_failing_does_not_block_booking(org: &impl TestOrg) {
+    let (series, _, original) = declined_occurrence(org, 1, NOW);
     for (email, unit) in [("new1@example.org", "Unit 7"), ("new2@example.org", "Unit 8")] {
-        org.fake.add_calendar(email, "Europe/London");
-        text.push_str(&format!(
-            "\n[[people]]\nemail = \"{email}\"\nname = \"{email}\"\nunit = \"{unit}\"\ntimezone = \"Europe/London\"\n"
-        ));
+        org.add_calendar(email, "Europe/London");
+        append_config(
+            org,
+            &format!(
+                "\n[[people]]\nemail = \"{email}\"\nname = \"{email}\"\nunit = \"{unit}\"\ntimezone = \"Europe/London\"\n"
+            ),
+        );
     }
-    std::fs::write(&org.config, text).unwrap();
-    // Every attempt of the one move call fails with a server error.
-    org.fake.fail_method("events.patch", 12, 503, "backendError");
-    let run = run_at(&org, crate::util::NOW);
+    // Every attempt of the one move call fails (the retries of the binary's
+    // test timing included).
+    org.fail_moves(12);
+    let run = run_at(org, NOW);
     assert!(
         run.stderr
             .contains("declined occurrence not moved; tried again next cycle"),
@@ -631,20 +586,29 @@ fn repair_a_move_that_keeps_failing_in_passing_does_not_block_booking_and_is_tri
         "{}",
         run.stderr
     );
+    let newcomers = ("new1@example.org".to_string(), "new2@example.org".to_string());
     assert!(
-        active(&org)
-            .iter()
-            .any(|e| pair_of(e) == ("new1@example.org".into(), "new2@example.org".into())),
+        active(org).iter().any(|s| s.pair == newcomers),
         "the newcomers were not booked"
     );
-    assert!(exceptions(&org, &id).iter().all(|e| start_of(e) == original.0));
+    assert_eq!(org.start_of(&series, original.0), original.0);
     // The next cycle reads the same change again and moves it.
-    let run = run_at(&org, crate::util::NOW);
+    let run = run_at(org, NOW);
     assert!(
         run.stderr.contains("declined occurrence moved") && run.stderr.contains("moved=1"),
         "{}",
         run.stderr
     );
-    assert_ne!(start_of(&exceptions(&org, &id)[0]), original.0);
-    assert_store_matches_calendar(&org);
+    assert_ne!(org.start_of(&series, original.0), original.0);
+    assert_store_matches_calendar(org);
+}
+
+#[test]
+fn repair_a_move_that_keeps_failing_in_passing_does_not_block_booking_and_is_tried_again() {
+    a_move_that_keeps_failing_does_not_block_booking(&google::Org::authorized(6));
+}
+
+#[test]
+fn microsoft_repair_a_move_that_keeps_failing_in_passing_does_not_block_booking_and_is_tried_again() {
+    a_move_that_keeps_failing_does_not_block_booking(&microsoft::Org::authorized(6));
 }

@@ -141,3 +141,90 @@ fn pending_intents_are_resolved_by_looking_them_up() {
     assert_eq!(people.len(), total, "someone has two series");
     assert_eq!(series.len(), 4);
 }
+
+/// `run --once` on 12 people killed with SIGKILL at a pause point of
+/// booking, then run again: the bookings file and the store agree, nothing
+/// is left pending, and everyone has exactly one series. Returns the second
+/// run's log. The local calendar books a cycle's series in one write, so at
+/// `after_intent` every intent is flushed and none is written, and at
+/// `after_insert` all are written and none is marked.
+fn killed_at(point: &str) -> String {
+    use liaison::store::{SeriesState, Store};
+    use std::collections::BTreeSet;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_org(tmp.path(), "12");
+    let config = dir.join("config.toml");
+    let mut child = crate::util::command(tmp.path())
+        .args(["--config", config.to_str().unwrap(), "run", "--once"])
+        .env("LIAISON_PAUSE_AT", point)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = crate::daemon::Log::of(&mut child);
+    assert!(
+        log.wait_for(&format!("paused at {point}"), std::time::Duration::from_secs(60)),
+        "{}",
+        log.text()
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let store = Store::open(&dir.join("state")).unwrap();
+    let pending = store
+        .series()
+        .unwrap()
+        .iter()
+        .filter(|r| r.state == SeriesState::Pending)
+        .count();
+    assert_eq!(pending, 6, "all six intents are flushed before the one write");
+    drop(store);
+
+    let again = liaison(tmp.path(), &["--config", config.to_str().unwrap(), "run", "--once"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let provider = LocalProvider::new(&dir, "primary");
+    let active: Vec<_> = block_on(provider.list_series())
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.active)
+        .collect();
+    let mut people: Vec<&str> = active
+        .iter()
+        .flat_map(|s| [s.request.pair.0.as_str(), s.request.pair.1.as_str()])
+        .collect();
+    people.sort_unstable();
+    people.dedup();
+    assert_eq!(
+        (active.len(), people.len()),
+        (6, 12),
+        "everyone booked once: {}",
+        again.stderr
+    );
+    let store = Store::open(&dir.join("state")).unwrap();
+    let records = store.series().unwrap();
+    assert!(
+        records.iter().all(|r| r.state != SeriesState::Pending),
+        "intents left pending"
+    );
+    let booked: BTreeSet<&str> = records
+        .iter()
+        .filter(|r| r.state == SeriesState::Booked)
+        .map(|r| r.request.event_id.as_str())
+        .collect();
+    let on_calendar: BTreeSet<&str> = active.iter().map(|s| s.request.event_id.as_str()).collect();
+    assert_eq!(booked, on_calendar, "store and calendar disagree");
+    again.stderr
+}
+
+#[test]
+fn a_kill_after_the_intents_and_before_the_bookings_file_is_written_never_double_books() {
+    let log = killed_at("after_intent");
+    // Nothing reached the file: the intents are given up and their people
+    // booked again.
+    assert!(log.contains("booked=6 kept=0"), "{log}");
+}
+
+#[test]
+fn a_kill_after_the_bookings_file_is_written_and_before_the_store_marks_it_never_double_books() {
+    let log = killed_at("after_insert");
+    // Everything reached the file: the intents are found there and kept.
+    assert!(log.contains("booked=0 kept=6"), "{log}");
+}

@@ -161,9 +161,15 @@ fn a_sync_token_of_another_calendar_makes_the_next_read_a_full_one() {
             },
         )
         .await;
-        let first = on_primary.list_changes(None).await.unwrap();
+        let first = on_primary.list_changes(None, crate::util::now()).await.unwrap();
         let token = first.next_token.expect("a sync token");
-        assert!(!on_primary.list_changes(Some(&token)).await.unwrap().full);
+        assert!(
+            !on_primary
+                .list_changes(Some(&token), crate::util::now())
+                .await
+                .unwrap()
+                .full
+        );
         // The organizer calendar changed (configuration, or who `primary` is):
         // the old token must not read the new calendar as "nothing changed".
         let on_team = provider(
@@ -176,7 +182,7 @@ fn a_sync_token_of_another_calendar_makes_the_next_read_a_full_one() {
             },
         )
         .await;
-        let changes = on_team.list_changes(Some(&token)).await.unwrap();
+        let changes = on_team.list_changes(Some(&token), crate::util::now()).await.unwrap();
         assert!(changes.full, "the read after the change is a full one");
         assert_ne!(changes.next_token.as_deref(), Some(token.as_str()));
     });
@@ -281,7 +287,7 @@ fn an_organizer_calendar_the_user_does_not_own_is_refused_like_google_does() {
 }
 
 /// A service-account configuration for the binary, acting for `subject`.
-fn service_account_org(subject: &str) -> Org {
+pub fn service_account_org(subject: &str) -> Org {
     let org = Org::new(4);
     std::fs::write(org.dir().join("key.json"), org.fake.service_account_key_json()).unwrap();
     edit_config(

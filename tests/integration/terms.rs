@@ -9,18 +9,25 @@ use liaison::store::{SeriesState, Store};
 
 use crate::util::liaison;
 
-#[test]
-fn eight_terms_rotate_partners_without_repeats_and_each_is_booked_before_it_starts() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("org");
+/// The 30-person demo organization (6 units) in `tmp`, with its bookings and
+/// state removed: nothing booked yet.
+fn demo_without_bookings(tmp: &std::path::Path) -> (std::path::PathBuf, liaison::config::Config) {
+    let dir = tmp.join("org");
     let run = liaison(
-        tmp.path(),
+        tmp,
         &["demo", "--dir", dir.to_str().unwrap(), "--people", "30", "--seed", "8"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     std::fs::remove_file(dir.join("bookings.ics")).unwrap();
     std::fs::remove_dir_all(dir.join("state")).unwrap();
     let cfg = liaison::config::load(&dir.join("config.toml")).unwrap();
+    (dir, cfg)
+}
+
+#[test]
+fn eight_terms_rotate_partners_without_repeats_and_each_is_booked_before_it_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, cfg) = demo_without_bookings(tmp.path());
     assert_eq!(cfg.people.iter().map(|p| &p.unit).collect::<BTreeSet<_>>().len(), 6);
     let provider = liaison::provider::local_provider(&cfg, &dir);
     let store = Store::open(&cfg.state_dir).unwrap();
@@ -73,4 +80,30 @@ fn eight_terms_rotate_partners_without_repeats_and_each_is_booked_before_it_star
     // The calendar holds exactly what the store says.
     let on_calendar = runtime.block_on(provider.list_series()).unwrap();
     assert_eq!(on_calendar.len(), records.len());
+}
+
+#[test]
+fn a_cycle_that_books_two_terms_does_not_repeat_the_first_terms_pairs_in_the_second() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, cfg) = demo_without_bookings(tmp.path());
+    let provider = liaison::provider::local_provider(&cfg, &dir);
+    let store = Store::open(&cfg.state_dir).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+
+    // The first cycle ever runs late in the first term and within book_ahead
+    // of the second, so it books both terms at once.
+    let now: Timestamp = "2027-03-31T12:00:00Z".parse().unwrap();
+    runtime
+        .block_on(liaison::runner::run_once(&cfg, &provider, &store, now))
+        .unwrap_or_else(|e| panic!("cycle: {:#}", e.error()));
+    let mut terms: BTreeMap<jiff::civil::Date, BTreeSet<(String, String)>> = BTreeMap::new();
+    for r in store.series().unwrap() {
+        assert_eq!(r.state, SeriesState::Booked, "{:?}", r.request.event_id);
+        terms.entry(r.request.term).or_default().insert(r.request.pair.clone());
+    }
+    let pairs: Vec<&BTreeSet<(String, String)>> = terms.values().collect();
+    assert_eq!(pairs.len(), 2, "terms booked: {:?}", terms.keys().collect::<Vec<_>>());
+    assert!(pairs[0].len() >= 13 && pairs[1].len() >= 13, "{pairs:?}");
+    let repeated: Vec<_> = pairs[0].intersection(pairs[1]).collect();
+    assert!(repeated.is_empty(), "met again in the second term: {repeated:?}");
 }

@@ -8,6 +8,11 @@ use std::process::{Command, Output};
 /// daylight-saving changes.
 pub const NOW: &str = "2027-03-03T12:00:00Z";
 
+/// [`NOW`] as an instant, for calls of the library that take the cycle's clock.
+pub fn now() -> jiff::Timestamp {
+    NOW.parse().expect("NOW is an RFC 3339 instant")
+}
+
 /// Saturday of the first term's second week: weeks 0 and 1 have taken place,
 /// week 2 is more than the 24 h notice away.
 pub const SATURDAY_WEEK_1: &str = "2027-03-20T12:00:00Z";
@@ -32,15 +37,25 @@ impl Run {
 /// The binary in `cwd`, with no configuration from the environment and the
 /// fixed clock.
 pub fn command(cwd: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_liaison"));
+    let mut command = command_of(Path::new(env!("CARGO_BIN_EXE_liaison")), cwd);
+    command.env("LIAISON_NOW", NOW);
+    command
+}
+
+/// `binary` in `cwd`, with no configuration from the environment and no
+/// test switch set.
+pub fn command_of(binary: &Path, cwd: &Path) -> Command {
+    let mut command = Command::new(binary);
     command
         .current_dir(cwd)
         .env_remove("LIAISON_CONFIG")
         .env_remove("LIAISON_LOG")
         .env("XDG_CONFIG_HOME", cwd.join("no-config-home"))
         .env("XDG_STATE_HOME", cwd.join("state-home"))
-        .env("HOME", cwd)
-        .env("LIAISON_NOW", NOW);
+        .env("HOME", cwd);
+    for name in liaison::test_hooks::ENV_NAMES {
+        command.env_remove(name);
+    }
     command
 }
 

@@ -25,7 +25,8 @@ use serde_json::Value;
 
 use super::auth::{TokenError, TokenSource};
 use crate::calendar::http::{
-    ApiError, Caller, Classify, Connector, RequestCounter, Timing, https_connector, parse_retry_after,
+    ApiError, BODY_LIMIT, Caller, Classify, Connector, CutAnswers, ExchangeError, RequestCounter, Timing,
+    https_connector, parse_retry_after,
 };
 
 /// The hub of every API call.
@@ -59,6 +60,9 @@ const SCOPE_REASONS: [&str; 3] = [
 pub(crate) struct Seen {
     pub status: Option<u16>,
     pub retry_after: Option<Duration>,
+    /// The connection cut the answer for its size (the crate then reports
+    /// an empty body).
+    pub too_large: bool,
 }
 
 /// Turns one outcome of the crate into an [`ApiError`]. Every variant of
@@ -66,6 +70,9 @@ pub(crate) struct Seen {
 /// `Retry-After` header that `BadRequest` does not carry.
 pub(crate) fn classify(error: &common::Error, seen: Seen) -> ApiError {
     use common::Error as E;
+    if seen.too_large {
+        return ExchangeError::TooLarge { limit: BODY_LIMIT }.classify(SERVICE);
+    }
     match error {
         E::BadRequest(json) => classify_json(json, seen),
         E::Failure(response) => {
@@ -300,12 +307,16 @@ pub(crate) struct Api {
     hub: Hub,
     tokens: TokenSource,
     caller: Caller,
+    /// Answers the hub's connections cut for their size.
+    cut: CutAnswers,
 }
 
 impl Api {
     /// `root_url` is Google's API root or a configured `api_base_url` (see [`api_urls`]).
     pub(crate) fn new(root_url: &str, tokens: TokenSource, requests_per_second: u32, timing: Timing) -> Api {
-        let client = Client::builder(TokioExecutor::new()).build(https_connector());
+        let connector = https_connector();
+        let cut = connector.cut_answers();
+        let client = Client::builder(TokioExecutor::new()).build(connector);
         let mut hub = CalendarHub::new(client, tokens.clone());
         let (root, base) = api_urls(root_url);
         hub.base_url(base);
@@ -314,6 +325,7 @@ impl Api {
             hub,
             tokens,
             caller: Caller::new(SERVICE, requests_per_second, timing),
+            cut,
         }
     }
 
@@ -349,10 +361,16 @@ impl Api {
                     requests,
                     seen: Seen::default(),
                 };
+                // The calls of one provider run one at a time, so a cut
+                // counted during this attempt is this attempt's answer.
+                let cut_before = self.cut.get();
                 let outcome = make(hub, &mut observer).await;
                 outcome.map_err(|error| Failure {
                     error,
-                    seen: observer.seen,
+                    seen: Seen {
+                        too_large: self.cut.get() > cut_before,
+                        ..observer.seen
+                    },
                 })
             }
         };
@@ -580,7 +598,7 @@ mod tests {
         for (status, body, expected) in cases {
             let seen = Seen {
                 status,
-                retry_after: None,
+                ..Seen::default()
             };
             assert_eq!(
                 classify(&common::Error::BadRequest(body.clone()), seen),
@@ -595,9 +613,22 @@ mod tests {
         let seen = Seen {
             status: Some(429),
             retry_after: Some(Duration::from_secs(7)),
+            ..Seen::default()
         };
         let e = classify(&common::Error::BadRequest(google_error(429, "rateLimitExceeded")), seen);
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn an_answer_cut_for_its_size_is_invalid_whatever_the_crate_made_of_it() {
+        let cut_off = serde_json::from_str::<Value>("").unwrap_err();
+        let seen = Seen {
+            too_large: true,
+            ..Seen::default()
+        };
+        let e = classify(&common::Error::JsonDecodeError(String::new(), cut_off), seen);
+        assert_eq!(e, ApiError::Invalid("Google's answer is larger than 16 MiB".into()));
+        assert!(!e.is_retryable());
     }
 
     fn failure(status: u16, retry_after: Option<&str>) -> common::Error {

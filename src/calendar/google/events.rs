@@ -22,7 +22,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
 
 use crate::calendar::{
-    Attendee, AttendeeResponse, BookedSeries, Occurrence, SeriesDetails, SeriesRequest, ical_utc_until,
+    Attendee, AttendeeResponse, BookedSeries, Changes, Occurrence, SeriesDetails, SeriesRequest, ical_utc_until,
     weekly_count_until,
 };
 use crate::config::Conference;
@@ -183,7 +183,7 @@ pub(crate) fn series_of(event: &Event) -> Result<Option<BookedSeries>, String> {
         .as_ref()
         .and_then(|e| e.date_time)
         .ok_or("liaison event without end.dateTime")?;
-    let duration = from_chrono(end)?.duration_since(start.timestamp());
+    let duration = from_chrono("end.dateTime", end)?.duration_since(start.timestamp());
     let count = count_of(event.recurrence.as_deref().unwrap_or_default(), &start, &tz)?;
     let name_of = |email: &str| {
         event
@@ -248,16 +248,82 @@ pub(crate) fn occurrence_of(event: &Event) -> Result<Occurrence, String> {
     let start = event.start.as_ref().and_then(|t| t.date_time);
     let end = event.end.as_ref().and_then(|t| t.date_time);
     let interval = match (start, end) {
-        (Some(s), Some(e)) => Some(Interval::new(from_chrono(s)?, from_chrono(e)?)),
+        (Some(s), Some(e)) => Some(Interval::new(
+            from_chrono("start.dateTime", s)?,
+            from_chrono("end.dateTime", e)?,
+        )),
         _ => None,
     };
     Ok(Occurrence {
         instance_id,
-        original_start: from_chrono(original_start)?,
+        original_start: from_chrono("originalStartTime.dateTime", original_start)?,
         interval,
         cancelled: is_cancelled(event),
         responses: responses_of(event),
     })
+}
+
+/// The changes one read of `events.list` reports: liaison's series with their
+/// answers, changed occurrences of series, ids of deleted events, and the ids
+/// of liaison events that cannot be read (logged and skipped, so one damaged
+/// event does not stop the cycle).
+pub(crate) fn changes_of(items: &[Event], full: bool, next_token: Option<String>) -> Changes {
+    let mut changes = Changes {
+        full,
+        next_token,
+        ..Changes::default()
+    };
+    for item in items {
+        match details_of(item) {
+            Ok(Some(details)) => changes.series.push(details),
+            Ok(None) if item.recurring_event_id.is_some() => match occurrence_of(item) {
+                Ok(occurrence) => {
+                    let series = item.recurring_event_id.clone().unwrap_or_default();
+                    changes.occurrences.push((series, occurrence));
+                }
+                Err(message) => tracing::warn!(
+                    event = item.id.as_deref().unwrap_or("?"),
+                    %message,
+                    "skipping an occurrence that cannot be read"
+                ),
+            },
+            Ok(None) if is_cancelled(item) && item.recurring_event_id.is_none() => {
+                if let Some(id) = &item.id {
+                    changes.deleted_ids.push(id.clone());
+                }
+            }
+            Ok(None) => {}
+            Err(message) => {
+                tracing::warn!(
+                    event = item.id.as_deref().unwrap_or("?"),
+                    %message,
+                    "skipping a liaison event that cannot be read"
+                );
+                changes.unreadable.extend(item.id.clone());
+            }
+        }
+    }
+    changes
+}
+
+/// liaison's series among the events of a listing.
+pub(crate) fn series_in(items: &[Event]) -> Vec<BookedSeries> {
+    let mut out = Vec::new();
+    for item in items {
+        match series_of(item) {
+            Ok(Some(series)) => out.push(series),
+            Ok(None) => {}
+            // One damaged event must not block rebuilding the state from the
+            // others; its pair is safe anyway, as a new insert with the
+            // same deterministic id would meet it as a duplicate.
+            Err(message) => tracing::warn!(
+                event = item.id.as_deref().unwrap_or("?"),
+                %message,
+                "skipping a liaison event that cannot be read"
+            ),
+        }
+    }
+    out
 }
 
 /// The body of `events.patch` that ends a series early: its rule replaced by
@@ -336,7 +402,7 @@ fn zoned_start(event: &Event) -> Result<(String, TimeZone, ZonedDateTime), Strin
     let at = start
         .date_time
         .ok_or("liaison event without start.dateTime (an all-day event?)")?;
-    let zoned = from_chrono(at)?.to_zoned_datetime(tz.clone());
+    let zoned = from_chrono("start.dateTime", at)?.to_zoned_datetime(tz.clone());
     Ok((zone, tz, zoned))
 }
 
@@ -391,8 +457,10 @@ pub(crate) fn to_chrono(at: Timestamp) -> Result<DateTime<Utc>, String> {
         .ok_or_else(|| format!("{at} is out of Google's range"))
 }
 
-pub(crate) fn from_chrono(at: DateTime<Utc>) -> Result<Timestamp, String> {
-    Timestamp::new(at.timestamp(), at.timestamp_subsec_nanos() as i32).map_err(|e| format!("{at} is out of range: {e}"))
+/// The instant of Google's `field`; an error names the field.
+pub(crate) fn from_chrono(field: &str, at: DateTime<Utc>) -> Result<Timestamp, String> {
+    Timestamp::new(at.timestamp(), at.timestamp_subsec_nanos() as i32)
+        .map_err(|e| format!("{field} {at} is out of range: {e}"))
 }
 
 #[cfg(test)]
@@ -808,6 +876,23 @@ mod tests {
         });
         let o = occurrence_of(&serde_json::from_value(cancelled).unwrap()).unwrap();
         assert!(o.cancelled && o.interval.is_none());
+    }
+
+    /// Found by the fuzz tests (tests/fuzz): an instant past jiff's range
+    /// (chrono's is wider) was refused without naming its field.
+    #[test]
+    fn an_instant_out_of_range_names_its_field() {
+        let far = json!({"dateTime": "9999-12-31T23:59:59Z", "timeZone": "America/New_York"});
+        let mut series = serde_json::to_value(as_returned()).unwrap();
+        series["start"] = far.clone();
+        let err = series_of(&serde_json::from_value(series).unwrap()).unwrap_err();
+        assert!(
+            err.starts_with("start.dateTime 9999-12-31 23:59:59 UTC is out of range"),
+            "{err}"
+        );
+        let occurrence = json!({"id": "x_1", "originalStartTime": far});
+        let err = occurrence_of(&serde_json::from_value(occurrence).unwrap()).unwrap_err();
+        assert!(err.starts_with("originalStartTime.dateTime "), "{err}");
     }
 
     #[test]

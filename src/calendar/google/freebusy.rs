@@ -23,38 +23,11 @@ pub(crate) const MAX_CALENDARS: usize = 50;
 /// a DST change, say).
 pub(crate) const MAX_SPAN: SignedDuration = SignedDuration::from_hours(89 * 24);
 
-/// One `freeBusy.query`: some people over one window.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Query {
-    pub emails: Vec<String>,
-    pub window: Interval,
-}
+pub(crate) use crate::calendar::batches::Query;
 
 /// The calls that cover `emails` over `range` (duplicates asked once).
 pub(crate) fn plan_queries(emails: &[String], range: Interval) -> Vec<Query> {
-    let mut unique: Vec<&String> = Vec::with_capacity(emails.len());
-    for email in emails {
-        if !unique.contains(&email) {
-            unique.push(email);
-        }
-    }
-    let mut windows = Vec::new();
-    let mut start = range.start;
-    while start < range.end {
-        let end = start.checked_add(MAX_SPAN).map_or(range.end, |e| e.min(range.end));
-        windows.push(Interval::new(start, end));
-        start = end;
-    }
-    let mut queries = Vec::new();
-    for window in windows {
-        for group in unique.chunks(MAX_CALENDARS) {
-            queries.push(Query {
-                emails: group.iter().map(|e| e.to_string()).collect(),
-                window,
-            });
-        }
-    }
-    queries
+    crate::calendar::batches::batches(emails, range, MAX_SPAN, MAX_CALENDARS)
 }
 
 /// The request body of one query.
@@ -120,7 +93,7 @@ fn busy_of(calendar: &FreeBusyCalendar, window: Interval) -> Result<IntervalSet,
         let (Some(start), Some(end)) = (period.start, period.end) else {
             return Err("Google's free/busy answer has a busy period without start or end".into());
         };
-        let span = Interval::new(from_chrono(start)?, from_chrono(end)?);
+        let span = Interval::new(from_chrono("busy.start", start)?, from_chrono("busy.end", end)?);
         if let Some(inside) = span.intersection(&window) {
             spans.push(inside);
         }

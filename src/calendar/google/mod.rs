@@ -3,6 +3,8 @@
 //!
 //! Layout:
 //! - [`auth`]: `liaison auth`, the token file, the tokens of each call.
+//! - [`answers`]: Google's answers read from their bytes as the provider
+//!   reads them (the entry of the fuzz tests).
 //! - `client`: the hub, and Google's errors read into the neutral classes of
 //!   the shared HTTP layer (`calendar::http`), which paces, times out and
 //!   retries every call.
@@ -15,6 +17,7 @@
 //! (`calendar.freebusy` or `calendar.events.owned`), never the crate's default
 //! of full calendar access.
 
+pub mod answers;
 pub mod auth;
 mod client;
 mod events;
@@ -26,7 +29,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use google_calendar3::api::{Event, Events, FreeBusyResponse};
-use jiff::ZonedDateTime;
+use jiff::{Timestamp, ZonedDateTime};
 
 use self::auth::TokenSource;
 pub use self::auth::{AuthOptions, AuthReport, authorize, describe_credentials};
@@ -488,7 +491,8 @@ impl CalendarProvider for GoogleProvider {
         self.patch_instance(series_id, instance_id, &start, &end).await
     }
 
-    async fn list_changes(&self, token: Option<&str>) -> Result<Changes, CalendarError> {
+    /// Google's changes are not bounded in time: `now` is not needed.
+    async fn list_changes(&self, token: Option<&str>, _now: Timestamp) -> Result<Changes, CalendarError> {
         let (items, next_token, full) = match token {
             Some(t) => match self.read_events(Some(t)).await? {
                 Some((items, next)) => (items, next, false),
@@ -503,42 +507,7 @@ impl CalendarProvider for GoogleProvider {
                 (items, next, true)
             }
         };
-        let mut changes = Changes {
-            full,
-            next_token,
-            ..Changes::default()
-        };
-        for item in &items {
-            match events::details_of(item) {
-                Ok(Some(details)) => changes.series.push(details),
-                Ok(None) if item.recurring_event_id.is_some() => match events::occurrence_of(item) {
-                    Ok(occurrence) => {
-                        let series = item.recurring_event_id.clone().unwrap_or_default();
-                        changes.occurrences.push((series, occurrence));
-                    }
-                    Err(message) => tracing::warn!(
-                        event = item.id.as_deref().unwrap_or("?"),
-                        %message,
-                        "skipping an occurrence that cannot be read"
-                    ),
-                },
-                Ok(None) if events::is_cancelled(item) && item.recurring_event_id.is_none() => {
-                    if let Some(id) = &item.id {
-                        changes.deleted_ids.push(id.clone());
-                    }
-                }
-                Ok(None) => {}
-                Err(message) => {
-                    tracing::warn!(
-                        event = item.id.as_deref().unwrap_or("?"),
-                        %message,
-                        "skipping a liaison event that cannot be read"
-                    );
-                    changes.unreadable.extend(item.id.clone());
-                }
-            }
-        }
-        Ok(changes)
+        Ok(events::changes_of(&items, full, next_token))
     }
 
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
@@ -561,21 +530,6 @@ impl CalendarProvider for GoogleProvider {
                 })
             })
             .await?;
-        let mut out = Vec::new();
-        for item in &items {
-            match events::series_of(item) {
-                Ok(Some(series)) => out.push(series),
-                Ok(None) => {}
-                // One damaged event must not block rebuilding the state from the
-                // others; its pair is safe anyway, as a new insert with the
-                // same deterministic id would meet it as a duplicate.
-                Err(message) => tracing::warn!(
-                    event = item.id.as_deref().unwrap_or("?"),
-                    %message,
-                    "skipping a liaison event that cannot be read"
-                ),
-            }
-        }
-        Ok(out)
+        Ok(events::series_in(&items))
     }
 }

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 // hyper 1 as google-calendar3 re-exports it: the same crate hyper-util builds
-// on, and the manifest names no hyper of its own.
+// on (the manifest names it too, for its server features only).
 use google_calendar3::hyper::body::Bytes;
 use google_calendar3::hyper::header::RETRY_AFTER;
 use google_calendar3::hyper::{HeaderMap, Request};
@@ -20,33 +20,80 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use jiff::Timestamp;
 
+use super::capped::{AnswerTooLarge, CappedConnector};
 use super::error::ApiError;
 use super::retry::parse_retry_after;
 
 /// The connector of every request (APIs and token endpoints): webpki roots,
 /// so a host without a CA bundle still works; plain http allowed, for a
-/// configured API base or token URI on a test server or proxy.
-pub type Connector = HttpsConnector<HttpConnector>;
+/// configured API base or token URI on a test server or proxy (the
+/// configuration allows it to loopback addresses only); every answer capped
+/// at [`BODY_LIMIT`] on the connection itself (see `capped`).
+pub type Connector = CappedConnector<HttpsConnector<HttpConnector>>;
 
 /// A client for plain requests with a text body (JSON, a form, XML).
 pub type HttpClient = Client<Connector, String>;
 
-/// The largest answer read by default: far above any calendar answer liaison
-/// asks for (a page of 2,500 events is a few MiB), far below what would hurt.
-pub const BODY_LIMIT: usize = 32 * 1024 * 1024;
+/// The largest answer body read: 16 MiB, above any calendar answer liaison
+/// asks for — a page of 2,500 of its events is 3 to 6 MiB (about 1.5 to
+/// 2.5 kB each), a freeBusy answer for 50 people over a term a few hundred
+/// kB, a token answer under 2 kB — and far below what would hurt the daemon.
+/// A larger answer is an error, not retried.
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// What the connection lets through beyond [`BODY_LIMIT`]: the head and the
+/// chunk framing of an answer (hyper refuses heads over 400 kB anyway).
+const HEAD_ROOM: usize = 512 * 1024;
 
 /// See [`Connector`].
 pub fn https_connector() -> Connector {
-    HttpsConnectorBuilder::new()
+    let https = HttpsConnectorBuilder::new()
         .with_webpki_roots()
         .https_or_http()
         .enable_http1()
-        .build()
+        .build();
+    CappedConnector::new(https, BODY_LIMIT + HEAD_ROOM)
+}
+
+/// The [`Connector`] trusting only the CA certificates of the PEM bundle
+/// `pem` (a server signed by a private CA) instead of the webpki roots.
+/// `Err` says why the bundle cannot be used.
+pub fn https_connector_with_roots(pem: &[u8]) -> Result<Connector, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("is not a PEM bundle: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("holds a certificate rustls refuses: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("holds no certificate (expected PEM \"BEGIN CERTIFICATE\" blocks)".into());
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot be used for TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(CappedConnector::new(https, BODY_LIMIT + HEAD_ROOM))
 }
 
 /// A client for [`exchange`], on [`https_connector`].
 pub fn http_client() -> HttpClient {
     Client::builder(TokioExecutor::new()).build(https_connector())
+}
+
+/// A client for [`exchange`] on another [`Connector`] (see
+/// [`https_connector_with_roots`]).
+pub fn http_client_on(connector: Connector) -> HttpClient {
+    Client::builder(TokioExecutor::new()).build(connector)
 }
 
 /// An answer read whole.
@@ -83,7 +130,7 @@ pub enum ExchangeError {
     #[error("answer was cut off: {0}")]
     Body(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The body is longer than the limit; the rest was not read.
-    #[error("answer is larger than {limit} bytes")]
+    #[error("answer is larger than {}", shown_size(.limit))]
     TooLarge { limit: usize },
 }
 
@@ -99,15 +146,36 @@ impl ExchangeError {
     }
 }
 
+/// A size as people read it: whole MiB as such, else bytes.
+fn shown_size(bytes: &usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if *bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 /// Sends `request` once and reads the whole answer, at most `limit` bytes of
 /// body. Whatever the status, an answer that came is `Ok`.
 pub async fn exchange(client: &HttpClient, request: Request<String>, limit: usize) -> Result<Answer, ExchangeError> {
-    let response = client.request(request).await.map_err(ExchangeError::Connect)?;
+    let response = client.request(request).await.map_err(|e| {
+        // A head too large for the connection's cap (see `capped`).
+        match AnswerTooLarge::find(&e) {
+            Some(_) => ExchangeError::TooLarge { limit: BODY_LIMIT },
+            None => ExchangeError::Connect(e),
+        }
+    })?;
     let status = response.status().as_u16();
     let (head, body) = response.into_parts();
     let body = Limited::new(body, limit).collect().await.map_err(|e| {
         if e.downcast_ref::<LengthLimitError>().is_some() {
             ExchangeError::TooLarge { limit }
+        } else if AnswerTooLarge::find(e.as_ref()).is_some() {
+            // The connection's cap came first: a limit above BODY_LIMIT.
+            ExchangeError::TooLarge {
+                limit: limit.min(BODY_LIMIT),
+            }
         } else {
             ExchangeError::Body(e)
         }

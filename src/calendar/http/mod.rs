@@ -1,5 +1,5 @@
 //! The one HTTP layer of every calendar provider that talks to a server
-//! (Google now; Microsoft Graph and CalDAV next).
+//! (Google and CalDAV now; Microsoft Graph next).
 //!
 //! - [`Caller::run`] (`call`): runs one async call with pacing, a timeout per
 //!   attempt and retries, reading failures with the [`Classify`] the provider
@@ -10,6 +10,9 @@
 //!   attempt waits on, and the count of requests really sent.
 //! - [`exchange`] and [`Caller::send`] (`exchange`): one plain request and its
 //!   whole answer, up to a body size limit, on the shared [`Connector`].
+//! - [`CappedConnector`] (`capped`): the [`Connector`]'s cap on the size of
+//!   every answer, for the clients that read bodies themselves (the
+//!   google-calendar3 hub, yup-oauth2) too.
 //! - [`ApiError`] (`error`): the provider-neutral classes of a failure, by
 //!   what the caller does next.
 //!
@@ -18,15 +21,18 @@
 //! reasons and scopes.
 
 mod call;
+mod capped;
 mod error;
 mod exchange;
 mod pacing;
 mod retry;
 
 pub use self::call::{Caller, Classify};
+pub use self::capped::{AnswerTooLarge, CappedConnector, CappedIo, CutAnswers};
 pub use self::error::ApiError;
 pub use self::exchange::{
-    Answer, BODY_LIMIT, Connector, ExchangeError, HttpClient, exchange, http_client, https_connector,
+    Answer, BODY_LIMIT, Connector, ExchangeError, HttpClient, exchange, http_client, http_client_on, https_connector,
+    https_connector_with_roots,
 };
 pub use self::pacing::{Pacer, RequestCounter};
 pub use self::retry::{

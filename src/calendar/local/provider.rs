@@ -3,25 +3,31 @@
 //! and its [`CalendarProvider`] implementation, and busy time: which events of
 //! a file are the owner's and busy ([`busy_from_ics`]).
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rayon::prelude::*;
 
-use super::recurrence::{self, Ctx, Overrides, parse_event};
-use super::syntax::{Comp, Prop, located, parse_calendar, read_text, strip_mailto};
+use super::recurrence::{self, Ctx, Ev, Overrides, parse_event};
+use super::syntax::{Comp, Located, Prop, located, parse_calendar, read_text, strip_mailto};
 use super::writer;
 use crate::calendar::{
     BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Capabilities, CreateOutcome, DeleteOutcome, EndOutcome,
-    SeriesRequest,
+    ErrorScope, SeriesRequest,
 };
 use crate::core::interval::{Interval, IntervalSet};
 
 /// The organizer calendar inside the directory.
 pub(super) const BOOKINGS_FILE: &str = "bookings.ics";
+
+/// Calendar files read in parallel between two checkpoints: enough to keep
+/// both cores busy, few enough that a stop is seen within milliseconds.
+const FILES_PER_CHECKPOINT: usize = 64;
 
 /// Calendar provider over a directory of iCalendar files.
 #[derive(Debug)]
@@ -38,6 +44,8 @@ pub struct LocalProvider {
     /// Serializes the read-modify-write of bookings.ics between tasks of this
     /// process (the temp-file-and-rename only protects readers).
     write_lock: Mutex<()>,
+    /// Files read and written so far ([`CalendarProvider::steps`]).
+    steps: AtomicU64,
 }
 
 impl LocalProvider {
@@ -52,6 +60,7 @@ impl LocalProvider {
             zones: BTreeMap::new(),
             instance: None,
             write_lock: Mutex::new(()),
+            steps: AtomicU64::new(0),
         }
     }
 
@@ -86,12 +95,36 @@ impl LocalProvider {
     /// no such series or it already was cancelled (nothing is written then).
     pub fn cancel_series(&self, event_id: &str) -> Result<bool, CalendarError> {
         let _guard = self.lock_writes();
+        self.step();
         writer::cancel_series(&self.bookings_path(), event_id)
+    }
+
+    /// Counts a file read or written.
+    fn step(&self) {
+        self.steps.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Serializes the read-modify-write of bookings.ics (see `write_lock`).
     fn lock_writes(&self) -> MutexGuard<'_, ()> {
         self.write_lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `email`'s zone and busy time from their own calendar file, or why it
+    /// cannot be read (which leaves only them unpaired).
+    fn own_busy(&self, email: &str, range: Interval) -> Result<Result<(TimeZone, IntervalSet), String>, CalendarError> {
+        let path = match self.person_path(email) {
+            Err(why) => return Ok(Err(why)),
+            Ok(path) => path,
+        };
+        let name = path.display().to_string();
+        let text = read_text(&path)?;
+        self.step();
+        let Some(text) = text else {
+            return Ok(Err(format!("no calendar file {name}")));
+        };
+        let zone = self.zone_of(email);
+        let own = busy_from_ics(&text, &name, email, &zone, range)?;
+        Ok(Ok((zone, own)))
     }
 
     fn zone_of(&self, email: &str) -> TimeZone {
@@ -136,6 +169,7 @@ impl CalendarProvider for LocalProvider {
 
     async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
         let _guard = self.lock_writes();
+        self.step();
         writer::end_series(&self.bookings_path(), event_id, until)
     }
 
@@ -151,51 +185,146 @@ impl CalendarProvider for LocalProvider {
         let bookings_path = self.bookings_path();
         let bookings_name = bookings_path.display().to_string();
         let bookings_text = read_text(&bookings_path)?;
+        self.step();
         let bookings = bookings_text
             .as_deref()
             .map(|text| parse_calendar(text, &bookings_name))
             .transpose()?;
-        // Each person's file on its own core; the answers (and the first
-        // error, in the order of `emails`) do not depend on which finishes first.
-        let read_one = |email: &String| -> Result<BusyAnswer, CalendarError> {
-            let path = match self.person_path(email) {
-                Err(why) => return Ok(Err(why)),
-                Ok(path) => path,
-            };
-            let name = path.display().to_string();
-            let Some(text) = read_text(&path)? else {
-                return Ok(Err(format!("no calendar file {name}")));
-            };
-            let zone = self.zone_of(email);
-            let own = busy_from_ics(&text, &name, email, &zone, range)?;
-            let booked = match &bookings {
-                Some(roots) => busy_in(roots, &bookings_name, email, &zone, range, Scope::InvolvingOwner)?,
-                None => IntervalSet::new(),
-            };
-            Ok(Ok(own.union(&booked)))
-        };
-        let answers: Vec<Result<BusyAnswer, CalendarError>> = emails.par_iter().map(read_one).collect();
-        let mut out = BTreeMap::new();
-        for (email, answer) in emails.iter().zip(answers) {
-            out.insert(email.clone(), answer?);
+        // The organizer calendar read once per zone of the people asking, not
+        // once per person (it holds every series booked).
+        let mut organizer: HashMap<String, Organizer> = HashMap::new();
+        let mut answers = BTreeMap::new();
+        for chunk in emails.chunks(FILES_PER_CHECKPOINT) {
+            // A checkpoint between chunks: a daemon told to stop drops the read
+            // here, and the watchdog sees the read move.
+            tokio::task::yield_now().await;
+            // Each person's own file on its own core; the answers (and the
+            // first error, in the order of `emails`) do not depend on which
+            // finishes first.
+            let own: Vec<_> = chunk.par_iter().map(|email| self.own_busy(email, range)).collect();
+            for (email, own) in chunk.iter().zip(own) {
+                let answer = match own? {
+                    Err(why) => Err(why),
+                    Ok((zone, own)) => {
+                        let booked = match &bookings {
+                            Some(roots) => {
+                                // A zone without a name is not shared: read for the person alone.
+                                let alone;
+                                let read = match zone.iana_name() {
+                                    Some(name) => match organizer.entry(name.to_string()) {
+                                        Entry::Occupied(e) => e.into_mut(),
+                                        Entry::Vacant(e) => e.insert(Organizer::read(roots, &bookings_name, &zone)?),
+                                    },
+                                    None => {
+                                        alone = Organizer::read(roots, &bookings_name, &zone)?;
+                                        &alone
+                                    }
+                                };
+                                read.busy(&bookings_name, email, range)?
+                            }
+                            None => IntervalSet::new(),
+                        };
+                        Ok(own.union(&booked))
+                    }
+                };
+                answers.insert(email.clone(), answer);
+            }
         }
-        Ok(out)
+        Ok(answers)
     }
 
     async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
         let path = self.bookings_path();
         let event = writer::render_series(series, &self.organizer, self.instance.as_deref(), &path)?;
         let _guard = self.lock_writes();
+        self.step();
         writer::add_series(&self.dir, &path, &series.event_id, &event)
     }
 
+    /// One read and one write of bookings.ics for the whole batch. A series
+    /// the file cannot hold for one attendee is refused alone; one it cannot
+    /// hold at all ends the batch there, after the series before it are
+    /// written; a failed write is the error of the first series it carried.
+    async fn create_many(&self, series: &[SeriesRequest]) -> Vec<Result<CreateOutcome, CalendarError>> {
+        let path = self.bookings_path();
+        let mut outcomes: Vec<Option<Result<CreateOutcome, CalendarError>>> = Vec::with_capacity(series.len());
+        let mut events: Vec<(usize, String)> = Vec::new();
+        let mut ended = None;
+        for (i, one) in series.iter().enumerate() {
+            match writer::render_series(one, &self.organizer, self.instance.as_deref(), &path) {
+                Ok(event) => {
+                    events.push((i, event));
+                    outcomes.push(None);
+                }
+                Err(e) if e.scope() == ErrorScope::ThisOne => outcomes.push(Some(Err(e))),
+                Err(e) => {
+                    ended = Some(e);
+                    break;
+                }
+            }
+        }
+        let written = if events.is_empty() {
+            Ok(Vec::new())
+        } else {
+            let _guard = self.lock_writes();
+            self.step();
+            let batch: Vec<(&str, &str)> = events
+                .iter()
+                .filter_map(|(i, event)| series.get(*i).map(|s| (s.event_id.as_str(), event.as_str())))
+                .collect();
+            writer::add_many(&self.dir, &path, &batch)
+        };
+        match written {
+            Ok(created) => {
+                for ((i, _), outcome) in events.iter().zip(created) {
+                    if let Some(slot) = outcomes.get_mut(*i) {
+                        *slot = Some(Ok(outcome));
+                    }
+                }
+            }
+            Err(e) => {
+                // Nothing was written: the batch ends at its first series.
+                if let Some((first, _)) = events.first() {
+                    outcomes.truncate(*first);
+                    outcomes.push(Some(Err(e)));
+                    ended = None;
+                }
+            }
+        }
+        let mut out: Vec<_> = outcomes.into_iter().flatten().collect();
+        out.extend(ended.map(Err));
+        out
+    }
+
+    fn batch_size(&self) -> usize {
+        usize::MAX
+    }
+
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
+        self.step();
         writer::list_series(&self.bookings_path())
     }
 
     async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
         let all = self.list_series().await?;
         Ok(all.into_iter().find(|s| s.request.event_id == event_id))
+    }
+
+    /// One read of bookings.ics for all the ids.
+    async fn get_many(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<Result<Option<BookedSeries>, CalendarError>>, CalendarError> {
+        let mut all: HashMap<String, BookedSeries> = HashMap::new();
+        for series in self.list_series().await? {
+            // The first of the file wins, as in `get_series`.
+            all.entry(series.request.event_id.clone()).or_insert(series);
+        }
+        Ok(event_ids.iter().map(|id| Ok(all.get(id).cloned())).collect())
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps.load(Ordering::Relaxed)
     }
 }
 
@@ -219,50 +348,112 @@ pub fn busy_from_ics(
     range: Interval,
 ) -> Result<IntervalSet, CalendarError> {
     let roots = parse_calendar(text, path)?;
-    busy_in(&roots, path, owner_email, owner_zone, range, Scope::WholeCalendar)
+    busy_in(&roots, path, owner_email, owner_zone, range)
 }
 
-/// Which events of a file are the owner's.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Scope {
-    /// A person's own calendar: every event is theirs.
-    WholeCalendar,
-    /// The organizer calendar: only events naming the owner as attendee or organizer.
-    InvolvingOwner,
-}
-
-pub(super) fn busy_in(
+/// Busy time of `owner` from the calendar `roots` (`path` names it in
+/// errors) where every event is theirs: a person's own calendar.
+fn busy_in(
     roots: &[Comp],
     path: &str,
     owner: &str,
     owner_zone: &TimeZone,
     range: Interval,
-    scope: Scope,
 ) -> Result<IntervalSet, CalendarError> {
     let fail = |e: (usize, String)| located(path, e);
-    let contexts = roots
-        .iter()
-        .map(|root| Ctx::new(root, owner_zone))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(fail)?;
-    // Every VEVENT is read before any is used, so that a malformed one is
-    // reported wherever it is, not only when it falls inside the range.
-    let mut events = Vec::new();
-    for (root, ctx) in roots.iter().zip(&contexts) {
-        for comp in root.children.iter().filter(|c| c.name == "VEVENT") {
-            events.push((parse_event(comp, ctx).map_err(fail)?, ctx));
-        }
-    }
+    let (contexts, events) = read_events(roots, owner_zone).map_err(fail)?;
     let overrides = Overrides::of(events.iter().map(|(event, _)| event));
+    let mut budget = recurrence::Budget::default();
     let mut spans = Vec::new();
     for (event, ctx) in &events {
-        let involved = scope == Scope::WholeCalendar || involves(event.comp, owner);
-        if !involved || !shows_busy(event.comp, owner) {
-            continue;
+        let Some(ctx) = contexts.get(*ctx) else { continue };
+        if shows_busy(event.comp, owner) {
+            let replaced = overrides.of_series(event);
+            spans.extend(recurrence::spans(event, ctx, range, replaced, &mut budget).map_err(fail)?);
         }
-        spans.extend(recurrence::spans(event, ctx, range.end, overrides.of_series(event)).map_err(fail)?);
     }
-    Ok(spans.into_iter().filter_map(|span| span.intersection(&range)).collect())
+    Ok(spans.into_iter().collect())
+}
+
+/// Every VEVENT of `roots`, read, with the index of its VCALENDAR's context.
+/// Every one is read before any is used, so that a malformed one is reported
+/// wherever it is, not only when it falls inside the range asked.
+type Events<'c> = (Vec<Ctx<'c>>, Vec<(Ev<'c>, usize)>);
+
+fn read_events<'c>(roots: &'c [Comp], zone: &TimeZone) -> Located<Events<'c>> {
+    let contexts = roots
+        .iter()
+        .map(|root| Ctx::new(root, zone))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut events = Vec::new();
+    for (i, (root, ctx)) in roots.iter().zip(&contexts).enumerate() {
+        for comp in root.children.iter().filter(|c| c.name == "VEVENT") {
+            events.push((parse_event(comp, ctx)?, i));
+        }
+    }
+    Ok((contexts, events))
+}
+
+/// The organizer calendar (bookings.ics) read for the people of one zone
+/// (its floating times are read in their zone), its events indexed by the
+/// addresses of their attendees and organizer. Each person's busy time then
+/// expands only the events naming them: the file holds every series booked,
+/// and reading all of it for each of thousands of people would take time
+/// growing with their product.
+pub(super) struct Organizer<'c> {
+    contexts: Vec<Ctx<'c>>,
+    events: Vec<(Ev<'c>, usize)>,
+    overrides: Overrides<'c>,
+    /// Lower-case address → indices in `events`, each once.
+    by_address: HashMap<String, Vec<usize>>,
+}
+
+impl<'c> Organizer<'c> {
+    pub(super) fn read(roots: &'c [Comp], path: &str, zone: &TimeZone) -> Result<Organizer<'c>, CalendarError> {
+        let (contexts, events) = read_events(roots, zone).map_err(|e| located(path, e))?;
+        let overrides = Overrides::of(events.iter().map(|(event, _)| event));
+        let mut by_address: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (event, _)) in events.iter().enumerate() {
+            for prop in event.comp.all("ATTENDEE").chain(event.comp.all("ORGANIZER")) {
+                let addresses = std::iter::once(prop.value.as_str()).chain(prop.param("EMAIL"));
+                for address in addresses {
+                    let list = by_address
+                        .entry(strip_mailto(address).to_ascii_lowercase())
+                        .or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+        Ok(Organizer {
+            contexts,
+            events,
+            overrides,
+            by_address,
+        })
+    }
+
+    /// Busy time of `owner` inside `range`: the events naming them as
+    /// attendee or organizer that show as busy for them.
+    pub(super) fn busy(&self, path: &str, owner: &str, range: Interval) -> Result<IntervalSet, CalendarError> {
+        let fail = |e: (usize, String)| located(path, e);
+        let key = owner.trim().to_ascii_lowercase();
+        // One budget per person asked: a query reads only the events naming them.
+        let mut budget = recurrence::Budget::default();
+        let mut spans = Vec::new();
+        for &i in self.by_address.get(&key).map_or(&[][..], Vec::as_slice) {
+            let Some((event, ctx)) = self.events.get(i) else {
+                continue;
+            };
+            let Some(ctx) = self.contexts.get(*ctx) else { continue };
+            if shows_busy(event.comp, owner) {
+                let replaced = self.overrides.of_series(event);
+                spans.extend(recurrence::spans(event, ctx, range, replaced, &mut budget).map_err(fail)?);
+            }
+        }
+        Ok(spans.into_iter().filter_map(|span| span.intersection(&range)).collect())
+    }
 }
 
 /// False for cancelled and transparent events and for those the owner declined.
@@ -279,12 +470,6 @@ fn shows_busy(comp: &Comp, owner: &str) -> bool {
             && a.param("PARTSTAT")
                 .is_some_and(|p| p.trim().eq_ignore_ascii_case("DECLINED"))
     })
-}
-
-fn involves(comp: &Comp, owner: &str) -> bool {
-    comp.all("ATTENDEE")
-        .chain(comp.all("ORGANIZER"))
-        .any(|p| is_address_of(p, owner))
 }
 
 /// An ATTENDEE/ORGANIZER names `email` in its value (with or without `mailto:`)
@@ -587,6 +772,87 @@ mod tests {
         assert_eq!(spans_of(answers["ada@example.com"].as_ref().unwrap()), expected);
         assert_eq!(spans_of(answers["Bob@Example.com"].as_ref().unwrap()), expected);
         assert!(answers["cy@example.com"].as_ref().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_organizer_calendar_is_busy_for_whom_its_events_name_in_each_ones_zone() {
+        let dir = tempfile::tempdir().unwrap();
+        for who in ["ada", "bob", "cy"] {
+            write(
+                dir.path(),
+                &format!("{who}@example.com.ics"),
+                &ics(&["BEGIN:VCALENDAR", "END:VCALENDAR"]),
+            );
+        }
+        let event = |uid: &str, start: &str, who: &[&str]| {
+            let mut lines = vec![
+                "BEGIN:VEVENT".to_string(),
+                format!("UID:{uid}"),
+                format!("DTSTART:{start}"),
+            ];
+            lines.push("DURATION:PT1H".into());
+            lines.extend(who.iter().map(|w| w.to_string()));
+            lines.push("END:VEVENT".into());
+            lines
+        };
+        let mut lines = vec!["BEGIN:VCALENDAR".to_string()];
+        // Named by the EMAIL parameter (Apple), as organizer in capitals, as
+        // attendee twice, declined by Ada, and without her.
+        lines.extend(event(
+            "e1",
+            "20260302T090000Z",
+            &["ATTENDEE;EMAIL=ada@example.com:urn:uuid:1"],
+        ));
+        lines.extend(event(
+            "e2",
+            "20260303T090000Z",
+            &["ORGANIZER:MAILTO:ADA@EXAMPLE.COM", "ATTENDEE:mailto:ada@example.com"],
+        ));
+        lines.extend(event(
+            "e3",
+            "20260304T090000Z",
+            &[
+                "ATTENDEE;PARTSTAT=DECLINED:mailto:ada@example.com",
+                "ATTENDEE:mailto:cy@example.com",
+            ],
+        ));
+        lines.extend(event("e4", "20260305T090000Z", &["ATTENDEE:mailto:bob@example.com"]));
+        // A floating time, read in each attendee's own zone.
+        lines.extend(event(
+            "e5",
+            "20260306T090000",
+            &["ATTENDEE:mailto:ada@example.com", "ATTENDEE:mailto:cy@example.com"],
+        ));
+        lines.push("END:VCALENDAR".into());
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        write(dir.path(), BOOKINGS_FILE, &ics(&lines));
+        let p = provider(dir.path()).with_time_zones(
+            zone("UTC"),
+            [
+                ("ada@example.com".to_string(), zone("Europe/Paris")),
+                ("cy@example.com".to_string(), zone("Asia/Tokyo")),
+            ],
+        );
+        let emails = ["Ada@Example.com", "bob@example.com", "cy@example.com"].map(String::from);
+        let answers = p
+            .busy(&emails, range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let starts = |email: &str| -> Vec<String> {
+            spans_of(answers[email].as_ref().unwrap())
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect()
+        };
+        assert_eq!(
+            starts("Ada@Example.com"),
+            ["2026-03-02T09:00:00Z", "2026-03-03T09:00:00Z", "2026-03-06T08:00:00Z"]
+        );
+        assert_eq!(starts("bob@example.com"), ["2026-03-05T09:00:00Z"]);
+        assert_eq!(
+            starts("cy@example.com"),
+            ["2026-03-04T09:00:00Z", "2026-03-06T00:00:00Z"]
+        );
     }
 
     #[test]

@@ -22,6 +22,59 @@ use crate::core::interval::Interval;
 /// is reported instead of expanded for minutes.
 const MAX_OCCURRENCES: usize = 100_000;
 
+/// Most occurrences the rules of one file may yield in all. Without it, a few
+/// kilobytes of rules just under [`MAX_OCCURRENCES`] each took gigabytes and
+/// minutes (found by the fuzz tests); a real calendar needs hundreds of daily
+/// series kept for ten years to come near it.
+const MAX_FILE_OCCURRENCES: usize = 1_000_000;
+
+/// Most days the rules of one file may search, from each rule's DTSTART to
+/// where its expansion stops (about 27,000 years). The `rrule` crate works
+/// through every day of a rule's periods, found or not (25 to 200 ns a day),
+/// so a rule that rarely meets a date (the 366th day of a year, February 30)
+/// costs by the span it searches, not by what it yields: a few kilobytes of
+/// them took minutes (found by the fuzz tests). Five hundred endless series
+/// started in 2000 search under five million days by 2027.
+const MAX_FILE_SEARCH_DAYS: i64 = 10_000_000;
+
+/// What is left of [`MAX_FILE_OCCURRENCES`] and [`MAX_FILE_SEARCH_DAYS`]
+/// while one file is read.
+pub(super) struct Budget {
+    left: usize,
+    days: i64,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            left: MAX_FILE_OCCURRENCES,
+            days: MAX_FILE_SEARCH_DAYS,
+        }
+    }
+}
+
+impl Budget {
+    /// Takes the days from `from` to `to` that a rule searched.
+    fn search(&mut self, from: DateTime, to: DateTime, line: usize) -> Located<()> {
+        let days = to
+            .date()
+            .since(from.date())
+            .map_or(0, |span| i64::from(span.get_days()));
+        self.days -= days.max(0);
+        if self.days < 0 {
+            return Err((
+                line,
+                format!(
+                    "the recurrence rules of this file search more than {MAX_FILE_SEARCH_DAYS} days \
+                     for their occurrences (this RRULE goes past it); expected fewer rules that \
+                     start long before the requested range or rarely meet a date"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A DTSTART-like value: a whole day, or a wall-clock time in a zone (UTC for
 /// `...Z`, the owner's zone for floating times).
 #[derive(Clone, Debug)]
@@ -396,9 +449,17 @@ fn from_chrono(dt: &chrono::DateTime<rrule::Tz>) -> Option<DateTime> {
     .ok()
 }
 
-/// The occurrences of `event` that start before `until`, minus EXDATEs and the
-/// instances in `replaced`. DTSTART always counts (RFC 5545 3.8.5.3).
-fn occurrences(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Located<Vec<Occurrence>> {
+/// The occurrences of `event` that may overlap `range` (those starting after
+/// it are not computed, those ending well before it are dropped), minus
+/// EXDATEs and the instances in `replaced`. DTSTART always counts (RFC 5545
+/// 3.8.5.3). Every occurrence a rule yields is taken from `budget`.
+fn occurrences(
+    event: &Ev,
+    ctx: &Ctx,
+    range: Interval,
+    replaced: &[Key],
+    budget: &mut Budget,
+) -> Located<Vec<Occurrence>> {
     let (first, zone, _) = ctx.civil(&event.start);
     if event.recurrence_id.is_some() {
         // An instance stands alone; its own RRULE/RDATE (RANGE=THISANDFUTURE) is not followed.
@@ -407,18 +468,29 @@ fn occurrences(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Loc
     }
     // Two days of slack cover any difference between the zone of the range and
     // the zone of the rule; exact filtering happens on instants afterwards.
-    let limit = until
-        .to_zoned_datetime(zone.clone())
-        .datetime()
-        .checked_add(2.days())
-        .unwrap_or(DateTime::MAX);
+    let civil = |at: Timestamp| at.to_zoned_datetime(zone.clone()).datetime();
+    let limit = civil(range.end).checked_add(2.days()).unwrap_or(DateTime::MAX);
+    // Starts before this end before the range: not kept, so that memory
+    // follows the occurrences in the range, not all of them since DTSTART.
+    let from = civil(range.start).checked_sub(2.days()).ok();
+    let earliest = match &event.length {
+        Length::Exact(d) => from.and_then(|f| f.checked_sub(*d).ok()),
+        Length::Nominal(span) => from.and_then(|f| f.checked_sub(*span).ok()),
+    }
+    .unwrap_or(DateTime::MIN);
     let mut starts = BTreeSet::from([first]);
     for rule in &event.rules {
         let Some(set) = &rule.set else { continue };
         let mut yielded = 0;
+        // Where the search for the next occurrence began, for the budget.
+        let mut searched_to = first;
+        let mut ended_early = true;
         for date in set {
             let Some(dt) = from_chrono(&date) else { break };
+            budget.search(searched_to, dt, rule.line)?;
+            searched_to = dt;
             if dt >= limit {
+                ended_early = false;
                 break;
             }
             yielded += 1;
@@ -432,7 +504,26 @@ fn occurrences(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Loc
                     ),
                 ));
             }
-            starts.insert(dt);
+            budget.left = budget.left.checked_sub(1).ok_or_else(|| {
+                (
+                    rule.line,
+                    format!(
+                        "the recurrence rules of this file yield more than {MAX_FILE_OCCURRENCES} \
+                         occurrences before the end of the requested range (this RRULE goes past \
+                         it); expected fewer or shorter recurring events"
+                    ),
+                )
+            })?;
+            if dt >= earliest {
+                starts.insert(dt);
+            }
+        }
+        // Without an occurrence past the range, `rrule` went on searching
+        // after the last one: to UNTIL, else as far as it goes (year 9999 or
+        // its own limit). A COUNT reached stops it at once.
+        if ended_early && let Some(r) = set.get_rrule().first().filter(|r| r.get_count().is_none()) {
+            let end = r.get_until().and_then(from_chrono).unwrap_or(DateTime::MAX);
+            budget.search(searched_to, end, rule.line)?;
         }
     }
     let mut out = Vec::with_capacity(starts.len() + event.rdates.len());
@@ -484,13 +575,19 @@ impl<'c> Overrides<'c> {
     }
 }
 
-/// The spans of the occurrences of `event` that start before `until`, minus
-/// EXDATEs and the instances in `replaced` (see [`occurrences`]).
-pub(super) fn spans(event: &Ev, ctx: &Ctx, until: Timestamp, replaced: &[Key]) -> Located<Vec<Interval>> {
+/// The parts inside `range` of the occurrences of `event`, minus EXDATEs and
+/// the instances in `replaced` (see [`occurrences`]).
+pub(super) fn spans(
+    event: &Ev,
+    ctx: &Ctx,
+    range: Interval,
+    replaced: &[Key],
+    budget: &mut Budget,
+) -> Located<Vec<Interval>> {
     let mut out = Vec::new();
-    for occurrence in occurrences(event, ctx, until, replaced)? {
+    for occurrence in occurrences(event, ctx, range, replaced, budget)? {
         let end = occurrence.end(&event.length).map_err(at(event.start_line))?;
-        out.push(Interval::new(occurrence.start.timestamp(), end));
+        out.extend(Interval::new(occurrence.start.timestamp(), end).intersection(&range));
     }
     Ok(out)
 }
@@ -770,5 +867,96 @@ mod tests {
             err.to_string().starts_with("ada.ics:7: RRULE yields more than"),
             "{err}"
         );
+    }
+
+    // Found by the fuzz tests (tests/fuzz): rules just under the limit of one
+    // rule, repeated in a few kilobytes, took gigabytes and minutes.
+
+    #[test]
+    fn the_rules_of_one_file_share_one_budget_of_occurrences() {
+        let text = ics(&[
+            "BEGIN:VCALENDAR",
+            "BEGIN:VEVENT",
+            "UID:a",
+            "DTSTART:20260302T100000Z",
+            "DURATION:PT1H",
+            "RRULE:FREQ=DAILY;COUNT=3",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            "UID:b",
+            "DTSTART:20260302T120000Z",
+            "DURATION:PT1H",
+            "RRULE:FREQ=DAILY;COUNT=3",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]);
+        let roots = crate::calendar::local::syntax::parse_calendar(&text, "ada.ics").unwrap();
+        let ctx = Ctx::new(&roots[0], &TimeZone::UTC).unwrap();
+        let events: Vec<Ev> = roots[0]
+            .children
+            .iter()
+            .map(|c| parse_event(c, &ctx).unwrap())
+            .collect();
+        let r = range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z");
+        let mut budget = Budget {
+            left: 4,
+            ..Budget::default()
+        };
+        assert_eq!(spans(&events[0], &ctx, r, &[], &mut budget).unwrap().len(), 3);
+        let (line, message) = spans(&events[1], &ctx, r, &[], &mut budget).unwrap_err();
+        assert_eq!(line, 12);
+        assert!(message.contains("more than 1000000 occurrences"), "{message}");
+    }
+
+    #[test]
+    fn only_the_occurrences_in_the_range_are_kept() {
+        // Hourly since 2016: tens of thousands of occurrences are computed,
+        // the 24 that overlap the range are kept, cut to it.
+        let text = one_event(&[
+            "DTSTART:20160101T000000Z",
+            "DURATION:PT90M",
+            "RRULE:FREQ=HOURLY;COUNT=99999",
+        ]);
+        let r = range("2026-03-05T00:30:00Z", "2026-03-06T00:00:00Z");
+        let roots = crate::calendar::local::syntax::parse_calendar(&text, "ada.ics").unwrap();
+        let ctx = Ctx::new(&roots[0], &TimeZone::UTC).unwrap();
+        let event = parse_event(&roots[0].children[0], &ctx).unwrap();
+        let mut budget = Budget::default();
+        let got = spans(&event, &ctx, r, &[], &mut budget).unwrap();
+        assert_eq!(got.len(), 24, "{got:?}");
+        assert!(got.iter().all(|s| r.start <= s.start && s.end <= r.end));
+        assert_eq!(got[0].start, r.start);
+    }
+
+    #[test]
+    fn a_rule_is_charged_the_days_it_searches_not_only_what_it_yields() {
+        // Found by the fuzz tests: the same rarely matching rule, repeated
+        // in 10 KB, searched for 4 s. February 30 never comes: each copy
+        // searches to the year 9999 (close to 2.9 million days).
+        let never = "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30";
+        let text = one_event(&["DTSTART:20260301T090000Z", "DURATION:PT1H", never, never, never, never]);
+        let r = range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z");
+        let err = busy_from_ics(&text, "ada.ics", OWNER, &TimeZone::UTC, r).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("ada.ics:11: the recurrence rules of this file search more than"),
+            "{err}"
+        );
+        // Three copies pass; a leap day every four years is charged its
+        // four years (and reached at once when COUNT ends it).
+        let text = one_event(&["DTSTART:20260301T090000Z", "DURATION:PT1H", never, never, never]);
+        assert_eq!(march(&text), [span("2026-03-01T09:00:00Z", "2026-03-01T10:00:00Z")]);
+        let leap = one_event(&[
+            "DTSTART:20280229T090000Z",
+            "DURATION:PT1H",
+            "RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=2",
+        ]);
+        let roots = crate::calendar::local::syntax::parse_calendar(&leap, "ada.ics").unwrap();
+        let ctx = Ctx::new(&roots[0], &TimeZone::UTC).unwrap();
+        let event = parse_event(&roots[0].children[0], &ctx).unwrap();
+        let mut budget = Budget::default();
+        let r = range("2032-02-01T00:00:00Z", "2032-04-01T00:00:00Z");
+        assert_eq!(spans(&event, &ctx, r, &[], &mut budget).unwrap().len(), 1);
+        assert_eq!(MAX_FILE_SEARCH_DAYS - budget.days, 1461);
     }
 }

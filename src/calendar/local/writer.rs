@@ -53,27 +53,60 @@ pub(super) fn render_series(
 /// nothing written) when the file has an event with that UID. The caller
 /// holds the provider's write lock.
 pub(super) fn add_series(dir: &Path, path: &Path, event_id: &str, event: &str) -> Result<CreateOutcome, CalendarError> {
+    let outcomes = add_many(dir, path, &[(event_id, event)])?;
+    Ok(outcomes.first().copied().unwrap_or(CreateOutcome::AlreadyExists))
+}
+
+/// Appends the VEVENTs `events` (each with the id of its series) to the
+/// bookings file at `path` with one read and one atomic write, creating `dir`
+/// and the file when needed: the outcome of each, in order. A series whose
+/// UID the file (or an earlier one of `events`) has already is
+/// `AlreadyExists` and not written again. Nothing is written when all of
+/// them exist. The caller holds the provider's write lock.
+pub(super) fn add_many(dir: &Path, path: &Path, events: &[(&str, &str)]) -> Result<Vec<CreateOutcome>, CalendarError> {
     let name = path.display().to_string();
-    let text = match read_text(path)? {
-        None => new_calendar(event),
-        Some(text) => {
-            let roots = parse_calendar(&text, &name)?;
-            if events_of(&roots).any(|c| has_uid(c, event_id)) {
-                return Ok(CreateOutcome::AlreadyExists);
+    let old = read_text(path)?;
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut at = None;
+    if let Some(text) = &old {
+        let roots = parse_calendar(text, &name)?;
+        seen.extend(
+            events_of(&roots)
+                .filter_map(|c| c.value("UID"))
+                .map(|uid| uid.trim().to_string()),
+        );
+        // parse_calendar guarantees at least one VCALENDAR; append to the last.
+        at = Some(roots.last().map_or(text.len(), |c| c.end_start));
+    }
+    let mut added = String::new();
+    let outcomes: Vec<CreateOutcome> = events
+        .iter()
+        .map(|(id, event)| {
+            if seen.insert(id.trim().to_string()) {
+                added.push_str(event);
+                CreateOutcome::Created
+            } else {
+                CreateOutcome::AlreadyExists
             }
-            // parse_calendar guarantees at least one VCALENDAR; append to the last.
-            let at = roots.last().map_or(text.len(), |c| c.end_start);
-            let head = text.get(..at).unwrap_or(&text);
+        })
+        .collect();
+    if added.is_empty() {
+        return Ok(outcomes);
+    }
+    let text = match (&old, at) {
+        (Some(text), Some(at)) => {
+            let head = text.get(..at).unwrap_or(text);
             let tail = text.get(at..).unwrap_or_default();
-            format!("{head}{event}{tail}")
+            format!("{head}{added}{tail}")
         }
+        _ => new_calendar(&added),
     };
     fs::create_dir_all(dir).map_err(|source| CalendarError::Io {
         path: dir.to_path_buf(),
         source,
     })?;
     write_atomically(path, &text)?;
-    Ok(CreateOutcome::Created)
+    Ok(outcomes)
 }
 
 /// Marks the series `event_id` as `STATUS:CANCELLED` in the bookings file at
@@ -668,7 +701,7 @@ mod tests {
     use super::*;
     use crate::calendar::CalendarProvider as _;
     use crate::calendar::local::LocalProvider;
-    use crate::calendar::local::provider::{BOOKINGS_FILE, Scope, busy_in};
+    use crate::calendar::local::provider::{BOOKINGS_FILE, Organizer};
     use crate::calendar::local::test_support::*;
     use crate::core::interval::Interval;
 
@@ -730,6 +763,96 @@ mod tests {
         assert_eq!(p.list_series().await.unwrap().len(), 2);
         let files: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(files.len(), 1, "no temporary file is left behind");
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_written_at_once_and_reads_like_the_same_series_booked_one_by_one() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (batched, single) = (provider(a.path()), provider(b.path()));
+        for p in [&batched, &single] {
+            p.create_series(&request("r3")).await.unwrap();
+        }
+        let before = batched.steps();
+        let outcomes = batched
+            .create_many(&[request("r1"), request("r2"), request("r1"), request("r3")])
+            .await;
+        assert_eq!(batched.steps() - before, 1, "one write of the file for the batch");
+        let outcomes: Vec<_> = outcomes.into_iter().map(Result::unwrap).collect();
+        use CreateOutcome::{AlreadyExists, Created};
+        assert_eq!(outcomes, [Created, Created, AlreadyExists, AlreadyExists]);
+        for id in ["r1", "r2"] {
+            single.create_series(&request(id)).await.unwrap();
+        }
+        assert_eq!(
+            fs::read(batched.bookings_path()).unwrap(),
+            fs::read(single.bookings_path()).unwrap()
+        );
+        let found = batched
+            .get_many(&["r2".into(), "nope".into(), "r3".into()])
+            .await
+            .unwrap();
+        let found: Vec<Option<String>> = found
+            .into_iter()
+            .map(|f| f.unwrap().map(|s| s.request.event_id))
+            .collect();
+        assert_eq!(found, [Some("r2".into()), None, Some("r3".into())]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_refuses_one_attendee_alone_and_ends_at_a_request_the_file_cannot_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path());
+        let mut spaced = request("bad1");
+        spaced.pair.1 = "bob smith@example.com".into();
+        spaced.attendees[1].email = spaced.pair.1.clone();
+        let mut none = request("bad2");
+        none.count = 0;
+        let outcomes = p
+            .create_many(&[request("ok1"), spaced, request("ok2"), none, request("ok3")])
+            .await;
+        assert_eq!(
+            outcomes.len(),
+            4,
+            "the series after the one the file cannot hold are not sent"
+        );
+        assert!(matches!(outcomes[0], Ok(CreateOutcome::Created)));
+        assert!(
+            matches!(outcomes[1], Err(CalendarError::Refused(_))),
+            "{:?}",
+            outcomes[1]
+        );
+        assert!(matches!(outcomes[2], Ok(CreateOutcome::Created)));
+        assert!(
+            matches!(outcomes[3], Err(CalendarError::Invalid { .. })),
+            "{:?}",
+            outcomes[3]
+        );
+        let ids: Vec<_> = p
+            .list_series()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.request.event_id)
+            .collect();
+        assert_eq!(ids, ["ok1", "ok2"]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_cannot_be_written_fails_at_its_first_series_written() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "calendars", "not a directory");
+        let p = provider(&dir.path().join("calendars"));
+        let mut spaced = request("bad1");
+        spaced.pair.1 = "bob smith@example.com".into();
+        spaced.attendees[1].email = spaced.pair.1.clone();
+        let outcomes = p.create_many(&[spaced, request("w1"), request("w2")]).await;
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        assert!(matches!(outcomes[0], Err(CalendarError::Refused(_))));
+        assert!(
+            matches!(outcomes[1], Err(CalendarError::Io { .. })),
+            "{:?}",
+            outcomes[1]
+        );
     }
 
     #[tokio::test]
@@ -1161,7 +1284,8 @@ mod tests {
             let text = new_calendar(&render_event(&req, "org@example.com", None).unwrap());
             let roots = parse_calendar(&text, "b.ics").unwrap();
             let r = range("2026-10-01T00:00:00Z", "2026-12-01T00:00:00Z");
-            let busy = busy_in(&roots, "b.ics", "a@x.org", &TimeZone::UTC, r, Scope::InvolvingOwner)
+            let busy = Organizer::read(&roots, "b.ics", &TimeZone::UTC)
+                .and_then(|o| o.busy("b.ics", "a@x.org", r))
                 .unwrap_or_else(|e| panic!("{minutes} minutes: {e}"));
             // 01:30 EDT is 05:30Z; the next week's 01:30 EST is 06:30Z.
             let end = |day: &str, hour: i64| {
@@ -1199,7 +1323,7 @@ mod tests {
             // occurrences at the start's wall clock in the series' zone, each
             // lasting the duration in whole seconds (DTEND has no fractions).
             let r = Interval::new(Timestamp::MIN, ts("2101-01-01T00:00:00Z"));
-            let busy = busy_in(&roots, "b.ics", &req.pair.0, &TimeZone::UTC, r, Scope::InvolvingOwner);
+            let busy = Organizer::read(&roots, "b.ics", &TimeZone::UTC).and_then(|o| o.busy("b.ics", &req.pair.0, r));
             let busy = busy.map_err(|e| TestCaseError::fail(format!("{e}")))?;
             prop_assert_eq!(spans_of(&busy), expected_busy(&req));
         }

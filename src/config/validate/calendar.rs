@@ -1,23 +1,38 @@
 //! `[calendar]`: the provider and its settings (`[calendar.google]`,
-//! `[calendar.local]`), what each provider requires, and the name of this
+//! `[calendar.microsoft]` in `microsoft`, `[calendar.local]`, `[calendar.caldav]` in `caldav`), what each provider requires, and the name of this
 //! installation (`instance`, derived by [`derived_instance`] when not set).
 
 use std::path::Path;
 
+use serde_spanned::Spanned;
+
+use super::caldav::validate_caldav;
 use super::fields::{Ctx, enum_field, int_field, or_default, path_field, span_of};
+use super::microsoft::validate_microsoft;
 use crate::config::defaults;
 use crate::config::locate::Env;
 use crate::config::parsers::{check_email, check_instance, check_url};
-use crate::config::raw::RawCalendar;
+use crate::config::raw::{RawCalendar, RawPerson};
 use crate::config::types::{Calendar, Google, GoogleAuth, Local, ProviderKind};
 
-pub(super) fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, env: &Env) -> Option<Calendar> {
+pub(super) fn validate_calendar(
+    ctx: &mut Ctx,
+    raw: &RawCalendar,
+    people: &[Spanned<RawPerson>],
+    base: &Path,
+    env: &Env,
+) -> Option<Calendar> {
     let provider = enum_field(
         ctx,
         "calendar.provider",
         &raw.provider,
         defaults::PROVIDER,
-        &[("google", ProviderKind::Google), ("local", ProviderKind::Local)],
+        &[
+            ("google", ProviderKind::Google),
+            ("microsoft", ProviderKind::Microsoft),
+            ("local", ProviderKind::Local),
+            ("caldav", ProviderKind::Caldav),
+        ],
     );
     let g = &raw.google;
     let auth = enum_field(
@@ -115,6 +130,24 @@ pub(super) fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, e
         _ => {}
     }
 
+    let microsoft = validate_microsoft(
+        ctx,
+        raw.microsoft.as_ref(),
+        span_of(&raw.provider),
+        provider == Some(ProviderKind::Microsoft),
+        base,
+        env,
+    );
+    let caldav = validate_caldav(
+        ctx,
+        raw.caldav.as_ref(),
+        people,
+        span_of(&raw.provider),
+        provider == Some(ProviderKind::Caldav),
+        base,
+        env,
+    );
+
     let google = Google {
         auth: auth?,
         client_secret,
@@ -132,16 +165,22 @@ pub(super) fn validate_calendar(ctx: &mut Ctx, raw: &RawCalendar, base: &Path, e
             }
             Some((name.to_string(), true))
         }
-        None => Some((derived_instance(&google.organizer, ctx.path), false)),
+        None => None,
     };
-    let (instance, instance_explicit) = instance?;
-    Some(Calendar {
+    let mut calendar = Calendar {
         provider: provider?,
-        instance,
-        instance_explicit,
+        instance: String::new(),
+        instance_explicit: false,
         google,
+        microsoft: microsoft?,
         local: local_dir.map(|dir| Local { dir }),
-    })
+        caldav: caldav?,
+    };
+    (calendar.instance, calendar.instance_explicit) = match instance {
+        Some(set) => set,
+        None => (derived_instance(calendar.organizer(), ctx.path), false),
+    };
+    Some(calendar)
 }
 
 /// The default `calendar.instance`: a short hash of the organizer calendar and

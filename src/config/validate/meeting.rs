@@ -116,20 +116,30 @@ pub(super) fn validate_meeting(
         "meeting.conference",
         &raw.conference,
         defaults::CONFERENCE,
-        &[("none", Conference::None), ("google_meet", Conference::GoogleMeet)],
+        &[
+            ("none", Conference::None),
+            ("google_meet", Conference::GoogleMeet),
+            ("teams", Conference::Teams),
+        ],
     );
-    if conference == Some(Conference::GoogleMeet) {
-        let provider = calendar
-            .provider
-            .as_ref()
-            .map_or(defaults::PROVIDER, |p| p.get_ref().as_str());
-        if !provider.trim().eq_ignore_ascii_case("google") {
-            ctx.error(
-                span_of(&raw.conference),
-                "meeting.conference",
-                "google_meet needs calendar.provider = \"google\" (write conference = \"none\")",
-            );
-        }
+    let provider = calendar
+        .provider
+        .as_ref()
+        .map_or(defaults::PROVIDER, |p| p.get_ref().as_str())
+        .trim();
+    let needs = match conference {
+        Some(Conference::GoogleMeet) => Some(("google_meet", "google")),
+        Some(Conference::Teams) => Some(("teams", "microsoft")),
+        _ => None,
+    };
+    if let Some((name, needed)) = needs
+        && !provider.eq_ignore_ascii_case(needed)
+    {
+        ctx.error(
+            span_of(&raw.conference),
+            "meeting.conference",
+            format!("{name} needs calendar.provider = \"{needed}\" (write conference = \"none\")"),
+        );
     }
     let location = raw
         .location

@@ -8,9 +8,11 @@
 //! `fields` holds the collector and the readers of single values; the
 //! checkers use it and the value parsers, never this module.
 
+mod caldav;
 mod calendar;
 mod fields;
 mod meeting;
+mod microsoft;
 mod pairing;
 mod people;
 mod schedule;
@@ -71,7 +73,7 @@ pub(super) fn validate(ctx: &mut Ctx, raw: RawConfig, env: &Env) -> Option<Confi
 
     let schedule = validate_schedule(ctx, &raw.schedule);
     let (meeting, inherited) = validate_meeting(ctx, &raw.meeting, &raw.calendar);
-    let calendar = validate_calendar(ctx, &raw.calendar, &base, env);
+    let calendar = validate_calendar(ctx, &raw.calendar, &raw.people, &base, env);
     let people = validate_people(ctx, &raw, zone.as_ref(), &inherited);
     let pairing = validate_pairing(ctx, &raw.pairing, &people);
     let max_cancel_per_cycle = int_field(

@@ -9,7 +9,7 @@ use jiff::civil::{Weekday, date, time};
 
 use crate::config::parsers::{Sign, parse_days, parse_duration, resolve_path};
 use crate::config::test_support::{BEN, PATH, check_error, env, parse_doc, people_with, valid};
-use crate::config::{Conference, DayWindow, GoogleAuth, ProviderKind, SendUpdates, parse};
+use crate::config::{Conference, DayWindow, GoogleAuth, MicrosoftAuth, ProviderKind, SendUpdates, parse};
 
 // --- errors, one line each ---------------------------------------------
 // These tests skip rustfmt so that each case stays on one line, as a table.
@@ -133,8 +133,8 @@ fn focus_people_must_be_listed() {
 #[rustfmt::skip]
 fn enumerations_list_the_allowed_values() {
     check_error(r#"meeting.send_updates = "everyone""#, Some(1), "meeting.send_updates", r#""everyone" is not one of "all", "externalOnly", "none""#);
-    check_error(r#"meeting.conference = "zoom""#, Some(1), "meeting.conference", r#"is not one of "none", "google_meet""#);
-    check_error(r#"calendar.provider = "outlook""#, Some(1), "calendar.provider", r#"is not one of "google", "local""#);
+    check_error(r#"meeting.conference = "zoom""#, Some(1), "meeting.conference", r#"is not one of "none", "google_meet", "teams""#);
+    check_error(r#"calendar.provider = "outlook""#, Some(1), "calendar.provider", r#"is not one of "google", "microsoft", "local""#);
     check_error(r#"calendar.google.auth = "oauth""#, Some(1), "calendar.google.auth", r#"is not one of "installed", "service_account""#);
     check_error(r#"meeting.conference = "google_meet""#, Some(1), "meeting.conference", "needs calendar.provider = \"google\"");
 }
@@ -333,4 +333,82 @@ fn one_unit_is_fine_when_same_unit_pairs_are_allowed() {
         BEN.replace("ben@", "bea@")
     );
     assert!(!valid(&one_unit).pairing.cross_unit_only);
+}
+
+// --- [calendar.microsoft] ------------------------------------------------
+
+/// The smallest valid Microsoft setup, before the case's own lines.
+const MICROSOFT: &str = "calendar.provider = \"microsoft\"\n-calendar.local.dir\ncalendar.microsoft.tenant = \"contoso.onmicrosoft.com\"\ncalendar.microsoft.client_id = \"9a1c6f0e-5b7d-4c3e-8f21-0d4b6a7e9c35\"";
+
+fn microsoft_with(extra: &str) -> String {
+    format!("{extra}\n{MICROSOFT}")
+}
+
+#[test]
+#[rustfmt::skip]
+fn microsoft_keys_are_checked_one_error_each() {
+    check_error(r#"calendar.microsoft.tenant = "contoso""#, Some(1), "calendar.microsoft.tenant", "is not a tenant id (a GUID");
+    check_error(r#"calendar.microsoft.tenant = "contoso.onmicrosoft.com/x""#, Some(1), "calendar.microsoft.tenant", "or the tenant's domain");
+    check_error(r#"calendar.microsoft.client_id = "liaison-app""#, Some(1), "calendar.microsoft.client_id", "is not the application (client) id, a GUID");
+    check_error(r#"calendar.microsoft.client_id = "9a1c6f0e-5b7d-4c3e-8f21-0d4b6a7e9c3""#, Some(1), "calendar.microsoft.client_id", "a GUID");
+    check_error(r#"calendar.microsoft.auth = "password""#, Some(1), "calendar.microsoft.auth", r#"is not one of "device_code", "client_credentials""#);
+    check_error(r#"calendar.microsoft.organizer = "liaison""#, Some(1), "calendar.microsoft.organizer", "or \"me\" for the signed-in user");
+    check_error(r#"calendar.microsoft.api_base_url = "http://graph.example.org/v1.0/""#, Some(1), "calendar.microsoft.api_base_url", "plain http to another machine");
+    check_error(r#"calendar.microsoft.login_base_url = "ftp://127.0.0.1/""#, Some(1), "calendar.microsoft.login_base_url", "is not an http(s) URL");
+    check_error("calendar.microsoft.requests_per_second = 17", Some(1), "calendar.microsoft.requests_per_second", "about 16 a second");
+    check_error(r#"calendar.microsoft.colour = "blue""#, Some(1), "", "unknown field `colour`");
+    check_error(r#"meeting.conference = "teams""#, Some(1), "meeting.conference", "teams needs calendar.provider = \"microsoft\"");
+}
+
+#[test]
+#[rustfmt::skip]
+fn microsoft_requires_its_app_and_what_each_way_of_signing_in_needs() {
+    check_error("calendar.provider = \"microsoft\"\n-calendar.local.dir\ncalendar.microsoft.client_id = \"9a1c6f0e-5b7d-4c3e-8f21-0d4b6a7e9c35\"", Some(1), "calendar.microsoft.tenant", "missing: provider \"microsoft\" needs the directory (tenant) id");
+    check_error("calendar.provider = \"microsoft\"\n-calendar.local.dir\ncalendar.microsoft.tenant = \"contoso.onmicrosoft.com\"", Some(1), "calendar.microsoft.client_id", "missing: provider \"microsoft\" needs the app registration's application (client) id");
+    check_error(&microsoft_with("calendar.microsoft.auth = \"client_credentials\"\ncalendar.microsoft.organizer = \"org@contoso.com\""), Some(1), "calendar.microsoft.client_secret_file", "missing: auth \"client_credentials\" needs the file that holds the client secret");
+    check_error(&microsoft_with("calendar.microsoft.auth = \"client_credentials\"\ncalendar.microsoft.client_secret_file = \"s.txt\""), Some(1), "calendar.microsoft.organizer", "\"me\" names nobody");
+}
+
+#[test]
+fn a_microsoft_table_is_checked_but_not_required_with_another_provider() {
+    // Valid with the local provider, even without tenant and client id.
+    let cfg = valid("calendar.microsoft.auth = \"client_credentials\"");
+    assert!(cfg.calendar.microsoft.is_none());
+    assert_eq!(cfg.calendar.provider, ProviderKind::Local);
+}
+
+#[test]
+fn microsoft_settings_are_read_with_their_defaults() {
+    let cfg = valid(MICROSOFT);
+    let m = cfg.calendar.microsoft.as_ref().expect("microsoft settings");
+    assert_eq!(cfg.calendar.provider, ProviderKind::Microsoft);
+    assert_eq!(m.tenant, "contoso.onmicrosoft.com");
+    assert_eq!(m.client_id, "9a1c6f0e-5b7d-4c3e-8f21-0d4b6a7e9c35");
+    assert_eq!(m.auth, MicrosoftAuth::DeviceCode);
+    assert_eq!(m.organizer, "me");
+    assert_eq!((m.api_base_url.as_deref(), m.login_base_url.as_deref()), (None, None));
+    assert_eq!(m.requests_per_second, 4);
+    assert_eq!(cfg.calendar.organizer(), "me");
+
+    let cfg = valid(
+        "calendar.provider = \"microsoft\"\n-calendar.local.dir\ncalendar.microsoft.client_id = \"9a1c6f0e-5b7d-4c3e-8f21-0d4b6a7e9c35\"\ncalendar.microsoft.tenant = \"72F988BF-86F1-41AF-91AB-2D7CD011DB47\"\ncalendar.microsoft.auth = \"client_credentials\"\ncalendar.microsoft.client_secret_file = \"secrets/graph.txt\"\ncalendar.microsoft.organizer = \"Liaison@Contoso.com\"\ncalendar.microsoft.api_base_url = \"http://127.0.0.1:8080/v1.0/\"\ncalendar.microsoft.login_base_url = \"http://127.0.0.1:8080/\"\ncalendar.microsoft.requests_per_second = 2\nmeeting.conference = \"teams\"",
+    );
+    let m = cfg.calendar.microsoft.as_ref().expect("microsoft settings");
+    assert_eq!(m.tenant, "72f988bf-86f1-41af-91ab-2d7cd011db47");
+    assert_eq!(m.auth, MicrosoftAuth::ClientCredentials);
+    assert_eq!(
+        m.client_secret_file.as_deref(),
+        Some(Path::new("/srv/liaison/secrets/graph.txt"))
+    );
+    assert_eq!(m.organizer, "liaison@contoso.com");
+    assert_eq!(m.api_base_url.as_deref(), Some("http://127.0.0.1:8080/v1.0/"));
+    assert_eq!(m.login_base_url.as_deref(), Some("http://127.0.0.1:8080/"));
+    assert_eq!(m.requests_per_second, 2);
+    assert_eq!(cfg.meeting.conference, Conference::Teams);
+    // The organizer mailbox names the calendar in ids and the derived instance.
+    assert_eq!(cfg.calendar.organizer(), "liaison@contoso.com");
+    assert_eq!(
+        cfg.calendar.instance,
+        crate::config::derived_instance("liaison@contoso.com", Path::new(crate::config::test_support::PATH))
+    );
 }

@@ -100,10 +100,13 @@
 //!   events are expanded on the wall clock of `start.timeZone` (a weekly 10:00
 //!   stays 10:00 across DST), with RDATE/EXDATE and the series' exceptions.
 //! - OAuth: `/o/oauth2/auth` checks the client id, a loopback `redirect_uri`
-//!   (any port), `response_type=code` and known scopes, then redirects at once
-//!   to `redirect_uri/?[state=..&]code=..&scope=..`. `/token` implements the
-//!   `authorization_code` grant (client id and secret, single-use code bound
-//!   to its `redirect_uri`; answers `access_token`, `expires_in`,
+//!   (any port), `response_type=code`, known scopes and a PKCE challenge when
+//!   one is sent, then redirects at once to
+//!   `redirect_uri/?[state=..&]code=..&scope=..` (or, refused with
+//!   [`FakeGoogle::deny_consent`], `?error=access_denied[&state=..]`).
+//!   `/token` implements the `authorization_code` grant (client id and
+//!   secret, single-use code bound to its `redirect_uri` and to the PKCE
+//!   verifier of its challenge; answers `access_token`, `expires_in`,
 //!   `refresh_token`, `scope`, `token_type: Bearer`), `refresh_token` (no new
 //!   refresh token) and the service-account `jwt-bearer` grant: the RS256
 //!   signature is verified against the embedded key, and `iss`, `aud` (the
@@ -218,9 +221,12 @@
 //!   write, then closes the TCP connection before a single byte of the answer:
 //!   the listener wraps each connection in an IO type that fails every read and
 //!   write once killed (`conn.rs`), so plain `axum::serve` suffices.
+//! - An oversized answer ([`FakeGoogle::oversize_next`]): a 200 whose body of
+//!   the given size is streamed as the client reads, without
+//!   `Content-Length`; not Google's behaviour, a test of the client's limit.
 
 mod calendar;
-mod conn;
+pub mod conn;
 mod errors;
 mod oauth;
 mod tests;
@@ -441,6 +447,8 @@ struct Faults {
     /// The answer gate: calls of this method to perform at once and whose
     /// answers to hold.
     answer_gate: Option<(String, usize)>,
+    /// (discovery id, body size) of calls to answer with an oversized body.
+    oversize: VecDeque<(String, usize)>,
     /// Calls waiting at either gate now.
     held: usize,
     quota: Option<QuotaMode>,
@@ -484,6 +492,13 @@ impl QuotaMode {
 }
 
 impl Faults {
+    /// The size of the oversized body to answer this call of `api_method`
+    /// with, if one is queued for its method.
+    fn take_oversize(&mut self, api_method: Option<&str>) -> Option<usize> {
+        let i = self.oversize.iter().position(|(m, _)| Some(m.as_str()) == api_method)?;
+        self.oversize.remove(i).map(|(_, size)| size)
+    }
+
     /// The failure to answer this call of `api_method` with, if any: a
     /// failure queued for its method first, then one queued for any call,
     /// then the rate.
@@ -727,6 +742,13 @@ impl FakeGoogle {
         };
     }
 
+    /// Whether the user refuses consent at `/o/oauth2/auth` from now on: its
+    /// redirect then carries `error=access_denied` (and the `state`), as
+    /// Google's does when the user clicks "Cancel".
+    pub fn deny_consent(&self, deny: bool) {
+        lock(&self.shared).auth.deny_consent = deny;
+    }
+
     /// How incremental lists show a deleted event (default: id and status only).
     pub fn set_deleted_shape(&self, shape: DeletedShape) {
         lock(&self.shared).model.deleted_shape = shape;
@@ -909,6 +931,19 @@ impl FakeGoogle {
         while self.held() > 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    /// Answers the next call of `method` (e.g. `"events.list"`) with a 200
+    /// whose JSON body is `size` bytes long, streamed in chunks without a
+    /// `Content-Length` (a server that does not say how much is coming).
+    /// Not Google's behaviour: a test of the client's answer size limit.
+    pub fn oversize_next(&self, method: &str, size: usize) {
+        let full = if method.starts_with("calendar.") {
+            method.to_string()
+        } else {
+            format!("calendar.{method}")
+        };
+        lock(&self.shared).faults.oversize.push_back((full, size));
     }
 
     /// Adds `Retry-After: secs` to injected failures (None: no header, as
@@ -1173,6 +1208,9 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
                 } else if let Some(e) = lock(&shared).faults.draw(api_method) {
                     record.injected = true;
                     e.into_response()
+                } else if let Some(size) = lock(&shared).faults.take_oversize(api_method) {
+                    record.injected = true;
+                    oversized_answer(size)
                 } else {
                     // The write gate: the call waits, unapplied, until the
                     // test releases it; a client that hung up meanwhile does
@@ -1238,6 +1276,58 @@ async fn handle(shared: SharedState, req: Request, next: Next) -> Response {
     }
     record.status = response.status().as_u16();
     lock(&shared).requests.push(record);
+    response
+}
+
+/// A 200 with a JSON body of `size` bytes (a list whose padding is
+/// whitespace), produced chunk by chunk as the client reads: chunked
+/// transfer encoding, no `Content-Length`.
+fn oversized_answer(size: usize) -> Response {
+    use std::task::{Context, Poll};
+
+    use hyper::body::Frame;
+
+    const HEAD: &[u8] = b"{\"kind\": \"calendar#events\", \"items\": [";
+    const TAIL: &[u8] = b"]}";
+    const CHUNK: usize = 64 * 1024;
+
+    struct Padded {
+        sent: usize,
+        size: usize,
+    }
+
+    impl hyper::body::Body for Padded {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            let (sent, size) = (self.sent, self.size);
+            if sent >= size {
+                return Poll::Ready(None);
+            }
+            let n = CHUNK.min(size - sent);
+            let mut chunk = vec![b' '; n];
+            for (i, byte) in chunk.iter_mut().enumerate() {
+                let at = sent + i;
+                if at < HEAD.len() {
+                    *byte = HEAD[at];
+                } else if at >= size - TAIL.len() {
+                    *byte = TAIL[at - (size - TAIL.len())];
+                }
+            }
+            self.sent += n;
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from(chunk)))))
+        }
+    }
+
+    let mut response = Response::new(Body::new(Padded { sent: 0, size }));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
     response
 }
 

@@ -2,6 +2,15 @@
 //! use them: `/o/oauth2/auth` (consent, answered at once with a redirect) and
 //! `/token` (authorization code, refresh token and JWT bearer grants), and the
 //! access tokens they issue.
+//!
+//! PKCE (RFC 7636), as Google implements it for installed apps: a
+//! `code_challenge` at `/o/oauth2/auth` (`code_challenge_method` `S256` or
+//! `plain`, the default) binds the code to its verifier, and the code grant
+//! then needs `code_verifier` whose challenge is that one; else 400
+//! `invalid_grant` ("Missing code verifier." / "Invalid code verifier.", the
+//! answers clients report). Divergences: a failed verifier does not use up
+//! the code (Google does not say); a verifier sent for a code asked without a
+//! challenge is ignored.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -121,6 +130,8 @@ struct AuthCode {
     grant: Grant,
     redirect_uri: String,
     used: bool,
+    /// PKCE: (`code_challenge_method`, `code_challenge`) of the consent.
+    challenge: Option<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -134,6 +145,9 @@ pub struct Auth {
     codes: HashMap<String, AuthCode>,
     /// Domain-wide delegation granted to the service account.
     pub delegation: Delegation,
+    /// The user refuses consent: `/o/oauth2/auth` redirects with
+    /// `error=access_denied`.
+    pub deny_consent: bool,
     counter: u64,
     salt: u64,
     public_key: Vec<u8>,
@@ -188,6 +202,7 @@ impl Auth {
             refresh: HashMap::new(),
             codes: HashMap::new(),
             delegation: Delegation::default(),
+            deny_consent: false,
             counter: 0,
             salt,
             public_key: pair.public().as_ref().to_vec(),
@@ -315,6 +330,45 @@ impl Auth {
                 format!("Error 400: invalid_scope. Some requested scopes were invalid: {bad}"),
             ));
         }
+        let challenge = match (param(q, "code_challenge"), param(q, "code_challenge_method")) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err((400, "Error 400: invalid_request. Missing code_challenge.".into()));
+            }
+            (Some(challenge), method) => {
+                let method = method.unwrap_or("plain");
+                if method != "S256" && method != "plain" {
+                    return Err((
+                        400,
+                        format!("Error 400: invalid_request. Invalid code_challenge_method: {method}"),
+                    ));
+                }
+                // RFC 7636 §4.2: 43 to 128 unreserved characters.
+                let well_formed = (43..=128).contains(&challenge.len())
+                    && challenge
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+                if !well_formed {
+                    return Err((400, "Error 400: invalid_request. Invalid code_challenge.".into()));
+                }
+                Some((method.to_string(), challenge.to_string()))
+            }
+        };
+        let mut location = redirect_uri.to_string();
+        // Google answers `http://localhost:PORT/?...` for a redirect URI without a path.
+        let host_and_path = location.split_once("://").map(|(_, rest)| rest).unwrap_or_default();
+        if !host_and_path.contains(['/', '?']) {
+            location.push('/');
+        }
+        location.push(if location.contains('?') { '&' } else { '?' });
+        if self.deny_consent {
+            // Google's answer when the user clicks "Cancel" on the consent page.
+            location.push_str("error=access_denied");
+            if let Some(state) = param(q, "state") {
+                location.push_str(&format!("&state={}", encode_component(state)));
+            }
+            return Ok(location);
+        }
         let code = self.fresh("4/0Afake-");
         let grant = Grant {
             user: self.user.clone(),
@@ -327,15 +381,9 @@ impl Auth {
                 grant,
                 redirect_uri: redirect_uri.to_string(),
                 used: false,
+                challenge,
             },
         );
-        let mut location = redirect_uri.to_string();
-        // Google answers `http://localhost:PORT/?...` for a redirect URI without a path.
-        let host_and_path = location.split_once("://").map(|(_, rest)| rest).unwrap_or_default();
-        if !host_and_path.contains(['/', '?']) {
-            location.push('/');
-        }
-        location.push(if location.contains('?') { '&' } else { '?' });
         if let Some(state) = param(q, "state") {
             location.push_str(&format!("state={}&", encode_component(state)));
         }
@@ -365,6 +413,19 @@ impl Auth {
                 }
                 if entry.grant.client_id != param(form, "client_id").unwrap_or_default() {
                     return Err(OAuthError::new(400, "invalid_grant", "Bad Request"));
+                }
+                if let Some((method, challenge)) = &entry.challenge {
+                    let verifier = param(form, "code_verifier")
+                        .ok_or_else(|| OAuthError::new(400, "invalid_grant", "Missing code verifier."))?;
+                    let computed = if method == "S256" {
+                        use sha2::Digest as _;
+                        data_encoding::BASE64URL_NOPAD.encode(&sha2::Sha256::digest(verifier.as_bytes()))
+                    } else {
+                        verifier.to_string()
+                    };
+                    if &computed != challenge {
+                        return Err(OAuthError::new(400, "invalid_grant", "Invalid code verifier."));
+                    }
                 }
                 entry.used = true;
                 let grant = entry.grant.clone();

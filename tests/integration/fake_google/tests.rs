@@ -1652,6 +1652,112 @@ async fn fake_google_oauth_code_refresh_and_revocation() {
     assert!(fake.secrets().contains(&refresh_token));
 }
 
+/// The code of a consent asked with `query_tail` (PKCE parameters, state)
+/// for redirect URI `http://127.0.0.1:1`: (status, Location).
+async fn consent(fake: &FakeGoogle, query_tail: &str) -> (u16, Option<String>) {
+    let url = format!(
+        "{}?client_id={}&redirect_uri=http://127.0.0.1:1&response_type=code&scope={FREEBUSY}{query_tail}",
+        fake.auth_uri(),
+        super::CLIENT_ID
+    );
+    let (status, location, _) = http("GET", &url, None).await;
+    (status, location)
+}
+
+fn query_param(location: &str, name: &str) -> Option<String> {
+    let uri: axum::http::Uri = location.parse().expect("a URI");
+    let pairs: Vec<(String, String)> = axum::extract::Query::try_from_uri(&uri).expect("a query").0;
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+#[tokio::test]
+async fn fake_google_pkce_binds_the_code_to_the_verifier_of_its_challenge() {
+    let fake = FakeGoogle::start();
+    // RFC 7636, Appendix B.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let (status, location) = consent(
+        &fake,
+        &format!("&state=st4te&code_challenge={challenge}&code_challenge_method=S256"),
+    )
+    .await;
+    assert_eq!(status, 302);
+    let location = location.expect("a redirect");
+    assert_eq!(query_param(&location, "state").as_deref(), Some("st4te"));
+    let code = query_param(&location, "code").expect("a code");
+    let redeem = |verifier: Option<&'static str>| {
+        let code = code.clone();
+        let token_uri = fake.token_uri();
+        async move {
+            let mut form = vec![
+                ("grant_type", "authorization_code"),
+                ("client_id", super::CLIENT_ID),
+                ("client_secret", super::CLIENT_SECRET),
+                ("redirect_uri", "http://127.0.0.1:1"),
+                ("code", code.as_str()),
+            ];
+            if let Some(v) = verifier {
+                form.push(("code_verifier", v));
+            }
+            let (status, _, body) = http("POST", &token_uri, Some(&form[..])).await;
+            (status, serde_json::from_str::<Value>(&body).unwrap_or(Value::Null))
+        }
+    };
+    let wrong = redeem(Some("wrong-verifier-wrong-verifier-wrong-verifier-0")).await;
+    assert_eq!(
+        wrong,
+        (
+            400,
+            json!({"error": "invalid_grant", "error_description": "Invalid code verifier."})
+        )
+    );
+    let missing = redeem(None).await;
+    assert_eq!(
+        missing,
+        (
+            400,
+            json!({"error": "invalid_grant", "error_description": "Missing code verifier."})
+        )
+    );
+    // The challenge itself is not the verifier.
+    assert_eq!(redeem(Some(challenge)).await.0, 400);
+    let right = redeem(Some(verifier)).await;
+    assert_eq!(right.0, 200, "{}", right.1);
+    assert!(right.1["refresh_token"].is_string());
+    assert_eq!(redeem(Some(verifier)).await.0, 400, "a code is redeemed once");
+
+    // `plain` (the default method): the verifier is the challenge.
+    let (_, location) = consent(&fake, &format!("&code_challenge={verifier}")).await;
+    let code = query_param(&location.unwrap(), "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", super::CLIENT_ID),
+        ("client_secret", super::CLIENT_SECRET),
+        ("redirect_uri", "http://127.0.0.1:1"),
+        ("code", code.as_str()),
+        ("code_verifier", verifier),
+    ];
+    assert_eq!(http("POST", &fake.token_uri(), Some(&form[..])).await.0, 200);
+
+    // Malformed challenges are refused at the consent page.
+    for tail in [
+        "&code_challenge=short&code_challenge_method=S256".to_string(),
+        format!("&code_challenge={challenge}&code_challenge_method=S512"),
+        "&code_challenge_method=S256".to_string(),
+    ] {
+        assert_eq!(consent(&fake, &tail).await.0, 400, "{tail}");
+    }
+
+    // A refused consent: Google's redirect carries the error and the state.
+    fake.deny_consent(true);
+    let (status, location) = consent(&fake, "&state=st4te").await;
+    assert_eq!(status, 302);
+    let location = location.unwrap();
+    assert_eq!(query_param(&location, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query_param(&location, "state").as_deref(), Some("st4te"));
+    assert_eq!(query_param(&location, "code"), None);
+}
+
 #[tokio::test]
 async fn fake_google_service_account_jwt_grant_acts_for_the_subject() {
     let fake = FakeGoogle::start();

@@ -1,29 +1,26 @@
-//! `liaison auth`, the one-time authorization: for the installed kind,
-//! yup-oauth2's installed flow with a loopback redirect (the consent URL
-//! printed, a browser opened), its result stored in the token file through
-//! [`TokenFileSink`] and proved by one refresh; for a service account, one
-//! token fetched. The only place that may show a consent page.
+//! `liaison auth`, the one-time authorization: for the installed kind, the
+//! authorization-code flow with a loopback redirect, `state` and PKCE (S256)
+//! — the consent URL printed and a browser opened, the redirect accepted only
+//! with this authorization's `state` (`loopback`), the code redeemed with its
+//! verifier, the token stored and proved by one refresh; for a service
+//! account, one token fetched. The only place that may show a consent page.
+//!
+//! Not yup-oauth2's installed flow, which sends neither `state` nor a PKCE
+//! challenge and takes the first `?code=` any local process sends to its
+//! port; yup-oauth2 still serves the service accounts (`tokens`).
 
 use std::fmt;
-use std::future::Future;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::time::Duration;
 
-use jiff::Timestamp;
-use secrecy::SecretString;
-use yup_oauth2::authenticator_delegate::InstalledFlowDelegate;
-use yup_oauth2::storage::{TokenInfo, TokenStorage, TokenStorageError};
-use yup_oauth2::{CustomHyperClientBuilder, InstalledFlowReturnMethod};
-
 use super::error::TokenError;
-use super::refresh::TOKEN_TIMEOUT;
-use super::token_store::StoredToken;
-use super::tokens::{TokenSource, token_error_from_yup};
+use super::loopback::{Answer, Loopback};
+use super::pkce::{Pkce, new_state};
+use super::refresh::{InstalledTokens, TOKEN_TIMEOUT};
+use super::tokens::TokenSource;
 use crate::calendar::CalendarError;
 use crate::calendar::google::scopes::SCOPES;
-use crate::calendar::http::http_client;
 use crate::config::Config;
 
 /// How long `liaison auth` waits for the browser to come back.
@@ -52,8 +49,9 @@ pub enum AuthReport {
 
 /// Runs the one-time authorization `calendar.google.auth` names. The installed
 /// flow prints the consent URL on stdout (alone on its line), opens a browser
-/// unless told not to, waits for the loopback redirect, stores the token and
-/// proves it can be refreshed; the service-account flow fetches one token.
+/// unless told not to, waits for the loopback redirect of this authorization,
+/// stores the token and proves it can be refreshed; the service-account flow
+/// fetches one token.
 pub async fn authorize(cfg: &Config, options: AuthOptions) -> Result<AuthReport, CalendarError> {
     match TokenSource::from_config(cfg).await? {
         TokenSource::Installed(tokens) => {
@@ -61,42 +59,7 @@ pub async fn authorize(cfg: &Config, options: AuthOptions) -> Result<AuthReport,
                 path: cfg.state_dir.clone(),
                 source,
             })?;
-            let sink = TokenFileSink {
-                path: tokens.path.clone(),
-                client_id: tokens.client.client_id.clone(),
-            };
-            let consent = yup_oauth2::InstalledFlowAuthenticator::with_client(
-                tokens.client.to_application_secret(),
-                InstalledFlowReturnMethod::HTTPRedirect,
-                CustomHyperClientBuilder::from(http_client()),
-            )
-            .flow_delegate(Box::new(ConsentPage {
-                open_browser: options.open_browser,
-            }))
-            // `prompt=consent` makes Google issue a refresh token even when this
-            // client was authorized before; without it a second `liaison auth`
-            // would get an access token only, useless after an hour.
-            .force_account_selection(true)
-            // The code exchange at the token endpoint, up to the answer's
-            // head: without this, a server that accepts and never answers
-            // holds `liaison auth` until the consent timeout (10 minutes),
-            // long after the browser came back.
-            .with_timeout(TOKEN_TIMEOUT)
-            .with_storage(Box::new(sink))
-            .build()
-            .await
-            .map_err(|e| CalendarError::Transient(format!("cannot start the authorization: {e}")))?;
-            match tokio::time::timeout(CONSENT_TIMEOUT, consent.token(&SCOPES)).await {
-                Err(_) => {
-                    return Err(CalendarError::Unauthorized(format!(
-                        "no answer from the browser within {} minutes",
-                        CONSENT_TIMEOUT.as_secs() / 60
-                    )));
-                }
-                Ok(Err(e)) => return Err(consent_error(e).into()),
-                Ok(Ok(_)) => {}
-            }
-            let granted = tokens.refresh_now().await?;
+            let granted = consent(&tokens, options).await?;
             if let Some(granted) = &granted
                 && let Some(missing) = SCOPES.iter().find(|s| !granted.iter().any(|g| g == *s))
             {
@@ -123,17 +86,98 @@ pub async fn authorize(cfg: &Config, options: AuthOptions) -> Result<AuthReport,
     }
 }
 
-fn consent_error(e: yup_oauth2::Error) -> TokenError {
-    use yup_oauth2::error::AuthErrorCode as Code;
-    match e {
-        yup_oauth2::Error::AuthError(a) if a.error == Code::AccessDenied => {
-            TokenError::Unauthorized(format!("access was not granted on Google's consent page ({a})"))
+/// The installed flow: consent in the browser, the code redeemed and stored,
+/// one refresh; answers the scopes Google says it granted.
+async fn consent(tokens: &InstalledTokens, options: AuthOptions) -> Result<Option<Vec<String>>, CalendarError> {
+    let state = new_state();
+    let pkce = Pkce::new();
+    let listener = Loopback::bind(state.clone())
+        .await
+        .map_err(|e| CalendarError::Transient(format!("cannot listen on 127.0.0.1 for the browser: {e}")))?;
+    let redirect_uri = listener.redirect_uri();
+    let url = consent_url(
+        &tokens.client.auth_uri,
+        &tokens.client.client_id,
+        &redirect_uri,
+        &state,
+        &pkce,
+    );
+    present(url.as_str(), options.open_browser);
+    let answer = match tokio::time::timeout(CONSENT_TIMEOUT, listener.wait()).await {
+        Err(_) => {
+            return Err(CalendarError::Unauthorized(format!(
+                "no answer from the browser within {} minutes",
+                CONSENT_TIMEOUT.as_secs() / 60
+            )));
         }
-        yup_oauth2::Error::AuthError(a) => {
-            TokenError::Unauthorized(format!("Google refused the authorization code ({a})"))
+        Ok(Err(e)) => {
+            return Err(CalendarError::Transient(format!(
+                "the listener for the browser failed: {e}"
+            )));
         }
-        yup_oauth2::Error::StorageError(s) => TokenError::Unauthorized(format!("cannot store the token: {s}")),
-        other => token_error_from_yup(other),
+        Ok(Ok(answer)) => answer,
+    };
+    let code = match answer {
+        Answer::Code(code) => code,
+        Answer::Refused { error, description } => return Err(refusal(&error, description.as_deref()).into()),
+    };
+    let token = tokens
+        .redeem_code(&code, &redirect_uri, pkce.verifier(), &SCOPES)
+        .await?;
+    token.save(&tokens.path).map_err(|source| CalendarError::Io {
+        path: tokens.path.clone(),
+        source,
+    })?;
+    Ok(tokens.refresh_now().await?)
+}
+
+/// The consent page's URL: Google's parameters for an installed app, this
+/// authorization's `state` and PKCE challenge.
+fn consent_url(auth_uri: &url::Url, client_id: &str, redirect_uri: &str, state: &str, pkce: &Pkce) -> url::Url {
+    let mut url = auth_uri.clone();
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("scope", &SCOPES.join(" "))
+        // A refresh token, the only thing that lasts.
+        .append_pair("access_type", "offline")
+        // `consent` makes Google issue a refresh token even when this client
+        // was authorized before (without it a second `liaison auth` would
+        // get an access token only, useless after an hour);
+        // `select_account` lets the user pick the organizer's account.
+        .append_pair("prompt", "select_account consent")
+        .append_pair("state", state)
+        .append_pair("code_challenge", &pkce.challenge)
+        .append_pair("code_challenge_method", Pkce::METHOD);
+    url
+}
+
+/// Google's `error` on the redirect, in plain words.
+fn refusal(error: &str, description: Option<&str>) -> TokenError {
+    let detail = description.map(|d| format!(": {d}")).unwrap_or_default();
+    TokenError::Unauthorized(if error == "access_denied" {
+        format!("access was not granted on Google's consent page ({error}{detail})")
+    } else {
+        format!("Google's consent page answered with an error ({error}{detail})")
+    })
+}
+
+/// Prints the URL alone on its line on stdout (so a script can follow it)
+/// and opens a browser when asked.
+fn present(url: &str, open_browser: bool) {
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "Open this page in a browser, sign in with the organizer's Google account and allow access:"
+        );
+        let _ = writeln!(out, "{url}");
+        let _ = writeln!(out, "Waiting for Google to send the browser back here...");
+        let _ = out.flush();
+    }
+    if open_browser {
+        open_in_browser(url);
     }
 }
 
@@ -161,37 +205,6 @@ impl fmt::Display for AuthReport {
     }
 }
 
-/// yup-oauth2's delegate for `liaison auth`: prints the URL, opens a browser.
-struct ConsentPage {
-    open_browser: bool,
-}
-
-impl InstalledFlowDelegate for ConsentPage {
-    fn present_user_url<'a>(
-        &'a self,
-        url: &'a str,
-        _need_code: bool,
-    ) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>> {
-        Box::pin(async move {
-            {
-                // The URL alone on its line, on stdout, so a script can follow it.
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(
-                    out,
-                    "Open this page in a browser, sign in with the organizer's Google account and allow access:"
-                );
-                let _ = writeln!(out, "{url}");
-                let _ = writeln!(out, "Waiting for Google to send the browser back here...");
-                let _ = out.flush();
-            }
-            if self.open_browser {
-                open_in_browser(url);
-            }
-            Ok(String::new())
-        })
-    }
-}
-
 /// Best effort: without a desktop the printed URL is all there is.
 fn open_in_browser(url: &str) {
     let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
@@ -210,72 +223,47 @@ fn open_in_browser(url: &str) {
     }
 }
 
-/// yup-oauth2's token storage during `liaison auth`: writes what the consent
-/// produced to the token file, and never offers a stored token, so that
-/// `liaison auth` always asks Google afresh (the user may switch accounts).
-struct TokenFileSink {
-    path: PathBuf,
-    client_id: String,
-}
-
-#[async_trait::async_trait]
-impl TokenStorage for TokenFileSink {
-    async fn set(&self, scopes: &[&str], token: TokenInfo) -> Result<(), TokenStorageError> {
-        let refresh_token = token.refresh_token.ok_or(TokenStorageError::Other(
-            "Google's answer has no refresh token, so liaison could not renew access; run `liaison auth` again".into(),
-        ))?;
-        let expires_at = token
-            .expires_at
-            .and_then(|at| Timestamp::from_second(at.unix_timestamp()).ok());
-        let stored = StoredToken {
-            client_id: self.client_id.clone(),
-            refresh_token: SecretString::from(refresh_token),
-            access_token: token.access_token.map(SecretString::from),
-            expires_at,
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            authorized_at: Timestamp::now(),
-        };
-        stored.save(&self.path).map_err(TokenStorageError::Io)
-    }
-
-    async fn get(&self, _scopes: &[&str]) -> Option<TokenInfo> {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
 
-    use secrecy::ExposeSecret as _;
-
-    use super::super::token_store::token_path;
     use super::*;
     use crate::calendar::google::scopes::{SCOPE_EVENTS, SCOPE_FREEBUSY};
 
-    #[tokio::test]
-    async fn the_consent_sink_stores_what_google_granted_and_refuses_a_missing_refresh_token() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = token_path(dir.path());
-        let sink = TokenFileSink {
-            path: path.clone(),
-            client_id: "c".into(),
-        };
-        let info = |refresh: Option<&str>| TokenInfo {
-            access_token: Some("ya29.a".into()),
-            refresh_token: refresh.map(String::from),
-            expires_at: None,
-            id_token: None,
-        };
-        assert!(sink.get(&SCOPES).await.is_none(), "liaison auth always asks afresh");
-        let err = sink.set(&SCOPES, info(None)).await.unwrap_err();
-        assert!(err.to_string().contains("no refresh token"), "{err}");
-        assert!(!path.exists());
-        sink.set(&SCOPES, info(Some("1//r"))).await.unwrap();
-        let stored = StoredToken::load(&path).unwrap().unwrap();
-        assert_eq!(stored.scopes, SCOPES);
-        assert_eq!(stored.client_id, "c");
-        assert_eq!(stored.refresh_token.expose_secret(), "1//r");
+    #[test]
+    fn the_consent_url_carries_state_and_an_s256_challenge() {
+        let auth_uri = url::Url::parse("http://127.0.0.1:9/o/oauth2/auth?hd=example.org").unwrap();
+        let pkce = Pkce::new();
+        let url = consent_url(&auth_uri, "123.apps", "http://127.0.0.1:4711", "the-state", &pkce);
+        let pairs: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("hd"), Some("example.org"), "the URI's own query is kept");
+        assert_eq!(get("client_id"), Some("123.apps"));
+        assert_eq!(get("redirect_uri"), Some("http://127.0.0.1:4711"));
+        assert_eq!(get("response_type"), Some("code"));
+        assert_eq!(get("scope"), Some(SCOPES.join(" ").as_str()));
+        assert_eq!(get("access_type"), Some("offline"));
+        assert_eq!(get("state"), Some("the-state"));
+        assert_eq!(
+            get("code_challenge"),
+            Some(super::super::pkce::s256(pkce.verifier()).as_str())
+        );
+        assert_eq!(get("code_challenge_method"), Some("S256"));
+        assert!(!url.as_str().contains(pkce.verifier()), "the verifier never travels");
+    }
+
+    #[test]
+    fn a_refused_consent_is_said_plainly() {
+        let denied = CalendarError::from(refusal("access_denied", None)).to_string();
+        assert_eq!(
+            denied,
+            "authorization needed: access was not granted on Google's consent page (access_denied); run `liaison auth`"
+        );
+        let other = refusal("invalid_scope", Some("Some requested scopes were invalid.")).to_string();
+        assert!(
+            other.contains("(invalid_scope: Some requested scopes were invalid.)"),
+            "{other}"
+        );
     }
 
     #[test]

@@ -1,15 +1,24 @@
 //! The credential files the configuration names: the OAuth client JSON of
 //! the installed kind (`client_secret`) and the service-account key
 //! (`service_account_key`), read and checked without ever quoting them.
+//!
+//! The URLs liaison sends to (`auth_uri` and `token_uri` of the client,
+//! `token_uri` of the key) are parsed here, at load, with the rule of
+//! [`endpoint_url`]: https, or plain http to this machine only. The other
+//! URLs of these files (`redirect_uris`, `auth_provider_x509_cert_url`,
+//! `client_x509_cert_url`, a key's `auth_uri`) are never opened, so they are
+//! not judged: older desktop clients list `urn:ietf:wg:oauth:2.0:oob` among
+//! their redirect URIs, and refusing it would refuse a good file.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
-use yup_oauth2::{ApplicationSecret, ServiceAccountKey};
+use yup_oauth2::ServiceAccountKey;
 
 use crate::calendar::CalendarError;
+use crate::config::endpoint_url;
 
 /// The OAuth client JSON downloaded from Google Cloud (`installed` or `web`).
 #[derive(Clone, Debug)]
@@ -17,7 +26,9 @@ pub struct ClientSecret {
     pub path: PathBuf,
     pub client_id: String,
     pub(super) secret: SecretString,
-    pub auth_uri: String,
+    /// Where the browser is sent for consent.
+    pub auth_uri: url::Url,
+    /// Where codes and refresh tokens are exchanged for access tokens.
     pub token_uri: String,
 }
 
@@ -55,11 +66,8 @@ impl ClientSecret {
             "neither \"installed\" nor \"web\" is present; expected the JSON of an OAuth client of type \"Desktop app\""
                 .to_string()
         })?;
-        for (key, value) in [("auth_uri", &app.auth_uri), ("token_uri", &app.token_uri)] {
-            if !(value.starts_with("https://") || value.starts_with("http://")) {
-                return Err(format!("{key} {value:?} is not an http(s) URL"));
-            }
-        }
+        let auth_uri = endpoint_url(&app.auth_uri).map_err(|e| format!("auth_uri {e}"))?;
+        endpoint_url(&app.token_uri).map_err(|e| format!("token_uri {e}"))?;
         if app.client_id.trim().is_empty() || app.client_secret.is_empty() {
             return Err("client_id or client_secret is empty".into());
         }
@@ -67,19 +75,10 @@ impl ClientSecret {
             path: path.to_path_buf(),
             client_id: app.client_id,
             secret: SecretString::from(app.client_secret),
-            auth_uri: app.auth_uri,
+            auth_uri,
+            // As written (checked above): the exact URL, as the file names it.
             token_uri: app.token_uri,
         })
-    }
-
-    pub(super) fn to_application_secret(&self) -> ApplicationSecret {
-        ApplicationSecret {
-            client_id: self.client_id.clone(),
-            client_secret: self.secret.expose_secret().to_string(),
-            auth_uri: self.auth_uri.clone(),
-            token_uri: self.token_uri.clone(),
-            ..ApplicationSecret::default()
-        }
     }
 }
 
@@ -124,9 +123,9 @@ impl ServiceAccount {
         if !key.private_key.contains("PRIVATE KEY-----") {
             return Err("private_key is not a PEM private key".into());
         }
-        if !(key.token_uri.starts_with("https://") || key.token_uri.starts_with("http://")) {
-            return Err(format!("token_uri {:?} is not an http(s) URL", key.token_uri));
-        }
+        // yup-oauth2 builds its request from the text as it is and panics on
+        // one that does not parse (a trailing space did): checked here.
+        endpoint_url(&key.token_uri).map_err(|e| format!("token_uri {e}"))?;
         Ok(ServiceAccount {
             path: path.to_path_buf(),
             client_email: key.client_email.clone(),
@@ -160,6 +159,8 @@ pub(super) fn json_problem(e: &serde_json::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret as _;
+
     use super::super::fixtures::client;
     use super::*;
 
@@ -167,11 +168,9 @@ mod tests {
     fn the_client_secret_honours_its_uris_and_never_prints_the_secret() {
         let c = client();
         assert_eq!(c.client_id, "123.apps.googleusercontent.com");
-        assert_eq!(c.auth_uri, "http://127.0.0.1:9/o/oauth2/auth");
+        assert_eq!(c.auth_uri.as_str(), "http://127.0.0.1:9/o/oauth2/auth");
         assert_eq!(c.token_uri, "http://127.0.0.1:9/token");
-        let app = c.to_application_secret();
-        assert_eq!(app.token_uri, c.token_uri);
-        assert_eq!(app.client_secret, "GOCSPX-very-secret");
+        assert_eq!(c.secret.expose_secret(), "GOCSPX-very-secret");
         let debug = format!("{c:?}");
         assert!(!debug.contains("very-secret"), "{debug}");
         assert!(debug.contains("REDACTED"), "{debug}");
@@ -189,6 +188,14 @@ mod tests {
             (
                 r#"{"installed":{"client_id":"i","client_secret":"s3cr3t","auth_uri":"file:///x","token_uri":"https://t"}}"#,
                 "auth_uri \"file:///x\" is not an http(s) URL",
+            ),
+            (
+                r#"{"installed":{"client_id":"i","client_secret":"s3cr3t","auth_uri":"https://a","token_uri":"https://t/token "}}"#,
+                "token_uri \"https://t/token \" contains a space",
+            ),
+            (
+                r#"{"installed":{"client_id":"i","client_secret":"s3cr3t","auth_uri":"http://accounts.example.org/auth","token_uri":"https://t"}}"#,
+                "auth_uri \"http://accounts.example.org/auth\" is plain http to another machine",
             ),
             (
                 r#"{"web":{"client_id":"i","client_secret":"","auth_uri":"https://a","token_uri":"https://t"}}"#,
@@ -226,5 +233,16 @@ mod tests {
             err.contains("not a PEM private key") && !err.contains("TOPSECRET"),
             "{err}"
         );
+        for (token_uri, expected) in [
+            (
+                "http://127.0.0.1:9/token ",
+                "token_uri \"http://127.0.0.1:9/token \" contains a space",
+            ),
+            ("http://oauth2.example.org/token", "is plain http to another machine"),
+        ] {
+            let bad = json.replace("http://127.0.0.1:9/token", token_uri);
+            let err = ServiceAccount::parse(bad.as_bytes(), Path::new("key.json")).unwrap_err();
+            assert!(err.contains(expected), "{err}");
+        }
     }
 }

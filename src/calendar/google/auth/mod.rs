@@ -3,7 +3,8 @@
 //!
 //! Two kinds, as `calendar.google.auth` says:
 //! - `installed`: an OAuth client of type "Desktop app". `liaison auth` runs
-//!   yup-oauth2's installed flow with a loopback redirect and stores the result
+//!   the authorization-code flow with a loopback redirect, `state` and PKCE
+//!   (ours: yup-oauth2's installed flow has neither) and stores the result
 //!   in `state_dir/token.json` (0600 temporary file, fsync, rename).
 //!   Afterwards `refresh::InstalledTokens` only ever *refreshes* that token and can
 //!   never show a consent page.
@@ -29,8 +30,12 @@
 //! - `error`: [`TokenError`], why no token could be had.
 //! - `credentials`: the OAuth client JSON and the service-account key.
 //! - `token_store`: `token.json`, read and written atomically.
-//! - `refresh`: the installed kind's tokens, our own refresh, `invalid_grant`.
+//! - `refresh`: the installed kind's tokens, our own refresh, `invalid_grant`,
+//!   and the redemption of a consent's code.
 //! - `tokens`: [`TokenSource`] (installed or service account) for the hub.
+//! - `pkce`: a consent's PKCE verifier and challenge, and its `state`.
+//! - `loopback`: the listener the browser comes back to, which accepts only
+//!   this consent's `state`.
 //! - `consent`: `liaison auth`, the loopback flow.
 //! - `check`: what `liaison check` says about the credentials.
 
@@ -40,6 +45,8 @@ mod credentials;
 mod error;
 #[cfg(test)]
 mod fixtures;
+mod loopback;
+mod pkce;
 mod refresh;
 mod token_store;
 mod tokens;
@@ -49,6 +56,7 @@ pub use self::consent::{AuthOptions, AuthReport, CONSENT_TIMEOUT, authorize};
 pub use self::credentials::{ClientSecret, ServiceAccount};
 pub use self::error::TokenError;
 pub use self::refresh::TOKEN_TIMEOUT;
+pub(crate) use self::refresh::{Grant, parse_token_answer};
 #[cfg(test)]
 pub(crate) use self::token_store::StoredToken;
 pub use self::token_store::{TOKEN_FILE, token_path};

@@ -2,7 +2,9 @@
 //! own refresh-token grant (RFC 6749 §6) at the client secret's `token_uri`,
 //! whose refusal (`invalid_grant`, often the 7-day expiry of apps in
 //! "Testing") is explained in plain words. Never asks for consent; see the
-//! `auth` module for why the refresh is not left to yup-oauth2.
+//! `auth` module for why the refresh is not left to yup-oauth2. Also the
+//! one redemption of an authorization code with its PKCE verifier (RFC 6749
+//! §4.1.3, RFC 7636 §4.5) for `liaison auth`: the same endpoint and answer.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -42,7 +44,14 @@ pub(crate) struct InstalledTokens {
     state: tokio::sync::Mutex<Option<StoredToken>>,
 }
 
-/// What a successful refresh gave.
+/// Which grant a token request makes, for its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grant {
+    Refresh,
+    Code,
+}
+
+/// What a successful refresh (or code redemption) gave.
 #[derive(Debug)]
 pub(crate) struct Refreshed {
     access_token: SecretString,
@@ -153,6 +162,41 @@ impl InstalledTokens {
         Ok((token, granted))
     }
 
+    /// Redeems the authorization code of `liaison auth` with its PKCE
+    /// verifier, and answers the token to store: `scopes` are those asked
+    /// for, when Google's answer does not list the granted ones.
+    pub(super) async fn redeem_code(
+        &self,
+        code: &SecretString,
+        redirect_uri: &str,
+        verifier: &str,
+        scopes: &[&str],
+    ) -> Result<StoredToken, TokenError> {
+        let form = [
+            ("code", code.expose_secret()),
+            ("client_id", self.client.client_id.as_str()),
+            ("client_secret", self.client.secret.expose_secret()),
+            ("redirect_uri", redirect_uri),
+            ("grant_type", "authorization_code"),
+            ("code_verifier", verifier),
+        ];
+        let (status, body) = self.post_form(&form).await?;
+        let granted = parse_token_answer(status, &body, Timestamp::now(), &self.client.path, Grant::Code)?;
+        let refresh_token = granted.refresh_token.ok_or_else(|| {
+            TokenError::Unauthorized("Google's answer has no refresh token, so liaison could not renew access".into())
+        })?;
+        Ok(StoredToken {
+            client_id: self.client.client_id.clone(),
+            refresh_token,
+            access_token: Some(granted.access_token),
+            expires_at: granted.expires_at,
+            scopes: granted
+                .scopes
+                .unwrap_or_else(|| scopes.iter().map(|s| s.to_string()).collect()),
+            authorized_at: Timestamp::now(),
+        })
+    }
+
     /// One refresh-token grant (RFC 6749 §6) at the client secret's `token_uri`.
     async fn refresh(&self, refresh_token: &SecretString) -> Result<Refreshed, TokenError> {
         let form = [
@@ -160,11 +204,22 @@ impl InstalledTokens {
             ("client_secret", self.client.secret.expose_secret()),
             ("refresh_token", refresh_token.expose_secret()),
             ("grant_type", "refresh_token"),
-        ]
-        .iter()
-        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, FORM_VALUE)))
-        .collect::<Vec<_>>()
-        .join("&");
+        ];
+        let (status, body) = self.post_form(&form).await?;
+        parse_token_answer(status, &body, Timestamp::now(), &self.client.path, Grant::Refresh)
+    }
+
+    /// POSTs a form to the client secret's `token_uri`, within [`TOKEN_TIMEOUT`];
+    /// answers the status and body, whatever the status.
+    async fn post_form(
+        &self,
+        pairs: &[(&str, &str)],
+    ) -> Result<(u16, google_calendar3::hyper::body::Bytes), TokenError> {
+        let form = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, FORM_VALUE)))
+            .collect::<Vec<_>>()
+            .join("&");
         let request = hyper::Request::post(&self.client.token_uri)
             .header(hyper::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form)
@@ -184,13 +239,18 @@ impl InstalledTokens {
             .await
             .map_err(|_| unreachable(format!("did not answer within {}s", TOKEN_TIMEOUT.as_secs())))?
             .map_err(|e| unreachable(e.to_string()))?;
-        let (status, body) = (answer.status, answer.body);
-        parse_token_answer(status, &body, Timestamp::now(), &self.client.path)
+        Ok((answer.status, answer.body))
     }
 }
 
-/// Reads the token endpoint's answer to a refresh.
-fn parse_token_answer(status: u16, body: &[u8], now: Timestamp, client_path: &Path) -> Result<Refreshed, TokenError> {
+/// Reads the token endpoint's answer to a refresh or a code redemption.
+pub(crate) fn parse_token_answer(
+    status: u16,
+    body: &[u8],
+    now: Timestamp,
+    client_path: &Path,
+    grant: Grant,
+) -> Result<Refreshed, TokenError> {
     #[derive(Deserialize)]
     struct Granted {
         access_token: Option<String>,
@@ -249,12 +309,18 @@ fn parse_token_answer(status: u16, body: &[u8], now: Timestamp, client_path: &Pa
         None => refused.error.clone(),
     };
     Err(TokenError::Unauthorized(match refused.error.as_str() {
+        // A code is refused when it expired (minutes), was used, or its PKCE
+        // verifier does not match: only a new consent helps.
+        "invalid_grant" | "invalid_request" if grant == Grant::Code => {
+            format!("Google refused the authorization code ({what})")
+        }
         "invalid_grant" => format!("Google refused the stored authorization ({what}): {INVALID_GRANT_HINT}"),
         "invalid_client" | "unauthorized_client" => format!(
             "Google does not accept the OAuth client of {} ({what}): was it deleted, or its secret reset? \
              Download its JSON again from Google Cloud",
             client_path.display()
         ),
+        _ if grant == Grant::Code => format!("Google's token endpoint refused the authorization code ({what})"),
         _ => format!("Google's token endpoint refused the refresh ({what})"),
     }))
 }
@@ -343,6 +409,7 @@ mod tests {
             br#"{"access_token":"ya29.new","expires_in":3599,"scope":"https://www.googleapis.com/auth/calendar.freebusy https://www.googleapis.com/auth/calendar.events.owned","token_type":"Bearer"}"#,
             now,
             p,
+            Grant::Refresh,
         )
         .unwrap();
         assert_eq!(ok.access_token.expose_secret(), "ya29.new");
@@ -355,6 +422,7 @@ mod tests {
             br#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#,
             now,
             p,
+            Grant::Refresh,
         )
         .unwrap_err();
         let TokenError::Unauthorized(message) = &invalid_grant else {
@@ -369,6 +437,22 @@ mod tests {
         let shown = CalendarError::from(invalid_grant).to_string();
         assert!(shown.ends_with("; run `liaison auth`"), "{shown}");
 
+        // The same refusal of a code: no word of a stored authorization.
+        let bad_code = parse_token_answer(
+            400,
+            br#"{"error":"invalid_grant","error_description":"Invalid code verifier."}"#,
+            now,
+            p,
+            Grant::Code,
+        )
+        .unwrap_err();
+        assert_eq!(
+            bad_code,
+            TokenError::Unauthorized(
+                "Google refused the authorization code (invalid_grant: Invalid code verifier.)".into()
+            )
+        );
+
         let cases: [(u16, &[u8], &str); 7] = [
             (401, br#"{"error":"invalid_client"}"#, "unauthorized"),
             (400, br#"{"error":"unauthorized_client"}"#, "unauthorized"),
@@ -379,7 +463,7 @@ mod tests {
             (200, b"not json", "transient"),
         ];
         for (status, body, expected) in cases {
-            let got = match parse_token_answer(status, body, now, p) {
+            let got = match parse_token_answer(status, body, now, p, Grant::Refresh) {
                 Err(TokenError::Unauthorized(_)) => "unauthorized",
                 Err(TokenError::Transient(_)) => "transient",
                 Ok(_) => "ok",

@@ -45,7 +45,7 @@ impl ServiceAccountTokens {
             path: account.path.display().to_string(),
             line: None,
             // The io::Error says what is wrong with the key; it never quotes it.
-            message: format!("the service-account key cannot be used: {e}"),
+            message: format!("its private_key cannot be used: {e}"),
         })?;
         Ok(ServiceAccountTokens {
             auth,
@@ -94,7 +94,7 @@ impl ServiceAccountTokens {
 }
 
 /// yup-oauth2's errors by what the caller does next.
-pub(super) fn token_error_from_yup(e: yup_oauth2::Error) -> TokenError {
+fn token_error_from_yup(e: yup_oauth2::Error) -> TokenError {
     use yup_oauth2::Error as Y;
     match e {
         Y::HttpError(_) | Y::HttpClientError(_) | Y::JSONError(_) | Y::MissingAccessToken => {

@@ -221,3 +221,24 @@ async fn a_service_account_without_delegation_is_told_what_to_add() {
     }
     assert!(!text.contains("PRIVATE KEY"), "{text}");
 }
+
+/// Found by the fuzz tests (tests/fuzz): a private key that does not read
+/// was refused without naming the key `private_key`.
+#[tokio::test]
+async fn a_private_key_that_does_not_read_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = service_account_config(dir.path(), "https://oauth2.example.com");
+    let key = dir.path().join("key.json");
+    let damaged = std::fs::read_to_string(&key)
+        .unwrap()
+        .replace("-----BEGIN PRIVATE KEY-----", ",----BEGIN PRIVATE KEY-----");
+    std::fs::write(&key, damaged).unwrap();
+    let err = describe_credentials(&cfg, Timestamp::now()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(err.is_bad_input(), "{err:?}");
+    assert!(
+        text.starts_with(&format!("{}: its private_key cannot be used", key.display())),
+        "{text}"
+    );
+    assert!(!text.contains("MIIE"), "{text}");
+}

@@ -1,0 +1,226 @@
+//! What of the shared HTTP layer is CalDAV's: one request, sent with the
+//! account's Basic credentials through [`Caller::run`] (pacing, a timeout per
+//! attempt, retries of what may pass), and a failed answer read into the
+//! neutral [`ApiError`] classes. A caller names the statuses it handles
+//! itself (a 412 on a conditional PUT, a 404 on a GET); every other non-2xx
+//! status is a failure.
+
+use std::time::Duration;
+
+use google_calendar3::hyper::Request;
+use url::Url;
+
+use super::credentials::Credentials;
+use crate::calendar::http::{Answer, ApiError, Caller, Classify, ExchangeError, HttpClient, Timing};
+
+/// The service as messages name it.
+pub const SERVICE: &str = "the CalDAV server";
+
+/// Client-side pacing: a CalDAV server is often a small machine; ten
+/// requests a second keeps liaison a polite client of it.
+pub const REQUESTS_PER_SECOND: u32 = 10;
+
+/// The most of an error body a message quotes.
+const DETAIL_CHARS: usize = 200;
+
+/// One request liaison sends.
+pub struct Call<'a> {
+    pub method: &'static str,
+    pub url: &'a Url,
+    /// `Depth`, `If-Match`, `If-None-Match`, `Content-Type`, ...
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+    /// Non-2xx statuses that are answers for this caller, not failures.
+    pub accept: &'a [u16],
+}
+
+impl<'a> Call<'a> {
+    pub fn new(method: &'static str, url: &'a Url) -> Call<'a> {
+        Call {
+            method,
+            url,
+            headers: Vec::new(),
+            body: String::new(),
+            accept: &[],
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Call<'a> {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// An XML body (PROPFIND, REPORT).
+    pub fn xml(self, body: String) -> Call<'a> {
+        let mut call = self.header("Content-Type", "application/xml; charset=utf-8");
+        call.body = body;
+        call
+    }
+
+    /// An iCalendar body (PUT, an outbox POST).
+    pub fn ical(self, body: String) -> Call<'a> {
+        let mut call = self.header("Content-Type", "text/calendar; charset=utf-8");
+        call.body = body;
+        call
+    }
+
+    pub fn accepting(mut self, statuses: &'a [u16]) -> Call<'a> {
+        self.accept = statuses;
+        self
+    }
+}
+
+/// One failed attempt, before classification.
+enum Failure {
+    Exchange(ExchangeError),
+    Status(Answer),
+    Build(String),
+}
+
+/// Reads failures into classes; knows the user for the 401 message.
+struct Classifier<'a> {
+    username: &'a str,
+    url: &'a Url,
+}
+
+impl Classify<Failure> for Classifier<'_> {
+    fn classify(&self, failure: Failure) -> ApiError {
+        match failure {
+            Failure::Exchange(e) => e.classify(SERVICE),
+            Failure::Build(m) => ApiError::Invalid(m),
+            Failure::Status(answer) => {
+                let detail = detail(&answer);
+                match answer.status {
+                    // Basic credentials do not expire: nothing to renew.
+                    401 => ApiError::Unauthorized {
+                        message: format!(
+                            "{SERVICE} at {} refused the password of user {:?} (HTTP 401{detail}); check \
+                             calendar.caldav.username and calendar.caldav.password_file (iCloud and Fastmail \
+                             need an app password)",
+                            origin(self.url),
+                            self.username
+                        ),
+                        expired: false,
+                    },
+                    403 => ApiError::Refused(format!("{SERVICE} forbids it (HTTP 403{detail})")),
+                    507 => ApiError::Quota(format!("{SERVICE} has no room left (HTTP 507{detail})")),
+                    status => ApiError::from_status(
+                        SERVICE,
+                        status,
+                        detail.trim_start_matches(": "),
+                        answer.retry_after(jiff::Timestamp::now()),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// The scheme, host and port of `url`, for messages.
+pub fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// ": <the start of the body>" for a message, or nothing for an empty body.
+fn detail(answer: &Answer) -> String {
+    let text = String::from_utf8_lossy(&answer.body);
+    let flat: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(DETAIL_CHARS)
+        .collect();
+    if flat.is_empty() {
+        String::new()
+    } else {
+        format!(": {flat}")
+    }
+}
+
+/// The CalDAV account's requests.
+pub struct Dav {
+    caller: Caller,
+    client: HttpClient,
+    credentials: Credentials,
+}
+
+impl std::fmt::Debug for Dav {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dav")
+            .field("caller", &self.caller)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dav {
+    pub fn new(client: HttpClient, credentials: Credentials, timing: Timing) -> Dav {
+        Dav {
+            caller: Caller::new(SERVICE, REQUESTS_PER_SECOND, timing),
+            client,
+            credentials,
+        }
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.caller.requests()
+    }
+
+    /// How long after a write was sent the server may still apply it: the
+    /// last attempt may start up to the retry budget after the first, and
+    /// take one call timeout.
+    pub fn write_timeout(&self) -> Duration {
+        let timing = self.caller.timing();
+        timing.call_timeout.saturating_add(timing.retry_budget)
+    }
+
+    /// Sends `call` (retried while what failed may pass); a 2xx or accepted
+    /// status is the answer, anything else its class.
+    pub async fn send(&self, call: &Call<'_>) -> Result<Answer, ApiError> {
+        let what = format!("{} {}", call.method, call.url.path());
+        let classifier = Classifier {
+            username: &self.credentials.username,
+            url: call.url,
+        };
+        self.caller
+            .run(&what, &classifier, || async {
+                let mut builder = Request::builder()
+                    .method(call.method)
+                    .uri(call.url.as_str())
+                    .header("Authorization", self.credentials.authorization())
+                    .header("User-Agent", concat!("liaison/", env!("CARGO_PKG_VERSION")));
+                for (name, value) in &call.headers {
+                    builder = builder.header(*name, value.as_str());
+                }
+                let request = builder
+                    .body(call.body.clone())
+                    .map_err(|e| Failure::Build(format!("{what}: cannot build the request: {e}")))?;
+                let answer = self
+                    .caller
+                    .send(&self.client, request)
+                    .await
+                    .map_err(Failure::Exchange)?;
+                if answer.is_success() || call.accept.contains(&answer.status) {
+                    Ok(answer)
+                } else {
+                    Err(Failure::Status(answer))
+                }
+            })
+            .await
+    }
+}
+
+/// The ETag of an answer, as sent (quotes included).
+pub fn etag(answer: &Answer) -> Option<String> {
+    answer
+        .headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The body of an answer as text.
+pub fn body_text(answer: &Answer) -> String {
+    String::from_utf8_lossy(&answer.body).into_owned()
+}

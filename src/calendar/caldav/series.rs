@@ -1,0 +1,469 @@
+//! Liaison's series on the server: create (PUT with `If-None-Match: *`, a
+//! 412 verified with a GET), read one or all, end early, move one
+//! occurrence, cancel — the organizer's resource and, under `write-each`,
+//! the copy in each attendee's calendar (same name, same UID).
+//!
+//! A run that stops between the organizer's PUT and the copies leaves the
+//! organizer's resource marked (`ical::COPIES_PENDING`); the next read of
+//! the series that settles it (the change feed, the lookup of a pending
+//! intent, a retried create) writes the missing copies and clears the mark.
+//!
+//! A server that refuses a UID used under another name (`C:no-uid-conflict`:
+//! 412 from Xandikos, 409 from Radicale) holds the series elsewhere: it is
+//! found by UID with a `calendar-query` and used at that href.
+//!
+//! Every change is a GET, an edit of the text and a PUT with `If-Match` on
+//! the ETag read: a person's concurrent edit is never overwritten (a 412
+//! reads the new version and applies the edit to it, once more).
+
+use std::sync::PoisonError;
+
+use url::Url;
+
+use super::CaldavProvider;
+use super::client::{Call, body_text, etag};
+use super::ical::{self, Resource, SeriesData};
+use super::xml;
+use crate::calendar::http::ApiError;
+use crate::calendar::{CalendarError, CreateOutcome, DeleteOutcome, EndOutcome, SeriesRequest};
+use crate::config::CaldavDeliver;
+use crate::core::interval::Interval;
+
+/// Tries of a read-edit-write when someone else writes in between.
+const EDIT_TRIES: usize = 3;
+
+/// What a PUT with `If-None-Match: *` found.
+enum PutNew {
+    /// Written; the new ETag when the server sent it.
+    Created(Option<String>),
+    /// The name is taken (412).
+    Exists,
+    /// The UID is used by another resource of the collection.
+    UidElsewhere,
+}
+
+/// A resource as read: its text and ETag.
+pub struct Fetched {
+    pub text: String,
+    pub etag: Option<String>,
+}
+
+impl CaldavProvider {
+    /// The URL of the series `id` in the collection `collection`.
+    pub(super) fn resource_url(&self, collection: &Url, id: &str) -> Result<Url, CalendarError> {
+        collection
+            .join(&format!("{id}.ics"))
+            .map_err(|e| self.invalid("resource", format!("{collection}{id}.ics: {e}")))
+    }
+
+    /// The collection liaison writes the series to.
+    pub(super) async fn organizer_collection(&self) -> Result<Url, CalendarError> {
+        match &self.configured_calendar {
+            Some(url) => Ok(url.clone()),
+            None => Ok(self.discovered().await?.organizer_calendar.clone()),
+        }
+    }
+
+    /// GET of one resource; `None` when it does not exist.
+    pub(super) async fn fetch(&self, url: &Url) -> Result<Option<Fetched>, CalendarError> {
+        let call = Call::new("GET", url).accepting(&[404, 410]);
+        let answer = self.dav.send(&call).await.map_err(|e| self.error("GET", e))?;
+        if answer.status == 404 || answer.status == 410 {
+            return Ok(None);
+        }
+        Ok(Some(Fetched {
+            etag: etag(&answer),
+            text: body_text(&answer),
+        }))
+    }
+
+    /// The series in the organizer's resource `id`, with its answers (the
+    /// organizer's copy only), occurrences and copies, for a lookup that
+    /// settles it: copies a stopped run left unwritten are written.
+    pub(super) async fn look_up(&self, id: &str) -> Result<Option<SeriesData>, CalendarError> {
+        let Some((url, fetched)) = self.locate(id).await? else {
+            return Ok(None);
+        };
+        let data = self.parse_series(&url, &fetched.text)?;
+        if let Some(data) = &data {
+            self.complete_copies(&url, data, &fetched.text).await?;
+        }
+        Ok(data)
+    }
+
+    /// The organizer's resource of series `id` and its content: at
+    /// `<id>.ics`, or where a `calendar-query` by UID finds it.
+    async fn locate(&self, id: &str) -> Result<Option<(Url, Fetched)>, CalendarError> {
+        let collection = self.organizer_collection().await?;
+        let known = self
+            .hrefs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned();
+        let url = match known {
+            Some(url) => url,
+            None => self.resource_url(&collection, id)?,
+        };
+        if let Some(fetched) = self.fetch(&url).await? {
+            return Ok(Some((url, fetched)));
+        }
+        let Some((url, fetched)) = self.find_by_uid(&collection, id).await? else {
+            return Ok(None);
+        };
+        tracing::info!(id = %id, href = %url, "series found by its UID under another name; used there");
+        self.hrefs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.to_string(), url.clone());
+        Ok(Some((url, fetched)))
+    }
+
+    /// The resource of `collection` whose event has the UID `uid`.
+    async fn find_by_uid(&self, collection: &Url, uid: &str) -> Result<Option<(Url, Fetched)>, CalendarError> {
+        let call = Call::new("REPORT", collection)
+            .header("Depth", "1")
+            .xml(xml::calendar_query_uid(uid));
+        let answer = self
+            .dav
+            .send(&call)
+            .await
+            .map_err(|e| self.error("calendar-query by UID", e))?;
+        let ms = xml::parse_multistatus(&body_text(&answer)).map_err(|m| self.invalid("calendar-query by UID", m))?;
+        for response in &ms.responses {
+            let Some(data) = response.prop(xml::CALENDAR_DATA) else {
+                continue;
+            };
+            // The server filtered; the UID is checked again here.
+            let same = Resource::parse(&data.text)
+                .ok()
+                .and_then(|r| r.uid())
+                .is_some_and(|u| u == uid);
+            if !same {
+                continue;
+            }
+            let url = collection
+                .join(&response.href)
+                .map_err(|e| self.invalid("calendar-query by UID", format!("{}: {e}", response.href)))?;
+            return Ok(Some((
+                url,
+                Fetched {
+                    text: data.text.clone(),
+                    etag: response.prop(xml::GETETAG).map(|e| e.text.trim().to_string()),
+                },
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Writes the copies `data` lists and clears the organizer's mark, when
+    /// the resource at `url` (content `text`) is marked: a run stopped
+    /// between the organizer's PUT and its copies. A copy that exists is
+    /// kept; one its calendar refuses is logged and left.
+    pub(super) async fn complete_copies(&self, url: &Url, data: &SeriesData, text: &str) -> Result<(), CalendarError> {
+        if !data.copies_pending {
+            return Ok(());
+        }
+        let id = &data.series.request.event_id;
+        if self.reads_only.load(std::sync::atomic::Ordering::SeqCst) {
+            tracing::info!(id = %id, "attendee copies an earlier run left unwritten: written by the next real run");
+            return Ok(());
+        }
+        if data.series.active {
+            let copy = ical::copy_of(text);
+            for copy_url in self.copy_list(data) {
+                match self.put_new(&copy_url, &copy).await {
+                    Ok(PutNew::Created(_)) => {
+                        tracing::info!(id = %id, copy = %copy_url, "wrote an attendee copy an earlier run left unwritten")
+                    }
+                    Ok(PutNew::Exists | PutNew::UidElsewhere) => {}
+                    Err(e @ (ApiError::Refused(_) | ApiError::NotFound(_) | ApiError::Invalid(_))) => {
+                        tracing::warn!(id = %id, copy = %copy_url, error = %e, "the attendee copy cannot be written")
+                    }
+                    Err(e) => return Err(self.error("PUT", e)),
+                }
+            }
+        }
+        self.edit(url, |t| Ok(ical::copies_written(t))).await?;
+        Ok(())
+    }
+
+    pub(super) fn parse_series(&self, url: &Url, text: &str) -> Result<Option<SeriesData>, CalendarError> {
+        Resource::parse(text)
+            .and_then(|r| r.series())
+            .map_err(|m| self.invalid("read", format!("{url}: {m}")))
+    }
+
+    /// The attendee copies of `series`: `(email, url)` of each attendee whose
+    /// collection is configured, under `write-each`.
+    pub(super) fn copy_urls(&self, series: &SeriesRequest) -> Result<Vec<(String, Url)>, CalendarError> {
+        if self.settings.deliver != CaldavDeliver::WriteEach {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for attendee in &series.attendees {
+            if let Some(collection) = self.collection_of(&attendee.email) {
+                out.push((
+                    attendee.email.clone(),
+                    self.resource_url(&collection, &series.event_id)?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// PUT of a new resource.
+    async fn put_new(&self, url: &Url, text: &str) -> Result<PutNew, ApiError> {
+        let call = Call::new("PUT", url)
+            .header("If-None-Match", "*")
+            .ical(text.to_string())
+            .accepting(&[409, 412]);
+        let answer = self.dav.send(&call).await?;
+        let uid_elsewhere = || xml::names_precondition(&body_text(&answer), (xml::CALDAV, "no-uid-conflict"));
+        Ok(match answer.status {
+            409 | 412 if uid_elsewhere() => PutNew::UidElsewhere,
+            412 => PutNew::Exists,
+            409 => return Err(ApiError::Duplicate),
+            _ => PutNew::Created(etag(&answer)),
+        })
+    }
+
+    pub(super) async fn create(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
+        let collection = self.organizer_collection().await?;
+        let url = self.resource_url(&collection, &series.event_id)?;
+        let copies = self.copy_urls(series)?;
+        let copy_list: Vec<String> = copies.iter().map(|(_, u)| u.to_string()).collect();
+        let invalid = |m: String| self.invalid("PUT", format!("cannot book series {:?}: {m}", series.event_id));
+        let mut master = ical::render(series, &self.settings.organizer, &self.instance, &copy_list).map_err(invalid)?;
+        if !copies.is_empty() {
+            master = ical::mark_copies_pending(&master).map_err(invalid)?;
+        }
+        let put = match self.put_new(&url, &master).await {
+            Ok(put) => put,
+            // A missing or forbidden collection is everyone's problem: every booking would meet it.
+            Err(e) => return Err(self.error("PUT", e)),
+        };
+        let (outcome, url, written) = match put {
+            PutNew::Created(tag) => {
+                #[cfg(feature = "test-hooks")]
+                crate::test_hooks::pause_point("caldav_after_organizer_put");
+                (CreateOutcome::Created, url, tag.map(|t| (master.clone(), t)))
+            }
+            // The name is taken, or the UID is used under another name. Ours
+            // (same pair and term) means it is booked already, also when our
+            // own earlier attempt got through.
+            PutNew::Exists | PutNew::UidElsewhere => {
+                let Some((url, fetched)) = self.locate(&series.event_id).await? else {
+                    return Err(CalendarError::Transient(format!(
+                        "PUT {url}: the server says it exists but it cannot be read, nor found by its UID"
+                    )));
+                };
+                match self.parse_series(&url, &fetched.text)? {
+                    Some(found) if !found.series.active => {
+                        return Err(CalendarError::IdCancelled(series.event_id.clone()));
+                    }
+                    Some(found)
+                        if (&found.series.request.pair, found.series.request.term) == (&series.pair, series.term) =>
+                    {
+                        if !found.copies_pending {
+                            // Its copies were written with it; one missing
+                            // now is one its owner deleted.
+                            return Ok(CreateOutcome::AlreadyExists);
+                        }
+                        (CreateOutcome::AlreadyExists, url, None)
+                    }
+                    _ => {
+                        return Err(self.invalid(
+                            "PUT",
+                            format!(
+                                "{url} is taken by another event, not the series of {}|{}",
+                                series.pair.0, series.pair.1
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        // The copies (write-each): the same event in each attendee's
+        // calendar. One that exists already is the one an earlier try wrote.
+        let copy = ical::render(series, &self.settings.organizer, &self.instance, &[]).map_err(invalid)?;
+        for (email, copy_url) in &copies {
+            match self.put_new(copy_url, &copy).await {
+                Ok(_) => {}
+                Err(
+                    e @ (ApiError::Refused(_) | ApiError::NotFound(_) | ApiError::Invalid(_) | ApiError::Duplicate),
+                ) => {
+                    return Err(CalendarError::Refused(format!(
+                        "the copy of series {} in {email}'s calendar {copy_url}: {e}",
+                        series.event_id
+                    )));
+                }
+                Err(e) => return Err(self.error("PUT", e)),
+            }
+        }
+        if !copies.is_empty() {
+            self.clear_copies_pending(&url, written).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Clears the organizer's mark once its copies are written: one PUT on
+    /// the ETag of our own write when the server sent it, else a read first.
+    async fn clear_copies_pending(&self, url: &Url, written: Option<(String, String)>) -> Result<(), CalendarError> {
+        if let Some((text, tag)) = written {
+            let call = Call::new("PUT", url)
+                .header("If-Match", tag)
+                .ical(ical::copies_written(&text))
+                .accepting(&[412]);
+            let answer = self.dav.send(&call).await.map_err(|e| self.error("PUT", e))?;
+            if answer.status != 412 {
+                return Ok(());
+            }
+        }
+        self.edit(url, |t| Ok(ical::copies_written(t))).await?;
+        Ok(())
+    }
+
+    /// Reads `url`, applies `edit` and writes it back with `If-Match`; a
+    /// 412 (someone wrote in between) reads again. `Ok(false)` when the
+    /// resource is gone.
+    async fn edit<F>(&self, url: &Url, edit: F) -> Result<bool, CalendarError>
+    where
+        F: Fn(&str) -> Result<String, String>,
+    {
+        for _ in 0..EDIT_TRIES {
+            let Some(fetched) = self.fetch(url).await? else {
+                return Ok(false);
+            };
+            let text = edit(&fetched.text).map_err(|m| self.invalid("edit", format!("{url}: {m}")))?;
+            let mut call = Call::new("PUT", url).ical(text).accepting(&[412, 404]);
+            if let Some(tag) = &fetched.etag {
+                call = call.header("If-Match", tag.clone());
+            }
+            let answer = self.dav.send(&call).await.map_err(|e| self.error("PUT", e))?;
+            match answer.status {
+                412 => continue,
+                404 => return Ok(false),
+                _ => return Ok(true),
+            }
+        }
+        Err(CalendarError::Transient(format!(
+            "{url} kept changing while liaison edited it; tried {EDIT_TRIES} times"
+        )))
+    }
+
+    /// The organizer's resource and the copies it names.
+    async fn with_copies(&self, id: &str) -> Result<Option<(Url, SeriesData)>, CalendarError> {
+        let Some((url, fetched)) = self.locate(id).await? else {
+            return Ok(None);
+        };
+        Ok(self.parse_series(&url, &fetched.text)?.map(|d| (url, d)))
+    }
+
+    pub(super) fn copy_list(&self, data: &SeriesData) -> Vec<Url> {
+        data.copies.iter().filter_map(|c| Url::parse(c).ok()).collect()
+    }
+
+    pub(super) async fn end(&self, id: &str, until: jiff::Timestamp) -> Result<EndOutcome, CalendarError> {
+        let Some((url, data)) = self.with_copies(id).await? else {
+            return Ok(EndOutcome::AlreadyGone);
+        };
+        if !data.series.active {
+            return Ok(EndOutcome::AlreadyGone);
+        }
+        let edit = |text: &str| ical::end_early(text, until);
+        // Copies first: the organizer's resource, which lists them, goes
+        // last, so a retry after a failure reaches every copy again.
+        for copy in self.copy_list(&data) {
+            self.edit(&copy, edit).await?;
+        }
+        Ok(if self.edit(&url, edit).await? {
+            EndOutcome::Ended
+        } else {
+            EndOutcome::AlreadyGone
+        })
+    }
+
+    pub(super) async fn delete(&self, id: &str) -> Result<DeleteOutcome, CalendarError> {
+        let Some((url, data)) = self.with_copies(id).await? else {
+            return Ok(DeleteOutcome::AlreadyGone);
+        };
+        for copy in self.copy_list(&data) {
+            let call = Call::new("DELETE", &copy).accepting(&[404, 410]);
+            self.dav.send(&call).await.map_err(|e| self.error("DELETE", e))?;
+        }
+        for _ in 0..EDIT_TRIES {
+            let Some(fetched) = self.fetch(&url).await? else {
+                return Ok(DeleteOutcome::AlreadyGone);
+            };
+            let mut call = Call::new("DELETE", &url).accepting(&[404, 410, 412]);
+            if let Some(tag) = &fetched.etag {
+                call = call.header("If-Match", tag.clone());
+            }
+            let answer = self.dav.send(&call).await.map_err(|e| self.error("DELETE", e))?;
+            match answer.status {
+                412 => continue,
+                404 | 410 => return Ok(DeleteOutcome::AlreadyGone),
+                _ => return Ok(DeleteOutcome::Deleted),
+            }
+        }
+        Err(CalendarError::Transient(format!(
+            "{url} kept changing while liaison deleted it"
+        )))
+    }
+
+    pub(super) async fn move_one(
+        &self,
+        series_id: &str,
+        instance_id: &str,
+        to: Interval,
+        zone: &str,
+    ) -> Result<(), CalendarError> {
+        let original = ical::original_of(series_id, instance_id).ok_or_else(|| {
+            self.invalid(
+                "move",
+                format!("{instance_id:?} is not an occurrence of series {series_id}"),
+            )
+        })?;
+        let Some((url, data)) = self.with_copies(series_id).await? else {
+            return Err(CalendarError::NotFound(format!("series {series_id}")));
+        };
+        let edit = |text: &str| ical::move_occurrence(text, original, to, zone);
+        for copy in self.copy_list(&data) {
+            self.edit(&copy, edit).await?;
+        }
+        if self.edit(&url, edit).await? {
+            Ok(())
+        } else {
+            Err(CalendarError::NotFound(format!("series {series_id}")))
+        }
+    }
+
+    /// Every series in the organizer's calendar (one `calendar-query`).
+    pub(super) async fn all_series(&self) -> Result<Vec<SeriesData>, CalendarError> {
+        let collection = self.organizer_collection().await?;
+        let body = xml::calendar_query_all();
+        let call = Call::new("REPORT", &collection).header("Depth", "1").xml(body);
+        let answer = self
+            .dav
+            .send(&call)
+            .await
+            .map_err(|e| self.error("calendar-query", e))?;
+        let ms = xml::parse_multistatus(&body_text(&answer)).map_err(|m| self.invalid("calendar-query", m))?;
+        let mut out = Vec::new();
+        for response in &ms.responses {
+            let Some(data) = response.prop(xml::CALENDAR_DATA) else {
+                continue;
+            };
+            match Resource::parse(&data.text).and_then(|r| r.series()) {
+                Ok(Some(series)) => out.push(series),
+                Ok(None) => {}
+                // One damaged event must not block reading the others.
+                Err(message) => {
+                    tracing::warn!(href = %response.href, %message, "skipping a liaison event that cannot be read")
+                }
+            }
+        }
+        Ok(out)
+    }
+}

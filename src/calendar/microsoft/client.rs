@@ -1,0 +1,268 @@
+//! What of the HTTP layer is Graph's: requests with the bearer token, sent
+//! one at a time through the shared [`Caller`] (pacing, timeout, retries on
+//! 429/503 with `Retry-After`), and Graph's error bodies
+//! (`{"error": {"code", "message"}}`, https://learn.microsoft.com/en-us/graph/errors)
+//! read into the neutral [`ApiError`] classes.
+//!
+//! Throttling: Graph answers 429 (and 503, 504) with `Retry-After`, which
+//! is waited for ("Wait the number of seconds specified in the Retry-After
+//! header", https://learn.microsoft.com/en-us/graph/throttling); a mailbox
+//! takes four requests at once at most
+//! (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits),
+//! and liaison's are sequential: one call at a time, paced.
+
+use std::time::Duration;
+
+use google_calendar3::hyper;
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::auth::{TokenError, TokenSource};
+use crate::calendar::http::{Answer, ApiError, Caller, Classify, ExchangeError, HttpClient, Timing, http_client};
+
+/// Graph's API root, with its version.
+pub const GRAPH_ROOT_URL: &str = "https://graph.microsoft.com/v1.0/";
+const SERVICE: &str = "Microsoft Graph";
+
+/// Codes of a 4xx that concern one attendee or one event, not every request.
+const REFUSED_CODES: [&str; 2] = ["ErrorInvalidRecipients", "ErrorSendAsDenied"];
+/// Codes of a mailbox that cannot take more (quota), which do not pass soon.
+const QUOTA_CODES: [&str; 2] = ["ErrorQuotaExceeded", "MailboxStoreUnavailable"];
+/// Codes of a delta token Graph no longer knows (410, or "a 40X-series
+/// error with error codes such as syncStateNotFound",
+/// https://learn.microsoft.com/en-us/graph/delta-query-overview).
+const EXPIRED_SYNC_CODES: [&str; 3] = ["syncStateNotFound", "syncStateInvalid", "resyncRequired"];
+
+/// One failed attempt.
+pub(crate) enum Failure {
+    Token(TokenError),
+    Exchange(ExchangeError),
+    Status(Answer),
+}
+
+struct Classifier<'a> {
+    tokens: &'a TokenSource,
+}
+
+impl Classify<Failure> for Classifier<'_> {
+    fn classify(&self, failure: Failure) -> ApiError {
+        match failure {
+            Failure::Token(TokenError::Transient(m)) => ApiError::transient(m),
+            Failure::Token(TokenError::Unauthorized(m)) => ApiError::Unauthorized {
+                message: m,
+                expired: false,
+            },
+            Failure::Exchange(e) => e.classify(SERVICE),
+            Failure::Status(answer) => classify(&answer),
+        }
+    }
+
+    async fn renew_credentials(&self) -> bool {
+        self.tokens.invalidate().await;
+        true
+    }
+}
+
+/// A non-2xx answer of Graph by what the caller does next.
+pub(crate) fn classify(answer: &Answer) -> ApiError {
+    let json: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    let code = json["error"]["code"].as_str().unwrap_or("");
+    let message = json["error"]["message"].as_str().unwrap_or("");
+    let described = if code.is_empty() {
+        format!("HTTP {}", answer.status)
+    } else {
+        format!("{message} ({code})")
+    };
+    let retry_after = answer.retry_after(Timestamp::now());
+    match answer.status {
+        401 => ApiError::Unauthorized {
+            message: format!("Microsoft Graph refused the access token: {described}"),
+            expired: true,
+        },
+        403 => ApiError::Unauthorized {
+            message: format!(
+                "Microsoft Graph denies access to the organizer's calendar: {described}; with auth = \"device_code\", \
+                 sign in as the organizer (a delegated grant reaches only the signed-in person's own calendar); with \
+                 client_credentials, the app needs Calendars.ReadWrite (admin consent) and, under an application access \
+                 policy, the organizer mailbox"
+            ),
+            expired: false,
+        },
+        status if EXPIRED_SYNC_CODES.iter().any(|c| c.eq_ignore_ascii_case(code)) && (400..500).contains(&status) => {
+            ApiError::Gone(described)
+        }
+        400 if REFUSED_CODES.contains(&code) => {
+            ApiError::Refused(format!("Microsoft Graph refuses an attendee: {described}"))
+        }
+        _ if QUOTA_CODES.contains(&code) => ApiError::Quota(described),
+        // ErrorIrresolvableConflict: another change of the same item at once.
+        409 => ApiError::transient(format!("{SERVICE} answered 409: {described}")),
+        status => ApiError::from_status(SERVICE, status, &described, retry_after),
+    }
+}
+
+/// Graph requests of one provider.
+pub(crate) struct Graph {
+    root: String,
+    pub(crate) tokens: TokenSource,
+    caller: Caller,
+    http: HttpClient,
+}
+
+impl Graph {
+    pub(crate) fn new(root: &str, tokens: TokenSource, requests_per_second: u32, timing: Timing) -> Graph {
+        let root = if root.ends_with('/') {
+            root.to_string()
+        } else {
+            format!("{root}/")
+        };
+        Graph {
+            root,
+            tokens,
+            caller: Caller::new(SERVICE, requests_per_second, timing),
+            http: http_client(),
+        }
+    }
+
+    pub(crate) fn requests(&self) -> u64 {
+        self.caller.requests()
+    }
+
+    pub(crate) fn timing(&self) -> &Timing {
+        self.caller.timing()
+    }
+
+    /// `path` under the API root, or an absolute link Graph gave (a
+    /// `nextLink` or `deltaLink`), which must stay under the root.
+    pub(crate) fn url(&self, path: &str) -> Result<String, ApiError> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            if !path.starts_with(&self.root) {
+                return Err(ApiError::Invalid(format!(
+                    "Microsoft Graph gave a link outside {}: {path}",
+                    self.root
+                )));
+            }
+            return Ok(path.to_string());
+        }
+        Ok(format!("{}{path}", self.root))
+    }
+
+    /// One Graph call: `Ok(None)` for an answer without a body (202, 204).
+    pub(crate) async fn call(
+        &self,
+        what: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        prefer: Option<&str>,
+    ) -> Result<Option<Value>, ApiError> {
+        let url = self.url(path)?;
+        let text = body.map(Value::to_string).unwrap_or_default();
+        let classifier = Classifier { tokens: &self.tokens };
+        let attempt = || {
+            let (url, text) = (url.clone(), text.clone());
+            async move {
+                let token = self.tokens.access_token().await.map_err(Failure::Token)?;
+                let mut b = hyper::Request::builder()
+                    .method(method)
+                    .uri(&url)
+                    .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(hyper::header::ACCEPT, "application/json");
+                if body.is_some() {
+                    b = b.header(hyper::header::CONTENT_TYPE, "application/json");
+                }
+                if let Some(p) = prefer {
+                    b = b.header("prefer", p);
+                }
+                let request = b.body(text).map_err(|e| {
+                    Failure::Token(TokenError::Unauthorized(format!(
+                        "the request URL {url:?} is not valid: {e}"
+                    )))
+                })?;
+                let answer = self.caller.send(&self.http, request).await.map_err(Failure::Exchange)?;
+                if answer.is_success() {
+                    Ok(answer)
+                } else {
+                    Err(Failure::Status(answer))
+                }
+            }
+        };
+        let answer = self.caller.run(what, &classifier, attempt).await?;
+        if answer.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&answer.body)
+            .map(Some)
+            .map_err(|e| ApiError::Invalid(format!("{SERVICE}'s answer to {what} cannot be read: {e}")))
+    }
+
+    /// The longest wait for one exchange, plus how long a call may retry.
+    pub(crate) fn write_bound(&self) -> Duration {
+        self.timing().call_timeout.saturating_add(self.timing().retry_budget)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use google_calendar3::hyper::HeaderMap;
+
+    fn answer(status: u16, body: &str, retry_after: Option<&str>) -> Answer {
+        let mut headers = HeaderMap::new();
+        if let Some(r) = retry_after {
+            headers.insert("retry-after", r.parse().unwrap());
+        }
+        Answer {
+            status,
+            headers,
+            body: body.as_bytes().to_vec().into(),
+        }
+    }
+
+    fn graph_error(code: &str) -> String {
+        serde_json::json!({"error": {"code": code, "message": "msg"}}).to_string()
+    }
+
+    #[test]
+    fn graph_errors_are_classified_by_what_the_caller_does_next() {
+        let kind = |e: &ApiError| match e {
+            ApiError::Unauthorized { expired: true, .. } => "token",
+            ApiError::Unauthorized { .. } => "unauthorized",
+            ApiError::NotFound(_) => "not found",
+            ApiError::Gone(_) => "gone",
+            ApiError::RateLimited { .. } => "rate",
+            ApiError::Transient { .. } => "transient",
+            ApiError::Refused(_) => "refused",
+            ApiError::Quota(_) => "quota",
+            ApiError::Invalid(_) => "invalid",
+            ApiError::Duplicate => "duplicate",
+        };
+        let cases = [
+            (401, "InvalidAuthenticationToken", "token"),
+            (403, "ErrorAccessDenied", "unauthorized"),
+            (404, "ErrorItemNotFound", "not found"),
+            (410, "syncStateNotFound", "gone"),
+            (400, "syncStateNotFound", "gone"),
+            (400, "resyncRequired", "gone"),
+            (429, "TooManyRequests", "rate"),
+            (503, "ServiceNotAvailable", "transient"),
+            (504, "GatewayTimeout", "transient"),
+            (409, "ErrorIrresolvableConflict", "transient"),
+            (400, "ErrorInvalidRecipients", "refused"),
+            (507, "ErrorQuotaExceeded", "quota"),
+            (400, "ErrorInvalidRequest", "invalid"),
+        ];
+        for (status, code, expected) in cases {
+            assert_eq!(
+                kind(&classify(&answer(status, &graph_error(code), None))),
+                expected,
+                "{status} {code}"
+            );
+        }
+        let limited = classify(&answer(429, &graph_error("TooManyRequests"), Some("7")));
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
+        let busy = classify(&answer(503, "<html>busy</html>", Some("2")));
+        assert_eq!(busy.retry_after(), Some(Duration::from_secs(2)));
+        assert!(busy.is_retryable());
+    }
+}

@@ -1,0 +1,471 @@
+//! liaison's series as Graph events, and back.
+//!
+//! What liaison manages on an event: `subject`, `body` (text), `location`,
+//! the two `attendees`, `start`/`end` (local time with a zone name, see
+//! `zones`), `recurrence` (weekly on the start's day, a `numbered` range of
+//! `count` occurrences; an `endDate` range once ended early), the Teams
+//! meeting when asked, `transactionId` (the deterministic id, so Graph drops
+//! a retried POST) and five `singleValueExtendedProperties` under liaison's
+//! GUID: `liaison` ("1"), `liaison_id`, `liaison_term`, `liaison_pair`,
+//! `liaison_instance`. Everything else belongs to the people.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+
+use super::zones::{graph_name, iana_name};
+use crate::calendar::{Attendee, AttendeeResponse, BookedSeries, Occurrence, SeriesDetails, SeriesRequest};
+use crate::core::interval::Interval;
+
+/// The property set of liaison's markers (DESIGN §5b).
+const GUID: &str = "{b0a1c7e2-3f5d-4c1a-9e4b-6c2d8f0a1e37}";
+pub(crate) const MARK: &str = "liaison";
+pub(crate) const ID: &str = "liaison_id";
+pub(crate) const TERM: &str = "liaison_term";
+pub(crate) const PAIR: &str = "liaison_pair";
+pub(crate) const INSTANCE: &str = "liaison_instance";
+const ALL: [&str; 5] = [MARK, ID, TERM, PAIR, INSTANCE];
+
+/// The id of a named String property of liaison's set.
+pub(crate) fn property_id(name: &str) -> String {
+    format!("String {GUID} Name {name}")
+}
+
+/// `$expand` that returns liaison's five properties with an event.
+pub(crate) fn expand() -> String {
+    let ids: Vec<String> = ALL.iter().map(|n| format!("id eq '{}'", property_id(n))).collect();
+    format!("singleValueExtendedProperties($filter={})", ids.join(" or "))
+}
+
+/// `$filter` of the events whose property `name` is `value` (a value liaison
+/// wrote: base32hex or "1", no quote to escape).
+pub(crate) fn filter(name: &str, value: &str) -> String {
+    format!(
+        "singleValueExtendedProperties/Any(ep: ep/id eq '{}' and ep/value eq '{}')",
+        property_id(name),
+        value.replace('\'', "''")
+    )
+}
+
+/// A civil time as Graph's `dateTime` wants it.
+fn local(dt: DateTime) -> String {
+    dt.strftime("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+fn weekday_name(dt: DateTime) -> &'static str {
+    use jiff::civil::Weekday::*;
+    match dt.weekday() {
+        Monday => "monday",
+        Tuesday => "tuesday",
+        Wednesday => "wednesday",
+        Thursday => "thursday",
+        Friday => "friday",
+        Saturday => "saturday",
+        Sunday => "sunday",
+    }
+}
+
+/// The recurrence of a weekly series starting at `start` (local in `zone`),
+/// with `range` (`numbered` or `endDate`).
+fn recurrence(start: DateTime, zone: &str, range: Value) -> Value {
+    let mut range = range;
+    range["startDate"] = json!(start.date().to_string());
+    range["recurrenceTimeZone"] = json!(graph_name(zone));
+    json!({
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [weekday_name(start)], "firstDayOfWeek": "monday"},
+        "range": range,
+    })
+}
+
+/// The body of `POST /events` for `req`, marked with `instance`.
+pub(crate) fn event_for(req: &SeriesRequest, teams: bool, instance: &str) -> Result<Value, String> {
+    let tz =
+        TimeZone::get(&req.zone).map_err(|_| format!("time zone {:?} is unknown; expected an IANA name", req.zone))?;
+    if req.count == 0 {
+        return Err("count is 0; expected at least one weekly occurrence".into());
+    }
+    if !req.duration.is_positive() {
+        return Err(format!("duration {} is not positive", req.duration));
+    }
+    let start = req
+        .start
+        .to_zoned_datetime(tz.clone())
+        .map_err(|e| format!("start {} is not a time in {}: {e}", req.start, req.zone))?;
+    let end = start
+        .timestamp()
+        .checked_add(req.duration)
+        .map_err(|e| e.to_string())?
+        .to_zoned_datetime(tz)
+        .datetime();
+    let zone = graph_name(&req.zone);
+    let mut props = vec![
+        json!({"id": property_id(MARK), "value": "1"}),
+        json!({"id": property_id(ID), "value": req.event_id}),
+        json!({"id": property_id(TERM), "value": req.term.to_string()}),
+        json!({"id": property_id(PAIR), "value": format!("{}|{}", req.pair.0, req.pair.1)}),
+    ];
+    if !instance.trim().is_empty() {
+        props.push(json!({"id": property_id(INSTANCE), "value": instance.trim()}));
+    }
+    let mut event = json!({
+        "subject": req.summary,
+        "body": {"contentType": "text", "content": req.description},
+        "start": {"dateTime": local(start.datetime()), "timeZone": zone},
+        "end": {"dateTime": local(end), "timeZone": zone},
+        "attendees": req.attendees.iter().map(|a| json!({
+            "emailAddress": {"address": a.email, "name": a.name},
+            "type": "required",
+        })).collect::<Vec<_>>(),
+        "recurrence": recurrence(start.datetime(), &req.zone, json!({"type": "numbered", "numberOfOccurrences": req.count})),
+        "transactionId": req.event_id,
+        "singleValueExtendedProperties": props,
+    });
+    if let Some(location) = &req.location {
+        event["location"] = json!({"displayName": location});
+    }
+    if teams {
+        event["isOnlineMeeting"] = json!(true);
+        event["onlineMeetingProvider"] = json!("teamsForBusiness");
+    }
+    Ok(event)
+}
+
+/// The body of `PATCH` on the master that ends `series` with the occurrence
+/// at `until`: the range becomes `endDate` = that occurrence's local date.
+pub(crate) fn ended(series: &SeriesRequest, until: Timestamp) -> Result<Value, String> {
+    let tz = TimeZone::get(&series.zone).map_err(|_| format!("time zone {:?} is unknown", series.zone))?;
+    let last = until.to_zoned_datetime(tz).date();
+    if last < series.start.date() {
+        return Err(format!(
+            "{until} is before the first occurrence ({}); such a series is cancelled, not ended",
+            series.start
+        ));
+    }
+    Ok(json!({
+        "recurrence": recurrence(series.start, &series.zone, json!({"type": "endDate", "endDate": last.to_string()})),
+    }))
+}
+
+/// The body of `PATCH` on an occurrence that moves it to `to`, written in `zone`.
+pub(crate) fn moved(to: Interval, zone: &str) -> Result<Value, String> {
+    let tz = TimeZone::get(zone).map_err(|_| format!("time zone {zone:?} is unknown"))?;
+    if to.end <= to.start {
+        return Err(format!("end {} is not after start {}", to.end, to.start));
+    }
+    let name = graph_name(zone);
+    Ok(json!({
+        "start": {"dateTime": local(to.start.to_zoned_datetime(tz.clone()).datetime()), "timeZone": name},
+        "end": {"dateTime": local(to.end.to_zoned_datetime(tz).datetime()), "timeZone": name},
+    }))
+}
+
+/// An instant from a `dateTimeTimeZone` (`2027-03-08T09:00:00.0000000`, UTC
+/// by default, or any zone Graph names).
+pub(crate) fn instant(v: &Value) -> Result<Timestamp, String> {
+    let text = v
+        .get("dateTime")
+        .and_then(Value::as_str)
+        .ok_or("a time without dateTime")?;
+    let zone = v.get("timeZone").and_then(Value::as_str).unwrap_or("UTC");
+    let iana = iana_name(zone, None).ok_or_else(|| format!("time zone {zone:?} is unknown"))?;
+    let tz = TimeZone::get(&iana).map_err(|e| e.to_string())?;
+    let civil: DateTime = text.parse().map_err(|_| format!("{text:?} is not a date and time"))?;
+    Ok(civil.to_zoned_datetime(tz).map_err(|e| e.to_string())?.timestamp())
+}
+
+/// liaison's properties of an event, by name (empty for others' events).
+fn markers(event: &Value) -> BTreeMap<&'static str, String> {
+    let mut out = BTreeMap::new();
+    for p in event["singleValueExtendedProperties"].as_array().into_iter().flatten() {
+        let id = p["id"].as_str().unwrap_or("");
+        for name in ALL {
+            // Names compare exactly, the GUID in any case (as Graph does).
+            if id.eq_ignore_ascii_case(&property_id(name)) && id.ends_with(&format!(" Name {name}")) {
+                out.insert(name, p["value"].as_str().unwrap_or("").trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The deterministic id an event carries, if it is liaison's.
+pub(crate) fn liaison_id(event: &Value) -> Option<String> {
+    let m = markers(event);
+    (m.get(MARK).map(String::as_str) == Some("1"))
+        .then(|| m.get(ID).cloned())
+        .flatten()
+}
+
+fn split_pair(text: &str) -> Option<(String, String)> {
+    let (a, b) = text.trim().split_once('|')?;
+    let valid = |e: &str| e.contains('@') && !e.trim().is_empty();
+    (valid(a) && valid(b)).then(|| (a.trim().to_string(), b.trim().to_string()))
+}
+
+/// The series a master event stands for (`Ok(None)`: not liaison's).
+pub(crate) fn series_of(event: &Value) -> Result<Option<SeriesDetails>, String> {
+    let m = markers(event);
+    if m.get(MARK).map(String::as_str) != Some("1") {
+        return Ok(None);
+    }
+    let need = |k: &str| m.get(k).ok_or_else(|| format!("liaison event without property {k}"));
+    let event_id = need(ID)?.clone();
+    let term: Date = need(TERM)?
+        .parse()
+        .map_err(|_| format!("{TERM} {:?} is not a date", m.get(TERM)))?;
+    let pair = split_pair(need(PAIR)?).ok_or_else(|| format!("{PAIR} {:?} is not two emails", m.get(PAIR)))?;
+    let range = &event["recurrence"]["range"];
+    let zone_name = range
+        .get("recurrenceTimeZone")
+        .and_then(Value::as_str)
+        .or_else(|| event.get("originalStartTimeZone").and_then(Value::as_str))
+        .ok_or("liaison event without a time zone")?;
+    let zone = iana_name(zone_name, None).ok_or_else(|| format!("time zone {zone_name:?} is unknown"))?;
+    let tz = TimeZone::get(&zone).map_err(|e| e.to_string())?;
+    let start = instant(&event["start"])?;
+    let end = instant(&event["end"])?;
+    let local_start = start.to_zoned_datetime(tz).datetime();
+    let count = match range.get("type").and_then(Value::as_str) {
+        Some("numbered") => range
+            .get("numberOfOccurrences")
+            .and_then(Value::as_u64)
+            .filter(|&n| n > 0)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or("a numbered range without a numberOfOccurrences from 1 to 4294967295")?,
+        Some("endDate") => {
+            let last: Date = range
+                .get("endDate")
+                .and_then(Value::as_str)
+                .and_then(|d| d.parse().ok())
+                .ok_or("an endDate range without endDate")?;
+            let days = local_start.date().until(last).map_err(|e| e.to_string())?.get_days();
+            if days < 0 {
+                return Err(format!("the series ends ({last}) before it starts"));
+            }
+            // `days` is not negative (checked above), so this cannot wrap.
+            (days / 7 + 1).unsigned_abs()
+        }
+        other => {
+            return Err(format!(
+                "recurrence range {other:?} is not liaison's (numbered or endDate)"
+            ));
+        }
+    };
+    if event["recurrence"]["pattern"]["type"].as_str() != Some("weekly") {
+        return Err("liaison event whose recurrence is not weekly".into());
+    }
+    let name_of = |email: &str| {
+        event["attendees"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|a| {
+                a["emailAddress"]["address"]
+                    .as_str()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(email))
+            })
+            .and_then(|a| a["emailAddress"]["name"].as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let attendees = [
+        Attendee {
+            email: pair.0.clone(),
+            name: name_of(&pair.0),
+        },
+        Attendee {
+            email: pair.1.clone(),
+            name: name_of(&pair.1),
+        },
+    ];
+    let series = BookedSeries {
+        request: SeriesRequest {
+            event_id,
+            term,
+            pair,
+            attendees,
+            summary: event["subject"].as_str().unwrap_or("").to_string(),
+            description: event["body"]["content"].as_str().unwrap_or("").to_string(),
+            location: event["location"]["displayName"]
+                .as_str()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string),
+            zone,
+            start: local_start,
+            duration: end.duration_since(start),
+            count,
+        },
+        active: event["isCancelled"].as_bool() != Some(true),
+        instance: m.get(INSTANCE).filter(|i| !i.is_empty()).cloned(),
+    };
+    Ok(Some(SeriesDetails {
+        series,
+        responses: responses(event),
+        conference_link: event["onlineMeeting"]["joinUrl"].as_str().map(str::to_string),
+    }))
+}
+
+/// Attendees' answers by lower-case address.
+pub(crate) fn responses(event: &Value) -> BTreeMap<String, AttendeeResponse> {
+    event["attendees"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            let response = match a["status"]["response"].as_str() {
+                Some("accepted") => AttendeeResponse::Accepted,
+                Some("declined") => AttendeeResponse::Declined,
+                Some("tentativelyAccepted") => AttendeeResponse::Tentative,
+                _ => AttendeeResponse::NeedsAction,
+            };
+            Some((a["emailAddress"]["address"].as_str()?.to_ascii_lowercase(), response))
+        })
+        .collect()
+}
+
+/// One occurrence (or exception) of a calendar view.
+pub(crate) fn occurrence_of(item: &Value) -> Result<Occurrence, String> {
+    let instance_id = item["id"].as_str().ok_or("an occurrence without id")?.to_string();
+    let start = instant(&item["start"])?;
+    let end = instant(&item["end"])?;
+    let original = match item.get("originalStart").and_then(Value::as_str) {
+        Some(text) => text
+            .parse::<Timestamp>()
+            .map_err(|_| format!("originalStart {text:?} is not an instant"))?,
+        None => start,
+    };
+    Ok(Occurrence {
+        instance_id,
+        original_start: original,
+        interval: Some(Interval::new(start, end)),
+        cancelled: item["isCancelled"].as_bool() == Some(true),
+        responses: responses(item),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+    use jiff::civil::date;
+
+    use super::*;
+
+    fn request(zone: &str) -> SeriesRequest {
+        SeriesRequest {
+            event_id: "bc8vvbippvfebm1ui2066cf64o".into(),
+            term: date(2027, 3, 8),
+            pair: ("ada@contoso.com".into(), "bo@contoso.com".into()),
+            attendees: [
+                Attendee {
+                    email: "ada@contoso.com".into(),
+                    name: "Ada".into(),
+                },
+                Attendee {
+                    email: "bo@contoso.com".into(),
+                    name: "Bo".into(),
+                },
+            ],
+            summary: "Connection".into(),
+            description: "Agenda".into(),
+            location: None,
+            zone: zone.into(),
+            start: date(2027, 3, 9).at(10, 0, 0, 0),
+            duration: SignedDuration::from_mins(30),
+            count: 4,
+        }
+    }
+
+    /// What Graph answers for the event: times in UTC, the zone name kept.
+    fn as_graph_answers(body: &Value) -> Value {
+        let mut e = body.clone();
+        let zone = iana_name(body["start"]["timeZone"].as_str().unwrap(), None).unwrap();
+        let tz = TimeZone::get(&zone).unwrap();
+        for k in ["start", "end"] {
+            let civil: DateTime = body[k]["dateTime"].as_str().unwrap().parse().unwrap();
+            let utc = civil
+                .to_zoned_datetime(tz.clone())
+                .unwrap()
+                .timestamp()
+                .to_zoned_datetime(TimeZone::UTC)
+                .datetime();
+            e[k] = json!({"dateTime": format!("{}.0000000", local(utc)), "timeZone": "UTC"});
+        }
+        e["originalStartTimeZone"] = body["start"]["timeZone"].clone();
+        e
+    }
+
+    #[test]
+    fn a_series_is_written_with_its_markers_and_read_back_the_same() {
+        for zone in ["Europe/London", "Asia/Kolkata", "Europe/Amsterdam", "America/New_York"] {
+            let req = request(zone);
+            let body = event_for(&req, true, "i-abc").unwrap();
+            assert_eq!(body["transactionId"], req.event_id);
+            assert_eq!(body["recurrence"]["pattern"]["daysOfWeek"][0], "tuesday");
+            assert_eq!(body["recurrence"]["range"]["numberOfOccurrences"], 4);
+            assert_eq!(body["onlineMeetingProvider"], "teamsForBusiness");
+            assert_eq!(liaison_id(&body).as_deref(), Some(req.event_id.as_str()));
+            let back = series_of(&as_graph_answers(&body)).unwrap().unwrap().series;
+            assert_eq!(back.request, req, "{zone}");
+            assert_eq!(back.instance.as_deref(), Some("i-abc"));
+        }
+        assert_eq!(
+            event_for(&request("Asia/Kolkata"), false, "").unwrap()["start"]["timeZone"],
+            "India Standard Time"
+        );
+        assert!(series_of(&json!({"subject": "someone else's"})).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_occurrence_count_beyond_u32_is_refused_not_wrapped() {
+        let body = event_for(&request("Europe/London"), false, "i-abc").unwrap();
+        let mut answer = as_graph_answers(&body);
+        // 2^32 + 4 would wrap to the 4 of a real series.
+        answer["recurrence"]["range"]["numberOfOccurrences"] = json!((1u64 << 32) + 4);
+        let refused = series_of(&answer).unwrap_err();
+        assert!(refused.contains("numberOfOccurrences"), "{refused}");
+    }
+
+    #[test]
+    fn ending_early_writes_the_last_kept_date_and_reads_back_its_count() {
+        let req = request("Europe/Berlin");
+        // The third occurrence, 2027-03-23 10:00 Berlin, is the last.
+        let until: Timestamp = "2027-03-23T09:00:00Z".parse().unwrap();
+        let patch = ended(&req, until).unwrap();
+        assert_eq!(patch["recurrence"]["range"]["type"], "endDate");
+        assert_eq!(patch["recurrence"]["range"]["endDate"], "2027-03-23");
+        let mut body = event_for(&req, false, "i").unwrap();
+        body["recurrence"] = patch["recurrence"].clone();
+        assert_eq!(
+            series_of(&as_graph_answers(&body))
+                .unwrap()
+                .unwrap()
+                .series
+                .request
+                .count,
+            3
+        );
+        assert!(ended(&req, "2027-03-01T00:00:00Z".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn answers_and_occurrences_are_read() {
+        let item = json!({
+            "id": "AAMkOcc1", "type": "exception", "originalStart": "2027-03-16T09:00:00Z",
+            "start": {"dateTime": "2027-03-17T13:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2027-03-17T13:30:00.0000000", "timeZone": "UTC"},
+            "attendees": [{"emailAddress": {"address": "Ada@contoso.com"}, "status": {"response": "declined"}},
+                          {"emailAddress": {"address": "bo@contoso.com"}, "status": {"response": "tentativelyAccepted"}}],
+        });
+        let o = occurrence_of(&item).unwrap();
+        assert_eq!(o.original_start, "2027-03-16T09:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(
+            o.interval.unwrap().start,
+            "2027-03-17T13:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(o.responses["ada@contoso.com"], AttendeeResponse::Declined);
+        assert_eq!(o.responses["bo@contoso.com"], AttendeeResponse::Tentative);
+    }
+}

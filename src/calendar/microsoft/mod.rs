@@ -1,0 +1,652 @@
+//! The Microsoft 365 provider: Outlook calendars through Microsoft Graph
+//! v1.0, authorized by the Microsoft identity platform.
+//!
+//! Layout:
+//! - [`auth`]: `liaison auth` (device code or client credentials), the
+//!   grant file, the token of each call; `check` for `liaison check`.
+//! - `client`: Graph requests through the shared HTTP layer
+//!   (`calendar::http`) and Graph's errors in its neutral classes.
+//! - `events`: series ⇄ Graph events (fields, recurrence, markers).
+//! - `schedule`: `getSchedule` split within Microsoft's limits, merged.
+//! - `zones`: Windows ⇄ IANA zone names.
+//!
+//! Graph assigns event ids, so the deterministic id of a series (DESIGN §4)
+//! travels as its `transactionId` (a retried POST creates nothing) and as
+//! the extended property `liaison_id`, by which the series is found again
+//! with `$filter` (lost state, a pending intent, an insert whose answer was
+//! lost). The Graph id of each series seen is remembered for the life of
+//! the process. Changes come from `calendarView/delta`, which shows
+//! occurrences, not series masters, and no extended properties: the
+//! masters of changed occurrences are read once each, and a deletion (Graph
+//! tells only the deleted occurrences' ids) is found by listing liaison's
+//! series again — a full read, whose missing series the cycle records.
+//! Graph's wire JSON never leaves this module.
+
+pub mod auth;
+mod client;
+mod events;
+mod schedule;
+mod zones;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use jiff::{SignedDuration, Timestamp};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Value, json};
+
+pub use self::auth::{AuthReport, authorize, describe_credentials};
+pub use self::client::GRAPH_ROOT_URL;
+use self::client::Graph;
+use super::http::{ApiError, Timing};
+use super::{
+    AttendeeResponse, BookedSeries, BusyAnswer, CalendarError, CalendarProvider, Changes, CreateOutcome, DeleteOutcome,
+    EndOutcome, SeriesDetails, SeriesRequest,
+};
+use crate::config::{Conference, Config};
+use crate::core::interval::{Interval, IntervalSet};
+
+/// Most pages one listing or delta round may take (then paging is broken).
+const MAX_PAGES: usize = 1000;
+/// Page size asked of listings and delta rounds.
+const PAGE: usize = 100;
+/// The delta window: from this long before the cycle's `now` ...
+const WINDOW_BACK: SignedDuration = SignedDuration::from_hours(5 * 7 * 24);
+/// ... to this long after it (terms are booked ahead, and last weeks).
+const WINDOW_AHEAD: SignedDuration = SignedDuration::from_hours(60 * 7 * 24);
+/// A delta round is begun again (a full read) when its window ends sooner
+/// than this: Graph's window is fixed at the first request of a round.
+const WINDOW_MARGIN: SignedDuration = SignedDuration::from_hours(26 * 7 * 24);
+/// The sync token's prefix: `graph2|<window start>|<window end>|<deltaLink>`
+/// (unix seconds). A token of another shape is not used: one full read.
+const TOKEN_PREFIX: &str = "graph2";
+
+/// Calendar provider over Microsoft Graph.
+pub struct MicrosoftProvider {
+    graph: Graph,
+    /// `me` or `users/{address}`: the organizer's mailbox in paths.
+    mailbox: String,
+    organizer: String,
+    teams: bool,
+    instance: String,
+    /// Deterministic id → Graph id of liaison's series seen so far.
+    ids: Mutex<BTreeMap<String, String>>,
+    /// Graph ids of masters known not to be liaison's.
+    others: Mutex<BTreeSet<String>>,
+}
+
+impl std::fmt::Debug for MicrosoftProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MicrosoftProvider")
+            .field("organizer", &self.organizer)
+            .field("requests", &self.graph.requests())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Escapes one path segment (Graph ids hold `=`, `/`, `+` at times).
+fn segment(id: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'@');
+    utf8_percent_encode(id, SET).to_string()
+}
+
+/// Escapes a query value (`%20` for spaces, as OData expects).
+fn query(value: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    utf8_percent_encode(value, SET).to_string()
+}
+
+fn utc_text(at: Timestamp) -> String {
+    at.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .datetime()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// One drained delta round: changed instances, removed ids, the next link.
+struct Round {
+    items: Vec<Value>,
+    removed: Vec<String>,
+    delta_link: String,
+}
+
+impl MicrosoftProvider {
+    /// The provider `cfg` describes (reads the client secret file).
+    pub fn from_config(cfg: &Config) -> Result<MicrosoftProvider, CalendarError> {
+        MicrosoftProvider::with_timing(cfg, Timing::default())
+    }
+
+    pub fn with_timing(cfg: &Config, timing: Timing) -> Result<MicrosoftProvider, CalendarError> {
+        let m = auth::microsoft_of(cfg)?;
+        let tokens = auth::TokenSource::from_config(cfg)?;
+        let root = m.api_base_url.as_deref().unwrap_or(GRAPH_ROOT_URL);
+        let mailbox = if m.organizer == "me" {
+            "me".to_string()
+        } else {
+            format!("users/{}", segment(&m.organizer))
+        };
+        Ok(MicrosoftProvider {
+            graph: Graph::new(root, tokens, m.requests_per_second, timing),
+            mailbox,
+            organizer: m.organizer.clone(),
+            teams: cfg.meeting.conference == Conference::Teams,
+            instance: cfg.calendar.instance.clone(),
+            ids: Mutex::new(BTreeMap::new()),
+            others: Mutex::new(BTreeSet::new()),
+        })
+    }
+
+    /// One Graph read of the organizer's mailbox, to prove access (`liaison auth`).
+    pub async fn check_organizer(&self) -> Result<(), CalendarError> {
+        let path = format!("{}/events?$top=1&$select=subject", self.mailbox);
+        self.graph
+            .call("events.list", "GET", &path, None, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("events.list", e))
+    }
+
+    fn remember(&self, id: &str, graph_id: &str) {
+        if let Ok(mut ids) = self.ids.lock() {
+            ids.insert(id.to_string(), graph_id.to_string());
+        }
+    }
+
+    fn known(&self, id: &str) -> Option<String> {
+        self.ids.lock().ok().and_then(|ids| ids.get(id).cloned())
+    }
+
+    fn forget(&self, id: &str) {
+        if let Ok(mut ids) = self.ids.lock() {
+            ids.remove(id);
+        }
+    }
+
+    /// A master as JSON, with liaison's properties; `None` when gone.
+    async fn master(&self, graph_id: &str) -> Result<Option<Value>, CalendarError> {
+        let path = format!(
+            "{}/events/{}?$expand={}",
+            self.mailbox,
+            segment(graph_id),
+            query(&events::expand())
+        );
+        match self.graph.call("events.get", "GET", &path, None, None).await {
+            Ok(v) => Ok(v),
+            Err(ApiError::NotFound(_) | ApiError::Gone(_)) => Ok(None),
+            Err(e) => Err(self.error("events.get", e)),
+        }
+    }
+
+    /// Reads one master into its series, remembering its ids.
+    fn read_master(&self, event: &Value) -> Result<Option<SeriesDetails>, CalendarError> {
+        let graph_id = event["id"].as_str().unwrap_or("");
+        match events::series_of(event) {
+            Ok(Some(details)) => {
+                self.remember(&details.series.request.event_id, graph_id);
+                Ok(Some(details))
+            }
+            Ok(None) => {
+                if let Ok(mut others) = self.others.lock() {
+                    others.insert(graph_id.to_string());
+                }
+                Ok(None)
+            }
+            Err(message) => Err(self.invalid("events.get", format!("event {graph_id}: {message}"))),
+        }
+    }
+
+    /// The series with deterministic id `id`: by its remembered Graph id,
+    /// else by `$filter` on `liaison_id`.
+    pub async fn series_details(&self, id: &str) -> Result<Option<SeriesDetails>, CalendarError> {
+        if let Some(graph_id) = self.known(id) {
+            if let Some(event) = self.master(&graph_id).await?
+                && let Some(d) = self.read_master(&event)?
+                && d.series.request.event_id == id
+            {
+                return Ok(Some(d));
+            }
+            self.forget(id);
+        }
+        let path = format!(
+            "{}/events?$filter={}&$expand={}&$top=10",
+            self.mailbox,
+            query(&events::filter(events::ID, id)),
+            query(&events::expand())
+        );
+        let found = self
+            .graph
+            .call("events.list", "GET", &path, None, None)
+            .await
+            .map_err(|e| self.error("events.list", e))?
+            .unwrap_or(Value::Null);
+        for event in found["value"].as_array().into_iter().flatten() {
+            if events::liaison_id(event).as_deref() == Some(id)
+                && let Some(d) = self.read_master(event)?
+            {
+                return Ok(Some(d));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every liaison series on the organizer's calendar, all pages, and the
+    /// ids of liaison events that could not be read (a person changed the
+    /// pattern, say): they exist, so a full read must not take them for
+    /// deleted.
+    async fn list_masters(&self) -> Result<(Vec<SeriesDetails>, Vec<String>), CalendarError> {
+        let mut next = Some(format!(
+            "{}/events?$filter={}&$expand={}&$top={PAGE}",
+            self.mailbox,
+            query(&events::filter(events::MARK, "1")),
+            query(&events::expand())
+        ));
+        let (mut out, mut unreadable) = (Vec::new(), Vec::new());
+        for _ in 0..MAX_PAGES {
+            let Some(path) = next.take() else {
+                return Ok((out, unreadable));
+            };
+            let page = self
+                .graph
+                .call("events.list", "GET", &path, None, None)
+                .await
+                .map_err(|e| self.error("events.list", e))?
+                .unwrap_or(Value::Null);
+            for event in page["value"].as_array().into_iter().flatten() {
+                match self.read_master(event) {
+                    Ok(Some(d)) => out.push(d),
+                    Ok(None) => {}
+                    // One damaged event must not block the others; a new
+                    // insert of its pair would meet it by its liaison_id.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "skipping a liaison event that cannot be read");
+                        unreadable.extend(events::liaison_id(event));
+                    }
+                }
+            }
+            next = page["@odata.nextLink"].as_str().map(str::to_string);
+        }
+        Err(self.invalid(
+            "events.list",
+            format!("more than {MAX_PAGES} pages; Graph's paging does not end"),
+        ))
+    }
+
+    /// Drains one delta round from `start`; `Ok(None)` when Graph no longer
+    /// knows the token (410 / `syncStateNotFound`).
+    async fn drain(&self, start: String) -> Result<Option<Round>, CalendarError> {
+        let mut round = Round {
+            items: Vec::new(),
+            removed: Vec::new(),
+            delta_link: String::new(),
+        };
+        let mut next = start;
+        let prefer = format!("odata.maxpagesize={PAGE}");
+        for page_number in 0..MAX_PAGES {
+            let page = match self
+                .graph
+                .call("calendarView.delta", "GET", &next, None, Some(&prefer))
+                .await
+            {
+                Ok(v) => v.unwrap_or(Value::Null),
+                Err(ApiError::Gone(_)) if page_number == 0 => return Ok(None),
+                Err(e) => return Err(self.error("calendarView.delta", e)),
+            };
+            for item in page["value"].as_array().into_iter().flatten() {
+                if item.get("@removed").is_some() {
+                    round.removed.extend(item["id"].as_str().map(str::to_string));
+                } else {
+                    round.items.push(item.clone());
+                }
+            }
+            if let Some(link) = page["@odata.nextLink"].as_str() {
+                next = link.to_string();
+            } else if let Some(link) = page["@odata.deltaLink"].as_str() {
+                round.delta_link = link.to_string();
+                return Ok(Some(round));
+            } else {
+                return Err(self.invalid(
+                    "calendarView.delta",
+                    "a page with neither nextLink nor deltaLink".into(),
+                ));
+            }
+        }
+        Err(self.invalid(
+            "calendarView.delta",
+            format!("more than {MAX_PAGES} pages; the round does not end"),
+        ))
+    }
+
+    /// Occurrences of liaison's series that a person changed: exceptions,
+    /// cancelled ones, and those an attendee declined while the series
+    /// itself is not declined by them.
+    fn changed_occurrences(items: &[Value], series: &BTreeMap<String, SeriesDetails>, out: &mut Changes) {
+        for item in items {
+            let Some(master) = item["seriesMasterId"].as_str() else {
+                continue;
+            };
+            let Some(d) = series.get(master) else { continue };
+            let declined_here = events::responses(item).iter().any(|(who, r)| {
+                *r == AttendeeResponse::Declined && d.responses.get(who) != Some(&AttendeeResponse::Declined)
+            });
+            let exception = item["type"].as_str() == Some("exception") || item["isCancelled"].as_bool() == Some(true);
+            if !(exception || declined_here) {
+                continue;
+            }
+            match events::occurrence_of(item) {
+                Ok(o) => out.occurrences.push((d.series.request.event_id.clone(), o)),
+                Err(message) => tracing::warn!(%message, "skipping an occurrence that cannot be read"),
+            }
+        }
+    }
+
+    fn token_for(window: Interval, link: &str) -> String {
+        format!(
+            "{TOKEN_PREFIX}|{}|{}|{link}",
+            window.start.as_second(),
+            window.end.as_second()
+        )
+    }
+
+    /// The window and delta link of a stored token, when its window holds
+    /// `now` and still reaches far enough past it (Graph fixes a round's
+    /// window at its first request: a clock that moved on, or back, needs a
+    /// new round).
+    fn usable(token: &str, now: Timestamp) -> Option<(Interval, String)> {
+        let mut parts = token.splitn(4, '|');
+        if parts.next() != Some(TOKEN_PREFIX) {
+            return None;
+        }
+        let mut at = || -> Option<Timestamp> { Timestamp::from_second(parts.next()?.parse().ok()?).ok() };
+        let (start, end) = (at()?, at()?);
+        let link = parts.next()?;
+        (start <= now && end.duration_since(now) >= WINDOW_MARGIN)
+            .then(|| (Interval::new(start, end), link.to_string()))
+    }
+
+    /// The delta window of a new round read at `now`.
+    fn window(now: Timestamp) -> Interval {
+        Interval::new(
+            now.checked_sub(WINDOW_BACK).unwrap_or(now),
+            now.checked_add(WINDOW_AHEAD).unwrap_or(now),
+        )
+    }
+
+    async fn full_read(&self, now: Timestamp) -> Result<Changes, CalendarError> {
+        let (masters, unreadable) = self.list_masters().await?;
+        let window = Self::window(now);
+        let start = format!(
+            "{}/calendarView/delta?startDateTime={}&endDateTime={}",
+            self.mailbox,
+            query(&utc_text(window.start)),
+            query(&utc_text(window.end))
+        );
+        let round = self
+            .drain(start)
+            .await?
+            .ok_or_else(|| CalendarError::Transient("Graph refused a new delta round (410)".into()))?;
+        let by_graph: BTreeMap<String, SeriesDetails> = masters
+            .iter()
+            .filter_map(|d| self.known(&d.series.request.event_id).map(|g| (g, d.clone())))
+            .collect();
+        let mut changes = Changes {
+            full: true,
+            next_token: Some(Self::token_for(window, &round.delta_link)),
+            unreadable,
+            ..Changes::default()
+        };
+        Self::changed_occurrences(&round.items, &by_graph, &mut changes);
+        changes.series = masters;
+        Ok(changes)
+    }
+
+    /// An [`ApiError`] as the rest of liaison sees it.
+    fn error(&self, what: &str, e: ApiError) -> CalendarError {
+        match e {
+            ApiError::Unauthorized { message, .. } => CalendarError::Unauthorized(message),
+            ApiError::NotFound(m) | ApiError::Gone(m) => {
+                CalendarError::NotFound(format!("{what} on mailbox {}: {m}", self.organizer))
+            }
+            ApiError::RateLimited { reason, .. } => CalendarError::Transient(format!(
+                "{what}: Microsoft Graph kept throttling ({reason}) after retries"
+            )),
+            ApiError::Transient { message, .. } => CalendarError::Transient(format!("{what}: {message}")),
+            ApiError::Quota(m) => CalendarError::Quota(format!("{what} on mailbox {}: {m}", self.organizer)),
+            ApiError::Refused(m) => CalendarError::Refused(format!("{what} on mailbox {}: {m}", self.organizer)),
+            ApiError::Duplicate => self.invalid(what, "Graph reports a conflict".into()),
+            ApiError::Invalid(m) => self.invalid(what, m),
+        }
+    }
+
+    fn invalid(&self, what: &str, message: String) -> CalendarError {
+        CalendarError::Invalid {
+            path: format!("Microsoft Graph ({what} on mailbox {})", self.organizer),
+            line: None,
+            message,
+        }
+    }
+}
+
+impl CalendarProvider for MicrosoftProvider {
+    async fn busy(&self, emails: &[String], range: Interval) -> Result<BTreeMap<String, BusyAnswer>, CalendarError> {
+        let mut answers: BTreeMap<String, BusyAnswer> =
+            emails.iter().map(|e| (e.clone(), Ok(IntervalSet::new()))).collect();
+        let path = format!("{}/calendar/getSchedule", self.mailbox);
+        for q in schedule::plan(emails, range) {
+            let answer = self
+                .graph
+                .call("getSchedule", "POST", &path, Some(&schedule::body(&q)), None)
+                .await
+                .map_err(|e| self.error("getSchedule", e))?
+                .unwrap_or(Value::Null);
+            schedule::merge(&q, &answer, &mut answers);
+        }
+        for (email, answer) in &answers {
+            if let Err(reason) = answer {
+                tracing::warn!(person = %email, %reason, "free/busy unavailable; left unpaired this cycle");
+            }
+        }
+        Ok(answers)
+    }
+
+    async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
+        let id = &series.event_id;
+        if let Some(existing) = self.series_details(id).await? {
+            let r = &existing.series.request;
+            let same_pair = {
+                let mut got = [r.pair.0.to_ascii_lowercase(), r.pair.1.to_ascii_lowercase()];
+                let mut want = [series.pair.0.to_ascii_lowercase(), series.pair.1.to_ascii_lowercase()];
+                got.sort();
+                want.sort();
+                got == want
+            };
+            if same_pair && r.term == series.term {
+                return Ok(CreateOutcome::AlreadyExists);
+            }
+            return Err(self.invalid(
+                "events.create",
+                format!(
+                    "liaison_id {id} is taken by another event, not the series of {}|{} in term {}",
+                    series.pair.0, series.pair.1, series.term
+                ),
+            ));
+        }
+        let body = events::event_for(series, self.teams, &self.instance)
+            .map_err(|m| self.invalid("events.create", format!("cannot book series {id:?}: {m}")))?;
+        let path = format!("{}/events", self.mailbox);
+        match self.graph.call("events.create", "POST", &path, Some(&body), None).await {
+            Ok(Some(created)) => {
+                if let Some(graph_id) = created["id"].as_str() {
+                    self.remember(id, graph_id);
+                }
+                Ok(CreateOutcome::Created)
+            }
+            Ok(None) => Err(self.invalid("events.create", "Graph answered without the event".into())),
+            Err(e) => Err(self.error("events.create", e)),
+        }
+    }
+
+    async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
+        Ok(self.list_masters().await?.0.into_iter().map(|d| d.series).collect())
+    }
+
+    async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
+        Ok(self.series_details(event_id).await?.map(|d| d.series))
+    }
+
+    /// Cancels the series with notice (`POST .../cancel`, organizer only:
+    /// https://learn.microsoft.com/en-us/graph/api/event-cancel); Graph
+    /// always notifies the attendees.
+    async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
+        let Some(_) = self.series_details(event_id).await? else {
+            return Ok(DeleteOutcome::AlreadyGone);
+        };
+        let Some(graph_id) = self.known(event_id) else {
+            return Ok(DeleteOutcome::AlreadyGone);
+        };
+        let path = format!("{}/events/{}/cancel", self.mailbox, segment(&graph_id));
+        let body = json!({"comment": "liaison cancelled this series."});
+        match self.graph.call("events.cancel", "POST", &path, Some(&body), None).await {
+            Ok(_) => {
+                self.forget(event_id);
+                Ok(DeleteOutcome::Deleted)
+            }
+            Err(ApiError::NotFound(_) | ApiError::Gone(_)) => Ok(DeleteOutcome::AlreadyGone),
+            Err(e) => Err(self.error("events.cancel", e)),
+        }
+    }
+
+    /// Ends the series with the occurrence at `until`: the range becomes
+    /// `endDate` (https://learn.microsoft.com/en-us/graph/api/resources/recurrencerange).
+    async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
+        let Some(details) = self.series_details(event_id).await? else {
+            return Ok(EndOutcome::AlreadyGone);
+        };
+        let Some(graph_id) = self.known(event_id) else {
+            return Ok(EndOutcome::AlreadyGone);
+        };
+        let body = events::ended(&details.series.request, until).map_err(|m| self.invalid("events.update", m))?;
+        let path = format!("{}/events/{}", self.mailbox, segment(&graph_id));
+        match self
+            .graph
+            .call("events.update", "PATCH", &path, Some(&body), None)
+            .await
+        {
+            Ok(_) => Ok(EndOutcome::Ended),
+            Err(ApiError::NotFound(_) | ApiError::Gone(_)) => Ok(EndOutcome::AlreadyGone),
+            Err(e) => Err(self.error("events.update", e)),
+        }
+    }
+
+    /// The per-call timeout plus the retry budget: an insert whose answer
+    /// did not come may still be applied by Graph until then.
+    fn write_timeout(&self) -> SignedDuration {
+        SignedDuration::try_from(self.graph.write_bound()).unwrap_or(SignedDuration::MAX)
+    }
+
+    /// The delta window is placed around the cycle's `now`, never the
+    /// machine's clock: a test clock, or a clock moved from outside, reads
+    /// the occurrences of the terms that clock is in.
+    async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
+        let Some((window, link)) = token.and_then(|t| Self::usable(t, now)) else {
+            return self.full_read(now).await;
+        };
+        let Some(round) = self.drain(link).await? else {
+            tracing::info!("the calendar's delta token expired; reading every event again");
+            return self.full_read(now).await;
+        };
+        let mut changes = Changes {
+            next_token: Some(Self::token_for(window, &round.delta_link)),
+            ..Changes::default()
+        };
+        let masters: BTreeSet<String> = round
+            .items
+            .iter()
+            .filter_map(|i| i["seriesMasterId"].as_str().map(str::to_string))
+            .collect();
+        let mut by_graph = BTreeMap::new();
+        for graph_id in masters {
+            if self.others.lock().is_ok_and(|o| o.contains(&graph_id)) {
+                continue;
+            }
+            if let Some(event) = self.master(&graph_id).await?
+                && let Some(d) = self.read_master(&event)?
+            {
+                by_graph.insert(graph_id, d);
+            }
+        }
+        Self::changed_occurrences(&round.items, &by_graph, &mut changes);
+        if round.removed.is_empty() {
+            changes.series = by_graph.into_values().collect();
+        } else {
+            // Graph names only the removed occurrences: list the series
+            // again, and let the cycle record those no longer there.
+            (changes.series, changes.unreadable) = self.list_masters().await?;
+            changes.full = true;
+        }
+        Ok(changes)
+    }
+
+    async fn move_occurrence(
+        &self,
+        series_id: &str,
+        instance_id: &str,
+        to: Interval,
+        zone: &str,
+    ) -> Result<(), CalendarError> {
+        let body = events::moved(to, zone).map_err(|m| self.invalid("events.update", m))?;
+        let path = format!("{}/events/{}", self.mailbox, segment(instance_id));
+        self.graph
+            .call("events.update", "PATCH", &path, Some(&body), None)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(&format!("events.update of an occurrence of {series_id}"), e))
+    }
+
+    fn requests(&self) -> u64 {
+        self.graph.requests()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_delta_token_is_used_only_while_its_window_holds_the_cycles_clock() {
+        let made = at("2031-03-05T12:00:00Z");
+        let window = MicrosoftProvider::window(made);
+        assert!(window.start < made && made < window.end);
+        let token = MicrosoftProvider::token_for(window, "http://graph/delta?$deltatoken=a|b");
+        let usable = |now: &str| MicrosoftProvider::usable(&token, at(now));
+        assert_eq!(
+            usable("2031-04-01T00:00:00Z"),
+            Some((window, "http://graph/delta?$deltatoken=a|b".to_string())),
+            "the link is kept whole, `|` and all"
+        );
+        assert_eq!(usable("2026-11-30T00:00:00Z"), None, "a clock before the window");
+        let near_end = window
+            .end
+            .checked_sub(WINDOW_MARGIN)
+            .unwrap()
+            .checked_add(SignedDuration::from_secs(1));
+        assert_eq!(
+            MicrosoftProvider::usable(&token, near_end.unwrap()),
+            None,
+            "too close to its end"
+        );
+        assert_eq!(
+            MicrosoftProvider::usable("graph1|1963000000|http://graph/delta", made),
+            None,
+            "a token of the former shape"
+        );
+    }
+}

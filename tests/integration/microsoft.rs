@@ -1,0 +1,885 @@
+//! End to end with Microsoft 365: the real `liaison` binary against the fake
+//! Graph and identity platform on 127.0.0.1 — sign-in with a device code
+//! (approved, declined, expired, slowed down, by someone else than the
+//! organizer) and with client credentials, `plan`, `run --once` under
+//! throttling and a lost answer, a revoked grant, a quiet cycle's requests,
+//! a delta window on the cycle's clock, getSchedule split for 102 people over
+//! 15 weeks, a crash with an insert still in flight; and the library's
+//! provider paced under a per-mailbox quota. The repairs and the other crash
+//! tests run for both providers from `repair.rs` and `daemon.rs`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan as _};
+use serde_json::{Value, json};
+
+use crate::fake_graph::{CLIENT_ID, CLIENT_SECRET, DEFAULT_USER, DeviceState, FakeGraph, TENANT_DOMAIN};
+pub use crate::google::Member;
+use crate::google::lines_of;
+use crate::util::Run;
+use liaison::store::SeriesState;
+
+/// Fast retries; the call timeout far above any answer of the fake.
+const TIMING: &str = "timeout=30s,attempts=12,base=1ms,cap=20ms,budget=60s";
+/// The longest wait for `liaison auth` to print or end.
+const WAIT: Duration = Duration::from_secs(60);
+const ZONES: [&str; 4] = ["Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata"];
+const PROPERTY: &str = "String {b0a1c7e2-3f5d-4c1a-9e4b-6c2d8f0a1e37} Name ";
+
+/// An organization on the fake Graph, configured for the device code.
+pub struct Org {
+    pub fake: FakeGraph,
+    pub tmp: tempfile::TempDir,
+    pub config: PathBuf,
+    pub members: Vec<Member>,
+    /// The Monday the first term starts.
+    pub first_term: Date,
+}
+
+fn civil(t: jiff::civil::DateTime) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+impl Org {
+    /// `n` people in six units and four zones, each with two weekly
+    /// meetings in their own zone (one named by its Windows name) across
+    /// the first term (2027-03-08, both DST changes inside).
+    pub fn new(n: usize, extra: &str) -> Org {
+        Org::starting(n, extra, jiff::civil::date(2027, 3, 8))
+    }
+
+    /// [`Org::new`] with the first term on `first_term` (a Monday), the
+    /// meetings from the week before it.
+    pub fn starting(n: usize, extra: &str, first_term: Date) -> Org {
+        assert_eq!(first_term.weekday(), jiff::civil::Weekday::Monday);
+        let week_before = first_term.checked_sub(7.days()).unwrap();
+        let fake = FakeGraph::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config = format!(
+            r#"timezone = "Europe/London"
+state_dir = "state"
+
+[schedule]
+first_term = "{first_term}"
+
+[calendar]
+provider = "microsoft"
+
+[calendar.microsoft]
+tenant = "{TENANT_DOMAIN}"
+client_id = "{CLIENT_ID}"
+api_base_url = "{}"
+login_base_url = "{}"
+requests_per_second = 16
+{extra}
+"#,
+            fake.api_base(),
+            fake.login_base()
+        );
+        let mut members = Vec::new();
+        for i in 0..n {
+            let zone = ZONES[i % ZONES.len()].to_string();
+            let email = format!("leader{i:03}@contoso.com");
+            let unit = format!("Unit {}", i % 6);
+            config.push_str(&format!(
+                "\n[[people]]\nemail = \"{email}\"\nname = \"Leader {i}\"\nunit = \"{unit}\"\ntimezone = \"{zone}\"\n"
+            ));
+            fake.add_mailbox(&email, &zone);
+            let tz = TimeZone::get(&zone).unwrap();
+            let mut busy = Vec::new();
+            for (k, (day, hour, minutes)) in [(i % 5, 10 + (i % 3) as i8, 60i64), ((i + 2) % 5, 14, 30)]
+                .into_iter()
+                .enumerate()
+            {
+                let date = week_before.checked_add((day as i64).days()).unwrap();
+                let start = date.at(hour, 0, 0, 0);
+                let end = start.checked_add(minutes.minutes()).unwrap();
+                let zone_name = if k == 0 && zone == "Europe/Berlin" {
+                    "W. Europe Standard Time"
+                } else {
+                    zone.as_str()
+                };
+                let weekday = ["monday", "tuesday", "wednesday", "thursday", "friday"][day];
+                fake.add_event(
+                    &email,
+                    json!({
+                        "subject": format!("Meeting {k}"),
+                        "start": {"dateTime": civil(start), "timeZone": zone_name},
+                        "end": {"dateTime": civil(end), "timeZone": zone_name},
+                        "showAs": if k == 1 { "tentative" } else { "busy" },
+                        "recurrence": {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": [weekday]},
+                                       "range": {"type": "numbered", "startDate": date.to_string(), "numberOfOccurrences": 8}},
+                    }),
+                );
+                for w in 0..8 {
+                    let s = tz.to_timestamp(start.checked_add((7 * w).days()).unwrap()).unwrap();
+                    let e = tz.to_timestamp(end.checked_add((7 * w).days()).unwrap()).unwrap();
+                    busy.push((s, e));
+                }
+            }
+            members.push(Member {
+                email,
+                unit,
+                zone,
+                busy,
+            });
+        }
+        let path = tmp.path().join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        Org {
+            fake,
+            tmp,
+            config: path,
+            members,
+            first_term,
+        }
+    }
+
+    /// [`Org::new`], signed in with the device code.
+    pub fn authorized(n: usize) -> Org {
+        let org = Org::new(n, "");
+        let auth = org.authorize(Some(DeviceState::Approved));
+        assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+        org
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = crate::util::command(self.dir());
+        c.env("LIAISON_GOOGLE_TIMING", TIMING).arg("--config").arg(&self.config);
+        c
+    }
+
+    pub fn liaison(&self, args: &[&str]) -> Run {
+        Run::from(self.command().args(args).output().expect("liaison runs"))
+    }
+
+    pub fn liaison_at(&self, now: &str, args: &[&str]) -> Run {
+        Run::from(
+            self.command()
+                .env("LIAISON_NOW", now)
+                .args(args)
+                .output()
+                .expect("liaison runs"),
+        )
+    }
+
+    /// `liaison auth`, with the test as the person at Microsoft's page: it
+    /// reads the printed code and answers it (`None`: never answers).
+    pub fn authorize(&self, answer: Option<DeviceState>) -> Run {
+        let mut child = self
+            .command()
+            .arg("auth")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("liaison auth starts");
+        let lines = lines_of(child.stdout.take().unwrap());
+        let mut stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let mut printed = String::new();
+        let deadline = Instant::now() + WAIT;
+        let mut answered = false;
+        loop {
+            match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(line) => {
+                    printed.push_str(&line);
+                    printed.push('\n');
+                    if let (Some(code), Some(state), false) = (line.strip_prefix("code: "), answer, answered) {
+                        assert!(self.fake.answer_user_code(code.trim(), state), "unknown code {code}");
+                        answered = true;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    panic!("liaison auth did not finish within {WAIT:?}: {printed}");
+                }
+            }
+        }
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "liaison auth did not exit: {printed}");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: printed,
+            stderr: stderr.join().unwrap_or_default(),
+        }
+    }
+
+    /// liaison's series on the organizer's calendar (raw, with properties).
+    pub fn liaison_events(&self) -> Vec<Value> {
+        self.fake
+            .events(DEFAULT_USER)
+            .into_iter()
+            .filter(|e| prop(e, "liaison").as_deref() == Some("1"))
+            .collect()
+    }
+
+    /// Every occurrence of every liaison series, as the fake expands it, is
+    /// inside both people's window, clear of their busy time with the
+    /// buffer; no same-unit pair; one series per pair and term; at most one
+    /// connection per person per week. Answers the number of series.
+    pub fn check_invariants(&self) -> usize {
+        let members: BTreeMap<&str, &Member> = self.members.iter().map(|m| (m.email.as_str(), m)).collect();
+        let mut per_pair_term = BTreeMap::new();
+        let mut per_week = BTreeSet::new();
+        let events = self.liaison_events();
+        for event in &events {
+            let pair = prop(event, "liaison_pair").unwrap();
+            *per_pair_term
+                .entry((pair.clone(), prop(event, "liaison_term").unwrap()))
+                .or_insert(0) += 1;
+            let (a, b) = pair.split_once('|').unwrap();
+            let (a, b) = (members[a], members[b]);
+            assert_ne!(a.unit, b.unit, "same-unit pair {pair}");
+            let instances = self.fake.instances(event["id"].as_str().unwrap());
+            assert!(!instances.is_empty());
+            for (_, s, e, cancelled) in instances {
+                if cancelled {
+                    continue;
+                }
+                for m in [a, b] {
+                    let tz = TimeZone::get(&m.zone).unwrap();
+                    let (ls, le) = (s.to_zoned_datetime(tz.clone()), e.to_zoned_datetime(tz));
+                    assert!(
+                        ls.date() == le.date()
+                            && ls.date().weekday().to_monday_one_offset() <= 5
+                            && ls.time() >= jiff::civil::time(9, 0, 0, 0)
+                            && le.time() <= jiff::civil::time(17, 0, 0, 0),
+                        "{pair} at {ls} is outside {}'s window",
+                        m.email
+                    );
+                    let buffer = SignedDuration::from_mins(5);
+                    for &(bs, be) in &m.busy {
+                        assert!(
+                            e <= bs.checked_sub(buffer).unwrap() || s >= be.checked_add(buffer).unwrap(),
+                            "{pair} at {ls} overlaps {}'s busy time",
+                            m.email
+                        );
+                    }
+                    let week = self.first_term.until(ls.date()).unwrap().get_days().div_euclid(7);
+                    assert!(
+                        per_week.insert((m.email.clone(), week)),
+                        "{} twice in week {week}",
+                        m.email
+                    );
+                }
+            }
+        }
+        for (key, count) in per_pair_term {
+            assert_eq!(count, 1, "{key:?} has {count} series");
+        }
+        events.len()
+    }
+}
+
+/// One of liaison's properties of a raw stored event.
+pub fn prop(event: &Value, name: &str) -> Option<String> {
+    event["singleValueExtendedProperties"]
+        .as_array()?
+        .iter()
+        .find(|p| p["id"].as_str() == Some(&format!("{PROPERTY}{name}")))
+        .and_then(|p| p["value"].as_str())
+        .map(str::to_string)
+}
+
+fn planned_pairs(org: &Org) -> usize {
+    let plan = org.liaison(&["plan", "--json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let planned: Value = serde_json::from_str(&plan.stdout).unwrap();
+    planned["pairs"].as_array().unwrap().len()
+}
+
+#[test]
+fn microsoft_device_code_sign_in_then_plan_writes_nothing_and_run_books_a_sound_term() {
+    let org = Org::new(24, "");
+    org.fake.slow_down_next(1);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+    assert!(
+        auth.stdout.contains("code: ") && auth.stdout.contains("/devicelogin"),
+        "{}",
+        auth.stdout
+    );
+    assert!(
+        auth.stdout.contains("organizer mailbox: me (reachable)"),
+        "{}",
+        auth.stdout
+    );
+    let (polls, early) = org.fake.device_polls();
+    assert!(polls >= 2, "pending or slow_down, then the token: {polls}");
+    assert_eq!(early, 0, "polled sooner than the interval (slow_down adds 5 s)");
+    let token = org.dir().join("state").join("microsoft-token.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let check = org.liaison(&["check"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert!(check.stdout.contains("token: stored in"), "{}", check.stdout);
+
+    let before = std::fs::read(&token).unwrap();
+    let pairs = planned_pairs(&org);
+    assert!(pairs >= 10, "only {pairs} pairs planned for 24 people");
+    assert!(org.liaison_events().is_empty(), "plan wrote to the calendar");
+    assert!(
+        org.fake
+            .requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.operation.as_deref() == Some("getSchedule") || r.operation.is_none()),
+        "plan sent a write"
+    );
+
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        org.check_invariants(),
+        pairs,
+        "run booked something else than plan showed"
+    );
+    assert!(run.stderr.contains(&format!("booked={pairs}")), "{}", run.stderr);
+    // Every series carries its id as transactionId and the instance marker.
+    for e in org.liaison_events() {
+        assert_eq!(e["transactionId"].as_str(), prop(&e, "liaison_id").as_deref());
+        assert!(prop(&e, "liaison_instance").is_some_and(|i| i.starts_with("i-")));
+    }
+    // getSchedule stayed within Microsoft's limits.
+    for r in org
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("getSchedule"))
+    {
+        assert!(r.json().unwrap()["schedules"].as_array().unwrap().len() <= 20);
+    }
+    // The refresh token rotated and the new one was kept: the file changed
+    // only if a refresh happened, and the next run still signs in.
+    let _ = before;
+    let again = org.liaison(&["run", "--once"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(org.check_invariants(), pairs, "a second run booked again");
+}
+
+#[test]
+fn microsoft_a_declined_or_expired_sign_in_exits_3_and_writes_no_token() {
+    let org = Org::new(2, "");
+    let declined = org.authorize(Some(DeviceState::Declined));
+    assert_eq!(declined.code, 3, "{}", declined.stderr);
+    assert!(declined.stderr.contains("declined"), "{}", declined.stderr);
+    org.fake.expire_device_codes();
+    // Expire the code as soon as it is handed out: no answer comes.
+    let expired = {
+        let fake = &org.fake;
+        std::thread::scope(|s| {
+            let run = s.spawn(|| org.authorize(None));
+            // The code is expired once it exists (polled at least once).
+            let deadline = Instant::now() + WAIT;
+            while fake.device_polls().0 < 2 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            fake.expire_device_codes();
+            run.join().unwrap()
+        })
+    };
+    assert_eq!(expired.code, 3, "{}", expired.stderr);
+    assert!(expired.stderr.contains("expired"), "{}", expired.stderr);
+    assert!(!org.dir().join("state").join("microsoft-token.json").exists());
+}
+
+#[test]
+fn microsoft_client_credentials_book_within_the_access_policy_and_exit_3_outside_it() {
+    let fake_secret = "client-secret.txt";
+    let org = Org::new(
+        8,
+        &format!(
+            "auth = \"client_credentials\"\nclient_secret_file = \"{fake_secret}\"\norganizer = \"{DEFAULT_USER}\""
+        ),
+    );
+    let secret = org.dir().join(fake_secret);
+    std::fs::write(&secret, format!("{CLIENT_SECRET}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let check = org.liaison(&["check"]);
+        assert_eq!(check.code, 2, "{}", check.stdout);
+        assert!(
+            check.stderr.contains("readable by others") && check.stderr.contains(fake_secret),
+            "{}",
+            check.stderr
+        );
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let auth = org.liaison(&["auth"]);
+    assert_eq!(auth.code, 0, "{}", auth.stderr);
+    assert!(auth.stdout.contains("client secret"), "{}", auth.stdout);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(org.check_invariants() >= 3);
+    assert!(
+        org.fake.requests().iter().all(|r| !r.path.contains("/me/")),
+        "app tokens have no /me"
+    );
+    // An access policy that leaves the organizer out: authorization, exit 3.
+    org.fake.restrict_app_to(&["someone.else@contoso.com"]);
+    let refused = org.liaison(&["run", "--once"]);
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("AccessPolicy") && refused.stderr.contains("liaison auth"),
+        "{}",
+        refused.stderr
+    );
+}
+
+/// A delegated grant reaches only the signed-in person's calendar: signed
+/// in as an assistant while the organizer is named, `auth` and `run` exit
+/// 3 and say to sign in as the organizer; once they do, `run` books.
+#[test]
+fn microsoft_a_sign_in_by_someone_else_than_the_organizer_exits_3_and_books_nothing() {
+    let org = Org::new(4, &format!("organizer = \"{DEFAULT_USER}\""));
+    let assistant = "assistant@contoso.com";
+    org.fake.set_user(assistant);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 3, "{}\n{}", auth.stdout, auth.stderr);
+    assert!(
+        auth.stderr.contains("ErrorAccessDenied") && auth.stderr.contains("sign in as the organizer"),
+        "{}",
+        auth.stderr
+    );
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("sign in as the organizer"), "{}", run.stderr);
+    assert!(org.fake.events(assistant).is_empty() && org.liaison_events().is_empty());
+    assert!(
+        org.fake.requests().iter().any(|r| r.user.as_deref() == Some(assistant)),
+        "the assistant's token was used"
+    );
+
+    org.fake.set_user(DEFAULT_USER);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(org.check_invariants(), 2);
+    assert!(org.fake.events(assistant).is_empty());
+}
+
+#[test]
+fn microsoft_a_revoked_grant_exits_3_and_says_to_run_auth() {
+    let org = Org::authorized(4);
+    org.fake.expire_access_tokens();
+    org.fake.revoke_refresh_tokens();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("run `liaison auth`") && run.stderr.contains("invalid_grant"),
+        "{}",
+        run.stderr
+    );
+    for secret in org.fake.secrets() {
+        assert!(!run.stderr.contains(&secret), "a secret in the log");
+    }
+}
+
+#[test]
+fn microsoft_throttling_bursts_and_a_lost_answer_leave_exactly_one_series_per_pair() {
+    let org = Org::authorized(24);
+    let pairs = planned_pairs(&org);
+    org.fake.set_retry_after(Some(0));
+    org.fake.fail_next(3, 429);
+    org.fake.fail_method("events.create", 2, 503);
+    org.fake.fail_method("getSchedule", 2, 429);
+    // The first insert is applied, and its answer never comes: the retry
+    // carries the same transactionId.
+    org.fake.drop_after_write_next(1);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(org.check_invariants(), pairs);
+    let requests = org.fake.requests();
+    assert!(requests.iter().any(|r| r.dropped), "no answer was lost");
+    assert!(requests.iter().filter(|r| r.injected).count() >= 7);
+    let creates = requests
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("events.create") && !r.injected)
+        .count();
+    assert_eq!(
+        creates,
+        pairs + 1,
+        "one POST per pair, plus the one repeated after the lost answer"
+    );
+}
+
+#[test]
+fn microsoft_a_quiet_cycle_reads_changes_with_the_delta_link_in_at_most_three_requests() {
+    let org = Org::authorized(12);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    // The next cycle reads liaison's own bookings back: the delta round
+    // names their occurrences, not their masters, and each master is read
+    // once (Graph's delta has no extended properties).
+    let absorb = org.liaison(&["run", "--once"]);
+    assert_eq!(absorb.code, 0, "{}", absorb.stderr);
+    org.fake.clear_requests();
+    let quiet = org.liaison(&["run", "--once"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    let graph: Vec<_> = org
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.is_some())
+        .collect();
+    assert!(
+        graph.len() <= 3,
+        "{} requests: {:?}",
+        graph.len(),
+        graph.iter().map(|r| (&r.method, &r.path)).collect::<Vec<_>>()
+    );
+    assert!(
+        graph.iter().any(|r| r.param("$deltatoken").is_some()),
+        "the stored delta link was used"
+    );
+}
+
+/// The term of 2032, which falls on the same days as 2027's (DST changes
+/// included), is years from the machine's clock: the delta window follows
+/// the cycle's clock, so a declined occurrence is seen and moved.
+#[test]
+fn microsoft_the_delta_window_follows_the_cycles_clock_not_the_machines() {
+    let org = Org::starting(12, "", jiff::civil::date(2032, 3, 8));
+    assert_eq!(org.authorize(Some(DeviceState::Approved)).code, 0);
+    let now = "2032-03-03T12:00:00Z";
+    let clock: Timestamp = now.parse().unwrap();
+    assert!(
+        clock.duration_since(Timestamp::now()) > SignedDuration::from_hours(24 * 365),
+        "the machine's clock is within a year of {now}: pick a later term"
+    );
+    crate::repair::a_declined_occurrence_is_moved(&org, now);
+    // A new round (the token expired) begins with a window around the
+    // test's clock.
+    org.fake.invalidate_delta_tokens();
+    org.fake.clear_requests();
+    let run = org.liaison_at(now, &["run", "--once"]);
+    assert!(run.stderr.contains("booked=0 kept=6"), "{}", run.stderr);
+    let starts: Vec<_> = org
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("delta") && r.param("startDateTime").is_some())
+        .collect();
+    assert!(!starts.is_empty());
+    let term_end = clock.checked_add(SignedDuration::from_hours(24 * 7 * 6)).unwrap();
+    for r in starts {
+        let at = |k: &str| r.param(k).unwrap().parse::<Timestamp>().unwrap();
+        assert!(
+            at("startDateTime") <= clock && at("endDateTime") > term_end,
+            "a delta window of {} to {} for a clock at {clock}",
+            at("startDateTime"),
+            at("endDateTime")
+        );
+    }
+}
+
+#[test]
+fn microsoft_a_kill_while_an_insert_is_in_flight_then_a_restart_never_double_books() {
+    let org = Org::authorized(8);
+    let pairs = planned_pairs(&org);
+    org.fake.hold_next("events.create", 1);
+    let mut child = org
+        .command()
+        .args(["run", "--once"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while org.fake.held() == 0 {
+        assert!(Instant::now() < deadline, "no insert reached the fake");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    // The restarted run looks the pending intent up and finds nothing; the
+    // insert lands afterwards; a later run adopts it, never a second one.
+    let restarted = org.liaison(&["run", "--once"]);
+    assert_eq!(restarted.code, 0, "{}", restarted.stderr);
+    org.fake.release_held();
+    let later = org.liaison_at("2027-03-03T12:10:00Z", &["run", "--once"]);
+    assert_eq!(later.code, 0, "{}", later.stderr);
+    let booked = org.check_invariants();
+    assert!(
+        booked >= pairs - 1 && booked <= pairs,
+        "{booked} series for {pairs} pairs"
+    );
+}
+
+/// The fake's getSchedule `startTime`/`endTime` (UTC civil times) of a request.
+fn schedule_window(body: &Value) -> (Timestamp, Timestamp) {
+    let at = |k: &str| {
+        body[k]["dateTime"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::civil::DateTime>()
+            .unwrap()
+            .to_zoned_datetime(TimeZone::UTC)
+            .unwrap()
+            .timestamp()
+    };
+    (at("startTime"), at("endTime"))
+}
+
+/// Free/busy of 102 people over a term of 15 weeks (108 days with its
+/// margins), through the binary: getSchedule is split within the limits the
+/// fake enforces (its own constants: 20 schedules, under 62 days), every
+/// person is asked once over each window and the windows tile the range, and
+/// both windows' answers count — a person busy all day only in the second
+/// window is left without free time, and an address the tenant does not know
+/// is unpaired with Graph's per-schedule error while the rest are paired.
+#[test]
+fn microsoft_free_busy_for_102_people_over_a_15_week_term_is_split_within_graphs_limits() {
+    let org = Org::new(101, "");
+    let unknown = "nobody@contoso.com";
+    let mut text = std::fs::read_to_string(&org.config).unwrap();
+    text = text.replacen("[schedule]\n", "[schedule]\nterm_weeks = 15\n", 1);
+    text.push_str(&format!(
+        "\n[[people]]\nemail = \"{unknown}\"\nname = \"Nobody\"\nunit = \"Unit 5\"\ntimezone = \"Europe/London\"\n"
+    ));
+    std::fs::write(&org.config, text).unwrap();
+    // Busy every day, all day, from week 9 (past the first 61 days) on.
+    let late = &org.members[0];
+    let from = org.first_term.checked_add(63.days()).unwrap();
+    org.fake.add_event(
+        &late.email,
+        json!({
+            "subject": "Secondment",
+            "start": {"dateTime": civil(from.at(7, 0, 0, 0)), "timeZone": late.zone},
+            "end": {"dateTime": civil(from.at(19, 0, 0, 0)), "timeZone": late.zone},
+            "recurrence": {"pattern": {"type": "daily", "interval": 1},
+                           "range": {"type": "endDate", "startDate": from.to_string(),
+                                     "endDate": from.checked_add(45.days()).unwrap().to_string()}},
+        }),
+    );
+    assert_eq!(org.authorize(Some(DeviceState::Approved)).code, 0);
+    org.fake.clear_requests();
+    let started = Instant::now();
+    let plan = org.liaison(&["plan", "--json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    eprintln!("plan for 102 people over 15 weeks: {:?}", started.elapsed());
+
+    let queries: Vec<_> = org
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.operation.as_deref() == Some("getSchedule"))
+        .collect();
+    assert_eq!(queries.len(), 6 * 2, "⌈102/20⌉ groups × 2 windows");
+    let mut asked: BTreeMap<String, Vec<(Timestamp, Timestamp)>> = BTreeMap::new();
+    for q in &queries {
+        assert_eq!(q.status, 200, "{}", q.body);
+        let body = q.json().unwrap();
+        let people = body["schedules"].as_array().unwrap();
+        assert!(people.len() <= crate::fake_graph::SCHEDULE_MAX_ENTITIES);
+        let (start, end) = schedule_window(&body);
+        assert!(end.duration_since(start) < crate::fake_graph::SCHEDULE_MAX_RANGE);
+        for p in people {
+            asked
+                .entry(p.as_str().unwrap().to_string())
+                .or_default()
+                .push((start, end));
+        }
+    }
+    assert_eq!(asked.len(), 102);
+    let ranges: BTreeSet<(Timestamp, Timestamp)> = asked
+        .values_mut()
+        .map(|windows| {
+            windows.sort();
+            assert!(
+                windows.windows(2).all(|w| w[0].1 == w[1].0),
+                "windows leave a gap or overlap: {windows:?}"
+            );
+            (windows[0].0, windows[windows.len() - 1].1)
+        })
+        .collect();
+    assert_eq!(ranges.len(), 1, "everyone over the same range");
+    let (start, end) = ranges.into_iter().next().unwrap();
+    assert!(end.duration_since(start) > SignedDuration::from_hours(100 * 24));
+
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let reason = |email: &str| {
+        plan["unpaired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .map(|u| u["message"].as_str().unwrap().to_string())
+    };
+    let missing = reason(unknown).expect("the unknown address is unpaired");
+    assert!(missing.contains("ErrorMailRecipientNotFound"), "{missing}");
+    let busy = reason(&late.email).expect("the person busy in the second window is unpaired");
+    assert!(busy.contains("no free time"), "{busy}");
+    assert!(plan["pairs"].as_array().unwrap().len() >= 45, "{}", plan["pairs"]);
+}
+
+/// The library's Microsoft provider on `fake`, with client credentials for
+/// the organizer, paced at `rps` requests a second.
+fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar::microsoft::MicrosoftProvider {
+    let secret = dir.join("graph-secret.txt");
+    std::fs::write(&secret, CLIENT_SECRET).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let text = format!(
+        r#"timezone = "Europe/London"
+state_dir = "state"
+[schedule]
+first_term = "2027-03-08"
+[calendar]
+provider = "microsoft"
+[calendar.microsoft]
+tenant = "{TENANT_DOMAIN}"
+client_id = "{CLIENT_ID}"
+auth = "client_credentials"
+client_secret_file = "graph-secret.txt"
+organizer = "{DEFAULT_USER}"
+api_base_url = "{}"
+login_base_url = "{}"
+requests_per_second = {rps}
+[[people]]
+email = "ada@contoso.com"
+name = "Ada"
+unit = "U0"
+[[people]]
+email = "bo@contoso.com"
+name = "Bo"
+unit = "U1"
+"#,
+        fake.api_base(),
+        fake.login_base()
+    );
+    let cfg = liaison::config::parse(&text, &dir.join("config.toml"), &liaison::config::Env::default()).unwrap();
+    let timing = liaison::calendar::google::Timing::default()
+        .with_overrides("timeout=30s,attempts=6,base=1ms,cap=5ms,budget=30s")
+        .unwrap();
+    liaison::calendar::microsoft::MicrosoftProvider::with_timing(&cfg, timing).unwrap()
+}
+
+/// The provider's pacing (`calendar.microsoft.requests_per_second`, a token
+/// bucket with a burst of as many) keeps it under a per-mailbox quota the
+/// fake measures on the real clock: any window of `w` holds at most `rps +
+/// rps × w` paced starts, plus one call paced before the window that arrived
+/// inside it. And where a quota is tighter than the pacing, every refusal's
+/// `Retry-After` is waited for (no call comes back early) and every call
+/// still gets its answer.
+#[test]
+fn microsoft_pacing_keeps_the_provider_under_a_per_mailbox_quota_and_retry_after_is_kept() {
+    use liaison::calendar::CalendarProvider as _;
+    const RPS: u32 = 16;
+    let window = Duration::from_millis(500);
+    // One more for the two clocks (governor's and the fake's) not agreeing to the microsecond.
+    let limit = (RPS + RPS / 2 + 2) as usize;
+    let calls_made = 3 * limit;
+    let fake = FakeGraph::start();
+    fake.set_quota(limit, window);
+    let tmp = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let p = provider_on(&fake, tmp.path(), RPS);
+        for i in 0..calls_made {
+            assert!(p.get_series(&format!("nosuchseries{i:04}")).await.unwrap().is_none());
+        }
+        assert_eq!(p.requests(), calls_made as u64, "no call was refused and retried");
+    });
+    let (peak, refused, _) = fake.quota_report();
+    eprintln!("paced at {RPS}/s: at most {peak} calls in one {window:?} window (quota {limit})");
+    assert_eq!(refused, 0, "the quota was never hit (peak {peak} of {limit})");
+    assert!(peak <= limit);
+
+    // A quota of 5 calls a second, under pacing at 16: refused, waited for.
+    let fake = FakeGraph::start();
+    fake.set_quota(5, Duration::from_secs(1));
+    let calls_made = 12;
+    let started = Instant::now();
+    runtime.block_on(async {
+        let p = provider_on(&fake, tmp.path(), RPS);
+        for i in 0..calls_made {
+            assert!(p.get_series(&format!("nosuchseries{i:04}")).await.unwrap().is_none());
+        }
+    });
+    let (peak, refused, early) = fake.quota_report();
+    eprintln!(
+        "a quota of 5/s: {refused} refusals, {:?} for {calls_made} calls",
+        started.elapsed()
+    );
+    assert!(
+        refused >= 2,
+        "the quota was tighter than the pacing: {refused} refusals"
+    );
+    assert_eq!(early, 0, "a call came back before its Retry-After");
+    assert!(peak <= 5);
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "two windows' waits at least"
+    );
+}
+
+/// A person edits a liaison series so that liaison cannot read it any more
+/// (here a range with no end): it still exists, so a full read must not take
+/// it for deleted — its record stays booked and its pair is not booked again.
+#[test]
+fn microsoft_a_series_made_unreadable_is_not_taken_for_deleted_on_a_full_read() {
+    let org = Org::authorized(12);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    let events = org.liaison_events();
+    let before = events.len();
+    let mut edited = events[0].clone();
+    let key = prop(&edited, "liaison_id").unwrap();
+    org.fake.delete_event(DEFAULT_USER, edited["id"].as_str().unwrap());
+    let object = edited.as_object_mut().unwrap();
+    for read_only in [
+        "id",
+        "exceptions",
+        "seriesMasterId",
+        "type",
+        "createdDateTime",
+        "iCalUId",
+        "changeKey",
+    ] {
+        object.remove(read_only);
+    }
+    edited["recurrence"]["range"]["type"] = json!("noEnd");
+    org.fake.add_event(DEFAULT_USER, edited);
+    org.fake.invalidate_delta_tokens();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("skipping a liaison event that cannot be read"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(crate::twins::store_state(&org, &key), SeriesState::Booked);
+    assert!(run.stderr.contains("booked=0"), "{}", run.stderr);
+    assert_eq!(org.liaison_events().len(), before, "nothing booked or removed");
+}
