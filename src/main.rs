@@ -17,6 +17,10 @@ use liaison::failure::Failure;
 use liaison::store::Store;
 use liaison::{booking, logging, provider, render};
 
+/// mimalloc instead of glibc's malloc (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Pairs leaders across the units of an organization and books a weekly
 /// connection for each pair, term after term.
 ///

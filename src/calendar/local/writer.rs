@@ -671,7 +671,7 @@ fn series_of(comp: &Comp) -> Located<Option<BookedSeries>> {
         .is_some_and(|s| s.trim().eq_ignore_ascii_case("CANCELLED"));
     Ok(Some(BookedSeries {
         request: SeriesRequest {
-            event_id: uid.value.clone(),
+            event_id: uid.value.to_string(),
             term,
             pair,
             attendees,
