@@ -741,6 +741,16 @@ fn microsoft_free_busy_for_102_people_over_a_15_week_term_is_split_within_graphs
 /// The library's Microsoft provider on `fake`, with client credentials for
 /// the organizer, paced at `rps` requests a second.
 fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar::microsoft::MicrosoftProvider {
+    provider_for(fake, dir, rps, DEFAULT_USER)
+}
+
+/// [`provider_on`] with `organizer` as the organizer mailbox.
+fn provider_for(
+    fake: &FakeGraph,
+    dir: &Path,
+    rps: u32,
+    organizer: &str,
+) -> liaison::calendar::microsoft::MicrosoftProvider {
     let secret = dir.join("graph-secret.txt");
     std::fs::write(&secret, CLIENT_SECRET).unwrap();
     #[cfg(unix)]
@@ -760,7 +770,7 @@ tenant = "{TENANT_DOMAIN}"
 client_id = "{CLIENT_ID}"
 auth = "client_credentials"
 client_secret_file = "graph-secret.txt"
-organizer = "{DEFAULT_USER}"
+organizer = "{organizer}"
 api_base_url = "{}"
 login_base_url = "{}"
 requests_per_second = {rps}
@@ -882,4 +892,90 @@ fn microsoft_a_series_made_unreadable_is_not_taken_for_deleted_on_a_full_read() 
     assert_eq!(crate::twins::store_state(&org, &key), SeriesState::Booked);
     assert!(run.stderr.contains("booked=0"), "{}", run.stderr);
     assert_eq!(org.liaison_events().len(), before, "nothing booked or removed");
+}
+
+/// Graph's refusals are classed by status and error code, each against the
+/// fake as it answers them: a refused token (401) and a missing permission
+/// (403) are authorization (exit 3, `liaison auth` or an admin), a request
+/// Graph calls malformed (400) and a URL that cannot even be sent are bad
+/// requests that name the request (never an authorization problem), and an
+/// unknown mailbox (404) is "not found".
+#[test]
+fn microsoft_graph_refusals_are_classed_by_status_and_code() {
+    use liaison::calendar::{CalendarError, CalendarProvider as _};
+    let tmp = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let now = Timestamp::now();
+    // A stored delta token whose link Graph (or hyper) refuses.
+    let token_with = |fake: &FakeGraph, query: &str| {
+        format!(
+            "graph2|{}|{}|{}users/{DEFAULT_USER}/calendarView/delta?{query}",
+            now.as_second() - 86_400,
+            now.as_second() + 400 * 86_400,
+            fake.api_base()
+        )
+    };
+    runtime.block_on(async {
+        // 401 on every attempt, a fresh token included.
+        let fake = FakeGraph::start();
+        fake.fail_method("events.list", 40, 401);
+        let e = provider_on(&fake, tmp.path(), 16).get_series("x").await.unwrap_err();
+        assert!(matches!(e, CalendarError::Unauthorized(_)), "401: {e:?}");
+
+        // 403: an access policy that leaves the organizer out.
+        let fake = FakeGraph::start();
+        fake.restrict_app_to(&["someone.else@contoso.com"]);
+        let e = provider_on(&fake, tmp.path(), 16).get_series("x").await.unwrap_err();
+        assert!(
+            matches!(&e, CalendarError::Unauthorized(m) if m.contains("403") && m.contains("permission") && m.contains("events.list")),
+            "403: {e:?}"
+        );
+
+        // 400: a query Graph refuses on a delta link.
+        let fake = FakeGraph::start();
+        let p = provider_on(&fake, tmp.path(), 16);
+        let bad = token_with(&fake, "$filter=subject%20eq%20%27x%27");
+        let e = p.list_changes(Some(&bad), now).await.unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, CalendarError::Invalid { .. })
+                && text.contains("calendarView.delta (GET")
+                && text.contains("malformed (400)")
+                && text.contains("ErrorInvalidUrlQuery"),
+            "400: {e:?}"
+        );
+        assert_eq!(
+            fake.requests().iter().filter(|r| r.status == 400).count(),
+            1,
+            "a malformed request is not retried"
+        );
+
+        // A URL that cannot be sent at all (a space in it): named, not sent.
+        let unsendable = token_with(&fake, "$deltatoken=a b");
+        fake.clear_requests();
+        let e = p.list_changes(Some(&unsendable), now).await.unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, CalendarError::Invalid { .. }) && text.contains("calendarView.delta") && text.contains("is not valid"),
+            "bad URL: {e:?}"
+        );
+        assert!(
+            fake.requests().iter().all(|r| r.operation.as_deref() != Some("delta")),
+            "the bad URL reached the server"
+        );
+
+        // 404: an organizer mailbox the tenant does not have.
+        let fake = FakeGraph::start();
+        let e = provider_for(&fake, tmp.path(), 16, "nobody@contoso.com")
+            .get_series("x")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, CalendarError::NotFound(m) if m.contains("ErrorInvalidUser") && m.contains("events.list")),
+            "404: {e:?}"
+        );
+    });
 }
