@@ -145,8 +145,8 @@ pub async fn run<P: CalendarProvider>(
     summary.counts.term = terms.first().map(|t| t.start);
     // Read: what changed on the calendar, and the pending intents.
     // A token of another calendar (the organizer changed) is never used.
-    let calendar = app::calendar_identity(cfg);
-    let same_calendar = store.calendar()?.is_none_or(|c| c == calendar);
+    let calendar = app::calendar_identity(cfg)?;
+    let same_calendar = store.calendar()?.is_none_or(|c| app::same_calendar(&c, &calendar));
     let token = if same_calendar { store.sync_token()? } else { None };
     let changes = provider.list_changes(token.as_deref(), now).await?;
     let records = store.series_map()?;

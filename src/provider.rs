@@ -264,7 +264,10 @@ pub async fn authorize(
             // Proves the token reaches the organizer's mailbox (permissions,
             // an application access policy).
             MicrosoftProvider::from_config(cfg)?.check_organizer().await?;
-            print(format!("organizer mailbox: {} (reachable)\n", cfg.calendar.organizer()))
+            print(format!(
+                "organizer mailbox: {} (reachable)\n",
+                microsoft::organizer_mailbox(cfg)?
+            ))
         }
         ProviderKind::Google => {
             private_state_dir(cfg)?;

@@ -321,7 +321,9 @@ fn microsoft_device_code_sign_in_then_plan_writes_nothing_and_run_books_a_sound_
         auth.stdout
     );
     assert!(
-        auth.stdout.contains("organizer mailbox: me (reachable)"),
+        auth.stdout
+            .contains(&format!("organizer mailbox: {DEFAULT_USER} (reachable)"))
+            && auth.stdout.contains(&format!("signed in as: {DEFAULT_USER}")),
         "{}",
         auth.stdout
     );
@@ -451,29 +453,62 @@ fn microsoft_client_credentials_book_within_the_access_policy_and_exit_3_outside
     );
 }
 
-/// A delegated grant reaches only the signed-in person's calendar: signed
-/// in as an assistant while the organizer is named, `auth` and `run` exit
-/// 3 and say to sign in as the organizer; once they do, `run` books.
+/// Who signed in is read at `liaison auth` (`GET /me`) and kept with the
+/// grant. With the organizer named, a sign-in by an assistant is refused,
+/// naming both, and nothing is stored; a grant of the assistant kept under
+/// `organizer = "me"` is refused at the next run once the organizer is
+/// named, before any request; once the organizer signs in, `run` books.
 #[test]
-fn microsoft_a_sign_in_by_someone_else_than_the_organizer_exits_3_and_books_nothing() {
-    let org = Org::new(4, &format!("organizer = \"{DEFAULT_USER}\""));
+fn microsoft_a_sign_in_by_someone_else_than_the_organizer_exits_3_naming_both() {
+    let named = format!("organizer = \"{DEFAULT_USER}\"");
+    let org = Org::new(4, &named);
+    let token = org.dir().join("state").join("microsoft-token.json");
     let assistant = "assistant@contoso.com";
     org.fake.set_user(assistant);
     let auth = org.authorize(Some(DeviceState::Approved));
     assert_eq!(auth.code, 3, "{}\n{}", auth.stdout, auth.stderr);
     assert!(
-        auth.stderr.contains("ErrorAccessDenied") && auth.stderr.contains("sign in as the organizer"),
+        auth.stderr.contains(&format!("signed in to Microsoft as {assistant}"))
+            && auth
+                .stderr
+                .contains(&format!("organizer in {} is {DEFAULT_USER}", org.config.display()))
+            && auth.stderr.contains(&format!("Sign in as {DEFAULT_USER}")),
         "{}",
         auth.stderr
     );
+    assert!(!token.exists(), "another person's grant was stored");
+
+    // The assistant's grant, kept while the organizer was "me" ...
+    let config = std::fs::read_to_string(&org.config).unwrap();
+    std::fs::write(&org.config, config.replace(&named, "")).unwrap();
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+    assert!(
+        auth.stdout.contains(&format!("signed in as: {assistant}")),
+        "{}",
+        auth.stdout
+    );
+    // ... is refused at each run once the organizer is named again.
+    std::fs::write(&org.config, &config).unwrap();
+    org.fake.clear_requests();
     let run = org.liaison(&["run", "--once"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("sign in as the organizer"), "{}", run.stderr);
-    assert!(org.fake.events(assistant).is_empty() && org.liaison_events().is_empty());
     assert!(
-        org.fake.requests().iter().any(|r| r.user.as_deref() == Some(assistant)),
-        "the assistant's token was used"
+        run.stderr.contains(&format!("signed in to Microsoft as {assistant}")) && run.stderr.contains(DEFAULT_USER),
+        "{}",
+        run.stderr
     );
+    assert!(
+        org.fake.requests().iter().all(|r| r.operation.is_none()),
+        "Graph was called with another person's grant"
+    );
+    let check = org.liaison(&["check"]);
+    assert!(
+        check.stdout.contains(&format!("signed in as: {assistant}")) && check.stdout.contains("token problem"),
+        "{}",
+        check.stdout
+    );
+    assert!(org.fake.events(assistant).is_empty() && org.liaison_events().is_empty());
 
     org.fake.set_user(DEFAULT_USER);
     let auth = org.authorize(Some(DeviceState::Approved));
@@ -482,6 +517,83 @@ fn microsoft_a_sign_in_by_someone_else_than_the_organizer_exits_3_and_books_noth
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(org.check_invariants(), 2);
     assert!(org.fake.events(assistant).is_empty());
+}
+
+/// With `organizer = "me"` the calendar is the signed-in person's, and the
+/// state names it by that person's address: someone else signing in while
+/// the first person's series have meetings to come is refused at the next
+/// run (exit 3, both named) instead of booking everyone again in their own
+/// calendar. A state of an earlier version, which named the calendar
+/// `microsoft:me`, is taken as the signed-in person's.
+#[test]
+fn microsoft_another_person_signing_in_under_organizer_me_exits_3_while_series_run() {
+    let org = Org::authorized(4);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(org.check_invariants(), 2);
+    {
+        let store = liaison::store::Store::open(&org.dir().join("state")).unwrap();
+        assert_eq!(
+            store.calendar().unwrap().as_deref(),
+            Some("microsoft:organizer@contoso.com")
+        );
+        store.set_calendar("microsoft:me").unwrap();
+    }
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "an earlier version's microsoft:me: {}", run.stderr);
+    let store = liaison::store::Store::open(&org.dir().join("state")).unwrap();
+    assert_eq!(
+        store.calendar().unwrap().as_deref(),
+        Some("microsoft:organizer@contoso.com")
+    );
+    drop(store);
+
+    let assistant = "assistant@contoso.com";
+    org.fake.set_user(assistant);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("signed in to Microsoft as {assistant}"))
+            && run.stderr.contains(&format!("on {DEFAULT_USER}'s calendar"))
+            && run.stderr.contains("liaison auth"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        org.fake.events(assistant).is_empty(),
+        "booked into the assistant's calendar"
+    );
+    assert_eq!(org.check_invariants(), 2);
+}
+
+/// A grant stored before liaison recorded who signed in (a token file of
+/// version 1) cannot be checked against the organizer: `run` exits 3 and
+/// asks for `liaison auth`, and `check` says why.
+#[test]
+fn microsoft_a_token_file_without_the_signed_in_account_asks_for_liaison_auth() {
+    let org = Org::authorized(4);
+    let token = org.dir().join("state").join("microsoft-token.json");
+    let mut grant: Value = serde_json::from_slice(&std::fs::read(&token).unwrap()).unwrap();
+    grant["version"] = json!(1);
+    let fields = grant.as_object_mut().unwrap();
+    fields.remove("user_principal_name");
+    fields.remove("mail");
+    std::fs::write(&token, serde_json::to_vec(&grant).unwrap()).unwrap();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not say who signed in") && run.stderr.contains("run `liaison auth`"),
+        "{}",
+        run.stderr
+    );
+    let check = org.liaison(&["check"]);
+    assert!(check.stdout.contains("does not say who signed in"), "{}", check.stdout);
+    assert!(org.liaison_events().is_empty());
+    assert_eq!(org.authorize(Some(DeviceState::Approved)).code, 0);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    assert_eq!(org.check_invariants(), 2);
 }
 
 #[test]

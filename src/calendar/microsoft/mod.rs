@@ -35,7 +35,7 @@ use jiff::{SignedDuration, Timestamp};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
-pub use self::auth::{AuthReport, authorize, describe_credentials};
+pub use self::auth::{AuthReport, authorize, describe_credentials, organizer_mailbox};
 pub use self::client::GRAPH_ROOT_URL;
 use self::client::Graph;
 use super::http::{ApiError, Timing};
@@ -124,16 +124,18 @@ impl MicrosoftProvider {
     pub fn with_timing(cfg: &Config, timing: Timing) -> Result<MicrosoftProvider, CalendarError> {
         let m = auth::microsoft_of(cfg)?;
         let tokens = auth::TokenSource::from_config(cfg)?;
+        // Who signed in, refused unless it is the configured organizer: a
+        // grant of another person would read and book another calendar.
+        let account = auth::signed_in(cfg)?;
         let root = m.api_base_url.as_deref().unwrap_or(GRAPH_ROOT_URL);
-        let mailbox = if m.organizer == "me" {
-            "me".to_string()
-        } else {
-            format!("users/{}", segment(&m.organizer))
+        let (mailbox, organizer) = match &account {
+            Some(a) if m.organizer == "me" => ("me".to_string(), a.address().to_string()),
+            _ => (format!("users/{}", segment(&m.organizer)), m.organizer.clone()),
         };
         Ok(MicrosoftProvider {
             graph: Graph::new(root, tokens, m.requests_per_second, timing),
             mailbox,
-            organizer: m.organizer.clone(),
+            organizer,
             teams: cfg.meeting.conference == Conference::Teams,
             instance: cfg.calendar.instance.clone(),
             ids: Mutex::new(BTreeMap::new()),

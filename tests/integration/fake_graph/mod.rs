@@ -15,7 +15,8 @@
 //! Endpoints. Identity platform (v2.0): `POST /{tenant}/oauth2/v2.0/devicecode`,
 //! `POST /{tenant}/oauth2/v2.0/token` (device code, refresh token, client
 //! credentials grants). Graph, under `/v1.0/` and for `me` or
-//! `users/{id|address}`: `POST calendar/getSchedule`, `GET|POST events`,
+//! `users/{id|address}`: `GET` (the user's profile: `/me` is the signed-in
+//! user's, [`FakeGraph::set_user`], and needs `User.Read`), `POST calendar/getSchedule`, `GET|POST events`,
 //! `GET|PATCH|DELETE events/{id}`, `POST events/{id}/cancel`,
 //! `GET events/{id}/instances`, `GET calendarView/delta`.
 //!
@@ -588,6 +589,7 @@ fn classify(method: &Method, path: &str) -> Option<(&'static str, String, Vec<St
     };
     let t: Vec<&str> = tail.iter().map(String::as_str).collect();
     let op = match (method.as_str(), t.as_slice()) {
+        ("GET", []) => "user.get",
         ("POST", ["calendar", "getSchedule"]) => "getSchedule",
         ("GET", ["events"]) => "events.list",
         ("POST", ["events"]) => "events.create",
@@ -813,7 +815,10 @@ fn admit(shared: &SharedState, op: &str, mailbox: &str, grant: &Grant) -> Result
     }
     let has = |p: &str| grant.scopes.iter().any(|s| s.eq_ignore_ascii_case(p));
     let may_read = has("Calendars.Read") || has("Calendars.ReadWrite") || has("Calendars.ReadBasic");
-    let allowed = if is_write(op) {
+    let allowed = if op == "user.get" {
+        // https://learn.microsoft.com/en-us/graph/api/user-get#permissions
+        has("User.Read") || has("User.ReadBasic.All") || has("User.Read.All")
+    } else if is_write(op) {
         has("Calendars.ReadWrite")
     } else {
         may_read
@@ -846,6 +851,18 @@ fn graph_call(
     let now = Timestamp::now();
     let base = format!("http://127.0.0.1:{}/v1.0/users/{}", s.port, mailbox);
     match op {
+        // The signed-in user's profile (`/me`) or a user's: the mailbox's
+        // address as both its userPrincipalName and its mail.
+        "user.get" => ok(
+            StatusCode::OK,
+            json!({
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
+                "id": format!("{:016x}", splitmix(mailbox.bytes().fold(0u64, |h, b| h.wrapping_mul(31) ^ u64::from(b)))),
+                "displayName": mailbox.split('@').next().unwrap_or(mailbox),
+                "userPrincipalName": mailbox,
+                "mail": mailbox,
+            }),
+        ),
         "getSchedule" => ok(StatusCode::OK, get_schedule(&s.model, &parse_body(body)?)?),
         "events.create" => {
             let (id, _) = s.model.create(mailbox, parse_body(body)?, now)?;
