@@ -1091,3 +1091,139 @@ fn microsoft_graph_refusals_are_classed_by_status_and_code() {
         );
     });
 }
+
+/// The Microsoft twin of Google's "a four-week series ended after its
+/// second occurrence keeps two instances", through the library's provider
+/// on the fake Graph: Mondays 10:00 London across the UK's DST change. On
+/// Graph, ending rewrites the recurrence, which drops the series'
+/// exceptions (as Exchange does): the first occurrence, which a person
+/// moved, stays where they put it, and the second, which they cancelled,
+/// stays cancelled; the later two are gone, and free/busy shows only what
+/// takes place.
+#[test]
+fn microsoft_a_four_week_series_ended_after_its_second_occurrence_keeps_two_and_what_people_changed() {
+    use liaison::calendar::{Attendee, CalendarProvider as _, CreateOutcome, DeleteOutcome, EndOutcome, SeriesRequest};
+    let fake = FakeGraph::start();
+    fake.add_mailbox("ada@contoso.com", "Europe/London");
+    fake.add_mailbox("bo@contoso.com", "Europe/London");
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path(), 16);
+    let request = SeriesRequest {
+        event_id: "endtest00001".into(),
+        term: jiff::civil::date(2027, 3, 8),
+        pair: ("ada@contoso.com".into(), "bo@contoso.com".into()),
+        attendees: [
+            Attendee {
+                email: "ada@contoso.com".into(),
+                name: "Ada".into(),
+            },
+            Attendee {
+                email: "bo@contoso.com".into(),
+                name: "Bo".into(),
+            },
+        ],
+        summary: "Connection".into(),
+        description: "Agenda".into(),
+        location: None,
+        zone: "Europe/London".into(),
+        start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
+        duration: SignedDuration::from_mins(30),
+        count: 4,
+    };
+    let id = request.event_id.as_str();
+    let ts = |s: &str| s.parse::<Timestamp>().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
+        let graph_id = fake
+            .events(DEFAULT_USER)
+            .into_iter()
+            .find(|e| prop(e, "liaison_id").as_deref() == Some(id))
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let before = provider.list_changes(None, crate::util::now()).await.unwrap();
+        let token = before.next_token.expect("a delta token");
+        let originals: Vec<Timestamp> = fake.occurrences(&graph_id).iter().map(|o| o.original).collect();
+        assert_eq!(
+            originals,
+            [
+                ts("2027-03-08T10:00:00Z"),
+                ts("2027-03-15T10:00:00Z"),
+                ts("2027-03-22T10:00:00Z"),
+                ts("2027-03-29T09:00:00Z"),
+            ]
+        );
+        let moved = (ts("2027-03-08T14:00:00Z"), ts("2027-03-08T14:30:00Z"));
+        fake.move_occurrence(DEFAULT_USER, &graph_id, originals[0], moved.0, moved.1);
+        fake.cancel_occurrence(DEFAULT_USER, &graph_id, originals[1]);
+
+        fake.clear_requests();
+        assert_eq!(provider.end_series(id, originals[1]).await.unwrap(), EndOutcome::Ended);
+        let kept: Vec<(Timestamp, Timestamp, bool)> = fake
+            .occurrences(&graph_id)
+            .iter()
+            .map(|o| (o.original, o.start, o.cancelled))
+            .collect();
+        assert_eq!(
+            kept,
+            [(originals[0], moved.0, false), (originals[1], originals[1], true)],
+            "requests: {:?}",
+            fake.requests()
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect::<Vec<_>>()
+        );
+        let series = provider
+            .get_series(id)
+            .await
+            .unwrap()
+            .expect("the series is still there");
+        assert!(series.active);
+        assert_eq!(
+            series.request,
+            SeriesRequest {
+                count: 2,
+                ..request.clone()
+            }
+        );
+
+        // The next incremental read reports the shortened series.
+        let changes = provider.list_changes(Some(&token), crate::util::now()).await.unwrap();
+        let changed: Vec<_> = changes
+            .series
+            .iter()
+            .map(|d| (d.series.request.event_id.as_str(), d.series.request.count))
+            .collect();
+        assert_eq!(changed, [(id, 2)]);
+
+        // Free/busy holds only the moved first occurrence.
+        let range = liaison::core::interval::Interval::new(ts("2027-03-01T00:00:00Z"), ts("2027-04-05T00:00:00Z"));
+        let busy = provider.busy(&["ada@contoso.com".to_string()], range).await.unwrap();
+        let spans: Vec<_> = busy["ada@contoso.com"]
+            .as_ref()
+            .unwrap()
+            .spans()
+            .iter()
+            .map(|s| s.start)
+            .collect();
+        assert_eq!(spans, [moved.0]);
+
+        // Ending it again is harmless; once cancelled, it is gone.
+        assert_eq!(provider.end_series(id, originals[1]).await.unwrap(), EndOutcome::Ended);
+        assert_eq!(fake.occurrences(&graph_id).len(), 2);
+        assert_eq!(provider.delete_series(id).await.unwrap(), DeleteOutcome::Deleted);
+        assert_eq!(
+            provider.end_series(id, originals[1]).await.unwrap(),
+            EndOutcome::AlreadyGone
+        );
+        assert_eq!(
+            provider.end_series("neverbooked1", originals[1]).await.unwrap(),
+            EndOutcome::AlreadyGone
+        );
+    });
+}

@@ -56,7 +56,16 @@
 //!   attendees get `status.response = none`; `isOnlineMeeting` with
 //!   `teamsForBusiness` adds `onlineMeeting.joinUrl`. `PATCH` of an
 //!   occurrence id makes it an exception; `PATCH` of the master replaces
-//!   `recurrence` whole. `cancel` (organizer only) and `DELETE` remove it.
+//!   `recurrence` whole, and a recurrence that changes (its range
+//!   included: ending a series early) removes every exception of the
+//!   series, as Exchange does: moved occurrences return to the rule's
+//!   time, cancelled ones come back, answers to single occurrences are
+//!   gone ("If the recurrence pattern has changed, the client ... removes
+//!   every exception", MS-OXOCAL §3.1.4.7.3.5,
+//!   https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxocal/4b92fb85-db55-4251-8e81-e319361218e1;
+//!   Outlook warns "Any exceptions associated with this recurring
+//!   appointment will be cancelled"). `cancel` (organizer only) and
+//!   `DELETE` remove it.
 //! - `calendarView/delta`: only occurrences, exceptions and single
 //!   instances (no series masters), no `$expand`/`$filter`/`$select`; pages
 //!   with `@odata.nextLink` (`Prefer: odata.maxpagesize`), a final
@@ -419,6 +428,15 @@ impl FakeGraph {
         let patch = json!({"start": utc_json(start), "end": utc_json(end)});
         if let Err(e) = s.model.update(mailbox, &occurrence, &patch, Timestamp::now()) {
             panic!("move_occurrence({id}): {}", e.body());
+        }
+    }
+
+    /// A person cancels one occurrence (given by its original start) in Outlook.
+    pub fn cancel_occurrence(&self, mailbox: &str, id: &str, original: Timestamp) {
+        let mut s = lock(&self.shared);
+        let occurrence = model::occurrence_id(id, original);
+        if let Err(e) = s.model.remove(mailbox, &occurrence, false) {
+            panic!("cancel_occurrence({id}): {}", e.body());
         }
     }
 
