@@ -280,6 +280,22 @@ pub async fn run<P: CalendarProvider>(
     if options.stop.load(Ordering::SeqCst) {
         return Ok(summary);
     }
+    // The token stored above was read before this cycle's bookings; a
+    // provider whose changes report its own writes (Graph's delta) moves it
+    // past them when nothing else changed, so the next cycle is quiet.
+    if complete
+        && !missing_held
+        && summary.counts.booked > 0
+        && let Some(token) = changes.next_token.as_deref()
+    {
+        match provider.token_after_own_writes(token, now).await {
+            Ok(Some(next)) => store.set_sync_token(Some(&next))?,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read past this cycle's own bookings; the next cycle reads them")
+            }
+        }
+    }
     let records = store.series()?;
     store.set_roster(&reconcile::next_roster(
         &cfg.people,

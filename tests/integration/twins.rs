@@ -81,10 +81,6 @@ pub trait TestOrg {
     fn add_calendar(&self, email: &str, zone: &str);
     /// The next `n` requests that move an occurrence fail with a 503.
     fn fail_moves(&self, n: usize);
-    /// The cycle after one that booked: Graph's delta reports liaison's own
-    /// new series as changes, whose masters the next cycle reads once; Google
-    /// reports nothing. Run before counting a quiet cycle's requests.
-    fn absorb_own_bookings(&self);
     fn clear_requests(&self);
     /// The requests since the last [`TestOrg::clear_requests`].
     fn calls(&self) -> Vec<Call>;
@@ -284,8 +280,6 @@ impl TestOrg for google::Org {
         self.fake.fail_method("events.patch", n, 503, "backendError");
     }
 
-    fn absorb_own_bookings(&self) {}
-
     fn clear_requests(&self) {
         self.fake.clear_requests();
     }
@@ -410,10 +404,6 @@ impl TestOrg for microsoft::Org {
 
     fn fail_moves(&self, n: usize) {
         self.fake.fail_method("events.update", n, 503);
-    }
-
-    fn absorb_own_bookings(&self) {
-        run_at(self, crate::util::NOW);
     }
 
     fn clear_requests(&self) {

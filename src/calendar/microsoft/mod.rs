@@ -73,6 +73,8 @@ pub struct MicrosoftProvider {
     ids: Mutex<BTreeMap<String, String>>,
     /// Graph ids of masters known not to be liaison's.
     others: Mutex<BTreeSet<String>>,
+    /// Graph ids of the series this process created.
+    created: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for MicrosoftProvider {
@@ -140,6 +142,7 @@ impl MicrosoftProvider {
             instance: cfg.calendar.instance.clone(),
             ids: Mutex::new(BTreeMap::new()),
             others: Mutex::new(BTreeSet::new()),
+            created: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -575,6 +578,9 @@ impl CalendarProvider for MicrosoftProvider {
             Ok(Some(created)) => {
                 if let Some(graph_id) = created["id"].as_str() {
                     self.remember(id, graph_id);
+                    if let Ok(mut mine) = self.created.lock() {
+                        mine.insert(graph_id.to_string());
+                    }
                 }
                 Ok(CreateOutcome::Created)
             }
@@ -705,6 +711,37 @@ impl CalendarProvider for MicrosoftProvider {
             changes.full = true;
         }
         Ok(changes)
+    }
+
+    /// One delta round from `token`: when it holds nothing but untouched
+    /// occurrences of series this process created (no exception, nothing
+    /// cancelled or removed, nobody's answer yet), its new link is the token
+    /// to keep, and the next cycle does not read those masters again.
+    /// Anything else (a person was quicker) keeps `token`, so that the next
+    /// cycle reads it all, as before.
+    async fn token_after_own_writes(&self, token: &str, now: Timestamp) -> Result<Option<String>, CalendarError> {
+        let mine = self.created.lock().map(|c| c.clone()).unwrap_or_default();
+        let Some((window, link)) = Self::usable(token, now) else {
+            return Ok(None);
+        };
+        if mine.is_empty() {
+            return Ok(None);
+        }
+        let Some(round) = self.drain(link).await? else {
+            return Ok(None);
+        };
+        let untouched = |item: &Value| {
+            item["seriesMasterId"].as_str().is_some_and(|m| mine.contains(m))
+                && item["type"].as_str() == Some("occurrence")
+                && item["isCancelled"].as_bool() != Some(true)
+                && events::responses(item)
+                    .values()
+                    .all(|r| *r == AttendeeResponse::NeedsAction)
+        };
+        if !round.removed.is_empty() || !round.items.iter().all(untouched) {
+            return Ok(None);
+        }
+        Ok(Some(Self::token_for(window, &round.delta_link)))
     }
 
     async fn move_occurrence(
