@@ -81,6 +81,14 @@ pub trait TestOrg {
     fn add_calendar(&self, email: &str, zone: &str);
     /// The next `n` requests that move an occurrence fail with a 503.
     fn fail_moves(&self, n: usize);
+    /// Holds the next `n` inserts at the fake's write gate, authorized but
+    /// unapplied, until [`TestOrg::release_held`] (a client killed meanwhile
+    /// does not stop them: they land when released).
+    fn hold_inserts(&self, n: usize);
+    /// Calls waiting at the gate now.
+    fn held(&self) -> usize;
+    /// Lets the held calls through and waits until each was applied.
+    fn release_held(&self);
     fn clear_requests(&self);
     /// The requests since the last [`TestOrg::clear_requests`].
     fn calls(&self) -> Vec<Call>;
@@ -280,6 +288,18 @@ impl TestOrg for google::Org {
         self.fake.fail_method("events.patch", n, 503, "backendError");
     }
 
+    fn hold_inserts(&self, n: usize) {
+        self.fake.hold_next("events.insert", n);
+    }
+
+    fn held(&self) -> usize {
+        self.fake.held()
+    }
+
+    fn release_held(&self) {
+        self.fake.release_held();
+    }
+
     fn clear_requests(&self) {
         self.fake.clear_requests();
     }
@@ -404,6 +424,18 @@ impl TestOrg for microsoft::Org {
 
     fn fail_moves(&self, n: usize) {
         self.fake.fail_method("events.update", n, 503);
+    }
+
+    fn hold_inserts(&self, n: usize) {
+        self.fake.hold_next("events.create", n);
+    }
+
+    fn held(&self) -> usize {
+        self.fake.held()
+    }
+
+    fn release_held(&self) {
+        self.fake.release_held();
     }
 
     fn clear_requests(&self) {

@@ -105,7 +105,9 @@
 //!   and weekly are refused. Invitations are not copied to attendees'
 //!   mailboxes; only getSchedule counts them (declined ones are free).
 //! - The write gate ([`FakeGraph::hold_next`]) and "drop after write"
-//!   ([`FakeGraph::drop_after_write_next`]) are test faults, not Graph's.
+//!   ([`FakeGraph::drop_after_write_next`]) are test faults, not Graph's. A
+//!   call held at the gate runs in a task of its own, so it lands when
+//!   released even if its client was killed meanwhile.
 
 mod errors;
 mod identity;
@@ -293,7 +295,7 @@ impl FakeGraph {
             app_scope: None,
             port,
         }));
-        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let app = Router::new().fallback(detached).with_state(shared.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("fake-graph".into())
@@ -643,6 +645,20 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
+}
+
+/// Runs [`handle`] in a task of its own: a client that hangs up (a liaison
+/// killed with a call in flight) cannot drop a call held at the write gate
+/// half-way; it is applied when released, as a write Graph had received
+/// would be. (Without this, hyper drops the handler with the connection,
+/// and the held insert never lands.)
+async fn detached(state: State<SharedState>, req: Request) -> Response {
+    match tokio::spawn(handle(state, req)).await {
+        Ok(response) => response,
+        Err(e) => {
+            GraphError::new(500, "InternalServerError", format!("fake Graph internal error: {e}")).into_response()
+        }
+    }
 }
 
 async fn handle(State(shared): State<SharedState>, req: Request) -> Response {
