@@ -149,6 +149,82 @@ fn reconcile_a_trial_configuration_with_fresh_state_changes_no_event_of_the_firs
     assert_eq!(active(&org), before);
 }
 
+/// The Microsoft twin of the trial above: a second configuration file (so
+/// another instance) with a fresh state, signed in as the same organizer,
+/// finds the first installation's series by their markers, counts their
+/// people as booked, and writes nothing to the calendar.
+#[test]
+fn microsoft_reconcile_a_trial_configuration_with_fresh_state_changes_no_event_of_the_first_installation() {
+    let org = crate::microsoft::Org::authorized(6);
+    twins::run_at(&org, crate::util::NOW);
+    let before = twins::active(&org);
+    assert_eq!(before.len(), 3);
+    let trial_dir = org.dir().join("trial");
+    std::fs::create_dir_all(trial_dir.join("state")).unwrap();
+    std::fs::copy(
+        org.dir().join("state/microsoft-token.json"),
+        trial_dir.join("state/microsoft-token.json"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&org.config).unwrap();
+    let third = before[1].pair.0.clone();
+    let keep: BTreeSet<String> = [before[0].pair.0.clone(), before[0].pair.1.clone(), third.clone()].into();
+    let everyone: BTreeSet<String> = org.members.iter().map(|m| m.email.clone()).collect();
+    let gone: BTreeSet<String> = everyone.difference(&keep).cloned().collect();
+    let trial_config = trial_dir.join("config.toml");
+    std::fs::write(&trial_config, without_people(&text, &gone)).unwrap();
+    org.fake.clear_requests();
+    let trial = |now: &str| {
+        let run = Run::from(
+            crate::util::command(&trial_dir)
+                .args(["--config", trial_config.to_str().unwrap(), "run", "--once"])
+                .env("LIAISON_NOW", now)
+                .output()
+                .expect("liaison runs"),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+    for now in [crate::util::NOW, SATURDAY_WEEK_1] {
+        let run = trial(now);
+        if now == crate::util::NOW {
+            assert_eq!(
+                run.stderr.matches("belongs to installation").count(),
+                3,
+                "{}",
+                run.stderr
+            );
+        }
+        assert!(
+            run.stderr.contains("booked=0"),
+            "the two are booked already: {}",
+            run.stderr
+        );
+    }
+    // One of the trial's people removed: the marker, not only the fresh
+    // roster, keeps the trial off the first installation's events.
+    let text = std::fs::read_to_string(&trial_config).unwrap();
+    std::fs::write(&trial_config, without_people(&text, &[third].into())).unwrap();
+    trial(SATURDAY_WEEK_1);
+    let writes: Vec<String> = org
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.operation.as_deref(),
+                Some("events.create" | "events.update" | "events.cancel" | "events.delete")
+            )
+        })
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(writes, Vec::<String>::new(), "the trial wrote to the calendar");
+    assert_eq!(twins::active(&org), before, "the first installation's events changed");
+    let run = twins::run_at(&org, SATURDAY_WEEK_1);
+    assert!(run.stderr.contains("cancelled=0"), "{}", run.stderr);
+    assert_eq!(twins::active(&org), before);
+}
+
 #[test]
 fn reconcile_a_trial_configuration_on_local_calendars_writes_nothing_to_bookings() {
     let tmp = tempfile::tempdir().unwrap();
