@@ -253,9 +253,9 @@ pub fn check_state(cfg: &Config, store: &Store, now: Timestamp) -> Result<(), Fa
     // Another organizer calendar (or local directory) under series booked on
     // the old one: liaison would not see them there and would book their
     // people again.
-    let calendar = calendar_identity(cfg);
+    let calendar = calendar_identity(cfg)?;
     if let Some(old) = store.calendar()?
-        && old != calendar
+        && !same_calendar(&old, &calendar)
     {
         let today = today(cfg, now);
         let previous = store.instance()?;
@@ -267,6 +267,21 @@ pub fn check_state(cfg: &Config, store: &Store, now: Timestamp) -> Result<(), Fa
             .filter(|last| *last >= today)
             .collect();
         if let Some(until) = running.iter().max() {
+            // The same configuration, signed in as someone else: a matter
+            // of who signs in (exit 3), not of the configuration.
+            let signed_in = |c: &str| c.strip_prefix("microsoft:").map(str::to_string);
+            if let (Some(was), Some(now), Some(m)) = (signed_in(&old), signed_in(&calendar), &cfg.calendar.microsoft)
+                && m.organizer == "me"
+            {
+                return Err(Failure::Unauthorized(anyhow::anyhow!(
+                    "signed in to Microsoft as {now}, but this state's {} series are on {was}'s calendar and still \
+                     have meetings to come (until {until}); liaison would not see them in {now}'s calendar and \
+                     would book their people again. Run `liaison auth` and sign in as {was} (or set \
+                     calendar.microsoft.organizer = \"{was}\" in {} so that only {was} is accepted).",
+                    running.len(),
+                    cfg.path.display()
+                )));
+            }
             return Err(usage(format!(
                 "the calendar changed from {old} to {calendar} while {} series booked on the old one still \
                  have meetings to come (until {until}); liaison would not see them on the new one and would \
@@ -290,14 +305,30 @@ pub fn check_state(cfg: &Config, store: &Store, now: Timestamp) -> Result<(), Fa
 }
 
 /// Which calendar liaison writes to, as the state remembers it: the
-/// provider and its organizer calendar (or directory).
-pub fn calendar_identity(cfg: &Config) -> String {
-    match (&cfg.calendar.provider, &cfg.calendar.local) {
+/// provider and its organizer calendar (or directory). For Microsoft the
+/// organizer mailbox's address, with `organizer = "me"` the signed-in
+/// person's as `liaison auth` stored it (so signing in as someone else is
+/// another calendar, not the same `me`).
+pub fn calendar_identity(cfg: &Config) -> Result<String, Failure> {
+    Ok(match (&cfg.calendar.provider, &cfg.calendar.local) {
         (ProviderKind::Local, Some(local)) => format!("local:{}", local.dir.display()),
-        (ProviderKind::Microsoft, _) => format!("microsoft:{}", cfg.calendar.organizer()),
+        (ProviderKind::Microsoft, _) => {
+            format!("microsoft:{}", crate::calendar::microsoft::organizer_mailbox(cfg)?)
+        }
         (ProviderKind::Caldav, _) => format!("caldav:{}", cfg.calendar.organizer()),
         _ => format!("google:{}", cfg.calendar.google.organizer),
-    }
+    })
+}
+
+/// Versions before the signed-in account was recorded named every
+/// delegated Microsoft calendar `microsoft:me`.
+const MICROSOFT_ME: &str = "microsoft:me";
+
+/// Whether the state's calendar `old` is the calendar `new`: the same
+/// identity, or a `microsoft:me` of an earlier version, which the next
+/// cycle replaces with the address.
+pub fn same_calendar(old: &str, new: &str) -> bool {
+    old == new || (old == MICROSOFT_ME && new.starts_with("microsoft:"))
 }
 
 /// Opens the store of `cfg` for the commands that write (`run`), moving a

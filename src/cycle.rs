@@ -145,8 +145,8 @@ pub async fn run<P: CalendarProvider>(
     summary.counts.term = terms.first().map(|t| t.start);
     // Read: what changed on the calendar, and the pending intents.
     // A token of another calendar (the organizer changed) is never used.
-    let calendar = app::calendar_identity(cfg);
-    let same_calendar = store.calendar()?.is_none_or(|c| c == calendar);
+    let calendar = app::calendar_identity(cfg)?;
+    let same_calendar = store.calendar()?.is_none_or(|c| app::same_calendar(&c, &calendar));
     let token = if same_calendar { store.sync_token()? } else { None };
     let changes = provider.list_changes(token.as_deref(), now).await?;
     let records = store.series_map()?;
@@ -279,6 +279,22 @@ pub async fn run<P: CalendarProvider>(
     book(cfg, provider, store, now, intents, options, &mut summary).await?;
     if options.stop.load(Ordering::SeqCst) {
         return Ok(summary);
+    }
+    // The token stored above was read before this cycle's bookings; a
+    // provider whose changes report its own writes (Graph's delta) moves it
+    // past them when nothing else changed, so the next cycle is quiet.
+    if complete
+        && !missing_held
+        && summary.counts.booked > 0
+        && let Some(token) = changes.next_token.as_deref()
+    {
+        match provider.token_after_own_writes(token, now).await {
+            Ok(Some(next)) => store.set_sync_token(Some(&next))?,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read past this cycle's own bookings; the next cycle reads them")
+            }
+        }
     }
     let records = store.series()?;
     store.set_roster(&reconcile::next_roster(

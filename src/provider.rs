@@ -157,6 +157,15 @@ impl CalendarProvider for Provider {
         }
     }
 
+    async fn token_after_own_writes(&self, token: &str, now: Timestamp) -> Result<Option<String>, CalendarError> {
+        match self {
+            Provider::Local(p) => p.token_after_own_writes(token, now).await,
+            Provider::Google(p) => p.token_after_own_writes(token, now).await,
+            Provider::Microsoft(p) => p.token_after_own_writes(token, now).await,
+            Provider::Caldav(p) => p.token_after_own_writes(token, now).await,
+        }
+    }
+
     fn requests(&self) -> u64 {
         match self {
             Provider::Local(p) => p.requests(),
@@ -264,7 +273,10 @@ pub async fn authorize(
             // Proves the token reaches the organizer's mailbox (permissions,
             // an application access policy).
             MicrosoftProvider::from_config(cfg)?.check_organizer().await?;
-            print(format!("organizer mailbox: {} (reachable)\n", cfg.calendar.organizer()))
+            print(format!(
+                "organizer mailbox: {} (reachable)\n",
+                microsoft::organizer_mailbox(cfg)?
+            ))
         }
         ProviderKind::Google => {
             private_state_dir(cfg)?;

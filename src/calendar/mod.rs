@@ -312,6 +312,16 @@ pub trait CalendarProvider {
         })
     }
 
+    /// After the cycle booked, with `token` (read before its writes) stored:
+    /// a token past the cycle's own new series, when the provider can tell
+    /// that nothing but them changed since `token` (so the next cycle is
+    /// quiet), or `None` to keep `token`. Providers whose changes do not
+    /// report their own writes need nothing (the default).
+    async fn token_after_own_writes(&self, token: &str, now: Timestamp) -> Result<Option<String>, CalendarError> {
+        let _ = (token, now);
+        Ok(None)
+    }
+
     /// What this provider can do beyond busy time, booking, ending and
     /// cancelling; the cycle adapts to it (no provider is named outside
     /// `calendar/`).

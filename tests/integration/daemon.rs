@@ -371,19 +371,22 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 /// the write timeout, the landing is the booking; released after the pair was
 /// given up and re-planned, the landing is removed. Either way nobody has two
 /// connections in one week (DESIGN §4 "Write-ahead").
-fn late_landing(release_after_abandon: bool) {
-    let org = org(12);
-    org.fake.hold_next("events.insert", 1);
+fn late_landing(org: &impl TestOrg, release_after_abandon: bool) {
+    org.hold_inserts(1);
     // The killed run cannot time out and send its insert again before the
     // kill: the one insert in flight is the one at the gate.
-    let mut child = org.spawn(&["run", "--once"], &[("LIAISON_GOOGLE_TIMING", NO_RETRY_BEFORE_KILL)]);
-    wait_held(&org);
+    let mut child = spawn(
+        org,
+        &["run", "--once"],
+        &[("LIAISON_GOOGLE_TIMING", NO_RETRY_BEFORE_KILL)],
+    );
+    wait_gate(org);
     child.kill().unwrap(); // SIGKILL with the insert in flight
     child.wait().unwrap();
-    let run_once = || run_once_short(&org);
+    let run_once = || run_once_short(org);
     // The restarted run's write timeout is long: the intent is certainly
     // still pending when it looks it up, however slow the machine.
-    let first = run_once_with(&org, LONG_WRITE_TIMEOUT);
+    let first = run_once_with(org, LONG_WRITE_TIMEOUT);
     assert!(
         first.stderr.contains("booked=5"),
         "the pair in flight stays reserved: {}",
@@ -401,7 +404,7 @@ fn late_landing(release_after_abandon: bool) {
             assert!(Instant::now() < deadline, "the intent was never given up");
             std::thread::sleep(Duration::from_millis(500));
         }
-        org.fake.release_held();
+        org.release_held();
         let run = run_once();
         assert!(
             run.stderr.contains("landed after its booking had been given up"),
@@ -409,27 +412,47 @@ fn late_landing(release_after_abandon: bool) {
             run.stderr
         );
     } else {
-        org.fake.release_held();
-        let run = run_once_with(&org, LONG_WRITE_TIMEOUT);
+        org.release_held();
+        let run = run_once_with(org, LONG_WRITE_TIMEOUT);
         assert!(
             run.stderr.contains("pending booking found on the calendar"),
             "{}",
             run.stderr
         );
     }
-    org.check_invariants();
-    assert_store_matches_calendar(&org);
+    org.invariants();
+    assert_store_matches_calendar(org);
     run_once();
-    org.check_invariants();
-    assert_store_matches_calendar(&org);
+    org.invariants();
+    assert_store_matches_calendar(org);
 }
 
 #[test]
 fn an_insert_in_flight_that_lands_after_the_restart_looked_it_up_is_the_booking() {
-    late_landing(false);
+    late_landing(&org(12), false);
+}
+
+#[test]
+fn microsoft_an_insert_in_flight_that_lands_after_the_restart_looked_it_up_is_the_booking() {
+    late_landing(&microsoft::Org::authorized(12), false);
 }
 
 #[test]
 fn an_insert_that_lands_after_its_intent_was_given_up_is_removed_and_never_double_books() {
-    late_landing(true);
+    late_landing(&org(12), true);
+}
+
+#[test]
+fn microsoft_an_insert_that_lands_after_its_intent_was_given_up_is_removed_and_never_double_books() {
+    late_landing(&microsoft::Org::authorized(12), true);
+}
+
+/// Waits until the fake holds an insert at its gate (a readiness signal:
+/// the call reached the server), up to 60 s.
+fn wait_gate(org: &impl TestOrg) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while org.held() == 0 {
+        assert!(Instant::now() < deadline, "no insert reached the gate");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

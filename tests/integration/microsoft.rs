@@ -321,7 +321,9 @@ fn microsoft_device_code_sign_in_then_plan_writes_nothing_and_run_books_a_sound_
         auth.stdout
     );
     assert!(
-        auth.stdout.contains("organizer mailbox: me (reachable)"),
+        auth.stdout
+            .contains(&format!("organizer mailbox: {DEFAULT_USER} (reachable)"))
+            && auth.stdout.contains(&format!("signed in as: {DEFAULT_USER}")),
         "{}",
         auth.stdout
     );
@@ -451,29 +453,62 @@ fn microsoft_client_credentials_book_within_the_access_policy_and_exit_3_outside
     );
 }
 
-/// A delegated grant reaches only the signed-in person's calendar: signed
-/// in as an assistant while the organizer is named, `auth` and `run` exit
-/// 3 and say to sign in as the organizer; once they do, `run` books.
+/// Who signed in is read at `liaison auth` (`GET /me`) and kept with the
+/// grant. With the organizer named, a sign-in by an assistant is refused,
+/// naming both, and nothing is stored; a grant of the assistant kept under
+/// `organizer = "me"` is refused at the next run once the organizer is
+/// named, before any request; once the organizer signs in, `run` books.
 #[test]
-fn microsoft_a_sign_in_by_someone_else_than_the_organizer_exits_3_and_books_nothing() {
-    let org = Org::new(4, &format!("organizer = \"{DEFAULT_USER}\""));
+fn microsoft_a_sign_in_by_someone_else_than_the_organizer_exits_3_naming_both() {
+    let named = format!("organizer = \"{DEFAULT_USER}\"");
+    let org = Org::new(4, &named);
+    let token = org.dir().join("state").join("microsoft-token.json");
     let assistant = "assistant@contoso.com";
     org.fake.set_user(assistant);
     let auth = org.authorize(Some(DeviceState::Approved));
     assert_eq!(auth.code, 3, "{}\n{}", auth.stdout, auth.stderr);
     assert!(
-        auth.stderr.contains("ErrorAccessDenied") && auth.stderr.contains("sign in as the organizer"),
+        auth.stderr.contains(&format!("signed in to Microsoft as {assistant}"))
+            && auth
+                .stderr
+                .contains(&format!("organizer in {} is {DEFAULT_USER}", org.config.display()))
+            && auth.stderr.contains(&format!("Sign in as {DEFAULT_USER}")),
         "{}",
         auth.stderr
     );
+    assert!(!token.exists(), "another person's grant was stored");
+
+    // The assistant's grant, kept while the organizer was "me" ...
+    let config = std::fs::read_to_string(&org.config).unwrap();
+    std::fs::write(&org.config, config.replace(&named, "")).unwrap();
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+    assert!(
+        auth.stdout.contains(&format!("signed in as: {assistant}")),
+        "{}",
+        auth.stdout
+    );
+    // ... is refused at each run once the organizer is named again.
+    std::fs::write(&org.config, &config).unwrap();
+    org.fake.clear_requests();
     let run = org.liaison(&["run", "--once"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("sign in as the organizer"), "{}", run.stderr);
-    assert!(org.fake.events(assistant).is_empty() && org.liaison_events().is_empty());
     assert!(
-        org.fake.requests().iter().any(|r| r.user.as_deref() == Some(assistant)),
-        "the assistant's token was used"
+        run.stderr.contains(&format!("signed in to Microsoft as {assistant}")) && run.stderr.contains(DEFAULT_USER),
+        "{}",
+        run.stderr
     );
+    assert!(
+        org.fake.requests().iter().all(|r| r.operation.is_none()),
+        "Graph was called with another person's grant"
+    );
+    let check = org.liaison(&["check"]);
+    assert!(
+        check.stdout.contains(&format!("signed in as: {assistant}")) && check.stdout.contains("token problem"),
+        "{}",
+        check.stdout
+    );
+    assert!(org.fake.events(assistant).is_empty() && org.liaison_events().is_empty());
 
     org.fake.set_user(DEFAULT_USER);
     let auth = org.authorize(Some(DeviceState::Approved));
@@ -482,6 +517,83 @@ fn microsoft_a_sign_in_by_someone_else_than_the_organizer_exits_3_and_books_noth
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(org.check_invariants(), 2);
     assert!(org.fake.events(assistant).is_empty());
+}
+
+/// With `organizer = "me"` the calendar is the signed-in person's, and the
+/// state names it by that person's address: someone else signing in while
+/// the first person's series have meetings to come is refused at the next
+/// run (exit 3, both named) instead of booking everyone again in their own
+/// calendar. A state of an earlier version, which named the calendar
+/// `microsoft:me`, is taken as the signed-in person's.
+#[test]
+fn microsoft_another_person_signing_in_under_organizer_me_exits_3_while_series_run() {
+    let org = Org::authorized(4);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(org.check_invariants(), 2);
+    {
+        let store = liaison::store::Store::open(&org.dir().join("state")).unwrap();
+        assert_eq!(
+            store.calendar().unwrap().as_deref(),
+            Some("microsoft:organizer@contoso.com")
+        );
+        store.set_calendar("microsoft:me").unwrap();
+    }
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "an earlier version's microsoft:me: {}", run.stderr);
+    let store = liaison::store::Store::open(&org.dir().join("state")).unwrap();
+    assert_eq!(
+        store.calendar().unwrap().as_deref(),
+        Some("microsoft:organizer@contoso.com")
+    );
+    drop(store);
+
+    let assistant = "assistant@contoso.com";
+    org.fake.set_user(assistant);
+    let auth = org.authorize(Some(DeviceState::Approved));
+    assert_eq!(auth.code, 0, "{}\n{}", auth.stdout, auth.stderr);
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("signed in to Microsoft as {assistant}"))
+            && run.stderr.contains(&format!("on {DEFAULT_USER}'s calendar"))
+            && run.stderr.contains("liaison auth"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        org.fake.events(assistant).is_empty(),
+        "booked into the assistant's calendar"
+    );
+    assert_eq!(org.check_invariants(), 2);
+}
+
+/// A grant stored before liaison recorded who signed in (a token file of
+/// version 1) cannot be checked against the organizer: `run` exits 3 and
+/// asks for `liaison auth`, and `check` says why.
+#[test]
+fn microsoft_a_token_file_without_the_signed_in_account_asks_for_liaison_auth() {
+    let org = Org::authorized(4);
+    let token = org.dir().join("state").join("microsoft-token.json");
+    let mut grant: Value = serde_json::from_slice(&std::fs::read(&token).unwrap()).unwrap();
+    grant["version"] = json!(1);
+    let fields = grant.as_object_mut().unwrap();
+    fields.remove("user_principal_name");
+    fields.remove("mail");
+    std::fs::write(&token, serde_json::to_vec(&grant).unwrap()).unwrap();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not say who signed in") && run.stderr.contains("run `liaison auth`"),
+        "{}",
+        run.stderr
+    );
+    let check = org.liaison(&["check"]);
+    assert!(check.stdout.contains("does not say who signed in"), "{}", check.stdout);
+    assert!(org.liaison_events().is_empty());
+    assert_eq!(org.authorize(Some(DeviceState::Approved)).code, 0);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    assert_eq!(org.check_invariants(), 2);
 }
 
 #[test]
@@ -532,15 +644,16 @@ fn microsoft_throttling_bursts_and_a_lost_answer_leave_exactly_one_series_per_pa
 #[test]
 fn microsoft_a_quiet_cycle_reads_changes_with_the_delta_link_in_at_most_three_requests() {
     let org = Org::authorized(12);
-    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
-    // The next cycle reads liaison's own bookings back: the delta round
-    // names their occurrences, not their masters, and each master is read
-    // once (Graph's delta has no extended properties).
-    let absorb = org.liaison(&["run", "--once"]);
-    assert_eq!(absorb.code, 0, "{}", absorb.stderr);
+    let booked = org.liaison(&["run", "--once"]);
+    assert_eq!(booked.code, 0, "{}", booked.stderr);
+    assert!(booked.stderr.contains("booked=6"), "{}", booked.stderr);
+    // The cycle right after the one that booked is quiet: the booking cycle
+    // read its own new series off the delta round (Graph reports them as
+    // changes, by their occurrences), so none of their masters is read now.
     org.fake.clear_requests();
     let quiet = org.liaison(&["run", "--once"]);
     assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert!(quiet.stderr.contains("booked=0 kept=6"), "{}", quiet.stderr);
     let graph: Vec<_> = org
         .fake
         .requests()
@@ -624,11 +737,12 @@ fn microsoft_a_kill_while_an_insert_is_in_flight_then_a_restart_never_double_boo
     org.fake.release_held();
     let later = org.liaison_at("2027-03-03T12:10:00Z", &["run", "--once"]);
     assert_eq!(later.code, 0, "{}", later.stderr);
-    let booked = org.check_invariants();
-    assert!(
-        booked >= pairs - 1 && booked <= pairs,
-        "{booked} series for {pairs} pairs"
+    assert_eq!(
+        org.check_invariants(),
+        pairs,
+        "the insert in flight landed and was adopted: one series per pair"
     );
+    crate::twins::assert_store_matches_calendar(&org);
 }
 
 /// The fake's getSchedule `startTime`/`endTime` (UTC civil times) of a request.
@@ -741,6 +855,16 @@ fn microsoft_free_busy_for_102_people_over_a_15_week_term_is_split_within_graphs
 /// The library's Microsoft provider on `fake`, with client credentials for
 /// the organizer, paced at `rps` requests a second.
 fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar::microsoft::MicrosoftProvider {
+    provider_for(fake, dir, rps, DEFAULT_USER)
+}
+
+/// [`provider_on`] with `organizer` as the organizer mailbox.
+fn provider_for(
+    fake: &FakeGraph,
+    dir: &Path,
+    rps: u32,
+    organizer: &str,
+) -> liaison::calendar::microsoft::MicrosoftProvider {
     let secret = dir.join("graph-secret.txt");
     std::fs::write(&secret, CLIENT_SECRET).unwrap();
     #[cfg(unix)]
@@ -760,7 +884,7 @@ tenant = "{TENANT_DOMAIN}"
 client_id = "{CLIENT_ID}"
 auth = "client_credentials"
 client_secret_file = "graph-secret.txt"
-organizer = "{DEFAULT_USER}"
+organizer = "{organizer}"
 api_base_url = "{}"
 login_base_url = "{}"
 requests_per_second = {rps}
@@ -882,4 +1006,226 @@ fn microsoft_a_series_made_unreadable_is_not_taken_for_deleted_on_a_full_read() 
     assert_eq!(crate::twins::store_state(&org, &key), SeriesState::Booked);
     assert!(run.stderr.contains("booked=0"), "{}", run.stderr);
     assert_eq!(org.liaison_events().len(), before, "nothing booked or removed");
+}
+
+/// Graph's refusals are classed by status and error code, each against the
+/// fake as it answers them: a refused token (401) and a missing permission
+/// (403) are authorization (exit 3, `liaison auth` or an admin), a request
+/// Graph calls malformed (400) and a URL that cannot even be sent are bad
+/// requests that name the request (never an authorization problem), and an
+/// unknown mailbox (404) is "not found".
+#[test]
+fn microsoft_graph_refusals_are_classed_by_status_and_code() {
+    use liaison::calendar::{CalendarError, CalendarProvider as _};
+    let tmp = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let now = Timestamp::now();
+    // A stored delta token whose link Graph (or hyper) refuses.
+    let token_with = |fake: &FakeGraph, query: &str| {
+        format!(
+            "graph2|{}|{}|{}users/{DEFAULT_USER}/calendarView/delta?{query}",
+            now.as_second() - 86_400,
+            now.as_second() + 400 * 86_400,
+            fake.api_base()
+        )
+    };
+    runtime.block_on(async {
+        // 401 on every attempt, a fresh token included.
+        let fake = FakeGraph::start();
+        fake.fail_method("events.list", 40, 401);
+        let e = provider_on(&fake, tmp.path(), 16).get_series("x").await.unwrap_err();
+        assert!(matches!(e, CalendarError::Unauthorized(_)), "401: {e:?}");
+
+        // 403: an access policy that leaves the organizer out.
+        let fake = FakeGraph::start();
+        fake.restrict_app_to(&["someone.else@contoso.com"]);
+        let e = provider_on(&fake, tmp.path(), 16).get_series("x").await.unwrap_err();
+        assert!(
+            matches!(&e, CalendarError::Unauthorized(m) if m.contains("403") && m.contains("permission") && m.contains("events.list")),
+            "403: {e:?}"
+        );
+
+        // 400: a query Graph refuses on a delta link.
+        let fake = FakeGraph::start();
+        let p = provider_on(&fake, tmp.path(), 16);
+        let bad = token_with(&fake, "$filter=subject%20eq%20%27x%27");
+        let e = p.list_changes(Some(&bad), now).await.unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, CalendarError::Invalid { .. })
+                && text.contains("calendarView.delta (GET")
+                && text.contains("malformed (400)")
+                && text.contains("ErrorInvalidUrlQuery"),
+            "400: {e:?}"
+        );
+        assert_eq!(
+            fake.requests().iter().filter(|r| r.status == 400).count(),
+            1,
+            "a malformed request is not retried"
+        );
+
+        // A URL that cannot be sent at all (a space in it): named, not sent.
+        let unsendable = token_with(&fake, "$deltatoken=a b");
+        fake.clear_requests();
+        let e = p.list_changes(Some(&unsendable), now).await.unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, CalendarError::Invalid { .. }) && text.contains("calendarView.delta") && text.contains("is not valid"),
+            "bad URL: {e:?}"
+        );
+        assert!(
+            fake.requests().iter().all(|r| r.operation.as_deref() != Some("delta")),
+            "the bad URL reached the server"
+        );
+
+        // 404: an organizer mailbox the tenant does not have.
+        let fake = FakeGraph::start();
+        let e = provider_for(&fake, tmp.path(), 16, "nobody@contoso.com")
+            .get_series("x")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, CalendarError::NotFound(m) if m.contains("ErrorInvalidUser") && m.contains("events.list")),
+            "404: {e:?}"
+        );
+    });
+}
+
+/// The Microsoft twin of Google's "a four-week series ended after its
+/// second occurrence keeps two instances", through the library's provider
+/// on the fake Graph: Mondays 10:00 London across the UK's DST change. On
+/// Graph, ending rewrites the recurrence, which drops the series'
+/// exceptions (as Exchange does): the first occurrence, which a person
+/// moved, stays where they put it, and the second, which they cancelled,
+/// stays cancelled; the later two are gone, and free/busy shows only what
+/// takes place.
+#[test]
+fn microsoft_a_four_week_series_ended_after_its_second_occurrence_keeps_two_and_what_people_changed() {
+    use liaison::calendar::{Attendee, CalendarProvider as _, CreateOutcome, DeleteOutcome, EndOutcome, SeriesRequest};
+    let fake = FakeGraph::start();
+    fake.add_mailbox("ada@contoso.com", "Europe/London");
+    fake.add_mailbox("bo@contoso.com", "Europe/London");
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path(), 16);
+    let request = SeriesRequest {
+        event_id: "endtest00001".into(),
+        term: jiff::civil::date(2027, 3, 8),
+        pair: ("ada@contoso.com".into(), "bo@contoso.com".into()),
+        attendees: [
+            Attendee {
+                email: "ada@contoso.com".into(),
+                name: "Ada".into(),
+            },
+            Attendee {
+                email: "bo@contoso.com".into(),
+                name: "Bo".into(),
+            },
+        ],
+        summary: "Connection".into(),
+        description: "Agenda".into(),
+        location: None,
+        zone: "Europe/London".into(),
+        start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
+        duration: SignedDuration::from_mins(30),
+        count: 4,
+    };
+    let id = request.event_id.as_str();
+    let ts = |s: &str| s.parse::<Timestamp>().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
+        let graph_id = fake
+            .events(DEFAULT_USER)
+            .into_iter()
+            .find(|e| prop(e, "liaison_id").as_deref() == Some(id))
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let before = provider.list_changes(None, crate::util::now()).await.unwrap();
+        let token = before.next_token.expect("a delta token");
+        let originals: Vec<Timestamp> = fake.occurrences(&graph_id).iter().map(|o| o.original).collect();
+        assert_eq!(
+            originals,
+            [
+                ts("2027-03-08T10:00:00Z"),
+                ts("2027-03-15T10:00:00Z"),
+                ts("2027-03-22T10:00:00Z"),
+                ts("2027-03-29T09:00:00Z"),
+            ]
+        );
+        let moved = (ts("2027-03-08T14:00:00Z"), ts("2027-03-08T14:30:00Z"));
+        fake.move_occurrence(DEFAULT_USER, &graph_id, originals[0], moved.0, moved.1);
+        fake.cancel_occurrence(DEFAULT_USER, &graph_id, originals[1]);
+
+        fake.clear_requests();
+        assert_eq!(provider.end_series(id, originals[1]).await.unwrap(), EndOutcome::Ended);
+        let kept: Vec<(Timestamp, Timestamp, bool)> = fake
+            .occurrences(&graph_id)
+            .iter()
+            .map(|o| (o.original, o.start, o.cancelled))
+            .collect();
+        assert_eq!(
+            kept,
+            [(originals[0], moved.0, false), (originals[1], originals[1], true)],
+            "requests: {:?}",
+            fake.requests()
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect::<Vec<_>>()
+        );
+        let series = provider
+            .get_series(id)
+            .await
+            .unwrap()
+            .expect("the series is still there");
+        assert!(series.active);
+        assert_eq!(
+            series.request,
+            SeriesRequest {
+                count: 2,
+                ..request.clone()
+            }
+        );
+
+        // The next incremental read reports the shortened series.
+        let changes = provider.list_changes(Some(&token), crate::util::now()).await.unwrap();
+        let changed: Vec<_> = changes
+            .series
+            .iter()
+            .map(|d| (d.series.request.event_id.as_str(), d.series.request.count))
+            .collect();
+        assert_eq!(changed, [(id, 2)]);
+
+        // Free/busy holds only the moved first occurrence.
+        let range = liaison::core::interval::Interval::new(ts("2027-03-01T00:00:00Z"), ts("2027-04-05T00:00:00Z"));
+        let busy = provider.busy(&["ada@contoso.com".to_string()], range).await.unwrap();
+        let spans: Vec<_> = busy["ada@contoso.com"]
+            .as_ref()
+            .unwrap()
+            .spans()
+            .iter()
+            .map(|s| s.start)
+            .collect();
+        assert_eq!(spans, [moved.0]);
+
+        // Ending it again is harmless; once cancelled, it is gone.
+        assert_eq!(provider.end_series(id, originals[1]).await.unwrap(), EndOutcome::Ended);
+        assert_eq!(fake.occurrences(&graph_id).len(), 2);
+        assert_eq!(provider.delete_series(id).await.unwrap(), DeleteOutcome::Deleted);
+        assert_eq!(
+            provider.end_series(id, originals[1]).await.unwrap(),
+            EndOutcome::AlreadyGone
+        );
+        assert_eq!(
+            provider.end_series("neverbooked1", originals[1]).await.unwrap(),
+            EndOutcome::AlreadyGone
+        );
+    });
 }

@@ -149,6 +149,82 @@ fn reconcile_a_trial_configuration_with_fresh_state_changes_no_event_of_the_firs
     assert_eq!(active(&org), before);
 }
 
+/// The Microsoft twin of the trial above: a second configuration file (so
+/// another instance) with a fresh state, signed in as the same organizer,
+/// finds the first installation's series by their markers, counts their
+/// people as booked, and writes nothing to the calendar.
+#[test]
+fn microsoft_reconcile_a_trial_configuration_with_fresh_state_changes_no_event_of_the_first_installation() {
+    let org = crate::microsoft::Org::authorized(6);
+    twins::run_at(&org, crate::util::NOW);
+    let before = twins::active(&org);
+    assert_eq!(before.len(), 3);
+    let trial_dir = org.dir().join("trial");
+    std::fs::create_dir_all(trial_dir.join("state")).unwrap();
+    std::fs::copy(
+        org.dir().join("state/microsoft-token.json"),
+        trial_dir.join("state/microsoft-token.json"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&org.config).unwrap();
+    let third = before[1].pair.0.clone();
+    let keep: BTreeSet<String> = [before[0].pair.0.clone(), before[0].pair.1.clone(), third.clone()].into();
+    let everyone: BTreeSet<String> = org.members.iter().map(|m| m.email.clone()).collect();
+    let gone: BTreeSet<String> = everyone.difference(&keep).cloned().collect();
+    let trial_config = trial_dir.join("config.toml");
+    std::fs::write(&trial_config, without_people(&text, &gone)).unwrap();
+    org.fake.clear_requests();
+    let trial = |now: &str| {
+        let run = Run::from(
+            crate::util::command(&trial_dir)
+                .args(["--config", trial_config.to_str().unwrap(), "run", "--once"])
+                .env("LIAISON_NOW", now)
+                .output()
+                .expect("liaison runs"),
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run
+    };
+    for now in [crate::util::NOW, SATURDAY_WEEK_1] {
+        let run = trial(now);
+        if now == crate::util::NOW {
+            assert_eq!(
+                run.stderr.matches("belongs to installation").count(),
+                3,
+                "{}",
+                run.stderr
+            );
+        }
+        assert!(
+            run.stderr.contains("booked=0"),
+            "the two are booked already: {}",
+            run.stderr
+        );
+    }
+    // One of the trial's people removed: the marker, not only the fresh
+    // roster, keeps the trial off the first installation's events.
+    let text = std::fs::read_to_string(&trial_config).unwrap();
+    std::fs::write(&trial_config, without_people(&text, &[third].into())).unwrap();
+    trial(SATURDAY_WEEK_1);
+    let writes: Vec<String> = org
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.operation.as_deref(),
+                Some("events.create" | "events.update" | "events.cancel" | "events.delete")
+            )
+        })
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(writes, Vec::<String>::new(), "the trial wrote to the calendar");
+    assert_eq!(twins::active(&org), before, "the first installation's events changed");
+    let run = twins::run_at(&org, SATURDAY_WEEK_1);
+    assert!(run.stderr.contains("cancelled=0"), "{}", run.stderr);
+    assert_eq!(twins::active(&org), before);
+}
+
 #[test]
 fn reconcile_a_trial_configuration_on_local_calendars_writes_nothing_to_bookings() {
     let tmp = tempfile::tempdir().unwrap();
@@ -249,52 +325,64 @@ fn reconcile_an_outage_of_the_daily_quota_on_inserts_then_recovery_books_every_p
     assert_eq!(booked, planned, "{}", run.stderr);
 }
 
-#[test]
-fn reconcile_a_removed_person_keeps_the_held_occurrences_and_the_series_ends_after_them() {
-    let org = org(6);
-    run_ok(&org, crate::util::NOW);
-    let events = active(&org);
-    let series = events[0].clone();
-    let (gone, partner) = pair_of(&series);
-    let id = series["id"].as_str().unwrap().to_string();
-    let held: Vec<_> = occurrences(&series)
-        .into_iter()
-        .filter(|(s, _)| *s < SATURDAY_WEEK_1.parse().unwrap())
+/// A person removed mid-term: their series ends after the occurrences that
+/// took place (never deleted whole, which would erase them), the later ones
+/// are gone, and an occurrence a person had moved before the end stays where
+/// it took place — Exchange drops every exception of a series whose
+/// recurrence changes, so on Graph liaison makes the move again.
+fn a_removed_person_keeps_the_held_occurrences_and_the_series_ends_after_them(org: &impl TestOrg) {
+    twins::run_at(org, crate::util::NOW);
+    let series = twins::active(org)[0].clone();
+    let (gone, partner) = series.pair.clone();
+    let saturday: jiff::Timestamp = SATURDAY_WEEK_1.parse().unwrap();
+    let held: Vec<_> = series
+        .occurrences
+        .iter()
+        .copied()
+        .filter(|(s, _)| *s < saturday)
         .collect();
     assert_eq!(held.len(), 2);
-    let text = std::fs::read_to_string(&org.config).unwrap();
-    std::fs::write(&org.config, without_people(&text, &[gone.clone()].into())).unwrap();
+    // The first occurrence took place half an hour later than planned.
+    let (first, first_end) = held[0];
+    let half = jiff::SignedDuration::from_mins(30);
+    let moved = (first.checked_add(half).unwrap(), first_end.checked_add(half).unwrap());
+    org.person_moves(&series, first, moved);
+    twins::edit_person(org, &gone, |_| String::new());
 
-    let run = run_ok(&org, SATURDAY_WEEK_1);
+    let run = twins::run_at(org, SATURDAY_WEEK_1);
     assert!(run.stderr.contains("series ended early"), "{}", run.stderr);
-    let after = org
-        .liaison_events()
-        .into_iter()
-        .find(|e| e["id"] == id.as_str())
-        .unwrap();
-    assert_ne!(
-        after["status"], "cancelled",
-        "the series was deleted, erasing what took place"
-    );
-    assert_eq!(occurrences(&after), held, "held occurrences kept, later ones gone");
-    assert!(
-        after["recurrence"][0].as_str().unwrap().contains("UNTIL="),
-        "{}",
-        after["recurrence"]
+    // `find` panics when the series is gone: deleted, erasing what took place.
+    let after = twins::find(org, &series.key);
+    assert!(after.ended, "{after:?}");
+    assert_eq!(after.occurrences, held, "held occurrences kept, later ones gone");
+    assert_eq!(
+        org.start_of(&after, first),
+        moved.0,
+        "the occurrence a person moved went back to the rule's time"
     );
     let store = Store::open(&org.dir().join("state")).unwrap();
-    let record = store.get(&id).unwrap().unwrap();
+    let record = store.get(&series.key).unwrap().unwrap();
     assert_eq!((record.state, record.request.count), (SeriesState::Cancelled, 2));
     drop(store);
     // The partner is planned again from the week after: in a new series of
     // the remaining weeks, or unpaired with a reason.
-    let repaired = active(&org).into_iter().any(|e| {
-        let (a, b) = pair_of(&e);
-        (a == partner || b == partner) && e["id"] != id.as_str()
-    });
+    let repaired = twins::active(org)
+        .iter()
+        .any(|s| s.key != series.key && (s.pair.0 == partner || s.pair.1 == partner));
     let unpaired = run.stderr.contains(&format!("person={partner} reason="));
     assert!(repaired || unpaired, "{partner} was not planned again: {}", run.stderr);
+}
+
+#[test]
+fn reconcile_a_removed_person_keeps_the_held_occurrences_and_the_series_ends_after_them() {
+    let org = org(6);
+    a_removed_person_keeps_the_held_occurrences_and_the_series_ends_after_them(&org);
     assert_one_connection_per_person_per_week(&org);
+}
+
+#[test]
+fn microsoft_reconcile_a_removed_person_keeps_the_held_occurrences_and_the_series_ends_after_them() {
+    a_removed_person_keeps_the_held_occurrences_and_the_series_ends_after_them(&crate::microsoft::Org::authorized(6));
 }
 
 /// Six of nine series would end at once (one person of each removed), more

@@ -81,10 +81,14 @@ pub trait TestOrg {
     fn add_calendar(&self, email: &str, zone: &str);
     /// The next `n` requests that move an occurrence fail with a 503.
     fn fail_moves(&self, n: usize);
-    /// The cycle after one that booked: Graph's delta reports liaison's own
-    /// new series as changes, whose masters the next cycle reads once; Google
-    /// reports nothing. Run before counting a quiet cycle's requests.
-    fn absorb_own_bookings(&self);
+    /// Holds the next `n` inserts at the fake's write gate, authorized but
+    /// unapplied, until [`TestOrg::release_held`] (a client killed meanwhile
+    /// does not stop them: they land when released).
+    fn hold_inserts(&self, n: usize);
+    /// Calls waiting at the gate now.
+    fn held(&self) -> usize;
+    /// Lets the held calls through and waits until each was applied.
+    fn release_held(&self);
     fn clear_requests(&self);
     /// The requests since the last [`TestOrg::clear_requests`].
     fn calls(&self) -> Vec<Call>;
@@ -284,7 +288,17 @@ impl TestOrg for google::Org {
         self.fake.fail_method("events.patch", n, 503, "backendError");
     }
 
-    fn absorb_own_bookings(&self) {}
+    fn hold_inserts(&self, n: usize) {
+        self.fake.hold_next("events.insert", n);
+    }
+
+    fn held(&self) -> usize {
+        self.fake.held()
+    }
+
+    fn release_held(&self) {
+        self.fake.release_held();
+    }
 
     fn clear_requests(&self) {
         self.fake.clear_requests();
@@ -412,8 +426,16 @@ impl TestOrg for microsoft::Org {
         self.fake.fail_method("events.update", n, 503);
     }
 
-    fn absorb_own_bookings(&self) {
-        run_at(self, crate::util::NOW);
+    fn hold_inserts(&self, n: usize) {
+        self.fake.hold_next("events.create", n);
+    }
+
+    fn held(&self) -> usize {
+        self.fake.held()
+    }
+
+    fn release_held(&self) {
+        self.fake.release_held();
     }
 
     fn clear_requests(&self) {

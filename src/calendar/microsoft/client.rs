@@ -36,12 +36,17 @@ const EXPIRED_SYNC_CODES: [&str; 3] = ["syncStateNotFound", "syncStateInvalid", 
 /// One failed attempt.
 pub(crate) enum Failure {
     Token(TokenError),
+    /// The request could not even be built (a URL hyper refuses): liaison's
+    /// own fault, never the credentials', and not worth another attempt.
+    Request(String),
     Exchange(ExchangeError),
     Status(Answer),
 }
 
 struct Classifier<'a> {
     tokens: &'a TokenSource,
+    /// `METHOD path` of the request, for messages.
+    request: &'a str,
 }
 
 impl Classify<Failure> for Classifier<'_> {
@@ -52,8 +57,9 @@ impl Classify<Failure> for Classifier<'_> {
                 message: m,
                 expired: false,
             },
+            Failure::Request(m) => ApiError::Invalid(m),
             Failure::Exchange(e) => e.classify(SERVICE),
-            Failure::Status(answer) => classify(&answer),
+            Failure::Status(answer) => classify(&answer, self.request),
         }
     }
 
@@ -63,8 +69,14 @@ impl Classify<Failure> for Classifier<'_> {
     }
 }
 
-/// A non-2xx answer of Graph by what the caller does next.
-pub(crate) fn classify(answer: &Answer) -> ApiError {
+/// A non-2xx answer of Graph to `request` (`METHOD path`) by what the
+/// caller does next: 401 a token to renew (then `liaison auth`), 403 a
+/// permission the app or the signed-in person lacks, 400 a request Graph
+/// calls malformed (liaison's fault: named, never retried, never taken for
+/// an authorization problem), 404 an item or mailbox that does not exist.
+/// Graph's error codes come first where they say more than the status
+/// (https://learn.microsoft.com/en-us/graph/errors).
+pub(crate) fn classify(answer: &Answer, request: &str) -> ApiError {
     let json: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
     let code = json["error"]["code"].as_str().unwrap_or("");
     let message = json["error"]["message"].as_str().unwrap_or("");
@@ -81,7 +93,7 @@ pub(crate) fn classify(answer: &Answer) -> ApiError {
         },
         403 => ApiError::Unauthorized {
             message: format!(
-                "Microsoft Graph denies access to the organizer's calendar: {described}; with auth = \"device_code\", \
+                "Microsoft Graph denies {request} (403, a missing permission): {described}; with auth = \"device_code\", \
                  sign in as the organizer (a delegated grant reaches only the signed-in person's own calendar); with \
                  client_credentials, the app needs Calendars.ReadWrite (admin consent) and, under an application access \
                  policy, the organizer mailbox"
@@ -97,6 +109,10 @@ pub(crate) fn classify(answer: &Answer) -> ApiError {
         _ if QUOTA_CODES.contains(&code) => ApiError::Quota(described),
         // ErrorIrresolvableConflict: another change of the same item at once.
         409 => ApiError::transient(format!("{SERVICE} answered 409: {described}")),
+        400 => ApiError::Invalid(format!(
+            "{SERVICE} refused the request {request} as malformed (400): {described}"
+        )),
+        404 => ApiError::NotFound(format!("{request}: {described}")),
         status => ApiError::from_status(SERVICE, status, &described, retry_after),
     }
 }
@@ -158,7 +174,11 @@ impl Graph {
     ) -> Result<Option<Value>, ApiError> {
         let url = self.url(path)?;
         let text = body.map(Value::to_string).unwrap_or_default();
-        let classifier = Classifier { tokens: &self.tokens };
+        let request = format!("{what} ({method} {})", path.split('?').next().unwrap_or(path));
+        let classifier = Classifier {
+            tokens: &self.tokens,
+            request: &request,
+        };
         let attempt = || {
             let (url, text) = (url.clone(), text.clone());
             async move {
@@ -175,9 +195,7 @@ impl Graph {
                     b = b.header("prefer", p);
                 }
                 let request = b.body(text).map_err(|e| {
-                    Failure::Token(TokenError::Unauthorized(format!(
-                        "the request URL {url:?} is not valid: {e}"
-                    )))
+                    Failure::Request(format!("{SERVICE} request {what}: the URL {url:?} is not valid: {e}"))
                 })?;
                 let answer = self.caller.send(&self.http, request).await.map_err(Failure::Exchange)?;
                 if answer.is_success() {
@@ -219,6 +237,8 @@ mod tests {
         }
     }
 
+    const REQUEST: &str = "events.get (GET me/events/AAMk1)";
+
     fn graph_error(code: &str) -> String {
         serde_json::json!({"error": {"code": code, "message": "msg"}}).to_string()
     }
@@ -251,18 +271,29 @@ mod tests {
             (400, "ErrorInvalidRecipients", "refused"),
             (507, "ErrorQuotaExceeded", "quota"),
             (400, "ErrorInvalidRequest", "invalid"),
+            (400, "ErrorInvalidUrlQuery", "invalid"),
+            (400, "BadRequest", "invalid"),
+            (404, "ErrorInvalidUser", "not found"),
+            (403, "ErrorAccessDenied", "unauthorized"),
         ];
         for (status, code, expected) in cases {
             assert_eq!(
-                kind(&classify(&answer(status, &graph_error(code), None))),
+                kind(&classify(&answer(status, &graph_error(code), None), REQUEST)),
                 expected,
                 "{status} {code}"
             );
         }
-        let limited = classify(&answer(429, &graph_error("TooManyRequests"), Some("7")));
+        let limited = classify(&answer(429, &graph_error("TooManyRequests"), Some("7")), REQUEST);
         assert_eq!(limited.retry_after(), Some(Duration::from_secs(7)));
-        let busy = classify(&answer(503, "<html>busy</html>", Some("2")));
+        let busy = classify(&answer(503, "<html>busy</html>", Some("2")), REQUEST);
         assert_eq!(busy.retry_after(), Some(Duration::from_secs(2)));
         assert!(busy.is_retryable());
+        // A malformed request is named, and is no authorization problem.
+        let bad = classify(&answer(400, &graph_error("ErrorInvalidUrlQuery"), None), REQUEST).to_string();
+        assert!(bad.contains(REQUEST) && bad.contains("malformed (400)"), "{bad}");
+        let denied = classify(&answer(403, &graph_error("ErrorAccessDenied"), None), REQUEST).to_string();
+        assert!(denied.contains(REQUEST) && denied.contains("permission"), "{denied}");
+        let missing = classify(&answer(404, &graph_error("ErrorItemNotFound"), None), REQUEST).to_string();
+        assert!(missing.contains(REQUEST), "{missing}");
     }
 }

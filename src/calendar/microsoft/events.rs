@@ -149,6 +149,66 @@ pub(crate) fn ended(series: &SeriesRequest, until: Timestamp) -> Result<Value, S
     }))
 }
 
+/// The original starts of a series' occurrences: weekly on the wall clock
+/// of its zone, `count` of them.
+pub(crate) fn pattern_starts(series: &SeriesRequest) -> Result<Vec<Timestamp>, String> {
+    let tz = TimeZone::get(&series.zone).map_err(|_| format!("time zone {:?} is unknown", series.zone))?;
+    (0..i64::from(series.count))
+        .map(|week| {
+            let at = series
+                .start
+                .checked_add(jiff::Span::new().weeks(week))
+                .map_err(|e| e.to_string())?;
+            Ok(at.to_zoned_datetime(tz.clone()).map_err(|e| e.to_string())?.timestamp())
+        })
+        .collect()
+}
+
+/// What people changed among the occurrences a series keeps when it ends
+/// with the occurrence at `until`, read from its instances (`instances`,
+/// as `GET .../instances` lists them: cancelled ones are left out).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Changed {
+    /// Occurrences moved (by a person, or by liaison for a decline): the
+    /// original start and where it takes place.
+    pub moved: Vec<(Timestamp, Interval)>,
+    /// Occurrences cancelled: their original starts.
+    pub cancelled: Vec<Timestamp>,
+}
+
+impl Changed {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.moved.is_empty() && self.cancelled.is_empty()
+    }
+}
+
+/// The changed occurrences of `series` up to the one at `until` (by local
+/// date, as [`ended`] keeps them), from its listed `instances`.
+pub(crate) fn changed_until(series: &SeriesRequest, instances: &[Value], until: Timestamp) -> Result<Changed, String> {
+    let tz = TimeZone::get(&series.zone).map_err(|_| format!("time zone {:?} is unknown", series.zone))?;
+    let last = until.to_zoned_datetime(tz.clone()).date();
+    let kept = |t: Timestamp| t.to_zoned_datetime(tz.clone()).date() <= last;
+    let mut listed = std::collections::BTreeSet::new();
+    let mut out = Changed::default();
+    for item in instances {
+        let o = occurrence_of(item)?;
+        listed.insert(o.original_start);
+        if item["type"].as_str() == Some("exception")
+            && kept(o.original_start)
+            && let Some(at) = o.interval
+            && (at.start != o.original_start
+                || at.end != o.original_start.checked_add(series.duration).unwrap_or(at.end))
+        {
+            out.moved.push((o.original_start, at));
+        }
+    }
+    out.cancelled = pattern_starts(series)?
+        .into_iter()
+        .filter(|t| kept(*t) && !listed.contains(t))
+        .collect();
+    Ok(out)
+}
+
 /// The body of `PATCH` on an occurrence that moves it to `to`, written in `zone`.
 pub(crate) fn moved(to: Interval, zone: &str) -> Result<Value, String> {
     let tz = TimeZone::get(zone).map_err(|_| format!("time zone {zone:?} is unknown"))?;
@@ -448,6 +508,43 @@ mod tests {
             3
         );
         assert!(ended(&req, "2027-03-01T00:00:00Z".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn the_changes_a_series_keeps_are_its_moved_and_cancelled_occurrences_up_to_the_end() {
+        let req = request("Europe/London");
+        let starts = pattern_starts(&req).unwrap();
+        assert_eq!(starts.len(), 4);
+        let item = |original: Timestamp, start: Timestamp, kind: &str| {
+            let utc =
+                |t: Timestamp| json!({"dateTime": t.strftime("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"});
+            json!({"id": format!("occ-{original}"), "type": kind, "originalStart": original.to_string(),
+                   "start": utc(start), "end": utc(start.checked_add(req.duration).unwrap())})
+        };
+        let later = |t: Timestamp| t.checked_add(SignedDuration::from_hours(2)).unwrap();
+        // The first moved, the second cancelled (not listed), the fourth moved.
+        let listed = [
+            item(starts[0], later(starts[0]), "exception"),
+            item(starts[2], starts[2], "occurrence"),
+            item(starts[3], later(starts[3]), "exception"),
+        ];
+        let changed = changed_until(&req, &listed, starts[2]).unwrap();
+        assert_eq!(
+            changed,
+            Changed {
+                moved: vec![(
+                    starts[0],
+                    Interval::new(later(starts[0]), later(starts[0]).checked_add(req.duration).unwrap())
+                )],
+                cancelled: vec![starts[1]],
+            },
+            "the fourth is after the end: cut with the rest"
+        );
+        assert!(
+            changed_until(&req, &[item(starts[0], starts[0], "occurrence")], starts[0])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

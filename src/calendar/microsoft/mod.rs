@@ -35,7 +35,7 @@ use jiff::{SignedDuration, Timestamp};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
-pub use self::auth::{AuthReport, authorize, describe_credentials};
+pub use self::auth::{AuthReport, authorize, describe_credentials, organizer_mailbox};
 pub use self::client::GRAPH_ROOT_URL;
 use self::client::Graph;
 use super::http::{ApiError, Timing};
@@ -73,6 +73,8 @@ pub struct MicrosoftProvider {
     ids: Mutex<BTreeMap<String, String>>,
     /// Graph ids of masters known not to be liaison's.
     others: Mutex<BTreeSet<String>>,
+    /// Graph ids of the series this process created.
+    created: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for MicrosoftProvider {
@@ -124,20 +126,23 @@ impl MicrosoftProvider {
     pub fn with_timing(cfg: &Config, timing: Timing) -> Result<MicrosoftProvider, CalendarError> {
         let m = auth::microsoft_of(cfg)?;
         let tokens = auth::TokenSource::from_config(cfg)?;
+        // Who signed in, refused unless it is the configured organizer: a
+        // grant of another person would read and book another calendar.
+        let account = auth::signed_in(cfg)?;
         let root = m.api_base_url.as_deref().unwrap_or(GRAPH_ROOT_URL);
-        let mailbox = if m.organizer == "me" {
-            "me".to_string()
-        } else {
-            format!("users/{}", segment(&m.organizer))
+        let (mailbox, organizer) = match &account {
+            Some(a) if m.organizer == "me" => ("me".to_string(), a.address().to_string()),
+            _ => (format!("users/{}", segment(&m.organizer)), m.organizer.clone()),
         };
         Ok(MicrosoftProvider {
             graph: Graph::new(root, tokens, m.requests_per_second, timing),
             mailbox,
-            organizer: m.organizer.clone(),
+            organizer,
             teams: cfg.meeting.conference == Conference::Teams,
             instance: cfg.calendar.instance.clone(),
             ids: Mutex::new(BTreeMap::new()),
             others: Mutex::new(BTreeSet::new()),
+            created: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -404,6 +409,97 @@ impl MicrosoftProvider {
         Ok(changes)
     }
 
+    /// The instances of series `graph_id` (all pages) over its whole span
+    /// and a week either side (Outlook keeps a moved occurrence between its
+    /// neighbours); `None` when the series is gone.
+    async fn instances(&self, graph_id: &str, series: &SeriesRequest) -> Result<Option<Vec<Value>>, CalendarError> {
+        let starts = events::pattern_starts(series).map_err(|m| self.invalid("events.instances", m))?;
+        let week = SignedDuration::from_hours(7 * 24);
+        let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
+            return Ok(Some(Vec::new()));
+        };
+        let lo = first.checked_sub(week).unwrap_or(*first);
+        let hi = last
+            .checked_add(week)
+            .and_then(|t| t.checked_add(series.duration))
+            .unwrap_or(*last);
+        let mut next = Some(format!(
+            "{}/events/{}/instances?startDateTime={}&endDateTime={}&$top={PAGE}",
+            self.mailbox,
+            segment(graph_id),
+            query(&utc_text(lo)),
+            query(&utc_text(hi))
+        ));
+        let mut out = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let Some(path) = next.take() else {
+                return Ok(Some(out));
+            };
+            let page = match self.graph.call("events.instances", "GET", &path, None, None).await {
+                Ok(v) => v.unwrap_or(Value::Null),
+                Err(ApiError::NotFound(_) | ApiError::Gone(_)) => return Ok(None),
+                Err(e) => return Err(self.error("events.instances", e)),
+            };
+            out.extend(page["value"].as_array().into_iter().flatten().cloned());
+            next = page["@odata.nextLink"].as_str().map(str::to_string);
+        }
+        Err(self.invalid(
+            "events.instances",
+            format!("more than {MAX_PAGES} pages; Graph's paging does not end"),
+        ))
+    }
+
+    /// Makes again, after the recurrence of series `graph_id` changed, what
+    /// people had changed among its kept occurrences (`changed`): Exchange
+    /// dropped it. Occurrences are found again by their original start.
+    async fn restore(
+        &self,
+        graph_id: &str,
+        series: &SeriesRequest,
+        changed: &events::Changed,
+    ) -> Result<(), CalendarError> {
+        let Some(after) = self.instances(graph_id, series).await? else {
+            return Ok(());
+        };
+        let id_at = |original: Timestamp| {
+            after.iter().find_map(|item| {
+                let o = events::occurrence_of(item).ok()?;
+                (o.original_start == original).then_some(o.instance_id)
+            })
+        };
+        // Each one is tried (a failure of one does not leave the others
+        // undone); the first failure is answered. Nothing remembers them
+        // past this call, so each call has the HTTP layer's whole retry budget.
+        let mut first_error = None;
+        for (original, at) in &changed.moved {
+            let Some(id) = id_at(*original) else { continue };
+            let body = events::moved(*at, &series.zone).map_err(|m| self.invalid("events.update", m))?;
+            let path = format!("{}/events/{}", self.mailbox, segment(&id));
+            if let Err(e) = self
+                .graph
+                .call("events.update", "PATCH", &path, Some(&body), None)
+                .await
+            {
+                tracing::error!(error = %e, occurrence = %original, "a moved occurrence could not be moved back after the series ended");
+                first_error.get_or_insert(self.error("events.update (an occurrence moved again after ending)", e));
+            }
+        }
+        for original in &changed.cancelled {
+            let Some(id) = id_at(*original) else { continue };
+            let path = format!("{}/events/{}/cancel", self.mailbox, segment(&id));
+            let body = json!({"comment": "This occurrence stays cancelled."});
+            match self.graph.call("events.cancel", "POST", &path, Some(&body), None).await {
+                Ok(_) | Err(ApiError::NotFound(_) | ApiError::Gone(_)) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, occurrence = %original, "a cancelled occurrence could not be cancelled again after the series ended");
+                    first_error
+                        .get_or_insert(self.error("events.cancel (an occurrence cancelled again after ending)", e));
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// An [`ApiError`] as the rest of liaison sees it.
     fn error(&self, what: &str, e: ApiError) -> CalendarError {
         match e {
@@ -482,6 +578,9 @@ impl CalendarProvider for MicrosoftProvider {
             Ok(Some(created)) => {
                 if let Some(graph_id) = created["id"].as_str() {
                     self.remember(id, graph_id);
+                    if let Ok(mut mine) = self.created.lock() {
+                        mine.insert(graph_id.to_string());
+                    }
                 }
                 Ok(CreateOutcome::Created)
             }
@@ -522,6 +621,19 @@ impl CalendarProvider for MicrosoftProvider {
 
     /// Ends the series with the occurrence at `until`: the range becomes
     /// `endDate` (https://learn.microsoft.com/en-us/graph/api/resources/recurrencerange).
+    ///
+    /// Exchange drops every exception of a series whose recurrence changes:
+    /// moved occurrences go back to the rule's time and cancelled ones come
+    /// back ("If the recurrence pattern has changed, the client ... removes
+    /// every exception", MS-OXOCAL §3.1.4.7.3.5,
+    /// https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxocal/4b92fb85-db55-4251-8e81-e319361218e1).
+    /// Graph offers no other way to end a series early (the range is part
+    /// of `recurrence`), so the occurrences the series keeps are read first
+    /// (`GET .../instances`) and what people changed among them is made
+    /// again after the `PATCH`: each moved one moved back to where it took
+    /// place, each cancelled one cancelled. A person's answer to a single
+    /// occurrence cannot be restored (it is theirs); the cycle dealt with
+    /// it already.
     async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
         let Some(details) = self.series_details(event_id).await? else {
             return Ok(EndOutcome::AlreadyGone);
@@ -529,17 +641,27 @@ impl CalendarProvider for MicrosoftProvider {
         let Some(graph_id) = self.known(event_id) else {
             return Ok(EndOutcome::AlreadyGone);
         };
-        let body = events::ended(&details.series.request, until).map_err(|m| self.invalid("events.update", m))?;
+        let request = &details.series.request;
+        let body = events::ended(request, until).map_err(|m| self.invalid("events.update", m))?;
+        let Some(before) = self.instances(&graph_id, request).await? else {
+            return Ok(EndOutcome::AlreadyGone);
+        };
+        let changed =
+            events::changed_until(request, &before, until).map_err(|m| self.invalid("events.instances", m))?;
         let path = format!("{}/events/{}", self.mailbox, segment(&graph_id));
         match self
             .graph
             .call("events.update", "PATCH", &path, Some(&body), None)
             .await
         {
-            Ok(_) => Ok(EndOutcome::Ended),
-            Err(ApiError::NotFound(_) | ApiError::Gone(_)) => Ok(EndOutcome::AlreadyGone),
-            Err(e) => Err(self.error("events.update", e)),
+            Ok(_) => {}
+            Err(ApiError::NotFound(_) | ApiError::Gone(_)) => return Ok(EndOutcome::AlreadyGone),
+            Err(e) => return Err(self.error("events.update", e)),
         }
+        if !changed.is_empty() {
+            self.restore(&graph_id, request, &changed).await?;
+        }
+        Ok(EndOutcome::Ended)
     }
 
     /// The per-call timeout plus the retry budget: an insert whose answer
@@ -589,6 +711,37 @@ impl CalendarProvider for MicrosoftProvider {
             changes.full = true;
         }
         Ok(changes)
+    }
+
+    /// One delta round from `token`: when it holds nothing but untouched
+    /// occurrences of series this process created (no exception, nothing
+    /// cancelled or removed, nobody's answer yet), its new link is the token
+    /// to keep, and the next cycle does not read those masters again.
+    /// Anything else (a person was quicker) keeps `token`, so that the next
+    /// cycle reads it all, as before.
+    async fn token_after_own_writes(&self, token: &str, now: Timestamp) -> Result<Option<String>, CalendarError> {
+        let mine = self.created.lock().map(|c| c.clone()).unwrap_or_default();
+        let Some((window, link)) = Self::usable(token, now) else {
+            return Ok(None);
+        };
+        if mine.is_empty() {
+            return Ok(None);
+        }
+        let Some(round) = self.drain(link).await? else {
+            return Ok(None);
+        };
+        let untouched = |item: &Value| {
+            item["seriesMasterId"].as_str().is_some_and(|m| mine.contains(m))
+                && item["type"].as_str() == Some("occurrence")
+                && item["isCancelled"].as_bool() != Some(true)
+                && events::responses(item)
+                    .values()
+                    .all(|r| *r == AttendeeResponse::NeedsAction)
+        };
+        if !round.removed.is_empty() || !round.items.iter().all(untouched) {
+            return Ok(None);
+        }
+        Ok(Some(Self::token_for(window, &round.delta_link)))
     }
 
     async fn move_occurrence(

@@ -15,7 +15,8 @@
 //! Endpoints. Identity platform (v2.0): `POST /{tenant}/oauth2/v2.0/devicecode`,
 //! `POST /{tenant}/oauth2/v2.0/token` (device code, refresh token, client
 //! credentials grants). Graph, under `/v1.0/` and for `me` or
-//! `users/{id|address}`: `POST calendar/getSchedule`, `GET|POST events`,
+//! `users/{id|address}`: `GET` (the user's profile: `/me` is the signed-in
+//! user's, [`FakeGraph::set_user`], and needs `User.Read`), `POST calendar/getSchedule`, `GET|POST events`,
 //! `GET|PATCH|DELETE events/{id}`, `POST events/{id}/cancel`,
 //! `GET events/{id}/instances`, `GET calendarView/delta`.
 //!
@@ -55,7 +56,16 @@
 //!   attendees get `status.response = none`; `isOnlineMeeting` with
 //!   `teamsForBusiness` adds `onlineMeeting.joinUrl`. `PATCH` of an
 //!   occurrence id makes it an exception; `PATCH` of the master replaces
-//!   `recurrence` whole. `cancel` (organizer only) and `DELETE` remove it.
+//!   `recurrence` whole, and a recurrence that changes (its range
+//!   included: ending a series early) removes every exception of the
+//!   series, as Exchange does: moved occurrences return to the rule's
+//!   time, cancelled ones come back, answers to single occurrences are
+//!   gone ("If the recurrence pattern has changed, the client ... removes
+//!   every exception", MS-OXOCAL §3.1.4.7.3.5,
+//!   https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxocal/4b92fb85-db55-4251-8e81-e319361218e1;
+//!   Outlook warns "Any exceptions associated with this recurring
+//!   appointment will be cancelled"). `cancel` (organizer only) and
+//!   `DELETE` remove it.
 //! - `calendarView/delta`: only occurrences, exceptions and single
 //!   instances (no series masters), no `$expand`/`$filter`/`$select`; pages
 //!   with `@odata.nextLink` (`Prefer: odata.maxpagesize`), a final
@@ -95,7 +105,9 @@
 //!   and weekly are refused. Invitations are not copied to attendees'
 //!   mailboxes; only getSchedule counts them (declined ones are free).
 //! - The write gate ([`FakeGraph::hold_next`]) and "drop after write"
-//!   ([`FakeGraph::drop_after_write_next`]) are test faults, not Graph's.
+//!   ([`FakeGraph::drop_after_write_next`]) are test faults, not Graph's. A
+//!   call held at the gate runs in a task of its own, so it lands when
+//!   released even if its client was killed meanwhile.
 
 mod errors;
 mod identity;
@@ -283,7 +295,7 @@ impl FakeGraph {
             app_scope: None,
             port,
         }));
-        let app = Router::new().fallback(handle).with_state(shared.clone());
+        let app = Router::new().fallback(detached).with_state(shared.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("fake-graph".into())
@@ -418,6 +430,15 @@ impl FakeGraph {
         let patch = json!({"start": utc_json(start), "end": utc_json(end)});
         if let Err(e) = s.model.update(mailbox, &occurrence, &patch, Timestamp::now()) {
             panic!("move_occurrence({id}): {}", e.body());
+        }
+    }
+
+    /// A person cancels one occurrence (given by its original start) in Outlook.
+    pub fn cancel_occurrence(&self, mailbox: &str, id: &str, original: Timestamp) {
+        let mut s = lock(&self.shared);
+        let occurrence = model::occurrence_id(id, original);
+        if let Err(e) = s.model.remove(mailbox, &occurrence, false) {
+            panic!("cancel_occurrence({id}): {}", e.body());
         }
     }
 
@@ -588,6 +609,7 @@ fn classify(method: &Method, path: &str) -> Option<(&'static str, String, Vec<St
     };
     let t: Vec<&str> = tail.iter().map(String::as_str).collect();
     let op = match (method.as_str(), t.as_slice()) {
+        ("GET", []) => "user.get",
         ("POST", ["calendar", "getSchedule"]) => "getSchedule",
         ("GET", ["events"]) => "events.list",
         ("POST", ["events"]) => "events.create",
@@ -623,6 +645,20 @@ fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
+}
+
+/// Runs [`handle`] in a task of its own: a client that hangs up (a liaison
+/// killed with a call in flight) cannot drop a call held at the write gate
+/// half-way; it is applied when released, as a write Graph had received
+/// would be. (Without this, hyper drops the handler with the connection,
+/// and the held insert never lands.)
+async fn detached(state: State<SharedState>, req: Request) -> Response {
+    match tokio::spawn(handle(state, req)).await {
+        Ok(response) => response,
+        Err(e) => {
+            GraphError::new(500, "InternalServerError", format!("fake Graph internal error: {e}")).into_response()
+        }
+    }
 }
 
 async fn handle(State(shared): State<SharedState>, req: Request) -> Response {
@@ -813,7 +849,10 @@ fn admit(shared: &SharedState, op: &str, mailbox: &str, grant: &Grant) -> Result
     }
     let has = |p: &str| grant.scopes.iter().any(|s| s.eq_ignore_ascii_case(p));
     let may_read = has("Calendars.Read") || has("Calendars.ReadWrite") || has("Calendars.ReadBasic");
-    let allowed = if is_write(op) {
+    let allowed = if op == "user.get" {
+        // https://learn.microsoft.com/en-us/graph/api/user-get#permissions
+        has("User.Read") || has("User.ReadBasic.All") || has("User.Read.All")
+    } else if is_write(op) {
         has("Calendars.ReadWrite")
     } else {
         may_read
@@ -846,6 +885,18 @@ fn graph_call(
     let now = Timestamp::now();
     let base = format!("http://127.0.0.1:{}/v1.0/users/{}", s.port, mailbox);
     match op {
+        // The signed-in user's profile (`/me`) or a user's: the mailbox's
+        // address as both its userPrincipalName and its mail.
+        "user.get" => ok(
+            StatusCode::OK,
+            json!({
+                "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
+                "id": format!("{:016x}", splitmix(mailbox.bytes().fold(0u64, |h, b| h.wrapping_mul(31) ^ u64::from(b)))),
+                "displayName": mailbox.split('@').next().unwrap_or(mailbox),
+                "userPrincipalName": mailbox,
+                "mail": mailbox,
+            }),
+        ),
         "getSchedule" => ok(StatusCode::OK, get_schedule(&s.model, &parse_body(body)?)?),
         "events.create" => {
             let (id, _) = s.model.create(mailbox, parse_body(body)?, now)?;

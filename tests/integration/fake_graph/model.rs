@@ -564,8 +564,18 @@ impl Model {
         merged["lastModifiedDateTime"] = json!(now.to_string());
         let seq = self.bump();
         let stored = self.events.get_mut(id).ok_or_else(GraphError::not_found)?;
-        // Exceptions the new rule no longer has are dropped.
-        stored.exceptions.retain(|k, _| new_starts.contains(k));
+        let recurrence_changed = patch
+            .get("recurrence")
+            .is_some_and(|r| *r != stored.value["recurrence"]);
+        if recurrence_changed {
+            // As Exchange: a new recurrence removes every exception (MS-OXOCAL
+            // §3.1.4.7.3.5): moved occurrences go back to the rule's time,
+            // cancelled ones come back, answers to one occurrence are gone.
+            stored.exceptions.clear();
+        } else {
+            // Exceptions the new rule no longer has are dropped.
+            stored.exceptions.retain(|k, _| new_starts.contains(k));
+        }
         stored.value = merged;
         stored.changed = seq;
         Ok(id.to_string())

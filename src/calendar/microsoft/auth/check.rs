@@ -1,6 +1,7 @@
 //! What `liaison check` says about the Microsoft credentials: the client
 //! secret file (readable, private), whether a delegated grant is stored,
-//! for which app and tenant, and whether others can read it. Never a secret.
+//! for which app and tenant, who signed in (and whether that is the
+//! configured organizer), and whether others can read it. Never a secret.
 
 use std::path::Path;
 
@@ -42,6 +43,18 @@ pub async fn describe_credentials(cfg: &Config) -> Result<Vec<String>, CalendarE
                             grant.client_id, grant.tenant, m.client_id, m.tenant
                         ));
                         lines.push(format!("token problem: {e}; run `liaison auth`"));
+                    }
+                    match &grant.account {
+                        Some(account) => {
+                            lines.push(format!("signed in as: {}", account.address()));
+                            if let Err(e) = super::account::check_organizer(cfg, account) {
+                                lines.push(format!("token problem: {e}"));
+                            }
+                        }
+                        None => lines.push(format!(
+                            "token problem: {} does not say who signed in (written by an earlier version); run `liaison auth`",
+                            path.display()
+                        )),
                     }
                     if let Some(mode) = group_or_other_access(&path) {
                         lines.push(format!(

@@ -16,6 +16,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::Value;
 
+use super::account::{api_root, check_organizer, whoami};
 use super::token_file::StoredGrant;
 use super::{DELEGATED_SCOPES, TokenError, TokenSource, explain, granted, post_form};
 use crate::calendar::CalendarError;
@@ -31,18 +32,31 @@ const DEFAULT_EXPIRY: u64 = 900;
 /// What `liaison auth` achieved, for printing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AuthReport {
-    Delegated { token_path: PathBuf, scopes: Vec<String> },
-    App { client_id: String, tenant: String },
+    Delegated {
+        token_path: PathBuf,
+        scopes: Vec<String>,
+        /// Who signed in.
+        account: String,
+    },
+    App {
+        client_id: String,
+        tenant: String,
+    },
 }
 
 impl fmt::Display for AuthReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AuthReport::Delegated { token_path, scopes } => {
+            AuthReport::Delegated {
+                token_path,
+                scopes,
+                account,
+            } => {
                 writeln!(
                     f,
                     "Authorized: liaison can now read free/busy and manage the organizer's events."
                 )?;
+                writeln!(f, "signed in as: {account}")?;
                 writeln!(f, "granted permissions: {}", scopes.join(" "))?;
                 writeln!(f, "token stored in {} (mode 0600)", token_path.display())
             }
@@ -130,6 +144,10 @@ pub async fn authorize(cfg: &Config) -> Result<AuthReport, CalendarError> {
                             ))
                             .into());
                         }
+                        // Who signed in, before anything is stored: a grant of
+                        // another person than the organizer is never kept.
+                        let account = whoami(&d.http, &api_root(cfg)?, &g.access_token).await?;
+                        check_organizer(cfg, &account)?;
                         let grant = StoredGrant {
                             tenant: d.endpoints.tenant.clone(),
                             client_id: d.endpoints.client_id.clone(),
@@ -138,6 +156,7 @@ pub async fn authorize(cfg: &Config) -> Result<AuthReport, CalendarError> {
                             expires_at: g.expires_at,
                             scopes: scopes.clone(),
                             authorized_at: Timestamp::now(),
+                            account: Some(account.clone()),
                         };
                         grant.save(&d.path).map_err(|source| CalendarError::Io {
                             path: d.path.clone(),
@@ -147,6 +166,7 @@ pub async fn authorize(cfg: &Config) -> Result<AuthReport, CalendarError> {
                         return Ok(AuthReport::Delegated {
                             token_path: d.path.clone(),
                             scopes,
+                            account: account.address().to_string(),
                         });
                     }
                     Ok(Err(refusal)) => refusal,

@@ -20,6 +20,7 @@
 //! stack). Secrets live in `SecretString`s, and no message built here
 //! contains one.
 
+mod account;
 mod check;
 mod device;
 mod token_file;
@@ -33,6 +34,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
 
+pub use self::account::{Account, organizer_mailbox, signed_in};
 pub use self::check::describe_credentials;
 pub use self::device::{AuthReport, authorize};
 use self::token_file::StoredGrant;
@@ -47,8 +49,15 @@ pub const LOGIN_ROOT_URL: &str = "https://login.microsoftonline.com/";
 /// getSchedule (least: `Calendars.ReadBasic`) and the organizer's events
 /// (https://learn.microsoft.com/en-us/graph/api/calendar-getschedule#permissions,
 /// https://learn.microsoft.com/en-us/graph/api/user-post-events#permissions);
-/// `offline_access` gives the refresh token. No `.Shared`, no mail.
-pub const DELEGATED_SCOPES: [&str; 2] = ["offline_access", "https://graph.microsoft.com/Calendars.ReadWrite"];
+/// `User.Read` lets `liaison auth` read who signed in (`GET /me`, least
+/// privileged: https://learn.microsoft.com/en-us/graph/api/user-get#permissions;
+/// every app registration has it from the start); `offline_access` gives
+/// the refresh token. No `.Shared`, no mail.
+pub const DELEGATED_SCOPES: [&str; 3] = [
+    "offline_access",
+    "https://graph.microsoft.com/User.Read",
+    "https://graph.microsoft.com/Calendars.ReadWrite",
+];
 /// The one scope of the client-credentials grant: the app's consented roles.
 pub const APP_SCOPE: &str = "https://graph.microsoft.com/.default";
 /// Longest wait for the token endpoint.

@@ -1,6 +1,8 @@
 //! The delegated grant's file, `state_dir/microsoft-token.json`: the refresh
 //! token (which Microsoft rotates on every refresh), the access token and
-//! its expiry, the tenant and app it belongs to. Written atomically and
+//! its expiry, the tenant and app it belongs to, and who signed in
+//! (version 2; a version-1 file, written before, has no account and must be
+//! replaced by `liaison auth`). Written atomically and
 //! private to the user (0600 temporary file, fsync, rename: `fsutil`), so a
 //! crash between two refreshes leaves the old grant or the new one.
 
@@ -11,11 +13,15 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::TokenError;
+use super::account::Account;
 
 /// The file's name inside `state_dir` (not Google's `token.json`: a state
 /// directory moved from one provider to the other keeps neither by mistake).
 pub const TOKEN_FILE: &str = "microsoft-token.json";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// The version before the account was recorded: still read, so that the
+/// error can say what is missing.
+const VERSION_WITHOUT_ACCOUNT: u32 = 1;
 /// An access token this close to its expiry is refreshed first.
 const EXPIRY_MARGIN: SignedDuration = SignedDuration::from_secs(120);
 
@@ -33,6 +39,8 @@ pub(crate) struct StoredGrant {
     pub expires_at: Option<Timestamp>,
     pub scopes: Vec<String>,
     pub authorized_at: Timestamp,
+    /// Who signed in (`None` in a version-1 file).
+    pub account: Option<Account>,
 }
 
 /// The file format; no `Debug`, so it never prints.
@@ -47,6 +55,10 @@ struct GrantJson {
     expires_at: Option<Timestamp>,
     scopes: Vec<String>,
     authorized_at: Timestamp,
+    #[serde(default)]
+    user_principal_name: Option<String>,
+    #[serde(default)]
+    mail: Option<String>,
 }
 
 impl StoredGrant {
@@ -72,7 +84,7 @@ impl StoredGrant {
                 e.column()
             ))
         })?;
-        if json.version != VERSION {
+        if json.version != VERSION && json.version != VERSION_WITHOUT_ACCOUNT {
             return Err(TokenError::Unauthorized(format!(
                 "{} has version {}; expected {VERSION}",
                 path.display(),
@@ -87,6 +99,10 @@ impl StoredGrant {
             expires_at: json.expires_at,
             scopes: json.scopes,
             authorized_at: json.authorized_at,
+            account: json.user_principal_name.map(|user_principal_name| Account {
+                user_principal_name,
+                mail: json.mail,
+            }),
         }))
     }
 
@@ -100,6 +116,8 @@ impl StoredGrant {
             expires_at: self.expires_at,
             scopes: self.scopes.clone(),
             authorized_at: self.authorized_at,
+            user_principal_name: self.account.as_ref().map(|a| a.user_principal_name.clone()),
+            mail: self.account.as_ref().and_then(|a| a.mail.clone()),
         };
         let bytes = serde_json::to_vec_pretty(&json).map_err(std::io::Error::other)?;
         crate::fsutil::write_atomically(path, &bytes, crate::fsutil::Mode::Private)
@@ -119,6 +137,10 @@ mod tests {
             expires_at: Some("2027-03-03T13:00:00Z".parse().unwrap()),
             scopes: vec!["Calendars.ReadWrite".into()],
             authorized_at: "2027-03-03T12:00:00Z".parse().unwrap(),
+            account: Some(Account {
+                user_principal_name: "organizer@contoso.onmicrosoft.com".into(),
+                mail: Some("organizer@contoso.com".into()),
+            }),
         }
     }
 
@@ -152,7 +174,21 @@ mod tests {
             .collect();
         assert_eq!(names, [TOKEN_FILE], "no temporary file left");
         assert!(StoredGrant::load(&dir.path().join("none.json")).unwrap().is_none());
+        assert_eq!(back.account, grant("x").account, "who signed in is kept");
         std::fs::write(&path, "{").unwrap();
         assert!(matches!(StoredGrant::load(&path), Err(TokenError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn a_version_1_file_is_read_without_an_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = token_path(dir.path());
+        std::fs::write(
+            &path,
+            r#"{"version": 1, "tenant": "t", "client_id": "c", "refresh_token": "r", "access_token": null,
+                "expires_at": null, "scopes": [], "authorized_at": "2027-03-03T12:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(StoredGrant::load(&path).unwrap().unwrap().account, None);
     }
 }
