@@ -32,7 +32,7 @@ pub fn render(report: &Report) -> String {
                 header {
                     h1 { "Connections across units" }
                     p class="meta" {
-                        "Written " (report.generated)
+                        "Written " (report.generated) " (" (report.zone) ")"
                         @if let Some(cycle) = &report.last_cycle {
                             " · last cycle " (cycle.started)
                             @if let Some(error) = &cycle.error {
@@ -111,7 +111,7 @@ fn terms(rows: &[TermRow]) -> Markup {
                 p { "No term has been planned yet." }
             } @else {
                 div class="scroll" {
-                    table {
+                    table class="stack" {
                         thead { tr {
                             th { "Term" } th { "Starts" }
                             th class="num" { "Pairs" } th class="num" { "Cancelled" } th class="num" { "Repeats" }
@@ -121,15 +121,15 @@ fn terms(rows: &[TermRow]) -> Markup {
                         tbody {
                             @for t in rows {
                                 tr data-term=(t.start) {
-                                    td { (t.number) @if !t.when.is_empty() { " " span class="tag" { (t.when) } } }
-                                    td { (t.start) }
-                                    td class="num" data-metric="term-connections" { (t.connections) }
-                                    td class="num" data-metric="term-cancelled" { (t.cancelled) }
-                                    td class="num" data-metric="term-repeats" { (t.repeats) }
-                                    td class="num" data-metric="term-people" { (t.people_connected) }
-                                    td class="num" data-metric="term-unit-pairs" { (t.unit_pairs) }
-                                    td class="num" data-metric="term-unit-pairs-so-far" { (t.unit_pairs_so_far) }
-                                    td class="num" {
+                                    td class="term" { (t.number) @if !t.when.is_empty() { " " span class="tag" { (t.when) } } }
+                                    td class="date" { (t.start) }
+                                    td class="num" data-label="pairs" data-metric="term-connections" { (t.connections) }
+                                    td class="num" data-label="cancelled" data-metric="term-cancelled" { (t.cancelled) }
+                                    td class="num" data-label="repeats" data-metric="term-repeats" { (t.repeats) }
+                                    td class="num" data-label="people" data-metric="term-people" { (t.people_connected) }
+                                    td class="num" data-label="unit pairs" data-metric="term-unit-pairs" { (t.unit_pairs) }
+                                    td class="num" data-label="unit pairs so far" data-metric="term-unit-pairs-so-far" { (t.unit_pairs_so_far) }
+                                    td class="num" data-label="unpaired" {
                                         @match &t.unpaired {
                                             Some(list) => span data-metric="term-unpaired" { (list.len()) },
                                             None => span class="muted" title="not planned by the last cycle" { "–" },
@@ -174,18 +174,18 @@ fn meetings(report: &Report) -> Markup {
                         p { "None booked yet." }
                     } @else {
                         div class="scroll" {
-                            table class="meetings" {
+                            table class="meetings stack" {
                                 thead { tr { th { "Person" } th { "Their time" } th { "Partner" } th { "Their time" } th class="num" { "Weeks" } th class="num" { "Minutes" } th { "State" } } }
                                 tbody {
                                     @for row in &m.rows {
                                         tr.cancelled[row.state == SeriesState::Cancelled] {
-                                            td { (row.a.name) br; span class="muted" { (row.a.unit) } }
-                                            td { (row.a.when) br; span class="muted" { (row.a.timezone) } }
-                                            td { (row.b.name) br; span class="muted" { (row.b.unit) } }
-                                            td { (row.b.when) br; span class="muted" { (row.b.timezone) } }
-                                            td class="num" data-metric="meeting-weeks" { (row.weeks) }
-                                            td class="num" data-metric="meeting-minutes" { (row.minutes) }
-                                            td { (row.state.label()) }
+                                            td class="who" { (row.a.name) " " span class="muted unit" { (row.a.unit) } }
+                                            td class="when" { (row.a.when) " " span class="muted zone" { (row.a.timezone) } }
+                                            td class="who partner" { (row.b.name) " " span class="muted unit" { (row.b.unit) } }
+                                            td class="when" { (row.b.when) " " span class="muted zone" { (row.b.timezone) } }
+                                            td class="num weeks" data-metric="meeting-weeks" { (row.weeks) }
+                                            td class="num minutes" data-metric="meeting-minutes" { (row.minutes) }
+                                            td class="state" { (row.state.label()) }
                                         }
                                     }
                                 }
@@ -217,7 +217,7 @@ fn people(report: &Report) -> Markup {
             }
             p { "Everyone's partners so far, oldest first, and how many connections each person has had (fairness)." }
             div class="scroll" {
-                table class="people" {
+                table class="people stack" {
                     thead { tr { th { "Person" } th { "Unit" } th class="num" { "Connections" } th { "Partners (term)" } } }
                     tbody {
                         @for p in &report.people { (person(p)) }
@@ -231,10 +231,10 @@ fn people(report: &Report) -> Markup {
 fn person(p: &PersonRow) -> Markup {
     html! {
         tr data-email=(p.email) {
-            td { (p.name) @if !p.configured { " " span class="tag" { "no longer configured" } } }
-            td { (p.unit) }
-            td class="num" data-metric="person-connections" { (p.connections()) }
-            td class="partners" {
+            td class="name" { (p.name) @if !p.configured { " " span class="tag" { "no longer configured" } } }
+            td class="unit" { (p.unit) }
+            td class="num count" data-metric="person-connections" { (p.connections()) }
+            td class="partners" data-label="Partners" {
                 @if p.partners.is_empty() { span class="muted" { "none yet" } }
                 @for (k, partner) in p.partners.iter().enumerate() {
                     @if k > 0 { ", " }

@@ -49,6 +49,7 @@ pub fn model(cfg: &Config, records: &[SeriesRecord], status: Option<&Status>, no
         .collect();
     model::build(&model::Input {
         zone: &cfg.timezone,
+        zone_name: &cfg.timezone_name,
         people: &people,
         history: &history,
         status,

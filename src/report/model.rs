@@ -30,6 +30,7 @@ pub struct Member {
 pub struct Input<'a> {
     /// The organization's zone (`timezone`), for the time of writing.
     pub zone: &'a TimeZone,
+    pub zone_name: &'a str,
     pub people: &'a [Member],
     pub history: &'a HistoryReport,
     /// `None` before the first cycle (no `status.json` yet).
@@ -41,6 +42,8 @@ pub struct Input<'a> {
 pub struct Report {
     /// When it was written, in the organization's zone ("2027-03-03 12:00").
     pub generated: String,
+    /// The organization's zone (IANA name).
+    pub zone: String,
     pub summary: Summary,
     pub heatmap: Heatmap,
     /// Pairs of different units that never met, in the matrix's order.
@@ -191,6 +194,7 @@ pub fn build(input: &Input<'_>) -> Report {
     let cov = &history.coverage;
     Report {
         generated: at(input.now),
+        zone: input.zone_name.to_string(),
         summary: Summary {
             people: input.people.len(),
             units: cov.units.len(),

@@ -212,6 +212,7 @@ fn heat_levels_scale_with_the_largest_count_and_any_connection_shows() {
         };
         let report = build(&Input {
             zone: &jiff::tz::TimeZone::UTC,
+            zone_name: "UTC",
             people: &[],
             history: &history,
             status: None,

@@ -416,17 +416,19 @@ fn the_man_page_renders_with_man() {
         "{}",
         page.stdout
     );
-    let file = tmp.path().join("liaison.1");
-    std::fs::write(&file, &page.stdout).unwrap();
-    let man = std::process::Command::new("man")
-        .arg("-l")
-        .arg(&file)
+    let mut man = std::process::Command::new("man")
+        .args(["-l", "-"])
         .env("MANPAGER", "cat")
         .env("PAGER", "cat")
         .env("MANWIDTH", "80")
         .env("LC_ALL", "C")
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("`man` runs (install man-db; .ci/run does)");
+    std::io::Write::write_all(&mut man.stdin.take().unwrap(), page.stdout.as_bytes()).unwrap();
+    let man = man.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&man.stdout);
     assert!(man.status.success(), "{}", String::from_utf8_lossy(&man.stderr));
     for expected in ["NAME", "liaison", "SUBCOMMANDS", "report", "completions", "history"] {
