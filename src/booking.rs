@@ -134,6 +134,9 @@ pub async fn book_all<P: CalendarProvider>(
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        // Shows the bar at the start of a batch too once the work has lasted,
+        // so a slow first batch is not silent.
+        shown.inc(0);
         let mut batch: Vec<SeriesRecord> = rest.by_ref().take(size).collect();
         let flushed_at = Timestamp::now();
         for record in &mut batch {
