@@ -36,7 +36,10 @@ pub fn render(map: &Heatmap) -> Markup {
     let height = top + n * CELL + 8;
     html! {
         svg class="heatmap" role="img" viewBox=(format!("0 0 {width} {height}"))
-            width=(width) height=(height) style=(format!("max-width: {width}px"))
+            width=(width) height=(height)
+            // Shrinks with a narrow screen down to 4/5 of its size (text
+            // still legible), then scrolls sideways in its box.
+            style=(format!("max-width: {width}px; min-width: {}px", width * 4 / 5))
             aria-label="Connections between each pair of units" {
             @for (j, unit) in map.units.iter().enumerate() {
                 @let x = left + j * CELL + CELL / 2;
