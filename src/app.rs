@@ -181,7 +181,24 @@ pub async fn read_busy<P: CalendarProvider>(
     term: &Term,
 ) -> Result<BTreeMap<String, Result<IntervalSet, String>>, Failure> {
     let emails: Vec<String> = cfg.people.iter().map(|p| p.email.clone()).collect();
-    Ok(provider.busy(&emails, busy_range(cfg, term)).await?)
+    Ok(busy_shown(provider, &emails, busy_range(cfg, term)).await?)
+}
+
+/// `provider.busy`, with a progress bar on a terminal while it lasts (its
+/// position: the provider's steps, requests or files read).
+pub async fn busy_shown<P: CalendarProvider>(
+    provider: &P,
+    emails: &[String],
+    range: Interval,
+) -> Result<BTreeMap<String, Result<IntervalSet, String>>, crate::calendar::CalendarError> {
+    let task = crate::progress::Task::open(&format!("reading free/busy of {} people", emails.len()));
+    let before = provider.steps();
+    crate::progress::watch(
+        task,
+        || provider.steps().saturating_sub(before),
+        provider.busy(emails, range),
+    )
+    .await
 }
 
 /// The one planning function: `plan`, `demo` and `run` all call it.

@@ -124,12 +124,19 @@ pub async fn book_all<P: CalendarProvider>(
     stop: &AtomicBool,
 ) -> Result<Vec<(SeriesRecord, Option<CreateOutcome>)>, Failure> {
     let size = provider.batch_size().max(1);
+    let mut shown = crate::progress::Task::counted(
+        &format!("booking {} series", intents.len()),
+        u64::try_from(intents.len()).unwrap_or(u64::MAX),
+    );
     let mut done = Vec::with_capacity(intents.len());
     let mut rest = intents.into_iter().peekable();
     while rest.peek().is_some() {
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        // Shows the bar at the start of a batch too once the work has lasted,
+        // so a slow first batch is not silent.
+        shown.inc(0);
         let mut batch: Vec<SeriesRecord> = rest.by_ref().take(size).collect();
         let flushed_at = Timestamp::now();
         for record in &mut batch {
@@ -145,6 +152,7 @@ pub async fn book_all<P: CalendarProvider>(
             crate::test_hooks::pause_point("after_insert");
         }
         let (results, ended) = settle(cfg, provider, store, now, batch, outcomes).await?;
+        shown.inc(u64::try_from(results.len()).unwrap_or(0));
         done.extend(results);
         if let Some(e) = ended {
             return Err(e);

@@ -252,7 +252,7 @@ pub async fn run<P: CalendarProvider>(
             continue;
         }
         tracing::info!(term = %term.start, waiting = waiting.len(), "reading busy time and planning");
-        let busy = provider.busy(&waiting, app::busy_range(cfg, term)).await?;
+        let busy = app::busy_shown(provider, &waiting, app::busy_range(cfg, term)).await?;
         options.progress.fetch_add(1, Ordering::SeqCst);
         if options.stop.load(Ordering::SeqCst) {
             return Ok(summary);

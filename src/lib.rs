@@ -14,6 +14,9 @@
 //! - [`daemon`]: `liaison run`: the loop, signals, reload, systemd notification.
 //! - [`status`]: `status.json`, written after each cycle, read by `liaison status`.
 //! - [`history`]: who met whom and the unit × unit coverage matrix.
+//! - [`report`]: `liaison report`, the HTML page of the network (from the
+//!   data of `history` and `status`), rewritten after each cycle.
+//! - [`progress`]: progress bars on a terminal for long reads and bookings.
 //! - [`logging`]: the log filter, `$LIAISON_LOG` under a cap for dependencies.
 //! - `test_hooks` (only with the `test-hooks` feature, which only the tests
 //!   enable): the binary's switches for integration tests.
@@ -35,8 +38,10 @@ pub mod fsutil;
 pub mod history;
 pub mod logging;
 pub mod notes;
+pub mod progress;
 pub mod provider;
 pub mod render;
+pub mod report;
 pub mod runner;
 pub mod status;
 pub mod store;

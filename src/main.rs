@@ -141,6 +141,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write the HTML report: the unit × unit heatmap, terms, people, this term's meetings.
+    ///
+    /// One self-contained page (no script, nothing fetched; light and dark,
+    /// readable on a phone) from the same data as `history --json` and
+    /// `status --json`. Each cycle of `liaison run` rewrites
+    /// `state_dir/report.html` too. Reads a copy of the state database;
+    /// never touches a calendar.
+    Report {
+        /// Where to write it [default: state_dir/report.html]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print the shell completion script for SHELL on stdout.
+    ///
+    /// bash: `source <(liaison completions bash)` (in ~/.bashrc), or save it
+    /// as ~/.local/share/bash-completion/completions/liaison. See the README
+    /// for zsh, fish, elvish and PowerShell.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `liaison man | man -l -`.
+    Man,
     /// Who met whom, term by term, and the unit × unit coverage matrix.
     ///
     /// Reads a copy of the state database; never touches a calendar. Booked
@@ -248,9 +271,14 @@ fn init_logging(cli: &Cli) {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "liaison: {warning}");
     }
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // Progress bars only for a person at a terminal reading text logs.
+    if terminal && !cli.quiet && matches!(cli.log_format, LogFormat::Text) {
+        liaison::progress::enable();
+    }
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_writer(liaison::progress::LogWriter)
+        .with_ansi(terminal);
     let registry = tracing_subscriber::registry();
     // A second initialization cannot happen; ignoring its error is harmless.
     let _ = match cli.log_format {
@@ -307,6 +335,24 @@ fn run(cli: Cli, fixed_now: Option<Timestamp>) -> Result<(), Failure> {
         }
         Command::Status { json } => status_command(cli.config.as_deref(), json, now),
         Command::History { json, csv } => history_command(cli.config.as_deref(), json, csv),
+        Command::Report { out } => report_command(cli.config.as_deref(), out, now),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "liaison",
+                &mut script,
+            );
+            out!("{}", String::from_utf8_lossy(&script))
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut page)
+                .map_err(|e| Failure::Other(anyhow!(e).context("rendering the manual page")))?;
+            out!("{}", String::from_utf8_lossy(&page))
+        }
     }
 }
 
@@ -421,6 +467,41 @@ fn history_command(explicit: Option<&Path>, json: bool, csv: bool) -> Result<(),
         out!("{}", liaison::history::render_text(&report))?;
     }
     Ok(())
+}
+
+/// Writes the report from a copy of the store and `status.json` (if a cycle
+/// has run), as `history` and `status` read them.
+fn report_command(explicit: Option<&Path>, out: Option<PathBuf>, now: Timestamp) -> Result<(), Failure> {
+    let cfg = load_config(explicit)?;
+    let records = match app::store_snapshot(&cfg)? {
+        Some(store) => store.series()?,
+        None => Vec::new(),
+    };
+    let status = match liaison::status::read(&cfg.state_dir) {
+        Ok((status, _)) => Some(status),
+        Err(liaison::status::ReadError::Missing { .. }) => None,
+        Err(e) => return Err(Failure::Other(e.into())),
+    };
+    let path = match out {
+        Some(path) => path,
+        None if cfg.state_dir.is_dir() => liaison::report::default_path(&cfg),
+        None => {
+            return Err(Failure::Other(anyhow!(
+                "no state yet in {}: run `liaison run --once` first, or write the report elsewhere with --out FILE",
+                cfg.state_dir.display()
+            )));
+        }
+    };
+    let report = liaison::report::model(&cfg, &records, status.as_ref(), now);
+    liaison::report::write(&path, &liaison::report::render(&report))
+        .with_context(|| format!("writing {}", path.display()))
+        .map_err(Failure::Other)?;
+    outln!(
+        "Wrote {} ({} connections in {} terms).",
+        path.display(),
+        report.summary.connections,
+        report.summary.terms
+    )
 }
 
 async fn demo_command(

@@ -1,5 +1,5 @@
-//! Runs one cycle and records it: `status.json` is written after every cycle,
-//! failed ones included (not for a dry run). Kept apart from `cycle` so that
+//! Runs one cycle and records it: `status.json` and `report.html` are
+//! written after every cycle, failed ones included (not for a dry run). Kept apart from `cycle` so that
 //! `status` depends on the cycle's results and not the other way round.
 
 use std::time::Instant;
@@ -24,7 +24,7 @@ pub async fn run_once<P: CalendarProvider>(
     run_with(cfg, provider, store, now, &Options::default()).await
 }
 
-/// Runs one cycle with `options`; status is written unless it is a dry run.
+/// Runs one cycle with `options`; status and report are written unless it is a dry run.
 pub async fn run_with<P: CalendarProvider>(
     cfg: &Config,
     provider: &P,
@@ -37,7 +37,8 @@ pub async fn run_with<P: CalendarProvider>(
     let result = cycle::run(cfg, provider, store, now, options, &mut notes).await;
     let elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::MAX);
     if !options.dry_run {
-        crate::status::record_cycle(cfg, store, now, elapsed, &result, &notes);
+        let (status, records) = crate::status::record_cycle(cfg, store, now, elapsed, &result, &notes);
+        crate::report::record_cycle(cfg, &records, &status, now);
     }
     result
 }

@@ -13,7 +13,8 @@ use super::file::write;
 use super::types::*;
 use crate::notes::CycleNotes;
 
-/// Writes `status.json` after a cycle, whatever its outcome. A failure to write
+/// Writes `status.json` after a cycle, whatever its outcome, and returns it
+/// with the records it was built from (for the report). A failure to write
 /// is logged, not returned: the cycle's own result is what the caller acts on.
 pub fn record_cycle(
     cfg: &Config,
@@ -22,7 +23,7 @@ pub fn record_cycle(
     elapsed: SignedDuration,
     result: &Result<CycleSummary, Failure>,
     notes: &CycleNotes,
-) {
+) -> (Status, Vec<SeriesRecord>) {
     let records = store.series().unwrap_or_else(|e| {
         tracing::warn!(error = %e, "status: could not read the series for this term's connections");
         Vec::new()
@@ -32,6 +33,7 @@ pub fn record_cycle(
     if let Err(e) = write(&cfg.state_dir, &status) {
         tracing::warn!(path = %cfg.state_dir.join(FILE_NAME).display(), error = %e, "could not write the status file");
     }
+    (status, records)
 }
 
 /// The status after a cycle that started at `started`: plain data in, plain data out.

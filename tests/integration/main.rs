@@ -21,6 +21,7 @@ mod microsoft;
 mod reconcile;
 mod release_build;
 mod repair;
+mod report;
 mod run_once;
 mod state;
 mod status;

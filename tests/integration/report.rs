@@ -1,0 +1,439 @@
+//! `liaison report` with the real binary on a multi-term organization (the
+//! local provider, cycles on dates set with the test clock): the page parsed
+//! with a real HTML parser, every number on it checked against `history
+//! --json` and `status --json`, a hostile unit name kept as text, nothing
+//! external referenced; and each cycle rewrites `state_dir/report.html`.
+//! Also `liaison completions` and `liaison man`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use scraper::{ElementRef, Html, Selector};
+use serde_json::Value;
+
+use crate::util::{Run, command};
+
+const HOSTILE_UNIT: &str = "<script>alert(1)</script>";
+const HOSTILE_NAME: &str = "Ada <img src=x onerror=alert(2)> & Co";
+
+/// `liaison --config <org>/config.toml ARGS` with the clock at `now`.
+fn at(dir: &Path, now: &str, args: &[&str]) -> Run {
+    let config = dir.join("config.toml");
+    let mut cmd = command(dir.parent().unwrap());
+    cmd.env("LIAISON_NOW", now).arg("--config").arg(&config).args(args);
+    Run::from(cmd.output().unwrap())
+}
+
+fn json(run: &Run) -> Value {
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
+}
+
+/// An 11-person demo organization (odd: someone is unpaired each term) with
+/// its bookings and state removed, one unit renamed to markup and one
+/// person's name too.
+fn org(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("org");
+    let demo = crate::util::liaison(
+        tmp,
+        &["demo", "--dir", dir.to_str().unwrap(), "--people", "11", "--seed", "3"],
+    );
+    assert_eq!(demo.code, 0, "{}", demo.stderr);
+    std::fs::remove_file(dir.join("bookings.ics")).unwrap();
+    std::fs::remove_dir_all(dir.join("state")).unwrap();
+    let text = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    let text = text.replace("unit = \"Legal\"", &format!("unit = {HOSTILE_UNIT:?}"));
+    let first_name = text.find("\nname = \"").unwrap() + 1;
+    let end = first_name + text[first_name..].find('\n').unwrap();
+    let text = format!("{}name = {HOSTILE_NAME:?}{}", &text[..first_name], &text[end..]);
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+    dir
+}
+
+/// Pauses the person of the `n`th `[[people]]` table (their series end early:
+/// cancelled connections).
+fn pause(dir: &Path, n: usize) -> String {
+    let path = dir.join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut parts: Vec<String> = text.split("[[people]]").map(str::to_string).collect();
+    parts[n].push_str("paused = true\n");
+    let email = parts[n]
+        .lines()
+        .find_map(|l| l.strip_prefix("email = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    std::fs::write(&path, parts.join("[[people]]")).unwrap();
+    email
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap()
+}
+
+fn text_of(e: ElementRef<'_>) -> String {
+    e.text().collect::<String>().trim().to_string()
+}
+
+fn num(e: ElementRef<'_>) -> u64 {
+    let t = text_of(e);
+    t.parse()
+        .unwrap_or_else(|_| panic!("not a number: {t:?} in {}", e.html()))
+}
+
+/// Connections of `history --json`, each with its term's index.
+fn connections(history: &Value) -> Vec<(i64, &Value)> {
+    history["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| {
+            let index = t["index"].as_i64().unwrap();
+            t["connections"].as_array().unwrap().iter().map(move |c| (index, c))
+        })
+        .collect()
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.into(), b.into())
+    } else {
+        (b.into(), a.into())
+    }
+}
+
+/// What each term row must say, counted here from `history --json` and
+/// `status --json` alone.
+fn expected_terms(history: &Value, status: &Value) -> BTreeMap<String, BTreeMap<&'static str, u64>> {
+    let mut out = BTreeMap::new();
+    let mut met: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut unit_pairs_so_far: BTreeSet<(String, String)> = BTreeSet::new();
+    for term in history["terms"].as_array().unwrap() {
+        let cs = term["connections"].as_array().unwrap();
+        let email = |c: &Value, s: &str| c[s]["email"].as_str().unwrap().to_string();
+        let unit = |c: &Value, s: &str| c[s]["unit"].as_str().unwrap().to_string();
+        let pairs: Vec<_> = cs.iter().map(|c| pair(&email(c, "a"), &email(c, "b"))).collect();
+        let repeats = pairs.iter().filter(|p| met.contains(*p)).count();
+        met.extend(pairs);
+        let people: BTreeSet<String> = cs.iter().flat_map(|c| [email(c, "a"), email(c, "b")]).collect();
+        let units: BTreeSet<_> = cs
+            .iter()
+            .filter(|c| unit(c, "a") != unit(c, "b"))
+            .map(|c| pair(&unit(c, "a"), &unit(c, "b")))
+            .collect();
+        unit_pairs_so_far.extend(units.iter().cloned());
+        let start = term["start"].as_str().unwrap().to_string();
+        let unpaired = status["attention"]["unpaired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["term"].as_str() == Some(&start))
+            .count();
+        let row = BTreeMap::from([
+            ("term-connections", cs.len() as u64),
+            (
+                "term-cancelled",
+                cs.iter().filter(|c| c["state"] == "cancelled").count() as u64,
+            ),
+            ("term-repeats", repeats as u64),
+            ("term-people", people.len() as u64),
+            ("term-unit-pairs", units.len() as u64),
+            ("term-unit-pairs-so-far", unit_pairs_so_far.len() as u64),
+            ("term-unpaired", unpaired as u64),
+        ]);
+        out.insert(start, row);
+    }
+    out
+}
+
+#[test]
+fn the_report_of_a_multi_term_organization_shows_the_numbers_of_history_and_status_and_escapes_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = org(tmp.path());
+    let cfg = liaison::config::load(&dir.join("config.toml")).unwrap();
+    let term = |n: i64| {
+        cfg.schedule
+            .first_term
+            .checked_add(jiff::Span::new().weeks(4 * n))
+            .unwrap()
+    };
+    let noon = |d: jiff::civil::Date| format!("{d}T12:00:00Z");
+    // Terms 1 and 2 booked ahead; in term 2's second week one person is
+    // paused (their series ends early: a cancelled connection), then term 3.
+    let days_before = |n: i64| noon(term(n).checked_sub(jiff::Span::new().days(4)).unwrap());
+    for now in [days_before(0), days_before(1)] {
+        let run = at(&dir, &now, &["run", "--once"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let paused = pause(&dir, 2);
+    let mid_term_2 = noon(term(1).checked_add(jiff::Span::new().days(10)).unwrap());
+    let last = days_before(2);
+    for now in [mid_term_2.clone(), last.clone()] {
+        let run = at(&dir, &now, &["run", "--once"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    // Each cycle rewrote the state's report.
+    let cycle_page = std::fs::read_to_string(dir.join("state").join("report.html")).unwrap();
+
+    let history = json(&at(&dir, &last, &["history", "--json"]));
+    let status = json(&at(&dir, &last, &["status", "--json"]));
+    let out = tmp.path().join("out").join("report.html");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let report = at(&dir, &last, &["report", "--out", out.to_str().unwrap()]);
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert!(report.stdout.contains("Wrote "), "{}", report.stdout);
+    let page = std::fs::read_to_string(&out).unwrap();
+    // The same data, the same page (both written at the same clock).
+    assert_eq!(page, cycle_page);
+
+    // A multi-term organization with what the report is about.
+    let all = connections(&history);
+    assert!(history["terms"].as_array().unwrap().len() >= 3, "{history}");
+    assert!(
+        all.iter().any(|(_, c)| c["state"] == "cancelled"),
+        "no cancelled connection"
+    );
+    assert!(
+        all.iter()
+            .any(|(_, c)| c["a"]["email"] == paused.as_str() || c["b"]["email"] == paused.as_str())
+    );
+
+    let doc = Html::parse_document(&page);
+    // Escaped: no script element; the markup is text.
+    assert_eq!(doc.select(&sel("script")).count(), 0);
+    assert_eq!(doc.select(&sel("img")).count(), 0);
+    let text: String = doc.root_element().text().collect();
+    assert!(
+        text.contains(HOSTILE_UNIT) && text.contains(HOSTILE_NAME),
+        "names missing"
+    );
+    // Nothing external.
+    for e in doc.root_element().descendants().filter_map(ElementRef::wrap) {
+        for (name, value) in e.value().attrs() {
+            assert!(
+                !["src", "href", "xlink:href", "action", "srcset"].contains(&name),
+                "<{} {name}={value:?}>",
+                e.value().name()
+            );
+        }
+        assert!(!["link", "iframe", "object", "embed", "image", "use"].contains(&e.value().name()));
+    }
+    for forbidden in ["http:", "https:", "url(", "@import"] {
+        assert!(!page.contains(forbidden), "{forbidden} in the page");
+    }
+
+    // Every number on the page, against the JSON.
+    let coverage = &history["coverage"];
+    let units: Vec<&str> = coverage["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    let matrix = |a: &str, b: &str| {
+        let i = units.iter().position(|u| *u == a).unwrap();
+        let j = units.iter().position(|u| *u == b).unwrap();
+        coverage["matrix"][i][j].as_u64().unwrap()
+    };
+    let never_met = (0..units.len())
+        .flat_map(|i| (i + 1..units.len()).map(move |j| (i, j)))
+        .filter(|&(i, j)| coverage["matrix"][i][j] == 0)
+        .count() as u64;
+    let terms = expected_terms(&history, &status);
+    let of_person = |email: &str| -> Vec<i64> {
+        let mut t: Vec<i64> = all
+            .iter()
+            .filter(|(_, c)| c["a"]["email"] == email || c["b"]["email"] == email)
+            .map(|(i, _)| i + 1)
+            .collect();
+        t.sort();
+        t
+    };
+    let indexes: Vec<i64> = history["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["index"].as_i64().unwrap())
+        .collect();
+    let (first, latest) = (*indexes.iter().min().unwrap(), *indexes.iter().max().unwrap());
+    let waited = |email: &str| match of_person(email).last() {
+        Some(t) => latest - (t - 1),
+        None => latest - first + 1,
+    };
+    let current = status["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["current"] == true)
+        .unwrap();
+    let meetings = current["connections"].as_array().unwrap();
+    let (mut weeks_seen, mut minutes_seen) = (Vec::new(), Vec::new());
+    let mut checked: BTreeMap<String, usize> = BTreeMap::new();
+    let mut partner_terms: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for e in doc.select(&sel("[data-metric]")) {
+        let metric = e.value().attr("data-metric").unwrap();
+        let row_of = |attr: &str| {
+            e.ancestors()
+                .filter_map(ElementRef::wrap)
+                .find_map(|a| a.value().attr(attr))
+                .unwrap_or_else(|| panic!("{metric} outside a row with {attr}"))
+                .to_string()
+        };
+        match metric {
+            "connections" => assert_eq!(num(e), history["connections"].as_u64().unwrap()),
+            "terms" => assert_eq!(num(e), indexes.len() as u64),
+            "people" => assert_eq!(num(e), cfg.people.len() as u64),
+            "units" => assert_eq!(num(e), units.len() as u64),
+            "unit-pairs-met" => assert_eq!(num(e), coverage["unit_pairs_met"].as_u64().unwrap()),
+            "unit-pairs-possible" => assert_eq!(num(e), coverage["unit_pairs_possible"].as_u64().unwrap()),
+            "cancelled" => assert_eq!(
+                num(e),
+                all.iter().filter(|(_, c)| c["state"] == "cancelled").count() as u64
+            ),
+            "never-met" => assert_eq!(num(e), never_met),
+            "cell" => {
+                let (a, b) = (e.value().attr("data-row").unwrap(), e.value().attr("data-col").unwrap());
+                if a == b && matrix(a, b) == 0 {
+                    assert_eq!(text_of(e), "–");
+                } else {
+                    assert_eq!(num(e), matrix(a, b), "{a} × {b}");
+                }
+            }
+            m if m.starts_with("term-") => {
+                let start = row_of("data-term");
+                assert_eq!(num(e), terms[&start][m], "{m} of term {start}");
+            }
+            "person-connections" => {
+                let email = row_of("data-email");
+                assert_eq!(num(e), of_person(&email).len() as u64, "{email}");
+            }
+            "partner-term" => partner_terms
+                .entry(row_of("data-email"))
+                .or_default()
+                .push(num(e) as i64),
+            "waiting-terms" => {
+                let email = row_of("data-email");
+                assert_eq!(num(e) as i64, waited(&email), "{email}");
+            }
+            "meeting-weeks" => weeks_seen.push(num(e)),
+            "meeting-minutes" => minutes_seen.push(num(e)),
+            other => panic!("a number the test does not know: {other}"),
+        }
+        *checked.entry(metric.to_string()).or_default() += 1;
+    }
+    for (email, mut seen) in partner_terms {
+        seen.sort();
+        assert_eq!(seen, of_person(&email), "partners of {email}");
+    }
+    let expected_weeks: Vec<u64> = meetings.iter().map(|c| c["count"].as_u64().unwrap()).collect();
+    let expected_minutes: Vec<u64> = meetings
+        .iter()
+        .map(|c| c["duration_minutes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(weeks_seen, expected_weeks);
+    assert_eq!(minutes_seen, expected_minutes);
+    // Every kind of number was there to check, and every term, person and cell.
+    assert_eq!(checked["cell"], units.len() * units.len());
+    assert_eq!(checked["term-connections"], terms.len());
+    assert_eq!(checked["person-connections"], cfg.people.len());
+    assert!(
+        checked["term-unpaired"] >= 1 && checked["waiting-terms"] >= 1,
+        "{checked:?}"
+    );
+    assert_eq!(checked["meeting-weeks"], meetings.len());
+    assert!(!meetings.is_empty());
+
+    // Each meeting row shows both people's local time as `status` has it.
+    let rows: Vec<String> = doc.select(&sel("table.meetings tbody tr")).map(text_of).collect();
+    for (row, c) in rows.iter().zip(meetings) {
+        for side in ["a", "b"] {
+            let local = c[side]["local_start"].as_str().unwrap();
+            // "2027-04-05T10:00:00" shows as "... 2027-04-05 10:00".
+            let shown = format!("{} {}", &local[..10], &local[11..16]);
+            assert!(row.contains(&shown), "{shown} not in {row}");
+            assert!(row.contains(c[side]["timezone"].as_str().unwrap()), "{row}");
+        }
+    }
+}
+
+#[test]
+fn report_without_a_state_asks_for_a_cycle_or_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = org(tmp.path());
+    let run = at(&dir, crate::util::NOW, &["report"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--out"), "{}", run.stderr);
+    assert!(!dir.join("state").exists());
+    let out = tmp.path().join("empty.html");
+    let run = at(&dir, crate::util::NOW, &["report", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc = Html::parse_document(&std::fs::read_to_string(&out).unwrap());
+    let zero = doc.select(&sel("[data-metric=connections]")).next().map(num);
+    assert_eq!(zero, Some(0));
+}
+
+#[test]
+fn completions_load_in_bash_and_every_shell_gets_a_script() {
+    let tmp = tempfile::tempdir().unwrap();
+    let binary = env!("CARGO_BIN_EXE_liaison");
+    // The script defines the completion function, and `complete` lists it.
+    let script = format!("set -e; source <('{binary}' completions bash); complete -p liaison");
+    let bash = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&bash.stdout);
+    assert!(bash.status.success(), "{}", String::from_utf8_lossy(&bash.stderr));
+    assert!(stdout.contains("liaison"), "{stdout}");
+    for (shell, marker) in [
+        ("zsh", "#compdef liaison"),
+        ("fish", "complete -c liaison"),
+        ("elvish", "liaison"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let run = crate::util::liaison(tmp.path(), &["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        assert!(run.stdout.contains(marker), "{shell}: {}", run.stdout);
+        // Subcommands are completed.
+        assert!(
+            run.stdout.contains("report") && run.stdout.contains("history"),
+            "{shell}"
+        );
+    }
+    let bad = crate::util::liaison(tmp.path(), &["completions", "tcsh"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+}
+
+/// `man` is installed by .ci/run (man-db): a missing one fails the test.
+#[test]
+fn the_man_page_renders_with_man() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = crate::util::liaison(tmp.path(), &["man"]);
+    assert_eq!(page.code, 0, "{}", page.stderr);
+    assert!(
+        page.stdout.starts_with(".ie") || page.stdout.contains(".TH liaison"),
+        "{}",
+        page.stdout
+    );
+    let mut man = std::process::Command::new("man")
+        .args(["-l", "-"])
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .env("MANWIDTH", "80")
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("`man` runs (install man-db; .ci/run does)");
+    std::io::Write::write_all(&mut man.stdin.take().unwrap(), page.stdout.as_bytes()).unwrap();
+    let man = man.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&man.stdout);
+    assert!(man.status.success(), "{}", String::from_utf8_lossy(&man.stderr));
+    for expected in ["NAME", "liaison", "SUBCOMMANDS", "report", "completions", "history"] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    // Rendered, not roff source.
+    assert!(!text.contains(".TH"), "{text}");
+}
