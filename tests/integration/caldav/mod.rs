@@ -5,6 +5,7 @@
 mod busy;
 mod end_to_end;
 mod recovery;
+mod renamed;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;

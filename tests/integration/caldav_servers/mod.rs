@@ -15,6 +15,8 @@
 //! to create calendars and to play the people who edit, answer or delete
 //! events.
 
+pub mod proxy;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
