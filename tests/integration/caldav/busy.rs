@@ -206,3 +206,46 @@ fn the_outbox_answers_per_person_and_a_server_without_one_says_so() {
         });
     }
 }
+
+/// Gap 8: busy time through the scheduling outbox (RFC 6638 POST of a
+/// VFREEBUSY request) read on a real server. Xandikos answers for the
+/// addresses of its one principal (`calendar-user-address-set`, set here to
+/// Ana's) from every calendar of that principal; Ben's address is not its
+/// to answer (3.7/3.8): he alone is left without busy time. Radicale has no
+/// outbox (see above).
+#[test]
+fn the_outbox_reads_the_busy_time_xandikos_holds_for_an_address() {
+    block_on(async {
+        let org = with_busy_ana(Kind::Xandikos).await;
+        let body = r#"<?xml version="1.0" encoding="utf-8"?><d:propertyupdate xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><c:calendar-user-address-set><d:href>mailto:ana@example.com</d:href></c:calendar-user-address-set></d:prop></d:set></d:propertyupdate>"#;
+        let answer = org
+            .server
+            .request(
+                USER,
+                "PROPPATCH",
+                "/user/",
+                &[("Content-Type", "application/xml")],
+                body,
+            )
+            .await;
+        assert_eq!(answer.status, 207, "{}", crate::caldav_servers::text(&answer));
+        org.write_config("busy = \"schedule-outbox\"\ndeliver = \"scheduling\"");
+        let provider = CaldavProvider::from_config(&org.load()).unwrap();
+        let range = Interval::new(ts("2027-03-01T00:00:00Z"), ts("2027-04-30T00:00:00Z"));
+        let busy = provider.read_busy(&[email("ana"), email("ben")], range).await.unwrap();
+        assert_eq!(
+            spans(busy[&email("ana")].as_ref().unwrap()),
+            [
+                ("2027-03-09T13:00:00Z".to_string(), "2027-03-09T14:00:00Z".to_string()),
+                ("2027-03-22T09:00:00Z".to_string(), "2027-03-22T10:00:00Z".to_string()),
+                ("2027-03-29T08:00:00Z".to_string(), "2027-03-29T09:00:00Z".to_string()),
+            ],
+            "the outbox reads the same busy time as the REPORTs"
+        );
+        let reason = busy[&email("ben")].as_ref().unwrap_err();
+        assert!(
+            reason.contains("cannot read ben@example.com's free/busy (3."),
+            "{reason}"
+        );
+    });
+}
