@@ -501,7 +501,10 @@ async fn book<P: CalendarProvider>(
 fn passing(e: &CalendarError) -> bool {
     !matches!(
         e,
-        CalendarError::Quota(_) | CalendarError::Io { .. } | CalendarError::Unauthorized(_)
+        CalendarError::Quota(_)
+            | CalendarError::Io { .. }
+            | CalendarError::Unauthorized(_)
+            | CalendarError::Credentials(_)
     )
 }
 

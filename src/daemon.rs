@@ -141,7 +141,7 @@ where
         if reload_pending && !reload(&config_path, &mut running, clock.now(), &mut signals).await {
             break;
         }
-        report(&outcome);
+        report(&outcome, &running.cfg);
         failures = if outcome.is_ok() { 0 } else { failures.saturating_add(1) };
         let every = Duration::try_from(running.cfg.schedule.cycle_every).unwrap_or(Duration::from_secs(900));
         let wait = tokio::time::sleep(retry_pause(every, failures));
@@ -364,7 +364,7 @@ where
 }
 
 /// Logs a cycle's failure (its success logs itself) and tells systemd.
-fn report(outcome: &Result<CycleSummary, Failure>) {
+fn report(outcome: &Result<CycleSummary, Failure>, cfg: &Config) {
     match outcome {
         Ok(s) => {
             let status = format!(
@@ -374,8 +374,9 @@ fn report(outcome: &Result<CycleSummary, Failure>) {
             notify(&[NotifyState::Status(&status)]);
         }
         Err(Failure::Unauthorized(e)) => {
-            tracing::error!(error = %format!("{e:#}"), "cycle skipped: authorization needed; run `liaison auth`");
-            notify(&[NotifyState::Status("authorization needed: run `liaison auth`")]);
+            let hint = crate::status::auth_hint(cfg);
+            tracing::error!(error = %format!("{e:#}"), "cycle skipped: authorization needed; {hint}");
+            notify(&[NotifyState::Status(&format!("authorization needed: {hint}"))]);
         }
         Err(f) => {
             tracing::error!(error = %format!("{:#}", f.error()), "cycle failed; retrying next cycle");

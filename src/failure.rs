@@ -42,7 +42,7 @@ impl Failure {
 impl From<CalendarError> for Failure {
     fn from(e: CalendarError) -> Failure {
         match e {
-            e @ CalendarError::Unauthorized(_) => Failure::Unauthorized(e.into()),
+            e @ (CalendarError::Unauthorized(_) | CalendarError::Credentials(_)) => Failure::Unauthorized(e.into()),
             e if e.is_bad_input() => Failure::Usage(e.into()),
             e => Failure::Other(e.into()),
         }

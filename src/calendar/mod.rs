@@ -33,6 +33,10 @@ pub enum CalendarError {
     /// Credentials missing, expired or revoked: the user must run `liaison auth`.
     #[error("authorization needed: {0}; run `liaison auth`")]
     Unauthorized(String),
+    /// A password the server refused (CalDAV's HTTP Basic): the fix is in
+    /// the message (the password file and the account), not `liaison auth`.
+    #[error("authorization refused: {0}")]
+    Credentials(String),
     /// A calendar file or API answer that cannot be understood. Never retried.
     #[error("{path}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Invalid {
@@ -89,7 +93,7 @@ impl CalendarError {
     /// Who the error concerns.
     pub fn scope(&self) -> ErrorScope {
         match self {
-            CalendarError::Unauthorized(_) => ErrorScope::Authorization,
+            CalendarError::Unauthorized(_) | CalendarError::Credentials(_) => ErrorScope::Authorization,
             CalendarError::Refused(_) | CalendarError::IdCancelled(_) | CalendarError::NotFound(_) => {
                 ErrorScope::ThisOne
             }

@@ -37,6 +37,9 @@ pub const MICROSOFT_ORGANIZER: &str = "me";
 /// a second) and four at once; liaison's are sequential, at most this many a
 /// second (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits).
 pub const MICROSOFT_REQUESTS_PER_SECOND: i64 = 4;
+/// A CalDAV server is often a small machine of the organization's own: ten
+/// requests a second keeps liaison a polite client of it.
+pub const CALDAV_REQUESTS_PER_SECOND: i64 = 10;
 pub const CALDAV_BUSY: &str = "free-busy-query";
 pub const CALDAV_DELIVER: &str = "scheduling";
 

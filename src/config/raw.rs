@@ -92,6 +92,7 @@ pub(super) struct RawCaldav {
     pub(super) organizer_calendar: Option<Spanned<String>>,
     pub(super) busy: Option<Spanned<String>>,
     pub(super) deliver: Option<Spanned<String>>,
+    pub(super) requests_per_second: Option<Spanned<i64>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -284,6 +285,7 @@ mod tests {
             "calendar.caldav.organizer_calendar",
             "calendar.caldav.busy",
             "calendar.caldav.deliver",
+            "calendar.caldav.requests_per_second",
             "people.email",
             "people.name",
             "people.unit",

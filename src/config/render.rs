@@ -95,8 +95,9 @@ pub fn summary(cfg: &Config, today: Date) -> String {
                 };
                 let calendar = c.organizer_calendar.as_deref().unwrap_or("found by discovery");
                 format!(
-                    "caldav ({} as {}, organizer {}, calendar {calendar}, busy by {busy}, delivery by {deliver})",
-                    c.url, c.username, c.organizer
+                    "caldav ({} as {}, organizer {}, calendar {calendar}, busy by {busy}, delivery by {deliver}, {} \
+                     requests/s)",
+                    c.url, c.username, c.organizer, c.requests_per_second
                 )
             }
             None => "caldav".to_string(),

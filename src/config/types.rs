@@ -237,6 +237,8 @@ pub struct Caldav {
     pub organizer_calendar: Option<String>,
     pub busy: CaldavBusy,
     pub deliver: CaldavDeliver,
+    /// Client-side pacing of every request to the server.
+    pub requests_per_second: u32,
     /// `people[].calendar` by email: an absolute collection URL (a path in
     /// the file is resolved against `url`) or a calendar user address.
     pub calendars: std::collections::BTreeMap<String, CaldavCalendar>,

@@ -64,7 +64,7 @@ pub fn build(
             message,
         } => Some(AuthProblem {
             message: message.clone(),
-            hint: AUTH_HINT.to_string(),
+            hint: auth_hint(cfg),
         }),
         _ => None,
     };

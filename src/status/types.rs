@@ -18,6 +18,20 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// What to do about an authorization problem.
 pub const AUTH_HINT: &str = "run `liaison auth`";
 
+/// What to do about an authorization problem under `cfg`'s provider: the
+/// OAuth providers' `liaison auth`, or for CalDAV (HTTP Basic, nothing to
+/// renew) the password file and the account.
+pub fn auth_hint(cfg: &crate::config::Config) -> String {
+    match (&cfg.calendar.provider, &cfg.calendar.caldav) {
+        (crate::config::ProviderKind::Caldav, Some(c)) => format!(
+            "put the password of user {:?} into {} (mode 0600; calendar.caldav.password_file)",
+            c.username,
+            c.password_file.display()
+        ),
+        _ => AUTH_HINT.to_string(),
+    }
+}
+
 /// The whole file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Status {

@@ -16,10 +16,6 @@ use crate::calendar::http::{Answer, ApiError, Caller, Classify, ExchangeError, H
 /// The service as messages name it.
 pub const SERVICE: &str = "the CalDAV server";
 
-/// Client-side pacing: a CalDAV server is often a small machine; ten
-/// requests a second keeps liaison a polite client of it.
-pub const REQUESTS_PER_SECOND: u32 = 10;
-
 /// The most of an error body a message quotes.
 const DETAIL_CHARS: usize = 200;
 
@@ -77,9 +73,10 @@ enum Failure {
     Build(String),
 }
 
-/// Reads failures into classes; knows the user for the 401 message.
+/// Reads failures into classes; knows the account and its password file
+/// for the 401 message.
 struct Classifier<'a> {
-    username: &'a str,
+    credentials: &'a Credentials,
     url: &'a Url,
 }
 
@@ -91,14 +88,16 @@ impl Classify<Failure> for Classifier<'_> {
             Failure::Status(answer) => {
                 let detail = detail(&answer);
                 match answer.status {
-                    // Basic credentials do not expire: nothing to renew.
+                    // Basic credentials do not expire: nothing to renew, and
+                    // `liaison auth` does not help; the password file does.
                     401 => ApiError::Unauthorized {
                         message: format!(
-                            "{SERVICE} at {} refused the password of user {:?} (HTTP 401{detail}); check \
-                             calendar.caldav.username and calendar.caldav.password_file (iCloud and Fastmail \
-                             need an app password)",
+                            "{SERVICE} at {} refused the password of user {:?} read from {} (HTTP 401{detail}); \
+                             put the account's password into that file (iCloud and Fastmail: an app password), \
+                             or fix calendar.caldav.username",
                             origin(self.url),
-                            self.username
+                            self.credentials.username,
+                            self.credentials.password_file.display()
                         ),
                         expired: false,
                     },
@@ -155,9 +154,10 @@ impl std::fmt::Debug for Dav {
 }
 
 impl Dav {
-    pub fn new(client: HttpClient, credentials: Credentials, timing: Timing) -> Dav {
+    /// Requests paced at `requests_per_second` (`calendar.caldav.requests_per_second`).
+    pub fn new(client: HttpClient, credentials: Credentials, requests_per_second: u32, timing: Timing) -> Dav {
         Dav {
-            caller: Caller::new(SERVICE, REQUESTS_PER_SECOND, timing),
+            caller: Caller::new(SERVICE, requests_per_second, timing),
             client,
             credentials,
         }
@@ -180,7 +180,7 @@ impl Dav {
     pub async fn send(&self, call: &Call<'_>) -> Result<Answer, ApiError> {
         let what = format!("{} {}", call.method, call.url.path());
         let classifier = Classifier {
-            username: &self.credentials.username,
+            credentials: &self.credentials,
             url: call.url,
         };
         self.caller

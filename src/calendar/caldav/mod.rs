@@ -8,6 +8,7 @@
 //!   a failed answer read into the neutral error classes.
 //! - `xml`: the WebDAV/CalDAV request bodies and the multistatus answers.
 //! - `discovery`: well-known URL → principal → calendar home → calendar.
+//! - `people`: each person's calendar, configured or derived from the home.
 //! - `busy`: VFREEBUSY answers and outbox requests.
 //! - `ical`: a series as an iCalendar resource (VTIMEZONE, markers, copies),
 //!   read back, and edited in place (end early, move one occurrence).
@@ -20,6 +21,7 @@ mod client;
 mod credentials;
 mod discovery;
 mod ical;
+mod people;
 mod series;
 mod xml;
 
@@ -50,6 +52,10 @@ pub struct CaldavProvider {
     configured_calendar: Option<Url>,
     /// `calendar.instance`, written on every event this provider creates.
     instance: String,
+    /// Every person's email, in the configuration's order.
+    people: Vec<String>,
+    /// People's calendars derived from the calendar home (see `people`).
+    derived: people::DerivedCache,
     /// Each person's zone (floating and all-day times of `calendar-query`).
     zones: BTreeMap<String, TimeZone>,
     default_zone: TimeZone,
@@ -107,10 +113,12 @@ impl CaldavProvider {
             .transpose()
             .map_err(|e| invalid("calendar.caldav.organizer_calendar", e.to_string()))?;
         Ok(CaldavProvider {
-            dav: Dav::new(client, credentials, timing),
+            dav: Dav::new(client, credentials, settings.requests_per_second, timing),
             root,
             configured_calendar,
             instance: cfg.calendar.instance.clone(),
+            people: cfg.people.iter().map(|p| p.email.clone()).collect(),
+            derived: people::DerivedCache::default(),
             zones: cfg
                 .people
                 .iter()
@@ -153,21 +161,15 @@ impl CaldavProvider {
         if let Some(home) = &found.home {
             lines.push(format!("caldav calendar home: {home}"));
         }
-        lines.push(match &found.outbox {
+        let outbox = match &found.outbox {
             Some(outbox) => format!("caldav scheduling outbox: {outbox}"),
             None => {
                 "caldav scheduling outbox: none (the server does not schedule: use deliver = \"write-each\")".into()
             }
-        });
+        };
+        lines.push(outbox);
+        lines.extend(self.describe_people().await?);
         Ok(lines)
-    }
-
-    /// The collection URL of `email`'s calendar, when configured.
-    fn collection_of(&self, email: &str) -> Option<Url> {
-        match self.settings.calendars.get(email) {
-            Some(CaldavCalendar::Collection(url)) => Url::parse(url).ok(),
-            _ => None,
-        }
     }
 
     /// `email`'s calendar user address.
@@ -184,10 +186,9 @@ impl CaldavProvider {
 
     /// Busy time of one person's collection.
     async fn collection_busy(&self, email: &str, range: Interval) -> Result<BusyAnswer, CalendarError> {
-        let Some(url) = self.collection_of(email) else {
-            return Ok(Err(format!(
-                "no calendar collection configured (people[].calendar of {email})"
-            )));
+        let url = match self.collection_of(email).await? {
+            Ok(url) => url,
+            Err(reason) => return Ok(Err(reason)),
         };
         let (body, what) = match self.settings.busy {
             CaldavBusy::CalendarQuery => (xml::calendar_query_expanded(range.start, range.end), "calendar-query"),
@@ -301,7 +302,7 @@ impl CaldavProvider {
     /// An [`ApiError`] as the rest of liaison sees it.
     fn error(&self, what: &str, e: ApiError) -> CalendarError {
         match e {
-            ApiError::Unauthorized { message, .. } => CalendarError::Unauthorized(message),
+            ApiError::Unauthorized { message, .. } => CalendarError::Credentials(message),
             ApiError::NotFound(m) | ApiError::Gone(m) => CalendarError::NotFound(format!("{what}: {m}")),
             ApiError::RateLimited { reason, .. } => CalendarError::Transient(format!(
                 "{what}: {SERVICE} kept asking to slow down ({reason}) after retries"

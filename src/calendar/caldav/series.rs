@@ -86,6 +86,8 @@ impl CaldavProvider {
         };
         let data = self.parse_series(&url, &fetched.text)?;
         if let Some(data) = &data {
+            // Copies still missing are tried again by the change feed's
+            // next cycles (it keeps the series as pending).
             self.complete_copies(&url, data, &fetched.text).await?;
         }
         Ok(data)
@@ -112,11 +114,17 @@ impl CaldavProvider {
             return Ok(None);
         };
         tracing::info!(id = %id, href = %url, "series found by its UID under another name; used there");
+        self.remember_href(id, url.clone());
+        Ok(Some((url, fetched)))
+    }
+
+    /// Series `id` is held at `url` in the organizer's collection (another
+    /// name than `<id>.ics`): used there from now on.
+    pub(super) fn remember_href(&self, id: &str, url: Url) {
         self.hrefs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id.to_string(), url.clone());
-        Ok(Some((url, fetched)))
+            .insert(id.to_string(), url);
     }
 
     /// The resource of `collection` whose event has the UID `uid`.
@@ -159,16 +167,24 @@ impl CaldavProvider {
     /// Writes the copies `data` lists and clears the organizer's mark, when
     /// the resource at `url` (content `text`) is marked: a run stopped
     /// between the organizer's PUT and its copies. A copy that exists is
-    /// kept; one its calendar refuses is logged and left.
-    pub(super) async fn complete_copies(&self, url: &Url, data: &SeriesData, text: &str) -> Result<(), CalendarError> {
+    /// kept; one its calendar refuses is logged, and the mark stays until
+    /// every copy is written, so the next run tries the missing ones again.
+    /// True when every copy is written (the mark is cleared).
+    pub(super) async fn complete_copies(
+        &self,
+        url: &Url,
+        data: &SeriesData,
+        text: &str,
+    ) -> Result<bool, CalendarError> {
         if !data.copies_pending {
-            return Ok(());
+            return Ok(true);
         }
         let id = &data.series.request.event_id;
         if self.reads_only.load(std::sync::atomic::Ordering::SeqCst) {
             tracing::info!(id = %id, "attendee copies an earlier run left unwritten: written by the next real run");
-            return Ok(());
+            return Ok(false);
         }
+        let mut missing = 0usize;
         if data.series.active {
             let copy = ical::copy_of(text);
             for copy_url in self.copy_list(data) {
@@ -177,15 +193,22 @@ impl CaldavProvider {
                         tracing::info!(id = %id, copy = %copy_url, "wrote an attendee copy an earlier run left unwritten")
                     }
                     Ok(PutNew::Exists | PutNew::UidElsewhere) => {}
-                    Err(e @ (ApiError::Refused(_) | ApiError::NotFound(_) | ApiError::Invalid(_))) => {
-                        tracing::warn!(id = %id, copy = %copy_url, error = %e, "the attendee copy cannot be written")
+                    Err(
+                        e @ (ApiError::Refused(_) | ApiError::NotFound(_) | ApiError::Invalid(_) | ApiError::Duplicate),
+                    ) => {
+                        missing += 1;
+                        tracing::warn!(id = %id, copy = %copy_url, error = %e,
+                            "the attendee copy cannot be written; tried again next run")
                     }
                     Err(e) => return Err(self.error("PUT", e)),
                 }
             }
         }
+        if missing > 0 {
+            return Ok(false);
+        }
         self.edit(url, |t| Ok(ical::copies_written(t))).await?;
-        Ok(())
+        Ok(true)
     }
 
     pub(super) fn parse_series(&self, url: &Url, text: &str) -> Result<Option<SeriesData>, CalendarError> {
@@ -194,20 +217,29 @@ impl CaldavProvider {
             .map_err(|m| self.invalid("read", format!("{url}: {m}")))
     }
 
-    /// The attendee copies of `series`: `(email, url)` of each attendee whose
-    /// collection is configured, under `write-each`.
-    pub(super) fn copy_urls(&self, series: &SeriesRequest) -> Result<Vec<(String, Url)>, CalendarError> {
+    /// The attendee copies of `series` under `write-each`: `(email, url)`
+    /// of each attendee whose collection is configured or derived.
+    pub(super) async fn copy_urls(&self, series: &SeriesRequest) -> Result<Vec<(String, Url)>, CalendarError> {
+        Ok(self
+            .copy_targets(series)
+            .await?
+            .into_iter()
+            .filter_map(|(email, url)| url.ok().map(|u| (email, u)))
+            .collect())
+    }
+
+    /// Same, with the reason for an attendee whose collection is unknown.
+    async fn copy_targets(&self, series: &SeriesRequest) -> Result<Vec<(String, Result<Url, String>)>, CalendarError> {
         if self.settings.deliver != CaldavDeliver::WriteEach {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
         for attendee in &series.attendees {
-            if let Some(collection) = self.collection_of(&attendee.email) {
-                out.push((
-                    attendee.email.clone(),
-                    self.resource_url(&collection, &series.event_id)?,
-                ));
-            }
+            let target = match self.collection_of(&attendee.email).await? {
+                Ok(collection) => Ok(self.resource_url(&collection, &series.event_id)?),
+                Err(reason) => Err(reason),
+            };
+            out.push((attendee.email.clone(), target));
         }
         Ok(out)
     }
@@ -231,7 +263,19 @@ impl CaldavProvider {
     pub(super) async fn create(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
         let collection = self.organizer_collection().await?;
         let url = self.resource_url(&collection, &series.event_id)?;
-        let copies = self.copy_urls(series)?;
+        let mut copies = Vec::new();
+        for (email, target) in self.copy_targets(series).await? {
+            match target {
+                Ok(url) => copies.push((email, url)),
+                // Nothing written: this pair is refused, with the reason.
+                Err(reason) => {
+                    return Err(CalendarError::Refused(format!(
+                        "series {} needs a copy in {email}'s calendar: {reason}",
+                        series.event_id
+                    )));
+                }
+            }
+        }
         let copy_list: Vec<String> = copies.iter().map(|(_, u)| u.to_string()).collect();
         let invalid = |m: String| self.invalid("PUT", format!("cannot book series {:?}: {m}", series.event_id));
         let mut master = ical::render(series, &self.settings.organizer, &self.instance, &copy_list).map_err(invalid)?;
@@ -364,6 +408,29 @@ impl CaldavProvider {
         data.copies.iter().filter_map(|c| Url::parse(c).ok()).collect()
     }
 
+    /// Where the copy of series `id` written at `url` is now, when it is no
+    /// longer there: its owner, a client or the server may hold it under
+    /// another name in the same collection (found by its UID). `None` when
+    /// it is gone.
+    async fn moved_copy(&self, url: &Url, id: &str) -> Result<Option<Url>, CalendarError> {
+        let Ok(collection) = url.join(".") else { return Ok(None) };
+        Ok(self.find_by_uid(&collection, id).await?.map(|(u, _)| u))
+    }
+
+    /// `edit` applied to the copy of series `id` written at `url`, wherever
+    /// it is now in its collection.
+    async fn edit_copy<F>(&self, url: &Url, id: &str, edit: F) -> Result<(), CalendarError>
+    where
+        F: Fn(&str) -> Result<String, String>,
+    {
+        if !self.edit(url, &edit).await?
+            && let Some(moved) = self.moved_copy(url, id).await?
+        {
+            self.edit(&moved, &edit).await?;
+        }
+        Ok(())
+    }
+
     pub(super) async fn end(&self, id: &str, until: jiff::Timestamp) -> Result<EndOutcome, CalendarError> {
         let Some((url, data)) = self.with_copies(id).await? else {
             return Ok(EndOutcome::AlreadyGone);
@@ -375,7 +442,7 @@ impl CaldavProvider {
         // Copies first: the organizer's resource, which lists them, goes
         // last, so a retry after a failure reaches every copy again.
         for copy in self.copy_list(&data) {
-            self.edit(&copy, edit).await?;
+            self.edit_copy(&copy, id, edit).await?;
         }
         Ok(if self.edit(&url, edit).await? {
             EndOutcome::Ended
@@ -390,7 +457,13 @@ impl CaldavProvider {
         };
         for copy in self.copy_list(&data) {
             let call = Call::new("DELETE", &copy).accepting(&[404, 410]);
-            self.dav.send(&call).await.map_err(|e| self.error("DELETE", e))?;
+            let answer = self.dav.send(&call).await.map_err(|e| self.error("DELETE", e))?;
+            if matches!(answer.status, 404 | 410)
+                && let Some(moved) = self.moved_copy(&copy, id).await?
+            {
+                let call = Call::new("DELETE", &moved).accepting(&[404, 410]);
+                self.dav.send(&call).await.map_err(|e| self.error("DELETE", e))?;
+            }
         }
         for _ in 0..EDIT_TRIES {
             let Some(fetched) = self.fetch(&url).await? else {
@@ -430,7 +503,7 @@ impl CaldavProvider {
         };
         let edit = |text: &str| ical::move_occurrence(text, original, to, zone);
         for copy in self.copy_list(&data) {
-            self.edit(&copy, edit).await?;
+            self.edit_copy(&copy, series_id, edit).await?;
         }
         if self.edit(&url, edit).await? {
             Ok(())

@@ -124,7 +124,7 @@ impl Answer {
 pub enum ExchangeError {
     /// No answer came: the connection could not be made, or broke before
     /// the head of the answer.
-    #[error("cannot be reached: {0}")]
+    #[error("cannot be reached: {}", with_causes(.0))]
     Connect(#[source] hyper_util::client::legacy::Error),
     /// The body of the answer broke off.
     #[error("answer was cut off: {0}")]
@@ -144,6 +144,20 @@ impl ExchangeError {
             ExchangeError::Body(_) => ApiError::transient(format!("{service}'s {self}")),
         }
     }
+}
+
+/// `e` and its causes, `a: b: c`: hyper says only "client error
+/// (Connect)"; the cause (refused, a name not found, a certificate of an
+/// unknown issuer) is what the user acts on.
+fn with_causes(e: &hyper_util::client::legacy::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = std::error::Error::source(e);
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
 }
 
 /// A size as people read it: whole MiB as such, else bytes.

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde_spanned::Spanned;
 
-use super::fields::{Ctx, enum_field, path_field, span_of};
+use super::fields::{Ctx, enum_field, int_field, path_field};
 use crate::config::defaults;
 use crate::config::locate::Env;
 use crate::config::parsers::{check_email, endpoint_url};
@@ -148,7 +148,15 @@ pub(super) fn validate_caldav(
             ("write-each", CaldavDeliver::WriteEach),
         ],
     );
-    let calendars = people_calendars(ctx, people, url.as_ref(), in_use, busy, deliver, &mut ok);
+    let requests_per_second = int_field(
+        ctx,
+        "calendar.caldav.requests_per_second",
+        &c.requests_per_second,
+        defaults::CALDAV_REQUESTS_PER_SECOND,
+        1..=100,
+        "(client-side pacing; a self-hosted server is often a small machine)",
+    );
+    let calendars = people_calendars(ctx, people, url.as_ref(), &mut ok);
 
     if !in_use {
         return Some(None);
@@ -165,35 +173,22 @@ pub(super) fn validate_caldav(
         organizer_calendar: organizer_calendar?,
         busy: busy?,
         deliver: deliver?,
+        requests_per_second: requests_per_second?,
         calendars: calendars?,
     }))
 }
 
 /// Each person's `calendar`: a collection URL (anything with a `/`, a path
-/// resolved against `calendar.caldav.url`) or an address. When the busy time
-/// or the delivery reads or writes people's collections, every person needs
-/// one.
+/// resolved against `calendar.caldav.url`) or an address. A person without
+/// one has it derived by the provider when it needs their collection (from
+/// the calendar home and the email; `calendar::caldav::people`), or is
+/// reached by their email through the outbox.
 fn people_calendars(
     ctx: &mut Ctx,
     people: &[Spanned<RawPerson>],
     root: Option<&url::Url>,
-    in_use: bool,
-    busy: Option<CaldavBusy>,
-    deliver: Option<CaldavDeliver>,
     ok: &mut bool,
 ) -> Option<BTreeMap<String, CaldavCalendar>> {
-    let needs_collection = in_use
-        && (matches!(busy, Some(CaldavBusy::FreeBusyQuery | CaldavBusy::CalendarQuery))
-            || deliver == Some(CaldavDeliver::WriteEach));
-    let why = match (busy, deliver) {
-        (_, Some(CaldavDeliver::WriteEach)) => {
-            "calendar.caldav.deliver = \"write-each\" writes into each person's calendar"
-        }
-        (Some(CaldavBusy::CalendarQuery), _) => {
-            "calendar.caldav.busy = \"calendar-query\" reads each person's calendar"
-        }
-        _ => "calendar.caldav.busy = \"free-busy-query\" reads each person's calendar",
-    };
     let mut calendars = BTreeMap::new();
     let mut complete = true;
     for (i, spanned) in people.iter().enumerate() {
@@ -230,21 +225,6 @@ fn people_calendars(
                 }
             }
         };
-        let is_collection = matches!(calendar, Some(CaldavCalendar::Collection(_)));
-        if needs_collection && !is_collection {
-            *ok = false;
-            complete = false;
-            let span = span_of(&p.calendar).or(Some(spanned.span()));
-            ctx.error(
-                span,
-                &key,
-                format!(
-                    "missing the URL of this person's calendar collection: {why} (write calendar = \
-                     \"https://dav.example.com/calendars/ana/work/\", or a path on the server such as \"/ana/work/\")"
-                ),
-            );
-            continue;
-        }
         if let (Some(email), Some(calendar)) = (email, calendar) {
             calendars.insert(email, calendar);
         }
@@ -344,6 +324,9 @@ mod tests {
             (CaldavBusy::FreeBusyQuery, CaldavDeliver::Scheduling)
         );
         assert_eq!(c.organizer_calendar, None);
+        assert_eq!(c.requests_per_second, 10, "the default pacing");
+        let paced = valid(&caldav("calendar.caldav.requests_per_second = 3"));
+        assert_eq!(paced.calendar.caldav.unwrap().requests_per_second, 3);
         assert_eq!(
             c.calendars.get("ana@example.com"),
             Some(&CaldavCalendar::Collection(
@@ -394,6 +377,8 @@ mod tests {
         check_error(&caldav(r#"calendar.caldav.organizer_calendar = "/cal/?x=1""#), Some(1), "calendar.caldav.organizer_calendar", "has a query or fragment");
         check_error(&caldav(r#"calendar.caldav.password_file = """#), Some(1), "calendar.caldav.password_file", "is empty");
         check_error(&caldav(r#"calendar.caldav.bogus = 1"#), Some(1), "", "unknown field `bogus`");
+        check_error(&caldav("calendar.caldav.requests_per_second = 0"), Some(1), "calendar.caldav.requests_per_second", "out of range: must be from 1 to 100");
+        check_error(&caldav("calendar.caldav.requests_per_second = 101"), Some(1), "calendar.caldav.requests_per_second", "out of range");
     }
 
     #[test]
@@ -410,35 +395,19 @@ mod tests {
     }
 
     #[test]
-    fn people_need_a_collection_when_their_calendars_are_read_or_written() {
+    fn a_person_without_a_calendar_is_left_to_derivation_and_a_bad_one_is_an_error() {
         let without_ana = r#"people = [{ email = "ana@example.com", name = "Ana", unit = "Finance" }, { email = "ben@example.com", name = "Ben", unit = "Sales", calendar = "/ben/" }]"#;
-        check_error(
-            &caldav(without_ana),
-            Some(1),
-            "people[0].calendar",
-            "\"free-busy-query\" reads each person's calendar",
-        );
-        let case = format!("{without_ana}\ncalendar.caldav.busy = \"calendar-query\"");
-        check_error(
-            &caldav(&case),
-            Some(1),
-            "people[0].calendar",
-            "\"calendar-query\" reads each person's calendar",
-        );
-        // The outbox reads busy time by address: the email serves.
-        let case = format!("{without_ana}\ncalendar.caldav.busy = \"schedule-outbox\"");
-        let cfg = valid(&caldav(&case));
-        assert_eq!(cfg.calendar.caldav.unwrap().calendars.len(), 1);
-        // ... unless liaison writes into each person's calendar.
-        let case = format!(
-            "{without_ana}\ncalendar.caldav.busy = \"schedule-outbox\"\ncalendar.caldav.deliver = \"write-each\""
-        );
-        check_error(
-            &caldav(&case),
-            Some(1),
-            "people[0].calendar",
-            "\"write-each\" writes into each person's calendar",
-        );
+        for mode in [
+            "",
+            "calendar.caldav.busy = \"calendar-query\"",
+            "calendar.caldav.busy = \"schedule-outbox\"",
+            "calendar.caldav.deliver = \"write-each\"",
+        ] {
+            let cfg = valid(&caldav(&format!("{without_ana}\n{mode}")));
+            let calendars = cfg.calendar.caldav.unwrap().calendars;
+            assert_eq!(calendars.len(), 1, "{mode}");
+            assert!(!calendars.contains_key("ana@example.com"), "{mode}");
+        }
         // An address (with or without mailto:) where one is enough.
         let addresses = r#"people = [{ email = "ana@example.com", name = "Ana", unit = "Finance", calendar = "mailto:Ana.Lima@example.com" }, { email = "ben@example.com", name = "Ben", unit = "Sales", calendar = "bad address" }]"#;
         let case = format!("{addresses}\ncalendar.caldav.busy = \"schedule-outbox\"");

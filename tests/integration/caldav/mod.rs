@@ -5,6 +5,8 @@
 mod busy;
 mod end_to_end;
 mod recovery;
+mod renamed;
+mod settings;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
@@ -25,16 +27,32 @@ pub struct DavOrg {
 }
 
 pub fn email(user: &str) -> String {
-    format!("{user}@example.com")
+    // A user named by an email (for derived calendars) is that email.
+    if user.contains('@') {
+        user.to_string()
+    } else {
+        format!("{user}@example.com")
+    }
 }
 
 impl DavOrg {
     /// A server of `kind` with calendars for liaison and `people`.
     pub async fn new(kind: Kind, people: &[(&str, &str)]) -> DavOrg {
         let users: Vec<&str> = people.iter().map(|(u, _)| *u).collect();
-        let server = Server::start(kind, &users);
+        DavOrg::on(Server::start(kind, &users), people).await
+    }
+
+    /// The same on a server started by the caller (with accounts for `people`).
+    pub async fn on(server: Server, people: &[(&str, &str)]) -> DavOrg {
+        let users: Vec<&str> = people.iter().map(|(u, _)| *u).collect();
+        DavOrg::on_accounts(server, people, &users).await
+    }
+
+    /// The same where only `accounts` of the people have an account (and a
+    /// calendar) on the server.
+    pub async fn on_accounts(server: Server, people: &[(&str, &str)], accounts: &[&str]) -> DavOrg {
         let organizer_calendar = server.make_calendar(USER, "connections").await;
-        for user in &users {
+        for user in accounts {
             server.make_calendar(user, "work").await;
         }
         let dir = tempfile::tempdir().expect("temp dir");
@@ -69,6 +87,17 @@ impl DavOrg {
 
     /// Same, with only the people of `users`.
     pub fn write_config_with(&self, caldav_extra: &str, users: &[String]) {
+        self.write_config_full(caldav_extra, users, true);
+    }
+
+    /// Same as [`DavOrg::write_config`], without `people[].calendar` (the
+    /// provider derives them).
+    pub fn write_config_derived(&self, caldav_extra: &str) {
+        let users: Vec<String> = self.people.iter().map(|(u, _)| u.clone()).collect();
+        self.write_config_full(caldav_extra, &users, false);
+    }
+
+    fn write_config_full(&self, caldav_extra: &str, users: &[String], calendars: bool) {
         let mut keys = vec![
             ("url", format!("{:?}", self.server.base)),
             ("username", format!("{USER:?}")),
@@ -95,11 +124,13 @@ impl DavOrg {
         }
         for (user, unit) in self.people.iter().filter(|(u, _)| users.contains(u)) {
             text.push_str(&format!(
-                "\n[[people]]\nemail = {:?}\nname = {:?}\nunit = {unit:?}\ncalendar = {:?}\n",
+                "\n[[people]]\nemail = {:?}\nname = {:?}\nunit = {unit:?}\n",
                 email(user),
-                user,
-                self.calendar(user)
+                user
             ));
+            if calendars {
+                text.push_str(&format!("calendar = {:?}\n", self.calendar(user)));
+            }
         }
         std::fs::write(&self.config, text).expect("config");
     }

@@ -6,8 +6,12 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use liaison::calendar::caldav::CaldavProvider;
+use liaison::calendar::{CalendarProvider as _, CreateOutcome};
+
 use super::DavOrg;
 use super::end_to_end::{TIMING, booked, run_ok};
+use crate::caldav_servers::proxy::Proxy;
 use crate::caldav_servers::{Kind, USER, block_on};
 use crate::util::command;
 
@@ -110,6 +114,60 @@ fn a_run_killed_between_the_organizer_put_and_the_copies_is_completed_by_the_nex
     }
 }
 
+/// Gap 2: a copy that its calendar refuses while a later run completes the
+/// copies (here a proxy answers 403 to every PUT into Ben's calendar) keeps
+/// the organizer's mark, and every later run tries it again until it is
+/// written; only then is the mark cleared.
+#[test]
+fn an_attendee_copy_refused_while_completing_keeps_the_mark_and_a_later_run_writes_it() {
+    for kind in Kind::ALL {
+        block_on(async {
+            let org = DavOrg::new(kind, &[("ana", "Finance"), ("ben", "Sales")]).await;
+            let proxy = Proxy::start(&org.server.base);
+            org.write_config(&format!("url = {:?}", proxy.base));
+            kill_at(&org, "caldav_after_organizer_put");
+            let series = booked(&org).await;
+            assert_eq!(series.len(), 1, "{kind:?}: the organizer's PUT was made");
+            let organizer = format!("{}{}", org.organizer_calendar, series[0]);
+
+            proxy.refuse_puts_under(Some(&org.calendar("ben")));
+            for attempt in 1..=2 {
+                let refused_before = proxy.refused();
+                let run = run_ok(&org, &["run", "--once"]);
+                assert!(
+                    proxy.refused() > refused_before,
+                    "{kind:?} run {attempt}: Ben's copy was tried: {}",
+                    run.stderr
+                );
+                assert!(
+                    run.stderr.contains("the attendee copy cannot be written"),
+                    "{kind:?}: {}",
+                    run.stderr
+                );
+                assert_eq!(org.server.list(&org.calendar("ana")).await, series, "{kind:?}");
+                assert!(org.server.list(&org.calendar("ben")).await.is_empty(), "{kind:?}");
+                let (_, _, text) = org.server.get(USER, &organizer).await;
+                assert!(
+                    text.contains("X-LIAISON-COPIES-PENDING"),
+                    "{kind:?} run {attempt}: the mark stays while a copy is missing: {text}"
+                );
+            }
+
+            proxy.refuse_puts_under(None);
+            let run = run_ok(&org, &["run", "--once"]);
+            assert!(run.stderr.contains("booked=0 kept=1"), "{kind:?}: {}", run.stderr);
+            one_copy_each(&org, &series[0], kind).await;
+            let (_, _, text) = org.server.get(USER, &organizer).await;
+            assert!(!text.contains("X-LIAISON-COPIES-PENDING"), "{kind:?}: {text}");
+            // Settled: once the change of the mark is read back, cycles are
+            // quiet again (nothing is left pending).
+            run_ok(&org, &["run", "--once"]);
+            let quiet = run_ok(&org, &["run", "--once"]);
+            assert!(quiet.stderr.contains("requests=3 "), "{kind:?}: {}", quiet.stderr);
+        });
+    }
+}
+
 #[test]
 fn a_series_held_under_another_name_is_found_by_its_uid_and_not_booked_twice() {
     for kind in Kind::ALL {
@@ -131,16 +189,31 @@ fn a_series_held_under_another_name_is_found_by_its_uid_and_not_booked_twice() {
             assert!(answer.status < 300, "{kind:?}: PUT {}", answer.status);
             std::fs::remove_dir_all(org.dir.path().join("state")).unwrap();
 
-            // The PUT of <id>.ics meets the UID elsewhere (Xandikos: 412 and
-            // a GET that finds nothing; Radicale: 409); the calendar-query by
-            // UID finds the series, which is ours: booked, not twice.
+            // The change feed's full read (no token) recognises the series
+            // by its UID and markers, not by its name: it is recorded from
+            // the calendar, and no PUT is made (none booked twice).
             let run = run_ok(&org, &["run", "--once"]);
-            assert!(run.stderr.contains("under another name"), "{kind:?}: {}", run.stderr);
-            assert!(run.stderr.contains("already there"), "{kind:?}: {}", run.stderr);
+            assert!(
+                run.stderr.contains("series recorded from the calendar"),
+                "{kind:?}: {}",
+                run.stderr
+            );
+            assert!(run.stderr.contains("booked=0 kept=1"), "{kind:?}: {}", run.stderr);
             assert_eq!(booked(&org).await, ["moved-by-admin.ics"], "{kind:?}");
             one_copy_each(&org, &name, kind).await;
             let again = run_ok(&org, &["run", "--once"]);
             assert!(again.stderr.contains("booked=0 kept=1"), "{kind:?}: {}", again.stderr);
+            assert_eq!(booked(&org).await, ["moved-by-admin.ics"], "{kind:?}");
+
+            // A create of the same series (as a state that lost it would
+            // send): the PUT of <id>.ics meets the UID elsewhere (Xandikos:
+            // 412 and a GET that finds nothing; Radicale: 409); the
+            // calendar-query by UID finds it, ours: already booked.
+            let provider = CaldavProvider::from_config(&org.load()).unwrap();
+            let listed = provider.list_series().await.unwrap();
+            assert_eq!(listed.len(), 1, "{kind:?}");
+            let outcome = provider.create_series(&listed[0].request).await.unwrap();
+            assert!(matches!(outcome, CreateOutcome::AlreadyExists), "{kind:?}: {outcome:?}");
             assert_eq!(booked(&org).await, ["moved-by-admin.ics"], "{kind:?}");
         });
     }

@@ -15,13 +15,15 @@
 //! to create calendars and to play the people who edit, answer or delete
 //! events.
 
+pub mod proxy;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use google_calendar3::hyper::Request;
-use liaison::calendar::http::{Answer, exchange, http_client};
+use liaison::calendar::http::{Answer, HttpClient, exchange, http_client, http_client_on, https_connector_with_roots};
 
 /// How long a server may take to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -89,11 +91,21 @@ fn program_in(venv: &Path, kind: Kind) -> PathBuf {
     path
 }
 
+/// A certificate and its key (PEM files) a server answers TLS with, and the
+/// CA that signed it, which the helpers' own client trusts.
+pub struct Tls<'a> {
+    pub certificate: &'a Path,
+    pub key: &'a Path,
+    pub ca_pem: &'a str,
+}
+
 /// A running server; stopped (killed and reaped) when dropped.
 pub struct Server {
     pub kind: Kind,
-    /// `http://127.0.0.1:<port>/`
+    /// `http://127.0.0.1:<port>/` (`https://` with TLS)
     pub base: String,
+    /// The helpers' client (trusting the test's CA under TLS).
+    client: HttpClient,
     child: Child,
     /// Storage, users, logs.
     dir: tempfile::TempDir,
@@ -118,6 +130,20 @@ fn free_port() -> u16 {
 impl Server {
     /// Starts `kind` with accounts for `users` (besides liaison's).
     pub fn start(kind: Kind, users: &[&str]) -> Server {
+        Server::start_with(kind, users, None)
+    }
+
+    /// Same, answering TLS with `tls` (Radicale only: its `ssl` options).
+    pub fn start_with(kind: Kind, users: &[&str], tls: Option<Tls>) -> Server {
+        assert!(
+            tls.is_none() || kind == Kind::Radicale,
+            "TLS is set up for Radicale only"
+        );
+        let client = match &tls {
+            Some(t) => http_client_on(https_connector_with_roots(t.ca_pem.as_bytes()).expect("the test CA")),
+            None => http_client(),
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let program = program(kind);
         let mut last_log = String::new();
         for _ in 0..3 {
@@ -143,6 +169,13 @@ impl Server {
                         .args(["--rights-type", "authenticated"])
                         // No delay after a failed login (its default is 1 s).
                         .args(["--auth-delay", "0"]);
+                    if let Some(t) = &tls {
+                        command
+                            .args(["--server-ssl", "True", "--server-certificate"])
+                            .arg(t.certificate)
+                            .arg("--server-key")
+                            .arg(t.key);
+                    }
                 }
                 Kind::Xandikos => {
                     command
@@ -162,7 +195,8 @@ impl Server {
                 .unwrap_or_else(|e| panic!("{} does not start: {e}", program.display()));
             let mut server = Server {
                 kind,
-                base: format!("http://127.0.0.1:{port}/"),
+                base: format!("{scheme}://127.0.0.1:{port}/"),
+                client: client.clone(),
                 child,
                 dir,
             };
@@ -220,7 +254,7 @@ impl Server {
             builder = builder.header(*name, *value);
         }
         let request = builder.body(body.to_string()).expect("request");
-        tokio::time::timeout(Duration::from_secs(30), exchange(&http_client(), request, 1 << 24))
+        tokio::time::timeout(Duration::from_secs(30), exchange(&self.client, request, 1 << 24))
             .await
             .unwrap_or_else(|_| panic!("{method} {path}: no answer within 30 s"))
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))

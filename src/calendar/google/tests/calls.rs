@@ -422,6 +422,7 @@ async fn every_refusal_of_an_insert_comes_out_with_the_scope_of_who_can_fix_it()
             CalendarError::Refused(_) => "refused",
             CalendarError::Invalid { .. } => "invalid",
             CalendarError::Unauthorized(_) => "unauthorized",
+            CalendarError::Credentials(_) => "credentials",
             CalendarError::NotFound(_) => "not found",
             CalendarError::IdCancelled(_) => "id cancelled",
             CalendarError::Io { .. } => "io",
