@@ -21,6 +21,16 @@ fn organization(dir: &Path, state: &str) -> std::path::PathBuf {
     config
 }
 
+/// Copies the files (not the directories) of `from` into `to`.
+fn copy_files(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
@@ -36,16 +46,26 @@ fn a_database_of_another_liaison_version_stops_the_daemon_with_exit_4() {
     assert_eq!(first.code, 0, "{}", first.stderr);
     // A later version's database: its schema number is higher.
     let db_path = tmp.path().join("state").join("db");
+    // The test never opens the database itself, only copies of it: sled lets
+    // go of its lock some time after the handle is dropped, so a second open
+    // (here or by liaison) could fail at random.
     let read = || {
-        let db = sled::open(&db_path).unwrap();
+        let copy = tempfile::tempdir().unwrap();
+        copy_files(&db_path, copy.path());
+        let db = sled::open(copy.path()).unwrap();
         let schema = db.open_tree("meta").unwrap().get("schema_version").unwrap().unwrap();
         (schema.to_vec(), db.open_tree("series").unwrap().len())
     };
     {
-        let db = sled::open(&db_path).unwrap();
-        let meta = db.open_tree("meta").unwrap();
-        meta.insert("schema_version", &99u32.to_be_bytes()[..]).unwrap();
-        db.flush().unwrap();
+        let copy = tempfile::tempdir().unwrap();
+        copy_files(&db_path, copy.path());
+        {
+            let db = sled::open(copy.path()).unwrap();
+            let meta = db.open_tree("meta").unwrap();
+            meta.insert("schema_version", &99u32.to_be_bytes()[..]).unwrap();
+            db.flush().unwrap();
+        }
+        copy_files(copy.path(), &db_path);
     }
     let before = read();
     assert_eq!(before.1, 2, "two series booked");

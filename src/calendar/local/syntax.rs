@@ -304,6 +304,10 @@ fn parse_property(cl: &ContentLine) -> Result<Prop, String> {
 
 /// `text` in upper case (ASCII), without an allocation when it is short.
 fn upper(text: &str) -> Text {
+    // Nearly every name is written in upper case already.
+    if !text.bytes().any(|b| b.is_ascii_lowercase()) {
+        return Text::from(text);
+    }
     let mut out = Text::from(text);
     out.make_ascii_uppercase();
     out
