@@ -15,6 +15,7 @@ mod endpoints;
 mod fake_google;
 mod fake_graph;
 mod google;
+mod google_budget;
 mod log_cap;
 mod long_cycle;
 mod microsoft;

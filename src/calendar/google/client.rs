@@ -329,6 +329,13 @@ impl Api {
         }
     }
 
+    /// Paces every call with `pacer` instead (a test's, on a virtual clock).
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn with_pacer(mut self, pacer: crate::calendar::http::Pacer) -> Api {
+        self.caller = self.caller.with_pacer(pacer);
+        self
+    }
+
     /// The longest wait for one HTTP exchange: after that the call gives up
     /// on the answer, though Google may still apply the request it received.
     pub(crate) fn call_timeout(&self) -> Duration {

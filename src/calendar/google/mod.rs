@@ -101,6 +101,16 @@ impl GoogleProvider {
         })
     }
 
+    /// The same provider, every call paced by `pacer` (a test's, on a
+    /// [`VirtualClock`](crate::calendar::http::VirtualClock)).
+    #[cfg(feature = "test-hooks")]
+    pub fn paced_by(self, pacer: crate::calendar::http::Pacer) -> GoogleProvider {
+        GoogleProvider {
+            api: self.api.with_pacer(pacer),
+            ..self
+        }
+    }
+
     /// The series `event_id`, with its attendees' answers; `None` when the
     /// event does not exist. A cancelled series is returned with `active = false`.
     pub async fn series_details(&self, event_id: &str) -> Result<Option<SeriesDetails>, CalendarError> {

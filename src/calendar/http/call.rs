@@ -80,6 +80,13 @@ impl Caller {
         }
     }
 
+    /// Another pacer than [`Caller::new`]'s (a test's, on a virtual clock).
+    #[cfg(feature = "test-hooks")]
+    pub fn with_pacer(mut self, pacer: Pacer) -> Caller {
+        self.pacer = pacer;
+        self
+    }
+
     /// Another limit for the answers [`Caller::send`] reads.
     pub fn with_body_limit(mut self, bytes: usize) -> Caller {
         self.body_limit = bytes;

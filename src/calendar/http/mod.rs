@@ -34,6 +34,8 @@ pub use self::exchange::{
     Answer, BODY_LIMIT, Connector, ExchangeError, HttpClient, exchange, http_client, http_client_on, https_connector,
     https_connector_with_roots,
 };
+#[cfg(feature = "test-hooks")]
+pub use self::pacing::VirtualClock;
 pub use self::pacing::{Pacer, RequestCounter};
 pub use self::retry::{
     BACKOFF_BASE, BACKOFF_CAP, CALL_TIMEOUT, MAX_ATTEMPTS, RETRY_BUDGET, Step, Timing, parse_retry_after,
