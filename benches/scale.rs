@@ -4,7 +4,9 @@
 //! one-off meetings a week per person) in a temporary directory, then what
 //! `liaison check` does (read and validate the config, print its summary) and
 //! what `liaison plan --json` does (the config, the local provider's busy
-//! read, the plan, the JSON text).
+//! read, the plan, the JSON text), and what `liaison run --once` does on a
+//! fresh state (the cycle that books every pair into `bookings.ics`, with the
+//! write-ahead intents, `status.json` and the report).
 //!
 //! Sizes: 1,000 people in 10 units and 10,000 in 250 units by default;
 //! 100,000 people in 2,500 units only with `LIAISON_BENCH_100K=1` (writing its
@@ -29,7 +31,11 @@ use jiff::Timestamp;
 use jiff::civil::date;
 
 use liaison::demo::{self, Shape};
-use liaison::{app, config, render};
+use liaison::{app, config, provider, render, runner};
+
+/// The binary's allocator, so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const NOW: &str = "2027-03-01T00:00:00Z";
 
@@ -54,6 +60,34 @@ fn plan_json(runtime: &tokio::runtime::Runtime, path: &Path, now: Timestamp) -> 
     let cfg = config::load(path).unwrap();
     let (plan, state) = runtime.block_on(app::dry_plan(&cfg, None, now)).unwrap();
     serde_json::to_string_pretty(&render::plan_json(&cfg, &plan, &state.kept)).unwrap()
+}
+
+/// `liaison run --once` with a fresh state in `state` and no `bookings.ics`:
+/// the number of series booked.
+fn run_once(runtime: &tokio::runtime::Runtime, path: &Path, state: &Path, now: Timestamp) -> usize {
+    let mut cfg = config::load(path).unwrap();
+    cfg.state_dir = state.to_path_buf();
+    runtime.block_on(async {
+        let provider = provider::provider(&cfg).await.unwrap();
+        let store = app::open_store(&cfg).unwrap();
+        runner::run_once(&cfg, &provider, &store, now)
+            .await
+            .unwrap()
+            .counts
+            .booked
+    })
+}
+
+/// A fresh state directory and no `bookings.ics` in the organization `dir`.
+fn fresh_state(dir: &Path) -> tempfile::TempDir {
+    match std::fs::remove_file(dir.join("bookings.ics")) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("removing bookings.ics: {e}"),
+    }
+    let state = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(state.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    state
 }
 
 fn bench(c: &mut Criterion) {
@@ -92,6 +126,15 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("check/{people}"), |b| b.iter(|| black_box(check(&path, now))));
         group.bench_function(format!("plan_json/{people}"), |b| {
             b.iter(|| black_box(plan_json(&runtime, &path, now)))
+        });
+        let booked = run_once(&runtime, &path, fresh_state(dir.path()).path(), now);
+        assert_eq!(booked, plan.pairs.len(), "run --once books the plan");
+        group.bench_function(format!("run_once/{people}"), |b| {
+            b.iter_batched(
+                || fresh_state(dir.path()),
+                |state| black_box(run_once(&runtime, &path, state.path(), now)),
+                criterion::BatchSize::PerIteration,
+            )
         });
         group.finish();
     }

@@ -185,7 +185,12 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &Mat
     let graph = PairRules::new(input, &active, &slots);
     let n = active.len();
     let has_candidate = graph.has_candidates();
-    let bound = pairs_bound(input.people, &active, &has_candidate, input.rules.cross_unit_only);
+    let mut bound = pairs_bound(input.people, &active, &has_candidate, input.rules.cross_unit_only);
+    if graph.any_focus {
+        // Every pair has someone of the focus list in it.
+        let focused = (0..n).filter(|&v| graph.focused[v] && has_candidate[v]).count();
+        bound = bound.min(focused);
+    }
     let weigher = Weigher::new(n, &slots, &graph.keys);
     let sparse = n > tuning.full_graph_limit;
     let (top_k, block) = if sparse {
@@ -197,7 +202,7 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &Mat
     let blocks = blocks(members, block, term.index);
     let matched: Vec<BlockMatching> = blocks
         .par_iter()
-        .map(|members| match_block(&graph, &weigher, members, top_k, matcher))
+        .map(|members| match_block(&graph, &weigher, members, top_k, sparse, matcher))
         .collect();
     let mut mate = vec![None; n];
     let mut edge_list = Vec::new();
@@ -595,19 +600,23 @@ type BlockMatching = (Vec<(usize, usize)>, Vec<Option<usize>>);
 /// Each member's best `top_k` candidates inside the block (all of them when
 /// `top_k` is unbounded), by history and unit-pair keys (ties spread by a
 /// hash), weighed and matched. Returns the block's edges (as active indices)
-/// and its mates (as positions in `members`).
+/// and its mates (as positions in `members`). With `fresh_only`, pairs that
+/// met within `avoid_repeat_terms` are left out: a block's own maximum size
+/// would take them to pair people whom other blocks can pair afresh (growing
+/// the matching adds them back only where they pair more people).
 fn match_block(
     graph: &PairRules,
     weigher: &Weigher,
     members: &[usize],
     top_k: usize,
+    fresh_only: bool,
     matcher: &Matcher<'_>,
 ) -> BlockMatching {
     let mut local: Vec<(usize, usize)> = Vec::new();
     for (i, &u) in members.iter().enumerate() {
         let mut best: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
         for (j, &v) in members.iter().enumerate() {
-            if j == i || !graph.allowed(u, v) {
+            if j == i || !graph.allowed(u, v) || (fresh_only && graph.keys.tiers(u, v).fresh == 0) {
                 continue;
             }
             if top_k == usize::MAX {
@@ -692,7 +701,11 @@ impl<'a> Weigher<'a> {
 /// Once every person connected to an unpaired one has all candidates, the
 /// matching is maximum in size even if the bound is not reached; the edge
 /// budget keeps a pathological organization from growing the full graph.
-/// Returns the number of edges added.
+///
+/// The paths are looked for among fresh pairs first (who have not met within
+/// `avoid_repeat_terms`; the blocks matched only those), and among all pairs
+/// only once no fresh path is left: a recent partner comes back only where
+/// that pairs more people (DESIGN §4). Returns the number of edges added.
 fn grow_to_maximum(
     graph: &PairRules,
     has_candidate: &[bool],
@@ -710,6 +723,7 @@ fn grow_to_maximum(
         adj[u].push(v as u32);
         adj[v].push(u as u32);
     }
+    let roots = || (0..n).filter(|&u| has_candidate[u]);
     let mut expanded = vec![false; n];
     let mut added = 0;
     let mut frontier: Vec<usize> = (0..n).filter(|&u| mate[u].is_none() && has_candidate[u]).collect();
@@ -745,7 +759,7 @@ fn grow_to_maximum(
         // No more than the bound allows: the searches of the people who
         // cannot be paired would each explore everything they reach.
         let wanted = bound.saturating_sub(matched(mate));
-        augment(&adj, mate, (0..n).filter(|&u| has_candidate[u]), wanted);
+        augment(&fresh_edges(graph, &adj, mate), mate, roots(), wanted);
         if matched(mate) >= bound || added >= AUGMENT_EDGE_BUDGET {
             break;
         }
@@ -758,7 +772,21 @@ fn grow_to_maximum(
             break;
         }
     }
+    let wanted = bound.saturating_sub(matched(mate));
+    augment(&adj, mate, roots(), wanted);
     added
+}
+
+/// The edges of `adj` between people who have not met recently, and the
+/// matched ones (an augmenting search needs every matched pair).
+fn fresh_edges(graph: &PairRules, adj: &[Vec<u32>], mate: &[Option<usize>]) -> Vec<Vec<u32>> {
+    adj.iter()
+        .enumerate()
+        .map(|(u, list)| {
+            let keep = |v: usize| mate[u] == Some(v) || graph.keys.tiers(u, v).fresh == 1;
+            list.iter().copied().filter(|&v| keep(v as usize)).collect()
+        })
+        .collect()
 }
 
 /// Phase 7: the matched pairs as series to book, each in the best slot of

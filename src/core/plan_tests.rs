@@ -611,6 +611,10 @@ fn focus_mode_pairs_only_with_focus_people() {
     // The two others, each with the reason (an empty list would pass `all`).
     assert_eq!(plan.unpaired.len(), 2);
     assert!(plan.unpaired.iter().all(|u| u.reason == UnpairedReason::NotInFocus));
+    // The bound that proves the size maximum counts the focus people: two
+    // pairs at most, and the plan (full graph or grown from blocks) has them.
+    assert_eq!(plan.stats.max_pairs_bound, 2);
+    assert_eq!(case.plan_blocks().pairs.len(), 2);
 }
 
 #[test]
@@ -833,11 +837,13 @@ fn a_declined_occurrence_gets_the_best_other_time_in_its_week() {
 
 #[test]
 fn blocks_matched_apart_are_joined_into_a_maximum_size_matching() {
-    // 2,101 people: three blocks of 700, and an odd count, so that people are
-    // left over in blocks and must be paired across them.
+    // 2,101 people: three blocks of 700, in two zones whose working hours
+    // never overlap, so that each block leaves people of both zones over, to
+    // be paired across blocks (without that step the plan falls short).
     let n = 2 * BLOCK + 101;
+    let zones = ["America/Los_Angeles", "Asia/Kolkata"];
     let people: Vec<Person> = (0..n)
-        .map(|i| person(&format!("p{i:04}@x.org"), &format!("U{}", i % 7), ZONES[i % 2]))
+        .map(|i| person(&format!("p{i:04}@x.org"), &format!("U{}", i % 7), zones[i % 2]))
         .collect();
     let case = Case::new(people, date(2027, 3, 8), 4);
     let plan = case.plan();
@@ -880,5 +886,79 @@ fn every_unpaired_reason_reads_as_a_sentence_for_status_and_plan() {
     ];
     for (reason, text) in table {
         assert_eq!(reason.to_string(), text);
+    }
+}
+
+#[test]
+fn across_blocks_a_recent_partner_is_used_only_when_it_pairs_more_people() {
+    // Units A and B of 20 people each, C of 40. Every A met every B last
+    // term; every pair with C is fresh, so everyone can be paired without a
+    // repeat (A with C, B with C). In blocks of three, a block's own largest
+    // matching would pair an A with a B, and a search across blocks meets the
+    // Bs (sorted before the Cs) first.
+    let mut people = Vec::new();
+    for i in 0..20 {
+        people.push(person(&format!("a{i:02}@x.org"), "A", "Europe/London"));
+        people.push(person(&format!("b{i:02}@x.org"), "B", "Europe/London"));
+    }
+    for i in 0..40 {
+        people.push(person(&format!("c{i:02}@x.org"), "C", "Europe/London"));
+    }
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    for i in 0..20 {
+        for j in 0..20 {
+            let (a, b) = (format!("a{i:02}@x.org"), format!("b{j:02}@x.org"));
+            case.history.record(&a, &b, "A", "B", case.term.index - 1);
+        }
+    }
+    let pairs_of_two = Tuning {
+        full_graph_limit: 0,
+        top_k: 2,
+        block: 2,
+    };
+    for plan in [
+        case.plan_tuned(pairs_of_two),
+        case.plan_blocks(),
+        case.plan_sparse(),
+        case.plan(),
+    ] {
+        case.check_invariants(&plan);
+        assert_eq!(plan.pairs.len(), 40, "everyone is paired");
+        eprintln!(
+            "DBG edges={} {:?}",
+            plan.stats.edges,
+            plan.pairs
+                .iter()
+                .map(|p| (case.people[p.a].email.clone(), case.people[p.b].email.clone()))
+                .collect::<Vec<_>>()
+        );
+        let units: Vec<(&str, &str)> = plan
+            .pairs
+            .iter()
+            .map(|p| (case.people[p.a].unit.as_str(), case.people[p.b].unit.as_str()))
+            .collect();
+        assert!(
+            units.iter().all(|&(a, b)| a == "C" || b == "C"),
+            "recent partners met again: {units:?}"
+        );
+    }
+    // Take away ten Cs: now twenty people can be paired only with a recent
+    // partner, and are (the number paired comes first).
+    let mut fewer = case.clone();
+    fewer.people.retain(|p| !p.email.starts_with("c3"));
+    for plan in [
+        fewer.plan_tuned(pairs_of_two),
+        fewer.plan_blocks(),
+        fewer.plan_sparse(),
+        fewer.plan(),
+    ] {
+        fewer.check_invariants(&plan);
+        assert_eq!(plan.pairs.len(), 35);
+        let repeats = plan
+            .pairs
+            .iter()
+            .filter(|p| fewer.people[p.a].unit != "C" && fewer.people[p.b].unit != "C")
+            .count();
+        assert_eq!(repeats, 5, "only the repeats that pair more people");
     }
 }
