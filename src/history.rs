@@ -278,6 +278,7 @@ mod tests {
                 start: term.at(10, 0, 0, 0),
                 duration: SignedDuration::from_mins(30),
                 count: 4,
+                skip: Vec::new(),
             },
             term_index: if term == date(2027, 3, 8) { 0 } else { 1 },
             units: (a.2.to_string(), b.2.to_string()),

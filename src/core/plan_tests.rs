@@ -182,6 +182,33 @@ impl Case {
         in_window && clear
     }
 
+    /// True when `occ` overlaps a day without connections for `p` (a holiday,
+    /// an away day, a working day over `max_busy`), checked the slow way.
+    fn naive_excused(&self, p: &Person, occ: Interval) -> bool {
+        let first = occ.start.to_zoned_datetime(p.timezone.clone()).date();
+        let last = occ
+            .end
+            .checked_sub(SignedDuration::from_nanos(1))
+            .unwrap()
+            .to_zoned_datetime(p.timezone.clone())
+            .date();
+        [first, last].iter().any(|d| {
+            let day = crate::core::availability::local_day(&p.timezone, *d).unwrap();
+            let busy: SignedDuration = self
+                .raw_busy
+                .get(&p.email)
+                .into_iter()
+                .flatten()
+                .filter_map(|b| b.intersection(&day))
+                .map(|i| i.duration())
+                .sum();
+            p.days.contains(&d.weekday())
+                && (self.rules.skip_dates.contains(d)
+                    || p.away.contains(d)
+                    || self.rules.max_busy.is_some_and(|limit| busy >= limit))
+        })
+    }
+
     /// Every invariant a plan must satisfy.
     fn check_invariants(&self, plan: &Plan) {
         let not_before = self.now.checked_add(self.rules.min_notice).unwrap();
@@ -194,9 +221,36 @@ impl Case {
                 assert_ne!(a.unit, b.unit, "same-unit pair {} {}", a.email, b.email);
             }
             assert!(pair.zone_name == a.timezone_name || pair.zone_name == b.timezone_name);
-            assert_eq!(pair.occurrences.len() as u32, self.term.weeks - pair.first_week);
+            assert_eq!(pair.occurrences.len() + pair.skipped.len(), pair.count as usize);
+            assert!(pair.first_week + pair.count <= self.term.weeks);
+            assert!(pair.skipped.len() * 2 <= pair.count as usize, "more than half skipped");
             let zone = TimeZone::get(&pair.zone_name).unwrap();
-            for (w, occ) in pair.occurrences.iter().enumerate() {
+            // Each skipped occurrence is on a day without connections of either
+            // person, at the series' weekday and time, strictly inside the series.
+            for skipped in &pair.skipped {
+                let at = zone.to_timestamp(*skipped).unwrap();
+                let occ = Interval::new(at, at.checked_add(self.rules.duration).unwrap());
+                assert!(
+                    self.naive_excused(a, occ) || self.naive_excused(b, occ),
+                    "{skipped} skipped for nothing"
+                );
+                assert_eq!((skipped.date().weekday(), skipped.time()), (pair.weekday, pair.time));
+                assert!(pair.first_start < *skipped);
+                assert!(
+                    pair.occurrences.last().is_some_and(|o| o.start > at),
+                    "a skipped last occurrence"
+                );
+            }
+            let skipped_weeks: Vec<u32> = pair
+                .skipped
+                .iter()
+                .map(|d| (self.term.start.until(d.date()).unwrap().get_days() / 7) as u32)
+                .collect();
+            let held_weeks: Vec<u32> = (pair.first_week..pair.first_week + pair.count)
+                .filter(|w| !skipped_weeks.contains(w))
+                .collect();
+            assert_eq!(held_weeks.len(), pair.occurrences.len());
+            for (&week, occ) in held_weeks.iter().zip(&pair.occurrences) {
                 assert_eq!(occ.duration(), self.rules.duration);
                 assert!(occ.start >= not_before, "occurrence inside the minimum notice");
                 assert!(self.naive_free(a, *occ), "{} not free at {occ:?}", a.email);
@@ -204,7 +258,7 @@ impl Case {
                 // Same local weekday and time every week, in the series' zone.
                 let local = occ.start.to_zoned_datetime(zone.clone());
                 assert_eq!((local.date().weekday(), local.time()), (pair.weekday, pair.time));
-                let week = self.term.week_start(pair.first_week + w as u32).unwrap();
+                let week = self.term.week_start(week).unwrap();
                 assert_eq!(week.until(local.date()).unwrap().get_days() / 7, 0);
             }
         }
@@ -881,4 +935,131 @@ fn every_unpaired_reason_reads_as_a_sentence_for_status_and_plan() {
     for (reason, text) in table {
         assert_eq!(reason.to_string(), text);
     }
+}
+
+/// Two people who work on Mondays only, in `zones`, for a term starting on
+/// Monday 2027-03-08 (the US changes to summer time on the 14th, Europe on
+/// the 28th).
+fn monday_people(zones: [&str; 2]) -> Vec<Person> {
+    let mut a = person("a@x.org", "A", zones[0]);
+    let mut b = person("b@x.org", "B", zones[1]);
+    a.days = vec![Weekday::Monday];
+    b.days = vec![Weekday::Monday];
+    vec![a, b]
+}
+
+#[test]
+fn a_holiday_in_week_two_keeps_the_weekday_with_three_occurrences_and_an_exdate() {
+    let mut case = Case::new(monday_people(["UTC", "UTC"]), date(2027, 3, 8), 4);
+    case.rules.skip_dates = vec![date(2027, 3, 15)];
+    let plan = case.plan();
+    case.check_invariants(&plan);
+    let pair = &plan.pairs[0];
+    assert_eq!(pair.weekday, Weekday::Monday);
+    assert_eq!((pair.first_week, pair.count), (0, 4));
+    assert_eq!(pair.occurrences.len(), 3);
+    assert_eq!(pair.skipped, [date(2027, 3, 15).to_datetime(pair.time)]);
+    // With other weekdays to choose from, a slot that loses nothing wins.
+    let mut case = Case::new(
+        vec![person("a@x.org", "A", "UTC"), person("b@x.org", "B", "UTC")],
+        date(2027, 3, 8),
+        4,
+    );
+    case.rules.skip_dates = vec![date(2027, 3, 15)];
+    let pair = &case.plan().pairs[0];
+    assert_ne!(pair.weekday, Weekday::Monday);
+    assert!(pair.skipped.is_empty());
+    assert_eq!(pair.occurrences.len(), 4);
+}
+
+#[test]
+fn an_away_day_of_one_person_skips_that_week_for_their_pair_only() {
+    let mut people = monday_people(["UTC", "UTC"]);
+    people.extend(monday_people(["UTC", "UTC"]).into_iter().map(|mut p| {
+        p.email = p.email.replace('@', "2@");
+        p
+    }));
+    people[0].away = vec![date(2027, 3, 22)];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    // a pairs with b2, a2 with b: each pair once, whoever meets whom.
+    case.history.record("a@x.org", "b@x.org", "A", "B", 9);
+    case.history.record("a2@x.org", "b2@x.org", "A", "B", 9);
+    let plan = case.plan();
+    case.check_invariants(&plan);
+    assert_eq!(plan.pairs.len(), 2);
+    for pair in &plan.pairs {
+        let with_a = case.people[pair.a].email == "a@x.org" || case.people[pair.b].email == "a@x.org";
+        if with_a {
+            assert_eq!(pair.skipped, [date(2027, 3, 22).to_datetime(pair.time)]);
+            assert_eq!(pair.occurrences.len(), 3);
+        } else {
+            assert!(pair.skipped.is_empty(), "{pair:?}");
+            assert_eq!(pair.occurrences.len(), 4);
+        }
+    }
+}
+
+#[test]
+fn dst_and_a_holiday_in_the_same_term_skip_the_holiday_at_the_same_wall_time() {
+    let mut case = Case::new(
+        monday_people(["America/New_York", "Europe/London"]),
+        date(2027, 3, 8),
+        4,
+    );
+    // Both work 09:00-17:00: Monday 09:00-12:00 New York overlaps London's day
+    // in every week, as the gap between the zones changes twice.
+    case.rules.skip_dates = vec![date(2027, 3, 22)];
+    let plan = case.plan();
+    case.check_invariants(&plan);
+    let pair = &plan.pairs[0];
+    assert_eq!(pair.occurrences.len(), 3);
+    assert_eq!(pair.skipped, [date(2027, 3, 22).to_datetime(pair.time)]);
+    let zone = TimeZone::get(&pair.zone_name).unwrap();
+    let offsets: BTreeSet<i32> = pair
+        .occurrences
+        .iter()
+        .map(|o| zone.to_datetime(o.start).time().hour() as i32)
+        .collect();
+    assert_eq!(offsets.len(), 1, "the same wall time every week in {}", pair.zone_name);
+}
+
+#[test]
+fn a_slot_losing_more_than_half_is_not_used_and_skipped_weeks_at_the_ends_shorten_it() {
+    let mut case = Case::new(monday_people(["UTC", "UTC"]), date(2027, 3, 8), 4);
+    case.people[0].away = vec![date(2027, 3, 15), date(2027, 3, 22), date(2027, 3, 29)];
+    let plan = case.plan();
+    assert!(plan.pairs.is_empty());
+    assert_eq!(plan.unpaired.len(), 2);
+    // Half is still enough: weeks 1 and 4, one EXDATE... and leading weeks
+    // move the start instead.
+    case.people[0].away = vec![date(2027, 3, 15), date(2027, 3, 22)];
+    let plan = case.plan();
+    case.check_invariants(&plan);
+    assert_eq!(plan.pairs[0].skipped.len(), 2);
+    assert_eq!(plan.pairs[0].occurrences.len(), 2);
+    case.people[0].away = vec![date(2027, 3, 8)];
+    case.people[1].away = vec![date(2027, 3, 29)];
+    let plan = case.plan();
+    case.check_invariants(&plan);
+    let pair = &plan.pairs[0];
+    assert_eq!((pair.first_week, pair.count), (1, 2));
+    assert!(pair.skipped.is_empty());
+    assert_eq!(pair.first_start.date(), date(2027, 3, 15));
+}
+
+#[test]
+fn a_day_over_max_busy_hours_is_skipped_like_a_holiday() {
+    let mut case = Case::new(monday_people(["UTC", "UTC"]), date(2027, 3, 8), 4);
+    case.rules.max_busy = Some(SignedDuration::from_hours(4));
+    let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+    case.set_busy(
+        "b@x.org",
+        vec![Interval::new(t("2027-03-15T12:00:00Z"), t("2027-03-15T17:00:00Z"))],
+    );
+    let plan = case.plan();
+    case.check_invariants(&plan);
+    assert_eq!(
+        plan.pairs[0].skipped,
+        [date(2027, 3, 15).to_datetime(plan.pairs[0].time)]
+    );
 }

@@ -662,6 +662,7 @@ fn a_four_week_series_ended_after_its_second_occurrence_keeps_two_instances() {
         start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     };
     let id = request.event_id.as_str();
     let ts = |s: &str| s.parse::<Timestamp>().unwrap();
@@ -787,6 +788,7 @@ fn a_daily_limit_on_inserts_is_a_quota_error_at_once_and_other_calls_pass() {
         start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     };
     fake.fail_method("events.insert", 1, 403, "dailyLimitExceeded");
     fake.fail_method("events.insert", 20, 403, "userRateLimitExceeded");

@@ -1131,6 +1131,7 @@ fn microsoft_a_four_week_series_ended_after_its_second_occurrence_keeps_two_and_
         start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     };
     let id = request.event_id.as_str();
     let ts = |s: &str| s.parse::<Timestamp>().unwrap();

@@ -445,6 +445,7 @@ impl Resource {
             start,
             duration,
             count,
+            skip: Vec::new(),
         };
         let mut occurrences = Vec::new();
         for o in &self.overrides {
@@ -800,6 +801,7 @@ mod tests {
             start: date(2027, 3, 15).at(10, 0, 0, 0),
             duration: SignedDuration::from_mins(30),
             count: 4,
+            skip: Vec::new(),
         }
     }
 

@@ -217,6 +217,7 @@ pub(crate) fn series_of(event: &Event) -> Result<Option<BookedSeries>, String> {
             start: start.datetime(),
             duration,
             count,
+            skip: Vec::new(),
         },
         active: !is_cancelled(event),
         instance: private
@@ -496,6 +497,7 @@ mod tests {
             start: datetime(2026, 3, 2, 9, 0, 0, 0),
             duration: SignedDuration::from_mins(30),
             count: 4,
+            skip: Vec::new(),
         }
     }
 
