@@ -193,8 +193,10 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &Mat
     let n = active.len();
     let has_candidate = graph.has_candidates();
     let bound = pairs_bound(input.people, &active, &has_candidate, input.rules.cross_unit_only);
-    let weigher = Weigher::new(n, &slots, &graph.keys);
     let sparse = n > tuning.full_graph_limit;
+    // Weights are compared within one matched graph: the whole organization,
+    // or one block.
+    let weigher = Weigher::new(if sparse { n.min(tuning.block.max(2)) } else { n }, &slots, &graph.keys);
     let (top_k, block) = if sparse {
         (tuning.top_k.max(1), tuning.block.max(2))
     } else {
@@ -707,29 +709,34 @@ fn match_block(
 /// Phase 5: exact weights, the best slot of each candidate pair in strict
 /// tiers. Each tier's unit exceeds the most that all lower tiers of a whole
 /// matching (at most `half` pairs) can add up to, so a matching's total orders
-/// matchings lexicographically: not repeating a recent pair, then recency,
-/// then unit pairs, then slots. `half` is capped to keep weights under 2^60,
-/// the matching's limit: beyond 20,000 people the tiers are strict for
-/// differences within 10,000 pairs (and each block has far fewer).
+/// matchings lexicographically: not repeating a recent pair, then the people
+/// who waited unpaired longest (fairness), then recency (never met first),
+/// then unit pairs, then slots. `n` is the size of the largest graph matched
+/// at once (a block of a large organization); `half` is capped to keep weights
+/// under 2^60, the matching's limit (strict up to 1,000 people a graph).
 struct Weigher<'a> {
     slots: &'a Slots,
     keys: &'a PairKeys,
     unit_tier: i64,
     recency_tier: i64,
+    fair_tier: i64,
     fresh_tier: i64,
 }
 
 impl<'a> Weigher<'a> {
     fn new(n: usize, slots: &'a Slots, keys: &'a PairKeys) -> Weigher<'a> {
-        let half = (n / 2 + 1).min(10_000) as i64;
+        let half = (n / 2 + 1).min(501) as i64;
         let unit_tier = half * 128;
         let recency_tier = half * (63 * unit_tier + 128);
-        let fresh_tier = half * (63 * recency_tier + 63 * unit_tier + 128);
+        let fair_tier = half * (63 * recency_tier + 63 * unit_tier + 128);
+        let most_fair = i64::from(2 * super::pair_keys::MAX_WAIT);
+        let fresh_tier = half * (most_fair * fair_tier + 63 * recency_tier + 63 * unit_tier + 128);
         Weigher {
             slots,
             keys,
             unit_tier,
             recency_tier,
+            fair_tier,
             fresh_tier,
         }
     }
@@ -740,6 +747,7 @@ impl<'a> Weigher<'a> {
         let tiers = self.keys.tiers(u, v);
         Some(
             i64::from(tiers.fresh) * self.fresh_tier
+                + i64::from(tiers.fair) * self.fair_tier
                 + i64::from(tiers.recency) * self.recency_tier
                 + i64::from(tiers.unit) * self.unit_tier
                 + i64::from(choice.score)
