@@ -1101,8 +1101,9 @@ fn simulate(people: usize, heavy: u64, fair: bool) -> Simulation {
                 for half_hour in 18..34i64 {
                     // Weekly meetings keep the same seed every week and term;
                     // one in four changes each week.
-                    let weekly = splitmix64((i as u64) << 16 ^ (day % 7) as u64 * 97 ^ half_hour as u64) % 16;
-                    let oneoff = splitmix64((i as u64) << 32 ^ (term * 28 + day) as u64 * 131 ^ half_hour as u64) % 16;
+                    let weekly = splitmix64(((i as u64) << 16) ^ ((day % 7) as u64 * 97) ^ half_hour as u64) % 16;
+                    let oneoff =
+                        splitmix64(((i as u64) << 32) ^ ((term * 28 + day) as u64 * 131) ^ half_hour as u64) % 16;
                     if weekly < heavy || oneoff < heavy / 4 {
                         let at = p
                             .timezone
