@@ -21,7 +21,8 @@ use crate::failure::Failure;
 /// The series to create for a planned pair.
 pub fn series_request(cfg: &Config, term: &Term, pair: &PlannedPair, generation: u32) -> SeriesRequest {
     let (a, b) = (&cfg.people[pair.a], &cfg.people[pair.b]);
-    let count = term.weeks - pair.first_week;
+    // Templates name the weeks that meet; the rule spans the skipped ones too.
+    let count = pair.occurrences.len() as u32;
     let attendee = |p: &config::Person| Attendee {
         email: p.email.clone(),
         name: p.name.clone(),
@@ -37,7 +38,8 @@ pub fn series_request(cfg: &Config, term: &Term, pair: &PlannedPair, generation:
         zone: pair.zone_name.clone(),
         start: pair.first_start,
         duration: cfg.meeting.duration,
-        count,
+        count: pair.count,
+        skip: pair.skipped.clone(),
     }
 }
 
@@ -434,6 +436,7 @@ mod tests {
                     start: cfg.schedule.first_term.at(10, 0, 0, 0),
                     duration: jiff::SignedDuration::from_mins(30),
                     count: 4,
+                    skip: Vec::new(),
                 };
                 let mut record = SeriesRecord::new(request, 0, (a.unit.clone(), b.unit.clone()), SeriesState::Pending);
                 record.instance = Some("here".into());

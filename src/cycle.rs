@@ -409,7 +409,10 @@ async fn apply<P: CalendarProvider>(
             let r = &record.request;
             let id = r.event_id.as_str();
             let done = match action {
-                Action::End { until, .. } => provider.end_series(id, *until).await.map(|o| o == EndOutcome::Ended),
+                Action::End { until, .. } => provider
+                    .end_booked_series(r, *until)
+                    .await
+                    .map(|o| o == EndOutcome::Ended),
                 _ => provider.delete_series(id).await.map(|o| o == DeleteOutcome::Deleted),
             };
             let gone = match done {

@@ -46,6 +46,10 @@ pub struct Connection {
     pub state: SeriesState,
     pub a: Member,
     pub b: Member,
+    /// Dates (series' clock) of the weeks skipped: holidays, away days, days
+    /// over `max_busy_hours`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Date>,
 }
 
 /// A person as they were when the series was booked.
@@ -97,6 +101,7 @@ pub fn build(records: &[SeriesRecord], units: &[String]) -> HistoryReport {
                 state: r.state,
                 a: member(0, &r.units.0),
                 b: member(1, &r.units.1),
+                skipped: r.request.skip.iter().map(|d| d.date()).collect(),
             };
             (r.term_index, connection)
         })
@@ -185,9 +190,15 @@ pub fn render_text(report: &HistoryReport) -> String {
             } else {
                 ""
             };
+            let skipped: Vec<String> = c.skipped.iter().map(Date::to_string).collect();
+            let skipped = if skipped.is_empty() {
+                String::new()
+            } else {
+                format!(", skipped {}", skipped.join(", "))
+            };
             let _ = writeln!(
                 out,
-                "  {} ({}) & {} ({}){cancelled}",
+                "  {} ({}) & {} ({}){cancelled}{skipped}",
                 c.a.name, c.a.unit, c.b.name, c.b.unit
             );
         }
@@ -278,6 +289,7 @@ mod tests {
                 start: term.at(10, 0, 0, 0),
                 duration: SignedDuration::from_mins(30),
                 count: 4,
+                skip: Vec::new(),
             },
             term_index: if term == date(2027, 3, 8) { 0 } else { 1 },
             units: (a.2.to_string(), b.2.to_string()),

@@ -115,6 +115,19 @@ impl CalendarProvider for Provider {
         }
     }
 
+    async fn end_booked_series(
+        &self,
+        series: &crate::calendar::SeriesRequest,
+        until: Timestamp,
+    ) -> Result<EndOutcome, CalendarError> {
+        match self {
+            Provider::Local(p) => p.end_booked_series(series, until).await,
+            Provider::Google(p) => p.end_booked_series(series, until).await,
+            Provider::Microsoft(p) => p.end_booked_series(series, until).await,
+            Provider::Caldav(p) => p.end_booked_series(series, until).await,
+        }
+    }
+
     fn write_timeout(&self) -> jiff::SignedDuration {
         match self {
             Provider::Local(p) => p.write_timeout(),

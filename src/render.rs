@@ -39,9 +39,10 @@ pub fn render_plan(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> String {
                 local(a),
                 local(b),
                 format!(
-                    "from {} x{}",
+                    "from {} x{}{}",
                     first.to_zoned_datetime(cfg.timezone.clone()).date(),
-                    pair.occurrences.len()
+                    pair.occurrences.len(),
+                    skipped_note(&pair.skipped)
                 ),
             ]
         })
@@ -99,6 +100,16 @@ pub fn render_plan(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> String {
     out
 }
 
+/// ", skips 2027-03-15, 2027-03-22" for the skipped occurrences of a series
+/// (their dates on the series' clock), or nothing.
+pub fn skipped_note(skipped: &[jiff::civil::DateTime]) -> String {
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let dates: Vec<String> = skipped.iter().map(|d| d.date().to_string()).collect();
+    format!(", skips {}", dates.join(", "))
+}
+
 /// `plan --json`: the same content, for programs.
 pub fn plan_json(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> serde_json::Value {
     let person = |i: usize, first: Timestamp| {
@@ -123,6 +134,7 @@ pub fn plan_json(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> serde_json
                 "time": pair.time.strftime("%H:%M").to_string(),
                 "first_week": pair.first_week,
                 "occurrences": pair.occurrences.iter().map(|o| json!({"start": o.start.to_string(), "end": o.end.to_string()})).collect::<Vec<_>>(),
+                "skipped": pair.skipped.iter().map(|d| d.date().to_string()).collect::<Vec<_>>(),
                 "slot_score": pair.slot_score,
                 "last_met_term": pair.last_met,
             })

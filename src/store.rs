@@ -540,6 +540,7 @@ mod tests {
                 start: term.to_datetime(jiff::civil::time(10, 0, 0, 0)),
                 duration: SignedDuration::from_mins(30),
                 count: 4,
+                skip: Vec::new(),
             },
             term_index: index,
             units: ("U1".into(), "U2".into()),

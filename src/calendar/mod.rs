@@ -263,6 +263,14 @@ pub trait CalendarProvider {
     /// not asked to check it.
     async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError>;
 
+    /// [`end_series`](Self::end_series) of a series as liaison booked it. A
+    /// provider whose end replaces the skipped occurrences along with the rule
+    /// (Google: `recurrence` is one array, EXDATEs included) overrides this to
+    /// write them again; the others end by id.
+    async fn end_booked_series(&self, series: &SeriesRequest, until: Timestamp) -> Result<EndOutcome, CalendarError> {
+        self.end_series(&series.event_id, until).await
+    }
+
     /// How long after a write was sent the calendar may still apply it (the
     /// request timeout): a pending intent found missing sooner is not given up.
     /// Google: the per-call timeout of its `Timing` (30 s by default). It is

@@ -85,6 +85,41 @@ pub fn working_interval(work: &WorkingTime, date: Date) -> Option<Interval> {
     Some(Interval::new(start, end)).filter(|i| !i.is_empty())
 }
 
+/// Whether `date` is a day without connections for this person: an
+/// organization holiday, one of their away days, or a day on which they are
+/// already busy `max_busy` or more. A weekly slot skips its occurrence on such
+/// a day (an EXDATE) instead of being given up for the whole term.
+pub fn is_excused(work: &WorkingTime, busy: &IntervalSet, rules: &FreeTimeRules, date: Date) -> bool {
+    rules.skip_dates.contains(&date)
+        || work.away.contains(&date)
+        || rules
+            .max_busy
+            .is_some_and(|limit| local_day(work.zone, date).is_some_and(|day| busy.covered_within(&day) >= limit))
+}
+
+/// The excused days (see [`is_excused`]) among the local dates `[from, until)`,
+/// as the instants of those whole local days.
+pub fn excused_days(
+    work: &WorkingTime,
+    busy: &IntervalSet,
+    rules: &FreeTimeRules,
+    from: Date,
+    until: Date,
+) -> IntervalSet {
+    let mut days = Vec::new();
+    let mut date = from;
+    while date < until {
+        if work.days.contains(&date.weekday()) && is_excused(work, busy, rules, date) {
+            days.extend(local_day(work.zone, date));
+        }
+        match date.checked_add(1.day()) {
+            Ok(next) => date = next,
+            Err(_) => break,
+        }
+    }
+    IntervalSet::from_intervals(days)
+}
+
 /// Free time over the local dates `[from, until)`: working windows on working days
 /// that are not skipped, minus busy time widened by the buffer.
 pub fn free_time(
@@ -97,11 +132,7 @@ pub fn free_time(
     let mut windows = Vec::new();
     let mut date = from;
     while date < until {
-        let skipped = rules.skip_dates.contains(&date);
-        let overloaded = rules
-            .max_busy
-            .is_some_and(|limit| local_day(work.zone, date).is_some_and(|day| busy.covered_within(&day) >= limit));
-        if !skipped && !overloaded {
+        if !is_excused(work, busy, rules, date) {
             windows.extend(working_interval(work, date));
         }
         match date.checked_add(1.day()) {

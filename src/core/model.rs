@@ -41,7 +41,15 @@ pub struct SeriesRequest {
     /// First occurrence, wall clock in `zone`.
     pub start: DateTime,
     pub duration: SignedDuration,
+    /// Occurrences of the weekly rule, skipped ones included (RRULE COUNT).
     pub count: u32,
+    /// Occurrences the rule puts on a day without connections (a holiday, an
+    /// away day, a day over `max_busy_hours`) that do not take place: their
+    /// wall-clock starts in `zone`, written as EXDATE (Microsoft: cancelled
+    /// after creation). Never the first or the last occurrence. Not part of
+    /// the event id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip: Vec<DateTime>,
 }
 
 /// Whether `create_series` made a new series or found the same id already there.

@@ -18,7 +18,12 @@ pub(crate) struct PairKeys {
     unit_rank: Vec<u32>,
     /// Per active person: (partner, last term met), sorted by partner.
     met: Vec<Vec<(usize, i64)>>,
+    /// Per active person: terms in a row left unpaired, capped at [`MAX_WAIT`].
+    pub(crate) waited: Vec<u32>,
 }
+
+/// Waits beyond this many terms weigh no more (it keeps the weights in range).
+pub(crate) const MAX_WAIT: u32 = 8;
 
 impl PairKeys {
     pub(crate) fn new(input: &PlanInput, active: &[usize]) -> PairKeys {
@@ -65,7 +70,20 @@ impl PairKeys {
         for list in &mut met {
             list.sort_unstable();
         }
+        let waited = active
+            .iter()
+            .map(|&i| {
+                input
+                    .history
+                    .waited
+                    .get(&people[i].email)
+                    .copied()
+                    .unwrap_or(0)
+                    .min(MAX_WAIT)
+            })
+            .collect();
         PairKeys {
+            waited,
             term: input.term.index,
             avoid_repeat_terms: i64::from(input.rules.avoid_repeat_terms),
             unit_of,
@@ -92,6 +110,7 @@ impl PairKeys {
         let rank = self.unit_rank[self.unit_of[u] * self.units + self.unit_of[v]];
         Tiers {
             fresh,
+            fair: self.waited[u] + self.waited[v],
             recency,
             unit: 63 - rank.min(63),
         }
@@ -104,7 +123,11 @@ impl PairKeys {
         let t = self.tiers(u, v);
         let (lo, hi) = (u.min(v) as u64, u.max(v) as u64);
         let mix = splitmix64(lo.wrapping_mul(0x1_0000_0001) ^ hi.wrapping_shl(20) ^ self.term as u64);
-        (u64::from(t.fresh) << 62) | (u64::from(t.recency) << 56) | (u64::from(t.unit) << 50) | (mix >> 14)
+        (u64::from(t.fresh) << 63)
+            | (u64::from(t.fair) << 58)
+            | (u64::from(t.recency) << 52)
+            | (u64::from(t.unit) << 46)
+            | (mix >> 18)
     }
 }
 
@@ -113,6 +136,9 @@ impl PairKeys {
 pub(crate) struct Tiers {
     /// 1 unless the two met within `avoid_repeat_terms` terms.
     pub(crate) fresh: u32,
+    /// The terms both have waited unpaired (each capped at [`MAX_WAIT`]):
+    /// a matching's total favours those left out longest.
+    pub(crate) fair: u32,
     /// 63 for never met, else terms since they met (at most 62).
     pub(crate) recency: u32,
     /// 63 minus the dense rank of the unit pair's connection count.
@@ -260,11 +286,14 @@ mod tests {
         // Never met either (p6 is in U4), a unit pair that met less wins.
         assert_eq!(keys.tiers(3, 5).recency, keys.tiers(3, 6).recency);
         assert!(key(3, 5) > key(3, 6));
-        // The tiers sit above the hash: the top 14 bits are exactly the tiers.
+        // The tiers sit above the hash: the top 18 bits are exactly the tiers.
         for (u, v) in [(0, 1), (0, 2), (0, 5), (3, 4), (3, 5), (3, 6)] {
             let t = keys.tiers(u, v);
-            let top = (u64::from(t.fresh) << 12) | (u64::from(t.recency) << 6) | u64::from(t.unit);
-            assert_eq!(key(u, v) >> 50, top, "pair ({u}, {v})");
+            let top = (u64::from(t.fresh) << 17)
+                | (u64::from(t.fair) << 12)
+                | (u64::from(t.recency) << 6)
+                | u64::from(t.unit);
+            assert_eq!(key(u, v) >> 46, top, "pair ({u}, {v})");
         }
     }
 

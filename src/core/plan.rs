@@ -37,12 +37,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::augment::augment;
-use super::availability::{FreeTimeRules, WorkingTime, free_time};
+use super::availability::{FreeTimeRules, WorkingTime, excused_days, free_time};
 use super::interval::{Interval, IntervalSet};
 use super::matching::{Edge, max_weight_matching};
 use super::pair_keys::{PairKeys, splitmix64};
 pub use super::plan_input::{History, Person, PlanInput, PlanRules, sorted};
-use super::slot::{PersonScorer, SlotMask, ZoneGrid, for_each_common};
+use super::slot::{PersonScorer, SlotMask, ZoneGrid, for_each_common, loses_at_most_half, skip_weeks};
 use super::term::Term;
 pub use super::week_slot::{WeekSlotInput, best_slot_in_week};
 
@@ -127,8 +127,15 @@ pub struct PlannedPair {
     pub first_start: DateTime,
     /// First week of the term with an occurrence (0 unless the term is under way).
     pub first_week: u32,
-    /// Every occurrence, as instants.
+    /// Weeks the weekly rule spans from `first_week` (its COUNT), skipped
+    /// occurrences included.
+    pub count: u32,
+    /// Every occurrence that takes place, as instants.
     pub occurrences: Vec<Interval>,
+    /// The occurrences the rule puts on a holiday, an away day of either
+    /// person or a day over `max_busy_hours`: wall-clock starts in
+    /// `zone_name`, written as EXDATE. Never the first or the last.
+    pub skipped: Vec<DateTime>,
     pub slot_score: u32,
     /// Term index in which the two last met, if ever.
     pub last_met: Option<i64>,
@@ -191,8 +198,10 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &Mat
         let focused = (0..n).filter(|&v| graph.focused[v] && has_candidate[v]).count();
         bound = bound.min(focused);
     }
-    let weigher = Weigher::new(n, &slots, &graph.keys);
     let sparse = n > tuning.full_graph_limit;
+    // Weights are compared within one matched graph: the whole organization,
+    // or one block.
+    let weigher = Weigher::new(if sparse { n.min(tuning.block.max(2)) } else { n }, &slots, &graph.keys);
     let (top_k, block) = if sparse {
         (tuning.top_k.max(1), tuning.block.max(2))
     } else {
@@ -281,6 +290,10 @@ struct Slots {
     /// `scores[score_start[v * grids + g]..score_start[v * grids + g + 1]]`.
     scores: Vec<u8>,
     score_start: Vec<usize>,
+    /// The slots of mask (v, g) that skip some weeks (see [`SlotMask`]):
+    /// `skips[skip_start[v * grids + g]..skip_start[v * grids + g + 1]]`.
+    skips: Vec<(u32, u64)>,
+    skip_start: Vec<usize>,
     /// Per active person, the grid of their own zone.
     zone_idx: Vec<usize>,
     /// Per active person: any slot free at all.
@@ -328,25 +341,34 @@ impl Slots {
                     away: &p.away,
                 };
                 let free = free_time(&work, busy, &free_rules, from, until);
+                let excused = excused_days(&work, busy, &free_rules, from, until);
                 let mut scorer = PersonScorer::new(&p.timezone, p.hours, p.preferred_hours, busy);
-                grids.iter().map(|g| g.mask(&free, |occ| scorer.score(occ))).collect()
+                grids
+                    .iter()
+                    .map(|g| g.mask_with_skips(&free, &excused, |occ| scorer.score(occ)))
+                    .collect()
             })
             .collect();
         let words = grids.first().map_or(0, ZoneGrid::words);
         let mut bits = Vec::with_capacity(active.len() * grids.len() * words);
         let mut scores = Vec::new();
         let mut score_start = Vec::with_capacity(active.len() * grids.len() + 1);
+        let mut skips = Vec::new();
+        let mut skip_start = Vec::with_capacity(active.len() * grids.len() + 1);
         let mut has_free = Vec::with_capacity(active.len());
         for person in masks {
             has_free.push(person.iter().any(SlotMask::any));
             for mask in person {
-                let (mask_bits, mask_scores) = mask.into_parts();
+                let (mask_bits, mask_scores, mask_skips) = mask.into_parts();
                 bits.extend_from_slice(&mask_bits);
                 score_start.push(scores.len());
                 scores.extend_from_slice(&mask_scores);
+                skip_start.push(skips.len());
+                skips.extend_from_slice(&mask_skips);
             }
         }
         score_start.push(scores.len());
+        skip_start.push(skips.len());
         let zone_idx = active
             .iter()
             .map(|&i| grid_of[people[i].timezone_name.as_str()])
@@ -357,9 +379,29 @@ impl Slots {
             bits,
             scores,
             score_start,
+            skips,
+            skip_start,
             zone_idx,
             has_free,
         }
+    }
+
+    fn mask_skips(&self, v: usize, g: usize) -> &[(u32, u64)] {
+        let at = v * self.grids.len() + g;
+        &self.skips[self.skip_start[at]..self.skip_start[at + 1]]
+    }
+
+    /// True when person v skips some occurrence of some slot.
+    fn has_skips(&self, v: usize) -> bool {
+        let g = self.grids.len();
+        self.skip_start[(v + 1) * g] > self.skip_start[v * g]
+    }
+
+    /// The weeks both u and v skip in slot k of grid g, when the slot keeps
+    /// enough occurrences for the pair (at most half skipped).
+    fn pair_skips(&self, u: usize, v: usize, g: usize, k: usize) -> Option<u64> {
+        let lost = skip_weeks(self.mask_skips(u, g), k) | skip_weeks(self.mask_skips(v, g), k);
+        (lost == 0 || loses_at_most_half(lost, self.grids[g].occurrences(k).len())).then_some(lost)
     }
 
     fn mask(&self, v: usize, g: usize) -> &[u64] {
@@ -372,9 +414,26 @@ impl Slots {
         &self.scores[self.score_start[at]..self.score_start[at + 1]]
     }
 
-    /// True when u and v share a free slot of grid g.
+    /// True when u and v share a slot of grid g that keeps enough occurrences.
     fn share(&self, u: usize, v: usize, g: usize) -> bool {
-        self.mask(u, g).iter().zip(self.mask(v, g)).any(|(a, b)| a & b != 0)
+        let (su, sv) = (self.mask_skips(u, g), self.mask_skips(v, g));
+        let (mu, mv) = (self.mask(u, g), self.mask(v, g));
+        if su.is_empty() && sv.is_empty() {
+            return mu.iter().zip(mv).any(|(a, b)| a & b != 0);
+        }
+        // Each one keeps at least half of every slot of theirs, but the two
+        // may skip different weeks of the same slot.
+        mu.iter().zip(mv).enumerate().any(|(i, (&a, &b))| {
+            let mut word = a & b;
+            while word != 0 {
+                let k = i * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if self.pair_skips(u, v, g, k).is_some() {
+                    return true;
+                }
+            }
+            false
+        })
     }
 
     /// The slots set in person v's mask of grid g.
@@ -469,7 +528,14 @@ impl<'a> PairRules<'a> {
                 };
                 match table.find(self, u) {
                     None => false,
-                    Some(v) if !self.has_exclusion[u] || self.allowed(u, v) => true,
+                    // A witness shares a slot of each one's own; with skipped
+                    // weeks the two together may lose too many of it.
+                    Some(v)
+                        if (!self.has_exclusion[u] && !slots.has_skips(u) && !slots.has_skips(v))
+                            || self.allowed(u, v) =>
+                    {
+                        true
+                    }
                     Some(_) => everyone.iter().any(|&v| v != u && self.allowed(u, v)),
                 }
             })
@@ -652,29 +718,34 @@ fn match_block(
 /// Phase 5: exact weights, the best slot of each candidate pair in strict
 /// tiers. Each tier's unit exceeds the most that all lower tiers of a whole
 /// matching (at most `half` pairs) can add up to, so a matching's total orders
-/// matchings lexicographically: not repeating a recent pair, then recency,
-/// then unit pairs, then slots. `half` is capped to keep weights under 2^60,
-/// the matching's limit: beyond 20,000 people the tiers are strict for
-/// differences within 10,000 pairs (and each block has far fewer).
+/// matchings lexicographically: not repeating a recent pair, then the people
+/// who waited unpaired longest (fairness), then recency (never met first),
+/// then unit pairs, then slots. `n` is the size of the largest graph matched
+/// at once (a block of a large organization); `half` is capped to keep weights
+/// under 2^60, the matching's limit (strict up to 1,000 people a graph).
 struct Weigher<'a> {
     slots: &'a Slots,
     keys: &'a PairKeys,
     unit_tier: i64,
     recency_tier: i64,
+    fair_tier: i64,
     fresh_tier: i64,
 }
 
 impl<'a> Weigher<'a> {
     fn new(n: usize, slots: &'a Slots, keys: &'a PairKeys) -> Weigher<'a> {
-        let half = (n / 2 + 1).min(10_000) as i64;
+        let half = (n / 2 + 1).min(501) as i64;
         let unit_tier = half * 128;
         let recency_tier = half * (63 * unit_tier + 128);
-        let fresh_tier = half * (63 * recency_tier + 63 * unit_tier + 128);
+        let fair_tier = half * (63 * recency_tier + 63 * unit_tier + 128);
+        let most_fair = i64::from(2 * super::pair_keys::MAX_WAIT);
+        let fresh_tier = half * (most_fair * fair_tier + 63 * recency_tier + 63 * unit_tier + 128);
         Weigher {
             slots,
             keys,
             unit_tier,
             recency_tier,
+            fair_tier,
             fresh_tier,
         }
     }
@@ -685,6 +756,7 @@ impl<'a> Weigher<'a> {
         let tiers = self.keys.tiers(u, v);
         Some(
             i64::from(tiers.fresh) * self.fresh_tier
+                + i64::from(tiers.fair) * self.fair_tier
                 + i64::from(tiers.recency) * self.recency_tier
                 + i64::from(tiers.unit) * self.unit_tier
                 + i64::from(choice.score)
@@ -811,24 +883,39 @@ fn planned_pairs(
         let (weekday, time) = grid.local(choice.slot);
         let slot_first = grid.first_week(choice.slot);
         let week_of = |p: usize| input.not_before_week.get(&people[p].email).copied().unwrap_or(0);
-        let first_week = slot_first.max(week_of(pa)).max(week_of(pb));
+        let from = slot_first.max(week_of(pa)).max(week_of(pb));
         // Both people's weeks are inside the term (checked above), and a slot free
         // in every week from `slot_first` on is free from any later week on.
-        let skip = (first_week - slot_first) as usize;
-        let occurrences = grid.occurrences(choice.slot).get(skip..).unwrap_or_default().to_vec();
-        let first_start = grid.first_start(choice.slot).unwrap_or(term.start.to_datetime(time));
-        let first_start = first_start
-            .checked_add(jiff::Span::new().weeks(i64::from(first_week - slot_first)))
-            .unwrap_or(first_start);
+        // The series runs from its first held week to its last: skipped weeks
+        // at either end shorten it, those between become EXDATEs.
+        let held = |w: &u32| choice.skipped & (1 << w) == 0;
+        let (Some(first_week), Some(last_week)) = ((from..term.weeks).find(held), (from..term.weeks).rev().find(held))
+        else {
+            continue;
+        };
+        let all = grid.occurrences(choice.slot);
+        let occurrences = (first_week..=last_week)
+            .filter(held)
+            .filter_map(|w| all.get((w - slot_first) as usize).copied())
+            .collect();
+        let slot_start = grid.first_start(choice.slot).unwrap_or(term.start.to_datetime(time));
+        let start_of = |w: u32| {
+            slot_start
+                .checked_add(jiff::Span::new().weeks(i64::from(w - slot_first)))
+                .unwrap_or(slot_start)
+        };
+        let skipped = (first_week..=last_week).filter(|w| !held(w)).map(start_of).collect();
         pairs.push(PlannedPair {
             a: pa,
             b: pb,
             zone_name: grid.zone_name.clone(),
             weekday,
             time,
-            first_start,
+            first_start: start_of(first_week),
             first_week,
+            count: last_week - first_week + 1,
             occurrences,
+            skipped,
             slot_score: choice.score,
             last_met: keys.last_met(u, v),
         });
@@ -903,7 +990,8 @@ fn pairs_bound(people: &[Person], active: &[usize], has_candidate: &[bool], cros
 }
 
 /// The best slot of the pair (u, v): expressed in u's or v's zone, most
-/// occurrences first, then the highest combined score, then the earliest start.
+/// occurrences held first (fewest skipped), then the highest combined score,
+/// then the earliest start.
 fn best_slot(slots: &Slots, u: usize, v: usize) -> Option<SlotChoice> {
     // Higher ranks are better: more occurrences, higher score, earlier start.
     type Rank = (usize, u32, Reverse<Timestamp>);
@@ -915,15 +1003,20 @@ fn best_slot(slots: &Slots, u: usize, v: usize) -> Option<SlotChoice> {
         let a = (slots.mask(u, g), slots.mask_scores(u, g));
         let b = (slots.mask(v, g), slots.mask_scores(v, g));
         for_each_common(a, b, |k, score| {
+            let Some(skipped) = slots.pair_skips(u, v, g, k) else {
+                return;
+            };
             let occ = grid.occurrences(k);
             let start = occ.first().map_or(Timestamp::MAX, |o| o.start);
-            let rank = (occ.len(), score, Reverse(start));
+            let held = occ.len() - skipped.count_ones() as usize;
+            let rank = (held, score, Reverse(start));
             if best.as_ref().is_none_or(|(_, r)| rank > *r) {
                 best = Some((
                     SlotChoice {
                         grid: g,
                         slot: k,
                         score,
+                        skipped,
                     },
                     rank,
                 ));
@@ -938,6 +1031,8 @@ struct SlotChoice {
     grid: usize,
     slot: usize,
     score: u32,
+    /// The weeks of the term the pair skips in this slot, as bits.
+    skipped: u64,
 }
 
 #[cfg(test)]

@@ -51,6 +51,9 @@ pub struct History {
     pub last_met: HashMap<(String, String), i64>,
     /// (unit, unit) sorted → number of connections so far.
     pub unit_pairs: HashMap<(String, String), u32>,
+    /// email → terms in a row, up to the term planned, that the person was
+    /// left unpaired (a term paused or away throughout ends the run).
+    pub waited: HashMap<String, u32>,
 }
 
 impl History {

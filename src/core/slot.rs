@@ -23,6 +23,7 @@ pub struct ZoneGrid {
     pub term: Term,
     granularity_minutes: i64,
     steps_per_day: usize,
+    duration: SignedDuration,
     /// `occurrences[k * weeks + w]`: occurrence `w` of slot `k`.
     occurrences: Vec<Interval>,
     /// First week of slot `k` whose occurrence starts at least `not_before`;
@@ -127,6 +128,7 @@ impl ZoneGrid {
             term,
             granularity_minutes,
             steps_per_day,
+            duration,
             occurrences,
             first_week,
             by_start,
@@ -184,12 +186,28 @@ impl ZoneGrid {
     /// The mask of slots free for a person with free time `free`: every
     /// bookable occurrence inside one span of it. `score_of` rates a slot for
     /// this person from the instant of its first occurrence.
-    pub fn mask(&self, free: &IntervalSet, mut score_of: impl FnMut(Interval) -> u8) -> SlotMask {
+    pub fn mask(&self, free: &IntervalSet, score_of: impl FnMut(Interval) -> u8) -> SlotMask {
+        self.mask_with_skips(free, &IntervalSet::new(), score_of)
+    }
+
+    /// [`ZoneGrid::mask`] for a person with excused days (holidays, away days,
+    /// days over `max_busy_hours`, as instants): an occurrence that overlaps
+    /// one is skipped rather than required free, as long as the slot loses at
+    /// most half of its bookable occurrences. The mask records, for each slot
+    /// that loses some, which weeks ([`SlotMask::skips`]).
+    pub fn mask_with_skips(
+        &self,
+        free: &IntervalSet,
+        excused: &IntervalSet,
+        mut score_of: impl FnMut(Interval) -> u8,
+    ) -> SlotMask {
         let spans = free.spans();
+        let excused = excused.spans();
         let mut bits = vec![0u64; self.words()];
         let mut scores = Vec::new();
+        let mut skips: Vec<(u32, u64)> = Vec::new();
         if spans.is_empty() {
-            return SlotMask { bits, scores };
+            return SlotMask { bits, scores, skips };
         }
         bits.copy_from_slice(&self.bookable);
         let weeks = self.term.weeks as usize;
@@ -216,19 +234,64 @@ impl ZoneGrid {
                     }
                 }
             }
+            // Occurrences overlapping an excused day: skipped, so they need
+            // not be free (an occurrence starting up to a meeting's length
+            // before the day overlaps it too).
+            for day in excused {
+                let from = day.start.saturating_sub(self.duration).unwrap_or(day.start);
+                let lo = starts.partition_point(|&t| t <= from);
+                for (&k, &start) in order[lo..].iter().zip(&starts[lo..]) {
+                    if start >= day.end {
+                        break;
+                    }
+                    let k = k as usize;
+                    let (word, bit) = (k / 64, 1u64 << (k % 64));
+                    if self.not_required[w][word] & bit != 0 || !self.occurrences[k * weeks + w].overlaps(day) {
+                        continue;
+                    }
+                    week_bits[word] |= bit;
+                    match skips.binary_search_by_key(&(k as u32), |&(s, _)| s) {
+                        Ok(at) => skips[at].1 |= 1 << w,
+                        Err(at) => skips.insert(at, (k as u32, 1 << w)),
+                    }
+                }
+            }
             for (b, wb) in bits.iter_mut().zip(&week_bits) {
                 *b &= wb;
             }
         }
+        // A slot that loses more than half of its occurrences is not offered.
+        skips.retain(|&(k, lost)| {
+            let k = k as usize;
+            let (word, bit) = (k / 64, 1u64 << (k % 64));
+            if bits[word] & bit == 0 {
+                return false;
+            }
+            if !loses_at_most_half(lost, self.occurrences(k).len()) {
+                bits[word] &= !bit;
+                return false;
+            }
+            true
+        });
+        let mut at = 0;
         for (i, &word) in bits.iter().enumerate() {
             let mut word = word;
             while word != 0 {
                 let k = i * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
-                scores.push(score_of(self.occurrences(k)[0]));
+                let lost = match skips.get(at) {
+                    Some(&(s, lost)) if s as usize == k => {
+                        at += 1;
+                        lost
+                    }
+                    _ => 0,
+                };
+                let first = self.first_week[k] as usize;
+                let held = (first..weeks).find(|&w| lost & (1 << w) == 0).unwrap_or(first);
+                scores.push(score_of(self.occurrences[k * weeks + held]));
             }
         }
-        SlotMask { bits, scores }
+        SlotMask { bits, scores, skips }
     }
 }
 
@@ -247,6 +310,16 @@ pub struct SlotMask {
     /// The score of each set bit, in slot order (a person has scores for a
     /// few dozen of a grid's 672 slots: large plans keep eight masks a person).
     scores: Vec<u8>,
+    /// The set slots that skip some occurrences, in slot order, with the
+    /// weeks they skip as bits (`1 << week`; terms have at most 52 weeks).
+    /// Empty for most people: only excused days put entries here.
+    skips: Vec<(u32, u64)>,
+}
+
+/// True when a slot with `count` bookable occurrences that skips the weeks
+/// `lost` still keeps at least half of them (and so at least one).
+pub fn loses_at_most_half(lost: u64, count: usize) -> bool {
+    lost.count_ones() as usize * 2 <= count && count > 0
 }
 
 impl SlotMask {
@@ -268,10 +341,25 @@ impl SlotMask {
         for_each_common((&self.bits, &self.scores), (&other.bits, &other.scores), f);
     }
 
-    /// The bits and the scores of the set bits, in slot order.
-    pub fn into_parts(self) -> (Vec<u64>, Vec<u8>) {
-        (self.bits, self.scores)
+    /// The weeks slot `k` skips, as bits (0 when it skips none).
+    pub fn skips(&self, k: usize) -> u64 {
+        skip_weeks(&self.skips, k)
     }
+
+    /// The bits, the scores of the set bits (in slot order) and the skips.
+    pub fn into_parts(self) -> (Vec<u64>, Vec<u8>, Vec<(u32, u64)>) {
+        (self.bits, self.scores, self.skips)
+    }
+}
+
+/// The weeks slot `k` skips in a list of skips kept in slot order.
+pub fn skip_weeks(skips: &[(u32, u64)], k: usize) -> u64 {
+    if skips.is_empty() {
+        return 0;
+    }
+    skips
+        .binary_search_by_key(&(k as u32), |&(s, _)| s)
+        .map_or(0, |at| skips[at].1)
 }
 
 /// [`SlotMask::for_each_common`] on masks kept as their parts (bits, and the

@@ -47,6 +47,7 @@ fn record(a: P, b: P, index: i64, state: SeriesState) -> SeriesRecord {
             start: term(index).at(19, 0, 0, 0),
             duration: SignedDuration::from_mins(30),
             count: 4,
+            skip: Vec::new(),
         },
         term_index: index,
         units: (a.2.into(), b.2.into()),

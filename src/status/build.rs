@@ -190,6 +190,7 @@ fn connection(cfg: &Config, r: &SeriesRecord) -> Connection {
         first_start_local: req.start,
         first_start,
         count: req.count,
+        skipped: req.skip.iter().map(|d| d.date()).collect(),
         duration_minutes: req.duration.as_mins(),
         a: participant(0, &r.units.0),
         b: participant(1, &r.units.1),

@@ -85,7 +85,18 @@ pub fn render(status: &Status, now: Timestamp) -> String {
                 format!("{} ({})", c.b.name, c.b.unit),
                 local(&c.a),
                 local(&c.b),
-                format!("from {} x{}", c.first_start_local.date(), c.count),
+                if c.skipped.is_empty() {
+                    format!("from {} x{}", c.first_start_local.date(), c.count)
+                } else {
+                    // The weeks that meet, then the dates skipped.
+                    let dates: Vec<String> = c.skipped.iter().map(|d| d.to_string()).collect();
+                    format!(
+                        "from {} x{}, skips {}",
+                        c.first_start_local.date(),
+                        c.count as usize - c.skipped.len().min(c.count as usize),
+                        dates.join(", ")
+                    )
+                },
                 c.state.label().to_string(),
             ]);
         }

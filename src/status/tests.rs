@@ -53,6 +53,7 @@ fn record(state: SeriesState) -> SeriesRecord {
             start: date(2027, 3, 8).at(19, 0, 0, 0),
             duration: SignedDuration::from_mins(30),
             count: 4,
+            skip: Vec::new(),
         },
         term_index: 0,
         units: ("Sales".into(), "Ops".into()),

@@ -95,7 +95,12 @@ pub struct Connection {
     pub first_start_local: DateTime,
     /// First occurrence as an instant (`None` only if the zone is unknown).
     pub first_start: Option<Timestamp>,
+    /// Occurrences of the weekly rule, skipped ones included.
     pub count: u32,
+    /// Dates (series' clock) of the occurrences skipped: holidays, away days,
+    /// days over `max_busy_hours`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<jiff::civil::Date>,
     pub duration_minutes: i64,
     pub a: Participant,
     pub b: Participant,

@@ -440,6 +440,7 @@ fn request() -> SeriesRequest {
         start: date(2026, 12, 8).at(9, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     }
 }
 

@@ -662,6 +662,7 @@ fn a_four_week_series_ended_after_its_second_occurrence_keeps_two_instances() {
         start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     };
     let id = request.event_id.as_str();
     let ts = |s: &str| s.parse::<Timestamp>().unwrap();
@@ -787,6 +788,7 @@ fn a_daily_limit_on_inserts_is_a_quota_error_at_once_and_other_calls_pass() {
         start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     };
     fake.fail_method("events.insert", 1, 403, "dailyLimitExceeded");
     fake.fail_method("events.insert", 20, 403, "userRateLimitExceeded");
@@ -816,4 +818,77 @@ fn a_daily_limit_on_inserts_is_a_quota_error_at_once_and_other_calls_pass() {
         1 + 12,
         "one daily-limit answer, then the 12 attempts of TIMING"
     );
+}
+
+/// A series with a skipped week (a holiday) is inserted with the EXDATE in
+/// its `recurrence`, Google's instances leave that week out, and ending the
+/// series early (the patch replaces the whole `recurrence`) writes it again.
+#[test]
+fn a_skipped_week_is_an_exdate_in_the_inserted_recurrence_and_survives_ending_early() {
+    use liaison::calendar::{Attendee, CalendarProvider, CreateOutcome, EndOutcome, SeriesRequest};
+    let fake = FakeGoogle::start();
+    fake.add_calendar("ada@example.org", "Europe/London");
+    fake.add_calendar("bob@example.org", "Europe/London");
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path());
+    let attendee = |email: &str| Attendee {
+        email: email.into(),
+        name: email.into(),
+    };
+    let request = SeriesRequest {
+        event_id: "skiptest00001".into(),
+        term: jiff::civil::date(2027, 3, 8),
+        pair: ("ada@example.org".into(), "bob@example.org".into()),
+        attendees: [attendee("ada@example.org"), attendee("bob@example.org")],
+        summary: "Connection".into(),
+        description: "Agenda".into(),
+        location: None,
+        zone: "Europe/London".into(),
+        start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
+        duration: SignedDuration::from_mins(30),
+        count: 4,
+        skip: vec![jiff::civil::datetime(2027, 3, 15, 10, 0, 0, 0)],
+    };
+    let id = request.event_id.as_str();
+    let ts = |s: &str| s.parse::<Timestamp>().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
+        let inserted = fake
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "POST" && r.path.ends_with("/events"))
+            .expect("an insert");
+        let body: serde_json::Value = serde_json::from_str(&inserted.body).unwrap();
+        assert_eq!(
+            body["recurrence"],
+            serde_json::json!(["RRULE:FREQ=WEEKLY;COUNT=4", "EXDATE;TZID=Europe/London:20270315T100000"])
+        );
+        let starts = |all: &[liaison::calendar::Occurrence]| -> Vec<Timestamp> {
+            all.iter().map(|o| o.original_start).collect()
+        };
+        let all = provider.instances(id).await.unwrap();
+        assert_eq!(
+            starts(&all),
+            [
+                ts("2027-03-08T10:00:00Z"),
+                ts("2027-03-22T10:00:00Z"),
+                ts("2027-03-29T09:00:00Z")
+            ]
+        );
+        assert_eq!(provider.get_series(id).await.unwrap().unwrap().request, request);
+
+        let third = ts("2027-03-22T10:00:00Z");
+        assert_eq!(
+            provider.end_booked_series(&request, third).await.unwrap(),
+            EndOutcome::Ended
+        );
+        let kept = provider.instances(id).await.unwrap();
+        assert_eq!(starts(&kept), starts(&all[..2]), "the holiday did not come back");
+        let read = provider.get_series(id).await.unwrap().unwrap().request;
+        assert_eq!((read.count, read.skip), (3, request.skip.clone()));
+    });
 }

@@ -1131,6 +1131,7 @@ fn microsoft_a_four_week_series_ended_after_its_second_occurrence_keeps_two_and_
         start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     };
     let id = request.event_id.as_str();
     let ts = |s: &str| s.parse::<Timestamp>().unwrap();
@@ -1226,6 +1227,76 @@ fn microsoft_a_four_week_series_ended_after_its_second_occurrence_keeps_two_and_
         assert_eq!(
             provider.end_series("neverbooked1", originals[1]).await.unwrap(),
             EndOutcome::AlreadyGone
+        );
+    });
+}
+
+/// Graph has no exception dates at creation: a series with a skipped week
+/// (a holiday) is created whole and that occurrence cancelled right after;
+/// a retried create (the same id) cancels nothing twice.
+#[test]
+fn microsoft_a_skipped_week_is_an_occurrence_cancelled_after_creation() {
+    use liaison::calendar::{Attendee, CalendarProvider as _, CreateOutcome, SeriesRequest};
+    let fake = FakeGraph::start();
+    fake.add_mailbox("ada@contoso.com", "Europe/London");
+    fake.add_mailbox("bo@contoso.com", "Europe/London");
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path(), 16);
+    let attendee = |email: &str| Attendee {
+        email: email.into(),
+        name: email.into(),
+    };
+    let request = SeriesRequest {
+        event_id: "skiptest00001".into(),
+        term: jiff::civil::date(2027, 3, 8),
+        pair: ("ada@contoso.com".into(), "bo@contoso.com".into()),
+        attendees: [attendee("ada@contoso.com"), attendee("bo@contoso.com")],
+        summary: "Connection".into(),
+        description: "Agenda".into(),
+        location: None,
+        zone: "Europe/London".into(),
+        start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
+        duration: SignedDuration::from_mins(30),
+        count: 4,
+        skip: vec![jiff::civil::datetime(2027, 3, 22, 10, 0, 0, 0)],
+    };
+    let ts = |s: &str| s.parse::<Timestamp>().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
+        let graph_id = fake
+            .events(DEFAULT_USER)
+            .into_iter()
+            .find(|e| prop(e, "liaison_id").as_deref() == Some("skiptest00001"))
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let state = |fake: &FakeGraph| -> Vec<(Timestamp, bool)> {
+            fake.occurrences(&graph_id)
+                .iter()
+                .map(|o| (o.original, o.cancelled))
+                .collect()
+        };
+        let expected = [
+            (ts("2027-03-08T10:00:00Z"), false),
+            (ts("2027-03-15T10:00:00Z"), false),
+            (ts("2027-03-22T10:00:00Z"), true),
+            (ts("2027-03-29T09:00:00Z"), false),
+        ];
+        assert_eq!(state(&fake), expected);
+        fake.clear_requests();
+        assert_eq!(
+            provider.create_series(&request).await.unwrap(),
+            CreateOutcome::AlreadyExists
+        );
+        assert_eq!(state(&fake), expected);
+        assert!(
+            !fake.requests().iter().any(|r| r.path.ends_with("/cancel")),
+            "nothing cancelled twice"
         );
     });
 }

@@ -277,3 +277,65 @@ unit = "Ops"
         assert!(!raw.contains(&secret), "a secret is in status.json");
     }
 }
+
+/// Week 2 of the first term is a holiday week: every weekday loses that
+/// week, so each series keeps its weekday with three meetings and an EXDATE
+/// in bookings.ics; `plan`, `status` and `history` show the skipped date.
+#[test]
+fn a_holiday_week_is_an_exdate_in_bookings_and_shown_by_plan_status_and_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fresh_org(tmp.path(), "6");
+    let config = dir.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let holidays = "skip_dates = [\"2027-03-15\", \"2027-03-16\", \"2027-03-17\", \"2027-03-18\", \"2027-03-19\"]";
+    std::fs::write(
+        &config,
+        text.replacen("[schedule]\n", &format!("[schedule]\n{holidays}\n"), 1),
+    )
+    .unwrap();
+
+    let plan = run(&dir, &["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("x3, skips 2027-03-1"), "{}", plan.stdout);
+    let plan_json = json(&run(&dir, &["plan", "--json"]).stdout);
+    let first = &plan_json["pairs"][0];
+    assert_eq!(first["skipped"].as_array().map(Vec::len), Some(1), "{first}");
+    assert_eq!(first["occurrences"].as_array().map(Vec::len), Some(3), "{first}");
+
+    let cycle = run(&dir, &["run", "--once"]);
+    assert_eq!(cycle.code, 0, "{}", cycle.stderr);
+    let series = booked(&dir);
+    assert_eq!(series.len(), 3);
+    let ics = std::fs::read_to_string(dir.join("bookings.ics")).unwrap();
+    for s in &series {
+        assert_eq!(s.request.count, 4);
+        assert_eq!(s.request.skip.len(), 1, "{:?}", s.request);
+        let day = s.request.skip[0].date();
+        assert!((jiff::civil::date(2027, 3, 15)..=jiff::civil::date(2027, 3, 19)).contains(&day));
+        let line = format!(
+            "EXDATE;TZID={}:{}",
+            s.request.zone,
+            s.request.skip[0].strftime("%Y%m%dT%H%M%S")
+        );
+        assert!(ics.contains(&line), "{line} missing in\n{ics}");
+    }
+    let status = run(&dir, &["status"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let day = series[0].request.skip[0].date().to_string();
+    assert!(status.stdout.contains(&format!("skips {day}")), "{}", status.stdout);
+    let value = json(&run(&dir, &["status", "--json"]).stdout);
+    let skipped: Vec<&Value> = value["terms"][0]["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["skipped"][0])
+        .collect();
+    assert!(
+        skipped
+            .iter()
+            .all(|d| d.as_str().is_some_and(|d| d.starts_with("2027-03-1"))),
+        "{value}"
+    );
+    let history = run(&dir, &["history"]);
+    assert!(history.stdout.contains(&format!("skipped {day}")), "{}", history.stdout);
+}

@@ -163,6 +163,15 @@ pub fn render(series: &SeriesRequest, organizer: &str, instance: &str, copies: &
     if let Some(location) = &series.location {
         event.add_property("LOCATION", location);
     }
+    if !series.skip.is_empty() {
+        // Skipped occurrences (holidays, away days), in the zone of DTSTART.
+        let dates: Vec<String> = series.skip.iter().map(|&dt| local(dt)).collect();
+        event.append_property(
+            Property::new("EXDATE", dates.join(","))
+                .add_parameter("TZID", &series.zone)
+                .done(),
+        );
+    }
     for attendee in &series.attendees {
         event.append_multi_property(
             Property::new("ATTENDEE", format!("mailto:{}", attendee.email))
@@ -297,6 +306,37 @@ fn instant_of(prop: &Prop, zone: &TimeZone) -> Option<Timestamp> {
         .and_then(|n| TimeZone::get(n).ok())
         .unwrap_or_else(|| zone.clone());
     dt.to_zoned_datetime(tz).ok().map(|z| z.timestamp())
+}
+
+/// The EXDATEs of a series as wall-clock starts on `tz`'s clock (a UTC value
+/// read on it), those within its `count` weeks from `start`, in order.
+fn skipped_of(m: &Vevent, tz: &TimeZone, start: DateTime, count: u32) -> Vec<DateTime> {
+    let end = start
+        .checked_add(jiff::Span::new().weeks(i64::from(count)))
+        .unwrap_or(DateTime::MAX);
+    let mut out: Vec<DateTime> = m
+        .all("EXDATE")
+        .flat_map(|p| p.value.split(',').map(str::trim).collect::<Vec<_>>())
+        .filter_map(|value| {
+            let (body, utc) = match value.strip_suffix('Z') {
+                Some(body) => (body, true),
+                None => (value, false),
+            };
+            let dt = jiff::fmt::strtime::parse("%Y%m%dT%H%M%S", body)
+                .ok()?
+                .to_datetime()
+                .ok()?;
+            if utc {
+                TimeZone::UTC.to_timestamp(dt).ok().map(|t| tz.to_datetime(t))
+            } else {
+                Some(dt)
+            }
+        })
+        .filter(|dt| start <= *dt && *dt < end)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn local_of(prop: &Prop) -> Option<DateTime> {
@@ -445,6 +485,7 @@ impl Resource {
             start,
             duration,
             count,
+            skip: skipped_of(m, &tz, start, count),
         };
         let mut occurrences = Vec::new();
         for o in &self.overrides {
@@ -800,6 +841,7 @@ mod tests {
             start: date(2027, 3, 15).at(10, 0, 0, 0),
             duration: SignedDuration::from_mins(30),
             count: 4,
+            skip: Vec::new(),
         }
     }
 
@@ -865,6 +907,25 @@ mod tests {
         );
         assert_eq!(india.matches("BEGIN:STANDARD").count(), 1, "{india}");
         assert!(india.contains("TZOFFSETTO:+0530"), "{india}");
+    }
+
+    #[test]
+    fn skipped_weeks_are_an_exdate_in_the_series_zone_kept_when_ending_early() {
+        let mut req = request();
+        req.skip = vec![req.start.checked_add(jiff::Span::new().weeks(2)).unwrap()];
+        let text = render(&req, "liaison@example.com", "i-test", &[]).unwrap();
+        let line = format!("EXDATE;TZID={}:{}", req.zone, local(req.skip[0]));
+        assert!(text.contains(&format!("\r\n{line}\r\n")), "{text}");
+        let data = Resource::parse(&text).unwrap().series().unwrap().unwrap();
+        assert_eq!(data.series.request, req);
+        let until = TimeZone::get(&req.zone)
+            .unwrap()
+            .to_timestamp(req.skip[0].checked_add(jiff::Span::new().weeks(1)).unwrap())
+            .unwrap();
+        let ended = end_early(&text, until).unwrap();
+        assert!(ended.contains(&format!("\r\n{line}\r\n")), "the EXDATE stays: {ended}");
+        let data = Resource::parse(&ended).unwrap().series().unwrap().unwrap();
+        assert_eq!(data.series.request.skip, req.skip);
     }
 
     #[test]

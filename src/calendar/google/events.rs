@@ -111,7 +111,11 @@ pub(crate) fn event_for(req: &SeriesRequest, conference: Conference, instance: &
         ),
         start: Some(when(start.timestamp())?),
         end: Some(when(end)?),
-        recurrence: Some(vec![format!("RRULE:FREQ=WEEKLY;COUNT={}", req.count)]),
+        recurrence: Some(
+            std::iter::once(format!("RRULE:FREQ=WEEKLY;COUNT={}", req.count))
+                .chain(exdate_line(req))
+                .collect(),
+        ),
         extended_properties: Some(EventExtendedProperties {
             private: Some(private),
             shared: None,
@@ -119,6 +123,64 @@ pub(crate) fn event_for(req: &SeriesRequest, conference: Conference, instance: &
         conference_data,
         ..Event::default()
     })
+}
+
+/// The skipped occurrences of a series as one `recurrence` line,
+/// `EXDATE;TZID=<zone>:<local start>,...` (RFC 5545; Google expands it in the
+/// series' `timeZone` like the rule), or none.
+pub(crate) fn exdate_line(req: &SeriesRequest) -> Option<String> {
+    if req.skip.is_empty() {
+        return None;
+    }
+    let dates: Vec<String> = req.skip.iter().map(|dt| ical_local(*dt)).collect();
+    Some(format!("EXDATE;TZID={}:{}", req.zone, dates.join(",")))
+}
+
+fn ical_local(dt: jiff::civil::DateTime) -> String {
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
+/// The EXDATEs of `recurrence` as wall-clock starts on `tz`'s clock (a UTC
+/// value read on it), within the rule's `count` weeks from `start`.
+fn skipped_of(recurrence: &[String], start: &ZonedDateTime, tz: &TimeZone, count: u32) -> Vec<jiff::civil::DateTime> {
+    let first = start.datetime();
+    let end = first
+        .checked_add(jiff::Span::new().weeks(i64::from(count)))
+        .unwrap_or(jiff::civil::DateTime::MAX);
+    let mut out: Vec<jiff::civil::DateTime> = recurrence
+        .iter()
+        .filter_map(|line| line.strip_prefix("EXDATE"))
+        .filter_map(|rest| rest.split_once(':').map(|(_, values)| values))
+        .flat_map(|values| values.split(','))
+        .filter_map(|value| {
+            let value = value.trim();
+            let (body, utc) = match value.strip_suffix('Z') {
+                Some(body) => (body, true),
+                None => (value, false),
+            };
+            let dt = jiff::fmt::strtime::parse("%Y%m%dT%H%M%S", body)
+                .ok()?
+                .to_datetime()
+                .ok()?;
+            if utc {
+                TimeZone::UTC.to_timestamp(dt).ok().map(|t| tz.to_datetime(t))
+            } else {
+                Some(dt)
+            }
+        })
+        .filter(|dt| first <= *dt && *dt < end)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Google's rule for client-supplied ids: base32hex, 5 to 1024 characters.
@@ -217,6 +279,7 @@ pub(crate) fn series_of(event: &Event) -> Result<Option<BookedSeries>, String> {
             start: start.datetime(),
             duration,
             count,
+            skip: skipped_of(event.recurrence.as_deref().unwrap_or_default(), &start, &tz, count),
         },
         active: !is_cancelled(event),
         instance: private
@@ -496,6 +559,7 @@ mod tests {
             start: datetime(2026, 3, 2, 9, 0, 0, 0),
             duration: SignedDuration::from_mins(30),
             count: 4,
+            skip: Vec::new(),
         }
     }
 
@@ -787,6 +851,31 @@ mod tests {
             series_of(&exception).unwrap(),
             None,
             "a moved occurrence is not a series"
+        );
+    }
+
+    #[test]
+    fn skipped_weeks_go_into_the_recurrence_as_one_exdate_and_read_back() {
+        let mut req = request();
+        req.skip = vec![datetime(2026, 3, 9, 9, 0, 0, 0), datetime(2026, 3, 16, 9, 0, 0, 0)];
+        let event = event_for(&req, Conference::None, "hq-liaison").unwrap();
+        assert_eq!(
+            event.recurrence.clone().unwrap(),
+            [
+                "RRULE:FREQ=WEEKLY;COUNT=4",
+                "EXDATE;TZID=America/New_York:20260309T090000,20260316T090000"
+            ]
+        );
+        assert_eq!(series_of(&event).unwrap().unwrap().request, req);
+        // A UTC EXDATE (as another client may write) is read on the zone's clock.
+        let mut utc = event.clone();
+        utc.recurrence = Some(vec![
+            "RRULE:FREQ=WEEKLY;COUNT=4".into(),
+            "EXDATE:20260309T130000Z".into(),
+        ]);
+        assert_eq!(
+            series_of(&utc).unwrap().unwrap().request.skip,
+            [datetime(2026, 3, 9, 9, 0, 0, 0)]
         );
     }
 

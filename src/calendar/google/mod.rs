@@ -220,8 +220,17 @@ impl GoogleProvider {
     /// the occurrence starting at `until` is its last (DESIGN §4 "Ending
     /// early"), notifying attendees as `meeting.send_updates` says. A series
     /// that is gone (404, 410, or cancelled) is `AlreadyGone`.
-    async fn end_recurrence(&self, event_id: &str, until: jiff::Timestamp) -> Result<EndOutcome, CalendarError> {
-        let body = events::ended_recurrence(until);
+    async fn end_recurrence(
+        &self,
+        event_id: &str,
+        until: jiff::Timestamp,
+        keep: &[String],
+    ) -> Result<EndOutcome, CalendarError> {
+        let mut body = events::ended_recurrence(until);
+        // The patch replaces the whole `recurrence`: the skipped weeks go in again.
+        if let Some(lines) = body.recurrence.as_mut() {
+            lines.extend(keep.iter().cloned());
+        }
         let calendar = escape_segment(&self.organizer);
         let event = escape_segment(event_id);
         let send = self.send_updates.as_api_str();
@@ -419,7 +428,16 @@ impl GoogleProvider {
 
 impl CalendarProvider for GoogleProvider {
     async fn end_series(&self, event_id: &str, until: jiff::Timestamp) -> Result<EndOutcome, CalendarError> {
-        self.end_recurrence(event_id, until).await
+        self.end_recurrence(event_id, until, &[]).await
+    }
+
+    async fn end_booked_series(
+        &self,
+        series: &crate::calendar::SeriesRequest,
+        until: jiff::Timestamp,
+    ) -> Result<EndOutcome, CalendarError> {
+        let exdate = events::exdate_line(series);
+        self.end_recurrence(&series.event_id, until, exdate.as_slice()).await
     }
 
     /// The per-call timeout: an insert whose answer did not come may still be

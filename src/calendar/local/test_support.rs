@@ -97,6 +97,7 @@ pub(super) fn request(id: &str) -> SeriesRequest {
         start: datetime(2026, 3, 2, 9, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     }
 }
 

@@ -428,6 +428,16 @@ fn render_event(req: &SeriesRequest, organizer: &str, instance: Option<&str>) ->
     if let Some(name) = instance {
         event.add_property("X-LIAISON-INSTANCE", name);
     }
+    if !req.skip.is_empty() {
+        // Skipped occurrences (holidays, away days): one EXDATE in the
+        // series' zone, as DTSTART is (RFC 5545 3.8.5.1).
+        let dates: Vec<String> = req.skip.iter().map(|&dt| ical_datetime(dt)).collect();
+        event.append_property(
+            Property::new("EXDATE", dates.join(","))
+                .add_parameter("TZID", &req.zone)
+                .done(),
+        );
+    }
     if let Some(location) = &req.location {
         event.add_property("LOCATION", location);
     }
@@ -666,6 +676,7 @@ fn series_of(comp: &Comp) -> Located<Option<BookedSeries>> {
             ),
         )
     })?;
+    let skip = skipped_starts(comp, &tz, start, count)?;
     let active = !comp
         .value("STATUS")
         .is_some_and(|s| s.trim().eq_ignore_ascii_case("CANCELLED"));
@@ -682,6 +693,7 @@ fn series_of(comp: &Comp) -> Located<Option<BookedSeries>> {
             start,
             duration,
             count,
+            skip,
         },
         active,
         instance: comp
@@ -690,6 +702,37 @@ fn series_of(comp: &Comp) -> Located<Option<BookedSeries>> {
             .filter(|i| !i.is_empty())
             .map(str::to_string),
     }))
+}
+
+/// The EXDATEs of a liaison series as wall-clock starts in its zone (a UTC
+/// value, as other writers may put, is read on that zone's clock), those the
+/// rule reaches only, in order.
+fn skipped_starts(comp: &Comp, tz: &TimeZone, start: DateTime, count: u32) -> Located<Vec<DateTime>> {
+    let end = start
+        .checked_add(jiff::Span::new().weeks(i64::from(count)))
+        .unwrap_or(DateTime::MAX);
+    let mut skip = Vec::new();
+    for prop in comp.all("EXDATE") {
+        for value in prop.value.split(',') {
+            let (dt, utc) = parse_datetime(value.trim()).ok_or_else(|| {
+                (
+                    prop.line,
+                    format!("EXDATE {value:?} is not a date-time; expected YYYYMMDDTHHMMSS"),
+                )
+            })?;
+            let dt = if utc {
+                TimeZone::UTC.to_timestamp(dt).map(|t| tz.to_datetime(t)).unwrap_or(dt)
+            } else {
+                dt
+            };
+            if start <= dt && dt < end {
+                skip.push(dt);
+            }
+        }
+    }
+    skip.sort_unstable();
+    skip.dedup();
+    Ok(skip)
 }
 
 #[cfg(test)]
@@ -1045,6 +1088,42 @@ mod tests {
         p
     }
 
+    #[tokio::test]
+    async fn a_skipped_week_is_written_as_an_exdate_read_back_and_not_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        for who in ["ada", "bob"] {
+            write(
+                dir.path(),
+                &format!("{who}@example.com.ics"),
+                &ics(&["BEGIN:VCALENDAR", "END:VCALENDAR"]),
+            );
+        }
+        let p = provider(dir.path());
+        let mut req = request("x1");
+        // The second Monday (after the US DST change) is a holiday.
+        req.skip = vec![datetime(2026, 3, 9, 9, 0, 0, 0)];
+        assert_eq!(p.create_series(&req).await.unwrap(), CreateOutcome::Created);
+        let text = fs::read_to_string(p.bookings_path()).unwrap();
+        assert!(
+            text.contains("\r\nEXDATE;TZID=America/New_York:20260309T090000\r\n"),
+            "{text}"
+        );
+        assert_eq!(
+            p.list_series().await.unwrap()[0].request,
+            req,
+            "read back with its skipped week"
+        );
+        assert_eq!(
+            ada_busy_in_march(&p).await,
+            [
+                ("2026-03-02T14:00:00Z".into(), "2026-03-02T14:30:00Z".into()),
+                ("2026-03-16T13:00:00Z".into(), "2026-03-16T13:30:00Z".into()),
+                ("2026-03-23T13:00:00Z".into(), "2026-03-23T13:30:00Z".into()),
+            ],
+            "the skipped Monday is not busy"
+        );
+    }
+
     async fn ada_busy_in_march(p: &LocalProvider) -> Vec<(String, String)> {
         let answers = p
             .busy(
@@ -1228,6 +1307,7 @@ mod tests {
                         start,
                         duration: SignedDuration::new(secs, nanos),
                         count,
+                        skip: Vec::new(),
                     }
                 },
             )
@@ -1280,6 +1360,7 @@ mod tests {
                 start: datetime(2026, 11, 1, 1, 30, 0, 0),
                 duration: SignedDuration::from_mins(minutes),
                 count: 2,
+                skip: Vec::new(),
             };
             let text = new_calendar(&render_event(&req, "org@example.com", None).unwrap());
             let roots = parse_calendar(&text, "b.ics").unwrap();

@@ -357,6 +357,7 @@ pub(crate) fn series_of(event: &Value) -> Result<Option<SeriesDetails>, String> 
             start: local_start,
             duration: end.duration_since(start),
             count,
+            skip: Vec::new(),
         },
         active: event["isCancelled"].as_bool() != Some(true),
         instance: m.get(INSTANCE).filter(|i| !i.is_empty()).cloned(),
@@ -435,6 +436,7 @@ mod tests {
             start: date(2027, 3, 9).at(10, 0, 0, 0),
             duration: SignedDuration::from_mins(30),
             count: 4,
+            skip: Vec::new(),
         }
     }
 

@@ -449,6 +449,41 @@ impl MicrosoftProvider {
         ))
     }
 
+    /// Cancels the occurrences of series `graph_id` that `series.skip` names
+    /// (holidays, away days): Graph's recurrence has no exception dates at
+    /// creation (https://learn.microsoft.com/en-us/graph/api/resources/patternedrecurrence),
+    /// so each is an occurrence cancelled after it, found by its original
+    /// start among the instances (`POST .../cancel` on the occurrence:
+    /// https://learn.microsoft.com/en-us/graph/api/event-cancel). Those
+    /// already cancelled are not listed and not asked again.
+    async fn cancel_skipped(&self, graph_id: &str, series: &SeriesRequest) -> Result<(), CalendarError> {
+        if series.skip.is_empty() {
+            return Ok(());
+        }
+        let tz = jiff::tz::TimeZone::get(&series.zone)
+            .map_err(|_| self.invalid("events.cancel", format!("time zone {:?} is unknown", series.zone)))?;
+        let Some(items) = self.instances(graph_id, series).await? else {
+            return Ok(());
+        };
+        for skipped in &series.skip {
+            let Ok(original) = tz.to_timestamp(*skipped) else {
+                continue;
+            };
+            let found = items.iter().find_map(|item| {
+                let o = events::occurrence_of(item).ok()?;
+                (o.original_start == original && !o.cancelled).then_some(o.instance_id)
+            });
+            let Some(occurrence) = found else { continue };
+            let path = format!("{}/events/{}/cancel", self.mailbox, segment(&occurrence));
+            let body = json!({"comment": "No connection this week (a day without connections)."});
+            match self.graph.call("events.cancel", "POST", &path, Some(&body), None).await {
+                Ok(_) | Err(ApiError::NotFound(_) | ApiError::Gone(_)) => {}
+                Err(e) => return Err(self.error("events.cancel (a skipped week)", e)),
+            }
+        }
+        Ok(())
+    }
+
     /// Makes again, after the recurrence of series `graph_id` changed, what
     /// people had changed among its kept occurrences (`changed`): Exchange
     /// dropped it. Occurrences are found again by their original start.
@@ -561,6 +596,13 @@ impl CalendarProvider for MicrosoftProvider {
                 got == want
             };
             if same_pair && r.term == series.term {
+                // A create whose cancellations of skipped weeks did not all
+                // go through is finished by the retry.
+                if !series.skip.is_empty()
+                    && let Some(graph_id) = self.known(id)
+                {
+                    self.cancel_skipped(&graph_id, series).await?;
+                }
                 return Ok(CreateOutcome::AlreadyExists);
             }
             return Err(self.invalid(
@@ -581,6 +623,7 @@ impl CalendarProvider for MicrosoftProvider {
                     if let Ok(mut mine) = self.created.lock() {
                         mine.insert(graph_id.to_string());
                     }
+                    self.cancel_skipped(graph_id, series).await?;
                 }
                 Ok(CreateOutcome::Created)
             }

@@ -406,7 +406,10 @@ impl Decider<'_> {
                     original: Some(occurrence.original_start),
                 },
             };
+            let skipped = occurrence.cancelled && skips(&record.request, occurrence.original_start);
             let action = match (occurrence.cancelled, decliner, occurrence.interval) {
+                // Cancelled by liaison itself (Microsoft: a skipped week).
+                (true, _, _) if skipped => handled("occurrence skipped (a day without connections)", None),
                 (true, _, _) => handled("occurrence cancelled by a person; left as is", None),
                 (false, Some(_), Some(at)) if at.start < facts.cutoff => {
                     handled("declined occurrence not moved: it starts inside min_notice", Some(at))
@@ -554,4 +557,12 @@ pub fn refusal_retry_at(now: Timestamp, cycle_every: SignedDuration, refusals: u
     let factor = 1i32 << refusals.saturating_sub(1).min(16);
     let wait = cycle_every.checked_mul(factor).unwrap_or(SignedDuration::MAX);
     now.checked_add(wait).unwrap_or(Timestamp::MAX)
+}
+
+/// True when `series` skips the occurrence its rule puts at `original`.
+fn skips(series: &crate::core::model::SeriesRequest, original: jiff::Timestamp) -> bool {
+    let Ok(tz) = jiff::tz::TimeZone::get(&series.zone) else {
+        return false;
+    };
+    series.skip.iter().any(|dt| tz.to_timestamp(*dt).ok() == Some(original))
 }

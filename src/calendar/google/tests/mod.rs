@@ -277,6 +277,7 @@ fn series() -> SeriesRequest {
         start: datetime(2026, 3, 2, 10, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     }
 }
 

@@ -56,6 +56,7 @@ fn request(pair: &str) -> SeriesRequest {
         start: date(2027, 3, 8).to_datetime(time(10, 0, 0, 0)),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     }
 }
 
