@@ -16,7 +16,9 @@
 //! starts with a full read of its own. A token the server refuses
 //! (`DAV:valid-sync-token`, 403 or 412) means one full read of that
 //! collection. A quiet cycle is one REPORT per watched collection and
-//! nothing else (unless some attendee copy is still to be written).
+//! nothing else (unless some attendee copy is still to be written). A
+//! person's calendar the server answers 404 or 403 for is logged and
+//! skipped (its token kept); the others are read.
 //!
 //! A series reported with its copies still pending (a run stopped between
 //! the organizer's PUT and them) has them written here (`series`); one whose
@@ -94,7 +96,6 @@ fn id_of(href: &Url) -> Option<String> {
 /// A liaison event read from a collection, with where it is.
 struct Read {
     href: Url,
-    text: String,
     data: SeriesData,
 }
 
@@ -189,7 +190,7 @@ impl CaldavProvider {
                     } else {
                         names.insert(href.to_string(), id.clone());
                     }
-                    out.insert(id, Read { href, text, data });
+                    out.insert(id, Read { href, data });
                 }
                 Ok(None) => {
                     names.remove(href.as_str());
@@ -220,9 +221,23 @@ impl CaldavProvider {
         let mut changed: BTreeMap<Url, Vec<Url>> = BTreeMap::new();
         let mut removed: Vec<String> = Vec::new();
         for (owner, url) in &watched {
-            let (ms, was_full) = self
-                .sync(url, before.tokens.get(url.as_str()).map(String::as_str))
-                .await?;
+            let known = before.tokens.get(url.as_str());
+            let (ms, was_full) = match (self.sync(url, known.map(String::as_str)).await, owner) {
+                (Ok(read), _) => read,
+                // One person's calendar gone, unshared or misconfigured: that
+                // person's problem (their busy time fails too, so they stay
+                // unpaired with the reason), not everyone's. Its token is
+                // kept for when it is back.
+                (Err(CalendarError::NotFound(reason) | CalendarError::Refused(reason)), Some(email)) => {
+                    tracing::warn!(person = %email, calendar = %url, %reason,
+                        "this person's calendar cannot be read for changes; skipped this cycle");
+                    if let Some(token) = known {
+                        state.tokens.insert(url.to_string(), token.clone());
+                    }
+                    continue;
+                }
+                (Err(e), _) => return Err(e),
+            };
             if owner.is_none() {
                 full = was_full;
             }
@@ -300,7 +315,7 @@ impl CaldavProvider {
         // Copies a stopped run left unwritten, or that a calendar refused:
         // written now, before the copies are read below.
         for (id, read) in &masters {
-            if read.data.copies_pending && !self.complete_copies(&read.href, &read.data, &read.text).await? {
+            if read.data.copies_pending && !self.complete_copies(&read.href, &read.data).await? {
                 state.pending.insert(id.clone());
             }
         }

@@ -4,7 +4,14 @@
 //! neutral [`ApiError`] classes. A caller names the statuses it handles
 //! itself (a 412 on a conditional PUT, a 404 on a GET); every other non-2xx
 //! status is a failure.
+//!
+//! The credentials go only to origins liaison trusts: the configuration's
+//! URLs and those the server itself named during discovery. A request to any
+//! other origin is refused before it is sent (a URL read from an event, which
+//! anyone who can write to a calendar controls, never widens the set).
 
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use google_calendar3::hyper::Request;
@@ -142,6 +149,8 @@ pub struct Dav {
     caller: Caller,
     client: HttpClient,
     credentials: Credentials,
+    /// Origins (scheme, host, port) requests may go to; see [`Dav::trust`].
+    trusted: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Dav {
@@ -160,7 +169,26 @@ impl Dav {
             caller: Caller::new(SERVICE, requests_per_second, timing),
             client,
             credentials,
+            trusted: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// Lets requests go to `url`'s origin from now on: for URLs of the
+    /// configuration and those the server names in discovery, never for
+    /// URLs read from an event.
+    pub fn trust(&self, url: &Url) {
+        self.trusted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(origin(url));
+    }
+
+    /// Whether requests may go to `url`'s origin.
+    pub fn trusts(&self, url: &Url) -> bool {
+        self.trusted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&origin(url))
     }
 
     pub fn requests(&self) -> u64 {
@@ -177,7 +205,18 @@ impl Dav {
 
     /// Sends `call` (retried while what failed may pass); a 2xx or accepted
     /// status is the answer, anything else its class.
+    /// A URL of an origin liaison does not trust is refused unsent.
     pub async fn send(&self, call: &Call<'_>) -> Result<Answer, ApiError> {
+        if !self.trusts(call.url) {
+            return Err(ApiError::Refused(format!(
+                "{} {}: not sent: {} is not the configured CalDAV server (calendar.caldav.url, \
+                 organizer_calendar, people[].calendar or what discovery found), and liaison sends its \
+                 credentials nowhere else",
+                call.method,
+                call.url,
+                origin(call.url)
+            )));
+        }
         let what = format!("{} {}", call.method, call.url.path());
         let classifier = Classifier {
             credentials: &self.credentials,
@@ -223,4 +262,56 @@ pub fn etag(answer: &Answer) -> Option<String> {
 /// The body of an answer as text.
 pub fn body_text(answer: &Answer) -> String {
     String::from_utf8_lossy(&answer.body).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+    use crate::calendar::http::http_client;
+
+    /// A listener that counts the connections made to it.
+    fn counting_listener() -> (Url, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/x.ics", listener.local_addr().unwrap())).unwrap();
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        (url, count)
+    }
+
+    #[tokio::test]
+    async fn a_request_to_an_origin_liaison_does_not_trust_is_refused_unsent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let credentials = Credentials::load("liaison", &path).unwrap();
+        let timing = Timing {
+            call_timeout: Duration::from_secs(5),
+            max_attempts: 1,
+            backoff_base: Duration::from_millis(1),
+            backoff_cap: Duration::from_millis(1),
+            retry_budget: Duration::from_secs(1),
+        };
+        let dav = Dav::new(http_client(), credentials, 100, timing);
+        let (foreign, connections) = counting_listener();
+        dav.trust(&Url::parse("http://127.0.0.1:1/dav/").unwrap());
+        let refused = dav.send(&Call::new("PUT", &foreign)).await.unwrap_err();
+        match refused {
+            ApiError::Refused(m) => assert!(m.contains("not sent") && m.contains(&origin(&foreign)), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(dav.requests(), 0);
+        // Trusted, the same URL is sent (the listener drops the connection).
+        dav.trust(&foreign);
+        assert!(dav.send(&Call::new("PUT", &foreign)).await.is_err());
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
 }

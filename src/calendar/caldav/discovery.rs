@@ -89,6 +89,8 @@ async fn principal(dav: &Dav, root: &Url) -> Result<Url, DiscoveryError> {
                     .and_then(|v| v.to_str().ok())
                     .ok_or_else(|| unexpected(format!("{url} redirects without a Location")))?;
                 url = resolve(&url, location).map_err(unexpected)?;
+                // The configured server sends liaison there.
+                dav.trust(&url);
             }
             207 => {
                 let ms = xml::parse_multistatus(&String::from_utf8_lossy(&answer.body))
@@ -98,7 +100,7 @@ async fn principal(dav: &Dav, root: &Url) -> Result<Url, DiscoveryError> {
                     .iter()
                     .find_map(|r| r.prop(xml::CURRENT_USER_PRINCIPAL).and_then(|p| p.hrefs.first()))
                 {
-                    return resolve(&url, href).map_err(unexpected);
+                    return resolve(&url, href).map_err(unexpected).inspect(|u| dav.trust(u));
                 }
                 break;
             }
@@ -118,7 +120,7 @@ async fn principal(dav: &Dav, root: &Url) -> Result<Url, DiscoveryError> {
                 origin(root)
             ))
         })?;
-    resolve(root, href).map_err(unexpected)
+    resolve(root, href).map_err(unexpected).inspect(|u| dav.trust(u))
 }
 
 /// Runs discovery from `root`; `configured` is `calendar.caldav.organizer_calendar`.
@@ -144,6 +146,10 @@ pub async fn discover(dav: &Dav, root: &Url, configured: Option<&Url>) -> Result
         .map(|h| resolve(&principal, &h))
         .transpose()
         .map_err(unexpected)?;
+    // What the trusted server names (iCloud's home is on a host of its own).
+    for url in home.iter().chain(&outbox) {
+        dav.trust(url);
+    }
     let (organizer_calendar, sync_token) = match configured {
         Some(url) => {
             let ms = propfind(dav, url, "0", &[xml::RESOURCETYPE, xml::SYNC_TOKEN]).await?;
@@ -180,7 +186,10 @@ pub async fn discover(dav: &Dav, root: &Url, configured: Option<&Url>) -> Result
                 .collect::<Result<_, _>>()
                 .map_err(unexpected)?;
             match calendars.as_slice() {
-                [one] => one.clone(),
+                [one] => {
+                    dav.trust(&one.0);
+                    one.clone()
+                }
                 [] => {
                     return Err(unexpected(format!(
                         "the calendar home {home} has no calendar for events; create one and set \

@@ -620,20 +620,48 @@ fn vevents(lines: &[String]) -> Vec<(usize, usize, bool)> {
     out
 }
 
+/// The largest SEQUENCE iCalendar allows (an INTEGER, RFC 5545 §3.3.8).
+const MAX_SEQUENCE: u32 = i32::MAX as u32;
+
+/// The SEQUENCE after `value` as read from a server: one more, held at
+/// [`MAX_SEQUENCE`] (a value at or past it stays there); an unreadable or
+/// negative value is taken as 0.
+fn next_sequence(value: &str) -> u32 {
+    let value = value.trim();
+    match value.parse::<u32>() {
+        Ok(n) => n.saturating_add(1).min(MAX_SEQUENCE),
+        // Digits only, but too large for u32: past the maximum already.
+        Err(_) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => MAX_SEQUENCE,
+        Err(_) => 1,
+    }
+}
+
 /// The master's lines with SEQUENCE raised by one (added when absent).
 fn bump_sequence(lines: &mut Vec<String>, begin: usize, end: usize) {
     let found = (begin..end).find(|&i| name_of(&lines[i]) == "SEQUENCE");
     match found {
         Some(i) => {
-            let n: u32 = lines[i]
-                .rsplit(':')
-                .next()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            lines[i] = format!("SEQUENCE:{}", n + 1);
+            let next = next_sequence(lines[i].rsplit(':').next().unwrap_or(""));
+            lines[i] = format!("SEQUENCE:{next}");
         }
         None => lines.insert(begin + 1, "SEQUENCE:1".into()),
     }
+}
+
+/// One content line read as a property (its parameters and raw value).
+fn prop_of_line(line: &str) -> Option<Prop> {
+    let text = format!("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n{line}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+    let calendar = read_calendar(&text).ok()?;
+    props_of(calendar.components.first()?).into_iter().next()
+}
+
+/// The zone of the master's DTSTART (lines `begin..end`), UTC without one.
+fn master_zone(lines: &[String], begin: usize, end: usize) -> TimeZone {
+    (begin..end)
+        .find(|&i| name_of(&lines[i]) == "DTSTART")
+        .and_then(|i| prop_of_line(&lines[i]))
+        .and_then(|p| p.param("TZID").and_then(|z| TimeZone::get(z).ok()))
+        .unwrap_or(TimeZone::UTC)
 }
 
 /// Set on the organizer's resource from its PUT until every attendee copy it
@@ -667,12 +695,6 @@ pub fn copies_written(text: &str) -> String {
     without(text, &[COPIES_PENDING])
 }
 
-/// An attendee's copy of the organizer's resource `text`: the same event,
-/// without the list of copies.
-pub fn copy_of(text: &str) -> String {
-    without(text, &["X-LIAISON-COPY", COPIES_PENDING])
-}
-
 fn join(lines: &[String]) -> String {
     let mut text = lines.join("\r\n");
     text.push_str("\r\n");
@@ -680,11 +702,16 @@ fn join(lines: &[String]) -> String {
 }
 
 /// The resource with its rule ending at `until` (`FREQ=WEEKLY;UNTIL=<UTC>`,
-/// RFC 5545 §3.3.10), and its sequence raised. `Err` when it has no master.
+/// RFC 5545 §3.3.10), its sequence raised, and the changes of single
+/// occurrences after `until` dropped: overridden instances (RECURRENCE-ID)
+/// and EXDATE values later than `until` are of occurrences that no longer
+/// exist. Those at or before it (they took place) stay. `Err` when it has
+/// no master.
 pub fn end_early(text: &str, until: Timestamp) -> Result<String, String> {
     let mut lines = lines(text);
-    let (begin, end, _) = vevents(&lines)
-        .into_iter()
+    let blocks = vevents(&lines);
+    let (begin, end, _) = *blocks
+        .iter()
         .find(|(_, _, o)| !o)
         .ok_or("the resource has no recurring event")?;
     let rule = format!("RRULE:FREQ=WEEKLY;UNTIL={}", ical_utc_until(until));
@@ -692,8 +719,49 @@ pub fn end_early(text: &str, until: Timestamp) -> Result<String, String> {
         Some(i) => lines[i] = rule,
         None => return Err("the event has no RRULE".into()),
     }
+    let tz = master_zone(&lines, begin, end);
+    let late = |p: &Prop| instant_of(p, &tz).is_some_and(|t| t > until);
+    let mut dropped = vec![false; lines.len()];
+    for (b, e, o) in &blocks {
+        let after = (*b..*e)
+            .any(|i| name_of(&lines[i]) == "RECURRENCE-ID" && prop_of_line(&lines[i]).is_some_and(|p| late(&p)));
+        if *o && after {
+            dropped[*b..=*e].iter_mut().for_each(|d| *d = true);
+        }
+    }
+    for i in begin..end {
+        if name_of(&lines[i]) != "EXDATE" {
+            continue;
+        }
+        let Some(p) = prop_of_line(&lines[i]) else { continue };
+        let kept: Vec<&str> = p
+            .value
+            .split(',')
+            .filter(|v| {
+                !late(&Prop {
+                    value: v.to_string(),
+                    ..p.clone()
+                })
+            })
+            .collect();
+        match lines[i].rsplit_once(':') {
+            _ if kept.is_empty() => dropped[i] = true,
+            Some((head, _)) => lines[i] = format!("{head}:{}", kept.join(",")),
+            None => {}
+        }
+    }
     bump_sequence(&mut lines, begin, end);
-    Ok(join(&lines))
+    // `bump_sequence` may have inserted a line after `begin`.
+    if lines.len() > dropped.len() {
+        dropped.insert(begin + 1, false);
+    }
+    let kept: Vec<String> = lines
+        .into_iter()
+        .zip(dropped)
+        .filter(|(_, d)| !d)
+        .map(|(l, _)| l)
+        .collect();
+    Ok(join(&kept))
 }
 
 /// Replaces the value of parameter `key` on a content line (added when absent).
@@ -962,6 +1030,65 @@ mod tests {
         let data = Resource::parse(&ended).unwrap().series().unwrap().unwrap();
         assert_eq!(data.series.request.count, 2);
         assert_eq!(data.responses.get("ben@example.com"), Some(&AttendeeResponse::Accepted));
+    }
+
+    #[test]
+    fn ending_early_drops_the_changed_occurrences_after_the_end_and_keeps_those_before() {
+        let text = render(&request(), "liaison@example.com", "i-test", &[]).unwrap();
+        // Berlin 10:00, before and after the change to summer time.
+        let moved = |text: &str, original: &str| {
+            let original = ts(original);
+            let to = Interval::new(
+                original + SignedDuration::from_hours(2),
+                original + SignedDuration::from_hours(2) + SignedDuration::from_mins(30),
+            );
+            move_occurrence(text, original, to, "Europe/Berlin").unwrap()
+        };
+        // Weeks 0 and 2 moved; weeks 1 and 3 excluded, in one EXDATE line.
+        let text = moved(&moved(&text, "2027-03-15T09:00:00Z"), "2027-03-29T08:00:00Z");
+        let text = text.replacen(
+            "X-LIAISON:1\r\n",
+            "X-LIAISON:1\r\nEXDATE;TZID=Europe/Berlin:20270322T100000,20270405T100000\r\n",
+            1,
+        );
+        let before = Resource::parse(&text).unwrap().series().unwrap().unwrap();
+        assert_eq!(before.occurrences.len(), 4, "{text}");
+        // Ends after week 1: weeks 0 and 1 took place.
+        let ended = end_early(&text, ts("2027-03-22T09:00:00Z")).unwrap();
+        let data = Resource::parse(&ended).unwrap().series().unwrap().unwrap();
+        let mut left: Vec<String> = data.occurrences.iter().map(|o| o.instance_id.clone()).collect();
+        left.sort();
+        assert_eq!(
+            left,
+            ["abc0123_20270315T090000Z", "abc0123_20270322T090000Z"],
+            "{ended}"
+        );
+        assert!(
+            ended.contains("EXDATE;TZID=Europe/Berlin:20270322T100000\r\n"),
+            "{ended}"
+        );
+        assert_eq!(ended.matches("RECURRENCE-ID").count(), 1, "{ended}");
+        // Nothing after the end to drop: only the rule and the sequence change.
+        let ended = end_early(&text, ts("2027-04-05T09:00:00Z")).unwrap();
+        assert_eq!(ended.matches("RECURRENCE-ID").count(), 2, "{ended}");
+        assert!(ended.contains(":20270322T100000,20270405T100000\r\n"), "{ended}");
+    }
+
+    #[test]
+    fn the_sequence_is_raised_by_one_and_held_at_its_maximum() {
+        assert_eq!(next_sequence("0"), 1);
+        assert_eq!(next_sequence(" 41 "), 42);
+        assert_eq!(next_sequence("2147483646"), 2147483647);
+        assert_eq!(next_sequence("2147483647"), 2147483647);
+        assert_eq!(next_sequence("4294967295"), 2147483647);
+        assert_eq!(next_sequence("99999999999999999999999"), 2147483647);
+        assert_eq!(next_sequence("-3"), 1);
+        assert_eq!(next_sequence("x"), 1);
+        let text = render(&request(), "liaison@example.com", "i-test", &[]).unwrap();
+        assert!(text.contains("SEQUENCE:0\r\n"), "{text}");
+        let at_max = text.replacen("SEQUENCE:0\r\n", "SEQUENCE:4294967295\r\n", 1);
+        let ended = end_early(&at_max, ts("2027-03-22T09:00:00Z")).unwrap();
+        assert!(ended.contains("SEQUENCE:2147483647\r\n"), "{ended}");
     }
 
     #[test]

@@ -105,6 +105,14 @@ impl CaldavProvider {
             None => http_client(),
             Some(path) => ca_client(path)?,
         };
+        let configured_people: Vec<Url> = settings
+            .calendars
+            .values()
+            .filter_map(|c| match c {
+                CaldavCalendar::Collection(url) => Url::parse(url).ok(),
+                CaldavCalendar::Address(_) => None,
+            })
+            .collect();
         let root = Url::parse(&settings.url).map_err(|e| invalid("calendar.caldav.url", e.to_string()))?;
         let configured_calendar = settings
             .organizer_calendar
@@ -112,8 +120,14 @@ impl CaldavProvider {
             .map(Url::parse)
             .transpose()
             .map_err(|e| invalid("calendar.caldav.organizer_calendar", e.to_string()))?;
+        let dav = Dav::new(client, credentials, settings.requests_per_second, timing);
+        // The configuration's URLs; discovery adds what the server names.
+        dav.trust(&root);
+        for url in configured_calendar.iter().chain(&configured_people) {
+            dav.trust(url);
+        }
         Ok(CaldavProvider {
-            dav: Dav::new(client, credentials, settings.requests_per_second, timing),
+            dav,
             root,
             configured_calendar,
             instance: cfg.calendar.instance.clone(),

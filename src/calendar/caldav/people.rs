@@ -110,6 +110,8 @@ impl CaldavProvider {
                 "liaison's calendar home {home} has no account name in its path"
             )));
         };
+        // A sibling of the home the trusted server named.
+        self.dav.trust(&person_home);
         let call = Call::new("PROPFIND", &person_home)
             .header("Depth", "1")
             .xml(xml::propfind(&[xml::RESOURCETYPE, xml::SUPPORTED_COMPONENTS]));
@@ -137,7 +139,11 @@ impl CaldavProvider {
             .filter_map(|r| resolve(&person_home, &r.href).ok())
             .collect();
         Ok(match calendars.as_slice() {
-            [one] => Ok(one.clone()),
+            [one] => {
+                // Named by the trusted server, from liaison's own home.
+                self.dav.trust(one);
+                Ok(one.clone())
+            }
             [] => Err(format!("{person_home} holds no calendar for events")),
             many => Err(format!(
                 "{person_home} holds {} calendars ({}), and liaison does not guess which one",

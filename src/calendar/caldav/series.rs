@@ -14,14 +14,24 @@
 //!
 //! Every change is a GET, an edit of the text and a PUT with `If-Match` on
 //! the ETag read: a person's concurrent edit is never overwritten (a 412
-//! reads the new version and applies the edit to it, once more).
+//! reads the new version and applies the edit to it, once more). A resource
+//! read without an ETag is not written blind: the change is refused. A
+//! DELETE is conditional the same way.
+//!
+//! The `X-LIAISON-COPY` URLs an event lists are text anyone who can write
+//! to the organizer's calendar controls. Liaison writes a copy only at
+//! `<attendee's collection>/<id>.ics` (configured or derived, see `people`);
+//! it edits or deletes one only there, or, for an attendee no longer among
+//! the people, at a listed `<id>.ics` on the configured server, and only
+//! after reading there liaison's event of that series. Anything else listed
+//! is logged and left alone.
 
 use std::sync::PoisonError;
 
 use url::Url;
 
 use super::CaldavProvider;
-use super::client::{Call, body_text, etag};
+use super::client::{Call, SERVICE, body_text, etag};
 use super::ical::{self, Resource, SeriesData};
 use super::xml;
 use crate::calendar::http::ApiError;
@@ -46,6 +56,37 @@ enum PutNew {
 pub struct Fetched {
     pub text: String,
     pub etag: Option<String>,
+}
+
+/// What a conditional edit or delete did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Touched {
+    Done,
+    /// Nothing there (any more).
+    Gone,
+    /// Something else than liaison's event of the series: left alone.
+    NotOurs,
+}
+
+/// Whether `id` has the shape of liaison's ids (base32hex, see
+/// `core::ids`): only such ids name resources liaison writes.
+pub(super) fn is_series_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| matches!(c, 'a'..='v' | '0'..='9'))
+}
+
+/// Whether `text` is liaison's event of series `id`.
+fn holds_series(text: &str, id: &str) -> bool {
+    Resource::parse(text)
+        .and_then(|r| r.series())
+        .is_ok_and(|d| d.is_some_and(|d| d.series.request.event_id == id))
+}
+
+/// A resource read without an ETag cannot be written conditionally.
+fn no_etag(url: &Url) -> CalendarError {
+    CalendarError::Refused(format!(
+        "{SERVICE} sent no ETag for {url}; liaison does not write or delete without one (a person's \
+         concurrent edit could be lost)"
+    ))
 }
 
 impl CaldavProvider {
@@ -88,7 +129,7 @@ impl CaldavProvider {
         if let Some(data) = &data {
             // Copies still missing are tried again by the change feed's
             // next cycles (it keeps the series as pending).
-            self.complete_copies(&url, data, &fetched.text).await?;
+            self.complete_copies(&url, data).await?;
         }
         Ok(data)
     }
@@ -164,30 +205,39 @@ impl CaldavProvider {
         Ok(None)
     }
 
-    /// Writes the copies `data` lists and clears the organizer's mark, when
-    /// the resource at `url` (content `text`) is marked: a run stopped
+    /// Writes the attendee copies of `data` and clears the organizer's mark,
+    /// when the resource at `url` is marked: a run stopped
     /// between the organizer's PUT and its copies. A copy that exists is
     /// kept; one its calendar refuses is logged, and the mark stays until
     /// every copy is written, so the next run tries the missing ones again.
     /// True when every copy is written (the mark is cleared).
-    pub(super) async fn complete_copies(
-        &self,
-        url: &Url,
-        data: &SeriesData,
-        text: &str,
-    ) -> Result<bool, CalendarError> {
+    pub(super) async fn complete_copies(&self, url: &Url, data: &SeriesData) -> Result<bool, CalendarError> {
         if !data.copies_pending {
             return Ok(true);
         }
         let id = &data.series.request.event_id;
+        // Only copies this instance would have written: another instance's
+        // series is its business, and without write-each there are none.
+        if self.settings.deliver != CaldavDeliver::WriteEach
+            || data.series.instance.as_deref() != Some(self.instance.as_str())
+            || !is_series_id(id)
+        {
+            tracing::warn!(id = %id, href = %url, instance = ?data.series.instance,
+                "an event marked with attendee copies to write that this instance did not book under \
+                 deliver = \"write-each\"; no copy written");
+            return Ok(true);
+        }
         if self.reads_only.load(std::sync::atomic::Ordering::SeqCst) {
             tracing::info!(id = %id, "attendee copies an earlier run left unwritten: written by the next real run");
             return Ok(false);
         }
         let mut missing = 0usize;
         if data.series.active {
-            let copy = ical::copy_of(text);
-            for copy_url in self.copy_list(data) {
+            // Rendered from the series as `create` writes it, at the URLs
+            // liaison derives for the attendees (never the listed ones).
+            let copy = ical::render(&data.series.request, &self.settings.organizer, &self.instance, &[])
+                .map_err(|m| self.invalid("PUT", format!("cannot render the copy of series {id}: {m}")))?;
+            for (_, copy_url) in self.copy_urls(&data.series.request).await? {
                 match self.put_new(&copy_url, &copy).await {
                     Ok(PutNew::Created(_)) => {
                         tracing::info!(id = %id, copy = %copy_url, "wrote an attendee copy an earlier run left unwritten")
@@ -375,24 +425,77 @@ impl CaldavProvider {
     where
         F: Fn(&str) -> Result<String, String>,
     {
+        Ok(self.edit_checked(url, None, edit).await? == Touched::Done)
+    }
+
+    /// [`Self::edit`], and when `series` is given only if the resource is
+    /// liaison's event of that series.
+    async fn edit_checked<F>(&self, url: &Url, series: Option<&str>, edit: F) -> Result<Touched, CalendarError>
+    where
+        F: Fn(&str) -> Result<String, String>,
+    {
         for _ in 0..EDIT_TRIES {
             let Some(fetched) = self.fetch(url).await? else {
-                return Ok(false);
+                return Ok(Touched::Gone);
+            };
+            if let Some(id) = series
+                && !holds_series(&fetched.text, id)
+            {
+                tracing::warn!(href = %url, id = %id, "not liaison's event of this series; left alone");
+                return Ok(Touched::NotOurs);
+            }
+            let Some(tag) = fetched.etag else {
+                return Err(no_etag(url));
             };
             let text = edit(&fetched.text).map_err(|m| self.invalid("edit", format!("{url}: {m}")))?;
-            let mut call = Call::new("PUT", url).ical(text).accepting(&[412, 404]);
-            if let Some(tag) = &fetched.etag {
-                call = call.header("If-Match", tag.clone());
-            }
+            let call = Call::new("PUT", url)
+                .header("If-Match", tag)
+                .ical(text)
+                .accepting(&[412, 404]);
             let answer = self.dav.send(&call).await.map_err(|e| self.error("PUT", e))?;
             match answer.status {
-                412 => continue,
-                404 => return Ok(false),
-                _ => return Ok(true),
+                412 => {
+                    tracing::info!(href = %url, "changed since liaison read it; reading it again");
+                    continue;
+                }
+                404 => return Ok(Touched::Gone),
+                _ => return Ok(Touched::Done),
             }
         }
         Err(CalendarError::Transient(format!(
             "{url} kept changing while liaison edited it; tried {EDIT_TRIES} times"
+        )))
+    }
+
+    /// Deletes the resource at `url` with `If-Match` on the ETag read (a
+    /// 412 reads it again); when `series` is given only if it is
+    /// liaison's event of that series.
+    async fn delete_checked(&self, url: &Url, series: Option<&str>) -> Result<Touched, CalendarError> {
+        for _ in 0..EDIT_TRIES {
+            let Some(fetched) = self.fetch(url).await? else {
+                return Ok(Touched::Gone);
+            };
+            if let Some(id) = series
+                && !holds_series(&fetched.text, id)
+            {
+                tracing::warn!(href = %url, id = %id, "not liaison's event of this series; not deleted");
+                return Ok(Touched::NotOurs);
+            }
+            let Some(tag) = fetched.etag else {
+                return Err(no_etag(url));
+            };
+            let call = Call::new("DELETE", url)
+                .header("If-Match", tag)
+                .accepting(&[404, 410, 412]);
+            let answer = self.dav.send(&call).await.map_err(|e| self.error("DELETE", e))?;
+            match answer.status {
+                412 => continue,
+                404 | 410 => return Ok(Touched::Gone),
+                _ => return Ok(Touched::Done),
+            }
+        }
+        Err(CalendarError::Transient(format!(
+            "{url} kept changing while liaison deleted it; tried {EDIT_TRIES} times"
         )))
     }
 
@@ -404,8 +507,43 @@ impl CaldavProvider {
         Ok(self.parse_series(&url, &fetched.text)?.map(|d| (url, d)))
     }
 
-    pub(super) fn copy_list(&self, data: &SeriesData) -> Vec<Url> {
-        data.copies.iter().filter_map(|c| Url::parse(c).ok()).collect()
+    /// The attendee copies of `data` liaison may edit or delete: each
+    /// attendee's `<collection>/<id>.ics` that the event lists, and listed
+    /// `<id>.ics` resources on the configured server whose attendee has no
+    /// known collection. A listed URL anywhere else is logged and ignored
+    /// (see the module's doc).
+    pub(super) async fn verified_copies(&self, data: &SeriesData) -> Result<Vec<Url>, CalendarError> {
+        let id = &data.series.request.event_id;
+        let listed: Vec<Url> = data.copies.iter().filter_map(|c| Url::parse(c).ok()).collect();
+        let mut out = Vec::new();
+        if is_series_id(id) {
+            for attendee in &data.series.request.attendees {
+                if let Ok(collection) = self.collection_of(&attendee.email).await? {
+                    let expected = self.resource_url(&collection, id)?;
+                    if listed.contains(&expected) && !out.contains(&expected) {
+                        out.push(expected);
+                    }
+                }
+            }
+        }
+        // An attendee no longer among the people (or whose calendar is
+        // now configured elsewhere) has no expected URL: a listed copy of
+        // theirs is still followed when it has the series' name on the
+        // configured server (its content is checked before any change).
+        let name = format!("{id}.ics");
+        for copy in listed {
+            if out.contains(&copy) {
+                continue;
+            }
+            let named = copy.path_segments().and_then(|mut s| s.next_back()) == Some(name.as_str());
+            if is_series_id(id) && named && self.dav.trusts(&copy) {
+                out.push(copy);
+            } else {
+                tracing::warn!(id = %id, copy = %copy,
+                    "the event lists an attendee copy where liaison writes none; ignored");
+            }
+        }
+        Ok(out)
     }
 
     /// Where the copy of series `id` written at `url` is now, when it is no
@@ -423,10 +561,10 @@ impl CaldavProvider {
     where
         F: Fn(&str) -> Result<String, String>,
     {
-        if !self.edit(url, &edit).await?
+        if self.edit_checked(url, Some(id), &edit).await? == Touched::Gone
             && let Some(moved) = self.moved_copy(url, id).await?
         {
-            self.edit(&moved, &edit).await?;
+            self.edit_checked(&moved, Some(id), &edit).await?;
         }
         Ok(())
     }
@@ -441,7 +579,7 @@ impl CaldavProvider {
         let edit = |text: &str| ical::end_early(text, until);
         // Copies first: the organizer's resource, which lists them, goes
         // last, so a retry after a failure reaches every copy again.
-        for copy in self.copy_list(&data) {
+        for copy in self.verified_copies(&data).await? {
             self.edit_copy(&copy, id, edit).await?;
         }
         Ok(if self.edit(&url, edit).await? {
@@ -455,34 +593,17 @@ impl CaldavProvider {
         let Some((url, data)) = self.with_copies(id).await? else {
             return Ok(DeleteOutcome::AlreadyGone);
         };
-        for copy in self.copy_list(&data) {
-            let call = Call::new("DELETE", &copy).accepting(&[404, 410]);
-            let answer = self.dav.send(&call).await.map_err(|e| self.error("DELETE", e))?;
-            if matches!(answer.status, 404 | 410)
+        for copy in self.verified_copies(&data).await? {
+            if self.delete_checked(&copy, Some(id)).await? == Touched::Gone
                 && let Some(moved) = self.moved_copy(&copy, id).await?
             {
-                let call = Call::new("DELETE", &moved).accepting(&[404, 410]);
-                self.dav.send(&call).await.map_err(|e| self.error("DELETE", e))?;
+                self.delete_checked(&moved, Some(id)).await?;
             }
         }
-        for _ in 0..EDIT_TRIES {
-            let Some(fetched) = self.fetch(&url).await? else {
-                return Ok(DeleteOutcome::AlreadyGone);
-            };
-            let mut call = Call::new("DELETE", &url).accepting(&[404, 410, 412]);
-            if let Some(tag) = &fetched.etag {
-                call = call.header("If-Match", tag.clone());
-            }
-            let answer = self.dav.send(&call).await.map_err(|e| self.error("DELETE", e))?;
-            match answer.status {
-                412 => continue,
-                404 | 410 => return Ok(DeleteOutcome::AlreadyGone),
-                _ => return Ok(DeleteOutcome::Deleted),
-            }
-        }
-        Err(CalendarError::Transient(format!(
-            "{url} kept changing while liaison deleted it"
-        )))
+        Ok(match self.delete_checked(&url, None).await? {
+            Touched::Done => DeleteOutcome::Deleted,
+            Touched::Gone | Touched::NotOurs => DeleteOutcome::AlreadyGone,
+        })
     }
 
     pub(super) async fn move_one(
@@ -502,7 +623,7 @@ impl CaldavProvider {
             return Err(CalendarError::NotFound(format!("series {series_id}")));
         };
         let edit = |text: &str| ical::move_occurrence(text, original, to, zone);
-        for copy in self.copy_list(&data) {
+        for copy in self.verified_copies(&data).await? {
             self.edit_copy(&copy, series_id, edit).await?;
         }
         if self.edit(&url, edit).await? {

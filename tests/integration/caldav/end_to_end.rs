@@ -176,6 +176,45 @@ fn check_plan_and_two_runs_book_once_and_a_quiet_cycle_costs_three_requests() {
     }
 }
 
+/// The quiet-cycle budget of DESIGN §5c in an organization of six people
+/// (three pairs): under `write-each` one sync-collection for the
+/// organizer's calendar and one for each person's (1 + 6 = 7); under
+/// `scheduling` the organizer's only (1, within the budget of 3).
+#[test]
+fn a_quiet_cycle_costs_one_sync_per_watched_calendar_in_a_larger_org() {
+    let people = [
+        ("ana", "Finance"),
+        ("ben", "Sales"),
+        ("cai", "Finance"),
+        ("dan", "Sales"),
+        ("eve", "Legal"),
+        ("fay", "Ops"),
+    ];
+    for kind in Kind::ALL {
+        for (deliver, budget) in [("\"write-each\"", 1 + 6), ("\"scheduling\"", 1)] {
+            block_on(async {
+                let org = DavOrg::new(kind, &people).await;
+                org.write_config(&format!("deliver = {deliver}"));
+                let first = run_ok(&org, &["run", "--once"]);
+                assert!(
+                    first.stderr.contains("booked=3"),
+                    "{kind:?} {deliver}: {}",
+                    first.stderr
+                );
+                // The cycle after the bookings reads them back once.
+                run_ok(&org, &["run", "--once"]);
+                let quiet = run_ok(&org, &["run", "--once"]);
+                assert!(
+                    quiet.stderr.contains("booked=0 kept=3"),
+                    "{kind:?} {deliver}: {}",
+                    quiet.stderr
+                );
+                assert_eq!(requests(&quiet), budget, "{kind:?} {deliver}: {}", quiet.stderr);
+            });
+        }
+    }
+}
+
 #[test]
 fn a_declined_series_and_a_removed_person_are_cancelled_in_every_calendar() {
     for kind in Kind::ALL {

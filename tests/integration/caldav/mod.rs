@@ -3,10 +3,13 @@
 //! the real binary end to end (`end_to_end`).
 
 mod busy;
+mod edits;
 mod end_to_end;
 mod recovery;
 mod renamed;
 mod settings;
+mod trust;
+mod unreadable;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
