@@ -83,19 +83,36 @@ fn coverage(report: &Report) -> Markup {
         section id="coverage" {
             h2 { "Which units have met" }
             p { "Connections so far between each pair of the " span data-metric="units" { (report.summary.units) } " units. Pairs of different units that never met are marked." }
+            @let units = report.heatmap.units.len();
+            @if units > heatmap::DETAILED_MAX {
+                @let per = heatmap::units_per_square(units);
+                p class="note" {
+                    "A compact map: units in alphabetical order, one row and one column each"
+                    @if per > 1 { " (" (per) " consecutive units per square, shaded by their connections)" }
+                    ", every few labelled. The count of each pair is in "
+                    code { "liaison history --json" } " (" code { "coverage.matrix" } ")."
+                }
+            }
             div class="scroll" { (heatmap::render(&report.heatmap)) }
             p class="legend" aria-hidden="true" {
                 span class="swatch never" {} " never met "
                 @for level in 1..=super::model::LEVELS { span class=(format!("swatch l{level}")) {} }
                 " fewer → more connections"
             }
-            @if report.never_met.is_empty() {
+            @if report.never_met_count == 0 {
                 p { "Every pair of units has met." }
             } @else {
-                details open[report.never_met.len() <= 12] {
-                    summary { "Pairs of units that never met (" span data-metric="never-met" { (report.never_met.len()) } ")" }
+                details open[report.never_met_count <= 12] {
+                    summary { "Pairs of units that never met (" span data-metric="never-met" { (report.never_met_count) } ")" }
                     ul class="never-met" {
                         @for (a, b) in &report.never_met { li { (a) " × " (b) } }
+                    }
+                    @let more = report.never_met_count - report.never_met.len();
+                    @if more > 0 {
+                        p class="note" {
+                            "The first " (report.never_met.len()) " only, and " span data-metric="never-met-more" { (more) }
+                            " more: " code { "liaison history --json" } " lists every pair."
+                        }
                     }
                 }
             }
