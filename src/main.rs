@@ -159,10 +159,13 @@ enum Command {
     /// as ~/.local/share/bash-completion/completions/liaison. See the README
     /// for zsh, fish, elvish and PowerShell.
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff) on stdout: `liaison man | man -l -`.
+    ///
+    /// One page, liaison(1), with every subcommand and its options.
     Man,
     /// Who met whom, term by term, and the unit × unit coverage matrix.
     ///
@@ -347,11 +350,9 @@ fn run(cli: Cli, fixed_now: Option<Timestamp>) -> Result<(), Failure> {
             out!("{}", String::from_utf8_lossy(&script))
         }
         Command::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-                .render(&mut page)
+            let page = liaison::manual::render(<Cli as clap::CommandFactory>::command())
                 .map_err(|e| Failure::Other(anyhow!(e).context("rendering the manual page")))?;
-            out!("{}", String::from_utf8_lossy(&page))
+            out!("{page}")
         }
     }
 }

@@ -436,4 +436,62 @@ fn the_man_page_renders_with_man() {
     }
     // Rendered, not roff source.
     assert!(!text.contains(".TH"), "{text}");
+
+    // One complete page: each subcommand is a subsection ("   liaison run",
+    // indented three spaces) with its own options and their help.
+    let subsection = |name: &str| -> String {
+        let heading = format!("\n   liaison {name}\n");
+        let start = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no subsection for {name} in:\n{text}"));
+        let rest = &text[start + heading.len()..];
+        let end = rest.find("\n   liaison ").unwrap_or(rest.len());
+        rest[..end].to_string()
+    };
+    for (sub, options) in [
+        ("run", &["--once", "--dry-run", "--allow-mass-cancel", "--json"][..]),
+        ("report", &["--out <FILE>", "state_dir/report.html"][..]),
+        ("history", &["--json", "--csv"][..]),
+        ("demo", &["--people", "--units", "--files-only"][..]),
+        (
+            "completions",
+            &["<SHELL>", "The shell to complete for", "powershell"][..],
+        ),
+    ] {
+        let section = subsection(sub);
+        for option in options {
+            assert!(
+                section.contains(option),
+                "{option} missing from `liaison {sub}`:\n{section}"
+            );
+        }
+    }
+    // Every subcommand of `--help` has its subsection.
+    let help = crate::util::liaison(tmp.path(), &["--help"]);
+    let commands = help.stdout.split("Commands:").nth(1).unwrap();
+    let commands = commands.split("Options:").next().unwrap();
+    let names: Vec<&str> = commands
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("  ")
+                .filter(|r| !r.starts_with(' '))?
+                .split_whitespace()
+                .next()
+        })
+        .filter(|n| *n != "help")
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in names {
+        subsection(name);
+    }
+    // No page cited that does not exist: the only page named is this one.
+    for (at, _) in text.match_indices("(1)") {
+        let before: String = text[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        let page: String = before.chars().rev().collect();
+        assert_eq!(page, "liaison", "a page that does not exist is cited: {page}(1)");
+    }
 }
