@@ -149,7 +149,7 @@ fn terms(rows: &[TermRow]) -> Markup {
                                     td class="num" data-label="unpaired" {
                                         @match &t.unpaired {
                                             Some(list) => span data-metric="term-unpaired" { (list.len()) },
-                                            None => span class="muted" title="not planned by the last cycle" { "–" },
+                                            None => span class="muted" title="not known: the last cycle did not plan this term, or failed" { "–" },
                                         }
                                     }
                                 }
@@ -157,7 +157,7 @@ fn terms(rows: &[TermRow]) -> Markup {
                         }
                     }
                 }
-                p class="note" { "Repeats: pairs that had met in an earlier term. Unit pairs: pairs of different units that met that term, and by its end. Unpaired: as the last cycle left the terms it planned." }
+                p class="note" { "Repeats: pairs that had met in an earlier term. Unit pairs: pairs of different units that met that term, and by its end. Unpaired: as the last cycle left the terms it planned; – when not known (a term it did not plan, or a failed cycle)." }
                 @for t in rows {
                     @if let Some(list) = &t.unpaired {
                         @if !list.is_empty() {

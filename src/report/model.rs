@@ -349,7 +349,13 @@ fn term_rows(input: &Input<'_>) -> Vec<TermRow> {
         // A term the last cycle planned has connections or unpaired people;
         // one with neither was not planned (not due yet), so nobody is known
         // to be left out of it.
-        let planned = status_term.is_some_and(|t| !t.connections.is_empty() || !unpaired.is_empty());
+        // A failed cycle may have stopped before planning anything: its
+        // terms' connections are the store's, and an empty list of unpaired
+        // people would claim what nobody knows.
+        let succeeded = input
+            .status
+            .is_some_and(|s| matches!(s.last_cycle.outcome, Outcome::Ok));
+        let planned = succeeded && status_term.is_some_and(|t| !t.connections.is_empty() || !unpaired.is_empty());
         rows.push(TermRow {
             number: index + 1,
             start,

@@ -498,3 +498,60 @@ fn the_page_stays_small_with_many_units_and_the_map_compact_above_forty() {
         }
     }
 }
+
+#[test]
+fn after_a_failed_cycle_nobody_is_said_to_be_unpaired() {
+    let cfg = config(&[ANN, BO, CY, DI, EVE]);
+    let records = vec![record(ANN, BO, 0, SeriesState::Booked)];
+    let now = at("2027-03-10T12:00:00Z");
+    let failed: Result<CycleSummary, crate::failure::Failure> =
+        Err(crate::failure::Failure::Other(anyhow::anyhow!("calendar unreachable")));
+    let status = crate::status::build(&cfg, &records, now, now, &failed, &CycleNotes::default());
+    // The current term has its connection (from the store), but the failed
+    // cycle planned nothing: who is unpaired is not known.
+    assert!(!status.terms[0].connections.is_empty());
+    let report = model(&cfg, &records, Some(&status), now);
+    assert_eq!(
+        (report.terms[0].connections, report.terms[0].unpaired.clone()),
+        (1, None)
+    );
+    let doc = Html::parse_document(&render(&report));
+    assert_eq!(
+        doc.select(&Selector::parse("[data-metric=term-unpaired]").unwrap())
+            .count(),
+        0
+    );
+    // The same after a cycle that succeeded: known, nobody.
+    let ok = crate::status::build(
+        &cfg,
+        &records,
+        now,
+        now,
+        &Ok(CycleSummary::default()),
+        &CycleNotes::default(),
+    );
+    assert_eq!(model(&cfg, &records, Some(&ok), now).terms[0].unpaired, Some(vec![]));
+}
+
+#[test]
+fn the_page_is_not_written_through_a_link_or_into_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.html");
+    std::fs::write(&target, "theirs").unwrap();
+    let link = dir.path().join("link.html");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let why = write(&link, "page").unwrap_err().to_string();
+    assert!(why.contains("symbolic link") && why.contains("target.html"), "{why}");
+    // The link and its target are as they were.
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs");
+
+    let why = write(dir.path(), "page").unwrap_err().to_string();
+    assert!(why.contains("is a directory") && why.contains("report.html"), "{why}");
+
+    // A new file, and a plain file replaced.
+    let file = dir.path().join("new.html");
+    write(&file, "one").unwrap();
+    write(&file, "two").unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "two");
+}

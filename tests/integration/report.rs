@@ -495,3 +495,58 @@ fn the_man_page_renders_with_man() {
         assert_eq!(page, "liaison", "a page that does not exist is cited: {page}(1)");
     }
 }
+
+#[test]
+fn report_out_is_a_file_or_stdout_never_a_link_or_a_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = org(tmp.path());
+    let now = crate::util::NOW;
+    let run = at(&dir, now, &["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let history = json(&at(&dir, now, &["history", "--json"]));
+    assert_eq!(history["terms"].as_array().unwrap().len(), 1, "{history}");
+
+    // `-`: the page on stdout, no file named `-`.
+    let stdout = at(&dir, now, &["report", "--out", "-"]);
+    assert_eq!(stdout.code, 0, "{}", stdout.stderr);
+    assert!(
+        stdout.stdout.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &stdout.stdout[..80.min(stdout.stdout.len())]
+    );
+    let doc = Html::parse_document(&stdout.stdout);
+    let shown = doc.select(&sel("[data-metric=connections]")).next().map(num);
+    assert_eq!(shown, history["connections"].as_u64());
+    assert!(!dir.join("-").exists() && !dir.parent().unwrap().join("-").exists());
+
+    // One term: "1 term", not "1 terms".
+    let out = tmp.path().join("r.html");
+    let file = at(&dir, now, &["report", "--out", out.to_str().unwrap()]);
+    assert_eq!(file.code, 0, "{}", file.stderr);
+    assert!(file.stdout.contains(" in 1 term)"), "{}", file.stdout);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout.stdout);
+
+    // A symbolic link: refused (exit 2), the link and its target untouched.
+    let target = tmp.path().join("theirs.html");
+    std::fs::write(&target, "theirs").unwrap();
+    let link = tmp.path().join("link.html");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let refused = at(&dir, now, &["report", "--out", link.to_str().unwrap()]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("link.html") && refused.stderr.contains("symbolic link"),
+        "{}",
+        refused.stderr
+    );
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs");
+
+    // A directory: says a file name is expected.
+    let refused = at(&dir, now, &["report", "--out", tmp.path().to_str().unwrap()]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("is a directory") && refused.stderr.contains("a file name is expected"),
+        "{}",
+        refused.stderr
+    );
+}
