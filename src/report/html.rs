@@ -138,8 +138,8 @@ fn terms(rows: &[TermRow]) -> Markup {
                         tbody {
                             @for t in rows {
                                 tr data-term=(t.start) {
-                                    td class="term" { (t.number) @if !t.when.is_empty() { " " span class="tag" { (t.when) } } }
-                                    td class="date" { (t.start) }
+                                    td class="term" { span data-metric="term-number" { (t.number) } @if !t.when.is_empty() { " " span class="tag" { (t.when) } } }
+                                    td class="date" data-metric="term-start" { (t.start) }
                                     td class="num" data-label="pairs" data-metric="term-connections" { (t.connections) }
                                     td class="num" data-label="cancelled" data-metric="term-cancelled" { (t.cancelled) }
                                     td class="num" data-label="repeats" data-metric="term-repeats" { (t.repeats) }
@@ -161,9 +161,11 @@ fn terms(rows: &[TermRow]) -> Markup {
                 @for t in rows {
                     @if let Some(list) = &t.unpaired {
                         @if !list.is_empty() {
-                            h3 { "Unpaired in term " (t.number) " (" (t.start) ")" }
-                            ul class="unpaired" {
-                                @for u in list { li { strong { (u.name) } " (" (u.unit) "): " (u.reason) } }
+                            div class="unpaired-term" data-term=(t.start) {
+                                h3 { "Unpaired in term " span data-metric="term-number" { (t.number) } " (" span data-metric="term-start" { (t.start) } ")" }
+                                ul class="unpaired" {
+                                    @for u in list { li { strong { (u.name) } " (" (u.unit) "): " (u.reason) } }
+                                }
                             }
                         }
                     }
@@ -184,7 +186,7 @@ fn meetings(report: &Report) -> Markup {
                 Some(m) => {
                     h2 {
                         @if m.current { "This term's meetings" } @else { "Next term's meetings" }
-                        " (term " (m.term_number) ", from " (m.start) ")"
+                        " (term " span data-metric="meeting-term-number" { (m.term_number) } ", from " span data-metric="meeting-term-start" { (m.start) } ")"
                     }
                     p { "The first meeting of each pair in each person's own time zone; it repeats weekly." }
                     @if m.rows.is_empty() {

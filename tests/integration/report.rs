@@ -1,7 +1,10 @@
 //! `liaison report` with the real binary on a multi-term organization (the
 //! local provider, cycles on dates set with the test clock): the page parsed
 //! with a real HTML parser, every number on it checked against `history
-//! --json` and `status --json`, a hostile unit name kept as text, nothing
+//! --json` and `status --json` (those marked `data-metric`, the heatmap's
+//! tooltips, the lists of unpaired people; and any other digit in the page's
+//! text fails the test unless it is part of a name, a unit, an address or
+//! the time of writing), a hostile unit name kept as text, nothing
 //! external referenced; and each cycle rewrites `state_dir/report.html`.
 //! Also `liaison completions` and `liaison man`.
 
@@ -267,6 +270,19 @@ fn the_report_of_a_multi_term_organization_shows_the_numbers_of_history_and_stat
         .find(|t| t["current"] == true)
         .unwrap();
     let meetings = current["connections"].as_array().unwrap();
+    // Each term's number (index + 1) by its start, from both outputs.
+    let term_numbers: BTreeMap<String, i64> = history["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(status["terms"].as_array().unwrap())
+        .map(|t| {
+            (
+                t["start"].as_str().unwrap().to_string(),
+                t["index"].as_i64().unwrap() + 1,
+            )
+        })
+        .collect();
     let (mut weeks_seen, mut minutes_seen) = (Vec::new(), Vec::new());
     let mut checked: BTreeMap<String, usize> = BTreeMap::new();
     let mut partner_terms: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -299,6 +315,14 @@ fn the_report_of_a_multi_term_organization_shows_the_numbers_of_history_and_stat
                     assert_eq!(num(e), matrix(a, b), "{a} × {b}");
                 }
             }
+            "term-number" => {
+                let start = row_of("data-term");
+                assert_eq!(num(e) as i64, term_numbers[&start], "number of term {start}");
+            }
+            "term-start" => assert_eq!(text_of(e), row_of("data-term")),
+            "meeting-term-number" => assert_eq!(num(e) as i64, current["index"].as_i64().unwrap() + 1),
+            "meeting-term-start" => assert_eq!(text_of(e), current["start"].as_str().unwrap()),
+            "never-met-more" => assert_eq!(num(e), never_met.saturating_sub(100)),
             m if m.starts_with("term-") => {
                 let start = row_of("data-term");
                 assert_eq!(num(e), terms[&start][m], "{m} of term {start}");
@@ -342,6 +366,100 @@ fn the_report_of_a_multi_term_organization_shows_the_numbers_of_history_and_stat
     );
     assert_eq!(checked["meeting-weeks"], meetings.len());
     assert!(!meetings.is_empty());
+
+    assert!(checked["term-number"] >= terms.len() + 1, "{checked:?}");
+    assert_eq!(checked["meeting-term-number"], 1);
+
+    // Each list of unpaired people: as many as `status` names for that term,
+    // each of them.
+    let mut lists = 0;
+    for list in doc.select(&sel("div.unpaired-term")) {
+        let start = list.value().attr("data-term").unwrap();
+        let expected: Vec<&Value> = status["attention"]["unpaired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["term"].as_str() == Some(start))
+            .collect();
+        let items: Vec<String> = list.select(&sel("li")).map(text_of).collect();
+        assert_eq!(items.len(), expected.len(), "unpaired in {start}: {items:?}");
+        for u in expected {
+            let name = u["name"].as_str().unwrap();
+            assert!(items.iter().any(|i| i.starts_with(name)), "{name} not in {items:?}");
+        }
+        lists += 1;
+    }
+    assert!(lists >= 1);
+
+    // Each square's tooltip says what its number says.
+    let mut tooltips = 0;
+    for square in doc.select(&sel("svg.heatmap g")) {
+        let cell = square.select(&sel("text[data-metric=cell]")).next().unwrap();
+        let (a, b) = (
+            cell.value().attr("data-row").unwrap(),
+            cell.value().attr("data-col").unwrap(),
+        );
+        let n = matrix(a, b);
+        let what = match (a == b, n) {
+            (false, 0) => "never met".to_string(),
+            (true, 0) => "same unit".to_string(),
+            (_, 1) => "1 connection".to_string(),
+            (_, n) => format!("{n} connections"),
+        };
+        let title = square.select(&sel("title")).next().map(text_of);
+        assert_eq!(title, Some(format!("{a} × {b}: {what}")));
+        tooltips += 1;
+    }
+    assert_eq!(tooltips, units.len() * units.len());
+
+    // No other number anywhere: every digit of the page's text is in an
+    // element checked above (a `data-metric`, a tooltip, a meeting's local
+    // time, checked below) or in a name, a unit or an e-mail address, or
+    // the time of writing.
+    let written = {
+        let at: jiff::Timestamp = last.parse().unwrap();
+        at.to_zoned_datetime(cfg.timezone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let mut words: Vec<String> = cfg
+        .people
+        .iter()
+        .flat_map(|p| [p.name.clone(), p.unit.clone(), p.email.clone()])
+        .collect();
+    // Units as the heatmap's labels cut them (22 characters).
+    words.extend(units.iter().map(|u| u.chars().take(21).collect::<String>()));
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    for node in doc.root_element().descendants() {
+        let Some(text) = node.value().as_text() else { continue };
+        let parent = node.parent().and_then(ElementRef::wrap).unwrap();
+        let checked_here = parent
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .chain([parent])
+            .any(|a| {
+                let v = a.value();
+                v.attr("data-metric").is_some()
+                    || ["style", "title"].contains(&v.name())
+                    || v.classes().any(|c| c == "when")
+            });
+        if checked_here {
+            continue;
+        }
+        let mut rest = text.to_string();
+        for w in &words {
+            rest = rest.replace(w.as_str(), "");
+        }
+        if parent.value().classes().any(|c| c == "meta") {
+            rest = rest.replace(&written, "");
+        }
+        assert!(
+            !rest.chars().any(|c| c.is_ascii_digit()),
+            "an unchecked number in {:?} (in <{}>)",
+            text.to_string(),
+            parent.value().name()
+        );
+    }
 
     // Each meeting row shows both people's local time as `status` has it.
     let rows: Vec<String> = doc.select(&sel("table.meetings tbody tr")).map(text_of).collect();
