@@ -37,6 +37,7 @@ pub mod failure;
 pub mod fsutil;
 pub mod history;
 pub mod logging;
+pub mod manual;
 pub mod notes;
 pub mod progress;
 pub mod provider;

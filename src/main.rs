@@ -149,7 +149,9 @@ enum Command {
     /// `state_dir/report.html` too. Reads a copy of the state database;
     /// never touches a calendar.
     Report {
-        /// Where to write it [default: state_dir/report.html]
+        /// Where to write it, `-` for stdout [default: state_dir/report.html].
+        /// Written atomically (a new file renamed over the old one), so a
+        /// symbolic link is refused rather than replaced: name its target.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -159,10 +161,13 @@ enum Command {
     /// as ~/.local/share/bash-completion/completions/liaison. See the README
     /// for zsh, fish, elvish and PowerShell.
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the manual page (roff) on stdout: `liaison man | man -l -`.
+    ///
+    /// One page, liaison(1), with every subcommand and its options.
     Man,
     /// Who met whom, term by term, and the unit × unit coverage matrix.
     ///
@@ -273,7 +278,7 @@ fn init_logging(cli: &Cli) {
     }
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // Progress bars only for a person at a terminal reading text logs.
-    if terminal && !cli.quiet && matches!(cli.log_format, LogFormat::Text) {
+    if liaison::progress::wanted(terminal, matches!(cli.log_format, LogFormat::Text), cli.quiet) {
         liaison::progress::enable();
     }
     let layer = tracing_subscriber::fmt::layer()
@@ -347,11 +352,9 @@ fn run(cli: Cli, fixed_now: Option<Timestamp>) -> Result<(), Failure> {
             out!("{}", String::from_utf8_lossy(&script))
         }
         Command::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-                .render(&mut page)
+            let page = liaison::manual::render(<Cli as clap::CommandFactory>::command())
                 .map_err(|e| Failure::Other(anyhow!(e).context("rendering the manual page")))?;
-            out!("{}", String::from_utf8_lossy(&page))
+            out!("{page}")
         }
     }
 }
@@ -482,8 +485,16 @@ fn report_command(explicit: Option<&Path>, out: Option<PathBuf>, now: Timestamp)
         Err(liaison::status::ReadError::Missing { .. }) => None,
         Err(e) => return Err(Failure::Other(e.into())),
     };
+    // `--out -`: the page on stdout (to pipe into a mailer or a copy).
+    if out.as_deref() == Some(Path::new("-")) {
+        let report = liaison::report::model(&cfg, &records, status.as_ref(), now);
+        return out!("{}", liaison::report::render(&report));
+    }
     let path = match out {
-        Some(path) => path,
+        Some(path) => {
+            liaison::report::check_out(&path).map_err(|e| Failure::Usage(anyhow!("--out {}: {e}", path.display())))?;
+            path
+        }
         None if cfg.state_dir.is_dir() => liaison::report::default_path(&cfg),
         None => {
             return Err(Failure::Other(anyhow!(
@@ -496,11 +507,12 @@ fn report_command(explicit: Option<&Path>, out: Option<PathBuf>, now: Timestamp)
     liaison::report::write(&path, &liaison::report::render(&report))
         .with_context(|| format!("writing {}", path.display()))
         .map_err(Failure::Other)?;
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     outln!(
-        "Wrote {} ({} connections in {} terms).",
+        "Wrote {} ({} in {}).",
         path.display(),
-        report.summary.connections,
-        report.summary.terms
+        plural(report.summary.connections, "connection", "connections"),
+        plural(report.summary.terms, "term", "terms")
     )
 }
 

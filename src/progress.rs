@@ -33,6 +33,13 @@ pub fn enable() {
     let _ = BARS.set(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
 }
 
+/// Whether bars are wanted: only for a person at a terminal (stderr is
+/// one) reading text log lines, and not with `-q`. JSON logs and the journal
+/// get nothing extra.
+pub fn wanted(stderr_is_terminal: bool, text_logs: bool, quiet: bool) -> bool {
+    stderr_is_terminal && text_logs && !quiet
+}
+
 /// Whether [`enable`] was called.
 pub fn enabled() -> bool {
     BARS.get().is_some()
@@ -165,6 +172,25 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bars_only_at_a_terminal_with_text_logs_and_not_quiet() {
+        for terminal in [false, true] {
+            for text in [false, true] {
+                for quiet in [false, true] {
+                    let expected = terminal && text && !quiet;
+                    assert_eq!(
+                        wanted(terminal, text, quiet),
+                        expected,
+                        "terminal {terminal}, text logs {text}, quiet {quiet}"
+                    );
+                }
+            }
+        }
+        // The one combination that shows them, spelled out.
+        assert!(wanted(true, true, false));
+        assert!(!wanted(false, true, false) && !wanted(true, false, false) && !wanted(true, true, true));
+    }
 
     #[test]
     fn the_templates_parse() {

@@ -211,6 +211,13 @@ impl Store {
             .collect()
     }
 
+    /// Stores `bytes` as the series `key` as they are, for tests of what a
+    /// damaged record does.
+    #[cfg(test)]
+    pub(crate) fn put_raw_series(&self, key: &str, bytes: &[u8]) {
+        self.series.insert(key, bytes).unwrap();
+    }
+
     pub fn get(&self, event_id: &str) -> Result<Option<SeriesRecord>, StoreError> {
         let value = self.series.get(event_id).map_err(|e| map_sled(&self.path, e))?;
         value

@@ -83,19 +83,36 @@ fn coverage(report: &Report) -> Markup {
         section id="coverage" {
             h2 { "Which units have met" }
             p { "Connections so far between each pair of the " span data-metric="units" { (report.summary.units) } " units. Pairs of different units that never met are marked." }
+            @let units = report.heatmap.units.len();
+            @if units > heatmap::DETAILED_MAX {
+                @let per = heatmap::units_per_square(units);
+                p class="note" {
+                    "A compact map: units in alphabetical order, one row and one column each"
+                    @if per > 1 { " (" (per) " consecutive units per square, shaded by their connections)" }
+                    ", every few labelled. The count of each pair is in "
+                    code { "liaison history --json" } " (" code { "coverage.matrix" } ")."
+                }
+            }
             div class="scroll" { (heatmap::render(&report.heatmap)) }
             p class="legend" aria-hidden="true" {
                 span class="swatch never" {} " never met "
                 @for level in 1..=super::model::LEVELS { span class=(format!("swatch l{level}")) {} }
                 " fewer → more connections"
             }
-            @if report.never_met.is_empty() {
+            @if report.never_met_count == 0 {
                 p { "Every pair of units has met." }
             } @else {
-                details open[report.never_met.len() <= 12] {
-                    summary { "Pairs of units that never met (" span data-metric="never-met" { (report.never_met.len()) } ")" }
+                details open[report.never_met_count <= 12] {
+                    summary { "Pairs of units that never met (" span data-metric="never-met" { (report.never_met_count) } ")" }
                     ul class="never-met" {
                         @for (a, b) in &report.never_met { li { (a) " × " (b) } }
+                    }
+                    @let more = report.never_met_count - report.never_met.len();
+                    @if more > 0 {
+                        p class="note" {
+                            "The first " (report.never_met.len()) " only, and " span data-metric="never-met-more" { (more) }
+                            " more: " code { "liaison history --json" } " lists every pair."
+                        }
                     }
                 }
             }
@@ -121,8 +138,8 @@ fn terms(rows: &[TermRow]) -> Markup {
                         tbody {
                             @for t in rows {
                                 tr data-term=(t.start) {
-                                    td class="term" { (t.number) @if !t.when.is_empty() { " " span class="tag" { (t.when) } } }
-                                    td class="date" { (t.start) }
+                                    td class="term" { span data-metric="term-number" { (t.number) } @if !t.when.is_empty() { " " span class="tag" { (t.when) } } }
+                                    td class="date" data-metric="term-start" { (t.start) }
                                     td class="num" data-label="pairs" data-metric="term-connections" { (t.connections) }
                                     td class="num" data-label="cancelled" data-metric="term-cancelled" { (t.cancelled) }
                                     td class="num" data-label="repeats" data-metric="term-repeats" { (t.repeats) }
@@ -132,7 +149,7 @@ fn terms(rows: &[TermRow]) -> Markup {
                                     td class="num" data-label="unpaired" {
                                         @match &t.unpaired {
                                             Some(list) => span data-metric="term-unpaired" { (list.len()) },
-                                            None => span class="muted" title="not planned by the last cycle" { "–" },
+                                            None => span class="muted" title="not known: the last cycle did not plan this term, or failed" { "–" },
                                         }
                                     }
                                 }
@@ -140,13 +157,15 @@ fn terms(rows: &[TermRow]) -> Markup {
                         }
                     }
                 }
-                p class="note" { "Repeats: pairs that had met in an earlier term. Unit pairs: pairs of different units that met that term, and by its end. Unpaired: as the last cycle left the terms it planned." }
+                p class="note" { "Repeats: pairs that had met in an earlier term. Unit pairs: pairs of different units that met that term, and by its end. Unpaired: as the last cycle left the terms it planned; – when not known (a term it did not plan, or a failed cycle)." }
                 @for t in rows {
                     @if let Some(list) = &t.unpaired {
                         @if !list.is_empty() {
-                            h3 { "Unpaired in term " (t.number) " (" (t.start) ")" }
-                            ul class="unpaired" {
-                                @for u in list { li { strong { (u.name) } " (" (u.unit) "): " (u.reason) } }
+                            div class="unpaired-term" data-term=(t.start) {
+                                h3 { "Unpaired in term " span data-metric="term-number" { (t.number) } " (" span data-metric="term-start" { (t.start) } ")" }
+                                ul class="unpaired" {
+                                    @for u in list { li { strong { (u.name) } " (" (u.unit) "): " (u.reason) } }
+                                }
                             }
                         }
                     }
@@ -167,7 +186,7 @@ fn meetings(report: &Report) -> Markup {
                 Some(m) => {
                     h2 {
                         @if m.current { "This term's meetings" } @else { "Next term's meetings" }
-                        " (term " (m.term_number) ", from " (m.start) ")"
+                        " (term " span data-metric="meeting-term-number" { (m.term_number) } ", from " span data-metric="meeting-term-start" { (m.start) } ")"
                     }
                     p { "The first meeting of each pair in each person's own time zone; it repeats weekly." }
                     @if m.rows.is_empty() {

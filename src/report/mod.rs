@@ -62,9 +62,32 @@ pub fn render(report: &model::Report) -> String {
     html::render(report)
 }
 
+/// Whether the page can be written at `path`, or why not: a directory (a
+/// file name is expected) or a symbolic link (the atomic write would replace
+/// the link with a file, and following it would write where the user did
+/// not name; so the link's target must be named).
+pub fn check_out(path: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            let target = std::fs::read_link(path).map_or_else(|_| "?".to_string(), |t| t.display().to_string());
+            Err(format!(
+                "is a symbolic link (to {target}); the report is written as a new file renamed into place, \
+                 which would replace the link: name the file itself"
+            ))
+        }
+        Ok(meta) if meta.is_dir() => Err(format!(
+            "is a directory; a file name is expected, e.g. {}",
+            path.join(FILE_NAME).display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Writes the page to `path` atomically (a reader sees the old page or the
 /// new one), private to the user like the rest of the state: it names people.
+/// Refuses what [`check_out`] refuses.
 pub fn write(path: &Path, page: &str) -> std::io::Result<()> {
+    check_out(path).map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
     crate::fsutil::write_atomically(path, page.as_bytes(), crate::fsutil::Mode::Private)
 }
 

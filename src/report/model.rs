@@ -16,6 +16,10 @@ use crate::store::SeriesState;
 pub const LEVELS: u8 = 4;
 /// How many of the longest waiting people the report names.
 pub const WAITING_SHOWN: usize = 10;
+/// How many pairs of units that never met the report names (the first, in
+/// the matrix's order); the count is of them all. Grows with units squared
+/// otherwise (31,125 pairs for 250 units); `history --json` has every one.
+pub const NEVER_MET_SHOWN: usize = 100;
 
 /// One configured person, as the report needs them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,8 +50,11 @@ pub struct Report {
     pub zone: String,
     pub summary: Summary,
     pub heatmap: Heatmap,
-    /// Pairs of different units that never met, in the matrix's order.
+    /// The first [`NEVER_MET_SHOWN`] pairs of different units that never
+    /// met, in the matrix's order.
     pub never_met: Vec<(String, String)>,
+    /// How many pairs of different units never met (all of them).
+    pub never_met_count: usize,
     /// Oldest first.
     pub terms: Vec<TermRow>,
     /// By name.
@@ -192,6 +199,7 @@ pub fn build(input: &Input<'_>) -> Report {
     let mut waiting: Vec<&PersonRow> = people.iter().filter(|p| p.configured && p.waiting_terms > 0).collect();
     waiting.sort_by(|x, y| y.waiting_terms.cmp(&x.waiting_terms).then_with(|| x.name.cmp(&y.name)));
     let cov = &history.coverage;
+    let (never_met, never_met_count) = never_met(history);
     Report {
         generated: at(input.now),
         zone: input.zone_name.to_string(),
@@ -207,7 +215,8 @@ pub fn build(input: &Input<'_>) -> Report {
             unit_pairs_possible: cov.unit_pairs_possible,
         },
         heatmap: heatmap(history),
-        never_met: never_met(history),
+        never_met,
+        never_met_count,
         terms,
         waiting: waiting.iter().take(WAITING_SHOWN).map(|p| p.email.clone()).collect(),
         people,
@@ -246,7 +255,7 @@ fn heatmap(history: &HistoryReport) -> Heatmap {
                 .enumerate()
                 .map(|(j, &count)| Cell {
                     count,
-                    level: level(count, max),
+                    level: level(count.into(), max.into()),
                     never_met: i != j && count == 0,
                     same_unit: i == j,
                 })
@@ -261,25 +270,31 @@ fn heatmap(history: &HistoryReport) -> Heatmap {
 
 /// `count`'s heat level: 0 for none, else 1..=LEVELS in proportion to `max`
 /// (rounded up, so any connection shows).
-fn level(count: u32, max: u32) -> u8 {
+pub(super) fn level(count: u64, max: u64) -> u8 {
     if count == 0 || max == 0 {
         return 0;
     }
-    let scaled = (u64::from(count) * u64::from(LEVELS)).div_ceil(u64::from(max));
+    let scaled = (count * u64::from(LEVELS)).div_ceil(max);
     u8::try_from(scaled).unwrap_or(LEVELS).clamp(1, LEVELS)
 }
 
-fn never_met(history: &HistoryReport) -> Vec<(String, String)> {
+/// The first [`NEVER_MET_SHOWN`] pairs of units that never met, and how many
+/// there are.
+fn never_met(history: &HistoryReport) -> (Vec<(String, String)>, usize) {
     let cov = &history.coverage;
     let mut out = Vec::new();
+    let mut count = 0;
     for (i, a) in cov.units.iter().enumerate() {
         for (j, b) in cov.units.iter().enumerate().skip(i + 1) {
             if cov.matrix[i][j] == 0 {
-                out.push((a.clone(), b.clone()));
+                count += 1;
+                if out.len() < NEVER_MET_SHOWN {
+                    out.push((a.clone(), b.clone()));
+                }
             }
         }
     }
-    out
+    (out, count)
 }
 
 fn term_rows(input: &Input<'_>) -> Vec<TermRow> {
@@ -334,7 +349,13 @@ fn term_rows(input: &Input<'_>) -> Vec<TermRow> {
         // A term the last cycle planned has connections or unpaired people;
         // one with neither was not planned (not due yet), so nobody is known
         // to be left out of it.
-        let planned = status_term.is_some_and(|t| !t.connections.is_empty() || !unpaired.is_empty());
+        // A failed cycle may have stopped before planning anything: its
+        // terms' connections are the store's, and an empty list of unpaired
+        // people would claim what nobody knows.
+        let succeeded = input
+            .status
+            .is_some_and(|s| matches!(s.last_cycle.outcome, Outcome::Ok));
+        let planned = succeeded && status_term.is_some_and(|t| !t.connections.is_empty() || !unpaired.is_empty());
         rows.push(TermRow {
             number: index + 1,
             start,

@@ -1,6 +1,7 @@
 //! The report's model, table by table, and its page parsed back with a real
 //! HTML parser (scraper): escaped names, nothing external, no script.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use jiff::SignedDuration;
@@ -351,4 +352,207 @@ fn the_page_references_nothing_outside_itself() {
     let viewport = Selector::parse("meta[name=viewport]").unwrap();
     assert!(doc.select(&viewport).next().is_some());
     assert!(page.contains("prefers-color-scheme: dark"));
+}
+
+/// The report of `n` units with no people: `count(i, j)` connections
+/// between units `i` and `j` (symmetric; the diagonal as given).
+fn units_report(n: usize, count: impl Fn(usize, usize) -> u32) -> Report {
+    let units: Vec<String> = (0..n).map(|i| format!("Unit {i:04}")).collect();
+    let matrix: Vec<Vec<u32>> = (0..n)
+        .map(|i| (0..n).map(|j| count(i.min(j), i.max(j))).collect())
+        .collect();
+    let met = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .filter(|&(i, j)| matrix[i][j] > 0)
+        .count();
+    let history = crate::history::HistoryReport {
+        counted_states: vec![],
+        connections: 0,
+        terms: vec![],
+        coverage: crate::history::Coverage {
+            units,
+            matrix,
+            pairs: vec![],
+            unit_pairs_met: met,
+            unit_pairs_possible: n * (n - 1) / 2,
+        },
+    };
+    build(&Input {
+        zone: &jiff::tz::TimeZone::UTC,
+        zone_name: "UTC",
+        people: &[],
+        history: &history,
+        status: None,
+        now: at("2027-03-03T12:00:00Z"),
+    })
+}
+
+/// Squares of each class of the compact map (`class` → count), from its
+/// paths: each `M x y h w v c h-w z` is a run of `w / c` squares.
+fn compact_squares(page: &str) -> BTreeMap<String, usize> {
+    let doc = Html::parse_document(page);
+    let mut out = BTreeMap::new();
+    for path in doc.select(&Selector::parse("svg.heatmap.compact path").unwrap()) {
+        let class = path.value().attr("class").unwrap().to_string();
+        let d = path.value().attr("d").unwrap();
+        let squares: usize = d
+            .split('M')
+            .filter(|r| !r.is_empty())
+            .map(|run| {
+                let h: usize = run
+                    .split('h')
+                    .nth(1)
+                    .unwrap()
+                    .split('v')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let c: usize = run
+                    .split('v')
+                    .nth(1)
+                    .unwrap()
+                    .split('h')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                h / c
+            })
+            .sum();
+        *out.entry(class).or_default() += squares;
+    }
+    out
+}
+
+#[test]
+fn the_page_stays_small_with_many_units_and_the_map_compact_above_forty() {
+    // Up to 40 units, every square has its number.
+    let page = render(&units_report(40, |i, j| u32::from(j == i + 1)));
+    let doc = Html::parse_document(&page);
+    let cells = doc.select(&Selector::parse("text[data-metric=cell]").unwrap()).count();
+    assert_eq!(cells, 40 * 40);
+
+    // Sparse (each unit met its neighbour), dense with every shade in a
+    // pattern that makes short runs (the worst case for the paths), and
+    // more units than the compact map has squares a side.
+    let sparse = |i: usize, j: usize| u32::from(j == i + 1);
+    let dense = |i: usize, j: usize| ((i + 2 * j) % 5) as u32;
+    for (n, name, count) in [
+        (41, "sparse", &sparse as &dyn Fn(usize, usize) -> u32),
+        (250, "sparse", &sparse),
+        (250, "dense", &dense),
+        (1000, "sparse", &sparse),
+        (1000, "dense", &dense),
+    ] {
+        let report = units_report(n, count);
+        let page = render(&report);
+        assert!(page.len() < 2_000_000, "{n} units, {name}: {} bytes", page.len());
+        let doc = Html::parse_document(&page);
+        let count_of = |s: &str| doc.select(&Selector::parse(s).unwrap()).count();
+        // No number, tooltip or data per square: titles only on labels.
+        assert_eq!(count_of("[data-metric=cell]"), 0, "{n} {name}");
+        assert!(count_of("svg title") <= 2 * n, "{n} {name}");
+        // The list of pairs that never met is cut, its count is all of them.
+        let never = report.never_met_count;
+        let pairs = n * (n - 1) / 2;
+        assert_eq!(never, pairs - report.summary.unit_pairs_met, "{n} {name}");
+        assert_eq!(
+            count_of("ul.never-met li"),
+            never.min(model::NEVER_MET_SHOWN),
+            "{n} {name}"
+        );
+        let metric = |m: &str| {
+            doc.select(&Selector::parse(&format!("[data-metric={m}]")).unwrap())
+                .next()
+                .map(|e| e.text().collect::<String>().parse::<usize>().unwrap())
+        };
+        assert_eq!(metric("never-met"), Some(never), "{n} {name}");
+        assert_eq!(
+            metric("never-met-more"),
+            (never > model::NEVER_MET_SHOWN).then(|| never - model::NEVER_MET_SHOWN)
+        );
+        // Every square drawn once; one unit a square up to 250 units.
+        let squares = compact_squares(&page);
+        let side = n.div_ceil(n.div_ceil(250));
+        assert_eq!(squares.values().sum::<usize>(), side * side, "{n} {name}: {squares:?}");
+        if n <= 250 {
+            let expected: BTreeMap<String, usize> = report
+                .heatmap
+                .cells
+                .iter()
+                .flatten()
+                .map(|c| {
+                    if c.never_met {
+                        "never".to_string()
+                    } else if c.count == 0 {
+                        "same".to_string()
+                    } else {
+                        format!("l{}", c.level)
+                    }
+                })
+                .fold(BTreeMap::new(), |mut m, k| {
+                    *m.entry(k).or_default() += 1;
+                    m
+                });
+            assert_eq!(squares, expected, "{n} {name}");
+        }
+    }
+}
+
+#[test]
+fn after_a_failed_cycle_nobody_is_said_to_be_unpaired() {
+    let cfg = config(&[ANN, BO, CY, DI, EVE]);
+    let records = vec![record(ANN, BO, 0, SeriesState::Booked)];
+    let now = at("2027-03-10T12:00:00Z");
+    let failed: Result<CycleSummary, crate::failure::Failure> =
+        Err(crate::failure::Failure::Other(anyhow::anyhow!("calendar unreachable")));
+    let status = crate::status::build(&cfg, &records, now, now, &failed, &CycleNotes::default());
+    // The current term has its connection (from the store), but the failed
+    // cycle planned nothing: who is unpaired is not known.
+    assert!(!status.terms[0].connections.is_empty());
+    let report = model(&cfg, &records, Some(&status), now);
+    assert_eq!(
+        (report.terms[0].connections, report.terms[0].unpaired.clone()),
+        (1, None)
+    );
+    let doc = Html::parse_document(&render(&report));
+    assert_eq!(
+        doc.select(&Selector::parse("[data-metric=term-unpaired]").unwrap())
+            .count(),
+        0
+    );
+    // The same after a cycle that succeeded: known, nobody.
+    let ok = crate::status::build(
+        &cfg,
+        &records,
+        now,
+        now,
+        &Ok(CycleSummary::default()),
+        &CycleNotes::default(),
+    );
+    assert_eq!(model(&cfg, &records, Some(&ok), now).terms[0].unpaired, Some(vec![]));
+}
+
+#[test]
+fn the_page_is_not_written_through_a_link_or_into_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target.html");
+    std::fs::write(&target, "theirs").unwrap();
+    let link = dir.path().join("link.html");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let why = write(&link, "page").unwrap_err().to_string();
+    assert!(why.contains("symbolic link") && why.contains("target.html"), "{why}");
+    // The link and its target are as they were.
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs");
+
+    let why = write(dir.path(), "page").unwrap_err().to_string();
+    assert!(why.contains("is a directory") && why.contains("report.html"), "{why}");
+
+    // A new file, and a plain file replaced.
+    let file = dir.path().join("new.html");
+    write(&file, "one").unwrap();
+    write(&file, "two").unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "two");
 }

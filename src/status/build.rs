@@ -7,15 +7,18 @@ use crate::config::Config;
 use crate::core::term::Term;
 use crate::cycle::CycleSummary;
 use crate::failure::Failure;
-use crate::store::{SeriesRecord, SeriesState, Store};
+use crate::store::{SeriesRecord, SeriesState, Store, StoreError};
 
 use super::file::write;
 use super::types::*;
 use crate::notes::CycleNotes;
 
 /// Writes `status.json` after a cycle, whatever its outcome, and returns it
-/// with the records it was built from (for the report). A failure to write
-/// is logged, not returned: the cycle's own result is what the caller acts on.
+/// with the records it was built from (for the report), or the error of
+/// reading them: then the status has the cycle's outcome without this
+/// term's connections, and the report must not be rewritten from nothing. A
+/// failure to write is logged, not returned: the cycle's own result is what
+/// the caller acts on.
 pub fn record_cycle(
     cfg: &Config,
     store: &Store,
@@ -23,13 +26,13 @@ pub fn record_cycle(
     elapsed: SignedDuration,
     result: &Result<CycleSummary, Failure>,
     notes: &CycleNotes,
-) -> (Status, Vec<SeriesRecord>) {
-    let records = store.series().unwrap_or_else(|e| {
+) -> (Status, Result<Vec<SeriesRecord>, StoreError>) {
+    let records = store.series();
+    if let Err(e) = &records {
         tracing::warn!(error = %e, "status: could not read the series for this term's connections");
-        Vec::new()
-    });
+    }
     let finished = started.checked_add(elapsed).unwrap_or(started);
-    let status = build(cfg, &records, started, finished, result, notes);
+    let status = build(cfg, records.as_deref().unwrap_or(&[]), started, finished, result, notes);
     if let Err(e) = write(&cfg.state_dir, &status) {
         tracing::warn!(path = %cfg.state_dir.join(FILE_NAME).display(), error = %e, "could not write the status file");
     }

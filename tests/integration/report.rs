@@ -1,7 +1,10 @@
 //! `liaison report` with the real binary on a multi-term organization (the
 //! local provider, cycles on dates set with the test clock): the page parsed
 //! with a real HTML parser, every number on it checked against `history
-//! --json` and `status --json`, a hostile unit name kept as text, nothing
+//! --json` and `status --json` (those marked `data-metric`, the heatmap's
+//! tooltips, the lists of unpaired people; and any other digit in the page's
+//! text fails the test unless it is part of a name, a unit, an address or
+//! the time of writing), a hostile unit name kept as text, nothing
 //! external referenced; and each cycle rewrites `state_dir/report.html`.
 //! Also `liaison completions` and `liaison man`.
 
@@ -267,6 +270,19 @@ fn the_report_of_a_multi_term_organization_shows_the_numbers_of_history_and_stat
         .find(|t| t["current"] == true)
         .unwrap();
     let meetings = current["connections"].as_array().unwrap();
+    // Each term's number (index + 1) by its start, from both outputs.
+    let term_numbers: BTreeMap<String, i64> = history["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(status["terms"].as_array().unwrap())
+        .map(|t| {
+            (
+                t["start"].as_str().unwrap().to_string(),
+                t["index"].as_i64().unwrap() + 1,
+            )
+        })
+        .collect();
     let (mut weeks_seen, mut minutes_seen) = (Vec::new(), Vec::new());
     let mut checked: BTreeMap<String, usize> = BTreeMap::new();
     let mut partner_terms: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -299,6 +315,14 @@ fn the_report_of_a_multi_term_organization_shows_the_numbers_of_history_and_stat
                     assert_eq!(num(e), matrix(a, b), "{a} × {b}");
                 }
             }
+            "term-number" => {
+                let start = row_of("data-term");
+                assert_eq!(num(e) as i64, term_numbers[&start], "number of term {start}");
+            }
+            "term-start" => assert_eq!(text_of(e), row_of("data-term")),
+            "meeting-term-number" => assert_eq!(num(e) as i64, current["index"].as_i64().unwrap() + 1),
+            "meeting-term-start" => assert_eq!(text_of(e), current["start"].as_str().unwrap()),
+            "never-met-more" => assert_eq!(num(e), never_met.saturating_sub(100)),
             m if m.starts_with("term-") => {
                 let start = row_of("data-term");
                 assert_eq!(num(e), terms[&start][m], "{m} of term {start}");
@@ -342,6 +366,100 @@ fn the_report_of_a_multi_term_organization_shows_the_numbers_of_history_and_stat
     );
     assert_eq!(checked["meeting-weeks"], meetings.len());
     assert!(!meetings.is_empty());
+
+    assert!(checked["term-number"] > terms.len(), "{checked:?}");
+    assert_eq!(checked["meeting-term-number"], 1);
+
+    // Each list of unpaired people: as many as `status` names for that term,
+    // each of them.
+    let mut lists = 0;
+    for list in doc.select(&sel("div.unpaired-term")) {
+        let start = list.value().attr("data-term").unwrap();
+        let expected: Vec<&Value> = status["attention"]["unpaired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["term"].as_str() == Some(start))
+            .collect();
+        let items: Vec<String> = list.select(&sel("li")).map(text_of).collect();
+        assert_eq!(items.len(), expected.len(), "unpaired in {start}: {items:?}");
+        for u in expected {
+            let name = u["name"].as_str().unwrap();
+            assert!(items.iter().any(|i| i.starts_with(name)), "{name} not in {items:?}");
+        }
+        lists += 1;
+    }
+    assert!(lists >= 1);
+
+    // Each square's tooltip says what its number says.
+    let mut tooltips = 0;
+    for square in doc.select(&sel("svg.heatmap g")) {
+        let cell = square.select(&sel("text[data-metric=cell]")).next().unwrap();
+        let (a, b) = (
+            cell.value().attr("data-row").unwrap(),
+            cell.value().attr("data-col").unwrap(),
+        );
+        let n = matrix(a, b);
+        let what = match (a == b, n) {
+            (false, 0) => "never met".to_string(),
+            (true, 0) => "same unit".to_string(),
+            (_, 1) => "1 connection".to_string(),
+            (_, n) => format!("{n} connections"),
+        };
+        let title = square.select(&sel("title")).next().map(text_of);
+        assert_eq!(title, Some(format!("{a} × {b}: {what}")));
+        tooltips += 1;
+    }
+    assert_eq!(tooltips, units.len() * units.len());
+
+    // No other number anywhere: every digit of the page's text is in an
+    // element checked above (a `data-metric`, a tooltip, a meeting's local
+    // time, checked below) or in a name, a unit or an e-mail address, or
+    // the time of writing.
+    let written = {
+        let at: jiff::Timestamp = last.parse().unwrap();
+        at.to_zoned_datetime(cfg.timezone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let mut words: Vec<String> = cfg
+        .people
+        .iter()
+        .flat_map(|p| [p.name.clone(), p.unit.clone(), p.email.clone()])
+        .collect();
+    // Units as the heatmap's labels cut them (22 characters).
+    words.extend(units.iter().map(|u| u.chars().take(21).collect::<String>()));
+    words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+    for node in doc.root_element().descendants() {
+        let Some(text) = node.value().as_text() else { continue };
+        let parent = node.parent().and_then(ElementRef::wrap).unwrap();
+        let checked_here = parent
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .chain([parent])
+            .any(|a| {
+                let v = a.value();
+                v.attr("data-metric").is_some()
+                    || ["style", "title"].contains(&v.name())
+                    || v.classes().any(|c| c == "when")
+            });
+        if checked_here {
+            continue;
+        }
+        let mut rest = text.to_string();
+        for w in &words {
+            rest = rest.replace(w.as_str(), "");
+        }
+        if parent.value().classes().any(|c| c == "meta") {
+            rest = rest.replace(&written, "");
+        }
+        assert!(
+            !rest.chars().any(|c| c.is_ascii_digit()),
+            "an unchecked number in {:?} (in <{}>)",
+            text.to_string(),
+            parent.value().name()
+        );
+    }
 
     // Each meeting row shows both people's local time as `status` has it.
     let rows: Vec<String> = doc.select(&sel("table.meetings tbody tr")).map(text_of).collect();
@@ -436,4 +554,117 @@ fn the_man_page_renders_with_man() {
     }
     // Rendered, not roff source.
     assert!(!text.contains(".TH"), "{text}");
+
+    // One complete page: each subcommand is a subsection ("   liaison run",
+    // indented three spaces) with its own options and their help.
+    let subsection = |name: &str| -> String {
+        let heading = format!("\n   liaison {name}\n");
+        let start = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no subsection for {name} in:\n{text}"));
+        let rest = &text[start + heading.len()..];
+        let end = rest.find("\n   liaison ").unwrap_or(rest.len());
+        rest[..end].to_string()
+    };
+    for (sub, options) in [
+        ("run", &["--once", "--dry-run", "--allow-mass-cancel", "--json"][..]),
+        ("report", &["--out <FILE>", "state_dir/report.html"][..]),
+        ("history", &["--json", "--csv"][..]),
+        ("demo", &["--people", "--units", "--files-only"][..]),
+        (
+            "completions",
+            &["<SHELL>", "The shell to complete for", "powershell"][..],
+        ),
+    ] {
+        let section = subsection(sub);
+        for option in options {
+            assert!(
+                section.contains(option),
+                "{option} missing from `liaison {sub}`:\n{section}"
+            );
+        }
+    }
+    // Every subcommand of `--help` has its subsection.
+    let help = crate::util::liaison(tmp.path(), &["--help"]);
+    let commands = help.stdout.split("Commands:").nth(1).unwrap();
+    let commands = commands.split("Options:").next().unwrap();
+    let names: Vec<&str> = commands
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("  ")
+                .filter(|r| !r.starts_with(' '))?
+                .split_whitespace()
+                .next()
+        })
+        .filter(|n| *n != "help")
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in names {
+        subsection(name);
+    }
+    // No page cited that does not exist: the only page named is this one.
+    for (at, _) in text.match_indices("(1)") {
+        let before: String = text[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        let page: String = before.chars().rev().collect();
+        assert_eq!(page, "liaison", "a page that does not exist is cited: {page}(1)");
+    }
+}
+
+#[test]
+fn report_out_is_a_file_or_stdout_never_a_link_or_a_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = org(tmp.path());
+    let now = crate::util::NOW;
+    let run = at(&dir, now, &["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let history = json(&at(&dir, now, &["history", "--json"]));
+    assert_eq!(history["terms"].as_array().unwrap().len(), 1, "{history}");
+
+    // `-`: the page on stdout, no file named `-`.
+    let stdout = at(&dir, now, &["report", "--out", "-"]);
+    assert_eq!(stdout.code, 0, "{}", stdout.stderr);
+    assert!(
+        stdout.stdout.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &stdout.stdout[..80.min(stdout.stdout.len())]
+    );
+    let doc = Html::parse_document(&stdout.stdout);
+    let shown = doc.select(&sel("[data-metric=connections]")).next().map(num);
+    assert_eq!(shown, history["connections"].as_u64());
+    assert!(!dir.join("-").exists() && !dir.parent().unwrap().join("-").exists());
+
+    // One term: "1 term", not "1 terms".
+    let out = tmp.path().join("r.html");
+    let file = at(&dir, now, &["report", "--out", out.to_str().unwrap()]);
+    assert_eq!(file.code, 0, "{}", file.stderr);
+    assert!(file.stdout.contains(" in 1 term)"), "{}", file.stdout);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout.stdout);
+
+    // A symbolic link: refused (exit 2), the link and its target untouched.
+    let target = tmp.path().join("theirs.html");
+    std::fs::write(&target, "theirs").unwrap();
+    let link = tmp.path().join("link.html");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let refused = at(&dir, now, &["report", "--out", link.to_str().unwrap()]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("link.html") && refused.stderr.contains("symbolic link"),
+        "{}",
+        refused.stderr
+    );
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs");
+
+    // A directory: says a file name is expected.
+    let refused = at(&dir, now, &["report", "--out", tmp.path().to_str().unwrap()]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("is a directory") && refused.stderr.contains("a file name is expected"),
+        "{}",
+        refused.stderr
+    );
 }
