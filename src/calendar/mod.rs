@@ -296,6 +296,7 @@ pub trait CalendarProvider {
             full: true,
             next_token: None,
             unreadable: Vec::new(),
+            ended: Vec::new(),
         })
     }
 

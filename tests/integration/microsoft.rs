@@ -854,7 +854,7 @@ fn microsoft_free_busy_for_102_people_over_a_15_week_term_is_split_within_graphs
 
 /// The library's Microsoft provider on `fake`, with client credentials for
 /// the organizer, paced at `rps` requests a second.
-fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar::microsoft::MicrosoftProvider {
+pub fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar::microsoft::MicrosoftProvider {
     provider_for(fake, dir, rps, DEFAULT_USER)
 }
 

@@ -557,6 +557,10 @@ impl Model {
             if ["id", "type", "seriesMasterId", "createdDateTime", "iCalUId"].contains(&key.as_str()) {
                 continue;
             }
+            if key == "singleValueExtendedProperties" {
+                merged[key] = merge_properties(&merged[key], value)?;
+                continue;
+            }
             merged[key] = value.clone();
         }
         Self::duration(&merged)?;
@@ -745,6 +749,31 @@ impl Model {
         }
         (items, removed)
     }
+}
+
+/// A `PATCH`'s extended properties over the stored ones: each named one is
+/// created or its value replaced, the others stay ("To create one or more
+/// single-value extended properties in an existing resource instance",
+/// `PATCH` with them, https://learn.microsoft.com/en-us/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties).
+fn merge_properties(stored: &Value, patch: &Value) -> Result<Value, GraphError> {
+    let mut out: Vec<Value> = stored.as_array().cloned().unwrap_or_default();
+    for p in patch.as_array().into_iter().flatten() {
+        let pid = p["id"].as_str().unwrap_or("");
+        if !pid.starts_with("String {") || !pid.contains("} Name ") || p["value"].as_str().is_none() {
+            return Err(GraphError::bad_request(
+                "ErrorInvalidExtendedPropertyValue",
+                format!("fake Graph: extended property {pid:?} is not a named String property with a value"),
+            ));
+        }
+        match out
+            .iter_mut()
+            .find(|q| same_property_id(q["id"].as_str().unwrap_or(""), pid))
+        {
+            Some(q) => q["value"] = p["value"].clone(),
+            None => out.push(p.clone()),
+        }
+    }
+    Ok(json!(out))
 }
 
 /// Fields a client sees of a stored event (everything but the extended

@@ -1,0 +1,225 @@
+//! Ending a Microsoft series early when people had changed its occurrences.
+//! Exchange drops every exception of a series whose recurrence changes, so
+//! liaison makes them again after the `PATCH` that ends it, and lists them
+//! in the end mark of that same `PATCH`: a restore that fails, or a process
+//! killed in between, is completed by a later read, and the series is then
+//! known as ended by liaison, not as changed by a person.
+
+use jiff::{SignedDuration, Timestamp};
+use liaison::calendar::{Attendee, CalendarProvider as _, CreateOutcome, EndOutcome, SeriesRequest};
+use liaison::store::SeriesState;
+
+use crate::daemon::Log;
+use crate::fake_graph::{DEFAULT_USER, FakeGraph};
+use crate::microsoft::{self, prop, provider_on};
+use crate::twins::{TestOrg as _, active, run_at, spawn, store_state};
+use crate::util::{NOW, SATURDAY_WEEK_1};
+
+/// Four weekly occurrences, Mondays 10:00 London from 2027-03-08.
+pub fn request(event_id: &str) -> SeriesRequest {
+    SeriesRequest {
+        event_id: event_id.into(),
+        term: jiff::civil::date(2027, 3, 8),
+        pair: ("ada@contoso.com".into(), "bo@contoso.com".into()),
+        attendees: [
+            Attendee {
+                email: "ada@contoso.com".into(),
+                name: "Ada".into(),
+            },
+            Attendee {
+                email: "bo@contoso.com".into(),
+                name: "Bo".into(),
+            },
+        ],
+        summary: "Connection".into(),
+        description: "Agenda".into(),
+        location: None,
+        zone: "Europe/London".into(),
+        start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
+        duration: SignedDuration::from_mins(30),
+        count: 4,
+    }
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The Graph id of liaison's series `id` on the organizer's calendar.
+pub fn graph_id(fake: &FakeGraph, id: &str) -> String {
+    fake.events(DEFAULT_USER)
+        .into_iter()
+        .find(|e| prop(e, "liaison_id").as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("no series {id}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The end mark of event `graph_id`, if any.
+fn end_mark(fake: &FakeGraph, graph_id: &str) -> Option<String> {
+    fake.events(DEFAULT_USER)
+        .into_iter()
+        .find(|e| e["id"] == graph_id)
+        .and_then(|e| prop(&e, "liaison_end"))
+}
+
+/// (original, start, cancelled) of every occurrence of `graph_id`.
+fn kept(fake: &FakeGraph, graph_id: &str) -> Vec<(Timestamp, Timestamp, bool)> {
+    fake.occurrences(graph_id)
+        .iter()
+        .map(|o| (o.original, o.start, o.cancelled))
+        .collect()
+}
+
+/// The restore after an end fails (the occurrence a person cancelled could
+/// not be cancelled again): the series is ended, the end mark keeps what is
+/// left to do, and the next read of changes does it and clears the list —
+/// without moving again the occurrence restored already.
+#[test]
+fn microsoft_a_restore_that_fails_after_an_end_is_completed_by_the_next_read() {
+    let fake = FakeGraph::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path(), 16);
+    let request = request("endfails0001");
+    let id = request.event_id.as_str();
+    runtime().block_on(async {
+        assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
+        let graph = graph_id(&fake, id);
+        let token = provider
+            .list_changes(None, crate::util::now())
+            .await
+            .unwrap()
+            .next_token
+            .unwrap();
+        let originals: Vec<Timestamp> = fake.occurrences(&graph).iter().map(|o| o.original).collect();
+        let later = |t: Timestamp| t.checked_add(SignedDuration::from_hours(4)).unwrap();
+        let moved = (
+            later(originals[0]),
+            later(originals[0]).checked_add(request.duration).unwrap(),
+        );
+        fake.move_occurrence(DEFAULT_USER, &graph, originals[0], moved.0, moved.1);
+        fake.cancel_occurrence(DEFAULT_USER, &graph, originals[1]);
+
+        fake.fail_method("events.cancel", 1, 400);
+        assert_eq!(provider.end_series(id, originals[1]).await.unwrap(), EndOutcome::Ended);
+        assert_eq!(
+            kept(&fake, &graph),
+            [(originals[0], moved.0, false), (originals[1], originals[1], false)],
+            "the move is restored, the cancellation not yet"
+        );
+        let mark = end_mark(&fake, &graph).expect("an end mark");
+        assert!(
+            mark.starts_with("2027-03-15;") && mark.contains(";c=2027-03-15T10:00:00Z"),
+            "{mark}"
+        );
+
+        fake.clear_requests();
+        let changes = provider.list_changes(Some(&token), crate::util::now()).await.unwrap();
+        assert_eq!(
+            kept(&fake, &graph),
+            [(originals[0], moved.0, false), (originals[1], originals[1], true)],
+            "the next read cancels it again"
+        );
+        assert_eq!(
+            end_mark(&fake, &graph).as_deref(),
+            Some("2027-03-15"),
+            "the list is cleared"
+        );
+        let writes: Vec<String> = fake
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .map(|r| r.operation.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            writes,
+            ["events.cancel", "events.update"],
+            "one cancel, then the mark; the restored move is not sent again"
+        );
+        assert_eq!(changes.ended, [id.to_string()], "known as ended by liaison");
+        assert_ne!(
+            changes.next_token.as_deref(),
+            Some(token.as_str()),
+            "the token moves on"
+        );
+    });
+}
+
+/// A kill right after the `PATCH` that ends a declined series (Exchange
+/// dropped the occurrence a person cancelled and the one they moved): the
+/// restart makes both again from the end mark, and records the series as
+/// ended by liaison, not as changed by a person.
+#[test]
+fn microsoft_a_kill_between_the_end_and_its_restore_is_completed_by_the_restart() {
+    let org = microsoft::Org::authorized(6);
+    run_at(&org, NOW);
+    let series = active(&org).remove(0);
+    let originals: Vec<Timestamp> = series.occurrences.iter().map(|o| o.0).collect();
+    let length = series.occurrences[1].1.duration_since(series.occurrences[1].0);
+    let earlier = originals[1].checked_sub(SignedDuration::from_hours(1)).unwrap();
+    org.fake.cancel_occurrence(DEFAULT_USER, &series.id, originals[0]);
+    org.fake.move_occurrence(
+        DEFAULT_USER,
+        &series.id,
+        originals[1],
+        earlier,
+        earlier.checked_add(length).unwrap(),
+    );
+    org.decline(&series, &series.pair.0.clone(), None);
+
+    let point = "microsoft_after_end_patch";
+    let mut child = spawn(
+        &org,
+        &["run", "--once"],
+        &[("LIAISON_NOW", SATURDAY_WEEK_1), ("LIAISON_PAUSE_AT", point)],
+    );
+    let mut log = Log::of(&mut child);
+    assert!(
+        log.wait_for(&format!("paused at {point}"), std::time::Duration::from_secs(60)),
+        "{}",
+        log.text()
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let dropped = kept(&org.fake, &series.id);
+    assert_eq!(dropped.len(), 2, "ended after two weeks: {dropped:?}");
+    assert!(
+        dropped.iter().all(|(o, s, c)| o == s && !c),
+        "Exchange dropped the exceptions: {dropped:?}"
+    );
+    let mark = end_mark(&org.fake, &series.id).expect("the end mark");
+    assert!(mark.contains(";m=") && mark.contains(";c="), "{mark}");
+    assert_eq!(
+        store_state(&org, &series.key),
+        SeriesState::Booked,
+        "the end was not recorded"
+    );
+
+    let run = run_at(&org, SATURDAY_WEEK_1);
+    assert_eq!(
+        kept(&org.fake, &series.id),
+        [(originals[0], originals[0], true), (originals[1], earlier, false)],
+        "{}",
+        run.stderr
+    );
+    assert!(
+        end_mark(&org.fake, &series.id).is_some_and(|m| !m.contains(';')),
+        "the list is cleared"
+    );
+    assert_eq!(store_state(&org, &series.key), SeriesState::Cancelled);
+    assert!(
+        run.stderr
+            .contains("ended early by liaison before the end was recorded"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("changed on the calendar by a person"),
+        "{}",
+        run.stderr
+    );
+}
