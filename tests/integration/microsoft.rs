@@ -1008,6 +1008,50 @@ fn microsoft_a_series_made_unreadable_is_not_taken_for_deleted_on_a_full_read() 
     assert_eq!(org.liaison_events().len(), before, "nothing booked or removed");
 }
 
+/// The organizer edits a liaison series in Outlook so that liaison cannot
+/// read it (no end date): the next cycle, reading changes with its delta
+/// link, skips that series as unreadable and goes on — it ends well, the
+/// series' record stays booked, and the token moves past the edit (the
+/// cycle after does not read that master again).
+#[test]
+fn microsoft_a_series_made_unreadable_does_not_stop_the_incremental_read() {
+    let org = Org::authorized(12);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    let events = org.liaison_events();
+    let before = events.len();
+    let edited = &events[0];
+    let key = prop(edited, "liaison_id").unwrap();
+    let mut recurrence = edited["recurrence"].clone();
+    recurrence["range"]["type"] = json!("noEnd");
+    let graph_id = edited["id"].as_str().unwrap();
+    org.fake
+        .update_event(DEFAULT_USER, graph_id, json!({"recurrence": recurrence}));
+    org.fake.clear_requests();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reads = org.fake.requests();
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.operation.as_deref() == Some("delta") && r.param("$deltatoken").is_some()),
+        "an incremental read"
+    );
+    assert!(
+        run.stderr.contains("skipping a liaison event that cannot be read"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(crate::twins::store_state(&org, &key), SeriesState::Booked);
+    assert_eq!(org.liaison_events().len(), before, "nothing booked or removed");
+    org.fake.clear_requests();
+    let quiet = org.liaison(&["run", "--once"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert!(
+        org.fake.requests().iter().all(|r| !r.path.ends_with(graph_id)),
+        "the token did not move past the edit: the master was read again"
+    );
+}
+
 /// Graph's refusals are classed by status and error code, each against the
 /// fake as it answers them: a refused token (401) and a missing permission
 /// (403) are authorization (exit 3, `liaison auth` or an admin), a request

@@ -433,6 +433,15 @@ impl FakeGraph {
         }
     }
 
+    /// A person edits event `id` in Outlook (a `PATCH` of the whole event:
+    /// its recurrence, say).
+    pub fn update_event(&self, mailbox: &str, id: &str, patch: Value) {
+        let mut s = lock(&self.shared);
+        if let Err(e) = s.model.update(mailbox, id, &patch, Timestamp::now()) {
+            panic!("update_event({id}): {}", e.body());
+        }
+    }
+
     /// A person cancels one occurrence (given by its original start) in Outlook.
     pub fn cancel_occurrence(&self, mailbox: &str, id: &str, original: Timestamp) {
         let mut s = lock(&self.shared);
