@@ -8,6 +8,7 @@
 use jiff::{SignedDuration, Timestamp};
 use liaison::calendar::{Attendee, CalendarProvider as _, CreateOutcome, EndOutcome, SeriesRequest};
 use liaison::store::SeriesState;
+use serde_json::{Value, json};
 
 use crate::daemon::Log;
 use crate::fake_graph::{DEFAULT_USER, FakeGraph};
@@ -222,4 +223,68 @@ fn microsoft_a_kill_between_the_end_and_its_restore_is_completed_by_the_restart(
         "{}",
         run.stderr
     );
+}
+
+/// After a cycle's bookings, the extra delta round steps over them only
+/// when they are exactly as booked: a person's edit of a series booked in
+/// the same cycle (its time, its attendees), made before that round, keeps
+/// the token, and the next read shows it.
+#[test]
+fn microsoft_a_persons_edit_of_a_series_just_booked_is_never_stepped_over() {
+    let fake = FakeGraph::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path(), 16);
+    let now = crate::util::now();
+    let local = |hm: &str| json!({"dateTime": format!("2027-03-08T{hm}:00"), "timeZone": "Europe/London"});
+    runtime().block_on(async {
+        // Untouched: stepped over.
+        let token = provider.list_changes(None, now).await.unwrap().next_token.unwrap();
+        provider.create_series(&request("ownwrites001")).await.unwrap();
+        let token = provider
+            .token_after_own_writes(&token, now)
+            .await
+            .unwrap()
+            .expect("nothing but the cycle's own booking: stepped over");
+
+        // The whole series moved an hour later by a person.
+        let token = provider
+            .list_changes(Some(&token), now)
+            .await
+            .unwrap()
+            .next_token
+            .unwrap();
+        provider.create_series(&request("ownwrites002")).await.unwrap();
+        let moved = graph_id(&fake, "ownwrites002");
+        fake.update_event(
+            DEFAULT_USER,
+            &moved,
+            json!({"start": local("11:00"), "end": local("11:30")}),
+        );
+        assert_eq!(provider.token_after_own_writes(&token, now).await.unwrap(), None);
+        let seen = provider.list_changes(Some(&token), now).await.unwrap();
+        let starts: Vec<_> = seen
+            .series
+            .iter()
+            .map(|d| (d.series.request.event_id.as_str(), d.series.request.start))
+            .collect();
+        assert_eq!(
+            starts,
+            [("ownwrites002", jiff::civil::datetime(2027, 3, 8, 11, 0, 0, 0))],
+            "the next read shows the person's edit"
+        );
+
+        // A third attendee added by a person.
+        let token = seen.next_token.unwrap();
+        let mut third = request("ownwrites003");
+        third.pair = ("ada@contoso.com".into(), "cy@contoso.com".into());
+        third.attendees[1].email = "cy@contoso.com".into();
+        provider.create_series(&third).await.unwrap();
+        let added = graph_id(&fake, "ownwrites003");
+        let attendees: Vec<Value> = ["ada@contoso.com", "cy@contoso.com", "dee@contoso.com"]
+            .iter()
+            .map(|a| json!({"emailAddress": {"address": a, "name": a}, "type": "required"}))
+            .collect();
+        fake.update_event(DEFAULT_USER, &added, json!({"attendees": attendees}));
+        assert_eq!(provider.token_after_own_writes(&token, now).await.unwrap(), None);
+    });
 }

@@ -74,8 +74,9 @@ pub struct MicrosoftProvider {
     ids: Mutex<BTreeMap<String, String>>,
     /// Graph ids of masters known not to be liaison's.
     others: Mutex<BTreeSet<String>>,
-    /// Graph ids of the series this process created.
-    created: Mutex<BTreeSet<String>>,
+    /// The series this cycle created, by Graph id (emptied when a cycle
+    /// reads its changes): what `token_after_own_writes` may step over.
+    created: Mutex<BTreeMap<String, SeriesRequest>>,
     /// A dry run: reads leave an unfinished restore to a real run.
     reads_only: AtomicBool,
 }
@@ -156,7 +157,7 @@ impl MicrosoftProvider {
             instance: cfg.calendar.instance.clone(),
             ids: Mutex::new(BTreeMap::new()),
             others: Mutex::new(BTreeSet::new()),
-            created: Mutex::new(BTreeSet::new()),
+            created: Mutex::new(BTreeMap::new()),
             reads_only: AtomicBool::new(false),
         })
     }
@@ -697,7 +698,7 @@ impl CalendarProvider for MicrosoftProvider {
                 if let Some(graph_id) = created["id"].as_str() {
                     self.remember(id, graph_id);
                     if let Ok(mut mine) = self.created.lock() {
-                        mine.insert(graph_id.to_string());
+                        mine.insert(graph_id.to_string(), series.clone());
                     }
                 }
                 Ok(CreateOutcome::Created)
@@ -825,6 +826,10 @@ impl CalendarProvider for MicrosoftProvider {
     /// machine's clock: a test clock, or a clock moved from outside, reads
     /// the occurrences of the terms that clock is in.
     async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
+        // A new cycle: only its own bookings may be stepped over afterwards.
+        if let Ok(mut mine) = self.created.lock() {
+            mine.clear();
+        }
         let Some((window, link)) = token.and_then(|t| Self::usable(t, now)) else {
             return self.full_read(now).await;
         };
@@ -882,11 +887,13 @@ impl CalendarProvider for MicrosoftProvider {
     }
 
     /// One delta round from `token`: when it holds nothing but untouched
-    /// occurrences of series this process created (no exception, nothing
-    /// cancelled or removed, nobody's answer yet), its new link is the token
-    /// to keep, and the next cycle does not read those masters again.
-    /// Anything else (a person was quicker) keeps `token`, so that the next
-    /// cycle reads it all, as before.
+    /// occurrences of series this cycle created — each at a start of its
+    /// series' rule and for its length, every start of the rule inside the
+    /// window there, the two attendees booked and nobody else, nobody's
+    /// answer yet, no exception, nothing cancelled or removed — its new link
+    /// is the token to keep, and the next cycle does not read those masters
+    /// again. Anything else (a person was quicker, even with a change of the
+    /// whole series) keeps `token`, so that the next cycle reads it all.
     async fn token_after_own_writes(&self, token: &str, now: Timestamp) -> Result<Option<String>, CalendarError> {
         let mine = self.created.lock().map(|c| c.clone()).unwrap_or_default();
         let Some((window, link)) = Self::usable(token, now) else {
@@ -898,16 +905,45 @@ impl CalendarProvider for MicrosoftProvider {
         let Some(round) = self.drain(link).await? else {
             return Ok(None);
         };
-        let untouched = |item: &Value| {
-            item["seriesMasterId"].as_str().is_some_and(|m| mine.contains(m))
-                && item["type"].as_str() == Some("occurrence")
-                && item["isCancelled"].as_bool() != Some(true)
-                && events::responses(item)
-                    .values()
-                    .all(|r| *r == AttendeeResponse::NeedsAction)
-        };
-        if !round.removed.is_empty() || !round.items.iter().all(untouched) {
+        if !round.removed.is_empty() {
             return Ok(None);
+        }
+        // The starts each series of this cycle shows in the round.
+        let mut seen: BTreeMap<&str, BTreeSet<Timestamp>> = BTreeMap::new();
+        for item in &round.items {
+            let Some((graph_id, request)) = item["seriesMasterId"].as_str().and_then(|m| mine.get_key_value(m)) else {
+                return Ok(None);
+            };
+            let Ok(o) = events::occurrence_of(item) else {
+                return Ok(None);
+            };
+            let booked: BTreeSet<String> = request.attendees.iter().map(|a| a.email.to_ascii_lowercase()).collect();
+            let responses = events::responses(item);
+            let untouched = item["type"].as_str() == Some("occurrence")
+                && !o.cancelled
+                && o.interval.is_some_and(|at| {
+                    at.start == o.original_start
+                        && at.start.checked_add(request.duration).is_ok_and(|end| end == at.end)
+                })
+                && responses.keys().cloned().collect::<BTreeSet<_>>() == booked
+                && responses.values().all(|r| *r == AttendeeResponse::NeedsAction);
+            if !untouched {
+                return Ok(None);
+            }
+            seen.entry(graph_id.as_str()).or_default().insert(o.original_start);
+        }
+        for (graph_id, request) in &mine {
+            let Ok(starts) = events::pattern_starts(request) else {
+                return Ok(None);
+            };
+            let end_of = |t: &Timestamp| t.checked_add(request.duration).unwrap_or(*t);
+            let expected: BTreeSet<Timestamp> = starts
+                .into_iter()
+                .filter(|t| end_of(t) > window.start && *t < window.end)
+                .collect();
+            if seen.get(graph_id.as_str()).cloned().unwrap_or_default() != expected {
+                return Ok(None);
+            }
         }
         Ok(Some(Self::token_for(window, &round.delta_link)))
     }
