@@ -288,3 +288,35 @@ fn microsoft_a_persons_edit_of_a_series_just_booked_is_never_stepped_over() {
         assert_eq!(provider.token_after_own_writes(&token, now).await.unwrap(), None);
     });
 }
+
+/// A person moves the first occurrence ten days earlier, then the series is
+/// ended: the moved occurrence is found where they put it (not taken for
+/// cancelled) and stays there; it is not cancelled.
+#[test]
+fn microsoft_a_first_occurrence_moved_ten_days_earlier_survives_an_end() {
+    let fake = FakeGraph::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path(), 16);
+    let request = request("endmoved0001");
+    runtime().block_on(async {
+        provider.create_series(&request).await.unwrap();
+        let graph = graph_id(&fake, "endmoved0001");
+        let originals: Vec<Timestamp> = fake.occurrences(&graph).iter().map(|o| o.original).collect();
+        let earlier = originals[0].checked_sub(SignedDuration::from_hours(10 * 24)).unwrap();
+        fake.move_occurrence(
+            DEFAULT_USER,
+            &graph,
+            originals[0],
+            earlier,
+            earlier.checked_add(request.duration).unwrap(),
+        );
+        assert_eq!(
+            provider.end_series("endmoved0001", originals[1]).await.unwrap(),
+            EndOutcome::Ended
+        );
+        assert_eq!(
+            kept(&fake, &graph),
+            [(originals[0], earlier, false), (originals[1], originals[1], false)]
+        );
+    });
+}

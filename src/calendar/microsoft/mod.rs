@@ -58,6 +58,11 @@ const WINDOW_AHEAD: SignedDuration = SignedDuration::from_hours(60 * 7 * 24);
 /// A delta round is begun again (a full read) when its window ends sooner
 /// than this: Graph's window is fixed at the first request of a round.
 const WINDOW_MARGIN: SignedDuration = SignedDuration::from_hours(26 * 7 * 24);
+/// How far from its series' span an occurrence is looked for: a person may
+/// move one anywhere (Outlook keeps a moved one between its neighbours, but
+/// the first has none before it, nor the last after it); a year either side
+/// holds any move within a term and far beyond.
+const INSTANCES_MARGIN: SignedDuration = SignedDuration::from_hours(53 * 7 * 24);
 /// The sync token's prefix: `graph2|<window start>|<window end>|<deltaLink>`
 /// (unix seconds). A token of another shape is not used: one full read.
 const TOKEN_PREFIX: &str = "graph2";
@@ -487,17 +492,17 @@ impl MicrosoftProvider {
     }
 
     /// The instances of series `graph_id` (all pages) over its whole span
-    /// and a week either side (Outlook keeps a moved occurrence between its
-    /// neighbours); `None` when the series is gone.
+    /// and [`INSTANCES_MARGIN`] either side: an occurrence a person moved
+    /// outside the window would look cancelled, and be cancelled by
+    /// `restore`. `None` when the series is gone.
     async fn instances(&self, graph_id: &str, series: &SeriesRequest) -> Result<Option<Vec<Value>>, CalendarError> {
         let starts = events::pattern_starts(series).map_err(|m| self.invalid("events.instances", m))?;
-        let week = SignedDuration::from_hours(7 * 24);
         let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
             return Ok(Some(Vec::new()));
         };
-        let lo = first.checked_sub(week).unwrap_or(*first);
+        let lo = first.checked_sub(INSTANCES_MARGIN).unwrap_or(*first);
         let hi = last
-            .checked_add(week)
+            .checked_add(INSTANCES_MARGIN)
             .and_then(|t| t.checked_add(series.duration))
             .unwrap_or(*last);
         let mut next = Some(format!(
