@@ -320,3 +320,108 @@ fn microsoft_a_first_occurrence_moved_ten_days_earlier_survives_an_end() {
         );
     });
 }
+
+/// Waits (up to 30 s) until the fake holds a call at its gate.
+fn wait_held(fake: &FakeGraph) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while fake.held() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no call reached the gate");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// liaison moves an occurrence that a person declined, and sends the move
+/// with the etag it read; the person moved that occurrence themselves just
+/// before. Graph refuses the move (412): the person's time stays, and the
+/// error says the next cycle reads it again.
+#[test]
+fn microsoft_a_move_of_an_occurrence_a_person_just_moved_is_refused_by_if_match() {
+    use liaison::calendar::CalendarError;
+    let fake = FakeGraph::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path(), 16);
+    let request = request("ifmatchmove1");
+    runtime().block_on(async {
+        provider.create_series(&request).await.unwrap();
+        let graph = graph_id(&fake, "ifmatchmove1");
+        let now = crate::util::now();
+        let token = provider.list_changes(None, now).await.unwrap().next_token.unwrap();
+        let originals: Vec<Timestamp> = fake.occurrences(&graph).iter().map(|o| o.original).collect();
+        fake.respond(&graph, "bo@contoso.com", "declined", Some(originals[2]));
+        let changes = provider.list_changes(Some(&token), now).await.unwrap();
+        let (_, declined) = changes
+            .occurrences
+            .iter()
+            .find(|(_, o)| o.original_start == originals[2])
+            .expect("the declined occurrence is read")
+            .clone();
+        let hour = |h: i64| originals[2].checked_add(SignedDuration::from_hours(h)).unwrap();
+        // The person is quicker: the occurrence is moved two hours later.
+        fake.move_occurrence(
+            DEFAULT_USER,
+            &graph,
+            originals[2],
+            hour(2),
+            hour(2).checked_add(request.duration).unwrap(),
+        );
+        let to = liaison::core::interval::Interval::new(hour(5), hour(5).checked_add(request.duration).unwrap());
+        let refused = provider
+            .move_occurrence("ifmatchmove1", &declined.instance_id, to, &request.zone)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, CalendarError::Transient(m) if m.contains("412") && m.contains("next cycle")),
+            "{refused:?}"
+        );
+        assert_eq!(fake.refused_if_match(), 1);
+        let third = fake
+            .occurrences(&graph)
+            .into_iter()
+            .find(|o| o.original == originals[2])
+            .unwrap();
+        assert_eq!(third.start, hour(2), "the person's move stays");
+    });
+}
+
+/// A person moves an occurrence while liaison ends the series (after liaison
+/// read the occurrences, before its `PATCH` lands): the `PATCH` carries the
+/// master's etag and is refused, so the end cannot drop a move it did not
+/// list. Ending again reads the move and keeps it.
+#[test]
+fn microsoft_an_end_racing_a_persons_move_is_refused_then_done_keeping_the_move() {
+    use liaison::calendar::CalendarError;
+    let fake = FakeGraph::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let provider = provider_on(&fake, tmp.path(), 16);
+    let request = request("ifmatchend01");
+    let rt = runtime();
+    rt.block_on(provider.create_series(&request)).unwrap();
+    let graph = graph_id(&fake, "ifmatchend01");
+    let originals: Vec<Timestamp> = fake.occurrences(&graph).iter().map(|o| o.original).collect();
+    let later = originals[1].checked_add(SignedDuration::from_hours(3)).unwrap();
+    let later_end = later.checked_add(request.duration).unwrap();
+    fake.hold_next("events.update", 1);
+    let refused = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            wait_held(&fake);
+            fake.move_occurrence(DEFAULT_USER, &graph, originals[1], later, later_end);
+            fake.release_held();
+        });
+        rt.block_on(provider.end_series("ifmatchend01", originals[1]))
+    });
+    let refused = refused.unwrap_err();
+    assert!(
+        matches!(&refused, CalendarError::Transient(m) if m.contains("412")),
+        "{refused:?}"
+    );
+    assert_eq!(fake.occurrences(&graph).len(), 4, "not ended");
+    assert_eq!(
+        rt.block_on(provider.end_series("ifmatchend01", originals[1])).unwrap(),
+        EndOutcome::Ended
+    );
+    assert_eq!(
+        kept(&fake, &graph),
+        [(originals[0], originals[0], false), (originals[1], later, false)],
+        "the person's move survives the end"
+    );
+}

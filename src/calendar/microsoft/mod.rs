@@ -82,6 +82,10 @@ pub struct MicrosoftProvider {
     /// The series this cycle created, by Graph id (emptied when a cycle
     /// reads its changes): what `token_after_own_writes` may step over.
     created: Mutex<BTreeMap<String, SeriesRequest>>,
+    /// `@odata.etag` of the occurrences this cycle's read of changes
+    /// showed, by id: a move is sent with `If-Match`, so that it never
+    /// overwrites a person's change made since.
+    etags: Mutex<BTreeMap<String, String>>,
     /// A dry run: reads leave an unfinished restore to a real run.
     reads_only: AtomicBool,
 }
@@ -163,6 +167,7 @@ impl MicrosoftProvider {
             ids: Mutex::new(BTreeMap::new()),
             others: Mutex::new(BTreeSet::new()),
             created: Mutex::new(BTreeMap::new()),
+            etags: Mutex::new(BTreeMap::new()),
             reads_only: AtomicBool::new(false),
         })
     }
@@ -427,6 +432,17 @@ impl MicrosoftProvider {
         }
     }
 
+    /// Remembers the etags of a round's occurrences (for `move_occurrence`).
+    fn remember_etags(&self, items: &[Value]) {
+        if let Ok(mut etags) = self.etags.lock() {
+            for item in items {
+                if let (Some(id), Some(tag)) = (item["id"].as_str(), item["@odata.etag"].as_str()) {
+                    etags.insert(id.to_string(), tag.to_string());
+                }
+            }
+        }
+    }
+
     fn token_for(window: Interval, link: &str) -> String {
         format!(
             "{TOKEN_PREFIX}|{}|{}|{link}",
@@ -487,6 +503,7 @@ impl MicrosoftProvider {
             ..Changes::default()
         };
         Self::changed_occurrences(&round.items, &by_graph, &mut changes);
+        self.remember_etags(&round.items);
         changes.series = listing.series;
         Ok(changes)
     }
@@ -553,17 +570,25 @@ impl MicrosoftProvider {
         let at = |original: Timestamp| {
             after.iter().find_map(|item| {
                 let o = events::occurrence_of(item).ok()?;
-                (o.original_start == original).then(|| (o.instance_id, item["type"].as_str() != Some("exception")))
+                (o.original_start == original).then(|| {
+                    let plain = item["type"].as_str() != Some("exception");
+                    (o.instance_id, plain, item["@odata.etag"].as_str().map(str::to_string))
+                })
             })
+        };
+        // Each write goes with the etag just read: an occurrence a person
+        // changed since (412) keeps their change.
+        let changed_since = |original: &Timestamp| {
+            tracing::info!(id = %series.event_id, occurrence = %original, "an occurrence changed on the calendar while it was restored (412); the change stays");
         };
         // Each one is tried (a failure of one does not leave the others
         // undone); the first failure is answered, and the end mark keeps the
         // list for the next read.
         let mut first_error = None;
         for (original, to) in &changed.moved {
-            let id = match at(*original) {
-                Some((id, true)) => id,
-                Some((_, false)) => {
+            let (id, tag) = match at(*original) {
+                Some((id, true, tag)) => (id, tag),
+                Some((_, false, _)) => {
                     tracing::info!(id = %series.event_id, occurrence = %original, "a moved occurrence was changed again since the end; left as it is");
                     continue;
                 }
@@ -574,19 +599,23 @@ impl MicrosoftProvider {
             };
             let body = events::moved(*to, &series.zone).map_err(|m| self.invalid("events.update", m))?;
             let path = format!("{}/events/{}", self.mailbox, segment(&id));
-            if let Err(e) = self
+            match self
                 .graph
-                .call("events.update", "PATCH", &path, Some(&body), None)
+                .call_if("events.update", "PATCH", &path, Some(&body), None, tag.as_deref())
                 .await
             {
-                tracing::error!(error = %e, occurrence = %original, "a moved occurrence could not be moved back after the series ended");
-                first_error.get_or_insert(self.error("events.update (an occurrence moved again after ending)", e));
+                Ok(_) => {}
+                Err(ApiError::Duplicate) => changed_since(original),
+                Err(e) => {
+                    tracing::error!(error = %e, occurrence = %original, "a moved occurrence could not be moved back after the series ended");
+                    first_error.get_or_insert(self.error("events.update (an occurrence moved again after ending)", e));
+                }
             }
         }
         for original in &changed.cancelled {
-            let id = match at(*original) {
-                Some((id, true)) => id,
-                Some((_, false)) => {
+            let (id, tag) = match at(*original) {
+                Some((id, true, tag)) => (id, tag),
+                Some((_, false, _)) => {
                     tracing::info!(id = %series.event_id, occurrence = %original, "a cancelled occurrence was changed since the end (by a person); left as it is");
                     continue;
                 }
@@ -597,8 +626,13 @@ impl MicrosoftProvider {
             };
             let path = format!("{}/events/{}/cancel", self.mailbox, segment(&id));
             let body = json!({"comment": "This occurrence stays cancelled."});
-            match self.graph.call("events.cancel", "POST", &path, Some(&body), None).await {
+            match self
+                .graph
+                .call_if("events.cancel", "POST", &path, Some(&body), None, tag.as_deref())
+                .await
+            {
                 Ok(_) | Err(ApiError::NotFound(_) | ApiError::Gone(_)) => {}
+                Err(ApiError::Duplicate) => changed_since(original),
                 Err(e) => {
                     tracing::error!(error = %e, occurrence = %original, "a cancelled occurrence could not be cancelled again after the series ended");
                     first_error
@@ -637,7 +671,12 @@ impl MicrosoftProvider {
             ApiError::Transient { message, .. } => CalendarError::Transient(format!("{what}: {message}")),
             ApiError::Quota(m) => CalendarError::Quota(format!("{what} on mailbox {}: {m}", self.organizer)),
             ApiError::Refused(m) => CalendarError::Refused(format!("{what} on mailbox {}: {m}", self.organizer)),
-            ApiError::Duplicate => self.invalid(what, "Graph reports a conflict".into()),
+            // Only conditional writes meet it (412 on If-Match, see `client`).
+            ApiError::Duplicate => CalendarError::Transient(format!(
+                "{what} on mailbox {}: the event changed on the calendar since liaison read it (HTTP 412 on \
+                 If-Match); nothing was written, and the next cycle reads it again and decides anew",
+                self.organizer
+            )),
             ApiError::Invalid(m) => self.invalid(what, m),
         }
     }
@@ -767,16 +806,28 @@ impl CalendarProvider for MicrosoftProvider {
     /// of the series, never lost. A person's answer to a single occurrence
     /// cannot be restored (it is theirs); the cycle dealt with it already.
     async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
-        let Some((details, event)) = self.found(event_id).await? else {
+        let Some((mut details, mut event)) = self.found(event_id).await? else {
             return Ok(EndOutcome::AlreadyGone);
         };
         // An earlier end's restore first: this end's list is read from the
         // occurrences as they are, and would not hold it.
+        let pending = events::EndMark::of(&event).is_some_and(|m| m.is_ok_and(|m| !m.restore.is_empty()));
         if !self.settle(&event, &details).await {
             return Err(CalendarError::Transient(format!(
                 "series {event_id}: what an earlier end left to restore is not restored yet; ended once it is"
             )));
         }
+        if pending && !self.reads_only.load(Ordering::SeqCst) {
+            // The restore changed the series: its etag is read again.
+            let Some(again) = self.found(event_id).await? else {
+                return Ok(EndOutcome::AlreadyGone);
+            };
+            (details, event) = again;
+        }
+        // Read before the instances: a person's change of any occurrence
+        // after this changes the master's etag, and the PATCH is refused
+        // (412) rather than dropping a change the list below does not hold.
+        let etag = event["@odata.etag"].as_str().map(str::to_string);
         let Some(graph_id) = self.known(event_id) else {
             return Ok(EndOutcome::AlreadyGone);
         };
@@ -790,7 +841,7 @@ impl CalendarProvider for MicrosoftProvider {
         let path = format!("{}/events/{}", self.mailbox, segment(&graph_id));
         match self
             .graph
-            .call("events.update", "PATCH", &path, Some(&body), None)
+            .call_if("events.update", "PATCH", &path, Some(&body), None, etag.as_deref())
             .await
         {
             Ok(_) => {}
@@ -831,9 +882,13 @@ impl CalendarProvider for MicrosoftProvider {
     /// machine's clock: a test clock, or a clock moved from outside, reads
     /// the occurrences of the terms that clock is in.
     async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
-        // A new cycle: only its own bookings may be stepped over afterwards.
+        // A new cycle: only its own bookings may be stepped over afterwards,
+        // and only what it reads now is moved.
         if let Ok(mut mine) = self.created.lock() {
             mine.clear();
+        }
+        if let Ok(mut etags) = self.etags.lock() {
+            etags.clear();
         }
         let Some((window, link)) = token.and_then(|t| Self::usable(t, now)) else {
             return self.full_read(now).await;
@@ -876,6 +931,7 @@ impl CalendarProvider for MicrosoftProvider {
             ..Changes::default()
         };
         Self::changed_occurrences(&round.items, &by_graph, &mut changes);
+        self.remember_etags(&round.items);
         if round.removed.is_empty() {
             (changes.series, changes.unreadable, changes.ended) = (listing.series, listing.unreadable, listing.ended);
         } else {
@@ -962,8 +1018,11 @@ impl CalendarProvider for MicrosoftProvider {
     ) -> Result<(), CalendarError> {
         let body = events::moved(to, zone).map_err(|m| self.invalid("events.update", m))?;
         let path = format!("{}/events/{}", self.mailbox, segment(instance_id));
+        // The occurrence as this cycle read it, or nothing: a person who
+        // moved it since keeps their move (412), and the next cycle decides.
+        let etag = self.etags.lock().ok().and_then(|t| t.get(instance_id).cloned());
         self.graph
-            .call("events.update", "PATCH", &path, Some(&body), None)
+            .call_if("events.update", "PATCH", &path, Some(&body), None, etag.as_deref())
             .await
             .map(|_| ())
             .map_err(|e| self.error(&format!("events.update of an occurrence of {series_id}"), e))
