@@ -386,9 +386,10 @@ fn microsoft_a_move_of_an_occurrence_a_person_just_moved_is_refused_by_if_match(
 /// A person moves an occurrence while liaison ends the series (after liaison
 /// read the occurrences, before its `PATCH` lands): the `PATCH` carries the
 /// master's etag and is refused, so the end cannot drop a move it did not
-/// list. Ending again reads the move and keeps it.
+/// list; a cancel of the series is refused the same way. Ending again
+/// reads the move and keeps it.
 #[test]
-fn microsoft_an_end_racing_a_persons_move_is_refused_then_done_keeping_the_move() {
+fn microsoft_an_end_or_a_cancel_racing_a_persons_move_is_refused_and_the_end_then_keeps_the_move() {
     use liaison::calendar::CalendarError;
     let fake = FakeGraph::start();
     let tmp = tempfile::tempdir().unwrap();
@@ -415,6 +416,32 @@ fn microsoft_an_end_racing_a_persons_move_is_refused_then_done_keeping_the_move(
         "{refused:?}"
     );
     assert_eq!(fake.occurrences(&graph).len(), 4, "not ended");
+    // The same race with a cancel of the whole series: refused too.
+    fake.hold_next("events.cancel", 1);
+    let cancel = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            wait_held(&fake);
+            let third = originals[2].checked_add(SignedDuration::from_hours(3)).unwrap();
+            fake.move_occurrence(
+                DEFAULT_USER,
+                &graph,
+                originals[2],
+                third,
+                third.checked_add(request.duration).unwrap(),
+            );
+            fake.release_held();
+        });
+        rt.block_on(provider.delete_series("ifmatchend01"))
+    });
+    assert!(
+        matches!(&cancel, Err(CalendarError::Transient(m)) if m.contains("412")),
+        "{cancel:?}"
+    );
+    assert_eq!(fake.refused_if_match(), 2);
+    assert!(
+        fake.events(DEFAULT_USER).iter().any(|e| e["id"] == graph.as_str()),
+        "not cancelled"
+    );
     assert_eq!(
         rt.block_on(provider.end_series("ifmatchend01", originals[1])).unwrap(),
         EndOutcome::Ended

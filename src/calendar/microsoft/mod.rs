@@ -770,15 +770,22 @@ impl CalendarProvider for MicrosoftProvider {
     /// https://learn.microsoft.com/en-us/graph/api/event-cancel); Graph
     /// always notifies the attendees.
     async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
-        let Some(_) = self.found(event_id).await? else {
+        let Some((_, event)) = self.found(event_id).await? else {
             return Ok(DeleteOutcome::AlreadyGone);
         };
         let Some(graph_id) = self.known(event_id) else {
             return Ok(DeleteOutcome::AlreadyGone);
         };
+        // As read: a series a person changed since (an occurrence moved
+        // into the notice, say) is decided again next cycle, not cancelled.
+        let etag = event["@odata.etag"].as_str();
         let path = format!("{}/events/{}/cancel", self.mailbox, segment(&graph_id));
         let body = json!({"comment": "liaison cancelled this series."});
-        match self.graph.call("events.cancel", "POST", &path, Some(&body), None).await {
+        match self
+            .graph
+            .call_if("events.cancel", "POST", &path, Some(&body), None, etag)
+            .await
+        {
             Ok(_) => {
                 self.forget(event_id);
                 Ok(DeleteOutcome::Deleted)
