@@ -352,6 +352,9 @@ fn microsoft_device_code_sign_in_then_plan_writes_nothing_and_run_books_a_sound_
         "plan sent a write"
     );
 
+    // The access token from the sign-in is refused from now on: the run
+    // must redeem the refresh token.
+    org.fake.expire_access_tokens();
     let run = org.liaison(&["run", "--once"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
@@ -374,12 +377,33 @@ fn microsoft_device_code_sign_in_then_plan_writes_nothing_and_run_books_a_sound_
     {
         assert!(r.json().unwrap()["schedules"].as_array().unwrap().len() <= 20);
     }
-    // The refresh token rotated and the new one was kept: the file changed
-    // only if a refresh happened, and the next run still signs in.
-    let _ = before;
+    // The run redeemed the stored refresh token, and the fake rotated it
+    // (the old one stops working): the new one was stored, 0600, and the
+    // next run, made to refresh again, signs in with it.
+    let refresh = |bytes: &[u8]| -> String {
+        let v: Value = serde_json::from_slice(bytes).unwrap();
+        v["refresh_token"].as_str().expect("a refresh token").to_string()
+    };
+    let after = std::fs::read(&token).unwrap();
+    assert_ne!(refresh(&before), refresh(&after), "the refresh token did not rotate");
+    assert!(
+        org.fake.secrets().contains(&refresh(&after)),
+        "the stored refresh token is not one the fake issued"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    org.fake.expire_access_tokens();
     let again = org.liaison(&["run", "--once"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(org.check_invariants(), pairs, "a second run booked again");
+    assert_ne!(
+        refresh(&after),
+        refresh(&std::fs::read(&token).unwrap()),
+        "the second run rotated it again"
+    );
 }
 
 #[test]
