@@ -20,6 +20,11 @@
 //! masters of changed occurrences are read once each, and a deletion (Graph
 //! tells only the deleted occurrences' ids) is found by listing liaison's
 //! series again — a full read, whose missing series the cycle records.
+//! Ending a series early writes, in the same `PATCH`, the end mark with
+//! what must be made again afterwards (see `events::EndMark`); any later
+//! read of the series completes it. Writes to existing events carry
+//! `If-Match` with the etag read, so a person's change made in between is
+//! never overwritten (412: decided again next cycle).
 //! Graph's wire JSON never leaves this module.
 
 pub mod auth;
