@@ -16,8 +16,10 @@ use crate::failure::Failure;
 
 /// Pretend the current time is this instant (RFC 3339), for the whole run.
 pub const NOW_ENV: &str = "LIAISON_NOW";
-/// Stop the process at a named point of booking (`after_intent`,
-/// `after_insert`) so that crash tests can kill it there with SIGKILL.
+/// Stop the process at a named point (booking: `after_intent`,
+/// `after_insert`; CalDAV: `caldav_after_organizer_put`; Microsoft:
+/// `microsoft_after_end_patch`, between ending a series and restoring what
+/// people changed) so that crash tests can kill it there with SIGKILL.
 pub const PAUSE_ENV: &str = "LIAISON_PAUSE_AT";
 /// Override the Google client's timeouts and retry bounds (e.g.
 /// `timeout=2s,attempts=10,base=1ms,cap=20ms,budget=10s`, see

@@ -304,6 +304,7 @@ pub trait CalendarProvider {
             full: true,
             next_token: None,
             unreadable: Vec::new(),
+            ended: Vec::new(),
         })
     }
 

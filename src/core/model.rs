@@ -126,4 +126,9 @@ pub struct Changes {
     /// Ids of liaison events that were listed but could not be read: they
     /// exist, so a full read must not take them for deleted.
     pub unreadable: Vec<String>,
+    /// Ids of series in `series` that the calendar marks as ended early by
+    /// liaison itself (Microsoft's end mark): an end whose result the store
+    /// never recorded (the process stopped after the write) is recorded as
+    /// liaison's end, not as a person's change.
+    pub ended: Vec<String>,
 }

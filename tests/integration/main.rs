@@ -19,6 +19,7 @@ mod google_budget;
 mod log_cap;
 mod long_cycle;
 mod microsoft;
+mod microsoft_end;
 mod reconcile;
 mod release_build;
 mod repair;

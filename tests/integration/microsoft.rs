@@ -352,6 +352,9 @@ fn microsoft_device_code_sign_in_then_plan_writes_nothing_and_run_books_a_sound_
         "plan sent a write"
     );
 
+    // The access token from the sign-in is refused from now on: the run
+    // must redeem the refresh token.
+    org.fake.expire_access_tokens();
     let run = org.liaison(&["run", "--once"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
@@ -374,12 +377,33 @@ fn microsoft_device_code_sign_in_then_plan_writes_nothing_and_run_books_a_sound_
     {
         assert!(r.json().unwrap()["schedules"].as_array().unwrap().len() <= 20);
     }
-    // The refresh token rotated and the new one was kept: the file changed
-    // only if a refresh happened, and the next run still signs in.
-    let _ = before;
+    // The run redeemed the stored refresh token, and the fake rotated it
+    // (the old one stops working): the new one was stored, 0600, and the
+    // next run, made to refresh again, signs in with it.
+    let refresh = |bytes: &[u8]| -> String {
+        let v: Value = serde_json::from_slice(bytes).unwrap();
+        v["refresh_token"].as_str().expect("a refresh token").to_string()
+    };
+    let after = std::fs::read(&token).unwrap();
+    assert_ne!(refresh(&before), refresh(&after), "the refresh token did not rotate");
+    assert!(
+        org.fake.secrets().contains(&refresh(&after)),
+        "the stored refresh token is not one the fake issued"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    org.fake.expire_access_tokens();
     let again = org.liaison(&["run", "--once"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(org.check_invariants(), pairs, "a second run booked again");
+    assert_ne!(
+        refresh(&after),
+        refresh(&std::fs::read(&token).unwrap()),
+        "the second run rotated it again"
+    );
 }
 
 #[test]
@@ -854,7 +878,7 @@ fn microsoft_free_busy_for_102_people_over_a_15_week_term_is_split_within_graphs
 
 /// The library's Microsoft provider on `fake`, with client credentials for
 /// the organizer, paced at `rps` requests a second.
-fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar::microsoft::MicrosoftProvider {
+pub fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar::microsoft::MicrosoftProvider {
     provider_for(fake, dir, rps, DEFAULT_USER)
 }
 
@@ -1006,6 +1030,50 @@ fn microsoft_a_series_made_unreadable_is_not_taken_for_deleted_on_a_full_read() 
     assert_eq!(crate::twins::store_state(&org, &key), SeriesState::Booked);
     assert!(run.stderr.contains("booked=0"), "{}", run.stderr);
     assert_eq!(org.liaison_events().len(), before, "nothing booked or removed");
+}
+
+/// The organizer edits a liaison series in Outlook so that liaison cannot
+/// read it (no end date): the next cycle, reading changes with its delta
+/// link, skips that series as unreadable and goes on — it ends well, the
+/// series' record stays booked, and the token moves past the edit (the
+/// cycle after does not read that master again).
+#[test]
+fn microsoft_a_series_made_unreadable_does_not_stop_the_incremental_read() {
+    let org = Org::authorized(12);
+    assert_eq!(org.liaison(&["run", "--once"]).code, 0);
+    let events = org.liaison_events();
+    let before = events.len();
+    let edited = &events[0];
+    let key = prop(edited, "liaison_id").unwrap();
+    let mut recurrence = edited["recurrence"].clone();
+    recurrence["range"]["type"] = json!("noEnd");
+    let graph_id = edited["id"].as_str().unwrap();
+    org.fake
+        .update_event(DEFAULT_USER, graph_id, json!({"recurrence": recurrence}));
+    org.fake.clear_requests();
+    let run = org.liaison(&["run", "--once"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reads = org.fake.requests();
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.operation.as_deref() == Some("delta") && r.param("$deltatoken").is_some()),
+        "an incremental read"
+    );
+    assert!(
+        run.stderr.contains("skipping a liaison event that cannot be read"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(crate::twins::store_state(&org, &key), SeriesState::Booked);
+    assert_eq!(org.liaison_events().len(), before, "nothing booked or removed");
+    org.fake.clear_requests();
+    let quiet = org.liaison(&["run", "--once"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert!(
+        org.fake.requests().iter().all(|r| !r.path.ends_with(graph_id)),
+        "the token did not move past the edit: the master was read again"
+    );
 }
 
 /// Graph's refusals are classed by status and error code, each against the

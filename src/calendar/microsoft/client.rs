@@ -109,6 +109,10 @@ pub(crate) fn classify(answer: &Answer, request: &str) -> ApiError {
         _ if QUOTA_CODES.contains(&code) => ApiError::Quota(described),
         // ErrorIrresolvableConflict: another change of the same item at once.
         409 => ApiError::transient(format!("{SERVICE} answered 409: {described}")),
+        // A conditional write (If-Match) to an item changed since it was
+        // read: never retried as it is; the caller reads it again. Graph
+        // sends no other 412, and no 409 is read as a duplicate (above).
+        412 => ApiError::Duplicate,
         400 => ApiError::Invalid(format!(
             "{SERVICE} refused the request {request} as malformed (400): {described}"
         )),
@@ -172,6 +176,21 @@ impl Graph {
         body: Option<&Value>,
         prefer: Option<&str>,
     ) -> Result<Option<Value>, ApiError> {
+        self.call_if(what, method, path, body, prefer, None).await
+    }
+
+    /// [`Graph::call`] with `If-Match: if_match` (an `@odata.etag` liaison
+    /// read): a write Graph applies only to the item as it was read, else
+    /// 412, classed as [`ApiError::Duplicate`] (see [`classify`]).
+    pub(crate) async fn call_if(
+        &self,
+        what: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        prefer: Option<&str>,
+        if_match: Option<&str>,
+    ) -> Result<Option<Value>, ApiError> {
         let url = self.url(path)?;
         let text = body.map(Value::to_string).unwrap_or_default();
         let request = format!("{what} ({method} {})", path.split('?').next().unwrap_or(path));
@@ -193,6 +212,9 @@ impl Graph {
                 }
                 if let Some(p) = prefer {
                     b = b.header("prefer", p);
+                }
+                if let Some(tag) = if_match {
+                    b = b.header(hyper::header::IF_MATCH, tag);
                 }
                 let request = b.body(text).map_err(|e| {
                     Failure::Request(format!("{SERVICE} request {what}: the URL {url:?} is not valid: {e}"))
@@ -269,6 +291,7 @@ mod tests {
             (504, "GatewayTimeout", "transient"),
             (409, "ErrorIrresolvableConflict", "transient"),
             (400, "ErrorInvalidRecipients", "refused"),
+            (412, "ErrorIrresolvableConflict", "duplicate"),
             (507, "ErrorQuotaExceeded", "quota"),
             (400, "ErrorInvalidRequest", "invalid"),
             (400, "ErrorInvalidUrlQuery", "invalid"),

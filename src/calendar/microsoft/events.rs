@@ -5,9 +5,10 @@
 //! `zones`), `recurrence` (weekly on the start's day, a `numbered` range of
 //! `count` occurrences; an `endDate` range once ended early), the Teams
 //! meeting when asked, `transactionId` (the deterministic id, so Graph drops
-//! a retried POST) and five `singleValueExtendedProperties` under liaison's
+//! a retried POST) and `singleValueExtendedProperties` under liaison's
 //! GUID: `liaison` ("1"), `liaison_id`, `liaison_term`, `liaison_pair`,
-//! `liaison_instance`. Everything else belongs to the people.
+//! `liaison_instance`, and `liaison_end` once liaison ended the series
+//! early (see [`EndMark`]). Everything else belongs to the people.
 
 use std::collections::BTreeMap;
 
@@ -27,14 +28,16 @@ pub(crate) const ID: &str = "liaison_id";
 pub(crate) const TERM: &str = "liaison_term";
 pub(crate) const PAIR: &str = "liaison_pair";
 pub(crate) const INSTANCE: &str = "liaison_instance";
-const ALL: [&str; 5] = [MARK, ID, TERM, PAIR, INSTANCE];
+/// The end mark (see [`EndMark`]).
+pub(crate) const END: &str = "liaison_end";
+const ALL: [&str; 6] = [MARK, ID, TERM, PAIR, INSTANCE, END];
 
 /// The id of a named String property of liaison's set.
 pub(crate) fn property_id(name: &str) -> String {
     format!("String {GUID} Name {name}")
 }
 
-/// `$expand` that returns liaison's five properties with an event.
+/// `$expand` that returns liaison's properties with an event.
 pub(crate) fn expand() -> String {
     let ids: Vec<String> = ALL.iter().map(|n| format!("id eq '{}'", property_id(n))).collect();
     format!("singleValueExtendedProperties($filter={})", ids.join(" or "))
@@ -134,8 +137,11 @@ pub(crate) fn event_for(req: &SeriesRequest, teams: bool, instance: &str) -> Res
 }
 
 /// The body of `PATCH` on the master that ends `series` with the occurrence
-/// at `until`: the range becomes `endDate` = that occurrence's local date.
-pub(crate) fn ended(series: &SeriesRequest, until: Timestamp) -> Result<Value, String> {
+/// at `until`: the range becomes `endDate` = that occurrence's local date,
+/// and the same request writes the end mark with what must be made again
+/// afterwards (`restore`): Exchange drops the exceptions with this very
+/// change, so the list must be on the calendar before they are gone.
+pub(crate) fn ended(series: &SeriesRequest, until: Timestamp, restore: &Changed) -> Result<Value, String> {
     let tz = TimeZone::get(&series.zone).map_err(|_| format!("time zone {:?} is unknown", series.zone))?;
     let last = until.to_zoned_datetime(tz).date();
     if last < series.start.date() {
@@ -144,9 +150,93 @@ pub(crate) fn ended(series: &SeriesRequest, until: Timestamp) -> Result<Value, S
             series.start
         ));
     }
+    let mark = EndMark {
+        last,
+        restore: restore.clone(),
+    };
     Ok(json!({
         "recurrence": recurrence(series.start, &series.zone, json!({"type": "endDate", "endDate": last.to_string()})),
+        "singleValueExtendedProperties": [mark.property()],
     }))
+}
+
+/// The end mark, `liaison_end`: liaison ended this series early, with its
+/// last occurrence on local date `last`, and — until they are made again —
+/// the occurrences people had moved or cancelled among those it keeps,
+/// which ending dropped (MS-OXOCAL §3.1.4.7.3.5). Written in the `PATCH`
+/// that ends the series, so that a restore that fails, or a process killed
+/// right after the `PATCH`, leaves the list on the calendar: the next read
+/// of the series completes it and writes the mark back without the list.
+/// It also tells a later read that the series was ended by liaison, not
+/// shortened by a person. Text: `2027-03-15;m=<original>/<start>/<end>;c=<original>`
+/// (RFC 3339 instants), a `m=` per moved and a `c=` per cancelled occurrence.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EndMark {
+    pub last: Date,
+    pub restore: Changed,
+}
+
+impl EndMark {
+    pub(crate) fn text(&self) -> String {
+        let mut out = self.last.to_string();
+        for (original, at) in &self.restore.moved {
+            out.push_str(&format!(";m={original}/{}/{}", at.start, at.end));
+        }
+        for original in &self.restore.cancelled {
+            out.push_str(&format!(";c={original}"));
+        }
+        out
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<EndMark, String> {
+        let mut parts = text.trim().split(';');
+        let first = parts.next().unwrap_or("");
+        let last: Date = first
+            .parse()
+            .map_err(|_| format!("{END} {text:?}: {first:?} is not a date"))?;
+        let instant = |t: &str| {
+            t.parse::<Timestamp>()
+                .map_err(|_| format!("{END} {text:?}: {t:?} is not an RFC 3339 instant"))
+        };
+        let mut restore = Changed::default();
+        for part in parts {
+            match part.split_once('=') {
+                Some(("m", v)) => {
+                    let mut times = v.split('/');
+                    let (Some(o), Some(s), Some(e), None) = (times.next(), times.next(), times.next(), times.next())
+                    else {
+                        return Err(format!("{END} {text:?}: {part:?} is not m=<original>/<start>/<end>"));
+                    };
+                    restore
+                        .moved
+                        .push((instant(o)?, Interval::new(instant(s)?, instant(e)?)));
+                }
+                Some(("c", v)) => restore.cancelled.push(instant(v)?),
+                _ => return Err(format!("{END} {text:?}: {part:?} is neither m=... nor c=...")),
+            }
+        }
+        Ok(EndMark { last, restore })
+    }
+
+    /// The extended property that carries this mark.
+    pub(crate) fn property(&self) -> Value {
+        json!({"id": property_id(END), "value": self.text()})
+    }
+
+    /// The mark of `event`, if liaison ended it (`Err`: a mark that cannot be read).
+    pub(crate) fn of(event: &Value) -> Option<Result<EndMark, String>> {
+        markers(event)
+            .get(END)
+            .filter(|t| !t.is_empty())
+            .map(|t| EndMark::parse(t))
+    }
+
+    /// Whether `event` still ends where this mark says liaison ended it (a
+    /// person may have changed the recurrence since).
+    pub(crate) fn holds_for(&self, event: &Value) -> bool {
+        let range = &event["recurrence"]["range"];
+        range["type"].as_str() == Some("endDate") && range["endDate"].as_str() == Some(self.last.to_string().as_str())
+    }
 }
 
 /// The original starts of a series' occurrences: weekly on the wall clock
@@ -495,7 +585,26 @@ mod tests {
         let req = request("Europe/Berlin");
         // The third occurrence, 2027-03-23 10:00 Berlin, is the last.
         let until: Timestamp = "2027-03-23T09:00:00Z".parse().unwrap();
-        let patch = ended(&req, until).unwrap();
+        let moved_to = Interval::new(
+            "2027-03-09T13:00:00Z".parse().unwrap(),
+            "2027-03-09T13:30:00Z".parse().unwrap(),
+        );
+        let restore = Changed {
+            moved: vec![("2027-03-09T09:00:00Z".parse().unwrap(), moved_to)],
+            cancelled: vec!["2027-03-16T09:00:00Z".parse().unwrap()],
+        };
+        let patch = ended(&req, until, &restore).unwrap();
+        // The mark travels in the same PATCH, and reads back whole.
+        let mark = EndMark::of(&patch).unwrap().unwrap();
+        assert_eq!(mark.last, date(2027, 3, 23));
+        assert_eq!(mark.restore, restore);
+        assert_eq!(
+            mark.text(),
+            "2027-03-23;m=2027-03-09T09:00:00Z/2027-03-09T13:00:00Z/2027-03-09T13:30:00Z;c=2027-03-16T09:00:00Z"
+        );
+        assert!(mark.holds_for(&patch));
+        assert!(EndMark::parse("2027-03-23;m=2027-03-09T09:00:00Z").is_err());
+        assert!(EndMark::parse("soon").is_err());
         assert_eq!(patch["recurrence"]["range"]["type"], "endDate");
         assert_eq!(patch["recurrence"]["range"]["endDate"], "2027-03-23");
         let mut body = event_for(&req, false, "i").unwrap();
@@ -509,7 +618,7 @@ mod tests {
                 .count,
             3
         );
-        assert!(ended(&req, "2027-03-01T00:00:00Z".parse().unwrap()).is_err());
+        assert!(ended(&req, "2027-03-01T00:00:00Z".parse().unwrap(), &Changed::default()).is_err());
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //! masters of changed occurrences are read once each, and a deletion (Graph
 //! tells only the deleted occurrences' ids) is found by listing liaison's
 //! series again — a full read, whose missing series the cycle records.
+//! Ending a series early writes, in the same `PATCH`, the end mark with
+//! what must be made again afterwards (see `events::EndMark`); any later
+//! read of the series completes it. Writes to existing events carry
+//! `If-Match` with the etag read, so a person's change made in between is
+//! never overwritten (412: decided again next cycle).
 //! Graph's wire JSON never leaves this module.
 
 pub mod auth;
@@ -30,6 +35,7 @@ mod zones;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use jiff::{SignedDuration, Timestamp};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -57,6 +63,11 @@ const WINDOW_AHEAD: SignedDuration = SignedDuration::from_hours(60 * 7 * 24);
 /// A delta round is begun again (a full read) when its window ends sooner
 /// than this: Graph's window is fixed at the first request of a round.
 const WINDOW_MARGIN: SignedDuration = SignedDuration::from_hours(26 * 7 * 24);
+/// How far from its series' span an occurrence is looked for: a person may
+/// move one anywhere (Outlook keeps a moved one between its neighbours, but
+/// the first has none before it, nor the last after it); a year either side
+/// holds any move within a term and far beyond.
+const INSTANCES_MARGIN: SignedDuration = SignedDuration::from_hours(53 * 7 * 24);
 /// The sync token's prefix: `graph2|<window start>|<window end>|<deltaLink>`
 /// (unix seconds). A token of another shape is not used: one full read.
 const TOKEN_PREFIX: &str = "graph2";
@@ -73,8 +84,15 @@ pub struct MicrosoftProvider {
     ids: Mutex<BTreeMap<String, String>>,
     /// Graph ids of masters known not to be liaison's.
     others: Mutex<BTreeSet<String>>,
-    /// Graph ids of the series this process created.
-    created: Mutex<BTreeSet<String>>,
+    /// The series this cycle created, by Graph id (emptied when a cycle
+    /// reads its changes): what `token_after_own_writes` may step over.
+    created: Mutex<BTreeMap<String, SeriesRequest>>,
+    /// `@odata.etag` of the occurrences this cycle's read of changes
+    /// showed, by id: a move is sent with `If-Match`, so that it never
+    /// overwrites a person's change made since.
+    etags: Mutex<BTreeMap<String, String>>,
+    /// A dry run: reads leave an unfinished restore to a real run.
+    reads_only: AtomicBool,
 }
 
 impl std::fmt::Debug for MicrosoftProvider {
@@ -110,6 +128,17 @@ fn utc_text(at: Timestamp) -> String {
         .to_string()
 }
 
+/// Every liaison series listed: those read, the ids of those that could
+/// not be read, those liaison ended (see [`events::EndMark`]), and whether
+/// a restore an earlier end left could not be completed.
+#[derive(Default)]
+struct Listing {
+    series: Vec<SeriesDetails>,
+    unreadable: Vec<String>,
+    ended: Vec<String>,
+    unsettled: bool,
+}
+
 /// One drained delta round: changed instances, removed ids, the next link.
 struct Round {
     items: Vec<Value>,
@@ -142,7 +171,9 @@ impl MicrosoftProvider {
             instance: cfg.calendar.instance.clone(),
             ids: Mutex::new(BTreeMap::new()),
             others: Mutex::new(BTreeSet::new()),
-            created: Mutex::new(BTreeSet::new()),
+            created: Mutex::new(BTreeMap::new()),
+            etags: Mutex::new(BTreeMap::new()),
+            reads_only: AtomicBool::new(false),
         })
     }
 
@@ -205,15 +236,16 @@ impl MicrosoftProvider {
         }
     }
 
-    /// The series with deterministic id `id`: by its remembered Graph id,
-    /// else by `$filter` on `liaison_id`.
-    pub async fn series_details(&self, id: &str) -> Result<Option<SeriesDetails>, CalendarError> {
+    /// The series with deterministic id `id` and its master as Graph
+    /// answered it: by its remembered Graph id, else by `$filter` on
+    /// `liaison_id`.
+    async fn found(&self, id: &str) -> Result<Option<(SeriesDetails, Value)>, CalendarError> {
         if let Some(graph_id) = self.known(id) {
             if let Some(event) = self.master(&graph_id).await?
                 && let Some(d) = self.read_master(&event)?
                 && d.series.request.event_id == id
             {
-                return Ok(Some(d));
+                return Ok(Some((d, event)));
             }
             self.forget(id);
         }
@@ -233,27 +265,71 @@ impl MicrosoftProvider {
             if events::liaison_id(event).as_deref() == Some(id)
                 && let Some(d) = self.read_master(event)?
             {
-                return Ok(Some(d));
+                return Ok(Some((d, event.clone())));
             }
         }
         Ok(None)
     }
 
-    /// Every liaison series on the organizer's calendar, all pages, and the
-    /// ids of liaison events that could not be read (a person changed the
-    /// pattern, say): they exist, so a full read must not take them for
-    /// deleted.
-    async fn list_masters(&self) -> Result<(Vec<SeriesDetails>, Vec<String>), CalendarError> {
+    /// [`Self::found`], with a restore an earlier end left completed.
+    pub async fn series_details(&self, id: &str) -> Result<Option<SeriesDetails>, CalendarError> {
+        let Some((d, event)) = self.found(id).await? else {
+            return Ok(None);
+        };
+        self.settle(&event, &d).await;
+        Ok(Some(d))
+    }
+
+    /// Completes the restore that the end mark of `event` still lists (an
+    /// end whose restore failed, or whose process stopped after the
+    /// `PATCH`), then writes the mark back without the list. True when
+    /// nothing is left to restore; failures are logged, and the mark stays
+    /// for the next read. A dry run leaves it (true: nothing it could do).
+    async fn settle(&self, event: &Value, d: &SeriesDetails) -> bool {
+        let mark = match events::EndMark::of(event) {
+            None => return true,
+            Some(Ok(mark)) => mark,
+            Some(Err(message)) => {
+                tracing::warn!(id = %d.series.request.event_id, %message, "the end mark of a series cannot be read; left as it is");
+                return true;
+            }
+        };
+        if mark.restore.is_empty() || self.reads_only.load(Ordering::SeqCst) {
+            return true;
+        }
+        let id = &d.series.request.event_id;
+        let graph_id = event["id"].as_str().unwrap_or("");
+        tracing::info!(%id, moved = mark.restore.moved.len(), cancelled = mark.restore.cancelled.len(),
+            "completing what an earlier end of this series left to restore");
+        if let Err(e) = self.restore(graph_id, &d.series.request, &mark.restore).await {
+            tracing::warn!(%id, error = %e, "the occurrences people changed are not all restored yet; tried again on the next read");
+            return false;
+        }
+        match self.clear_restore(graph_id, mark.last).await {
+            Ok(()) => true,
+            Err(e) => {
+                // Restoring again is harmless: only occurrences still at the
+                // rule's time are changed (see `restore`).
+                tracing::warn!(%id, error = %e, "restored, but the end mark could not be cleared; cleared on the next read");
+                false
+            }
+        }
+    }
+
+    /// Every liaison series on the organizer's calendar, all pages (see
+    /// [`Listing`]): those that cannot be read (a person changed the
+    /// pattern, say) exist, so a full read must not take them for deleted.
+    async fn list_masters(&self) -> Result<Listing, CalendarError> {
         let mut next = Some(format!(
             "{}/events?$filter={}&$expand={}&$top={PAGE}",
             self.mailbox,
             query(&events::filter(events::MARK, "1")),
             query(&events::expand())
         ));
-        let (mut out, mut unreadable) = (Vec::new(), Vec::new());
+        let mut out = Listing::default();
         for _ in 0..MAX_PAGES {
             let Some(path) = next.take() else {
-                return Ok((out, unreadable));
+                return Ok(out);
             };
             let page = self
                 .graph
@@ -262,16 +338,7 @@ impl MicrosoftProvider {
                 .map_err(|e| self.error("events.list", e))?
                 .unwrap_or(Value::Null);
             for event in page["value"].as_array().into_iter().flatten() {
-                match self.read_master(event) {
-                    Ok(Some(d)) => out.push(d),
-                    Ok(None) => {}
-                    // One damaged event must not block the others; a new
-                    // insert of its pair would meet it by its liaison_id.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "skipping a liaison event that cannot be read");
-                        unreadable.extend(events::liaison_id(event));
-                    }
-                }
+                self.take_master(event, &mut out).await;
             }
             next = page["@odata.nextLink"].as_str().map(str::to_string);
         }
@@ -279,6 +346,27 @@ impl MicrosoftProvider {
             "events.list",
             format!("more than {MAX_PAGES} pages; Graph's paging does not end"),
         ))
+    }
+
+    /// Reads one listed master into `out`: its series (a restore its end
+    /// left completed), or its id among the unreadable. One damaged event
+    /// must not block the others; a new insert of its pair would meet it by
+    /// its liaison_id.
+    async fn take_master(&self, event: &Value, out: &mut Listing) {
+        match self.read_master(event) {
+            Ok(Some(d)) => {
+                out.unsettled |= !self.settle(event, &d).await;
+                if events::EndMark::of(event).is_some_and(|m| m.is_ok_and(|m| m.holds_for(event))) {
+                    out.ended.push(d.series.request.event_id.clone());
+                }
+                out.series.push(d);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping a liaison event that cannot be read");
+                out.unreadable.extend(events::liaison_id(event));
+            }
+        }
     }
 
     /// Drains one delta round from `start`; `Ok(None)` when Graph no longer
@@ -349,6 +437,17 @@ impl MicrosoftProvider {
         }
     }
 
+    /// Remembers the etags of a round's occurrences (for `move_occurrence`).
+    fn remember_etags(&self, items: &[Value]) {
+        if let Ok(mut etags) = self.etags.lock() {
+            for item in items {
+                if let (Some(id), Some(tag)) = (item["id"].as_str(), item["@odata.etag"].as_str()) {
+                    etags.insert(id.to_string(), tag.to_string());
+                }
+            }
+        }
+    }
+
     fn token_for(window: Interval, link: &str) -> String {
         format!(
             "{TOKEN_PREFIX}|{}|{}|{link}",
@@ -382,7 +481,7 @@ impl MicrosoftProvider {
     }
 
     async fn full_read(&self, now: Timestamp) -> Result<Changes, CalendarError> {
-        let (masters, unreadable) = self.list_masters().await?;
+        let listing = self.list_masters().await?;
         let window = Self::window(now);
         let start = format!(
             "{}/calendarView/delta?startDateTime={}&endDateTime={}",
@@ -394,33 +493,38 @@ impl MicrosoftProvider {
             .drain(start)
             .await?
             .ok_or_else(|| CalendarError::Transient("Graph refused a new delta round (410)".into()))?;
-        let by_graph: BTreeMap<String, SeriesDetails> = masters
+        let by_graph: BTreeMap<String, SeriesDetails> = listing
+            .series
             .iter()
             .filter_map(|d| self.known(&d.series.request.event_id).map(|g| (g, d.clone())))
             .collect();
         let mut changes = Changes {
             full: true,
-            next_token: Some(Self::token_for(window, &round.delta_link)),
-            unreadable,
+            // A restore left unfinished: the next cycle reads everything
+            // again, and tries it again.
+            next_token: (!listing.unsettled).then(|| Self::token_for(window, &round.delta_link)),
+            unreadable: listing.unreadable,
+            ended: listing.ended,
             ..Changes::default()
         };
         Self::changed_occurrences(&round.items, &by_graph, &mut changes);
-        changes.series = masters;
+        self.remember_etags(&round.items);
+        changes.series = listing.series;
         Ok(changes)
     }
 
     /// The instances of series `graph_id` (all pages) over its whole span
-    /// and a week either side (Outlook keeps a moved occurrence between its
-    /// neighbours); `None` when the series is gone.
+    /// and [`INSTANCES_MARGIN`] either side: an occurrence a person moved
+    /// outside the window would look cancelled, and be cancelled by
+    /// `restore`. `None` when the series is gone.
     async fn instances(&self, graph_id: &str, series: &SeriesRequest) -> Result<Option<Vec<Value>>, CalendarError> {
         let starts = events::pattern_starts(series).map_err(|m| self.invalid("events.instances", m))?;
-        let week = SignedDuration::from_hours(7 * 24);
         let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
             return Ok(Some(Vec::new()));
         };
-        let lo = first.checked_sub(week).unwrap_or(*first);
+        let lo = first.checked_sub(INSTANCES_MARGIN).unwrap_or(*first);
         let hi = last
-            .checked_add(week)
+            .checked_add(INSTANCES_MARGIN)
             .and_then(|t| t.checked_add(series.duration))
             .unwrap_or(*last);
         let mut next = Some(format!(
@@ -486,7 +590,11 @@ impl MicrosoftProvider {
 
     /// Makes again, after the recurrence of series `graph_id` changed, what
     /// people had changed among its kept occurrences (`changed`): Exchange
-    /// dropped it. Occurrences are found again by their original start.
+    /// dropped it. Occurrences are found again by their original start; only
+    /// one still at the rule's time is changed (an exception was made after
+    /// the end: by an earlier restore, or by a person, whose change stays).
+    /// One that cannot be found is logged: a moved one was cancelled since,
+    /// a cancelled one is cancelled already.
     async fn restore(
         &self,
         graph_id: &str,
@@ -494,37 +602,77 @@ impl MicrosoftProvider {
         changed: &events::Changed,
     ) -> Result<(), CalendarError> {
         let Some(after) = self.instances(graph_id, series).await? else {
+            tracing::warn!(id = %series.event_id, "the series is gone; nothing to restore");
             return Ok(());
         };
-        let id_at = |original: Timestamp| {
+        // The occurrence listed at its original start, and whether it is
+        // still at the rule's time.
+        let at = |original: Timestamp| {
             after.iter().find_map(|item| {
                 let o = events::occurrence_of(item).ok()?;
-                (o.original_start == original).then_some(o.instance_id)
+                (o.original_start == original).then(|| {
+                    let plain = item["type"].as_str() != Some("exception");
+                    (o.instance_id, plain, item["@odata.etag"].as_str().map(str::to_string))
+                })
             })
         };
+        // Each write goes with the etag just read: an occurrence a person
+        // changed since (412) keeps their change.
+        let changed_since = |original: &Timestamp| {
+            tracing::info!(id = %series.event_id, occurrence = %original, "an occurrence changed on the calendar while it was restored (412); the change stays");
+        };
         // Each one is tried (a failure of one does not leave the others
-        // undone); the first failure is answered. Nothing remembers them
-        // past this call, so each call has the HTTP layer's whole retry budget.
+        // undone); the first failure is answered, and the end mark keeps the
+        // list for the next read.
         let mut first_error = None;
-        for (original, at) in &changed.moved {
-            let Some(id) = id_at(*original) else { continue };
-            let body = events::moved(*at, &series.zone).map_err(|m| self.invalid("events.update", m))?;
+        for (original, to) in &changed.moved {
+            let (id, tag) = match at(*original) {
+                Some((id, true, tag)) => (id, tag),
+                Some((_, false, _)) => {
+                    tracing::info!(id = %series.event_id, occurrence = %original, "a moved occurrence was changed again since the end; left as it is");
+                    continue;
+                }
+                None => {
+                    tracing::warn!(id = %series.event_id, occurrence = %original, "a moved occurrence to restore cannot be found (cancelled since?); left as it is");
+                    continue;
+                }
+            };
+            let body = events::moved(*to, &series.zone).map_err(|m| self.invalid("events.update", m))?;
             let path = format!("{}/events/{}", self.mailbox, segment(&id));
-            if let Err(e) = self
+            match self
                 .graph
-                .call("events.update", "PATCH", &path, Some(&body), None)
+                .call_if("events.update", "PATCH", &path, Some(&body), None, tag.as_deref())
                 .await
             {
-                tracing::error!(error = %e, occurrence = %original, "a moved occurrence could not be moved back after the series ended");
-                first_error.get_or_insert(self.error("events.update (an occurrence moved again after ending)", e));
+                Ok(_) => {}
+                Err(ApiError::Duplicate) => changed_since(original),
+                Err(e) => {
+                    tracing::error!(error = %e, occurrence = %original, "a moved occurrence could not be moved back after the series ended");
+                    first_error.get_or_insert(self.error("events.update (an occurrence moved again after ending)", e));
+                }
             }
         }
         for original in &changed.cancelled {
-            let Some(id) = id_at(*original) else { continue };
+            let (id, tag) = match at(*original) {
+                Some((id, true, tag)) => (id, tag),
+                Some((_, false, _)) => {
+                    tracing::info!(id = %series.event_id, occurrence = %original, "a cancelled occurrence was changed since the end (by a person); left as it is");
+                    continue;
+                }
+                None => {
+                    tracing::info!(id = %series.event_id, occurrence = %original, "a cancelled occurrence to restore is not listed: cancelled already");
+                    continue;
+                }
+            };
             let path = format!("{}/events/{}/cancel", self.mailbox, segment(&id));
             let body = json!({"comment": "This occurrence stays cancelled."});
-            match self.graph.call("events.cancel", "POST", &path, Some(&body), None).await {
+            match self
+                .graph
+                .call_if("events.cancel", "POST", &path, Some(&body), None, tag.as_deref())
+                .await
+            {
                 Ok(_) | Err(ApiError::NotFound(_) | ApiError::Gone(_)) => {}
+                Err(ApiError::Duplicate) => changed_since(original),
                 Err(e) => {
                     tracing::error!(error = %e, occurrence = %original, "a cancelled occurrence could not be cancelled again after the series ended");
                     first_error
@@ -533,6 +681,21 @@ impl MicrosoftProvider {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Writes the end mark of `graph_id` back without its restore list.
+    async fn clear_restore(&self, graph_id: &str, last: jiff::civil::Date) -> Result<(), CalendarError> {
+        let done = events::EndMark {
+            last,
+            restore: events::Changed::default(),
+        };
+        let body = json!({"singleValueExtendedProperties": [done.property()]});
+        let path = format!("{}/events/{}", self.mailbox, segment(graph_id));
+        self.graph
+            .call("events.update", "PATCH", &path, Some(&body), None)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("events.update (the end mark)", e))
     }
 
     /// An [`ApiError`] as the rest of liaison sees it.
@@ -548,7 +711,12 @@ impl MicrosoftProvider {
             ApiError::Transient { message, .. } => CalendarError::Transient(format!("{what}: {message}")),
             ApiError::Quota(m) => CalendarError::Quota(format!("{what} on mailbox {}: {m}", self.organizer)),
             ApiError::Refused(m) => CalendarError::Refused(format!("{what} on mailbox {}: {m}", self.organizer)),
-            ApiError::Duplicate => self.invalid(what, "Graph reports a conflict".into()),
+            // Only conditional writes meet it (412 on If-Match, see `client`).
+            ApiError::Duplicate => CalendarError::Transient(format!(
+                "{what} on mailbox {}: the event changed on the calendar since liaison read it (HTTP 412 on \
+                 If-Match); nothing was written, and the next cycle reads it again and decides anew",
+                self.organizer
+            )),
             ApiError::Invalid(m) => self.invalid(what, m),
         }
     }
@@ -586,7 +754,7 @@ impl CalendarProvider for MicrosoftProvider {
 
     async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
         let id = &series.event_id;
-        if let Some(existing) = self.series_details(id).await? {
+        if let Some((existing, _)) = self.found(id).await? {
             let r = &existing.series.request;
             let same_pair = {
                 let mut got = [r.pair.0.to_ascii_lowercase(), r.pair.1.to_ascii_lowercase()];
@@ -621,7 +789,7 @@ impl CalendarProvider for MicrosoftProvider {
                 if let Some(graph_id) = created["id"].as_str() {
                     self.remember(id, graph_id);
                     if let Ok(mut mine) = self.created.lock() {
-                        mine.insert(graph_id.to_string());
+                        mine.insert(graph_id.to_string(), series.clone());
                     }
                     self.cancel_skipped(graph_id, series).await?;
                 }
@@ -633,7 +801,13 @@ impl CalendarProvider for MicrosoftProvider {
     }
 
     async fn list_series(&self) -> Result<Vec<BookedSeries>, CalendarError> {
-        Ok(self.list_masters().await?.0.into_iter().map(|d| d.series).collect())
+        Ok(self
+            .list_masters()
+            .await?
+            .series
+            .into_iter()
+            .map(|d| d.series)
+            .collect())
     }
 
     async fn get_series(&self, event_id: &str) -> Result<Option<BookedSeries>, CalendarError> {
@@ -644,15 +818,22 @@ impl CalendarProvider for MicrosoftProvider {
     /// https://learn.microsoft.com/en-us/graph/api/event-cancel); Graph
     /// always notifies the attendees.
     async fn delete_series(&self, event_id: &str) -> Result<DeleteOutcome, CalendarError> {
-        let Some(_) = self.series_details(event_id).await? else {
+        let Some((_, event)) = self.found(event_id).await? else {
             return Ok(DeleteOutcome::AlreadyGone);
         };
         let Some(graph_id) = self.known(event_id) else {
             return Ok(DeleteOutcome::AlreadyGone);
         };
+        // As read: a series a person changed since (an occurrence moved
+        // into the notice, say) is decided again next cycle, not cancelled.
+        let etag = event["@odata.etag"].as_str();
         let path = format!("{}/events/{}/cancel", self.mailbox, segment(&graph_id));
         let body = json!({"comment": "liaison cancelled this series."});
-        match self.graph.call("events.cancel", "POST", &path, Some(&body), None).await {
+        match self
+            .graph
+            .call_if("events.cancel", "POST", &path, Some(&body), None, etag)
+            .await
+        {
             Ok(_) => {
                 self.forget(event_id);
                 Ok(DeleteOutcome::Deleted)
@@ -674,35 +855,74 @@ impl CalendarProvider for MicrosoftProvider {
     /// of `recurrence`), so the occurrences the series keeps are read first
     /// (`GET .../instances`) and what people changed among them is made
     /// again after the `PATCH`: each moved one moved back to where it took
-    /// place, each cancelled one cancelled. A person's answer to a single
-    /// occurrence cannot be restored (it is theirs); the cycle dealt with
-    /// it already.
+    /// place, each cancelled one cancelled. That list travels in the same
+    /// `PATCH` as the end mark ([`events::EndMark`]): a restore that fails,
+    /// or a process stopped between the two, is completed by the next read
+    /// of the series, never lost. A person's answer to a single occurrence
+    /// cannot be restored (it is theirs); the cycle dealt with it already.
     async fn end_series(&self, event_id: &str, until: Timestamp) -> Result<EndOutcome, CalendarError> {
-        let Some(details) = self.series_details(event_id).await? else {
+        let Some((mut details, mut event)) = self.found(event_id).await? else {
             return Ok(EndOutcome::AlreadyGone);
         };
+        // An earlier end's restore first: this end's list is read from the
+        // occurrences as they are, and would not hold it.
+        let pending = events::EndMark::of(&event).is_some_and(|m| m.is_ok_and(|m| !m.restore.is_empty()));
+        if !self.settle(&event, &details).await {
+            return Err(CalendarError::Transient(format!(
+                "series {event_id}: what an earlier end left to restore is not restored yet; ended once it is"
+            )));
+        }
+        if pending && !self.reads_only.load(Ordering::SeqCst) {
+            // The restore changed the series: its etag is read again.
+            let Some(again) = self.found(event_id).await? else {
+                return Ok(EndOutcome::AlreadyGone);
+            };
+            (details, event) = again;
+        }
+        // Read before the instances: a person's change of any occurrence
+        // after this changes the master's etag, and the PATCH is refused
+        // (412) rather than dropping a change the list below does not hold.
+        let etag = event["@odata.etag"].as_str().map(str::to_string);
         let Some(graph_id) = self.known(event_id) else {
             return Ok(EndOutcome::AlreadyGone);
         };
         let request = &details.series.request;
-        let body = events::ended(request, until).map_err(|m| self.invalid("events.update", m))?;
         let Some(before) = self.instances(&graph_id, request).await? else {
             return Ok(EndOutcome::AlreadyGone);
         };
         let changed =
             events::changed_until(request, &before, until).map_err(|m| self.invalid("events.instances", m))?;
+        let body = events::ended(request, until, &changed).map_err(|m| self.invalid("events.update", m))?;
         let path = format!("{}/events/{}", self.mailbox, segment(&graph_id));
         match self
             .graph
-            .call("events.update", "PATCH", &path, Some(&body), None)
+            .call_if("events.update", "PATCH", &path, Some(&body), None, etag.as_deref())
             .await
         {
             Ok(_) => {}
             Err(ApiError::NotFound(_) | ApiError::Gone(_)) => return Ok(EndOutcome::AlreadyGone),
             Err(e) => return Err(self.error("events.update", e)),
         }
-        if !changed.is_empty() {
-            self.restore(&graph_id, request, &changed).await?;
+        #[cfg(feature = "test-hooks")]
+        crate::test_hooks::pause_point("microsoft_after_end_patch");
+        if changed.is_empty() {
+            return Ok(EndOutcome::Ended);
+        }
+        let last = events::EndMark::of(&body)
+            .and_then(Result::ok)
+            .map(|m| m.last)
+            .ok_or_else(|| self.invalid("events.update", "the end mark of this end cannot be read back".into()))?;
+        // The series is ended either way; what is not restored now stays
+        // listed in the end mark, and the next read of the series does it.
+        match self.restore(&graph_id, request, &changed).await {
+            Ok(()) => {
+                if let Err(e) = self.clear_restore(&graph_id, last).await {
+                    tracing::warn!(id = %event_id, error = %e, "restored, but the end mark could not be cleared; cleared on the next read");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(id = %event_id, error = %e, "the series is ended; what people changed is restored on a later read (kept in its end mark)");
+            }
         }
         Ok(EndOutcome::Ended)
     }
@@ -717,6 +937,14 @@ impl CalendarProvider for MicrosoftProvider {
     /// machine's clock: a test clock, or a clock moved from outside, reads
     /// the occurrences of the terms that clock is in.
     async fn list_changes(&self, token: Option<&str>, now: Timestamp) -> Result<Changes, CalendarError> {
+        // A new cycle: only its own bookings may be stepped over afterwards,
+        // and only what it reads now is moved.
+        if let Ok(mut mine) = self.created.lock() {
+            mine.clear();
+        }
+        if let Ok(mut etags) = self.etags.lock() {
+            etags.clear();
+        }
         let Some((window, link)) = token.and_then(|t| Self::usable(t, now)) else {
             return self.full_read(now).await;
         };
@@ -724,44 +952,64 @@ impl CalendarProvider for MicrosoftProvider {
             tracing::info!("the calendar's delta token expired; reading every event again");
             return self.full_read(now).await;
         };
-        let mut changes = Changes {
-            next_token: Some(Self::token_for(window, &round.delta_link)),
-            ..Changes::default()
-        };
         let masters: BTreeSet<String> = round
             .items
             .iter()
             .filter_map(|i| i["seriesMasterId"].as_str().map(str::to_string))
             .collect();
+        let mut listing = Listing::default();
         let mut by_graph = BTreeMap::new();
         for graph_id in masters {
             if self.others.lock().is_ok_and(|o| o.contains(&graph_id)) {
                 continue;
             }
-            if let Some(event) = self.master(&graph_id).await?
-                && let Some(d) = self.read_master(&event)?
-            {
-                by_graph.insert(graph_id, d);
+            let Some(event) = self.master(&graph_id).await? else {
+                continue;
+            };
+            // One series a person made unreadable (a monthly pattern, no
+            // end) is recorded as such, as on a full read; the others and
+            // the token go on.
+            let read = listing.series.len();
+            self.take_master(&event, &mut listing).await;
+            if let Some(d) = listing.series.get(read) {
+                by_graph.insert(graph_id, d.clone());
             }
         }
+        // A restore left unfinished: the same round is read again next cycle.
+        let next = if listing.unsettled {
+            token.map(str::to_string)
+        } else {
+            Some(Self::token_for(window, &round.delta_link))
+        };
+        let mut changes = Changes {
+            next_token: next,
+            ..Changes::default()
+        };
         Self::changed_occurrences(&round.items, &by_graph, &mut changes);
+        self.remember_etags(&round.items);
         if round.removed.is_empty() {
-            changes.series = by_graph.into_values().collect();
+            (changes.series, changes.unreadable, changes.ended) = (listing.series, listing.unreadable, listing.ended);
         } else {
             // Graph names only the removed occurrences: list the series
             // again, and let the cycle record those no longer there.
-            (changes.series, changes.unreadable) = self.list_masters().await?;
+            let all = self.list_masters().await?;
+            if all.unsettled {
+                changes.next_token = token.map(str::to_string);
+            }
+            (changes.series, changes.unreadable, changes.ended) = (all.series, all.unreadable, all.ended);
             changes.full = true;
         }
         Ok(changes)
     }
 
     /// One delta round from `token`: when it holds nothing but untouched
-    /// occurrences of series this process created (no exception, nothing
-    /// cancelled or removed, nobody's answer yet), its new link is the token
-    /// to keep, and the next cycle does not read those masters again.
-    /// Anything else (a person was quicker) keeps `token`, so that the next
-    /// cycle reads it all, as before.
+    /// occurrences of series this cycle created — each at a start of its
+    /// series' rule and for its length, every start of the rule inside the
+    /// window there, the two attendees booked and nobody else, nobody's
+    /// answer yet, no exception, nothing cancelled or removed — its new link
+    /// is the token to keep, and the next cycle does not read those masters
+    /// again. Anything else (a person was quicker, even with a change of the
+    /// whole series) keeps `token`, so that the next cycle reads it all.
     async fn token_after_own_writes(&self, token: &str, now: Timestamp) -> Result<Option<String>, CalendarError> {
         let mine = self.created.lock().map(|c| c.clone()).unwrap_or_default();
         let Some((window, link)) = Self::usable(token, now) else {
@@ -773,16 +1021,45 @@ impl CalendarProvider for MicrosoftProvider {
         let Some(round) = self.drain(link).await? else {
             return Ok(None);
         };
-        let untouched = |item: &Value| {
-            item["seriesMasterId"].as_str().is_some_and(|m| mine.contains(m))
-                && item["type"].as_str() == Some("occurrence")
-                && item["isCancelled"].as_bool() != Some(true)
-                && events::responses(item)
-                    .values()
-                    .all(|r| *r == AttendeeResponse::NeedsAction)
-        };
-        if !round.removed.is_empty() || !round.items.iter().all(untouched) {
+        if !round.removed.is_empty() {
             return Ok(None);
+        }
+        // The starts each series of this cycle shows in the round.
+        let mut seen: BTreeMap<&str, BTreeSet<Timestamp>> = BTreeMap::new();
+        for item in &round.items {
+            let Some((graph_id, request)) = item["seriesMasterId"].as_str().and_then(|m| mine.get_key_value(m)) else {
+                return Ok(None);
+            };
+            let Ok(o) = events::occurrence_of(item) else {
+                return Ok(None);
+            };
+            let booked: BTreeSet<String> = request.attendees.iter().map(|a| a.email.to_ascii_lowercase()).collect();
+            let responses = events::responses(item);
+            let untouched = item["type"].as_str() == Some("occurrence")
+                && !o.cancelled
+                && o.interval.is_some_and(|at| {
+                    at.start == o.original_start
+                        && at.start.checked_add(request.duration).is_ok_and(|end| end == at.end)
+                })
+                && responses.keys().cloned().collect::<BTreeSet<_>>() == booked
+                && responses.values().all(|r| *r == AttendeeResponse::NeedsAction);
+            if !untouched {
+                return Ok(None);
+            }
+            seen.entry(graph_id.as_str()).or_default().insert(o.original_start);
+        }
+        for (graph_id, request) in &mine {
+            let Ok(starts) = events::pattern_starts(request) else {
+                return Ok(None);
+            };
+            let end_of = |t: &Timestamp| t.checked_add(request.duration).unwrap_or(*t);
+            let expected: BTreeSet<Timestamp> = starts
+                .into_iter()
+                .filter(|t| end_of(t) > window.start && *t < window.end)
+                .collect();
+            if seen.get(graph_id.as_str()).cloned().unwrap_or_default() != expected {
+                return Ok(None);
+            }
         }
         Ok(Some(Self::token_for(window, &round.delta_link)))
     }
@@ -796,11 +1073,18 @@ impl CalendarProvider for MicrosoftProvider {
     ) -> Result<(), CalendarError> {
         let body = events::moved(to, zone).map_err(|m| self.invalid("events.update", m))?;
         let path = format!("{}/events/{}", self.mailbox, segment(instance_id));
+        // The occurrence as this cycle read it, or nothing: a person who
+        // moved it since keeps their move (412), and the next cycle decides.
+        let etag = self.etags.lock().ok().and_then(|t| t.get(instance_id).cloned());
         self.graph
-            .call("events.update", "PATCH", &path, Some(&body), None)
+            .call_if("events.update", "PATCH", &path, Some(&body), None, etag.as_deref())
             .await
             .map(|_| ())
             .map_err(|e| self.error(&format!("events.update of an occurrence of {series_id}"), e))
+    }
+
+    fn reads_only(&self) {
+        self.reads_only.store(true, Ordering::SeqCst);
     }
 
     fn requests(&self) -> u64 {

@@ -30,6 +30,9 @@ pub enum RecordWhy {
     Missing,
     /// A person changed its start, zone, length or count on the calendar.
     ChangedByPerson,
+    /// The calendar marks it as ended early by liaison, which the store
+    /// had not recorded (the process stopped right after the write).
+    EndedByLiaison,
     /// The whole series was declined by this attendee.
     Declined(String),
     /// Attendees' answers changed (no decline to act on).
@@ -127,6 +130,9 @@ impl fmt::Display for RecordWhy {
                 f.write_str("series missing from a full read of the calendar; recorded as deleted by a person")
             }
             RecordWhy::ChangedByPerson => f.write_str("changed on the calendar by a person; recorded"),
+            RecordWhy::EndedByLiaison => {
+                f.write_str("series ended early by liaison before the end was recorded; recorded as ended")
+            }
             RecordWhy::Declined(p) => write!(f, "declined by {p}; it is ended and both people paired again"),
             RecordWhy::Answers => f.write_str("answers recorded"),
             RecordWhy::Finished => f.write_str("every occurrence has started; nothing left to end"),

@@ -167,7 +167,12 @@ impl Decider<'_> {
                 }
                 continue;
             }
+            let ended_by_us = facts.changes.ended.contains(&id);
             let Some(known) = self.records.get(&id).cloned() else {
+                let mut found = found;
+                if ended_by_us {
+                    found.state = SeriesState::Cancelled;
+                }
                 self.record(found, RecordWhy::Adopted);
                 continue;
             };
@@ -198,6 +203,14 @@ impl Decider<'_> {
                     record.state = SeriesState::Cancelled;
                     record.declined_by = None;
                     self.record(record, RecordWhy::DeletedByPerson);
+                }
+                // An end of ours the store did not record: what ending records.
+                SeriesState::Booked if ended_by_us => {
+                    let mut record = known.clone();
+                    record.state = SeriesState::Cancelled;
+                    record.declined_by = None;
+                    record.request.count = series.request.count;
+                    self.record(record, RecordWhy::EndedByLiaison);
                 }
                 SeriesState::Booked => self.booked_changed(known, series, &details.responses),
             }

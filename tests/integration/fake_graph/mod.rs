@@ -65,7 +65,13 @@
 //!   https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxocal/4b92fb85-db55-4251-8e81-e319361218e1;
 //!   Outlook warns "Any exceptions associated with this recurring
 //!   appointment will be cancelled"). `cancel` (organizer only) and
-//!   `DELETE` remove it.
+//!   `DELETE` remove it. A `PATCH` with `singleValueExtendedProperties`
+//!   creates the named ones or replaces their values and keeps the others.
+//! - Events and occurrences carry an `@odata.etag`; a write with `If-Match`
+//!   is applied only while it holds (`*` always), else 412 and nothing
+//!   changes. A master's etag changes with any change of the series, one
+//!   of its occurrences included (Exchange keeps exceptions inside the
+//!   master item); an occurrence's with a change of the series or of it.
 //! - `calendarView/delta`: only occurrences, exceptions and single
 //!   instances (no series masters), no `$expand`/`$filter`/`$select`; pages
 //!   with `@odata.nextLink` (`Prefer: odata.maxpagesize`), a final
@@ -89,6 +95,10 @@
 //! - A change to an event reports all its instances in the window in the
 //!   next delta round; Graph may report fewer. Occurrence ids are opaque
 //!   strings of the fake's own making. Paging of `events` uses `$skip`.
+//! - Etags are the fake's own (`W/"<n>"`); the 412's code and message
+//!   (`ErrorIrresolvableConflict`, "The change key passed in the request
+//!   does not match ...") are as commonly observed, not documented; the
+//!   fake checks `If-Match` on `cancel` too.
 //! - Refresh tokens stop working as soon as they are used (Microsoft does
 //!   not promise that), which catches a client that keeps an old one.
 //! - Throttling is injected (`fail_next`, `fail_method`, with `Retry-After`
@@ -199,6 +209,8 @@ struct Faults {
     gate: Option<(String, usize)>,
     held: usize,
     quota: Option<Quota>,
+    /// Writes refused for an `If-Match` that no longer held.
+    refused_if_match: usize,
 }
 
 /// Outlook's per-mailbox rate limit, measured (see the module doc): at most
@@ -433,6 +445,15 @@ impl FakeGraph {
         }
     }
 
+    /// A person edits event `id` in Outlook (a `PATCH` of the whole event:
+    /// its recurrence, say).
+    pub fn update_event(&self, mailbox: &str, id: &str, patch: Value) {
+        let mut s = lock(&self.shared);
+        if let Err(e) = s.model.update(mailbox, id, &patch, Timestamp::now()) {
+            panic!("update_event({id}): {}", e.body());
+        }
+    }
+
     /// A person cancels one occurrence (given by its original start) in Outlook.
     pub fn cancel_occurrence(&self, mailbox: &str, id: &str, original: Timestamp) {
         let mut s = lock(&self.shared);
@@ -563,6 +584,11 @@ impl FakeGraph {
         let mut s = lock(&self.shared);
         s.gate_open.send_replace(false);
         s.faults.gate = Some((operation.to_string(), n));
+    }
+
+    /// Writes refused (412) because their `If-Match` no longer held.
+    pub fn refused_if_match(&self) -> usize {
+        lock(&self.shared).faults.refused_if_match
     }
 
     pub fn held(&self) -> usize {
@@ -737,7 +763,15 @@ async fn handle(State(shared): State<SharedState>, req: Request) -> Response {
                                 .and_then(|h| h.to_str().ok())
                                 .unwrap_or("")
                                 .to_string();
-                            let answer = graph_call(&shared, op, &mailbox, &tail, &query, &bytes, &prefer);
+                            let if_match = parts
+                                .headers
+                                .get(header::IF_MATCH)
+                                .and_then(|h| h.to_str().ok())
+                                .map(str::to_string);
+                            let answer = match precondition(&shared, op, &tail, if_match.as_deref()) {
+                                Err(e) => Err(e),
+                                Ok(()) => graph_call(&shared, op, &mailbox, &tail, &query, &bytes, &prefer),
+                            };
                             if was_held {
                                 lock(&shared).faults.held -= 1;
                             }
@@ -861,6 +895,27 @@ fn admit(shared: &SharedState, op: &str, mailbox: &str, grant: &Grant) -> Result
         return Err(denied());
     }
     Ok(resolved)
+}
+
+/// `If-Match` on a write: the item's current etag, or 412 (a write to an
+/// item changed since the client read it is refused, and nothing changes).
+fn precondition(shared: &SharedState, op: &str, tail: &[String], if_match: Option<&str>) -> Result<(), GraphError> {
+    let (Some(wanted), true) = (if_match, is_write(op) && op != "events.create") else {
+        return Ok(());
+    };
+    let current = lock(shared).model.etag(&tail[1]);
+    match current {
+        Some(tag) if wanted == "*" || wanted == tag => Ok(()),
+        None => Err(GraphError::not_found()),
+        Some(_) => {
+            lock(shared).faults.refused_if_match += 1;
+            Err(GraphError::new(
+                412,
+                "ErrorIrresolvableConflict",
+                "The change key passed in the request does not match the current change key for the item.",
+            ))
+        }
+    }
 }
 
 fn parse_body(bytes: &[u8]) -> Result<Value, GraphError> {

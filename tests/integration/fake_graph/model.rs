@@ -88,8 +88,13 @@ pub struct Stored {
     pub value: Value,
     /// Changed occurrences by original start.
     pub exceptions: BTreeMap<Timestamp, Exception>,
-    /// Change-log sequence of the last change to it.
+    /// Change-log sequence of the last change to it (an occurrence's
+    /// included, as Exchange keeps exceptions inside the master item): its
+    /// `@odata.etag`.
     pub changed: u64,
+    /// Change-log sequence of the last change to the series itself (not
+    /// one occurrence): part of every occurrence's etag.
+    pub version: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -99,6 +104,8 @@ pub struct Exception {
     pub cancelled: bool,
     /// Attendee answers that differ from the master's, by lower-case address.
     pub responses: BTreeMap<String, String>,
+    /// Change-log sequence of its last change.
+    pub changed: u64,
 }
 
 /// A deleted event, for `delta`'s `@removed` entries.
@@ -343,6 +350,17 @@ impl Model {
         Ok(out)
     }
 
+    /// The `@odata.etag` of an event or of one occurrence (by its id), as
+    /// `If-Match` is compared with; `None` when there is no such item.
+    pub fn etag(&self, id: &str) -> Option<String> {
+        if let Some((master, original)) = parse_occurrence_id(id) {
+            let stored = self.events.get(&master)?;
+            let ex = stored.exceptions.get(&original).map_or(0, |e| e.changed);
+            return Some(format!("W/\"{}.{ex}\"", stored.version));
+        }
+        self.events.get(id).map(|s| format!("W/\"{}\"", s.changed))
+    }
+
     /// The JSON of one instance, as `calendarView`, `instances` and `delta` show it.
     pub fn instance_json(&self, instance: &Instance) -> Value {
         let Some(master_id) = &instance.master else {
@@ -359,6 +377,7 @@ impl Model {
         v["end"] = utc_json(instance.end);
         v["originalStart"] = json!(instance.original.to_string());
         v["isCancelled"] = json!(instance.cancelled);
+        v["@odata.etag"] = json!(self.etag(&instance.id));
         v.as_object_mut().map(|o| o.remove("recurrence"));
         if let Some(ex) = stored.exceptions.get(&instance.original)
             && let Some(list) = v["attendees"].as_array_mut()
@@ -382,6 +401,7 @@ impl Model {
         let (end, _, _) = parse_dtz(&stored.value["end"], "end")?;
         v["start"] = utc_json(start);
         v["end"] = utc_json(end);
+        v["@odata.etag"] = json!(self.etag(id));
         if let Some(ids) = expand {
             let props: Vec<Value> = stored.value["singleValueExtendedProperties"]
                 .as_array()
@@ -506,6 +526,7 @@ impl Model {
                 value: event,
                 exceptions: BTreeMap::new(),
                 changed: seq,
+                version: seq,
             },
         );
         Ok((id, true))
@@ -542,6 +563,7 @@ impl Model {
             if end.is_some() {
                 ex.end = end;
             }
+            ex.changed = seq;
             stored.changed = seq;
             return Ok(master);
         }
@@ -555,6 +577,10 @@ impl Model {
         let mut merged = self.events.get(id).map(|s| s.value.clone()).unwrap_or(Value::Null);
         for (key, value) in patch.as_object().into_iter().flatten() {
             if ["id", "type", "seriesMasterId", "createdDateTime", "iCalUId"].contains(&key.as_str()) {
+                continue;
+            }
+            if key == "singleValueExtendedProperties" {
+                merged[key] = merge_properties(&merged[key], value)?;
                 continue;
             }
             merged[key] = value.clone();
@@ -578,6 +604,7 @@ impl Model {
         }
         stored.value = merged;
         stored.changed = seq;
+        stored.version = seq;
         Ok(id.to_string())
     }
 
@@ -596,7 +623,9 @@ impl Model {
             self.owned(mailbox, &master)?;
             let seq = self.bump();
             let stored = self.events.get_mut(&master).ok_or_else(GraphError::not_found)?;
-            stored.exceptions.entry(original).or_default().cancelled = true;
+            let ex = stored.exceptions.entry(original).or_default();
+            ex.cancelled = true;
+            ex.changed = seq;
             stored.changed = seq;
             return Ok(());
         }
@@ -653,13 +682,13 @@ impl Model {
                 }
             }
             Some(original) => {
-                stored
-                    .exceptions
-                    .entry(original)
-                    .or_default()
-                    .responses
-                    .insert(who, response.to_string());
+                let ex = stored.exceptions.entry(original).or_default();
+                ex.responses.insert(who, response.to_string());
+                ex.changed = seq;
             }
+        }
+        if occurrence.is_none() {
+            stored.version = seq;
         }
         stored.changed = seq;
         Ok(())
@@ -745,6 +774,31 @@ impl Model {
         }
         (items, removed)
     }
+}
+
+/// A `PATCH`'s extended properties over the stored ones: each named one is
+/// created or its value replaced, the others stay ("To create one or more
+/// single-value extended properties in an existing resource instance",
+/// `PATCH` with them, https://learn.microsoft.com/en-us/graph/api/singlevaluelegacyextendedproperty-post-singlevalueextendedproperties).
+fn merge_properties(stored: &Value, patch: &Value) -> Result<Value, GraphError> {
+    let mut out: Vec<Value> = stored.as_array().cloned().unwrap_or_default();
+    for p in patch.as_array().into_iter().flatten() {
+        let pid = p["id"].as_str().unwrap_or("");
+        if !pid.starts_with("String {") || !pid.contains("} Name ") || p["value"].as_str().is_none() {
+            return Err(GraphError::bad_request(
+                "ErrorInvalidExtendedPropertyValue",
+                format!("fake Graph: extended property {pid:?} is not a named String property with a value"),
+            ));
+        }
+        match out
+            .iter_mut()
+            .find(|q| same_property_id(q["id"].as_str().unwrap_or(""), pid))
+        {
+            Some(q) => q["value"] = p["value"].clone(),
+            None => out.push(p.clone()),
+        }
+    }
+    Ok(json!(out))
 }
 
 /// Fields a client sees of a stored event (everything but the extended
