@@ -39,6 +39,7 @@ pub fn request(event_id: &str) -> SeriesRequest {
         start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
         duration: SignedDuration::from_mins(30),
         count: 4,
+        skip: Vec::new(),
     }
 }
 
