@@ -8,6 +8,7 @@
 
 pub(crate) mod batches;
 pub mod caldav;
+pub(crate) mod exdate;
 pub mod google;
 pub mod http;
 pub mod local;

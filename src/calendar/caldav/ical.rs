@@ -311,32 +311,8 @@ fn instant_of(prop: &Prop, zone: &TimeZone) -> Option<Timestamp> {
 /// The EXDATEs of a series as wall-clock starts on `tz`'s clock (a UTC value
 /// read on it), those within its `count` weeks from `start`, in order.
 fn skipped_of(m: &Vevent, tz: &TimeZone, start: DateTime, count: u32) -> Vec<DateTime> {
-    let end = start
-        .checked_add(jiff::Span::new().weeks(i64::from(count)))
-        .unwrap_or(DateTime::MAX);
-    let mut out: Vec<DateTime> = m
-        .all("EXDATE")
-        .flat_map(|p| p.value.split(',').map(str::trim).collect::<Vec<_>>())
-        .filter_map(|value| {
-            let (body, utc) = match value.strip_suffix('Z') {
-                Some(body) => (body, true),
-                None => (value, false),
-            };
-            let dt = jiff::fmt::strtime::parse("%Y%m%dT%H%M%S", body)
-                .ok()?
-                .to_datetime()
-                .ok()?;
-            if utc {
-                TimeZone::UTC.to_timestamp(dt).ok().map(|t| tz.to_datetime(t))
-            } else {
-                Some(dt)
-            }
-        })
-        .filter(|dt| start <= *dt && *dt < end)
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+    let values = m.all("EXDATE").map(|p| p.value.as_str());
+    crate::calendar::exdate::skipped_starts(values, tz, start, count)
 }
 
 fn local_of(prop: &Prop) -> Option<DateTime> {

@@ -151,36 +151,11 @@ fn ical_local(dt: jiff::civil::DateTime) -> String {
 /// The EXDATEs of `recurrence` as wall-clock starts on `tz`'s clock (a UTC
 /// value read on it), within the rule's `count` weeks from `start`.
 fn skipped_of(recurrence: &[String], start: &ZonedDateTime, tz: &TimeZone, count: u32) -> Vec<jiff::civil::DateTime> {
-    let first = start.datetime();
-    let end = first
-        .checked_add(jiff::Span::new().weeks(i64::from(count)))
-        .unwrap_or(jiff::civil::DateTime::MAX);
-    let mut out: Vec<jiff::civil::DateTime> = recurrence
+    let values = recurrence
         .iter()
         .filter_map(|line| line.strip_prefix("EXDATE"))
-        .filter_map(|rest| rest.split_once(':').map(|(_, values)| values))
-        .flat_map(|values| values.split(','))
-        .filter_map(|value| {
-            let value = value.trim();
-            let (body, utc) = match value.strip_suffix('Z') {
-                Some(body) => (body, true),
-                None => (value, false),
-            };
-            let dt = jiff::fmt::strtime::parse("%Y%m%dT%H%M%S", body)
-                .ok()?
-                .to_datetime()
-                .ok()?;
-            if utc {
-                TimeZone::UTC.to_timestamp(dt).ok().map(|t| tz.to_datetime(t))
-            } else {
-                Some(dt)
-            }
-        })
-        .filter(|dt| first <= *dt && *dt < end)
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+        .filter_map(|rest| rest.split_once(':').map(|(_, values)| values));
+    crate::calendar::exdate::skipped_starts(values, tz, start.datetime(), count)
 }
 
 /// Google's rule for client-supplied ids: base32hex, 5 to 1024 characters.
