@@ -30,3 +30,4 @@ mod strict;
 mod terms;
 mod twins;
 mod util;
+mod waits;
