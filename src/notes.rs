@@ -103,3 +103,31 @@ impl CycleNotes {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unpaired_entry_of_status_is_one_object_and_reads_an_older_file_as_not_waited() {
+        let entry = UnpairedStatus {
+            person: UnpairedPerson {
+                term: jiff::civil::date(2027, 3, 8),
+                email: "w@x.org".into(),
+                name: "W".into(),
+                unit: "Sales".into(),
+                reason: "no_free_time".into(),
+                message: "no free time".into(),
+            },
+            waited: 2,
+        };
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(json["email"], "w@x.org", "the person's fields are flattened: {json}");
+        assert_eq!(json["waited"], 2);
+        let mut older = json.clone();
+        older.as_object_mut().unwrap().remove("waited");
+        let read: UnpairedStatus = serde_json::from_value(older).unwrap();
+        assert_eq!(read.waited, 0);
+        assert_eq!(read.person, entry.person);
+    }
+}

@@ -244,6 +244,18 @@ fn a_person_left_out_in_one_term_is_shown_waiting_and_gets_the_only_partner_in_t
     );
     let text = at(dir, "2027-03-29T12:00:00Z", &["plan", "--term", t2]);
     assert_eq!(text.code, 0, "{}", text.stderr);
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.contains("<x@example.org>"))
+        .unwrap_or_default();
+    assert!(line.ends_with("; waited 1 term in a row"), "{}", text.stdout);
+    let line = text
+        .stdout
+        .lines()
+        .find(|l| l.contains("<y@example.org>"))
+        .unwrap_or_default();
+    assert!(line.ends_with("away every working day of the term"), "{}", text.stdout);
 
     // Term 3: X, who waited in term 2, is paired; W's pairing in term 2 and
     // Y's and Z's absence ended their runs, so whoever is left out now
