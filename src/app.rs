@@ -22,6 +22,7 @@ use crate::core::interval::{Interval, IntervalSet};
 use crate::core::plan::{self, History, Plan, PlanInput, PlanRules};
 use crate::core::reconcile::refusal_blocks;
 use crate::core::term::Term;
+use crate::core::waits::TermOutcome;
 use crate::store::{SeriesRecord, SeriesState, Snapshot, Store};
 
 use crate::failure::Failure;
@@ -62,6 +63,46 @@ pub fn term_for(cfg: &Config, date: Date) -> Result<Term, Failure> {
         Term::containing(first, weeks, date)
     };
     term.ok_or_else(|| Failure::Usage(anyhow::anyhow!("date {date} is out of range")))
+}
+
+/// `History::waited` for planning `term`: the terms in a row before it that
+/// each person waited, from the stored outcomes of the terms planned before
+/// and the series (a person in a series of a term was paired in it).
+pub fn waited(
+    records: &[SeriesRecord],
+    outcomes: &[TermOutcome],
+    term: &Term,
+) -> std::collections::HashMap<String, u32> {
+    let paired: BTreeSet<(i64, String)> = records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.state,
+                SeriesState::Pending | SeriesState::Booked | SeriesState::Cancelled
+            )
+        })
+        .flat_map(|r| {
+            let (a, b) = &r.request.pair;
+            [(r.term_index, a.clone()), (r.term_index, b.clone())]
+        })
+        .collect();
+    crate::core::waits::waited(outcomes, &paired, term.index)
+}
+
+/// The outcome of a term in which nobody was planned (everyone is booked or
+/// paused): the paused people, unpaired as paused.
+pub fn outcome_without_plan(cfg: &Config, state: &TermState, term: &Term) -> TermOutcome {
+    let reason = crate::core::waits::left_out(&plan::UnpairedReason::Paused);
+    TermOutcome {
+        index: term.index,
+        start: term.start,
+        unpaired: cfg
+            .people
+            .iter()
+            .filter(|p| (p.paused || state.paused.contains(&p.email)) && !state.booked.contains(&p.email))
+            .map(|p| (p.email.clone(), reason.clone()))
+            .collect(),
+    }
 }
 
 /// The instants to read busy time for: the term with two days of margin on each
@@ -243,8 +284,8 @@ pub fn make_plan(
 pub async fn dry_plan(cfg: &Config, date: Option<Date>, now: Timestamp) -> Result<(Plan, TermState), Failure> {
     let term = term_for(cfg, date.unwrap_or_else(|| today(cfg, now)))?;
     let provider = crate::provider::provider(cfg).await?;
-    let (records, paused) = match store_snapshot(cfg)? {
-        Some(store) => (store.series()?, store.paused_people()?),
+    let (records, paused, outcomes) = match store_snapshot(cfg)? {
+        Some(store) => (store.series()?, store.paused_people()?, store.term_outcomes()?),
         None => Default::default(),
     };
     // What the calendar has wins, as in `run`, so both plan from the same state.
@@ -252,6 +293,7 @@ pub async fn dry_plan(cfg: &Config, date: Option<Date>, now: Timestamp) -> Resul
     let cutoff = notice_cutoff(cfg, now);
     let mut state = TermState::from_records(&records, &term, cutoff, now);
     state.paused = paused.into_iter().filter(|p| !cfg.never_paused.contains(p)).collect();
+    state.history.waited = waited(&records, &outcomes, &term);
     let busy = read_busy(cfg, &provider, &term).await?;
     let plan = make_plan(cfg, &busy, &state, term, now);
     Ok((plan, state))

@@ -21,6 +21,7 @@ use crate::core::interval::{Interval, IntervalSet};
 use crate::core::plan::{WeekSlotInput, best_slot_in_week};
 use crate::core::reconcile::{self, Action, Checked, Facts, Guard, RecordWhy, Refusal};
 use crate::core::term::Term;
+use crate::core::waits::TermOutcome;
 use crate::failure::Failure;
 use crate::notes::CycleNotes;
 use crate::store::{HandledOccurrence, SeriesRecord, SeriesState, Store};
@@ -239,6 +240,7 @@ pub async fn run<P: CalendarProvider>(
         }));
         let mut state = TermState::from_records(&records, term, cutoff, now);
         state.paused = paused.clone();
+        state.history.waited = app::waited(&records, &store.term_outcomes()?, term);
         summary.counts.kept += state.kept.len();
         // Only people still waiting for a partner are planned, so only their
         // free/busy is read; nobody waiting means no free/busy read at all.
@@ -249,6 +251,7 @@ pub async fn run<P: CalendarProvider>(
             .map(|p| p.email.clone())
             .collect();
         if waiting.is_empty() {
+            store.set_term_outcome(&app::outcome_without_plan(cfg, &state, term))?;
             continue;
         }
         tracing::info!(term = %term.start, waiting = waiting.len(), "reading busy time and planning");
@@ -260,6 +263,9 @@ pub async fn run<P: CalendarProvider>(
         let plan = app::make_plan(cfg, &busy, &state, *term, now);
         options.progress.fetch_add(1, Ordering::SeqCst);
         notes.planned(cfg, &busy, &plan);
+        // This cycle's decision for the term replaces any earlier one: who
+        // waited is derived from these when the next terms are planned.
+        store.set_term_outcome(&TermOutcome::of_plan(&cfg.people, &plan))?;
         for u in &plan.unpaired {
             let p = &cfg.people[u.person];
             tracing::info!(term = %term.start, person = %p.email, reason = %u.reason, "unpaired");

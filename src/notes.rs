@@ -22,6 +22,27 @@ pub struct UnpairedPerson {
     pub message: String,
 }
 
+/// An unpaired person as `status` shows them: with the terms in a row they
+/// have waited. Its own type (the person flattened into it, so the JSON is one
+/// object) because the notes' entries are built before the waits are known
+/// to other modules' tests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpairedStatus {
+    #[serde(flatten)]
+    pub person: UnpairedPerson,
+    /// Terms in a row the person has waited, this one included (0 when
+    /// paused or away the whole term); absent in files of older versions.
+    #[serde(default)]
+    pub waited: u32,
+}
+
+impl std::ops::Deref for UnpairedStatus {
+    type Target = UnpairedPerson;
+    fn deref(&self) -> &UnpairedPerson {
+        &self.person
+    }
+}
+
 /// What a cycle noticed on the way, filled as it goes so that a cycle that
 /// fails half-way still reports what it saw.
 #[derive(Clone, Debug, Default)]
@@ -29,6 +50,8 @@ pub struct CycleNotes {
     /// Email → why the calendar could not be read (first reason seen).
     pub(crate) unavailable: BTreeMap<String, String>,
     pub(crate) unpaired: Vec<UnpairedPerson>,
+    /// (term, email) → terms in a row waited, this one included.
+    pub(crate) waited: BTreeMap<(Date, String), u32>,
     pub(crate) refused: Vec<RefusedAction>,
 }
 
@@ -48,6 +71,17 @@ impl CycleNotes {
         });
     }
 
+    /// The unpaired people with the terms in a row they have waited.
+    pub fn unpaired_status(&self) -> Vec<UnpairedStatus> {
+        self.unpaired
+            .iter()
+            .map(|u| UnpairedStatus {
+                waited: self.waited.get(&(u.term, u.email.clone())).copied().unwrap_or(0),
+                person: u.clone(),
+            })
+            .collect()
+    }
+
     /// Notes the unreadable calendars and the unpaired people of one term.
     pub fn planned(&mut self, cfg: &Config, busy: &BTreeMap<String, BusyAnswer>, plan: &Plan) {
         for (email, answer) in busy {
@@ -57,19 +91,43 @@ impl CycleNotes {
         }
         for u in &plan.unpaired {
             let Some(p) = cfg.people.get(u.person) else { continue };
-            // The reason's serde tag is its stable machine-readable name.
-            let code = serde_json::to_value(&u.reason)
-                .ok()
-                .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_string))
-                .unwrap_or_default();
+            self.waited.insert((plan.term.start, p.email.clone()), u.waited);
             self.unpaired.push(UnpairedPerson {
                 term: plan.term.start,
                 email: p.email.clone(),
                 name: p.name.clone(),
                 unit: p.unit.clone(),
-                reason: code,
+                reason: u.reason.code(),
                 message: u.reason.to_string(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unpaired_entry_of_status_is_one_object_and_reads_an_older_file_as_not_waited() {
+        let entry = UnpairedStatus {
+            person: UnpairedPerson {
+                term: jiff::civil::date(2027, 3, 8),
+                email: "w@x.org".into(),
+                name: "W".into(),
+                unit: "Sales".into(),
+                reason: "no_free_time".into(),
+                message: "no free time".into(),
+            },
+            waited: 2,
+        };
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(json["email"], "w@x.org", "the person's fields are flattened: {json}");
+        assert_eq!(json["waited"], 2);
+        let mut older = json.clone();
+        older.as_object_mut().unwrap().remove("waited");
+        let read: UnpairedStatus = serde_json::from_value(older).unwrap();
+        assert_eq!(read.waited, 0);
+        assert_eq!(read.person, entry.person);
     }
 }

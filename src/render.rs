@@ -94,10 +94,28 @@ pub fn render_plan(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> String {
         let _ = writeln!(out, "\nUnpaired:");
         for u in &plan.unpaired {
             let p = &cfg.people[u.person];
-            let _ = writeln!(out, "  {} <{}> ({}): {}", p.name, p.email, p.unit, u.reason);
+            let _ = writeln!(
+                out,
+                "  {} <{}> ({}): {}{}",
+                p.name,
+                p.email,
+                p.unit,
+                u.reason,
+                waited_note(u.waited)
+            );
         }
     }
     out
+}
+
+/// "; waited 2 terms in a row" after an unpaired person (this term
+/// included), or nothing when they did not wait (paused or away).
+pub fn waited_note(waited: u32) -> String {
+    match waited {
+        0 => String::new(),
+        1 => "; waited 1 term in a row".to_string(),
+        n => format!("; waited {n} terms in a row"),
+    }
 }
 
 /// ", skips 2027-03-15, 2027-03-22" for the skipped occurrences of a series
@@ -145,7 +163,7 @@ pub fn plan_json(cfg: &Config, plan: &Plan, kept: &[SeriesRecord]) -> serde_json
         .iter()
         .map(|u| {
             let p = &cfg.people[u.person];
-            json!({"email": p.email, "name": p.name, "unit": p.unit, "reason": u.reason, "message": u.reason.to_string()})
+            json!({"email": p.email, "name": p.name, "unit": p.unit, "reason": u.reason, "message": u.reason.to_string(), "waited": u.waited})
         })
         .collect();
     json!({

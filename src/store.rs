@@ -8,6 +8,11 @@
 //!   it: the write-ahead log that makes retries and crashes safe.
 //! - `people`: email → [`PersonState`] (JSON): declined series in a row, and
 //!   whether liaison paused the person.
+//! - `unpaired`: term start date (`2027-01-04`) → [`TermOutcome`] (JSON): who
+//!   the last cycle to plan that term left unpaired and why, replaced by every
+//!   later cycle planning it; `History::waited` is derived from these. Added
+//!   without a schema bump: a database without the tree reads as no outcomes
+//!   (nobody waited), and an older liaison ignores a tree it does not open.
 //! - `meta`: also `sync_token`, the organizer calendar's sync token of the
 //!   last change read (incremental reading; absent means read everything).
 //!
@@ -17,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::core::plan::History;
 pub use crate::core::series::{HandledOccurrence, PersonState, SeriesRecord, SeriesState};
+pub use crate::core::waits::TermOutcome;
 
 const SCHEMA_VERSION: u32 = 1;
 const DB_DIR: &str = "db";
@@ -73,6 +79,7 @@ pub struct Store {
     series: sled::Tree,
     people: sled::Tree,
     meta: sled::Tree,
+    unpaired: sled::Tree,
 }
 
 impl Store {
@@ -111,6 +118,7 @@ impl Store {
             series: db.open_tree("series").map_err(|e| map_sled(&path, e))?,
             people: db.open_tree("people").map_err(|e| map_sled(&path, e))?,
             meta: db.open_tree("meta").map_err(|e| map_sled(&path, e))?,
+            unpaired: db.open_tree("unpaired").map_err(|e| map_sled(&path, e))?,
             db,
             path,
         };
@@ -175,6 +183,7 @@ impl Store {
             s.roster()?;
             s.instance()?;
             s.calendar()?;
+            s.term_outcomes()?;
             Ok(s)
         });
         match checked {
@@ -412,6 +421,29 @@ impl Store {
         Ok(())
     }
 
+    /// Who each planned term left unpaired, in term order.
+    pub fn term_outcomes(&self) -> Result<Vec<TermOutcome>, StoreError> {
+        self.unpaired
+            .iter()
+            .map(|item| {
+                let (key, value) = item.map_err(|e| map_sled(&self.path, e))?;
+                self.decode(&format!("unpaired {}", String::from_utf8_lossy(&key)), &value)
+            })
+            .collect()
+    }
+
+    /// Stores the final decision of a term, replacing what an earlier cycle
+    /// decided for it. Flushed before returning.
+    pub fn set_term_outcome(&self, outcome: &TermOutcome) -> Result<(), StoreError> {
+        // Serializing plain data with string keys cannot fail.
+        let value = serde_json::to_vec(outcome).unwrap_or_default();
+        self.unpaired
+            .insert(outcome.start.to_string(), value)
+            .map_err(|e| map_sled(&self.path, e))?;
+        self.db.flush().map_err(|e| map_sled(&self.path, e))?;
+        Ok(())
+    }
+
     /// Pair history from every series that was booked.
     pub fn history(&self) -> Result<History, StoreError> {
         Ok(history(&self.series()?))
@@ -586,6 +618,62 @@ mod tests {
         let history = store.history().unwrap();
         assert_eq!(history.last_met.get(&("a@x".into(), "b@x".into())), Some(&0));
         assert!(!history.last_met.contains_key(&("a@x".into(), "c@x".into())));
+    }
+
+    /// An outcome of term `index` (starting `start`) leaving out `left`.
+    fn outcome(index: i64, start: jiff::civil::Date, left: &[(&str, &str, bool)]) -> TermOutcome {
+        TermOutcome {
+            index,
+            start,
+            unpaired: left
+                .iter()
+                .map(|(e, r, wait)| {
+                    let left = crate::core::waits::LeftOut {
+                        reason: r.to_string(),
+                        wait: *wait,
+                    };
+                    (e.to_string(), left)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn term_outcomes_survive_reopening_and_a_later_cycle_replaces_its_terms() {
+        let dir = tempfile::tempdir().unwrap();
+        let (t0, t1) = (date(2027, 1, 4), date(2027, 2, 1));
+        let first = outcome(0, t0, &[("a@x", "partners_taken", true), ("p@x", "paused", false)]);
+        let second = outcome(1, t1, &[("a@x", "no_common_slot", true)]);
+        let replaced = outcome(1, t1, &[("b@x", "calendar_unavailable", true)]);
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.term_outcomes().unwrap(), [], "a new database has none");
+            store.set_term_outcome(&second).unwrap();
+            store.set_term_outcome(&first).unwrap();
+            assert_eq!(
+                store.term_outcomes().unwrap(),
+                [first.clone(), second.clone()],
+                "in term order"
+            );
+            // A later cycle planning term 1 again: only its decision counts.
+            store.set_term_outcome(&replaced).unwrap();
+        }
+        let (store, moved) = Store::open_or_move_aside(dir.path(), jiff::Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(moved, None);
+        assert_eq!(store.term_outcomes().unwrap(), [first, replaced]);
+    }
+
+    #[test]
+    fn an_outcome_that_cannot_be_decoded_moves_the_database_aside_at_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.unpaired.insert("2027-01-04", &b"{not json"[..]).unwrap();
+            store.flush().unwrap();
+        }
+        let (store, moved) = Store::open_or_move_aside(dir.path(), jiff::Timestamp::UNIX_EPOCH).unwrap();
+        assert!(moved.is_some(), "the damaged database is moved aside");
+        assert_eq!(store.term_outcomes().unwrap(), []);
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //!   phase by phase; [`plan_input`] what it reads; [`pair_keys`] the history
 //!   keys it weighs pairs by.
 //! - [`week_slot`]: another time for one occurrence in the same week.
+//! - [`waits`]: who each term left unpaired, and from it the terms in a
+//!   row each person waited (the planner's fairness tier).
 //! - [`ids`]: deterministic event ids.
 //! - [`model`]: the plain data exchanged with calendars.
 //! - [`series`]: what liaison remembers about each series and person.
@@ -35,4 +37,5 @@ pub mod reconcile;
 pub mod series;
 pub mod slot;
 pub mod term;
+pub mod waits;
 pub mod week_slot;

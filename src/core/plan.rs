@@ -82,6 +82,9 @@ impl Default for Tuning {
 #[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
 pub enum UnpairedReason {
     Paused,
+    /// Away (`away`) on every day of the term they work: like a pause, it
+    /// is not a wait (it does not count towards `waited`).
+    Away,
     CalendarUnavailable(String),
     NoBookableWeek,
     NoFreeTime,
@@ -95,6 +98,7 @@ impl std::fmt::Display for UnpairedReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UnpairedReason::Paused => write!(f, "paused"),
+            UnpairedReason::Away => write!(f, "away every working day of the term"),
             UnpairedReason::CalendarUnavailable(why) => write!(f, "calendar unavailable: {why}"),
             UnpairedReason::NoBookableWeek => write!(f, "no week of this term is left beyond the minimum notice"),
             UnpairedReason::NoFreeTime => write!(f, "no free time in the working window in every week of the term"),
@@ -106,11 +110,31 @@ impl std::fmt::Display for UnpairedReason {
     }
 }
 
+impl UnpairedReason {
+    /// Whether a term unpaired for this reason counts as a wait: every
+    /// reason but being paused or away the whole term (issue 15).
+    pub fn is_wait(&self) -> bool {
+        !matches!(self, UnpairedReason::Paused | UnpairedReason::Away)
+    }
+
+    /// The stable machine-readable name (`no_common_slot`, ...): the serde tag.
+    pub fn code(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
 /// A person left without a partner.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unpaired {
     pub person: usize,
     pub reason: UnpairedReason,
+    /// Terms in a row the person has waited, this one included: the
+    /// history's count plus one when `reason` is a wait, else 0; at most
+    /// [`crate::core::pair_keys::MAX_WAIT`].
+    pub waited: u32,
 }
 
 /// One proposed weekly connection.
@@ -228,6 +252,10 @@ pub(crate) fn plan_with_matcher(input: &PlanInput, tuning: Tuning, matcher: &Mat
     let pairs = planned_pairs(input, &active, &slots, &graph.keys, &mate);
     unpaired.extend(unpaired_reasons(input, &active, &slots, &graph, &has_candidate, &mate));
     unpaired.sort_by(|x, y| input.people[x.person].email.cmp(&input.people[y.person].email));
+    for u in &mut unpaired {
+        let before = input.history.waited.get(&input.people[u.person].email).copied();
+        u.waited = super::waits::waited_now(before.unwrap_or(0), &u.reason);
+    }
     let stats = PlanStats {
         eligible: slots.has_free.iter().filter(|&&f| f).count(),
         with_candidates: has_candidate.iter().filter(|&&c| c).count(),
@@ -261,6 +289,8 @@ fn eligible(input: &PlanInput) -> (Vec<usize>, Vec<Unpaired>) {
             UnpairedReason::NoBookableWeek
         } else if p.paused {
             UnpairedReason::Paused
+        } else if away_whole_term(p, input.term) {
+            UnpairedReason::Away
         } else {
             match input.busy.get(&p.email) {
                 Some(Err(why)) => UnpairedReason::CalendarUnavailable(why.clone()),
@@ -271,10 +301,37 @@ fn eligible(input: &PlanInput) -> (Vec<usize>, Vec<Unpaired>) {
                 }
             }
         };
-        unpaired.push(Unpaired { person: i, reason });
+        unpaired.push(Unpaired {
+            person: i,
+            reason,
+            waited: 0,
+        });
     }
     active.sort_by(|&x, &y| people[x].email.cmp(&people[y].email));
     (active, unpaired)
+}
+
+/// Whether `p` is away on every day of `term` that they work (their `days`,
+/// in their own zone's dates): away the whole term, which is not a wait.
+fn away_whole_term(p: &Person, term: Term) -> bool {
+    if p.away.is_empty() {
+        return false;
+    }
+    let mut day = term.start;
+    let mut works = false;
+    while day < term.end() {
+        if p.days.contains(&day.weekday()) {
+            works = true;
+            if !p.away.contains(&day) {
+                return false;
+            }
+        }
+        match day.tomorrow() {
+            Ok(next) => day = next,
+            Err(_) => break,
+        }
+    }
+    works
 }
 
 /// Phase 2: one grid of weekly slots per zone anyone lives in, and each
@@ -968,6 +1025,7 @@ fn unpaired_reasons(
         unpaired.push(Unpaired {
             person: active[v],
             reason,
+            waited: 0,
         });
     }
     unpaired

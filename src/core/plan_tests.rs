@@ -720,6 +720,41 @@ fn every_unpaired_person_gets_a_reason() {
 }
 
 #[test]
+fn away_every_working_day_of_the_term_is_its_own_reason_and_not_a_wait() {
+    let mut away = person("away@x.org", "A", "UTC");
+    let mut some = person("some@x.org", "A", "UTC");
+    let term = Term::nth(date(2027, 3, 8), 4, 0).unwrap();
+    let days: Vec<_> = (0..28)
+        .map(|d| term.start.checked_add(jiff::Span::new().days(d)).unwrap())
+        .collect();
+    // Away on every weekday they work (the weekends are not working days).
+    away.away = days
+        .iter()
+        .copied()
+        .filter(|d| away.days.contains(&d.weekday()))
+        .collect();
+    // Away on all but one working day: unpaired for lack of a slot, a wait.
+    some.away = away.away[1..].to_vec();
+    let mut case = Case::new(vec![away, some, person("b@x.org", "B", "UTC")], date(2027, 3, 8), 4);
+    case.history.waited.insert("away@x.org".into(), 3);
+    case.history.waited.insert("b@x.org".into(), 2);
+    let plan = case.plan();
+    let got: BTreeMap<String, (UnpairedReason, u32)> = plan
+        .unpaired
+        .iter()
+        .map(|u| (case.people[u.person].email.clone(), (u.reason.clone(), u.waited)))
+        .collect();
+    assert_eq!(got["away@x.org"], (UnpairedReason::Away, 0), "away is not a wait");
+    assert_eq!(got["some@x.org"], (UnpairedReason::NoFreeTime, 1), "a first wait");
+    assert_eq!(
+        got["b@x.org"],
+        (UnpairedReason::NoOtherUnit, 3),
+        "two before, and this one"
+    );
+    assert!(plan.pairs.is_empty());
+}
+
+#[test]
 fn a_term_past_its_last_bookable_week_says_so() {
     let mut case = Case::new(
         vec![person("a@x.org", "A", "UTC"), person("b@x.org", "B", "UTC")],
@@ -912,6 +947,7 @@ fn every_unpaired_reason_reads_as_a_sentence_for_status_and_plan() {
     // These texts are what `plan` and `status` print after a person's name.
     let table = [
         (UnpairedReason::Paused, "paused"),
+        (UnpairedReason::Away, "away every working day of the term"),
         (
             UnpairedReason::CalendarUnavailable("403 from freeBusy".to_string()),
             "calendar unavailable: 403 from freeBusy",

@@ -88,7 +88,7 @@ pub fn build(
                 reason: reason.clone(),
             })
             .collect(),
-        unpaired: notes.unpaired.clone(),
+        unpaired: notes.unpaired_status(),
         pending: records
             .iter()
             .filter(|r| r.state == SeriesState::Pending)

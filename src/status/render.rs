@@ -130,8 +130,13 @@ pub fn render(status: &Status, now: Timestamp) -> String {
             continue;
         }
         items.push(format!(
-            "unpaired in term {}: {} <{}> ({}): {}",
-            u.term, u.name, u.email, u.unit, u.message
+            "unpaired in term {}: {} <{}> ({}): {}{}",
+            u.term,
+            u.name,
+            u.email,
+            u.unit,
+            u.message,
+            crate::render::waited_note(u.waited)
         ));
     }
     for p in &a.pending {

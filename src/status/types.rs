@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::SeriesState;
 
 pub use crate::cycle::Counts;
-pub use crate::notes::{RefusedAction, UnpairedPerson};
+pub use crate::notes::{RefusedAction, UnpairedPerson, UnpairedStatus};
 
 /// The file's name inside `state_dir`.
 pub const FILE_NAME: &str = "status.json";
@@ -125,7 +125,7 @@ pub struct Participant {
 pub struct Attention {
     pub authorization: Option<AuthProblem>,
     pub unavailable_calendars: Vec<UnavailableCalendar>,
-    pub unpaired: Vec<UnpairedPerson>,
+    pub unpaired: Vec<UnpairedStatus>,
     /// Intents whose insert may or may not have reached the calendar; the next
     /// cycle resolves them.
     pub pending: Vec<PendingIntent>,

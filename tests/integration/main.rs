@@ -31,3 +31,4 @@ mod strict;
 mod terms;
 mod twins;
 mod util;
+mod waits;
