@@ -765,11 +765,18 @@ impl CalendarProvider for MicrosoftProvider {
             };
             if same_pair && r.term == series.term {
                 // A create whose cancellations of skipped weeks did not all
-                // go through is finished by the retry.
-                if !series.skip.is_empty()
+                // go through is finished by the retry: only of this
+                // installation's series (another one sharing the mailbox may
+                // hold the same id), and only weeks of the existing series'
+                // own rule (its occurrences, found by original start).
+                let ours = existing.series.instance.as_deref().unwrap_or("") == self.instance.trim();
+                if ours
+                    && !series.skip.is_empty()
                     && let Some(graph_id) = self.known(id)
                 {
-                    self.cancel_skipped(&graph_id, series).await?;
+                    let mut within = r.clone();
+                    within.skip = series.skip.clone();
+                    self.cancel_skipped(&graph_id, &within).await?;
                 }
                 return Ok(CreateOutcome::AlreadyExists);
             }
