@@ -20,6 +20,7 @@ mod log_cap;
 mod long_cycle;
 mod microsoft;
 mod microsoft_end;
+mod microsoft_skip;
 mod reconcile;
 mod release_build;
 mod repair;

@@ -882,12 +882,28 @@ pub fn provider_on(fake: &FakeGraph, dir: &Path, rps: u32) -> liaison::calendar:
     provider_for(fake, dir, rps, DEFAULT_USER)
 }
 
+/// [`provider_on`] as the installation `instance` (`calendar.instance`).
+pub fn provider_as(fake: &FakeGraph, dir: &Path, instance: &str) -> liaison::calendar::microsoft::MicrosoftProvider {
+    provider_config(fake, dir, 16, DEFAULT_USER, &format!("instance = \"{instance}\"\n"))
+}
+
 /// [`provider_on`] with `organizer` as the organizer mailbox.
 fn provider_for(
     fake: &FakeGraph,
     dir: &Path,
     rps: u32,
     organizer: &str,
+) -> liaison::calendar::microsoft::MicrosoftProvider {
+    provider_config(fake, dir, rps, organizer, "")
+}
+
+/// The provider of a config with `calendar` (lines) in its `[calendar]`.
+fn provider_config(
+    fake: &FakeGraph,
+    dir: &Path,
+    rps: u32,
+    organizer: &str,
+    calendar: &str,
 ) -> liaison::calendar::microsoft::MicrosoftProvider {
     let secret = dir.join("graph-secret.txt");
     std::fs::write(&secret, CLIENT_SECRET).unwrap();
@@ -903,7 +919,7 @@ state_dir = "state"
 first_term = "2027-03-08"
 [calendar]
 provider = "microsoft"
-[calendar.microsoft]
+{calendar}[calendar.microsoft]
 tenant = "{TENANT_DOMAIN}"
 client_id = "{CLIENT_ID}"
 auth = "client_credentials"

@@ -7,8 +7,9 @@
 //! meeting when asked, `transactionId` (the deterministic id, so Graph drops
 //! a retried POST) and `singleValueExtendedProperties` under liaison's
 //! GUID: `liaison` ("1"), `liaison_id`, `liaison_term`, `liaison_pair`,
-//! `liaison_instance`, and `liaison_end` once liaison ended the series
-//! early (see [`EndMark`]). Everything else belongs to the people.
+//! `liaison_instance`, `liaison_skip` when weeks are skipped (see
+//! [`SkipMark`]), and `liaison_end` once liaison ended the series early
+//! (see [`EndMark`]). Everything else belongs to the people.
 
 use std::collections::BTreeMap;
 
@@ -30,7 +31,9 @@ pub(crate) const PAIR: &str = "liaison_pair";
 pub(crate) const INSTANCE: &str = "liaison_instance";
 /// The end mark (see [`EndMark`]).
 pub(crate) const END: &str = "liaison_end";
-const ALL: [&str; 6] = [MARK, ID, TERM, PAIR, INSTANCE, END];
+/// The skip mark (see [`SkipMark`]).
+pub(crate) const SKIP: &str = "liaison_skip";
+const ALL: [&str; 7] = [MARK, ID, TERM, PAIR, INSTANCE, END, SKIP];
 
 /// The id of a named String property of liaison's set.
 pub(crate) fn property_id(name: &str) -> String {
@@ -112,6 +115,14 @@ pub(crate) fn event_for(req: &SeriesRequest, teams: bool, instance: &str) -> Res
     ];
     if !instance.trim().is_empty() {
         props.push(json!({"id": property_id(INSTANCE), "value": instance.trim()}));
+    }
+    if !req.skip.is_empty() {
+        // Due until the skipped weeks are cancelled (after the POST).
+        let mark = SkipMark {
+            due: true,
+            weeks: req.skip.clone(),
+        };
+        props.push(mark.property());
     }
     let mut event = json!({
         "subject": req.summary,
@@ -236,6 +247,62 @@ impl EndMark {
     pub(crate) fn holds_for(&self, event: &Value) -> bool {
         let range = &event["recurrence"]["range"];
         range["type"].as_str() == Some("endDate") && range["endDate"].as_str() == Some(self.last.to_string().as_str())
+    }
+}
+
+/// The skip mark, `liaison_skip`: the weeks of the series liaison skips
+/// (local starts of occurrences its rule makes: holidays, away days), and
+/// whether their cancellation is still due. Graph has no exception dates at
+/// creation, so each skipped week is an occurrence cancelled after the
+/// `POST`; the mark travels in that `POST`, due, so that a cancel that
+/// fails, or a create whose answer was lost, leaves the list on the
+/// calendar: the next read of the series cancels what is left and writes
+/// the mark back done. It also gives the skipped weeks back on every read
+/// (the cycle tells them from a person's cancellation by it). Text:
+/// `due;2027-03-22T10:00:00;...` or `done;...`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SkipMark {
+    pub due: bool,
+    pub weeks: Vec<DateTime>,
+}
+
+impl SkipMark {
+    pub(crate) fn text(&self) -> String {
+        let mut out = (if self.due { "due" } else { "done" }).to_string();
+        for week in &self.weeks {
+            out.push(';');
+            out.push_str(&local(*week));
+        }
+        out
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<SkipMark, String> {
+        let mut parts = text.trim().split(';');
+        let due = match parts.next() {
+            Some("due") => true,
+            Some("done") => false,
+            other => return Err(format!("{SKIP} {text:?}: {other:?} is neither due nor done")),
+        };
+        let weeks = parts
+            .map(|p| {
+                p.parse::<DateTime>()
+                    .map_err(|_| format!("{SKIP} {text:?}: {p:?} is not a local date and time"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SkipMark { due, weeks })
+    }
+
+    /// The extended property that carries this mark.
+    pub(crate) fn property(&self) -> Value {
+        json!({"id": property_id(SKIP), "value": self.text()})
+    }
+
+    /// The mark of `event`, if it has one (`Err`: a mark that cannot be read).
+    pub(crate) fn of(event: &Value) -> Option<Result<SkipMark, String>> {
+        markers(event)
+            .get(SKIP)
+            .filter(|t| !t.is_empty())
+            .map(|t| SkipMark::parse(t))
     }
 }
 
@@ -447,7 +514,12 @@ pub(crate) fn series_of(event: &Value) -> Result<Option<SeriesDetails>, String> 
             start: local_start,
             duration: end.duration_since(start),
             count,
-            skip: Vec::new(),
+            // A mark that cannot be read gives none: the cycle keeps the
+            // weeks it stored.
+            skip: match SkipMark::of(event) {
+                Some(Ok(mark)) => mark.weeks,
+                _ => Vec::new(),
+            },
         },
         active: event["isCancelled"].as_bool() != Some(true),
         instance: m.get(INSTANCE).filter(|i| !i.is_empty()).cloned(),
@@ -568,6 +640,22 @@ mod tests {
             "India Standard Time"
         );
         assert!(series_of(&json!({"subject": "someone else's"})).unwrap().is_none());
+    }
+
+    #[test]
+    fn skipped_weeks_are_written_due_and_read_back_done_or_not() {
+        let mut req = request("Europe/London");
+        req.skip = vec![req.start.checked_add(jiff::Span::new().weeks(2)).unwrap()];
+        let body = event_for(&req, false, "i-abc").unwrap();
+        let answered = as_graph_answers(&body);
+        let mark = SkipMark::of(&answered).unwrap().unwrap();
+        assert!(mark.due, "due until the weeks are cancelled");
+        assert_eq!(mark.weeks, req.skip);
+        assert_eq!(series_of(&answered).unwrap().unwrap().series.request, req);
+        let done = SkipMark { due: false, ..mark };
+        assert_eq!(SkipMark::parse(&done.text()).unwrap(), done);
+        assert!(SkipMark::parse("later;2027-03-22T10:00:00").is_err());
+        assert!(SkipMark::parse("due;the 22nd").is_err());
     }
 
     #[test]

@@ -22,7 +22,9 @@
 //! series again — a full read, whose missing series the cycle records.
 //! Ending a series early writes, in the same `PATCH`, the end mark with
 //! what must be made again afterwards (see `events::EndMark`); any later
-//! read of the series completes it. Writes to existing events carry
+//! read of the series completes it. Skipped weeks are cancelled after the
+//! create, and its `POST` carries the skip mark (`events::SkipMark`) that a
+//! later read completes in the same way. Writes to existing events carry
 //! `If-Match` with the etag read, so a person's change made in between is
 //! never overwritten (412: decided again next cycle).
 //! Graph's wire JSON never leaves this module.
@@ -271,13 +273,68 @@ impl MicrosoftProvider {
         Ok(None)
     }
 
-    /// [`Self::found`], with a restore an earlier end left completed.
+    /// [`Self::found`], with a restore an earlier end left completed and
+    /// skipped weeks still due cancelled.
     pub async fn series_details(&self, id: &str) -> Result<Option<SeriesDetails>, CalendarError> {
         let Some((d, event)) = self.found(id).await? else {
             return Ok(None);
         };
         self.settle(&event, &d).await;
+        self.settle_skips(&event, &d).await;
         Ok(Some(d))
+    }
+
+    /// Cancels the skipped weeks whose cancellation the skip mark of
+    /// `event` says is still due (see [`events::SkipMark`]). True when
+    /// nothing is left due; failures are logged and the mark stays due for
+    /// the next read. A dry run leaves it (true: nothing it could do).
+    async fn settle_skips(&self, event: &Value, d: &SeriesDetails) -> bool {
+        let id = &d.series.request.event_id;
+        match events::SkipMark::of(event) {
+            Some(Ok(mark)) if mark.due && !self.reads_only.load(Ordering::SeqCst) => {
+                tracing::info!(%id, weeks = mark.weeks.len(), "cancelling the skipped weeks a create left due");
+                // The request read back holds the mark's weeks.
+                self.complete_skips(event["id"].as_str().unwrap_or(""), &d.series.request)
+                    .await
+            }
+            Some(Err(message)) => {
+                tracing::warn!(%id, %message, "the skip mark of a series cannot be read; left as it is");
+                true
+            }
+            _ => true,
+        }
+    }
+
+    /// Cancels the skipped weeks of series `graph_id` (`series.skip`), then
+    /// writes its skip mark done. True when both went through (or there is
+    /// nothing to skip); a failure is logged, the mark stays due.
+    async fn complete_skips(&self, graph_id: &str, series: &SeriesRequest) -> bool {
+        if series.skip.is_empty() {
+            return true;
+        }
+        let id = &series.event_id;
+        if let Err(e) = self.cancel_skipped(graph_id, series).await {
+            tracing::warn!(%id, error = %e, "the skipped weeks are not all cancelled yet; tried again on the next read");
+            return false;
+        }
+        let done = events::SkipMark {
+            due: false,
+            weeks: series.skip.clone(),
+        };
+        let body = json!({"singleValueExtendedProperties": [done.property()]});
+        let path = format!("{}/events/{}", self.mailbox, segment(graph_id));
+        match self
+            .graph
+            .call("events.update", "PATCH", &path, Some(&body), None)
+            .await
+        {
+            Ok(_) => true,
+            Err(e) => {
+                // Cancelling again is harmless: cancelled weeks are not listed.
+                tracing::warn!(%id, error = %self.error("events.update (the skip mark)", e), "skipped weeks cancelled, but the skip mark could not be cleared; cleared on the next read");
+                false
+            }
+        }
     }
 
     /// Completes the restore that the end mark of `event` still lists (an
@@ -356,6 +413,7 @@ impl MicrosoftProvider {
         match self.read_master(event) {
             Ok(Some(d)) => {
                 out.unsettled |= !self.settle(event, &d).await;
+                out.unsettled |= !self.settle_skips(event, &d).await;
                 if events::EndMark::of(event).is_some_and(|m| m.is_ok_and(|m| m.holds_for(event))) {
                     out.ended.push(d.series.request.event_id.clone());
                 }
@@ -754,7 +812,7 @@ impl CalendarProvider for MicrosoftProvider {
 
     async fn create_series(&self, series: &SeriesRequest) -> Result<CreateOutcome, CalendarError> {
         let id = &series.event_id;
-        if let Some((existing, _)) = self.found(id).await? {
+        if let Some((existing, event)) = self.found(id).await? {
             let r = &existing.series.request;
             let same_pair = {
                 let mut got = [r.pair.0.to_ascii_lowercase(), r.pair.1.to_ascii_lowercase()];
@@ -764,12 +822,30 @@ impl CalendarProvider for MicrosoftProvider {
                 got == want
             };
             if same_pair && r.term == series.term {
-                // A create whose cancellations of skipped weeks did not all
-                // go through is finished by the retry.
-                if !series.skip.is_empty()
-                    && let Some(graph_id) = self.known(id)
-                {
-                    self.cancel_skipped(&graph_id, series).await?;
+                // Another installation sharing the mailbox may hold the
+                // same id: its series is never touched.
+                let ours = existing.series.instance.as_deref().unwrap_or("") == self.instance.trim();
+                if ours {
+                    match events::SkipMark::of(&event) {
+                        // A create whose cancellations did not all go
+                        // through, or whose answer was lost: the mark says
+                        // which weeks are due.
+                        Some(_) => {
+                            self.settle_skips(&event, &existing).await;
+                        }
+                        // A series written before the mark: this request's
+                        // weeks, found among the existing series' own
+                        // occurrences (by original start), so only weeks of
+                        // its rule are cancelled.
+                        None if !series.skip.is_empty() => {
+                            if let Some(graph_id) = self.known(id) {
+                                let mut within = r.clone();
+                                within.skip = series.skip.clone();
+                                self.cancel_skipped(&graph_id, &within).await?;
+                            }
+                        }
+                        None => {}
+                    }
                 }
                 return Ok(CreateOutcome::AlreadyExists);
             }
@@ -788,10 +864,16 @@ impl CalendarProvider for MicrosoftProvider {
             Ok(Some(created)) => {
                 if let Some(graph_id) = created["id"].as_str() {
                     self.remember(id, graph_id);
-                    if let Ok(mut mine) = self.created.lock() {
+                    // The series exists whatever happens to its skipped
+                    // weeks: a cancel that fails leaves the skip mark due,
+                    // and the next read of the series completes it. Its
+                    // occurrences are then not stepped over (see
+                    // `token_after_own_writes`), so that read comes.
+                    if self.complete_skips(graph_id, series).await
+                        && let Ok(mut mine) = self.created.lock()
+                    {
                         mine.insert(graph_id.to_string(), series.clone());
                     }
-                    self.cancel_skipped(graph_id, series).await?;
                 }
                 Ok(CreateOutcome::Created)
             }

@@ -180,7 +180,7 @@ impl Decider<'_> {
                 SeriesState::Cancelled => {}
                 SeriesState::Abandoned if series.active => {
                     let mut record = known.clone();
-                    record.request = series.request.clone();
+                    record.request = landed(&record.request, &series.request);
                     record.state = SeriesState::Unwanted;
                     self.record(record, RecordWhy::LandedLate);
                 }
@@ -193,7 +193,7 @@ impl Decider<'_> {
                 SeriesState::Unwanted => {}
                 SeriesState::Pending | SeriesState::Failed => {
                     let mut record = known.clone();
-                    record.request = series.request.clone();
+                    record.request = landed(&record.request, &series.request);
                     record.state = found.state;
                     record.intent_at = None;
                     self.record(record, RecordWhy::Landed);
@@ -368,7 +368,7 @@ impl Decider<'_> {
             let mut record = known.clone();
             match facts.lookups.get(id) {
                 Some(Some(series)) => {
-                    record.request = series.request.clone();
+                    record.request = landed(&record.request, &series.request);
                     record.state = if series.active {
                         SeriesState::Booked
                     } else {
@@ -570,6 +570,21 @@ pub fn refusal_retry_at(now: Timestamp, cycle_every: SignedDuration, refusals: u
     let factor = 1i32 << refusals.saturating_sub(1).min(16);
     let wait = cycle_every.checked_mul(factor).unwrap_or(SignedDuration::MAX);
     now.checked_add(wait).unwrap_or(Timestamp::MAX)
+}
+
+/// The request of a series that landed as the calendar reads it back,
+/// keeping the skipped weeks `stored` when the read gives none: a provider
+/// that cannot read them back (a series written before it marked them)
+/// must not wipe them, or its cancelled weeks look cancelled by a person.
+fn landed(
+    stored: &crate::core::model::SeriesRequest,
+    read: &crate::core::model::SeriesRequest,
+) -> crate::core::model::SeriesRequest {
+    let mut out = read.clone();
+    if out.skip.is_empty() {
+        out.skip.clone_from(&stored.skip);
+    }
+    out
 }
 
 /// True when `series` skips the occurrence its rule puts at `original`.

@@ -512,3 +512,31 @@ fn decide_table() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A pending booking found on the calendar takes the request read back,
+/// but keeps the skipped weeks it stored when the read gives none (a
+/// provider that cannot read them back must not turn liaison's cancelled
+/// weeks into a person's cancellations); weeks read back win.
+#[test]
+fn a_landed_series_keeps_its_stored_skipped_weeks_when_the_read_gives_none() {
+    let week = date(2027, 3, 22).to_datetime(time(10, 0, 0, 0));
+    let mut pending = rec("a-b", SeriesState::Pending);
+    pending.request.skip = vec![week];
+    let skips = |c: Case| -> Vec<Vec<jiff::civil::DateTime>> {
+        c.actions()
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Record { record, .. } => Some(record.request.skip),
+                _ => None,
+            })
+            .collect()
+    };
+    let by_changes = case().with(pending.clone()).seen(cal("a-b", true, Some(ME)), &[]);
+    assert_eq!(skips(by_changes), [vec![week]]);
+    let by_lookup = case().with(pending.clone()).lookup("a-b", Some(true));
+    assert_eq!(skips(by_lookup), [vec![week]]);
+    let other = date(2027, 3, 29).to_datetime(time(10, 0, 0, 0));
+    let mut read = cal("a-b", true, Some(ME));
+    read.request.skip = vec![other];
+    assert_eq!(skips(case().with(pending).seen(read, &[])), [vec![other]]);
+}

@@ -215,6 +215,10 @@ impl Case {
     }
 
     fn decide(&self) -> Vec<String> {
+        self.actions().iter().map(brief).collect()
+    }
+
+    fn actions(&self) -> Vec<Action> {
         let facts = Facts {
             now: self.now,
             cutoff: self.now.checked_add(SignedDuration::from_hours(24)).unwrap(),
@@ -233,7 +237,7 @@ impl Case {
             changes: &self.changes,
             lookups: &self.lookups,
         };
-        decide(&facts).iter().map(brief).collect()
+        decide(&facts)
     }
 }
 
