@@ -576,7 +576,9 @@ impl CaldavProvider {
         if !data.series.active {
             return Ok(EndOutcome::AlreadyGone);
         }
-        let edit = |text: &str| ical::end_early(text, until);
+        // An occurrence moved to a time already past is kept, whatever the cut.
+        let now = jiff::Timestamp::now();
+        let edit = |text: &str| ical::end_early(text, until, now);
         // Copies first: the organizer's resource, which lists them, goes
         // last, so a retry after a failure reaches every copy again.
         for copy in self.verified_copies(&data).await? {

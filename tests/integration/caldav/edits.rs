@@ -1,6 +1,7 @@
 //! The repairs on a booked series against both real servers, through the
 //! provider (DESIGN §5c): ending a series early (`UNTIL`) drops the changed
-//! occurrences after the end and keeps those before; a person's edit that
+//! occurrences after the end and keeps those before (and one moved to an
+//! earlier day that took place); a person's edit that
 //! lands between liaison's read and its write (a proxy sends it first) is
 //! kept — liaison's `If-Match` meets a 412 and it edits the fresh version;
 //! a resource read without an ETag is not written blind; every DELETE is
@@ -83,6 +84,56 @@ fn ending_early_drops_a_moved_occurrence_after_the_end_and_keeps_one_before() {
                 .map(|(_, o)| o.instance_id.as_str())
                 .collect();
             assert_eq!(moved, [first.as_str()], "{kind:?}");
+            for (user, collection) in [
+                (USER, org.organizer_calendar.clone()),
+                ("ana", org.calendar("ana")),
+                ("ben", org.calendar("ben")),
+            ] {
+                let (_, _, text) = org.server.get(user, &format!("{collection}{name}")).await;
+                assert_eq!(
+                    text.matches("RECURRENCE-ID").count(),
+                    1,
+                    "{kind:?} {collection}: {text}"
+                );
+                assert!(text.contains("UNTIL="), "{kind:?} {collection}: {text}");
+            }
+        });
+    }
+}
+
+#[test]
+fn ending_early_keeps_an_occurrence_moved_to_an_earlier_day_that_took_place() {
+    for kind in Kind::ALL {
+        block_on(async {
+            let org = DavOrg::new(kind, &[("ana", "Finance"), ("ben", "Sales")]).await;
+            run_ok(&org, &["run", "--once"]);
+            let name = booked(&org).await.remove(0);
+            let provider = CaldavProvider::from_config(&org.load()).unwrap();
+            let series = provider.list_series().await.unwrap().remove(0);
+            let id = series.request.event_id.clone();
+            // The second week's meeting moved to yesterday: it was held.
+            let (second, _) = occurrence(&series, 1);
+            let held = jiff::Timestamp::now()
+                .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
+                .unwrap()
+                - jiff::SignedDuration::from_hours(24);
+            let to = Interval::new(held, held + series.request.duration);
+            provider
+                .move_occurrence(&id, &second, to, &series.request.zone)
+                .await
+                .unwrap();
+
+            // Ended at the first week: the second's original time is after
+            // the cut, but the meeting took place.
+            let (_, until) = occurrence(&series, 0);
+            provider.end_series(&id, until).await.unwrap();
+            let changes = provider.list_changes(None, jiff::Timestamp::now()).await.unwrap();
+            let moved: Vec<(&str, Option<Interval>)> = changes
+                .occurrences
+                .iter()
+                .map(|(_, o)| (o.instance_id.as_str(), o.interval))
+                .collect();
+            assert_eq!(moved, [(second.as_str(), Some(to))], "{kind:?}");
             for (user, collection) in [
                 (USER, org.organizer_calendar.clone()),
                 ("ana", org.calendar("ana")),
