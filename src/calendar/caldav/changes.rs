@@ -96,6 +96,8 @@ fn id_of(href: &Url) -> Option<String> {
 /// A liaison event read from a collection, with where it is.
 struct Read {
     href: Url,
+    /// The resource as read.
+    text: String,
     data: SeriesData,
 }
 
@@ -190,7 +192,7 @@ impl CaldavProvider {
                     } else {
                         names.insert(href.to_string(), id.clone());
                     }
-                    out.insert(id, Read { href, data });
+                    out.insert(id, Read { href, text, data });
                 }
                 Ok(None) => {
                     names.remove(href.as_str());
@@ -318,7 +320,7 @@ impl CaldavProvider {
         // Copies a stopped run left unwritten, or that a calendar refused:
         // written now, before the copies are read below.
         for (id, read) in &masters {
-            if read.data.copies_pending && !self.complete_copies(&read.href, &read.data).await? {
+            if read.data.copies_pending && !self.complete_copies(&read.href, &read.text, &read.data).await? {
                 state.pending.insert(id.clone());
             }
         }

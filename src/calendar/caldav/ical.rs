@@ -183,7 +183,7 @@ pub fn render(series: &SeriesRequest, organizer: &str, instance: &str, copies: &
         );
     }
     for copy in copies {
-        event.append_multi_property(Property::new("X-LIAISON-COPY", copy).done());
+        event.append_multi_property(Property::new(COPY, copy).done());
     }
     let vevent = event
         .done()
@@ -509,7 +509,7 @@ impl Resource {
             },
             responses: m.responses(),
             occurrences,
-            copies: m.all("X-LIAISON-COPY").map(|p| p.value.trim().to_string()).collect(),
+            copies: m.all(COPY).map(|p| p.value.trim().to_string()).collect(),
             copies_pending: m.get(COPIES_PENDING).is_some(),
         }))
     }
@@ -646,6 +646,9 @@ fn master_zone(lines: &[String], begin: usize, end: usize) -> TimeZone {
 /// missing without it is one its owner deleted, never written again.
 pub const COPIES_PENDING: &str = "X-LIAISON-COPIES-PENDING";
 
+/// On the organizer's resource, one per attendee copy: its URL.
+const COPY: &str = "X-LIAISON-COPY";
+
 /// `text` without the properties `names`, in every VEVENT.
 fn without(text: &str, names: &[&str]) -> String {
     let kept: Vec<String> = lines(text)
@@ -669,6 +672,31 @@ pub fn mark_copies_pending(text: &str) -> Result<String, String> {
 /// The organizer's resource once every copy is written.
 pub fn copies_written(text: &str) -> String {
     without(text, &[COPIES_PENDING])
+}
+
+/// `copy` (a series as `render` writes it) with the overridden instances
+/// (moved occurrences) of `organizer`, the organizer's resource of the same
+/// series, so a copy written late shows the occurrences where they are now.
+/// The organizer's markers of its copies are not carried over.
+pub fn with_overrides_of(copy: &str, organizer: &str) -> String {
+    let from = lines(organizer);
+    let mut carried: Vec<String> = Vec::new();
+    for (b, e, o) in vevents(&from) {
+        if o {
+            carried.extend(
+                from[b..=e]
+                    .iter()
+                    .filter(|l| !matches!(name_of(l).as_str(), COPY | COPIES_PENDING))
+                    .cloned(),
+            );
+        }
+    }
+    let mut lines = lines(copy);
+    let Some(end) = vevents(&lines).iter().find(|(_, _, o)| !o).map(|(_, e, _)| *e) else {
+        return copy.to_string();
+    };
+    lines.splice(end + 1..end + 1, carried);
+    join(&lines)
 }
 
 fn join(lines: &[String]) -> String {
@@ -818,7 +846,8 @@ pub fn move_occurrence(text: &str, original: Timestamp, to: Interval, zone: &str
         "RECURRENCE-ID",
         "SEQUENCE",
         "X-LIAISON",
-        "X-LIAISON-COPY",
+        COPY,
+        COPIES_PENDING,
     ];
     let mut block = vec!["BEGIN:VEVENT".to_string()];
     for line in &lines[begin + 1..end] {
@@ -1081,6 +1110,32 @@ mod tests {
             ended.contains("RECURRENCE-ID;TZID=Europe/Berlin:20270329T100000"),
             "{ended}"
         );
+    }
+
+    #[test]
+    fn a_late_copy_carries_the_organizers_moved_occurrences_without_its_markers() {
+        let req = request();
+        let copies = ["https://dav.example.com/ana/work/abc0123.ics".to_string()];
+        let organizer = render(&req, "liaison@example.com", "i-test", &copies).unwrap();
+        let organizer = mark_copies_pending(&organizer).unwrap();
+        let original = ts("2027-03-22T09:00:00Z");
+        let to = Interval::new(
+            original + SignedDuration::from_hours(1),
+            original + SignedDuration::from_hours(1) + req.duration,
+        );
+        let organizer = move_occurrence(&organizer, original, to, "Europe/Berlin").unwrap();
+        let copy = render(&req, "liaison@example.com", "i-test", &[]).unwrap();
+        let copy = with_overrides_of(&copy, &organizer);
+        assert!(!copy.contains(COPY) && !copy.contains(COPIES_PENDING), "{copy}");
+        let data = Resource::parse(&copy).unwrap().series().unwrap().unwrap();
+        assert!(!data.copies_pending && data.copies.is_empty(), "{copy}");
+        let moved: Vec<_> = data
+            .occurrences
+            .iter()
+            .map(|o| (o.original_start, o.interval))
+            .collect();
+        assert_eq!(moved, [(original, Some(to))], "{copy}");
+        assert_eq!(data.series.request, req);
     }
 
     #[test]

@@ -129,7 +129,7 @@ impl CaldavProvider {
         if let Some(data) = &data {
             // Copies still missing are tried again by the change feed's
             // next cycles (it keeps the series as pending).
-            self.complete_copies(&url, data).await?;
+            self.complete_copies(&url, &fetched.text, data).await?;
         }
         Ok(data)
     }
@@ -210,8 +210,14 @@ impl CaldavProvider {
     /// between the organizer's PUT and its copies. A copy that exists is
     /// kept; one its calendar refuses is logged, and the mark stays until
     /// every copy is written, so the next run tries the missing ones again.
-    /// True when every copy is written (the mark is cleared).
-    pub(super) async fn complete_copies(&self, url: &Url, data: &SeriesData) -> Result<bool, CalendarError> {
+    /// True when every copy is written (the mark is cleared). `text` is the
+    /// resource `data` was read from: its moved occurrences go into the copies.
+    pub(super) async fn complete_copies(
+        &self,
+        url: &Url,
+        text: &str,
+        data: &SeriesData,
+    ) -> Result<bool, CalendarError> {
         if !data.copies_pending {
             return Ok(true);
         }
@@ -233,10 +239,12 @@ impl CaldavProvider {
         }
         let mut missing = 0usize;
         if data.series.active {
-            // Rendered from the series as `create` writes it, at the URLs
-            // liaison derives for the attendees (never the listed ones).
+            // Rendered from the series as `create` writes it, with the
+            // occurrences moved since, at the URLs liaison derives for the
+            // attendees (never the listed ones).
             let copy = ical::render(&data.series.request, &self.settings.organizer, &self.instance, &[])
                 .map_err(|m| self.invalid("PUT", format!("cannot render the copy of series {id}: {m}")))?;
+            let copy = ical::with_overrides_of(&copy, text);
             for (_, copy_url) in self.copy_urls(&data.series.request).await? {
                 match self.put_new(&copy_url, &copy).await {
                     Ok(PutNew::Created(_)) => {
