@@ -5,15 +5,17 @@
 //! lands between liaison's read and its write (a proxy sends it first) is
 //! kept — liaison's `If-Match` meets a 412 and it edits the fresh version;
 //! a resource read without an ETag is not written blind; every DELETE is
-//! conditional.
+//! conditional; the organizer's resource replaced by a person's event
+//! between the read and the write (412, read again) is neither edited nor
+//! deleted.
 
-use liaison::calendar::CalendarProvider as _;
 use liaison::calendar::caldav::CaldavProvider;
+use liaison::calendar::{CalendarProvider as _, DeleteOutcome, EndOutcome};
 use liaison::core::interval::Interval;
 
 use super::end_to_end::{booked, run_ok};
 use super::trust::occurrence;
-use super::{DavOrg, email};
+use super::{DavOrg, email, event};
 use crate::caldav_servers::proxy::Proxy;
 use crate::caldav_servers::{Kind, USER, block_on};
 
@@ -236,6 +238,57 @@ fn a_resource_read_without_an_etag_is_not_written_blind() {
             assert!(proxy.interference_pending(), "{kind:?}");
             let (_, _, now) = org.server.get("ana", &copy).await;
             assert!(!now.contains("UNTIL="), "{kind:?}: {now}");
+        });
+    }
+}
+
+#[test]
+fn the_organizers_resource_replaced_between_read_and_write_is_left_alone() {
+    for kind in Kind::ALL {
+        block_on(async {
+            let org = DavOrg::new(kind, &[("ana", "Finance"), ("ben", "Sales")]).await;
+            let proxy = Proxy::start(&org.server.base);
+            org.write_config(&format!("url = {:?}", proxy.base));
+            run_ok(&org, &["run", "--once"]);
+            let name = booked(&org).await.remove(0);
+            let path = format!("{}{name}", org.organizer_calendar);
+            let (_, _, original) = org.server.get(USER, &path).await;
+            let uid = name.trim_end_matches(".ics");
+            // A person's own event under the same name and UID, put there
+            // after liaison read the series and before it writes.
+            let theirs = event(
+                uid,
+                &[
+                    "DTSTART;TZID=Europe/Berlin:20270315T100000",
+                    "DURATION:PT30M",
+                    "RRULE:FREQ=WEEKLY;COUNT=4",
+                ],
+            );
+            let provider = CaldavProvider::from_config(&org.load()).unwrap();
+            let series = provider.list_series().await.unwrap().remove(0);
+            let id = series.request.event_id.clone();
+
+            proxy.interfere_before_write(&path, USER, &theirs);
+            let (_, until) = occurrence(&series, 1);
+            let ended = provider.end_series(&id, until).await.unwrap();
+            assert!(!proxy.interference_pending(), "{kind:?}");
+            assert_eq!(ended, EndOutcome::AlreadyGone, "{kind:?}");
+            let (_, _, now) = org.server.get(USER, &path).await;
+            assert!(
+                !now.contains("UNTIL=") && !now.contains("X-LIAISON"),
+                "{kind:?}: not edited: {now}"
+            );
+
+            // Liaison's series back; replaced again before the DELETE.
+            let back = org.server.put(USER, &path, &original, None).await;
+            assert!(back.status < 300, "{kind:?}: {}", back.status);
+            proxy.interfere_before_write(&path, USER, &theirs);
+            let deleted = provider.delete_series(&id).await.unwrap();
+            assert!(!proxy.interference_pending(), "{kind:?}");
+            assert_eq!(deleted, DeleteOutcome::AlreadyGone, "{kind:?}");
+            let (status, _, now) = org.server.get(USER, &path).await;
+            assert_eq!(status, 200, "{kind:?}: not deleted");
+            assert!(now.contains("SUMMARY:busy"), "{kind:?}: {now}");
         });
     }
 }
