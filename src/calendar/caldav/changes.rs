@@ -96,6 +96,8 @@ fn id_of(href: &Url) -> Option<String> {
 /// A liaison event read from a collection, with where it is.
 struct Read {
     href: Url,
+    /// The resource as read.
+    text: String,
     data: SeriesData,
 }
 
@@ -190,7 +192,7 @@ impl CaldavProvider {
                     } else {
                         names.insert(href.to_string(), id.clone());
                     }
-                    out.insert(id, Read { href, data });
+                    out.insert(id, Read { href, text, data });
                 }
                 Ok(None) => {
                     names.remove(href.as_str());
@@ -220,6 +222,8 @@ impl CaldavProvider {
         // Changed resources, by collection; ids whose resource went.
         let mut changed: BTreeMap<Url, Vec<Url>> = BTreeMap::new();
         let mut removed: Vec<String> = Vec::new();
+        // People's calendars that cannot be read this cycle.
+        let mut skipped: BTreeSet<Url> = BTreeSet::new();
         for (owner, url) in &watched {
             let known = before.tokens.get(url.as_str());
             let (ms, was_full) = match (self.sync(url, known.map(String::as_str)).await, owner) {
@@ -234,6 +238,7 @@ impl CaldavProvider {
                     if let Some(token) = known {
                         state.tokens.insert(url.to_string(), token.clone());
                     }
+                    skipped.insert(url.clone());
                     continue;
                 }
                 (Err(e), _) => return Err(e),
@@ -315,7 +320,7 @@ impl CaldavProvider {
         // Copies a stopped run left unwritten, or that a calendar refused:
         // written now, before the copies are read below.
         for (id, read) in &masters {
-            if read.data.copies_pending && !self.complete_copies(&read.href, &read.data).await? {
+            if read.data.copies_pending && !self.complete_copies(&read.href, &read.text, &read.data).await? {
                 state.pending.insert(id.clone());
             }
         }
@@ -332,8 +337,22 @@ impl CaldavProvider {
             }
         }
         for (collection, wanted) in &unread {
+            // A calendar skipped above holds no copies to read this cycle.
+            if skipped.contains(collection) {
+                continue;
+            }
             let hrefs: Vec<Url> = wanted.iter().map(|(_, h)| h.clone()).collect();
-            let texts = self.multiget(collection, &hrefs).await?;
+            let texts = match self.multiget(collection, &hrefs).await {
+                Ok(texts) => texts,
+                // Gone or unshared since (or never watched): that person's
+                // answers come from the organizer's resource this cycle.
+                Err(CalendarError::NotFound(reason) | CalendarError::Refused(reason)) => {
+                    tracing::warn!(calendar = %collection, %reason,
+                        "a person's calendar cannot be read for their copies; skipped this cycle");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             for (id, read) in self.read_events(collection, texts, &mut state.names, &mut Vec::new())? {
                 if let Some((email, _)) = wanted.iter().find(|(_, h)| *h == read.href) {
                     copies.insert((id, email.clone()), read.data);

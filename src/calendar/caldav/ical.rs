@@ -183,7 +183,7 @@ pub fn render(series: &SeriesRequest, organizer: &str, instance: &str, copies: &
         );
     }
     for copy in copies {
-        event.append_multi_property(Property::new("X-LIAISON-COPY", copy).done());
+        event.append_multi_property(Property::new(COPY, copy).done());
     }
     let vevent = event
         .done()
@@ -509,7 +509,7 @@ impl Resource {
             },
             responses: m.responses(),
             occurrences,
-            copies: m.all("X-LIAISON-COPY").map(|p| p.value.trim().to_string()).collect(),
+            copies: m.all(COPY).map(|p| p.value.trim().to_string()).collect(),
             copies_pending: m.get(COPIES_PENDING).is_some(),
         }))
     }
@@ -646,6 +646,9 @@ fn master_zone(lines: &[String], begin: usize, end: usize) -> TimeZone {
 /// missing without it is one its owner deleted, never written again.
 pub const COPIES_PENDING: &str = "X-LIAISON-COPIES-PENDING";
 
+/// On the organizer's resource, one per attendee copy: its URL.
+const COPY: &str = "X-LIAISON-COPY";
+
 /// `text` without the properties `names`, in every VEVENT.
 fn without(text: &str, names: &[&str]) -> String {
     let kept: Vec<String> = lines(text)
@@ -671,6 +674,31 @@ pub fn copies_written(text: &str) -> String {
     without(text, &[COPIES_PENDING])
 }
 
+/// `copy` (a series as `render` writes it) with the overridden instances
+/// (moved occurrences) of `organizer`, the organizer's resource of the same
+/// series, so a copy written late shows the occurrences where they are now.
+/// The organizer's markers of its copies are not carried over.
+pub fn with_overrides_of(copy: &str, organizer: &str) -> String {
+    let from = lines(organizer);
+    let mut carried: Vec<String> = Vec::new();
+    for (b, e, o) in vevents(&from) {
+        if o {
+            carried.extend(
+                from[b..=e]
+                    .iter()
+                    .filter(|l| !matches!(name_of(l).as_str(), COPY | COPIES_PENDING))
+                    .cloned(),
+            );
+        }
+    }
+    let mut lines = lines(copy);
+    let Some(end) = vevents(&lines).iter().find(|(_, _, o)| !o).map(|(_, e, _)| *e) else {
+        return copy.to_string();
+    };
+    lines.splice(end + 1..end + 1, carried);
+    join(&lines)
+}
+
 fn join(lines: &[String]) -> String {
     let mut text = lines.join("\r\n");
     text.push_str("\r\n");
@@ -679,11 +707,13 @@ fn join(lines: &[String]) -> String {
 
 /// The resource with its rule ending at `until` (`FREQ=WEEKLY;UNTIL=<UTC>`,
 /// RFC 5545 §3.3.10), its sequence raised, and the changes of single
-/// occurrences after `until` dropped: overridden instances (RECURRENCE-ID)
-/// and EXDATE values later than `until` are of occurrences that no longer
-/// exist. Those at or before it (they took place) stay. `Err` when it has
-/// no master.
-pub fn end_early(text: &str, until: Timestamp) -> Result<String, String> {
+/// occurrences after `until` dropped: EXDATE values later than `until` are
+/// of occurrences that no longer exist, and so are overridden instances
+/// whose RECURRENCE-ID and DTSTART are both later. An instance moved to
+/// before the cut, or that started before `now` (a move to an earlier day
+/// that took place), stays: it is a meeting that was held. `Err` when it
+/// has no master.
+pub fn end_early(text: &str, until: Timestamp, now: Timestamp) -> Result<String, String> {
     let mut lines = lines(text);
     let blocks = vevents(&lines);
     let (begin, end, _) = *blocks
@@ -698,10 +728,17 @@ pub fn end_early(text: &str, until: Timestamp) -> Result<String, String> {
     let tz = master_zone(&lines, begin, end);
     let late = |p: &Prop| instant_of(p, &tz).is_some_and(|t| t > until);
     let mut dropped = vec![false; lines.len()];
+    let at = |b: usize, e: usize, name: &str| {
+        (b..e)
+            .find(|&i| name_of(&lines[i]) == name)
+            .and_then(|i| prop_of_line(&lines[i]))
+            .and_then(|p| instant_of(&p, &tz))
+    };
     for (b, e, o) in &blocks {
-        let after = (*b..*e)
-            .any(|i| name_of(&lines[i]) == "RECURRENCE-ID" && prop_of_line(&lines[i]).is_some_and(|p| late(&p)));
-        if *o && after {
+        let original_after = at(*b, *e, "RECURRENCE-ID").is_some_and(|t| t > until);
+        // An override without a readable DTSTART takes place at its original time.
+        let held_after = at(*b, *e, "DTSTART").is_none_or(|t| t > until && t >= now);
+        if *o && original_after && held_after {
             dropped[*b..=*e].iter_mut().for_each(|d| *d = true);
         }
     }
@@ -809,7 +846,8 @@ pub fn move_occurrence(text: &str, original: Timestamp, to: Interval, zone: &str
         "RECURRENCE-ID",
         "SEQUENCE",
         "X-LIAISON",
-        "X-LIAISON-COPY",
+        COPY,
+        COPIES_PENDING,
     ];
     let mut block = vec!["BEGIN:VEVENT".to_string()];
     for line in &lines[begin + 1..end] {
@@ -966,7 +1004,7 @@ mod tests {
             .unwrap()
             .to_timestamp(req.skip[0].checked_add(jiff::Span::new().weeks(1)).unwrap())
             .unwrap();
-        let ended = end_early(&text, until).unwrap();
+        let ended = end_early(&text, until, ts("2027-01-01T00:00:00Z")).unwrap();
         assert!(ended.contains(&format!("\r\n{line}\r\n")), "the EXDATE stays: {ended}");
         let data = Resource::parse(&ended).unwrap().series().unwrap().unwrap();
         assert_eq!(data.series.request.skip, req.skip);
@@ -994,7 +1032,7 @@ mod tests {
             })
             .collect();
         let text = join(&text);
-        let ended = end_early(&text, ts("2027-03-22T09:00:00Z")).unwrap();
+        let ended = end_early(&text, ts("2027-03-22T09:00:00Z"), ts("2027-01-01T00:00:00Z")).unwrap();
         assert!(
             ended.contains("RRULE:FREQ=WEEKLY;UNTIL=20270322T090000Z\r\n"),
             "{ended}"
@@ -1030,7 +1068,7 @@ mod tests {
         let before = Resource::parse(&text).unwrap().series().unwrap().unwrap();
         assert_eq!(before.occurrences.len(), 4, "{text}");
         // Ends after week 1: weeks 0 and 1 took place.
-        let ended = end_early(&text, ts("2027-03-22T09:00:00Z")).unwrap();
+        let ended = end_early(&text, ts("2027-03-22T09:00:00Z"), ts("2027-01-01T00:00:00Z")).unwrap();
         let data = Resource::parse(&ended).unwrap().series().unwrap().unwrap();
         let mut left: Vec<String> = data.occurrences.iter().map(|o| o.instance_id.clone()).collect();
         left.sort();
@@ -1045,9 +1083,59 @@ mod tests {
         );
         assert_eq!(ended.matches("RECURRENCE-ID").count(), 1, "{ended}");
         // Nothing after the end to drop: only the rule and the sequence change.
-        let ended = end_early(&text, ts("2027-04-05T09:00:00Z")).unwrap();
+        let ended = end_early(&text, ts("2027-04-05T09:00:00Z"), ts("2027-01-01T00:00:00Z")).unwrap();
         assert_eq!(ended.matches("RECURRENCE-ID").count(), 2, "{ended}");
         assert!(ended.contains(":20270322T100000,20270405T100000\r\n"), "{ended}");
+    }
+
+    #[test]
+    fn ending_early_keeps_an_occurrence_moved_to_before_the_cut_or_before_now() {
+        let text = render(&request(), "liaison@example.com", "i-test", &[]).unwrap();
+        let moved = |text: &str, original: &str, to: &str| {
+            let to = ts(to);
+            let to = Interval::new(to, to + SignedDuration::from_mins(30));
+            move_occurrence(text, ts(original), to, "Europe/Berlin").unwrap()
+        };
+        // Week 2 moved to before the cut; week 3 to after it, but a day
+        // that is past by `now` (its meeting was held).
+        let text = moved(&text, "2027-03-29T08:00:00Z", "2027-03-18T08:00:00Z");
+        let text = moved(&text, "2027-04-05T08:00:00Z", "2027-03-24T08:00:00Z");
+        let until = ts("2027-03-22T09:00:00Z");
+        let ended = end_early(&text, until, ts("2027-03-26T00:00:00Z")).unwrap();
+        assert_eq!(ended.matches("RECURRENCE-ID").count(), 2, "{ended}");
+        // Before `now` reaches it, the week-3 move is still to come: dropped.
+        let ended = end_early(&text, until, ts("2027-03-23T00:00:00Z")).unwrap();
+        assert_eq!(ended.matches("RECURRENCE-ID").count(), 1, "{ended}");
+        assert!(
+            ended.contains("RECURRENCE-ID;TZID=Europe/Berlin:20270329T100000"),
+            "{ended}"
+        );
+    }
+
+    #[test]
+    fn a_late_copy_carries_the_organizers_moved_occurrences_without_its_markers() {
+        let req = request();
+        let copies = ["https://dav.example.com/ana/work/abc0123.ics".to_string()];
+        let organizer = render(&req, "liaison@example.com", "i-test", &copies).unwrap();
+        let organizer = mark_copies_pending(&organizer).unwrap();
+        let original = ts("2027-03-22T09:00:00Z");
+        let to = Interval::new(
+            original + SignedDuration::from_hours(1),
+            original + SignedDuration::from_hours(1) + req.duration,
+        );
+        let organizer = move_occurrence(&organizer, original, to, "Europe/Berlin").unwrap();
+        let copy = render(&req, "liaison@example.com", "i-test", &[]).unwrap();
+        let copy = with_overrides_of(&copy, &organizer);
+        assert!(!copy.contains(COPY) && !copy.contains(COPIES_PENDING), "{copy}");
+        let data = Resource::parse(&copy).unwrap().series().unwrap().unwrap();
+        assert!(!data.copies_pending && data.copies.is_empty(), "{copy}");
+        let moved: Vec<_> = data
+            .occurrences
+            .iter()
+            .map(|o| (o.original_start, o.interval))
+            .collect();
+        assert_eq!(moved, [(original, Some(to))], "{copy}");
+        assert_eq!(data.series.request, req);
     }
 
     #[test]
@@ -1063,7 +1151,7 @@ mod tests {
         let text = render(&request(), "liaison@example.com", "i-test", &[]).unwrap();
         assert!(text.contains("SEQUENCE:0\r\n"), "{text}");
         let at_max = text.replacen("SEQUENCE:0\r\n", "SEQUENCE:4294967295\r\n", 1);
-        let ended = end_early(&at_max, ts("2027-03-22T09:00:00Z")).unwrap();
+        let ended = end_early(&at_max, ts("2027-03-22T09:00:00Z"), ts("2027-01-01T00:00:00Z")).unwrap();
         assert!(ended.contains("SEQUENCE:2147483647\r\n"), "{ended}");
     }
 

@@ -129,7 +129,7 @@ impl CaldavProvider {
         if let Some(data) = &data {
             // Copies still missing are tried again by the change feed's
             // next cycles (it keeps the series as pending).
-            self.complete_copies(&url, data).await?;
+            self.complete_copies(&url, &fetched.text, data).await?;
         }
         Ok(data)
     }
@@ -210,8 +210,14 @@ impl CaldavProvider {
     /// between the organizer's PUT and its copies. A copy that exists is
     /// kept; one its calendar refuses is logged, and the mark stays until
     /// every copy is written, so the next run tries the missing ones again.
-    /// True when every copy is written (the mark is cleared).
-    pub(super) async fn complete_copies(&self, url: &Url, data: &SeriesData) -> Result<bool, CalendarError> {
+    /// True when every copy is written (the mark is cleared). `text` is the
+    /// resource `data` was read from: its moved occurrences go into the copies.
+    pub(super) async fn complete_copies(
+        &self,
+        url: &Url,
+        text: &str,
+        data: &SeriesData,
+    ) -> Result<bool, CalendarError> {
         if !data.copies_pending {
             return Ok(true);
         }
@@ -233,10 +239,12 @@ impl CaldavProvider {
         }
         let mut missing = 0usize;
         if data.series.active {
-            // Rendered from the series as `create` writes it, at the URLs
-            // liaison derives for the attendees (never the listed ones).
+            // Rendered from the series as `create` writes it, with the
+            // occurrences moved since, at the URLs liaison derives for the
+            // attendees (never the listed ones).
             let copy = ical::render(&data.series.request, &self.settings.organizer, &self.instance, &[])
                 .map_err(|m| self.invalid("PUT", format!("cannot render the copy of series {id}: {m}")))?;
+            let copy = ical::with_overrides_of(&copy, text);
             for (_, copy_url) in self.copy_urls(&data.series.request).await? {
                 match self.put_new(&copy_url, &copy).await {
                     Ok(PutNew::Created(_)) => {
@@ -257,7 +265,8 @@ impl CaldavProvider {
         if missing > 0 {
             return Ok(false);
         }
-        self.edit(url, |t| Ok(ical::copies_written(t))).await?;
+        self.edit_checked(url, Some(id), |t| Ok(ical::copies_written(t)))
+            .await?;
         Ok(true)
     }
 
@@ -396,14 +405,19 @@ impl CaldavProvider {
             }
         }
         if !copies.is_empty() {
-            self.clear_copies_pending(&url, written).await?;
+            self.clear_copies_pending(&url, &series.event_id, written).await?;
         }
         Ok(outcome)
     }
 
     /// Clears the organizer's mark once its copies are written: one PUT on
     /// the ETag of our own write when the server sent it, else a read first.
-    async fn clear_copies_pending(&self, url: &Url, written: Option<(String, String)>) -> Result<(), CalendarError> {
+    async fn clear_copies_pending(
+        &self,
+        url: &Url,
+        id: &str,
+        written: Option<(String, String)>,
+    ) -> Result<(), CalendarError> {
         if let Some((text, tag)) = written {
             let call = Call::new("PUT", url)
                 .header("If-Match", tag)
@@ -414,22 +428,15 @@ impl CaldavProvider {
                 return Ok(());
             }
         }
-        self.edit(url, |t| Ok(ical::copies_written(t))).await?;
+        self.edit_checked(url, Some(id), |t| Ok(ical::copies_written(t)))
+            .await?;
         Ok(())
     }
 
     /// Reads `url`, applies `edit` and writes it back with `If-Match`; a
-    /// 412 (someone wrote in between) reads again. `Ok(false)` when the
-    /// resource is gone.
-    async fn edit<F>(&self, url: &Url, edit: F) -> Result<bool, CalendarError>
-    where
-        F: Fn(&str) -> Result<String, String>,
-    {
-        Ok(self.edit_checked(url, None, edit).await? == Touched::Done)
-    }
-
-    /// [`Self::edit`], and when `series` is given only if the resource is
-    /// liaison's event of that series.
+    /// 412 (someone wrote in between) reads again. When `series` is given,
+    /// only if the resource (as read each time) is liaison's event of that
+    /// series: what a person put there meanwhile is left alone.
     async fn edit_checked<F>(&self, url: &Url, series: Option<&str>, edit: F) -> Result<Touched, CalendarError>
     where
         F: Fn(&str) -> Result<String, String>,
@@ -576,16 +583,19 @@ impl CaldavProvider {
         if !data.series.active {
             return Ok(EndOutcome::AlreadyGone);
         }
-        let edit = |text: &str| ical::end_early(text, until);
+        // An occurrence moved to a time already past is kept, whatever the cut.
+        let now = jiff::Timestamp::now();
+        let edit = |text: &str| ical::end_early(text, until, now);
         // Copies first: the organizer's resource, which lists them, goes
         // last, so a retry after a failure reaches every copy again.
         for copy in self.verified_copies(&data).await? {
             self.edit_copy(&copy, id, edit).await?;
         }
-        Ok(if self.edit(&url, edit).await? {
-            EndOutcome::Ended
-        } else {
-            EndOutcome::AlreadyGone
+        // Checked again on each read: after a 412 the resource may hold
+        // something else than the series.
+        Ok(match self.edit_checked(&url, Some(id), edit).await? {
+            Touched::Done => EndOutcome::Ended,
+            Touched::Gone | Touched::NotOurs => EndOutcome::AlreadyGone,
         })
     }
 
@@ -600,7 +610,7 @@ impl CaldavProvider {
                 self.delete_checked(&moved, Some(id)).await?;
             }
         }
-        Ok(match self.delete_checked(&url, None).await? {
+        Ok(match self.delete_checked(&url, Some(id)).await? {
             Touched::Done => DeleteOutcome::Deleted,
             Touched::Gone | Touched::NotOurs => DeleteOutcome::AlreadyGone,
         })
@@ -626,10 +636,9 @@ impl CaldavProvider {
         for copy in self.verified_copies(&data).await? {
             self.edit_copy(&copy, series_id, edit).await?;
         }
-        if self.edit(&url, edit).await? {
-            Ok(())
-        } else {
-            Err(CalendarError::NotFound(format!("series {series_id}")))
+        match self.edit_checked(&url, Some(series_id), edit).await? {
+            Touched::Done => Ok(()),
+            Touched::Gone | Touched::NotOurs => Err(CalendarError::NotFound(format!("series {series_id}"))),
         }
     }
 

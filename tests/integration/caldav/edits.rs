@@ -1,18 +1,21 @@
 //! The repairs on a booked series against both real servers, through the
 //! provider (DESIGN §5c): ending a series early (`UNTIL`) drops the changed
-//! occurrences after the end and keeps those before; a person's edit that
+//! occurrences after the end and keeps those before (and one moved to an
+//! earlier day that took place); a person's edit that
 //! lands between liaison's read and its write (a proxy sends it first) is
 //! kept — liaison's `If-Match` meets a 412 and it edits the fresh version;
 //! a resource read without an ETag is not written blind; every DELETE is
-//! conditional.
+//! conditional; the organizer's resource replaced by a person's event
+//! between the read and the write (412, read again) is neither edited nor
+//! deleted.
 
-use liaison::calendar::CalendarProvider as _;
 use liaison::calendar::caldav::CaldavProvider;
+use liaison::calendar::{CalendarProvider as _, DeleteOutcome, EndOutcome};
 use liaison::core::interval::Interval;
 
 use super::end_to_end::{booked, run_ok};
 use super::trust::occurrence;
-use super::{DavOrg, email};
+use super::{DavOrg, email, event};
 use crate::caldav_servers::proxy::Proxy;
 use crate::caldav_servers::{Kind, USER, block_on};
 
@@ -83,6 +86,56 @@ fn ending_early_drops_a_moved_occurrence_after_the_end_and_keeps_one_before() {
                 .map(|(_, o)| o.instance_id.as_str())
                 .collect();
             assert_eq!(moved, [first.as_str()], "{kind:?}");
+            for (user, collection) in [
+                (USER, org.organizer_calendar.clone()),
+                ("ana", org.calendar("ana")),
+                ("ben", org.calendar("ben")),
+            ] {
+                let (_, _, text) = org.server.get(user, &format!("{collection}{name}")).await;
+                assert_eq!(
+                    text.matches("RECURRENCE-ID").count(),
+                    1,
+                    "{kind:?} {collection}: {text}"
+                );
+                assert!(text.contains("UNTIL="), "{kind:?} {collection}: {text}");
+            }
+        });
+    }
+}
+
+#[test]
+fn ending_early_keeps_an_occurrence_moved_to_an_earlier_day_that_took_place() {
+    for kind in Kind::ALL {
+        block_on(async {
+            let org = DavOrg::new(kind, &[("ana", "Finance"), ("ben", "Sales")]).await;
+            run_ok(&org, &["run", "--once"]);
+            let name = booked(&org).await.remove(0);
+            let provider = CaldavProvider::from_config(&org.load()).unwrap();
+            let series = provider.list_series().await.unwrap().remove(0);
+            let id = series.request.event_id.clone();
+            // The second week's meeting moved to yesterday: it was held.
+            let (second, _) = occurrence(&series, 1);
+            let held = jiff::Timestamp::now()
+                .round(jiff::TimestampRound::new().smallest(jiff::Unit::Hour))
+                .unwrap()
+                - jiff::SignedDuration::from_hours(24);
+            let to = Interval::new(held, held + series.request.duration);
+            provider
+                .move_occurrence(&id, &second, to, &series.request.zone)
+                .await
+                .unwrap();
+
+            // Ended at the first week: the second's original time is after
+            // the cut, but the meeting took place.
+            let (_, until) = occurrence(&series, 0);
+            provider.end_series(&id, until).await.unwrap();
+            let changes = provider.list_changes(None, jiff::Timestamp::now()).await.unwrap();
+            let moved: Vec<(&str, Option<Interval>)> = changes
+                .occurrences
+                .iter()
+                .map(|(_, o)| (o.instance_id.as_str(), o.interval))
+                .collect();
+            assert_eq!(moved, [(second.as_str(), Some(to))], "{kind:?}");
             for (user, collection) in [
                 (USER, org.organizer_calendar.clone()),
                 ("ana", org.calendar("ana")),
@@ -185,6 +238,57 @@ fn a_resource_read_without_an_etag_is_not_written_blind() {
             assert!(proxy.interference_pending(), "{kind:?}");
             let (_, _, now) = org.server.get("ana", &copy).await;
             assert!(!now.contains("UNTIL="), "{kind:?}: {now}");
+        });
+    }
+}
+
+#[test]
+fn the_organizers_resource_replaced_between_read_and_write_is_left_alone() {
+    for kind in Kind::ALL {
+        block_on(async {
+            let org = DavOrg::new(kind, &[("ana", "Finance"), ("ben", "Sales")]).await;
+            let proxy = Proxy::start(&org.server.base);
+            org.write_config(&format!("url = {:?}", proxy.base));
+            run_ok(&org, &["run", "--once"]);
+            let name = booked(&org).await.remove(0);
+            let path = format!("{}{name}", org.organizer_calendar);
+            let (_, _, original) = org.server.get(USER, &path).await;
+            let uid = name.trim_end_matches(".ics");
+            // A person's own event under the same name and UID, put there
+            // after liaison read the series and before it writes.
+            let theirs = event(
+                uid,
+                &[
+                    "DTSTART;TZID=Europe/Berlin:20270315T100000",
+                    "DURATION:PT30M",
+                    "RRULE:FREQ=WEEKLY;COUNT=4",
+                ],
+            );
+            let provider = CaldavProvider::from_config(&org.load()).unwrap();
+            let series = provider.list_series().await.unwrap().remove(0);
+            let id = series.request.event_id.clone();
+
+            proxy.interfere_before_write(&path, USER, &theirs);
+            let (_, until) = occurrence(&series, 1);
+            let ended = provider.end_series(&id, until).await.unwrap();
+            assert!(!proxy.interference_pending(), "{kind:?}");
+            assert_eq!(ended, EndOutcome::AlreadyGone, "{kind:?}");
+            let (_, _, now) = org.server.get(USER, &path).await;
+            assert!(
+                !now.contains("UNTIL=") && !now.contains("X-LIAISON"),
+                "{kind:?}: not edited: {now}"
+            );
+
+            // Liaison's series back; replaced again before the DELETE.
+            let back = org.server.put(USER, &path, &original, None).await;
+            assert!(back.status < 300, "{kind:?}: {}", back.status);
+            proxy.interfere_before_write(&path, USER, &theirs);
+            let deleted = provider.delete_series(&id).await.unwrap();
+            assert!(!proxy.interference_pending(), "{kind:?}");
+            assert_eq!(deleted, DeleteOutcome::AlreadyGone, "{kind:?}");
+            let (status, _, now) = org.server.get(USER, &path).await;
+            assert_eq!(status, 200, "{kind:?}: not deleted");
+            assert!(now.contains("SUMMARY:busy"), "{kind:?}: {now}");
         });
     }
 }

@@ -1,6 +1,7 @@
 //! Bookings a run left half done, finished by the next one, on both real
 //! servers (DESIGN §5c): a run killed between the organizer's PUT and the
-//! attendee copies (`write-each`), and a series the server holds under
+//! attendee copies (`write-each`; a copy written late carries the
+//! occurrences moved meanwhile), and a series the server holds under
 //! another name than `<id>.ics` (`C:no-uid-conflict`, then found by UID).
 
 use std::process::Stdio;
@@ -9,8 +10,11 @@ use std::time::Duration;
 use liaison::calendar::caldav::CaldavProvider;
 use liaison::calendar::{CalendarProvider as _, CreateOutcome};
 
+use liaison::core::interval::Interval;
+
 use super::DavOrg;
 use super::end_to_end::{TIMING, booked, run_ok};
+use super::trust::occurrence;
 use crate::caldav_servers::proxy::Proxy;
 use crate::caldav_servers::{Kind, USER, block_on};
 use crate::util::command;
@@ -215,6 +219,56 @@ fn a_series_held_under_another_name_is_found_by_its_uid_and_not_booked_twice() {
             let outcome = provider.create_series(&listed[0].request).await.unwrap();
             assert!(matches!(outcome, CreateOutcome::AlreadyExists), "{kind:?}: {outcome:?}");
             assert_eq!(booked(&org).await, ["moved-by-admin.ics"], "{kind:?}");
+        });
+    }
+}
+
+/// A copy written late (refused while an occurrence was moved) shows the
+/// occurrence where it is now, as the organizer's resource does.
+#[test]
+fn a_copy_written_late_carries_the_occurrence_moved_meanwhile() {
+    for kind in Kind::ALL {
+        block_on(async {
+            let org = DavOrg::new(kind, &[("ana", "Finance"), ("ben", "Sales")]).await;
+            let proxy = Proxy::start(&org.server.base);
+            org.write_config(&format!("url = {:?}", proxy.base));
+            kill_at(&org, "caldav_after_organizer_put");
+            let series = booked(&org).await;
+            assert_eq!(series.len(), 1, "{kind:?}");
+            proxy.refuse_puts_under(Some(&org.calendar("ben")));
+            run_ok(&org, &["run", "--once"]);
+            assert!(org.server.list(&org.calendar("ben")).await.is_empty(), "{kind:?}");
+
+            // The second week moved by an hour while Ben's copy is missing.
+            let provider = CaldavProvider::from_config(&org.load()).unwrap();
+            let booked_series = provider.list_series().await.unwrap().remove(0);
+            let request = &booked_series.request;
+            let (second, start) = occurrence(&booked_series, 1);
+            let hour = jiff::SignedDuration::from_hours(1);
+            let to = Interval::new(start + hour, start + hour + request.duration);
+            provider
+                .move_occurrence(&request.event_id, &second, to, &request.zone)
+                .await
+                .unwrap();
+
+            proxy.refuse_puts_under(None);
+            run_ok(&org, &["run", "--once"]);
+            one_copy_each(&org, &series[0], kind).await;
+            let zone = jiff::tz::TimeZone::get(&request.zone).unwrap();
+            let moved_to =
+                jiff::fmt::strtime::format("%Y%m%dT%H%M%S", to.start.to_zoned_datetime(zone).datetime()).unwrap();
+            let copy = format!("{}{}", org.calendar("ben"), series[0]);
+            let (_, _, text) = org.server.get("ben", &copy).await;
+            let text = text.replace("\r\n ", "");
+            assert_eq!(text.matches("RECURRENCE-ID").count(), 1, "{kind:?}: {text}");
+            assert!(
+                text.contains(&format!("DTSTART;TZID={}:{moved_to}", request.zone)),
+                "{kind:?}: Ben's copy shows the moved time: {text}"
+            );
+            assert!(
+                !text.contains("X-LIAISON-COPY"),
+                "{kind:?}: no organizer's marker: {text}"
+            );
         });
     }
 }

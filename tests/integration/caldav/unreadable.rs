@@ -1,8 +1,12 @@
 //! One person's calendar that cannot be read (deleted, unshared, or a wrong
 //! `people[N].calendar`) under `deliver = "write-each"` is that person's
 //! problem: the change feed logs it with the person and the calendar, keeps
-//! its token and skips it; the person stays unpaired with the reason, and
+//! its token and skips it, also when a full read looks for that person's
+//! copies of the series; the person stays unpaired with the reason, and
 //! everyone else is booked.
+
+use liaison::calendar::CalendarProvider as _;
+use liaison::calendar::caldav::CaldavProvider;
 
 use super::DavOrg;
 use super::end_to_end::{booked, run_ok};
@@ -84,4 +88,39 @@ fn a_calendar_no_longer_shared_is_skipped_with_its_token_kept() {
         assert!(back.stderr.contains("booked=0 kept=1"), "{}", back.stderr);
         assert_eq!(figure(&back.stderr, "requests="), 3, "{}", back.stderr);
     });
+}
+
+#[test]
+fn a_full_read_skips_the_copies_of_a_person_whose_calendar_is_gone() {
+    for kind in Kind::ALL {
+        block_on(async {
+            let org = DavOrg::new(kind, &[("ana", "Finance"), ("ben", "Sales")]).await;
+            let proxy = Proxy::start(&org.server.base);
+            org.write_config(&format!("url = {:?}", proxy.base));
+            run_ok(&org, &["run", "--once"]);
+            let series = booked(&org).await;
+            assert_eq!(series.len(), 1, "{kind:?}");
+            let provider = CaldavProvider::from_config(&org.load()).unwrap();
+            let now = jiff::Timestamp::now();
+
+            // Ben's calendar no longer shared (403), then deleted (404): a
+            // full read (no state, or one that cannot be read) still reads
+            // the series, without Ben's copy.
+            proxy.refuse_all_under(Some(&org.calendar("ben")));
+            let changes = provider.list_changes(None, now).await.unwrap();
+            assert!(changes.full, "{kind:?}");
+            assert_eq!(changes.series.len(), 1, "{kind:?}");
+            proxy.refuse_all_under(None);
+            let gone = org.server.request("ben", "DELETE", &org.calendar("ben"), &[], "").await;
+            assert!(gone.status < 300, "{kind:?}: {}", gone.status);
+            let changes = provider.list_changes(Some("not a token"), now).await.unwrap();
+            assert!(changes.full, "{kind:?}");
+            assert_eq!(changes.series.len(), 1, "{kind:?}");
+            assert_eq!(
+                changes.series[0].series.request.event_id,
+                series[0].trim_end_matches(".ics"),
+                "{kind:?}"
+            );
+        });
+    }
 }
