@@ -1188,41 +1188,16 @@ fn microsoft_graph_refusals_are_classed_by_status_and_code() {
 /// takes place.
 #[test]
 fn microsoft_a_four_week_series_ended_after_its_second_occurrence_keeps_two_and_what_people_changed() {
-    use liaison::calendar::{Attendee, CalendarProvider as _, CreateOutcome, DeleteOutcome, EndOutcome, SeriesRequest};
+    use liaison::calendar::{CalendarProvider as _, CreateOutcome, DeleteOutcome, EndOutcome, SeriesRequest};
     let fake = FakeGraph::start();
     fake.add_mailbox("ada@contoso.com", "Europe/London");
     fake.add_mailbox("bo@contoso.com", "Europe/London");
     let tmp = tempfile::tempdir().unwrap();
     let provider = provider_on(&fake, tmp.path(), 16);
-    let request = SeriesRequest {
-        event_id: "endtest00001".into(),
-        term: jiff::civil::date(2027, 3, 8),
-        pair: ("ada@contoso.com".into(), "bo@contoso.com".into()),
-        attendees: [
-            Attendee {
-                email: "ada@contoso.com".into(),
-                name: "Ada".into(),
-            },
-            Attendee {
-                email: "bo@contoso.com".into(),
-                name: "Bo".into(),
-            },
-        ],
-        summary: "Connection".into(),
-        description: "Agenda".into(),
-        location: None,
-        zone: "Europe/London".into(),
-        start: jiff::civil::datetime(2027, 3, 8, 10, 0, 0, 0),
-        duration: SignedDuration::from_mins(30),
-        count: 4,
-        skip: Vec::new(),
-    };
+    let request = crate::microsoft_end::request("endtest00001");
     let id = request.event_id.as_str();
     let ts = |s: &str| s.parse::<Timestamp>().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = crate::microsoft_end::runtime();
     runtime.block_on(async {
         assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
         let graph_id = fake
@@ -1345,10 +1320,7 @@ fn microsoft_a_skipped_week_is_an_occurrence_cancelled_after_creation() {
         skip: vec![jiff::civil::datetime(2027, 3, 22, 10, 0, 0, 0)],
     };
     let ts = |s: &str| s.parse::<Timestamp>().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = crate::microsoft_end::runtime();
     runtime.block_on(async {
         assert_eq!(provider.create_series(&request).await.unwrap(), CreateOutcome::Created);
         let graph_id = fake
