@@ -28,7 +28,7 @@ pub mod app;
 pub mod booking;
 pub mod calendar;
 pub mod config;
-pub mod core;
+pub use liaison_core as core;
 pub mod cycle;
 pub mod daemon;
 pub mod demo;

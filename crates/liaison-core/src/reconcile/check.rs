@@ -5,7 +5,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-use crate::core::series::SeriesRecord;
+use crate::series::SeriesRecord;
 
 use super::action::*;
 use super::occurrences::*;

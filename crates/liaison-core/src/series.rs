@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::core::interval::Interval;
-use crate::core::model::{AttendeeResponse, SeriesRequest};
+use crate::interval::Interval;
+use crate::model::{AttendeeResponse, SeriesRequest};
 
 /// Where a series is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,9 +10,9 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use proptest::prelude::*;
 
 use super::*;
-use crate::core::availability::DayWindow;
-use crate::core::interval::{Interval, IntervalSet};
-use crate::core::term::Term;
+use crate::availability::DayWindow;
+use crate::interval::{Interval, IntervalSet};
+use crate::term::Term;
 
 const WEEKDAYS: [Weekday; 5] = [
     Weekday::Monday,
@@ -193,7 +193,7 @@ impl Case {
             .to_zoned_datetime(p.timezone.clone())
             .date();
         [first, last].iter().any(|d| {
-            let day = crate::core::availability::local_day(&p.timezone, *d).unwrap();
+            let day = crate::availability::local_day(&p.timezone, *d).unwrap();
             let busy: SignedDuration = self
                 .raw_busy
                 .get(&p.email)
@@ -306,7 +306,7 @@ impl Case {
 /// the certificate proves maximum weight among matchings of the result's size,
 /// and a unit-weight run with its own certificate proves that size maximum.
 fn certified_matching(n: usize, edges: &[Edge]) -> Vec<Option<usize>> {
-    use crate::core::matching::{max_weight_matching_with_certificate, verify_optimum};
+    use crate::matching::{max_weight_matching_with_certificate, verify_optimum};
     let (mate, certificate) = max_weight_matching_with_certificate(n, edges, true);
     if let Err(why) = verify_optimum(n, edges, true, &mate, &certificate) {
         panic!(

@@ -2,8 +2,8 @@
 
 use jiff::Timestamp;
 
-use crate::core::interval::Interval;
-use crate::core::model::SeriesRequest;
+use crate::interval::Interval;
+use crate::model::SeriesRequest;
 
 /// The date, on the series' wall clock, of its last occurrence.
 pub fn last_date(series: &SeriesRequest) -> Option<jiff::civil::Date> {

@@ -133,7 +133,7 @@ pub struct Unpaired {
     pub reason: UnpairedReason,
     /// Terms in a row the person has waited, this one included: the
     /// history's count plus one when `reason` is a wait, else 0; at most
-    /// [`crate::core::pair_keys::MAX_WAIT`].
+    /// [`crate::pair_keys::MAX_WAIT`].
     pub waited: u32,
 }
 

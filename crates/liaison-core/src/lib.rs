@@ -24,6 +24,9 @@
 //! - [`reconcile`]: decide a cycle's actions from the store and the calendar's
 //!   changes, and check them before anything is applied.
 
+// Tests may unwrap: a failure there is a failing test, not a crash.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub(crate) mod augment;
 pub mod availability;
 pub mod ids;

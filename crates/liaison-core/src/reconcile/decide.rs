@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::core::interval::Interval;
-use crate::core::model::{AttendeeResponse, BookedSeries, Changes};
-use crate::core::plan::Person;
-use crate::core::series::{HandledOccurrence, MAX_REFUSALS, PersonState, SeriesRecord, SeriesState};
-use crate::core::term::Term;
+use crate::interval::Interval;
+use crate::model::{AttendeeResponse, BookedSeries, Changes};
+use crate::plan::Person;
+use crate::series::{HandledOccurrence, MAX_REFUSALS, PersonState, SeriesRecord, SeriesState};
+use crate::term::Term;
 
 use super::action::*;
 use super::occurrences::*;
@@ -576,10 +576,7 @@ pub fn refusal_retry_at(now: Timestamp, cycle_every: SignedDuration, refusals: u
 /// keeping the skipped weeks `stored` when the read gives none: a provider
 /// that cannot read them back (a series written before it marked them)
 /// must not wipe them, or its cancelled weeks look cancelled by a person.
-fn landed(
-    stored: &crate::core::model::SeriesRequest,
-    read: &crate::core::model::SeriesRequest,
-) -> crate::core::model::SeriesRequest {
+fn landed(stored: &crate::model::SeriesRequest, read: &crate::model::SeriesRequest) -> crate::model::SeriesRequest {
     let mut out = read.clone();
     if out.skip.is_empty() {
         out.skip.clone_from(&stored.skip);
@@ -588,7 +585,7 @@ fn landed(
 }
 
 /// True when `series` skips the occurrence its rule puts at `original`.
-fn skips(series: &crate::core::model::SeriesRequest, original: jiff::Timestamp) -> bool {
+fn skips(series: &crate::model::SeriesRequest, original: jiff::Timestamp) -> bool {
     let Ok(tz) = jiff::tz::TimeZone::get(&series.zone) else {
         return false;
     };

@@ -5,8 +5,8 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-use crate::core::interval::Interval;
-use crate::core::series::{HandledOccurrence, PersonState, SeriesRecord, SeriesState};
+use crate::interval::Interval;
+use crate::series::{HandledOccurrence, PersonState, SeriesRecord, SeriesState};
 
 /// The owner recorded for an unmarked event that is not this installation's
 /// (its people are not configured here): never a valid `calendar.instance`.

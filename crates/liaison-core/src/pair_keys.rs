@@ -164,9 +164,9 @@ mod tests {
     use jiff::{SignedDuration, Timestamp};
 
     use super::*;
-    use crate::core::availability::DayWindow;
-    use crate::core::plan_input::{History, Person, PlanRules};
-    use crate::core::term::Term;
+    use crate::availability::DayWindow;
+    use crate::plan_input::{History, Person, PlanRules};
+    use crate::term::Term;
 
     fn person(email: &str, unit: &str) -> Person {
         Person {

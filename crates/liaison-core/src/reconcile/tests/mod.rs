@@ -10,11 +10,11 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::*;
-use crate::core::availability::DayWindow;
-use crate::core::interval::Interval;
-use crate::core::model::{Attendee, AttendeeResponse, BookedSeries, Changes, Occurrence, SeriesDetails, SeriesRequest};
-use crate::core::plan::Person;
-use crate::core::series::{HandledOccurrence, PersonState, SeriesRecord, SeriesState};
+use crate::availability::DayWindow;
+use crate::interval::Interval;
+use crate::model::{Attendee, AttendeeResponse, BookedSeries, Changes, Occurrence, SeriesDetails, SeriesRequest};
+use crate::plan::Person;
+use crate::series::{HandledOccurrence, PersonState, SeriesRecord, SeriesState};
 
 mod check;
 mod decide;

@@ -3,7 +3,7 @@
 use jiff::civil::Date;
 
 use super::occurrences::last_date;
-use crate::core::series::{SeriesRecord, SeriesState};
+use crate::series::{SeriesRecord, SeriesState};
 
 /// Whether the configured schedule (`first_term`, `term_weeks`) fits the
 /// series already booked: every booked or pending series must either end
