@@ -322,6 +322,35 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// Larger graphs than brute force can take, with many odd cycles
+        /// (blossoms inside blossoms, trees that reach one blossom twice):
+        /// the size is the maximum by the weighted matching with unit
+        /// weights, whose results carry a certificate of their own.
+        #[test]
+        fn on_larger_graphs_with_nested_odd_cycles_the_size_is_maximum(
+            n in 12usize..41,
+            raw in prop::collection::vec((0usize..41, 0usize..41), 10..90),
+            take in prop::collection::vec(any::<bool>(), 1..8),
+        ) {
+            let edges: Vec<(usize, usize)> = raw.into_iter().filter(|&(a, b)| a < n && b < n && a != b).collect();
+            let adj = adjacency(n, &edges);
+            let unit: Vec<crate::matching::Edge> = edges
+                .iter()
+                .map(|&(a, b)| crate::matching::Edge { a, b, weight: 1 })
+                .collect();
+            let maximum = size(&crate::matching::max_weight_matching(n, &unit, true));
+            let mut mate = greedy(n, &edges, &take);
+            let start = mate.clone();
+            let added = augment(&adj, &mut mate, 0..n, usize::MAX);
+            prop_assert!(is_matching_of(&adj, &mate));
+            prop_assert_eq!(size(&mate), maximum);
+            prop_assert_eq!(size(&mate), size(&start) + added);
+        }
+    }
+
     #[test]
     fn a_large_sparse_graph_from_an_empty_start_is_matched_perfectly() {
         // A chain of 2,001 triangles, each joined to the next by one edge: a

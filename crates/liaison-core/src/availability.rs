@@ -329,6 +329,25 @@ mod tests {
     }
 
     #[test]
+    fn excused_days_are_those_from_the_first_date_to_before_the_last() {
+        let utc = zone("UTC");
+        let rules = FreeTimeRules {
+            buffer: SignedDuration::ZERO,
+            skip_dates: &[date(2027, 3, 15), date(2027, 3, 19)],
+            max_busy: None,
+        };
+        let work = WorkingTime {
+            zone: &utc,
+            hours: nine_to_five(),
+            days: &WEEKDAYS,
+            away: &[],
+        };
+        let days = excused_days(&work, &IntervalSet::new(), &rules, date(2027, 3, 15), date(2027, 3, 19));
+        let monday = local_day(&utc, date(2027, 3, 15)).unwrap();
+        assert_eq!(days.spans(), &[monday], "the 19th is the end, not in the range");
+    }
+
+    #[test]
     fn a_local_day_lasts_25_hours_when_clocks_fall_back() {
         let london = zone("Europe/London");
         let day = local_day(&london, date(2027, 10, 31)).unwrap();

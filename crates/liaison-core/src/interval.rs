@@ -188,6 +188,13 @@ mod tests {
     }
 
     #[test]
+    fn a_cut_at_either_end_of_a_span_leaves_no_empty_piece() {
+        let free = set(&[(0, 10), (20, 30)]);
+        let diff = free.difference(&set(&[(0, 5), (25, 30)]));
+        assert_eq!(diff.spans(), &[iv(5, 10), iv(20, 25)]);
+    }
+
+    #[test]
     fn contains_needs_one_span_not_two_adjacent_pieces() {
         let s = set(&[(0, 10), (11, 20)]);
         assert!(s.contains(&iv(2, 10)));
@@ -240,6 +247,13 @@ mod tests {
             prop_assert_eq!(sa.overlaps(&query), any_in);
             for w in sa.spans().windows(2) {
                 prop_assert!(w[0].end < w[1].start);
+            }
+            // Results are normalized too: no empty span, none touching.
+            for result in [&diff, &uni] {
+                prop_assert!(result.spans().iter().all(|s| !s.is_empty()), "{:?}", result);
+                for w in result.spans().windows(2) {
+                    prop_assert!(w[0].end < w[1].start, "{:?}", result);
+                }
             }
         }
 

@@ -2088,6 +2088,18 @@ mod tests {
     }
 
     #[test]
+    fn edges_outside_the_graph_and_loops_are_ignored_by_the_check_as_by_the_matching() {
+        let edges = edges_of(&[(0, 1, 10), (1, 2, 10), (2, 3, 1), (3, 4, 30)]);
+        let (mate, good) = max_weight_matching_with_certificate(5, &edges, false);
+        let mut noisy = edges.clone();
+        noisy.extend(edges_of(&[(0, 5, 99), (5, 1, 99), (2, 2, 99), (7, 9, 99)]));
+        let (noisy_mate, noisy_cert) = max_weight_matching_with_certificate(5, &noisy, false);
+        assert_eq!(noisy_mate, mate);
+        assert_eq!(verify_optimum(5, &noisy, false, &noisy_mate, &noisy_cert), Ok(()));
+        assert_eq!(verify_optimum(5, &noisy, false, &mate, &good), Ok(()));
+    }
+
+    #[test]
     fn a_damaged_certificate_is_refused_with_the_broken_condition() {
         // A triangle 0-1-2 with a path 2-3-4: the optimum takes one triangle
         // edge and 3-4 (weight 40), leaving a triangle vertex single.

@@ -1463,3 +1463,56 @@ fn a_witness_that_cannot_be_the_partner_leaves_the_others_to_be_tried() {
     );
     assert_eq!(case.pairs(&case.plan_sparse()), [sorted("a@x.org", "b2@x.org")].into());
 }
+
+#[test]
+fn between_matchings_equal_in_history_the_better_slots_win() {
+    // Nobody met: every pair is the same by history and units. a1 and b1
+    // prefer the morning, a2 and b2 the afternoon, so the two pairs that
+    // share a preference score better than the cross pairs.
+    let mut people = vec![
+        person("a1@x.org", "A", "UTC"),
+        person("a2@x.org", "A", "UTC"),
+        person("b1@x.org", "B", "UTC"),
+        person("b2@x.org", "B", "UTC"),
+    ];
+    for (i, start) in [(0, 9), (1, 15), (2, 9), (3, 15)] {
+        people[i].preferred_hours = Some(window(start, 0, start + 1, 0));
+    }
+    let case = Case::new(people, date(2027, 3, 8), 4);
+    let expected: BTreeSet<_> = [sorted("a1@x.org", "b1@x.org"), sorted("a2@x.org", "b2@x.org")].into();
+    assert_eq!(case.pairs(&case.plan()), expected);
+    assert_eq!(case.pairs(&case.plan_blocks()), expected);
+}
+
+#[test]
+fn each_member_of_a_block_offers_at_most_its_best_top_k_candidates() {
+    // Six people of six units, all free together: every pair is allowed.
+    let people: Vec<Person> = (0..6)
+        .map(|i| person(&format!("p{i}@x.org"), &format!("U{i}"), "UTC"))
+        .collect();
+    let case = Case::new(people, date(2027, 3, 8), 4);
+    let input = case.input();
+    let not_before = case.now.checked_add(case.rules.min_notice).unwrap();
+    let (active, _) = eligible(&input);
+    let slots = Slots::new(&input, &active, not_before);
+    let graph = PairRules::new(&input, &active, &slots);
+    let weigher = Weigher::new(6, &slots, &graph.keys);
+    let members: Vec<usize> = (0..6).collect();
+    for top_k in [1, 2, 3] {
+        let (edges, _) = match_block(&graph, &weigher, &members, top_k, false, &|n, _| vec![None; n]);
+        // Naively: each member's top_k partners by (key, index), joined.
+        let mut expected = BTreeSet::new();
+        for u in 0..6 {
+            let mut others: Vec<(u64, usize)> = (0..6)
+                .filter(|&v| v != u)
+                .map(|v| (graph.keys.cheap_key(u, v), v))
+                .collect();
+            others.sort_unstable_by(|x, y| y.cmp(x));
+            for &(_, v) in others.iter().take(top_k) {
+                expected.insert((u.min(v), u.max(v)));
+            }
+        }
+        let got: BTreeSet<(usize, usize)> = edges.into_iter().collect();
+        assert_eq!(got, expected, "top_k {top_k}");
+    }
+}
