@@ -1516,3 +1516,108 @@ fn each_member_of_a_block_offers_at_most_its_best_top_k_candidates() {
         assert_eq!(got, expected, "top_k {top_k}");
     }
 }
+
+/// People of distinct units who each work only on `days` (UTC, 09:00-17:00):
+/// two of them may meet exactly when they share a day, so the candidate
+/// graph is whatever the days say.
+fn day_graph(days: &[(&str, &[Weekday])]) -> Case {
+    let people = days
+        .iter()
+        .map(|&(name, days)| {
+            let mut p = person(&format!("{name}@x.org"), &name.to_uppercase(), "UTC");
+            p.days = days.to_vec();
+            p
+        })
+        .collect();
+    Case::new(people, date(2027, 3, 8), 4)
+}
+
+/// Runs phase 6 on `case` from the given matched pairs (block edges), and
+/// returns the pairs after it (as names) and the edges it added.
+fn grow(case: &Case, matched: &[(usize, usize)], bound: usize) -> (BTreeSet<(usize, usize)>, usize) {
+    let input = case.input();
+    let not_before = case.now.checked_add(case.rules.min_notice).unwrap();
+    let (active, _) = eligible(&input);
+    let slots = Slots::new(&input, &active, not_before);
+    let graph = PairRules::new(&input, &active, &slots);
+    let has_candidate = graph.has_candidates();
+    let mut mate = vec![None; active.len()];
+    for &(u, v) in matched {
+        mate[u] = Some(v);
+        mate[v] = Some(u);
+    }
+    let added = grow_to_maximum(&graph, &has_candidate, bound, matched, &mut mate);
+    let pairs = mate
+        .iter()
+        .enumerate()
+        .filter_map(|(u, m)| m.filter(|&v| u < v).map(|v| (u, v)))
+        .collect();
+    (pairs, added)
+}
+
+#[test]
+fn growing_finds_a_path_three_rounds_away_and_adds_nothing_past_the_bound() {
+    use Weekday::*;
+    // A path a-b-c-d-e-f (each pair shares one day); the blocks matched b-c
+    // and d-e. Round 1 expands the unpaired a and f, round 2 b and e (nothing
+    // new), round 3 c and d, whose edge completes a-b=c-d=e-f.
+    let mut days: Vec<(&str, &[Weekday])> = vec![
+        ("a", &[Monday]),
+        ("b", &[Monday, Tuesday]),
+        ("c", &[Tuesday, Wednesday]),
+        ("d", &[Wednesday, Thursday]),
+        ("e", &[Thursday, Friday]),
+        ("f", &[Friday]),
+    ];
+    let case = day_graph(&days);
+    let (pairs, added) = grow(&case, &[(1, 2), (3, 4)], 3);
+    assert_eq!(pairs, [(0, 1), (2, 3), (4, 5)].into());
+    assert_eq!(added, 3, "a-b, e-f, then c-d");
+    // With g, who shares Friday with e and f: the bound (3) is reached in
+    // round 1 (f-g), and nothing more is expanded.
+    days.push(("g", &[Friday]));
+    let case = day_graph(&days);
+    let (pairs, added) = grow(&case, &[(1, 2), (3, 4)], 3);
+    assert_eq!(pairs, [(1, 2), (3, 4), (5, 6)].into());
+    assert_eq!(added, 4, "a-b, f-e, f-g, g-e");
+    // Already at the bound: nothing is added at all.
+    let (pairs, added) = grow(&case, &[(0, 1), (2, 3), (4, 5)], 3);
+    assert_eq!(pairs, [(0, 1), (2, 3), (4, 5)].into());
+    assert_eq!(added, 0);
+}
+
+#[test]
+fn growing_takes_a_fresh_augmenting_path_over_a_recent_partner() {
+    // a (A) and b (B) met last term; c (B) and d (A) were matched in a block.
+    // From a, the shortest path is the recent b; the fresh one is a-c=d-b.
+    let people = vec![
+        person("a@x.org", "A", "UTC"),
+        person("b@x.org", "B", "UTC"),
+        person("c@x.org", "B", "UTC"),
+        person("d@x.org", "A", "UTC"),
+    ];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    case.history.record("a@x.org", "b@x.org", "A", "B", 9);
+    let (pairs, _) = grow(&case, &[(2, 3)], 2);
+    assert_eq!(pairs, [(0, 2), (1, 3)].into());
+}
+
+#[test]
+fn never_met_comes_before_unit_pairs_that_met_least() {
+    // a can meet b (unit B) or c (unit C). Units A and B met often, A and C
+    // only when a met c seven terms ago (no longer a recent repeat). Recency
+    // ranks above units: a meets b, whom a never met.
+    let people = vec![
+        person("a@x.org", "A", "UTC"),
+        person("b@x.org", "B", "UTC"),
+        person("c@x.org", "C", "UTC"),
+    ];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    for t in 0..3 {
+        case.history.record("old1@x.org", &format!("old{t}@y.org"), "A", "B", t);
+    }
+    case.history.record("a@x.org", "c@x.org", "A", "C", 3);
+    // Only pairs with a (b and c would otherwise meet, never having met).
+    case.rules.focus = vec!["a@x.org".into()];
+    assert_eq!(case.pairs(&case.plan()), [sorted("a@x.org", "b@x.org")].into());
+}
