@@ -226,6 +226,13 @@ impl Case {
             assert!(pair.first_week + pair.count <= self.term.weeks);
             assert!(pair.skipped.len() * 2 <= pair.count as usize, "more than half skipped");
             let zone = TimeZone::get(&pair.zone_name).unwrap();
+            // The series starts with its first occurrence (never skipped).
+            assert_eq!(
+                Some(zone.to_timestamp(pair.first_start).unwrap()),
+                pair.occurrences.first().map(|o| o.start),
+                "first_start {}",
+                pair.first_start
+            );
             // Each skipped occurrence is on a day without connections of either
             // person, at the series' weekday and time, strictly inside the series.
             for skipped in &pair.skipped {
