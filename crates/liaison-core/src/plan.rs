@@ -1094,5 +1094,5 @@ struct SlotChoice {
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
+#[path = "plan_tests/mod.rs"]
 mod tests;
