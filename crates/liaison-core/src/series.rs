@@ -141,3 +141,85 @@ impl HandledOccurrence {
         (moved && at.end > now).then_some(at)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+    use jiff::civil::{date, time};
+
+    use super::*;
+    use crate::model::Attendee;
+
+    fn record() -> SeriesRecord {
+        let attendee = |e: &str| Attendee {
+            email: e.into(),
+            name: e.into(),
+        };
+        let request = SeriesRequest {
+            event_id: "id".into(),
+            term: date(2027, 3, 8),
+            pair: ("a@x.org".into(), "b@x.org".into()),
+            attendees: [attendee("a@x.org"), attendee("b@x.org")],
+            summary: "s".into(),
+            description: "d".into(),
+            location: None,
+            zone: "UTC".into(),
+            start: date(2027, 3, 8).to_datetime(time(10, 0, 0, 0)),
+            duration: SignedDuration::from_mins(30),
+            count: 4,
+            skip: Vec::new(),
+        };
+        SeriesRecord::new(request, 10, ("A".into(), "B".into()), SeriesState::Failed)
+    }
+
+    #[test]
+    fn each_state_has_the_words_status_and_history_show() {
+        let labels = [
+            (SeriesState::Pending, "pending"),
+            (SeriesState::Booked, "booked"),
+            (SeriesState::Cancelled, "cancelled"),
+            (SeriesState::Abandoned, "abandoned"),
+            (SeriesState::Failed, "refused by the calendar"),
+            (SeriesState::Unwanted, "landed late; being removed"),
+        ];
+        for (state, label) in labels {
+            assert_eq!(state.label(), label);
+        }
+    }
+
+    #[test]
+    fn refusals_are_stored_only_when_there_are_some_and_read_back() {
+        let mut r = record();
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("refusals"), "{json}");
+        r.refusals = 2;
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(json.contains("\"refusals\":2"), "{json}");
+        assert_eq!(serde_json::from_str::<SeriesRecord>(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn a_moved_occurrence_counts_until_it_has_ended() {
+        let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let moved = HandledOccurrence {
+            series: "id".into(),
+            note: "moved".into(),
+            at: Some(Interval::new(at("2027-03-09T10:00:00Z"), at("2027-03-09T10:30:00Z"))),
+            original: Some(at("2027-03-08T10:00:00Z")),
+        };
+        assert!(moved.moved_to(at("2027-03-09T10:29:59Z")).is_some());
+        assert_eq!(moved.moved_to(at("2027-03-09T10:30:00Z")), None, "ended at its end");
+        // Where the rule put it is not a move.
+        let kept = HandledOccurrence {
+            original: Some(at("2027-03-09T10:00:00Z")),
+            ..moved.clone()
+        };
+        assert_eq!(kept.moved_to(at("2027-03-01T00:00:00Z")), None);
+        // An old record without the original time counts.
+        let old = HandledOccurrence {
+            original: None,
+            ..moved
+        };
+        assert!(old.moved_to(at("2027-03-01T00:00:00Z")).is_some());
+    }
+}
