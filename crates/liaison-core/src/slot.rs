@@ -495,6 +495,7 @@ impl<'a> PersonScorer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::ToSpan;
     use jiff::civil::{date, time};
 
     fn grid(zone: &str, start: jiff::civil::Date, weeks: u32, not_before: &str) -> ZoneGrid {
@@ -547,6 +548,72 @@ mod tests {
         assert_eq!(g.first_week(monday_nine), 2);
         assert_eq!(g.first_week(friday_nine), 1);
         assert_eq!(g.occurrences(monday_nine).len(), 2);
+    }
+
+    /// Free 09:00-17:00 every weekday of the four weeks from Monday 1 March
+    /// (UTC), except Monday 15 March 09:00-10:00.
+    fn weekdays_but_one_morning() -> IntervalSet {
+        let free = IntervalSet::from_intervals((0..4).flat_map(|w: i64| {
+            (0..5).map(move |d: i64| {
+                let day = date(2027, 3, 1).checked_add((7 * w + d).days()).unwrap();
+                let at = |h: i8| TimeZone::UTC.to_timestamp(day.at(h, 0, 0, 0)).unwrap();
+                Interval::new(at(9), at(17))
+            })
+        }));
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        free.difference(&IntervalSet::from_intervals([Interval::new(
+            t("2027-03-15T09:00:00Z"),
+            t("2027-03-15T10:00:00Z"),
+        )]))
+    }
+
+    /// The slots offered, their skipped weeks, and the occurrence each score
+    /// was asked of (scores are checked to come back in the same order).
+    fn offered(g: &ZoneGrid, free: &IntervalSet, excused_day: &str) -> (Vec<usize>, Vec<(u32, u64)>, Vec<Interval>) {
+        let start: Timestamp = format!("{excused_day}T00:00:00Z").parse().unwrap();
+        let day = Interval::new(start, start.checked_add(SignedDuration::from_hours(24)).unwrap());
+        let excused = IntervalSet::from_intervals([day]);
+        let mut asked = Vec::new();
+        let mask = g.mask_with_skips(free, &excused, |occ| {
+            asked.push(occ);
+            (asked.len() % 50) as u8
+        });
+        let set: Vec<usize> = (0..g.slot_count()).filter(|&k| mask.is_set(k)).collect();
+        let (_, scores, skips) = mask.into_parts();
+        let expected: Vec<u8> = (1..=set.len()).map(|i| (i % 50) as u8).collect();
+        assert_eq!(scores, expected, "one score per offered slot, in slot order");
+        for occ in &asked {
+            assert!(!occ.overlaps(&day), "scored on the excused day: {occ:?}");
+        }
+        (set, skips, asked)
+    }
+
+    #[test]
+    fn skipped_weeks_are_kept_only_for_offered_slots_and_scores_come_from_held_weeks() {
+        let g = grid("UTC", date(2027, 3, 1), 4, "2027-01-01T00:00:00Z");
+        let free = weekdays_but_one_morning();
+        let slot = |day: usize, h: usize, m: usize| day * 96 + (h * 60 + m) / 15;
+        // Tuesday 2 March excused: Tuesday slots skip week 0. Those of the
+        // night are not free in other weeks: not offered, no skipped weeks
+        // kept. Monday slots come first and skip nothing.
+        let (set, skips, asked) = offered(&g, &free, "2027-03-02");
+        let tuesday: Vec<(u32, u64)> = (slot(1, 9, 0)..=slot(1, 16, 30)).map(|k| (k as u32, 1)).collect();
+        assert_eq!(skips, tuesday);
+        assert!(!set.contains(&slot(0, 9, 45)) && set.contains(&slot(0, 10, 0)));
+        for (i, &k) in set.iter().enumerate() {
+            let held = usize::from(skips.iter().any(|&(s, _)| s as usize == k));
+            assert_eq!(asked[i], g.occurrences(k)[held], "slot {k}");
+        }
+        // Booking from Wednesday 3 March on: Monday and Tuesday slots start
+        // in week 1. Monday 8 March excused: their score comes from week 2.
+        let g = grid("UTC", date(2027, 3, 1), 4, "2027-03-03T00:00:00Z");
+        let (set, skips, asked) = offered(&g, &free, "2027-03-08");
+        assert_eq!(skips.first(), Some(&(slot(0, 10, 0) as u32, 0b10)));
+        for (i, &k) in set.iter().enumerate() {
+            let first = g.first_week(k) as usize;
+            let held = if k < 96 { 2 } else { first };
+            assert_eq!(asked[i], g.occurrences(k)[held - first], "slot {k}");
+        }
     }
 
     #[test]

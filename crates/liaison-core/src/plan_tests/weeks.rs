@@ -216,3 +216,19 @@ fn a_day_over_max_busy_hours_is_skipped_like_a_holiday() {
         [date(2027, 3, 15).to_datetime(plan.pairs[0].time)]
     );
 }
+
+#[test]
+fn a_holiday_in_a_week_already_past_does_not_count_against_a_slot() {
+    // Tuesday of week 0: the first Monday that can be booked is 15 March.
+    // The holiday on 8 March is past; a's away day on 22 March is one skip
+    // out of three Mondays, which a Monday-only pair can afford.
+    let mut case = Case::new(monday_people(["UTC", "UTC"]), date(2027, 3, 8), 4);
+    case.now = "2027-03-09T12:00:00Z".parse().unwrap();
+    case.rules.skip_dates = vec![date(2027, 3, 8)];
+    case.people[0].away = vec![date(2027, 3, 22)];
+    let plan = case.plan();
+    case.check_invariants(&plan);
+    let pair = &plan.pairs[0];
+    assert_eq!((pair.first_week, pair.count), (1, 3));
+    assert_eq!(pair.skipped, [date(2027, 3, 22).to_datetime(pair.time)]);
+}
