@@ -2162,6 +2162,11 @@ mod tests {
             dual: 0,
         });
         refused("an even blossom", &mate, &even, "odd number");
+        for vertices in [vec![0], vec![0, 1, 3, 4]] {
+            let mut wrong = good.clone();
+            wrong.blossoms.push(BlossomDual { vertices, dual: 0 });
+            refused("a blossom of one or four vertices", &mate, &wrong, "odd number");
+        }
         let mut negative = good.clone();
         negative.blossoms.push(BlossomDual {
             vertices: vec![0, 1, 2],
