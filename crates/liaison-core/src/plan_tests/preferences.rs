@@ -338,3 +338,16 @@ fn never_met_comes_before_unit_pairs_that_met_least() {
     case.rules.focus = vec!["a@x.org".into()];
     assert_eq!(case.pairs(&case.plan()), [sorted("a@x.org", "b@x.org")].into());
 }
+
+#[test]
+fn a_tie_between_the_two_zones_keeps_the_zone_of_the_first_person() {
+    // London is on UTC in March before the 28th: every slot starts at the same
+    // instant in both grids, with the same score. The series is written in the
+    // zone of the first person by email, whichever zone that is.
+    for (first, second) in [("UTC", "Europe/London"), ("Europe/London", "UTC")] {
+        let people = vec![person("a@x.org", "A", first), person("b@x.org", "B", second)];
+        let case = Case::new(people, date(2027, 3, 1), 2);
+        let plan = case.plan();
+        assert_eq!(plan.pairs[0].zone_name, first);
+    }
+}

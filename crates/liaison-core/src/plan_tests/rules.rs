@@ -245,3 +245,45 @@ fn a_witness_that_cannot_be_the_partner_leaves_the_others_to_be_tried() {
     );
     assert_eq!(case.pairs(&case.plan_sparse()), [sorted("a@x.org", "b2@x.org")].into());
 }
+
+#[test]
+fn while_a_focus_person_is_unpaired_the_others_are_not_told_they_are_out_of_focus() {
+    // p1 (focus) has no free time; p0 (focus) meets one of p2-p5. The three
+    // left could have met p0: their partner was taken, not out of focus.
+    let people: Vec<Person> = (0..6)
+        .map(|i| person(&format!("p{i}@x.org"), &format!("U{i}"), "UTC"))
+        .collect();
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    case.rules.focus = vec!["p0@x.org".into(), "p1@x.org".into()];
+    let term: Vec<Interval> = vec![Interval::new(
+        "2027-03-01T00:00:00Z".parse().unwrap(),
+        "2027-04-12T00:00:00Z".parse().unwrap(),
+    )];
+    case.set_busy("p1@x.org", term);
+    let plan = case.plan();
+    assert_eq!(plan.pairs.len(), 1);
+    let reasons: BTreeMap<&str, &UnpairedReason> = plan
+        .unpaired
+        .iter()
+        .map(|u| (case.people[u.person].email.as_str(), &u.reason))
+        .collect();
+    assert_eq!(reasons.len(), 4);
+    assert_eq!(reasons["p1@x.org"], &UnpairedReason::NoFreeTime);
+    for (email, reason) in reasons {
+        if email != "p1@x.org" {
+            assert_eq!(reason, &UnpairedReason::PartnersTaken, "{email}");
+        }
+    }
+}
+
+#[test]
+fn the_size_bound_counts_the_people_outside_the_largest_unit() {
+    // Five in unit A, one in B: with cross-unit pairs only, one pair at most.
+    let mut people: Vec<Person> = (0..5).map(|i| person(&format!("a{i}@x.org"), "A", "UTC")).collect();
+    people.push(person("b@x.org", "B", "UTC"));
+    let case = Case::new(people, date(2027, 3, 8), 4);
+    for plan in [case.plan(), case.plan_blocks()] {
+        assert_eq!(plan.stats.max_pairs_bound, 1);
+        assert_eq!(plan.pairs.len(), 1);
+    }
+}
