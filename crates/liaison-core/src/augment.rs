@@ -341,7 +341,9 @@ mod tests {
                 .iter()
                 .map(|&(a, b)| crate::matching::Edge { a, b, weight: 1 })
                 .collect();
-            let maximum = size(&crate::matching::max_weight_matching(n, &unit, true));
+            let (best, certificate) = crate::matching::max_weight_matching_with_certificate(n, &unit, true);
+            prop_assert_eq!(crate::matching::verify_optimum(n, &unit, true, &best, &certificate), Ok(()));
+            let maximum = size(&best);
             let mut mate = greedy(n, &edges, &take);
             let start = mate.clone();
             let added = augment(&adj, &mut mate, 0..n, usize::MAX);

@@ -151,6 +151,17 @@ impl Case {
         }
     }
 
+    /// Runs `f` on the planner's phases 1 to 3 for this case: the active
+    /// people (indexes into `people`), their slot masks and the pair rules.
+    fn with_graph<T>(&self, f: impl FnOnce(&[usize], &Slots, &PairRules) -> T) -> T {
+        let input = self.input();
+        let not_before = self.now.checked_add(self.rules.min_notice).unwrap();
+        let (active, _) = eligible(&input);
+        let slots = Slots::new(&input, &active, not_before);
+        let graph = PairRules::new(&input, &active, &slots);
+        f(&active, &slots, &graph)
+    }
+
     fn plan_tuned(&self, tuning: Tuning) -> Plan {
         let input = self.input();
         let runs = std::sync::atomic::AtomicUsize::new(0);
@@ -481,17 +492,13 @@ fn monday_people(zones: [&str; 2]) -> Vec<Person> {
 
 /// Who has a candidate, by the slot index, for a case.
 fn with_candidates(case: &Case) -> BTreeMap<String, bool> {
-    let input = case.input();
-    let not_before = case.now.checked_add(case.rules.min_notice).unwrap();
-    let (active, _) = eligible(&input);
-    let slots = Slots::new(&input, &active, not_before);
-    let graph = PairRules::new(&input, &active, &slots);
-    let found = graph.has_candidates();
-    active
-        .iter()
-        .zip(found)
-        .map(|(&i, f)| (case.people[i].email.clone(), f))
-        .collect()
+    case.with_graph(|active, _, graph| {
+        active
+            .iter()
+            .zip(graph.has_candidates())
+            .map(|(&i, f)| (case.people[i].email.clone(), f))
+            .collect()
+    })
 }
 
 /// People of distinct units who each work only on `days` (UTC, 09:00-17:00):
@@ -512,22 +519,19 @@ fn day_graph(days: &[(&str, &[Weekday])]) -> Case {
 /// Runs phase 6 on `case` from the given matched pairs (block edges), and
 /// returns the pairs after it (as names) and the edges it added.
 fn grow(case: &Case, matched: &[(usize, usize)], bound: usize) -> (BTreeSet<(usize, usize)>, usize) {
-    let input = case.input();
-    let not_before = case.now.checked_add(case.rules.min_notice).unwrap();
-    let (active, _) = eligible(&input);
-    let slots = Slots::new(&input, &active, not_before);
-    let graph = PairRules::new(&input, &active, &slots);
-    let has_candidate = graph.has_candidates();
-    let mut mate = vec![None; active.len()];
-    for &(u, v) in matched {
-        mate[u] = Some(v);
-        mate[v] = Some(u);
-    }
-    let added = grow_to_maximum(&graph, &has_candidate, bound, matched, &mut mate);
-    let pairs = mate
-        .iter()
-        .enumerate()
-        .filter_map(|(u, m)| m.filter(|&v| u < v).map(|v| (u, v)))
-        .collect();
-    (pairs, added)
+    case.with_graph(|active, _, graph| {
+        let has_candidate = graph.has_candidates();
+        let mut mate = vec![None; active.len()];
+        for &(u, v) in matched {
+            mate[u] = Some(v);
+            mate[v] = Some(u);
+        }
+        let added = grow_to_maximum(graph, &has_candidate, bound, matched, &mut mate);
+        let pairs = mate
+            .iter()
+            .enumerate()
+            .filter_map(|(u, m)| m.filter(|&v| u < v).map(|v| (u, v)))
+            .collect();
+        (pairs, added)
+    })
 }

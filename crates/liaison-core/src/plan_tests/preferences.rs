@@ -194,24 +194,22 @@ fn simulate(people: usize, heavy: u64, fair: bool) -> Simulation {
         let plan = case.plan();
         case.check_invariants(&plan);
         // Who could have met someone they had not met recently.
-        let input = case.input();
-        let not_before = case.now.checked_add(case.rules.min_notice).unwrap();
-        let (active, _) = eligible(&input);
-        let slots = Slots::new(&input, &active, not_before);
-        let graph = PairRules::new(&input, &active, &slots);
-        let position = |i: usize| active.iter().position(|&a| a == i).unwrap();
-        let has_fresh =
-            |u: usize| (0..active.len()).any(|v| v != u && graph.allowed(u, v) && graph.keys.tiers(u, v).fresh == 1);
-        for pair in &plan.pairs {
-            let (u, v) = (position(pair.a), position(pair.b));
-            if graph.keys.tiers(u, v).fresh == 0 {
-                if has_fresh(u) && has_fresh(v) {
-                    not_forced += 1;
-                } else {
-                    forced += 1;
+        case.with_graph(|active, _, graph| {
+            let position = |i: usize| active.iter().position(|&a| a == i).unwrap();
+            let has_fresh = |u: usize| {
+                (0..active.len()).any(|v| v != u && graph.allowed(u, v) && graph.keys.tiers(u, v).fresh == 1)
+            };
+            for pair in &plan.pairs {
+                let (u, v) = (position(pair.a), position(pair.b));
+                if graph.keys.tiers(u, v).fresh == 0 {
+                    if has_fresh(u) && has_fresh(v) {
+                        not_forced += 1;
+                    } else {
+                        forced += 1;
+                    }
                 }
             }
-        }
+        });
         total += plan.pairs.len();
         for pair in &plan.pairs {
             let (a, b) = (&staff[pair.a], &staff[pair.b]);

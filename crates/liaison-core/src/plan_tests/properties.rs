@@ -59,30 +59,26 @@ proptest! {
                 case.excluded.insert(sorted(&case.people[a].email, &case.people[b].email));
             }
         }
-        let input = case.input();
-        let not_before = case.now.checked_add(case.rules.min_notice).unwrap();
-        let (active, _) = eligible(&input);
-        let slots = Slots::new(&input, &active, not_before);
-        let graph = PairRules::new(&input, &active, &slots);
-        let found = graph.has_candidates();
-        let m = active.len();
-        let brute: Vec<bool> = (0..m)
-            .map(|u| slots.has_free[u] && (0..m).any(|v| v != u && slots.has_free[v] && graph.allowed(u, v)))
-            .collect();
-        prop_assert_eq!(found, brute);
-        // And who may meet whom is what the naive rule says (slots, skipped
-        // weeks, units), with the focus list and the excluded pairs on top.
-        let naive: BTreeSet<(usize, usize)> = case.naive_candidates().into_iter().collect();
-        for u in 0..m {
-            for v in u + 1..m {
-                let (a, b) = (&case.people[active[u]], &case.people[active[v]]);
-                let expected = slots.has_free[u]
-                    && slots.has_free[v]
-                    && naive.contains(&(active[u].min(active[v]), active[u].max(active[v])))
-                    && (case.rules.focus.is_empty() || case.rules.focus.contains(&a.email) || case.rules.focus.contains(&b.email))
-                    && !case.excluded.contains(&sorted(&a.email, &b.email));
-                prop_assert_eq!(graph.allowed(u, v), expected, "{} and {}", a.email, b.email);
+        case.with_graph(|active, slots, graph| -> Result<(), TestCaseError> {
+            let found = graph.has_candidates();
+            let m = active.len();
+            let brute: Vec<bool> = (0..m)
+                .map(|u| slots.has_free[u] && (0..m).any(|v| v != u && slots.has_free[v] && graph.allowed(u, v)))
+                .collect();
+            prop_assert_eq!(found, brute);
+            // And who may meet whom is what the naive rule says (slots, skipped
+            // weeks, units), with the focus list and the excluded pairs on top.
+            let naive: BTreeSet<(usize, usize)> = case.naive_candidates().into_iter().collect();
+            for u in 0..m {
+                for v in u + 1..m {
+                    let (a, b) = (&case.people[active[u]], &case.people[active[v]]);
+                    let expected = naive.contains(&(active[u].min(active[v]), active[u].max(active[v])))
+                        && (case.rules.focus.is_empty() || case.rules.focus.contains(&a.email) || case.rules.focus.contains(&b.email))
+                        && !case.excluded.contains(&sorted(&a.email, &b.email));
+                    prop_assert_eq!(graph.allowed(u, v), expected, "{} and {}", a.email, b.email);
+                }
             }
-        }
+            Ok(())
+        })?;
     }
 }
