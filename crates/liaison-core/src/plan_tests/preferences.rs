@@ -3,14 +3,35 @@
 
 use super::*;
 
-#[test]
-fn pairs_that_never_met_are_preferred_over_pairs_that_did() {
-    let people = vec![
+/// a1 and a2 of unit A, b1 and b2 of unit B, all in UTC.
+fn two_by_two() -> Vec<Person> {
+    vec![
         person("a1@x.org", "A", "UTC"),
         person("a2@x.org", "A", "UTC"),
         person("b1@x.org", "B", "UTC"),
         person("b2@x.org", "B", "UTC"),
-    ];
+    ]
+}
+
+/// a, b and c, each of their own unit (A, B, C), all in UTC.
+fn a_b_c() -> Vec<Person> {
+    vec![
+        person("a@x.org", "A", "UTC"),
+        person("b@x.org", "B", "UTC"),
+        person("c@x.org", "C", "UTC"),
+    ]
+}
+
+/// Units A and B met three times before (people outside the case).
+fn units_a_and_b_met_often(case: &mut Case) {
+    for t in 0..3 {
+        case.history.record("old1@x.org", &format!("old{t}@y.org"), "A", "B", t);
+    }
+}
+
+#[test]
+fn pairs_that_never_met_are_preferred_over_pairs_that_did() {
+    let people = two_by_two();
     let mut case = Case::new(people, date(2027, 3, 8), 4);
     case.history.record("a1@x.org", "b1@x.org", "A", "B", 9);
     case.history.record("a2@x.org", "b2@x.org", "A", "B", 2);
@@ -34,12 +55,7 @@ fn a_recent_repeat_is_used_only_when_it_is_the_only_way_to_pair_someone() {
 fn no_recent_repeat_is_chosen_while_a_matching_without_one_exists() {
     // a1-b1 met last term; a2-b2 never met; the cross pairs met seven terms ago.
     // {a1-b1, a2-b2} would score a never-met pair, but repeats last term's pair.
-    let people = vec![
-        person("a1@x.org", "A", "UTC"),
-        person("a2@x.org", "A", "UTC"),
-        person("b1@x.org", "B", "UTC"),
-        person("b2@x.org", "B", "UTC"),
-    ];
+    let people = two_by_two();
     let mut case = Case::new(people, date(2027, 3, 8), 4);
     case.history.record("a1@x.org", "b1@x.org", "A", "B", 9);
     case.history.record("a1@x.org", "b2@x.org", "A", "B", 3);
@@ -50,12 +66,7 @@ fn no_recent_repeat_is_chosen_while_a_matching_without_one_exists() {
 
 #[test]
 fn pairs_that_met_longest_ago_come_first() {
-    let people = vec![
-        person("a1@x.org", "A", "UTC"),
-        person("a2@x.org", "A", "UTC"),
-        person("b1@x.org", "B", "UTC"),
-        person("b2@x.org", "B", "UTC"),
-    ];
+    let people = two_by_two();
     let mut case = Case::new(people, date(2027, 3, 8), 4);
     case.rules.avoid_repeat_terms = 0;
     for (a, b, t) in [("a1", "b1", 1), ("a2", "b2", 1), ("a1", "b2", 8), ("a2", "b1", 8)] {
@@ -69,15 +80,9 @@ fn pairs_that_met_longest_ago_come_first() {
 #[test]
 fn unit_pairs_that_met_least_are_preferred() {
     // a can meet b (unit B) or c (unit C); units A and B have met often.
-    let people = vec![
-        person("a@x.org", "A", "UTC"),
-        person("b@x.org", "B", "UTC"),
-        person("c@x.org", "C", "UTC"),
-    ];
+    let people = a_b_c();
     let mut case = Case::new(people, date(2027, 3, 8), 4);
-    for t in 0..3 {
-        case.history.record("old1@x.org", &format!("old{t}@y.org"), "A", "B", t);
-    }
+    units_a_and_b_met_often(&mut case);
     case.history.record("old1@x.org", "old9@y.org", "B", "C", 1);
     case.history.record("old2@x.org", "old8@y.org", "A", "C", 1);
     let plan = case.plan();
@@ -302,12 +307,7 @@ fn between_matchings_equal_in_history_the_better_slots_win() {
     // Nobody met: every pair is the same by history and units. a1 and b1
     // prefer the morning, a2 and b2 the afternoon, so the two pairs that
     // share a preference score better than the cross pairs.
-    let mut people = vec![
-        person("a1@x.org", "A", "UTC"),
-        person("a2@x.org", "A", "UTC"),
-        person("b1@x.org", "B", "UTC"),
-        person("b2@x.org", "B", "UTC"),
-    ];
+    let mut people = two_by_two();
     for (i, start) in [(0, 9), (1, 15), (2, 9), (3, 15)] {
         people[i].preferred_hours = Some(window(start, 0, start + 1, 0));
     }
@@ -322,15 +322,9 @@ fn never_met_comes_before_unit_pairs_that_met_least() {
     // a can meet b (unit B) or c (unit C). Units A and B met often, A and C
     // only when a met c seven terms ago (no longer a recent repeat). Recency
     // ranks above units: a meets b, whom a never met.
-    let people = vec![
-        person("a@x.org", "A", "UTC"),
-        person("b@x.org", "B", "UTC"),
-        person("c@x.org", "C", "UTC"),
-    ];
+    let people = a_b_c();
     let mut case = Case::new(people, date(2027, 3, 8), 4);
-    for t in 0..3 {
-        case.history.record("old1@x.org", &format!("old{t}@y.org"), "A", "B", t);
-    }
+    units_a_and_b_met_often(&mut case);
     case.history.record("a@x.org", "c@x.org", "A", "C", 3);
     // Only pairs with a (b and c would otherwise meet, never having met).
     case.rules.focus = vec!["a@x.org".into()];
