@@ -144,31 +144,10 @@ impl HandledOccurrence {
 
 #[cfg(test)]
 mod tests {
-    use jiff::SignedDuration;
-    use jiff::civil::{date, time};
-
     use super::*;
-    use crate::model::Attendee;
 
     fn record() -> SeriesRecord {
-        let attendee = |e: &str| Attendee {
-            email: e.into(),
-            name: e.into(),
-        };
-        let request = SeriesRequest {
-            event_id: "id".into(),
-            term: date(2027, 3, 8),
-            pair: ("a@x.org".into(), "b@x.org".into()),
-            attendees: [attendee("a@x.org"), attendee("b@x.org")],
-            summary: "s".into(),
-            description: "d".into(),
-            location: None,
-            zone: "UTC".into(),
-            start: date(2027, 3, 8).to_datetime(time(10, 0, 0, 0)),
-            duration: SignedDuration::from_mins(30),
-            count: 4,
-            skip: Vec::new(),
-        };
+        let request = crate::reconcile::tests::request("a-b");
         SeriesRecord::new(request, 10, ("A".into(), "B".into()), SeriesState::Failed)
     }
 

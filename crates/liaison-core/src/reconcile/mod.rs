@@ -24,4 +24,4 @@ pub use occurrences::*;
 pub use schedule::*;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

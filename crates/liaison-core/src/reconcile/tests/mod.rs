@@ -38,7 +38,9 @@ fn occ(k: i64) -> Timestamp {
         .unwrap()
 }
 
-fn request(pair: &str) -> SeriesRequest {
+/// A four-week series of `pair` ("a-b"), Mondays 10:00 UTC from 8 March
+/// 2027 (also used by other modules' tests).
+pub(crate) fn request(pair: &str) -> SeriesRequest {
     let (a, b) = pair.split_once('-').unwrap();
     let attendee = |n: &str| Attendee {
         email: email(n),
