@@ -21,6 +21,8 @@ fn decide_table() {
     foreign_known.instance = Some(OTHER.into());
     let mut moved_series = rec("a-b", SeriesState::Booked);
     moved_series.request.start = date(2027, 3, 9).to_datetime(time(11, 0, 0, 0));
+    let mut skipping = rec("a-b", SeriesState::Booked);
+    skipping.request.skip = vec![date(2027, 3, 15).to_datetime(time(10, 0, 0, 0))];
 
     let cases: Vec<(&str, Case, &[&str])> = vec![
         // Nothing changed.
@@ -208,6 +210,58 @@ fn decide_table() {
             "a decline after every occurrence took place is cleared",
             case().now(AFTER).with(declined.clone()),
             &["record a-b booked finished"],
+        ),
+        (
+            "a decline waits while the last occurrence starts this very moment",
+            case().now("2027-03-29T10:00:00Z").with(declined.clone()),
+            &["wait a-b declined:a"],
+        ),
+        (
+            "a decline is cleared while its moved last occurrence is under way",
+            case()
+                .now(AFTER)
+                .with(declined.clone())
+                .handled("a-b", 3, Some(half_hour(ts("2027-03-30T11:45:00Z")))),
+            &["record a-b booked finished"],
+        ),
+        (
+            "a decline waits for a moved occurrence that starts this very moment",
+            case()
+                .now(AFTER)
+                .with(declined.clone())
+                .handled("a-b", 3, Some(half_hour(ts(AFTER)))),
+            &["wait a-b declined:a"],
+        ),
+        (
+            "pause_after_declines = 0 never pauses",
+            case()
+                .pause_after(0)
+                .person_state("a", 5, false)
+                .booked("a-b")
+                .seen(cal("a-b", true, Some(ME)), &[("a", Declined)]),
+            &[
+                "person a declines=6",
+                "record a-b booked declined:a",
+                "cancel a-b declined:a",
+            ],
+        ),
+        // Ends of ours the store did not record (killed after the write).
+        (
+            "a booked series the calendar marks as ended by liaison is recorded as ended",
+            case()
+                .now(DURING)
+                .booked("a-b")
+                .seen(with_count(cal("a-b", true, Some(ME)), 2), &[])
+                .ended("a-b"),
+            &["record a-b cancelled endedbyliaison"],
+        ),
+        (
+            "an unknown series marked as ended by liaison is adopted as cancelled",
+            case()
+                .now(DURING)
+                .seen(with_count(cal("a-b", true, Some(ME)), 2), &[])
+                .ended("a-b"),
+            &["record a-b cancelled adopted"],
         ),
         (
             "a withdrawn decline clears the mark",
@@ -467,6 +521,34 @@ fn decide_table() {
                 .booked("a-b")
                 .occurrence("a-b", 1, Some(half_hour(ts("2027-03-16T10:00:00Z"))), false, None),
             &["occurrence a-b_1 occurrence moved by a person"],
+        ),
+        (
+            "a declined occurrence starting exactly at the notice's end is moved",
+            case().now("2027-03-28T10:00:00Z").booked("a-b").occurrence(
+                "a-b",
+                3,
+                Some(half_hour(occ(3))),
+                false,
+                Some("a"),
+            ),
+            &["move a-b_3 by a"],
+        ),
+        (
+            "an occurrence reported at its own time, neither declined nor cancelled, is nothing",
+            case()
+                .booked("a-b")
+                .occurrence("a-b", 1, Some(half_hour(occ(1))), false, None),
+            &[],
+        ),
+        (
+            "a cancelled occurrence in a week the series skips is liaison's own",
+            case().with(skipping.clone()).occurrence("a-b", 1, None, true, None),
+            &["occurrence a-b_1 occurrence skipped (a day without connections)"],
+        ),
+        (
+            "a cancelled occurrence in another week than the skipped one is a person's",
+            case().with(skipping.clone()).occurrence("a-b", 2, None, true, None),
+            &["occurrence a-b_2 occurrence cancelled by a person"],
         ),
         (
             "an occurrence a person cancelled is left as is",

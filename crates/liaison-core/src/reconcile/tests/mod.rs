@@ -98,6 +98,7 @@ struct Case {
     handled: BTreeMap<String, HandledOccurrence>,
     changes: Changes,
     lookups: BTreeMap<String, Option<BookedSeries>>,
+    pause_after_declines: u32,
 }
 
 fn case() -> Case {
@@ -114,6 +115,7 @@ fn case() -> Case {
         handled: BTreeMap::new(),
         changes: Changes::default(),
         lookups: BTreeMap::new(),
+        pause_after_declines: 2,
     }
 }
 
@@ -167,6 +169,15 @@ impl Case {
             responses: answers.iter().map(|(n, r)| (email(n), *r)).collect(),
             conference_link: None,
         });
+        self
+    }
+    fn pause_after(mut self, declines: u32) -> Self {
+        self.pause_after_declines = declines;
+        self
+    }
+    /// The calendar marks the series as ended early by liaison.
+    fn ended(mut self, id: &str) -> Self {
+        self.changes.ended.push(id.into());
         self
     }
     fn deleted(mut self, id: &str) -> Self {
@@ -231,7 +242,7 @@ impl Case {
             term_weeks: 4,
             people: &self.people,
             never_paused: &self.never_paused,
-            pause_after_declines: 2,
+            pause_after_declines: self.pause_after_declines,
             last_roster: self.roster.as_ref(),
             records: &self.records,
             person_states: &self.person_states,

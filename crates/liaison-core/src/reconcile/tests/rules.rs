@@ -32,6 +32,18 @@ fn ending_keeps_what_started_or_is_inside_the_notice() {
             Ending::Nothing,
         ),
         (
+            "an occurrence starting exactly at the cutoff is not kept",
+            occ(1),
+            vec![],
+            Ending::After { until: occ(0), keep: 1 },
+        ),
+        (
+            "a moved one starting exactly at the cutoff does not hold the series",
+            occ(1),
+            vec![half_hour(occ(1))],
+            Ending::After { until: occ(0), keep: 1 },
+        ),
+        (
             "a moved one after the notice",
             ts("2027-03-10T00:00:00Z"),
             vec![half_hour(ts("2027-03-24T01:00:00Z"))],
@@ -106,53 +118,92 @@ fn refused_pairs_back_off_then_are_left_for_the_term() {
 fn schedule_changes_must_fit_the_booked_series() {
     let booked = vec![rec("a-b", SeriesState::Booked)]; // 2027-03-08, 4 weeks, last 03-29
     let ended = vec![rec("a-b", SeriesState::Cancelled)];
-    // name, new first term, new weeks, records, accepted
-    type Row<'a> = (&'a str, jiff::civil::Date, u32, &'a [SeriesRecord], bool);
+    let mut five = rec("a-b", SeriesState::Booked);
+    five.request.count = 5; // last 2027-04-05: the next four-week term's first day
+    let five = vec![five];
+    let mut wednesdays = rec("a-b", SeriesState::Booked);
+    wednesdays.request.start = date(2027, 3, 10).to_datetime(time(10, 0, 0, 0)); // last 03-31
+    let wednesdays = vec![wednesdays];
+    // name, new first term, new weeks, records, accepted (else the first safe Monday named)
+    type Row<'a> = (&'a str, jiff::civil::Date, u32, &'a [SeriesRecord], Option<&'a str>);
     let cases: Vec<Row> = vec![
-        ("the same schedule", date(2027, 3, 8), 4, &booked, true),
+        ("the same schedule", date(2027, 3, 8), 4, &booked, None),
         (
             "the same terms named by an earlier first term",
             date(2027, 2, 8),
             4,
             &booked,
-            true,
+            None,
         ),
         (
             "a first term moved into the booked term",
             date(2027, 3, 15),
             4,
             &booked,
-            false,
+            Some("2027-04-05"),
         ),
         (
             "shorter terms under a four-week series",
             date(2027, 3, 8),
             2,
             &booked,
-            false,
+            Some("2027-04-05"),
         ),
         (
             "a first term after the booked series end",
             date(2027, 4, 5),
             2,
             &booked,
-            true,
+            None,
         ),
         (
             "a first term on the day of the last occurrence",
             date(2027, 3, 29),
             1,
             &booked,
-            false,
+            Some("2027-04-05"),
         ),
-        ("nothing booked", date(2027, 3, 15), 2, &[], true),
-        ("only ended series", date(2027, 3, 15), 2, &ended, true),
+        ("nothing booked", date(2027, 3, 15), 2, &[], None),
+        ("only ended series", date(2027, 3, 15), 2, &ended, None),
+        (
+            "a series whose last occurrence is the next term's first day",
+            date(2027, 3, 8),
+            4,
+            &five,
+            Some("2027-04-12"),
+        ),
+        (
+            "a Wednesday series: the Monday after its last occurrence",
+            date(2027, 3, 15),
+            4,
+            &wednesdays,
+            Some("2027-04-05"),
+        ),
     ];
-    for (name, first, weeks, records, ok) in cases {
+    for (name, first, weeks, records, refused) in cases {
         let got = check_schedule_change(first, weeks, records);
-        assert_eq!(got.is_ok(), ok, "{name}: {got:?}");
-        if let Err(message) = got {
-            assert!(message.contains("2027-04-05"), "names the first safe Monday: {message}");
+        assert_eq!(got.is_ok(), refused.is_none(), "{name}: {got:?}");
+        if let (Err(message), Some(monday)) = (got, refused) {
+            assert!(
+                message.contains(&format!("set schedule.first_term to {monday} ")),
+                "{name}: names the first safe Monday {monday}: {message}"
+            );
         }
     }
+}
+
+#[test]
+fn a_series_record_takes_each_person_s_unit_from_the_configuration() {
+    let mut people: Vec<Person> = ["c", "b", "a"].into_iter().map(person).collect();
+    people[1].unit = "Sales".into();
+    let got = series_record(&people, date(2027, 3, 8), 4, &cal("a-b", true, Some(ME)));
+    assert_eq!(got.units, ("U-a".to_string(), "Sales".to_string()));
+    assert_eq!((got.state, got.instance.as_deref()), (SeriesState::Booked, Some(ME)));
+    let gone = series_record(&people[..1], date(2027, 3, 8), 4, &cal("a-b", false, None));
+    assert_eq!(
+        gone.units,
+        (String::new(), String::new()),
+        "people no longer configured"
+    );
+    assert_eq!(gone.state, SeriesState::Cancelled);
 }
