@@ -230,6 +230,11 @@ impl Case {
     /// Every invariant a plan must satisfy.
     fn check_invariants(&self, plan: &Plan) {
         let not_before = self.now.checked_add(self.rules.min_notice).unwrap();
+        assert!(
+            plan.stats.edges >= plan.pairs.len(),
+            "every pair is one of the {} edges counted",
+            plan.stats.edges
+        );
         let mut seen = BTreeSet::new();
         for pair in &plan.pairs {
             let (a, b) = (&self.people[pair.a], &self.people[pair.b]);

@@ -16,6 +16,11 @@ proptest! {
         let candidates = case.naive_candidates();
         let best = brute_force_max_pairs(case.people.len(), &candidates);
         prop_assert_eq!(plan.pairs.len(), best);
+        // The whole graph goes to the matching, also for an organization of
+        // exactly `full_graph_limit` people.
+        prop_assert_eq!(plan.stats.edges, candidates.len());
+        let at_limit = case.plan_tuned(Tuning { full_graph_limit: case.people.len(), top_k: 1, block: BLOCK });
+        prop_assert_eq!(at_limit.stats.edges, candidates.len());
         for pair in &plan.pairs {
             prop_assert!(candidates.contains(&(pair.a.min(pair.b), pair.a.max(pair.b))));
         }

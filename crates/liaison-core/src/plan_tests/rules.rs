@@ -208,8 +208,10 @@ fn a_witness_that_cannot_be_the_partner_leaves_the_others_to_be_tried() {
     // a and b1 (Monday workers) cannot meet: in the first case a is away in
     // weeks 1 and 2 and b1 in weeks 3 and 4, so they would lose every week;
     // in the second their pair is excluded. b1 comes first in every slot,
-    // and only b2 (unit B, Mondays, never away) can meet a.
-    let mut away = monday_people(["UTC", "UTC"]);
+    // and only b2 (unit B, Mondays, never away) can meet a. b1 lives in a
+    // second zone with the same clock, so that people's skips are indexed per
+    // grid.
+    let mut away = monday_people(["UTC", "Africa/Abidjan"]);
     away[0].away = vec![date(2027, 3, 8), date(2027, 3, 15)];
     away[1].email = "b1@x.org".into();
     away[1].away = vec![date(2027, 3, 22), date(2027, 3, 29)];
@@ -276,4 +278,32 @@ fn the_size_bound_counts_the_people_outside_the_largest_unit() {
         assert_eq!(plan.stats.max_pairs_bound, 1);
         assert_eq!(plan.pairs.len(), 1);
     }
+}
+
+#[test]
+fn unpaired_reasons_have_stable_codes_and_say_which_are_waits() {
+    // The codes are what `plan --json` and the report print: a rename breaks
+    // their readers.
+    let cases = [
+        (UnpairedReason::Paused, "paused", false),
+        (UnpairedReason::Away, "away", false),
+        (
+            UnpairedReason::CalendarUnavailable("HTTP 403".into()),
+            "calendar_unavailable",
+            true,
+        ),
+        (UnpairedReason::NoBookableWeek, "no_bookable_week", true),
+        (UnpairedReason::NoFreeTime, "no_free_time", true),
+        (UnpairedReason::NoOtherUnit, "no_other_unit", true),
+        (UnpairedReason::NoCommonSlot, "no_common_slot", true),
+        (UnpairedReason::PartnersTaken, "partners_taken", true),
+        (UnpairedReason::NotInFocus, "not_in_focus", true),
+    ];
+    for (reason, code, wait) in cases {
+        assert_eq!((reason.code().as_str(), reason.is_wait()), (code, wait), "{reason:?}");
+    }
+    assert_eq!(
+        UnpairedReason::CalendarUnavailable("HTTP 403".into()).to_string(),
+        "calendar unavailable: HTTP 403"
+    );
 }
