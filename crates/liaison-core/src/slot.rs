@@ -649,6 +649,12 @@ mod tests {
                     assert_eq!(scorer.local(t), tz.to_datetime(t), "{zone} {t}");
                 }
             }
+            // A period learned before the transition ends at it: the
+            // transition's own instant has the new offset.
+            let mut scorer = PersonScorer::new(&tz, hours, None, &none);
+            let before = at.checked_sub(SignedDuration::from_hours(1)).unwrap();
+            assert_eq!(scorer.local(before), tz.to_datetime(before), "{zone}");
+            assert_eq!(scorer.local(at), tz.to_datetime(at), "{zone} at the transition");
         }
     }
 
@@ -761,5 +767,17 @@ mod tests {
         assert!(person_score(&utc, hours, preferred, &none, at("2027-03-01T09:00:00Z")) > morning);
         let busy = IntervalSet::from_intervals([at("2027-03-01T14:00:00Z").widened(SignedDuration::from_hours(2))]);
         assert!(person_score(&utc, hours, None, &busy, at("2027-03-01T12:45:00Z")) < noon);
+        // Exactly: 24 for the middle of the window, and up to 15 for the share
+        // of the day that is free (12:00-16:30 busy is 4.5 of 8 hours: 15 - 8).
+        assert_eq!(noon, 24 + 15);
+        let mut scorer = PersonScorer::new(&utc, hours, None, &busy);
+        for _ in 0..2 {
+            assert_eq!(scorer.score(at("2027-03-01T12:45:00Z")), 24 + 7, "the busy day");
+            assert_eq!(
+                scorer.score(at("2027-03-02T12:45:00Z")),
+                24 + 15,
+                "the next day is free"
+            );
+        }
     }
 }

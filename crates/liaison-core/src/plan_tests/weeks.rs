@@ -102,6 +102,45 @@ fn a_declined_occurrence_gets_the_best_other_time_in_its_week() {
 }
 
 #[test]
+fn a_moved_occurrence_takes_the_best_scored_time_of_another_day_ties_to_the_earliest() {
+    // Both in UTC, 09-17, free all week but for a's Monday morning; the
+    // occurrence declined was Tuesday 12:45. Middle of the window (12:45) on
+    // a quiet day scores best: Wednesday, Thursday and Friday tie, Monday
+    // loses a's quiet-day points, Tuesday is the declined day.
+    let a = person("a@x.org", "A", "UTC");
+    let b = person("b@x.org", "B", "UTC");
+    let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+    let half_hour = |s: &str| Interval::new(t(s), t(s).checked_add(SignedDuration::from_mins(30)).unwrap());
+    let busy_a = IntervalSet::from_intervals([Interval::new(t("2027-03-15T09:00:00Z"), t("2027-03-15T11:00:00Z"))]);
+    let free = IntervalSet::new();
+    let rules = rules();
+    let input = WeekSlotInput {
+        a: &a,
+        b: &b,
+        busy_a: &busy_a,
+        busy_b: &free,
+        rules: &rules,
+        zone_name: "UTC",
+        zone: &TimeZone::UTC,
+        week: date(2027, 3, 15),
+        not_before: t("2027-03-15T00:00:00Z"),
+        avoid: half_hour("2027-03-16T12:45:00Z"),
+    };
+    assert_eq!(best_slot_in_week(&input), Some(half_hour("2027-03-17T12:45:00Z")));
+    // With every other day busy for b, a later hour of the declined day:
+    // 12:15 and 13:15 are as far from the middle, and the earlier comes first.
+    let not_tuesday = IntervalSet::from_intervals([
+        Interval::new(t("2027-03-15T00:00:00Z"), t("2027-03-16T00:00:00Z")),
+        Interval::new(t("2027-03-17T00:00:00Z"), t("2027-03-20T00:00:00Z")),
+    ]);
+    let same_day = WeekSlotInput {
+        busy_b: &not_tuesday,
+        ..input
+    };
+    assert_eq!(best_slot_in_week(&same_day), Some(half_hour("2027-03-16T12:15:00Z")));
+}
+
+#[test]
 fn a_holiday_in_week_two_keeps_the_weekday_with_three_occurrences_and_an_exdate() {
     let mut case = Case::new(monday_people(["UTC", "UTC"]), date(2027, 3, 8), 4);
     case.rules.skip_dates = vec![date(2027, 3, 15)];
