@@ -278,6 +278,7 @@ mod tests {
         history.record("p0@x", "p1@x", "U0", "U1", 9); // recent: not fresh
         history.record("p0@x", "p2@x", "U0", "U2", 5); // met 5 terms ago
         history.record("p3@x", "p4@x", "U3", "U4", 1); // makes U3–U4 a used unit pair
+        history.waited.insert("p5@x".into(), 3); // left unpaired three terms
         let keys = keys_of(&people, &history);
         let key = |u, v| keys.cheap_key(u, v);
         assert_eq!(key(0, 5), key(5, 0), "a pair's key does not depend on its order");
@@ -286,8 +287,11 @@ mod tests {
         // Never met either (p6 is in U4), a unit pair that met less wins.
         assert_eq!(keys.tiers(3, 5).recency, keys.tiers(3, 6).recency);
         assert!(key(3, 5) > key(3, 6));
+        // Never met either, the pair with someone who waited wins.
+        assert_eq!(keys.tiers(0, 5).fair, 3);
+        assert!(key(0, 5) > key(0, 3));
         // The tiers sit above the hash: the top 18 bits are exactly the tiers.
-        for (u, v) in [(0, 1), (0, 2), (0, 5), (3, 4), (3, 5), (3, 6)] {
+        for (u, v) in [(0, 1), (0, 2), (0, 3), (0, 5), (3, 4), (3, 5), (3, 6)] {
             let t = keys.tiers(u, v);
             let top = (u64::from(t.fresh) << 17)
                 | (u64::from(t.fair) << 12)
