@@ -2257,6 +2257,27 @@ mod tests {
     /// 4,000 cases unless `PROPTEST_CASES` says otherwise (proptest's own
     /// variable, which `with_cases` alone would ignore): a mutation run lowers
     /// it, a long soak raises it.
+    #[test]
+    fn many_small_graphs_with_tied_weights_get_certified_matchings() {
+        // Sizes between the brute-forced graphs and the large ones, where
+        // search trees are dissolved and rebuilt most often relative to their
+        // size; ties make many optimal matchings. Case 183 caught a wrong
+        // least-slack edge of an S-blossom that the other tests missed.
+        let mut rng = Rng(12345);
+        for case in 0..2000u64 {
+            let n = 4 + rng.below(40) as usize;
+            let degree = 2 + rng.below(8) as usize;
+            let kind = case % 3;
+            let edges = sparse_graph_with(n, degree, rng.next(), |r| match kind {
+                0 => 1 + r.below(3) as i64,
+                1 => r.below(12) as i64 - 3,
+                _ => 1 + r.below(1000) as i64,
+            });
+            solve_certified(n, &edges, false);
+            solve_certified(n, &edges, true);
+        }
+    }
+
     fn cases() -> u32 {
         std::env::var("PROPTEST_CASES")
             .ok()
