@@ -735,33 +735,42 @@ fn match_block(
     fresh_only: bool,
     matcher: &Matcher<'_>,
 ) -> BlockMatching {
-    let mut local: Vec<(usize, usize)> = Vec::new();
-    for (i, &u) in members.iter().enumerate() {
-        let mut best: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
-        for (j, &v) in members.iter().enumerate() {
-            if j == i || !graph.allowed(u, v) || (fresh_only && graph.keys.tiers(u, v).fresh == 0) {
-                continue;
-            }
-            if top_k == usize::MAX {
-                if i < j {
-                    local.push((i, j));
+    // Each member's candidates, and then each edge's weight (its best slot),
+    // on every core: one block is the whole organization up to `BLOCK`
+    // people, and the lists are joined in member order, so the result does
+    // not depend on which core finished first.
+    let mut local: Vec<(usize, usize)> = members
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, &u)| {
+            let mut best: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
+            let mut all = Vec::new();
+            for (j, &v) in members.iter().enumerate() {
+                if j == i || !graph.allowed(u, v) || (fresh_only && graph.keys.tiers(u, v).fresh == 0) {
+                    continue;
                 }
-                continue;
+                if top_k == usize::MAX {
+                    if i < j {
+                        all.push((i, j));
+                    }
+                    continue;
+                }
+                let key = graph.keys.cheap_key(u, v);
+                if best.len() < top_k {
+                    best.push(Reverse((key, j)));
+                } else if best.peek().is_some_and(|Reverse(min)| (key, j) > *min) {
+                    best.pop();
+                    best.push(Reverse((key, j)));
+                }
             }
-            let key = graph.keys.cheap_key(u, v);
-            if best.len() < top_k {
-                best.push(Reverse((key, j)));
-            } else if best.peek().is_some_and(|Reverse(min)| (key, j) > *min) {
-                best.pop();
-                best.push(Reverse((key, j)));
-            }
-        }
-        local.extend(best.into_iter().map(|Reverse((_, j))| (i.min(j), i.max(j))));
-    }
+            all.extend(best.into_iter().map(|Reverse((_, j))| (i.min(j), i.max(j))));
+            all
+        })
+        .collect();
     local.sort_unstable();
     local.dedup();
     let edges: Vec<Edge> = local
-        .iter()
+        .par_iter()
         .filter_map(|&(i, j)| {
             let weight = weigher.weight(members[i], members[j])?;
             Some(Edge { a: i, b: j, weight })

@@ -143,7 +143,9 @@ pub(super) fn parse_calendar(text: &str, path: &str) -> Result<Vec<Comp>, Calend
     let mut roots: Vec<Comp> = Vec::new();
     let mut stack: Vec<Comp> = Vec::new();
     for cl in unfold(text, path)? {
-        let head_end = cl.text.find([';', ':']).unwrap_or(cl.text.len());
+        // Byte searches (memchr) rather than `str::find` with a set of chars,
+        // which decodes every char: these run on every line of every file.
+        let head_end = find_name_end(&cl.text).unwrap_or(cl.text.len());
         let head = cl.text.get(..head_end).unwrap_or_default();
         // Only BEGIN and END lines need the component name.
         let kind = if head.eq_ignore_ascii_case("BEGIN") {
@@ -217,7 +219,7 @@ pub(super) fn parse_calendar(text: &str, path: &str) -> Result<Vec<Comp>, Calend
                     };
                     return Err(fail(cl.line, message));
                 };
-                let prop = parse_property(&cl).map_err(|m| fail(cl.line, m))?;
+                let prop = parse_property(&cl, head_end).map_err(|m| fail(cl.line, m))?;
                 current.props.push(prop);
             }
         }
@@ -240,7 +242,14 @@ pub(super) fn parse_calendar(text: &str, path: &str) -> Result<Vec<Comp>, Calend
     Ok(roots)
 }
 
-fn parse_property(cl: &ContentLine) -> Result<Prop, String> {
+/// Where a content line's name ends: its first ';' or ':'.
+fn find_name_end(text: &str) -> Option<usize> {
+    memchr::memchr2(b';', b':', text.as_bytes())
+}
+
+/// A content line's property; `name_end` is [`find_name_end`] of it, or its
+/// length when it has neither ';' nor ':'.
+fn parse_property(cl: &ContentLine, name_end: usize) -> Result<Prop, String> {
     let text: &str = &cl.text;
     let no_colon = || {
         format!(
@@ -248,14 +257,16 @@ fn parse_property(cl: &ContentLine) -> Result<Prop, String> {
             snippet(text)
         )
     };
-    let name_end = text.find([';', ':']).ok_or_else(no_colon)?;
+    if name_end >= text.len() {
+        return Err(no_colon());
+    }
     let name = text.get(..name_end).unwrap_or_default();
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(format!(
             "{name:?} is not a property name; expected letters, digits and '-' before ':' or ';'"
         ));
     }
-    if !text.get(name_end..).unwrap_or_default().contains(':') {
+    if memchr::memchr(b':', text.as_bytes().get(name_end..).unwrap_or_default()).is_none() {
         return Err(no_colon());
     }
     if let Some((params, value)) = simple_property(text, name_end) {
@@ -325,16 +336,18 @@ fn simple_property(text: &str, name_end: usize) -> Option<(Vec<(&str, &str)>, &s
     let mut params = Vec::new();
     let mut rest = text.get(name_end..)?;
     while let Some(param) = rest.strip_prefix(';') {
-        let end = param.find([';', ':'])?;
+        let end = find_name_end(param)?;
         let (key, val) = param.get(..end)?.split_once('=')?;
-        if !is_key(key) || val.is_empty() || val.contains(['"', ',']) {
+        if !is_key(key) || val.is_empty() || memchr::memchr2(b'"', b',', val.as_bytes()).is_some() {
             return None;
         }
         params.push((key, val));
         rest = param.get(end..)?;
     }
     let value = rest.strip_prefix(':')?;
-    (!value.contains('\\')).then_some((params, value))
+    memchr::memchr(b'\\', value.as_bytes())
+        .is_none()
+        .then_some((params, value))
 }
 
 /// The file as text; `None` when it does not exist.
