@@ -274,11 +274,12 @@ mod tests {
     fn cheap_keys_order_by_tiers_before_the_spreading_hash() {
         let mut people: Vec<Person> = (0..6).map(|i| person(&format!("p{i}@x"), &format!("U{i}"))).collect();
         people.push(person("p6@x", "U4"));
+        people.push(person("p7@x", "U7"));
         let mut history = History::default();
         history.record("p0@x", "p1@x", "U0", "U1", 9); // recent: not fresh
         history.record("p0@x", "p2@x", "U0", "U2", 5); // met 5 terms ago
         history.record("p3@x", "p4@x", "U3", "U4", 1); // makes U3–U4 a used unit pair
-        history.waited.insert("p5@x".into(), 3); // left unpaired three terms
+        history.waited.insert("p7@x".into(), 3); // left unpaired three terms
         let keys = keys_of(&people, &history);
         let key = |u, v| keys.cheap_key(u, v);
         assert_eq!(key(0, 5), key(5, 0), "a pair's key does not depend on its order");
@@ -287,11 +288,16 @@ mod tests {
         // Never met either (p6 is in U4), a unit pair that met less wins.
         assert_eq!(keys.tiers(3, 5).recency, keys.tiers(3, 6).recency);
         assert!(key(3, 5) > key(3, 6));
-        // Never met either, the pair with someone who waited wins.
-        assert_eq!(keys.tiers(0, 5).fair, 3);
-        assert!(key(0, 5) > key(0, 3));
+        // Never met either, units that never met either, the pair with
+        // someone who waited wins.
+        assert_eq!((keys.tiers(0, 7).fair, keys.tiers(0, 3).fair), (3, 0));
+        assert_eq!(
+            (keys.tiers(0, 7).recency, keys.tiers(0, 7).unit),
+            (keys.tiers(0, 3).recency, keys.tiers(0, 3).unit)
+        );
+        assert!(key(0, 7) > key(0, 3));
         // The tiers sit above the hash: the top 18 bits are exactly the tiers.
-        for (u, v) in [(0, 1), (0, 2), (0, 3), (0, 5), (3, 4), (3, 5), (3, 6)] {
+        for (u, v) in [(0, 1), (0, 2), (0, 3), (0, 5), (0, 7), (3, 4), (3, 5), (3, 6)] {
             let t = keys.tiers(u, v);
             let top = (u64::from(t.fresh) << 17)
                 | (u64::from(t.fair) << 12)
@@ -324,5 +330,9 @@ mod tests {
         let mut next = keys_of(&people, &History::default());
         next.term += 1;
         assert_ne!(order(&next), this_term);
+        // Every pair's hash changes with the term, not only one person's order.
+        for (u, v) in pairs() {
+            assert_ne!(keys.cheap_key(u, v), next.cheap_key(u, v), "({u}, {v})");
+        }
     }
 }

@@ -768,7 +768,9 @@ mod tests {
         let busy = IntervalSet::from_intervals([at("2027-03-01T14:00:00Z").widened(SignedDuration::from_hours(2))]);
         assert!(person_score(&utc, hours, None, &busy, at("2027-03-01T12:45:00Z")) < noon);
         // Exactly: 24 for the middle of the window, and up to 15 for the share
-        // of the day that is free (12:00-16:30 busy is 4.5 of 8 hours: 15 - 8).
+        // of the day that is free (12:00-16:30 busy is 4.5 of 8 hours:
+        // 15 - 15 × 4.5 / 8 = 15 - 8.4, the 8.4 truncated to 8). Twice, so that
+        // the second round reads each day's part from the scorer's cache.
         assert_eq!(noon, 24 + 15);
         let mut scorer = PersonScorer::new(&utc, hours, None, &busy);
         for _ in 0..2 {

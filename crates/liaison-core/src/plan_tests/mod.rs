@@ -232,7 +232,7 @@ impl Case {
         let not_before = self.now.checked_add(self.rules.min_notice).unwrap();
         assert!(
             plan.stats.edges >= plan.pairs.len(),
-            "every pair is one of the {} edges counted",
+            "fewer edges counted ({}) than pairs matched",
             plan.stats.edges
         );
         let mut seen = BTreeSet::new();

@@ -34,6 +34,8 @@ proptest! {
         case.check_invariants(&blocks);
         prop_assert_eq!(blocks.pairs.len(), best);
         for plan in [&sparse, &blocks] {
+            // Edges of the blocks and edges added by growing are distinct pairs.
+            prop_assert!(plan.stats.edges <= candidates.len());
             for pair in &plan.pairs {
                 prop_assert!(candidates.contains(&(pair.a.min(pair.b), pair.a.max(pair.b))));
             }

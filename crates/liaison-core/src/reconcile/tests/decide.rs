@@ -622,3 +622,26 @@ fn a_landed_series_keeps_its_stored_skipped_weeks_when_the_read_gives_none() {
     read.request.skip = vec![other];
     assert_eq!(skips(case().with(pending).seen(read, &[])), [vec![other]]);
 }
+
+/// An end of ours the store missed is recorded as what ending records: the
+/// series cancelled, with the count the calendar now has (the occurrences
+/// kept), and no decline left pending.
+#[test]
+fn an_end_the_store_missed_takes_the_calendar_s_count() {
+    let mut declined = rec("a-b", SeriesState::Booked);
+    declined.declined_by = Some(email("a"));
+    let c = case()
+        .now(DURING)
+        .with(declined)
+        .seen(with_count(cal("a-b", true, Some(ME)), 2), &[])
+        .ended("a-b");
+    let records: Vec<(SeriesState, u32, Option<String>)> = c
+        .actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Record { record, .. } => Some((record.state, record.request.count, record.declined_by)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(records, [(SeriesState::Cancelled, 2, None)]);
+}

@@ -196,8 +196,10 @@ fn schedule_changes_must_fit_the_booked_series() {
 fn a_series_record_takes_each_person_s_unit_from_the_configuration() {
     let mut people: Vec<Person> = ["c", "b", "a"].into_iter().map(person).collect();
     people[1].unit = "Sales".into();
-    let got = series_record(&people, date(2027, 3, 8), 4, &cal("a-b", true, Some(ME)));
+    // Terms from 2027-02-08: the series' term (2027-03-08) is the second.
+    let got = series_record(&people, date(2027, 2, 8), 4, &cal("a-b", true, Some(ME)));
     assert_eq!(got.units, ("U-a".to_string(), "Sales".to_string()));
+    assert_eq!(got.term_index, 1);
     assert_eq!((got.state, got.instance.as_deref()), (SeriesState::Booked, Some(ME)));
     let gone = series_record(&people[..1], date(2027, 3, 8), 4, &cal("a-b", false, None));
     assert_eq!(
