@@ -44,6 +44,17 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
+/// `json`, checking on the way that the text has its keys in alphabetical
+/// order at every level, as `plan --json` promises (it is written from
+/// structs whose fields are declared in that order; a parsed `Value` sorts
+/// its keys, so printing it again must give the same text).
+fn sorted_json(text: &str) -> Value {
+    let value = json(text);
+    let again = serde_json::to_string_pretty(&value).unwrap();
+    assert_eq!(text.trim_end(), again, "keys out of alphabetical order");
+    value
+}
+
 #[test]
 fn before_any_cycle_status_exits_1_with_the_hint_and_history_is_empty() {
     let tmp = tempfile::tempdir().unwrap();
@@ -297,7 +308,7 @@ fn a_holiday_week_is_an_exdate_in_bookings_and_shown_by_plan_status_and_history(
     let plan = run(&dir, &["plan"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(plan.stdout.contains("x3, skips 2027-03-1"), "{}", plan.stdout);
-    let plan_json = json(&run(&dir, &["plan", "--json"]).stdout);
+    let plan_json = sorted_json(&run(&dir, &["plan", "--json"]).stdout);
     let first = &plan_json["pairs"][0];
     assert_eq!(first["skipped"].as_array().map(Vec::len), Some(1), "{first}");
     assert_eq!(first["occurrences"].as_array().map(Vec::len), Some(3), "{first}");
@@ -319,6 +330,9 @@ fn a_holiday_week_is_an_exdate_in_bookings_and_shown_by_plan_status_and_history(
         );
         assert!(ics.contains(&line), "{line} missing in\n{ics}");
     }
+    // The booked series are what the plan keeps now, in the same order of keys.
+    let kept = sorted_json(&run(&dir, &["plan", "--json"]).stdout);
+    assert_eq!(kept["kept"].as_array().map(Vec::len), Some(3), "{kept}");
     let status = run(&dir, &["status"]);
     assert_eq!(status.code, 0, "{}", status.stderr);
     let day = series[0].request.skip[0].date().to_string();
