@@ -143,8 +143,6 @@ pub(super) fn parse_calendar(text: &str, path: &str) -> Result<Vec<Comp>, Calend
     let mut roots: Vec<Comp> = Vec::new();
     let mut stack: Vec<Comp> = Vec::new();
     for cl in unfold(text, path)? {
-        // Byte searches (memchr) rather than `str::find` with a set of chars,
-        // which decodes every char: these run on every line of every file.
         let head_end = find_name_end(&cl.text).unwrap_or(cl.text.len());
         let head = cl.text.get(..head_end).unwrap_or_default();
         // Only BEGIN and END lines need the component name.
@@ -242,7 +240,9 @@ pub(super) fn parse_calendar(text: &str, path: &str) -> Result<Vec<Comp>, Calend
     Ok(roots)
 }
 
-/// Where a content line's name ends: its first ';' or ':'.
+/// Where a content line's name (or a parameter) ends: its first ';' or ':'.
+/// A byte search (memchr) rather than `str::find` with a set of chars, which
+/// decodes every char: it runs on every line of every file.
 fn find_name_end(text: &str) -> Option<usize> {
     memchr::memchr2(b';', b':', text.as_bytes())
 }

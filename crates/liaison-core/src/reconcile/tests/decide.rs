@@ -604,15 +604,8 @@ fn a_landed_series_keeps_its_stored_skipped_weeks_when_the_read_gives_none() {
     let week = date(2027, 3, 22).to_datetime(time(10, 0, 0, 0));
     let mut pending = rec("a-b", SeriesState::Pending);
     pending.request.skip = vec![week];
-    let skips = |c: Case| -> Vec<Vec<jiff::civil::DateTime>> {
-        c.actions()
-            .into_iter()
-            .filter_map(|a| match a {
-                Action::Record { record, .. } => Some(record.request.skip),
-                _ => None,
-            })
-            .collect()
-    };
+    let skips =
+        |c: Case| -> Vec<Vec<jiff::civil::DateTime>> { c.recorded().into_iter().map(|r| r.request.skip).collect() };
     let by_changes = case().with(pending.clone()).seen(cal("a-b", true, Some(ME)), &[]);
     assert_eq!(skips(by_changes), [vec![week]]);
     let by_lookup = case().with(pending.clone()).lookup("a-b", Some(true));
@@ -636,12 +629,9 @@ fn an_end_the_store_missed_takes_the_calendar_s_count() {
         .seen(with_count(cal("a-b", true, Some(ME)), 2), &[])
         .ended("a-b");
     let records: Vec<(SeriesState, u32, Option<String>)> = c
-        .actions()
+        .recorded()
         .into_iter()
-        .filter_map(|a| match a {
-            Action::Record { record, .. } => Some((record.state, record.request.count, record.declined_by)),
-            _ => None,
-        })
+        .map(|r| (r.state, r.request.count, r.declined_by))
         .collect();
     assert_eq!(records, [(SeriesState::Cancelled, 2, None)]);
 }

@@ -231,6 +231,17 @@ impl Case {
         self.actions().iter().map(brief).collect()
     }
 
+    /// The records the decided actions write, in order.
+    fn recorded(&self) -> Vec<SeriesRecord> {
+        self.actions()
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Record { record, .. } => Some(record),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn actions(&self) -> Vec<Action> {
         let facts = Facts {
             now: self.now,
