@@ -369,7 +369,7 @@ fn busy_in(
         let Some(ctx) = contexts.get(*ctx) else { continue };
         if shows_busy(event.comp, owner) {
             let replaced = overrides.of_series(event);
-            spans.extend(recurrence::spans(event, ctx, range, replaced, &mut budget).map_err(fail)?);
+            recurrence::extend_spans(&mut spans, event, ctx, range, replaced, &mut budget).map_err(fail)?;
         }
     }
     Ok(spans.into_iter().collect())
@@ -415,7 +415,7 @@ impl<'c> Organizer<'c> {
         let mut by_address: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, (event, _)) in events.iter().enumerate() {
             for prop in event.comp.all("ATTENDEE").chain(event.comp.all("ORGANIZER")) {
-                let addresses = std::iter::once(prop.value.as_str()).chain(prop.param("EMAIL"));
+                let addresses = std::iter::once(&*prop.value).chain(prop.param("EMAIL"));
                 for address in addresses {
                     let list = by_address
                         .entry(strip_mailto(address).to_ascii_lowercase())
@@ -449,7 +449,7 @@ impl<'c> Organizer<'c> {
             let Some(ctx) = self.contexts.get(*ctx) else { continue };
             if shows_busy(event.comp, owner) {
                 let replaced = self.overrides.of_series(event);
-                spans.extend(recurrence::spans(event, ctx, range, replaced, &mut budget).map_err(fail)?);
+                recurrence::extend_spans(&mut spans, event, ctx, range, replaced, &mut budget).map_err(fail)?;
             }
         }
         Ok(spans.into_iter().filter_map(|span| span.intersection(&range)).collect())

@@ -14,6 +14,7 @@
 //!
 //! This is the bottom of the folder: it imports none of its siblings.
 
+use std::borrow::Cow;
 use std::fs;
 use std::path::Path;
 
@@ -21,32 +22,33 @@ use jiff::civil::{Date, DateTime, Time};
 
 use crate::calendar::CalendarError;
 
-/// A name, parameter or value of a calendar file: up to 24 bytes kept inline,
-/// without an allocation. Nearly every name, parameter and date is that short,
-/// and a file holds thousands of them (allocating each was a quarter of
-/// `plan`'s time on 10,000 calendars).
+/// A component name or a parameter of a line icalendar read: up to 24 bytes
+/// kept inline, without an allocation.
 pub(super) type Text = compact_str::CompactString;
 
-/// A component (VCALENDAR, VEVENT, VTIMEZONE, ...) with where it is in the file.
+/// A component (VCALENDAR, VEVENT, VTIMEZONE, ...) with where it is in the
+/// file; its properties borrow from the file's text.
 #[derive(Debug)]
-pub(super) struct Comp {
+pub(super) struct Comp<'t> {
     /// Upper case.
     pub(super) name: Text,
     /// Line of its BEGIN.
     pub(super) line: usize,
     /// Byte offset of its END line.
     pub(super) end_start: usize,
-    pub(super) props: Vec<Prop>,
-    pub(super) children: Vec<Comp>,
+    pub(super) props: Vec<Prop<'t>>,
+    pub(super) children: Vec<Comp<'t>>,
 }
 
+/// A property. Its name and value are slices of the file (a file holds
+/// thousands of them, and allocating each was a third of reading a
+/// calendar), unless the line was folded or needed unescaping.
 #[derive(Debug)]
-pub(super) struct Prop {
+pub(super) struct Prop<'t> {
     /// Upper case.
-    pub(super) name: Text,
-    /// Keys upper case; a parameter without value has "".
-    pub(super) params: Vec<(Text, Text)>,
-    pub(super) value: Text,
+    pub(super) name: Cow<'t, str>,
+    params: Params<'t>,
+    pub(super) value: Cow<'t, str>,
     /// First physical line.
     pub(super) line: usize,
     /// Byte range in the file, line break(s) included.
@@ -54,79 +56,157 @@ pub(super) struct Prop {
     pub(super) end: usize,
 }
 
-impl Comp {
-    pub(super) fn prop(&self, name: &str) -> Option<&Prop> {
+/// A property's parameters: the text of a plain line's (`;KEY=VALUE...`,
+/// checked by [`simple_property`]), split when one is asked for; or, for
+/// any other line, as icalendar read them (keys upper case, a parameter
+/// without value has "").
+#[derive(Debug)]
+enum Params<'t> {
+    Plain(&'t str),
+    Parsed(Vec<(Text, Text)>),
+}
+
+impl<'t> Comp<'t> {
+    pub(super) fn prop(&self, name: &str) -> Option<&Prop<'t>> {
         self.props.iter().find(|p| p.name == name)
     }
 
     pub(super) fn value(&self, name: &str) -> Option<&str> {
-        self.prop(name).map(|p| p.value.as_str())
+        self.prop(name).map(|p| &*p.value)
     }
 
-    pub(super) fn all<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s Prop> + use<'s, 'n> {
+    pub(super) fn all<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s Prop<'t>> + use<'s, 'n, 't> {
         self.props.iter().filter(move |p| p.name == name)
     }
 }
 
-impl Prop {
+impl Prop<'_> {
+    /// The value of parameter `key` (upper case).
     pub(super) fn param(&self, key: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        match &self.params {
+            Params::Plain(raw) => plain_pairs(raw)
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v),
+            Params::Parsed(list) => list.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()),
+        }
     }
+
+    /// The same property owning its text (read from a folded line, which
+    /// the file does not hold in one piece).
+    fn into_owned(self) -> Prop<'static> {
+        let params = match self.params {
+            Params::Plain(raw) => {
+                Params::Parsed(plain_pairs(raw).map(|(k, v)| (upper_text(k), Text::from(v))).collect())
+            }
+            Params::Parsed(list) => Params::Parsed(list),
+        };
+        Prop {
+            name: Cow::Owned(self.name.into_owned()),
+            params,
+            value: Cow::Owned(self.value.into_owned()),
+            line: self.line,
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+/// The `(key, value)` pairs of a plain line's parameters (see [`Params`]).
+fn plain_pairs(raw: &str) -> impl Iterator<Item = (&str, &str)> {
+    raw.split(';').filter_map(|kv| kv.split_once('='))
 }
 
 pub(super) fn has_uid(event: &Comp, uid: &str) -> bool {
     event.value("UID").is_some_and(|v| v.trim() == uid.trim())
 }
 
-pub(super) fn events_of(roots: &[Comp]) -> impl Iterator<Item = &Comp> {
+pub(super) fn events_of<'a, 't>(roots: &'a [Comp<'t>]) -> impl Iterator<Item = &'a Comp<'t>> {
     roots.iter().flat_map(|r| &r.children).filter(|c| c.name == "VEVENT")
 }
 
 /// A content line after unfolding: borrowed from the file unless it was folded.
 struct ContentLine<'t> {
-    text: std::borrow::Cow<'t, str>,
+    text: Cow<'t, str>,
     /// 1-based number of its first physical line.
     line: usize,
     start: usize,
     end: usize,
 }
 
-/// Joins folded lines (RFC 5545 3.1) and keeps, for each content line, its first
-/// physical line and its byte range. Accepts CRLF and bare LF, skips blank lines.
-fn unfold<'t>(text: &'t str, path: &str) -> Result<Vec<ContentLine<'t>>, CalendarError> {
-    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut offset = text.len() - body.len();
-    let mut out: Vec<ContentLine> = Vec::new();
-    for (i, physical) in body.split_inclusive('\n').enumerate() {
-        let line = i + 1;
-        let start = offset;
-        offset += physical.len();
-        let content = physical.strip_suffix('\n').unwrap_or(physical);
-        let content = content.strip_suffix('\r').unwrap_or(content);
-        if let Some(rest) = content.strip_prefix([' ', '\t']) {
-            let Some(previous) = out.last_mut() else {
-                return Err(located(
-                    path,
-                    (
-                        line,
-                        "the file starts with a folded continuation line (leading space); \
-                         expected BEGIN:VCALENDAR"
-                            .into(),
-                    ),
-                ));
-            };
-            previous.text.to_mut().push_str(rest);
-            previous.end = offset;
-        } else if !content.is_empty() {
-            out.push(ContentLine {
-                text: std::borrow::Cow::Borrowed(content),
-                line,
-                start,
-                end: offset,
-            });
+/// The content lines of a file, unfolded (RFC 5545 3.1) one at a time, each
+/// with its first physical line and its byte range. Accepts CRLF and bare
+/// LF, skips blank lines.
+struct Unfold<'t> {
+    text: &'t str,
+    /// Where the next physical line starts.
+    offset: usize,
+    /// Physical lines read so far.
+    line: usize,
+}
+
+impl<'t> Unfold<'t> {
+    fn new(text: &'t str) -> Self {
+        let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+        Unfold {
+            text,
+            offset: text.len() - body.len(),
+            line: 0,
         }
     }
-    Ok(out)
+
+    /// The next physical line without its line break.
+    fn physical(&mut self) -> Option<&'t str> {
+        let rest = self.text.get(self.offset..).filter(|r| !r.is_empty())?;
+        let len = memchr::memchr(b'\n', rest.as_bytes()).map_or(rest.len(), |i| i + 1);
+        let physical = rest.get(..len).unwrap_or(rest);
+        self.offset += len;
+        self.line += 1;
+        let content = physical.strip_suffix('\n').unwrap_or(physical);
+        Some(content.strip_suffix('\r').unwrap_or(content))
+    }
+}
+
+impl<'t> Iterator for Unfold<'t> {
+    type Item = Located<ContentLine<'t>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (start, first) = loop {
+            let start = self.offset;
+            let content = self.physical()?;
+            if !content.is_empty() {
+                break (start, content);
+            }
+        };
+        let line = self.line;
+        if first.starts_with([' ', '\t']) {
+            // Continuations of a content line are taken with it below.
+            return Some(Err((
+                line,
+                "the file starts with a folded continuation line (leading space); \
+                 expected BEGIN:VCALENDAR"
+                    .into(),
+            )));
+        }
+        let mut text = Cow::Borrowed(first);
+        let mut end = self.offset;
+        loop {
+            let (offset, physical) = (self.offset, self.line);
+            match self.physical() {
+                Some("") => {}
+                Some(next) if next.starts_with([' ', '\t']) => {
+                    text.to_mut().push_str(next.get(1..).unwrap_or_default());
+                    end = self.offset;
+                }
+                Some(_) => {
+                    // The next content line: read again by the next call.
+                    (self.offset, self.line) = (offset, physical);
+                    break;
+                }
+                None => break,
+            }
+        }
+        Some(Ok(ContentLine { text, line, start, end }))
+    }
 }
 
 fn snippet(text: &str) -> String {
@@ -138,11 +218,12 @@ fn snippet(text: &str) -> String {
 }
 
 /// The VCALENDARs of a file, checked for structure and content-line syntax.
-pub(super) fn parse_calendar(text: &str, path: &str) -> Result<Vec<Comp>, CalendarError> {
+pub(super) fn parse_calendar<'t>(text: &'t str, path: &str) -> Result<Vec<Comp<'t>>, CalendarError> {
     let fail = |line: usize, message: String| located(path, (line, message));
     let mut roots: Vec<Comp> = Vec::new();
     let mut stack: Vec<Comp> = Vec::new();
-    for cl in unfold(text, path)? {
+    for cl in Unfold::new(text) {
+        let cl = cl.map_err(|e| located(path, e))?;
         let head_end = find_name_end(&cl.text).unwrap_or(cl.text.len());
         let head = cl.text.get(..head_end).unwrap_or_default();
         // Only BEGIN and END lines need the component name.
@@ -155,7 +236,7 @@ pub(super) fn parse_calendar(text: &str, path: &str) -> Result<Vec<Comp>, Calend
         };
         let name = match kind {
             "" => Text::default(),
-            _ => upper(cl.text.get(head_end + 1..).unwrap_or_default().trim()),
+            _ => upper_text(cl.text.get(head_end + 1..).unwrap_or_default().trim()),
         };
         match kind {
             "BEGIN" => {
@@ -217,8 +298,12 @@ pub(super) fn parse_calendar(text: &str, path: &str) -> Result<Vec<Comp>, Calend
                     };
                     return Err(fail(cl.line, message));
                 };
-                let prop = parse_property(&cl, head_end).map_err(|m| fail(cl.line, m))?;
-                current.props.push(prop);
+                let at = (cl.line, cl.start, cl.end);
+                let prop = match &cl.text {
+                    Cow::Borrowed(line) => parse_property(line, at, head_end),
+                    Cow::Owned(folded) => parse_property(folded, at, head_end).map(Prop::into_owned),
+                };
+                current.props.push(prop.map_err(|m| fail(cl.line, m))?);
             }
         }
     }
@@ -247,10 +332,11 @@ fn find_name_end(text: &str) -> Option<usize> {
     memchr::memchr2(b';', b':', text.as_bytes())
 }
 
-/// A content line's property; `name_end` is [`find_name_end`] of it, or its
-/// length when it has neither ';' nor ':'.
-fn parse_property(cl: &ContentLine, name_end: usize) -> Result<Prop, String> {
-    let text: &str = &cl.text;
+/// A content line's property; `at` is its first physical line and its byte
+/// range, `name_end` is [`find_name_end`] of it, or its length when it has
+/// neither ';' nor ':'.
+fn parse_property(text: &str, at: (usize, usize, usize), name_end: usize) -> Result<Prop<'_>, String> {
+    let (line, start, end) = at;
     let no_colon = || {
         format!(
             "content line {} has no ':'; expected NAME:VALUE or NAME;PARAM=VALUE:VALUE",
@@ -272,11 +358,11 @@ fn parse_property(cl: &ContentLine, name_end: usize) -> Result<Prop, String> {
     if let Some((params, value)) = simple_property(text, name_end) {
         return Ok(Prop {
             name: upper(name),
-            params: params.into_iter().map(|(k, v)| (upper(k), Text::from(v))).collect(),
-            value: Text::from(value),
-            line: cl.line,
-            start: cl.start,
-            end: cl.end,
+            params: Params::Plain(params),
+            value: Cow::Borrowed(value),
+            line,
+            start,
+            end,
         });
     }
     let parsed = icalendar::parser::Property::try_from(text).map_err(|_| {
@@ -296,54 +382,63 @@ fn parse_property(cl: &ContentLine, name_end: usize) -> Result<Prop, String> {
     }
     Ok(Prop {
         name: upper(name),
-        params: parsed
-            .params
-            .iter()
-            .map(|p| {
-                (
-                    upper(p.key.as_str()),
-                    p.val.as_ref().map(|v| Text::from(v.as_str())).unwrap_or_default(),
-                )
-            })
-            .collect(),
-        value: Text::from(parsed.val.as_str()),
-        line: cl.line,
-        start: cl.start,
-        end: cl.end,
+        params: Params::Parsed(
+            parsed
+                .params
+                .iter()
+                .map(|p| {
+                    (
+                        upper_text(p.key.as_str()),
+                        p.val.as_ref().map(|v| Text::from(v.as_str())).unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        ),
+        value: Cow::Owned(parsed.val.as_str().to_string()),
+        line,
+        start,
+        end,
     })
 }
 
-/// `text` in upper case (ASCII), without an allocation when it is short.
-fn upper(text: &str) -> Text {
-    // Nearly every name is written in upper case already.
-    if !text.bytes().any(|b| b.is_ascii_lowercase()) {
-        return Text::from(text);
+/// `text` in upper case (ASCII), borrowed when it is so already, as nearly
+/// every name is.
+fn upper(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(text.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(text)
     }
+}
+
+/// [`upper`] as a [`Text`] (inline when short).
+fn upper_text(text: &str) -> Text {
     let mut out = Text::from(text);
     out.make_ascii_uppercase();
     out
 }
 
-/// The parameters and the value of a content line in the plain form nearly
-/// every calendar writes: `NAME(;KEY=VALUE)*:VALUE` with keys of letters,
-/// digits and '-', parameter values without quotes, ';', ':' or ',', and a
-/// value without a backslash. For those lines icalendar's parser gives exactly
-/// this (a value without '\\' unescapes to itself), at a fraction of the cost
-/// (a test compares the two); any other line returns `None` and goes through
-/// icalendar. `name_end` is where the name ends (at ';' or ':').
-fn simple_property(text: &str, name_end: usize) -> Option<(Vec<(&str, &str)>, &str)> {
+/// The parameters (their text, `;KEY=VALUE...`) and the value of a content
+/// line in the plain form nearly every calendar writes:
+/// `NAME(;KEY=VALUE)*:VALUE` with keys of letters, digits and '-', parameter
+/// values without quotes, ';', ':' or ',', and a value without a backslash.
+/// For those lines icalendar's parser gives exactly these parameters and
+/// this value (a value without '\\' unescapes to itself), at a fraction of
+/// the cost (a test compares the two); any other line returns `None` and goes
+/// through icalendar. `name_end` is where the name ends (at ';' or ':').
+fn simple_property(text: &str, name_end: usize) -> Option<(&str, &str)> {
     let is_key = |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    let mut params = Vec::new();
-    let mut rest = text.get(name_end..)?;
+    let all = text.get(name_end..)?;
+    let mut rest = all;
     while let Some(param) = rest.strip_prefix(';') {
         let end = find_name_end(param)?;
         let (key, val) = param.get(..end)?.split_once('=')?;
         if !is_key(key) || val.is_empty() || memchr::memchr2(b'"', b',', val.as_bytes()).is_some() {
             return None;
         }
-        params.push((key, val));
         rest = param.get(end..)?;
     }
+    let params = all.get(..all.len() - rest.len())?;
     let value = rest.strip_prefix(':')?;
     memchr::memchr(b'\\', value.as_bytes())
         .is_none()
@@ -470,7 +565,7 @@ mod tests {
                     .iter()
                     .map(|p| (p.key.as_str().to_string(), p.val.as_ref().map(|v| v.as_str().to_string()).unwrap_or_default()))
                     .collect();
-                let ours: Vec<(String, String)> = fast_params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                let ours: Vec<(String, String)> = plain_pairs(fast_params).map(|(k, v)| (k.to_string(), v.to_string())).collect();
                 proptest::prop_assert_eq!(ours, theirs, "{}", line);
                 proptest::prop_assert_eq!(fast_value, parsed.val.as_str(), "{}", line);
             }
@@ -496,6 +591,57 @@ mod tests {
             let name_end = line.find([';', ':']).unwrap();
             assert!(simple_property(line, name_end).is_none(), "{line}");
         }
+    }
+
+    #[test]
+    fn unfolding_keeps_first_lines_and_byte_ranges() {
+        // A BOM, CRLF and LF, a blank line inside a folded line and one
+        // between two lines, and a tab as the fold.
+        let text = "\u{feff}A:1\r\nB;K=v:x\r\n\r\n y\n\tz\n\nC:3";
+        let lines: Vec<_> = Unfold::new(text).map(Result::unwrap).collect();
+        let seen: Vec<_> = lines
+            .iter()
+            .map(|l| (&*l.text, l.line, text.get(l.start..l.end).unwrap()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("A:1", 1, "A:1\r\n"),
+                ("B;K=v:xyz", 2, "B;K=v:x\r\n\r\n y\n\tz\n"),
+                ("C:3", 7, "C:3"),
+            ]
+        );
+        assert!(matches!(lines[0].text, Cow::Borrowed(_)));
+        let err = Unfold::new("\n y:1\n").next().unwrap().err().unwrap();
+        assert_eq!(err.0, 2);
+    }
+
+    #[test]
+    fn parameters_are_found_whatever_their_case_on_plain_and_folded_lines() {
+        let text = ics(&[
+            "BEGIN:VCALENDAR",
+            "dtstart;tzid=Europe/Berlin;Value=DATE-TIME:20260309T100000",
+            "ATTENDEE;PARTSTAT=DECLINED;CN=\"Ada, L\":mailto:ada@example.com",
+            "SUMMARY;LANGUAGE=en:long",
+            " er",
+            "END:VCALENDAR",
+        ]);
+        let roots = parse_calendar(&text, "a.ics").unwrap();
+        let root = &roots[0];
+        let start = root.prop("DTSTART").unwrap();
+        assert_eq!(
+            (start.param("TZID"), start.param("VALUE")),
+            (Some("Europe/Berlin"), Some("DATE-TIME"))
+        );
+        assert_eq!(start.param("CN"), None);
+        assert!(matches!(start.value, Cow::Borrowed("20260309T100000")));
+        let attendee = root.prop("ATTENDEE").unwrap();
+        assert_eq!(
+            (attendee.param("PARTSTAT"), attendee.param("CN")),
+            (Some("DECLINED"), Some("Ada, L"))
+        );
+        let summary = root.prop("SUMMARY").unwrap();
+        assert_eq!((summary.param("LANGUAGE"), &*summary.value), (Some("en"), "longer"));
     }
 
     #[test]

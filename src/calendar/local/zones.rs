@@ -13,7 +13,7 @@ use super::syntax::{Comp, parse_datetime};
 
 /// TZID resolution for one VCALENDAR, cached because every event asks again.
 pub(super) struct Zones<'c> {
-    vtimezones: Vec<&'c Comp>,
+    vtimezones: Vec<&'c Comp<'c>>,
     cache: RefCell<BTreeMap<String, TimeZone>>,
 }
 
