@@ -746,22 +746,27 @@ fn match_block(
             let mut best: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
             let mut all = Vec::new();
             for (j, &v) in members.iter().enumerate() {
-                if j == i || !graph.allowed(u, v) || (fresh_only && graph.keys.tiers(u, v).fresh == 0) {
+                if j == i || (fresh_only && graph.keys.tiers(u, v).fresh == 0) {
                     continue;
                 }
                 if top_k == usize::MAX {
-                    if i < j {
+                    if i < j && graph.allowed(u, v) {
                         all.push((i, j));
                     }
                     continue;
                 }
+                // The key first: once the heap is full, most people cannot
+                // enter it, and for them the slot masks need not be compared
+                // (which was most of this loop). The same top_k come out.
                 let key = graph.keys.cheap_key(u, v);
-                if best.len() < top_k {
-                    best.push(Reverse((key, j)));
-                } else if best.peek().is_some_and(|Reverse(min)| (key, j) > *min) {
-                    best.pop();
-                    best.push(Reverse((key, j)));
+                let full = best.len() == top_k;
+                if full && best.peek().is_some_and(|Reverse(min)| (key, j) <= *min) || !graph.allowed(u, v) {
+                    continue;
                 }
+                if full {
+                    best.pop();
+                }
+                best.push(Reverse((key, j)));
             }
             all.extend(best.into_iter().map(|Reverse((_, j))| (i.min(j), i.max(j))));
             all

@@ -223,7 +223,7 @@ impl ZoneGrid {
             let hi = spans.partition_point(|sp| sp.start <= last);
             let mut from = 0;
             for span in spans.get(lo..hi).unwrap_or_default() {
-                from += starts[from..].partition_point(|&t| t < span.start);
+                from = gallop(starts, from, |&t| t < span.start);
                 for (&k, &start) in order[from..].iter().zip(&starts[from..]) {
                     if start >= span.end {
                         break;
@@ -293,6 +293,22 @@ impl ZoneGrid {
         }
         SlotMask { bits, scores, skips }
     }
+}
+
+/// `from` plus the partition point of `v[from..]` under `pred` (true, then
+/// false), found by galloping from `from`: the slots of a person's next free
+/// span are usually a few steps ahead, and a binary search over the whole
+/// rest, mispredicted at every step, was most of a mask's time.
+fn gallop<T>(v: &[T], from: usize, pred: impl Fn(&T) -> bool) -> usize {
+    let rest = v.get(from..).unwrap_or_default();
+    // Every index below `lo` satisfies `pred`.
+    let (mut lo, mut step) = (0, 1);
+    while step <= rest.len() && pred(&rest[step - 1]) {
+        lo = step;
+        step *= 2;
+    }
+    let hi = step.min(rest.len());
+    from + lo + rest[lo..hi].partition_point(pred)
 }
 
 fn slot_local(k: usize, steps_per_day: usize, granularity_minutes: i64) -> (i64, Time) {
@@ -726,6 +742,22 @@ mod tests {
         for (lost, count, keeps) in cases {
             assert_eq!(loses_at_most_half(lost, count), keeps, "{lost:b} of {count}");
         }
+    }
+
+    #[test]
+    fn gallop_finds_the_partition_point_of_the_rest() {
+        let v: Vec<i32> = (0..40).map(|x| x / 3).collect();
+        for from in 0..=v.len() {
+            for threshold in -1..15 {
+                let expected = from + v[from..].partition_point(|&x| x < threshold);
+                assert_eq!(
+                    gallop(&v, from, |&x| x < threshold),
+                    expected,
+                    "from {from}, below {threshold}"
+                );
+            }
+        }
+        assert_eq!(gallop::<i32>(&[], 0, |_| true), 0);
     }
 
     #[test]
