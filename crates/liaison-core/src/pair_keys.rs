@@ -25,6 +25,10 @@ pub(crate) struct PairKeys {
 /// Waits beyond this many terms weigh no more (it keeps the weights in range).
 pub(crate) const MAX_WAIT: u32 = 8;
 
+/// The bit of a [`PairKeys::cheap_key`] that holds the fresh tier: set
+/// for a pair that did not meet within the last terms to avoid.
+pub(crate) const FRESH_KEY: u64 = 1 << 63;
+
 impl PairKeys {
     pub(crate) fn new(input: &PlanInput, active: &[usize]) -> PairKeys {
         let people = input.people;
@@ -304,7 +308,9 @@ mod tests {
                 | (u64::from(t.recency) << 6)
                 | u64::from(t.unit);
             assert_eq!(key(u, v) >> 46, top, "pair ({u}, {v})");
+            assert_eq!(key(u, v) & FRESH_KEY != 0, t.fresh == 1, "pair ({u}, {v})");
         }
+        assert_eq!((key(0, 1) & FRESH_KEY, key(0, 5) & FRESH_KEY), (0, FRESH_KEY));
     }
 
     #[test]

@@ -40,7 +40,7 @@ use super::augment::augment;
 use super::availability::{FreeTimeRules, WorkingTime, excused_days, free_time};
 use super::interval::{Interval, IntervalSet};
 use super::matching::{Edge, max_weight_matching};
-use super::pair_keys::{PairKeys, splitmix64};
+use super::pair_keys::{FRESH_KEY, PairKeys, splitmix64};
 pub use super::plan_input::{History, Person, PlanInput, PlanRules, sorted};
 use super::slot::{PersonScorer, SlotMask, ZoneGrid, for_each_common, loses_at_most_half, skip_weeks};
 use super::term::Term;
@@ -746,11 +746,11 @@ fn match_block(
             let mut best: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
             let mut all = Vec::new();
             for (j, &v) in members.iter().enumerate() {
-                if j == i || (fresh_only && graph.keys.tiers(u, v).fresh == 0) {
+                if j == i {
                     continue;
                 }
                 if top_k == usize::MAX {
-                    if i < j && graph.allowed(u, v) {
+                    if i < j && (!fresh_only || graph.keys.tiers(u, v).fresh != 0) && graph.allowed(u, v) {
                         all.push((i, j));
                     }
                     continue;
@@ -759,6 +759,9 @@ fn match_block(
                 // enter it, and for them the slot masks need not be compared
                 // (which was most of this loop). The same top_k come out.
                 let key = graph.keys.cheap_key(u, v);
+                if fresh_only && key & FRESH_KEY == 0 {
+                    continue;
+                }
                 let full = best.len() == top_k;
                 if full && best.peek().is_some_and(|Reverse(min)| (key, j) <= *min) || !graph.allowed(u, v) {
                     continue;
