@@ -221,17 +221,22 @@ impl ZoneGrid {
             };
             let lo = spans.partition_point(|sp| sp.end <= first);
             let hi = spans.partition_point(|sp| sp.start <= last);
+            let end_of = |k: u32| self.occurrences[k as usize * weeks + w].end;
             let mut from = 0;
             for span in spans.get(lo..hi).unwrap_or_default() {
-                from = gallop(starts, from, |&t| t < span.start);
-                for (&k, &start) in order[from..].iter().zip(&starts[from..]) {
-                    if start >= span.end {
-                        break;
-                    }
-                    let k = k as usize;
-                    if span.contains(&self.occurrences[k * weeks + w]) {
-                        week_bits[k / 64] |= 1 << (k % 64);
-                    }
+                // The slots starting inside the span; spans are disjoint and
+                // sorted, so the next one's start after these.
+                let first = gallop(starts, from, |&t| t < span.start);
+                from = gallop(starts, first, |&t| t < span.end);
+                // Of those, the ones ending by the span's end are inside it: a
+                // prefix, since an occurrence's end grows with its start (every
+                // occurrence lasts the same). Only the last few fail.
+                let mut fits = from;
+                while fits > first && end_of(order[fits - 1]) > span.end {
+                    fits -= 1;
+                }
+                for &k in &order[first..fits] {
+                    week_bits[k as usize / 64] |= 1 << (k % 64);
                 }
             }
             // Occurrences overlapping an excused day: skipped, so they need
