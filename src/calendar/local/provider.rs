@@ -458,18 +458,23 @@ impl<'c> Organizer<'c> {
 
 /// False for cancelled and transparent events and for those the owner declined.
 fn shows_busy(comp: &Comp, owner: &str) -> bool {
-    let is = |name: &str, expected: &str| {
-        comp.value(name)
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
-    };
-    if is("STATUS", "CANCELLED") || is("TRANSP", "TRANSPARENT") {
-        return false;
+    let is = |value: &str, expected: &str| value.trim().eq_ignore_ascii_case(expected);
+    let (mut status, mut transp, mut declined) = (None, None, false);
+    // One pass over the properties (a calendar has thousands of events); the
+    // first STATUS and TRANSP count, as `Comp::value` reads them.
+    for p in &comp.props {
+        match &*p.name {
+            "STATUS" => status = status.or(Some(&*p.value)),
+            "TRANSP" => transp = transp.or(Some(&*p.value)),
+            // The answer first: it is cheaper than the address.
+            "ATTENDEE" => {
+                declined =
+                    declined || p.param("PARTSTAT").is_some_and(|s| is(s, "DECLINED")) && is_address_of(p, owner);
+            }
+            _ => {}
+        }
     }
-    !comp.all("ATTENDEE").any(|a| {
-        is_address_of(a, owner)
-            && a.param("PARTSTAT")
-                .is_some_and(|p| p.trim().eq_ignore_ascii_case("DECLINED"))
-    })
+    !(status.is_some_and(|s| is(s, "CANCELLED")) || transp.is_some_and(|t| is(t, "TRANSPARENT")) || declined)
 }
 
 /// An ATTENDEE/ORGANIZER names `email` in its value (with or without `mailto:`)
