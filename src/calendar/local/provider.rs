@@ -116,12 +116,22 @@ impl LocalProvider {
             Err(why) => return Ok(Err(why)),
             Ok(path) => path,
         };
-        let name = path.display().to_string();
-        let text = read_text(&path)?;
+        // Addresses are case-insensitive in practice; files are often named
+        // in lower case whatever the configuration says. Tried in turn
+        // rather than checked first: one system call fewer per person.
+        let lower = self.dir.join(format!("{}.ics", email.to_lowercase()));
+        let mut found = None;
+        for candidate in std::iter::once(path.clone()).chain((lower != path).then_some(lower)) {
+            if let Some(text) = read_text(&candidate)? {
+                found = Some((candidate, text));
+                break;
+            }
+        }
         self.step();
-        let Some(text) = text else {
-            return Ok(Err(format!("no calendar file {name}")));
+        let Some((path, text)) = found else {
+            return Ok(Err(format!("no calendar file {}", path.display())));
         };
+        let name = path.display().to_string();
         let zone = self.zone_of(email);
         let own = busy_from_ics(&text, &name, email, &zone, range)?;
         Ok(Ok((zone, own)))
@@ -146,15 +156,7 @@ impl LocalProvider {
                 self.dir.display()
             ));
         }
-        let exact = self.dir.join(format!("{email}.ics"));
-        // Addresses are case-insensitive in practice; files are often named in
-        // lower case whatever the configuration says.
-        let lower = self.dir.join(format!("{}.ics", email.to_lowercase()));
-        Ok(if exact.exists() || !lower.exists() {
-            exact
-        } else {
-            lower
-        })
+        Ok(self.dir.join(format!("{email}.ics")))
     }
 }
 
