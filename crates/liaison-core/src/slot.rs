@@ -40,6 +40,11 @@ pub struct ZoneGrid {
     not_required: Vec<Vec<u64>>,
     /// The slots with at least one bookable occurrence, as bits.
     bookable: Vec<u64>,
+    /// Per week, when slot `k`'s occurrence that week is exactly
+    /// `[origin + k * step, origin + k * step + duration)` (nanoseconds;
+    /// every week without a change of offset): `(origin, step)`. A free span
+    /// then holds a range of slots found by division, not by search.
+    regular: Vec<Option<(i128, i128)>>,
 }
 
 /// A slot chosen for a pair, with the occurrences it will have.
@@ -112,6 +117,20 @@ impl ZoneGrid {
                 order
             })
             .collect();
+        let step = i128::from(granularity_minutes) * 60_000_000_000;
+        let length = duration.as_nanos();
+        let regular = (0..weeks)
+            .map(|w| {
+                let origin = occurrences.get(w)?.start.as_nanosecond();
+                (0..slots)
+                    .all(|k| {
+                        let occ = occurrences[k * weeks + w];
+                        let start = occ.start.as_nanosecond();
+                        start == origin + k as i128 * step && occ.end.as_nanosecond() == start + length
+                    })
+                    .then_some((origin, step))
+            })
+            .collect();
         let starts = by_start
             .iter()
             .enumerate()
@@ -135,6 +154,7 @@ impl ZoneGrid {
             starts,
             not_required,
             bookable,
+            regular,
         }
     }
 
@@ -221,23 +241,24 @@ impl ZoneGrid {
             };
             let lo = spans.partition_point(|sp| sp.end <= first);
             let hi = spans.partition_point(|sp| sp.start <= last);
-            let end_of = |k: u32| self.occurrences[k as usize * weeks + w].end;
-            let mut from = 0;
-            for span in spans.get(lo..hi).unwrap_or_default() {
-                // The slots starting inside the span; spans are disjoint and
-                // sorted, so the next one's start after these.
-                let first = gallop(starts, from, |&t| t < span.start);
-                from = gallop(starts, first, |&t| t < span.end);
-                // Of those, the ones ending by the span's end are inside it: a
-                // prefix, since an occurrence's end grows with its start (every
-                // occurrence lasts the same). Only the last few fail.
-                let mut fits = from;
-                while fits > first && end_of(order[fits - 1]) > span.end {
-                    fits -= 1;
+            let spans = spans.get(lo..hi).unwrap_or_default();
+            match self.regular[w] {
+                Some((origin, step)) => {
+                    // Slot k is inside a span when it starts at or after the
+                    // span's start and ends at or before its end: a range of
+                    // k, found by division.
+                    let length = self.duration.as_nanos();
+                    let count = self.slot_count() as i128;
+                    for span in spans {
+                        let first = -((origin - span.start.as_nanosecond()).div_euclid(step));
+                        let last = (span.end.as_nanosecond() - length - origin).div_euclid(step);
+                        let (first, last) = (first.max(0), last.min(count - 1));
+                        if first <= last {
+                            set_bits(&mut week_bits, first as usize, last as usize);
+                        }
+                    }
                 }
-                for &k in &order[first..fits] {
-                    week_bits[k as usize / 64] |= 1 << (k % 64);
-                }
+                None => self.sweep(&mut week_bits, spans, w),
             }
             // Occurrences overlapping an excused day: skipped, so they need
             // not be free (an occurrence starting up to a meeting's length
@@ -297,6 +318,45 @@ impl ZoneGrid {
             }
         }
         SlotMask { bits, scores, skips }
+    }
+
+    /// Sets in `week_bits` the slots whose occurrence in week `w` lies
+    /// inside one of `spans` (sorted, disjoint), for a week with a change
+    /// of offset (see `regular`).
+    fn sweep(&self, week_bits: &mut [u64], spans: &[Interval], w: usize) {
+        let (order, starts) = (&self.by_start[w], &self.starts[w]);
+        let end_of = |k: u32| self.occurrences[k as usize * self.term.weeks as usize + w].end;
+        let mut from = 0;
+        for span in spans {
+            // The slots starting inside the span; the next span starts
+            // after these.
+            let first = gallop(starts, from, |&t| t < span.start);
+            from = gallop(starts, first, |&t| t < span.end);
+            // Of those, the ones ending by the span's end are inside it: a
+            // prefix, since an occurrence's end grows with its start (every
+            // occurrence lasts the same). Only the last few fail.
+            let mut fits = from;
+            while fits > first && end_of(order[fits - 1]) > span.end {
+                fits -= 1;
+            }
+            for &k in &order[first..fits] {
+                week_bits[k as usize / 64] |= 1 << (k % 64);
+            }
+        }
+    }
+}
+
+/// Sets bits `first..=last` of `bits`.
+fn set_bits(bits: &mut [u64], first: usize, last: usize) {
+    for (word, bits) in bits.iter_mut().enumerate().take(last / 64 + 1).skip(first / 64) {
+        let from = first.saturating_sub(word * 64).min(64);
+        let to = (last + 1 - word * 64).min(64);
+        let ones = if to - from == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << (to - from)) - 1) << from
+        };
+        *bits |= ones;
     }
 }
 
@@ -707,12 +767,19 @@ mod tests {
         for (zone, start, not_before) in cases {
             let g = grid(zone, start, 4, not_before);
             let base = TimeZone::UTC.to_timestamp(start.to_datetime(time(0, 0, 0, 0))).unwrap();
-            let spans = prop::collection::vec((0i64..28 * 96, 1i64..40), 0..40);
+            // Spans on the quarter hours, and off them by up to 15 minutes
+            // (to the nanosecond) at either end.
+            let off = prop_oneof![Just(0i64), 0i64..900_000_000_000];
+            let spans = prop::collection::vec((0i64..28 * 96, 1i64..40, off.clone(), off), 0..40);
             runner
                 .run(&spans, |spans| {
-                    let free = IntervalSet::from_intervals(spans.iter().map(|&(at, len)| {
+                    let free = IntervalSet::from_intervals(spans.iter().map(|&(at, len, early, late)| {
                         let s = base.checked_add(SignedDuration::from_mins(at * 15 - 24 * 60)).unwrap();
-                        Interval::new(s, s.checked_add(SignedDuration::from_mins(len * 15)).unwrap())
+                        let e = s.checked_add(SignedDuration::from_mins(len * 15)).unwrap();
+                        Interval::new(
+                            s.checked_sub(SignedDuration::from_nanos(early)).unwrap(),
+                            e.checked_sub(SignedDuration::from_nanos(late)).unwrap(),
+                        )
                     }));
                     let minute = |o: Interval| (o.start.as_second() / 60 % 60) as u8;
                     let mask = g.mask(&free, minute);
@@ -746,6 +813,35 @@ mod tests {
         ];
         for (lost, count, keeps) in cases {
             assert_eq!(loses_at_most_half(lost, count), keeps, "{lost:b} of {count}");
+        }
+    }
+
+    #[test]
+    fn weeks_without_a_change_of_offset_are_regular() {
+        // The US changes on Sunday 14 March 2027: the first week of this
+        // term is swept, the others divided; UTC never changes.
+        let g = grid("America/New_York", date(2027, 3, 8), 4, "2027-01-01T00:00:00Z");
+        let regular: Vec<bool> = g.regular.iter().map(Option::is_some).collect();
+        assert_eq!(regular, [false, true, true, true]);
+        let g = grid("UTC", date(2027, 3, 8), 2, "2027-01-01T00:00:00Z");
+        let monday = TimeZone::UTC
+            .to_timestamp(date(2027, 3, 15).to_datetime(time(0, 0, 0, 0)))
+            .unwrap();
+        assert_eq!(g.regular[1], Some((monday.as_nanosecond(), 15 * 60_000_000_000)));
+    }
+
+    #[test]
+    fn set_bits_sets_exactly_the_range() {
+        for (first, last) in [(0, 0), (0, 63), (3, 64), (63, 64), (64, 127), (5, 191), (130, 130)] {
+            let mut bits = vec![0u64; 3];
+            set_bits(&mut bits, first, last);
+            for k in 0..192 {
+                assert_eq!(
+                    bits[k / 64] >> (k % 64) & 1 == 1,
+                    (first..=last).contains(&k),
+                    "{first}..={last}: bit {k}"
+                );
+            }
         }
     }
 

@@ -227,10 +227,21 @@ impl<'c> Ctx<'c> {
             .map_err(|e| format!("{dt} cannot be placed in its time zone: {e}"))
     }
 
+    /// The instant of `when`, as [`Ctx::zoned`] places it, without a copy
+    /// of its zone (every event's start and end are read so).
+    fn instant(&self, when: &When) -> Result<Timestamp, String> {
+        let (dt, tz) = match when {
+            When::Date(d) => (d.to_datetime(Time::midnight()), &self.floating),
+            When::At(dt, tz) => (*dt, tz),
+        };
+        tz.to_timestamp(dt)
+            .map_err(|e| format!("{dt} cannot be placed in its time zone: {e}"))
+    }
+
     fn key(&self, when: &When) -> Result<Key, String> {
         match when {
             When::Date(d) => Ok(Key::Day(*d)),
-            When::At(..) => Ok(Key::At(self.zoned(when)?.timestamp())),
+            When::At(..) => Ok(Key::At(self.instant(when)?)),
         }
     }
 }
@@ -279,7 +290,7 @@ pub(super) fn parse_event<'c>(comp: &'c Comp<'c>, ctx: &Ctx) -> Located<Ev<'c>> 
         )
     })?;
     let start = ctx.parse_when(dtstart, &dtstart.value).map_err(at(dtstart.line))?;
-    let start_zoned = ctx.zoned(&start).map_err(at(dtstart.line))?;
+    let start_at = ctx.instant(&start).map_err(at(dtstart.line))?;
 
     let length = match (single("DTEND", dtends)?, single("DURATION", durations)?) {
         (Some(_), Some(duration)) => {
@@ -311,8 +322,8 @@ pub(super) fn parse_event<'c>(comp: &'c Comp<'c>, ctx: &Ctx) -> Located<Ev<'c>> 
                     Length::Nominal(days)
                 }
                 (When::At(..), When::At(..)) => {
-                    let end = ctx.zoned(&end).map_err(at(dtend.line))?;
-                    let exact = end.timestamp().duration_since(start_zoned.timestamp());
+                    let end = ctx.instant(&end).map_err(at(dtend.line))?;
+                    let exact = end.duration_since(start_at);
                     if exact.is_negative() {
                         return Err(before());
                     }
@@ -376,7 +387,7 @@ pub(super) fn parse_event<'c>(comp: &'c Comp<'c>, ctx: &Ctx) -> Located<Ev<'c>> 
         uid: uid.map(str::trim),
         recurrence_id,
         start,
-        start_at: start_zoned.timestamp(),
+        start_at,
         start_line: dtstart.line,
         length,
         rules,
@@ -398,13 +409,13 @@ fn parse_rdate(prop: &Prop, raw: &str, ctx: &Ctx) -> Result<(When, Option<Length
         return Ok((ctx.parse_when(prop, raw)?, None));
     };
     let start = ctx.parse_when(prop, from)?;
-    let start_zoned = ctx.zoned(&start)?;
+    let start_at = ctx.instant(&start)?;
     let to = to.trim();
     let length = if to.starts_with(['P', 'p', '+', '-']) {
         Length::Nominal(parse_duration(to)?)
     } else {
         let end = ctx.parse_when(prop, to)?;
-        let exact = ctx.zoned(&end)?.timestamp().duration_since(start_zoned.timestamp());
+        let exact = ctx.instant(&end)?.duration_since(start_at);
         if exact.is_negative() {
             return Err(format!(
                 "RDATE period {raw:?} ends before it starts; expected start/end with end after start"
