@@ -248,10 +248,15 @@ impl ZoneGrid {
                     // span's start and ends at or before its end: a range of
                     // k, found by division.
                     let length = self.duration.as_nanos();
-                    let count = self.slot_count() as i128;
+                    let count = self.slot_count() as i64;
+                    // Offsets from the week's first slot, in 64 bits (division
+                    // of 128 bits is a slow library call). Clamping to ±2^62
+                    // ns (146 years) keeps the answer: every slot is inside.
+                    let near = |ns: i128| ns.clamp(-(1 << 62), 1 << 62) as i64;
+                    let step = near(step);
                     for span in spans {
-                        let first = -((origin - span.start.as_nanosecond()).div_euclid(step));
-                        let last = (span.end.as_nanosecond() - length - origin).div_euclid(step);
+                        let first = -(near(origin - span.start.as_nanosecond()).div_euclid(step));
+                        let last = near(span.end.as_nanosecond() - length - origin).div_euclid(step);
                         let (first, last) = (first.max(0), last.min(count - 1));
                         if first <= last {
                             set_bits(&mut week_bits, first as usize, last as usize);
