@@ -43,7 +43,10 @@ pub struct ZoneGrid {
     /// Per week, when slot `k`'s occurrence that week is exactly
     /// `[origin + k * step, origin + k * step + duration)` (nanoseconds;
     /// every week without a change of offset): `(origin, step)`. A free span
-    /// then holds a range of slots found by division, not by search.
+    /// then holds a range of slots found by division, not by search. `None`
+    /// for a week with a change of offset, a granularity that does not
+    /// divide the day, occurrences past the end of time, or a meeting
+    /// without length.
     regular: Vec<Option<(i128, i128)>>,
 }
 
@@ -119,8 +122,13 @@ impl ZoneGrid {
             .collect();
         let step = i128::from(granularity_minutes) * 60_000_000_000;
         let length = duration.as_nanos();
+        // A meeting without length is swept: a slot starting at a span's end
+        // is not inside it, which the division would not see.
         let regular = (0..weeks)
             .map(|w| {
+                if length <= 0 {
+                    return None;
+                }
                 let origin = occurrences.get(w)?.start.as_nanosecond();
                 (0..slots)
                     .all(|k| {
@@ -250,8 +258,10 @@ impl ZoneGrid {
                     let length = self.duration.as_nanos();
                     let count = self.slot_count() as i64;
                     // Offsets from the week's first slot, in 64 bits (division
-                    // of 128 bits is a slow library call). Clamping to ±2^62
-                    // ns (146 years) keeps the answer: every slot is inside.
+                    // of 128 bits is a slow library call). A week's slots lie
+                    // within 7 days of `origin`, so an offset past ±2^62 ns
+                    // (146 years) puts a span before or after all of them
+                    // either way.
                     let near = |ns: i128| ns.clamp(-(1 << 62), 1 << 62) as i64;
                     let step = near(step);
                     for span in spans {
@@ -833,6 +843,34 @@ mod tests {
             .to_timestamp(date(2027, 3, 15).to_datetime(time(0, 0, 0, 0)))
             .unwrap();
         assert_eq!(g.regular[1], Some((monday.as_nanosecond(), 15 * 60_000_000_000)));
+    }
+
+    #[test]
+    fn a_meeting_without_length_does_not_start_at_the_end_of_free_time() {
+        let term = Term {
+            index: 0,
+            start: date(2027, 3, 8),
+            weeks: 2,
+        };
+        let g = ZoneGrid::new(
+            "UTC",
+            &TimeZone::UTC,
+            term,
+            SignedDuration::from_mins(15),
+            SignedDuration::ZERO,
+            "2027-01-01T00:00:00Z".parse().unwrap(),
+        );
+        assert!(g.regular.iter().all(Option::is_none));
+        let at = |d: i8, h: i8| {
+            TimeZone::UTC
+                .to_timestamp(date(2027, 3, d).to_datetime(time(h, 0, 0, 0)))
+                .unwrap()
+        };
+        let free =
+            IntervalSet::from_intervals([Interval::new(at(8, 9), at(8, 10)), Interval::new(at(15, 9), at(15, 10))]);
+        let mask = g.mask(&free, |_| 0);
+        let set: Vec<usize> = (0..g.slot_count()).filter(|&k| mask.is_set(k)).collect();
+        assert_eq!(set, [36, 37, 38, 39]);
     }
 
     #[test]

@@ -148,13 +148,15 @@ struct Rule {
 }
 
 /// A rule of only FREQ=WEEKLY, INTERVAL, COUNT, UNTIL and WKST: its dates
-/// are DTSTART's wall clock every `interval` weeks, which is what `rrule`
+/// are DTSTART's wall clock every INTERVAL weeks, which is what `rrule`
 /// yields for it (a test compares the two), without the year tables `rrule`
-/// builds: nearly every recurring meeting is such a rule, and expanding them
-/// through `rrule` was a tenth of reading a calendar.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// builds. The series liaison books and many people's recurring meetings
+/// are such rules (exports that name BYDAY take `rrule`); expanding them
+/// through `rrule` was a tenth of reading the benchmark's calendars.
+#[derive(Clone, Copy, Debug)]
 struct Weekly {
-    interval: i64,
+    /// INTERVAL weeks.
+    step: jiff::Span,
     count: Option<u32>,
     /// The last wall clock allowed (UNTIL, read as `rrule` is given it).
     until: Option<DateTime>,
@@ -163,8 +165,7 @@ struct Weekly {
 impl Weekly {
     /// The rule's dates from `first` (DTSTART) on, while they are in range.
     fn dates(self, first: DateTime) -> impl Iterator<Item = DateTime> {
-        let step = jiff::Span::new().weeks(self.interval);
-        std::iter::successors(Some(first), move |dt| dt.checked_add(step).ok())
+        std::iter::successors(Some(first), move |dt| dt.checked_add(self.step).ok())
             .take(self.count.map_or(usize::MAX, |c| c as usize))
             .take_while(move |dt| self.until.is_none_or(|u| *dt <= u))
     }
@@ -249,38 +250,46 @@ impl<'c> Ctx<'c> {
 pub(super) fn parse_event<'c>(comp: &'c Comp<'c>, ctx: &Ctx) -> Located<Ev<'c>> {
     // One pass over the properties rather than one per name looked for: a
     // calendar has thousands of events.
-    let mut found: [Vec<&'c Prop<'c>>; 7] = Default::default();
+    // The first two of each property that may occur once (a second is an
+    // error), and every RRULE, EXDATE and RDATE (rare: no allocation without).
+    let mut singles: [[Option<&'c Prop<'c>>; 2]; 4] = Default::default();
+    let (mut rrules, mut exdate_props, mut rdate_props) = (Vec::new(), Vec::new(), Vec::new());
     let mut uid = None;
     for p in &comp.props {
-        let slot = match &*p.name {
+        let at = match &*p.name {
             "DTSTART" => 0,
             "DTEND" => 1,
             "DURATION" => 2,
             "RECURRENCE-ID" => 3,
-            "RRULE" => 4,
-            "EXDATE" => 5,
-            "RDATE" => 6,
+            "RRULE" => {
+                rrules.push(p);
+                continue;
+            }
+            "EXDATE" => {
+                exdate_props.push(p);
+                continue;
+            }
+            "RDATE" => {
+                rdate_props.push(p);
+                continue;
+            }
             "UID" => {
                 uid = uid.or(Some(&*p.value));
                 continue;
             }
             _ => continue,
         };
-        found[slot].push(p);
+        let seen = &mut singles[at];
+        let free = if seen[0].is_none() { &mut seen[0] } else { &mut seen[1] };
+        if free.is_none() {
+            *free = Some(p);
+        }
     }
-    let [
-        dtstarts,
-        dtends,
-        durations,
-        recurrence_ids,
-        rrules,
-        exdate_props,
-        rdate_props,
-    ] = &found;
-    let single = |name: &str, all: &[&'c Prop<'c>]| -> Located<Option<&'c Prop<'c>>> {
-        match all {
-            [_, dup, ..] => Err((dup.line, format!("a second {name} in one VEVENT; expected at most one"))),
-            _ => Ok(all.first().copied()),
+    let [dtstarts, dtends, durations, recurrence_ids] = singles;
+    let single = |name: &str, seen: [Option<&'c Prop<'c>>; 2]| -> Located<Option<&'c Prop<'c>>> {
+        match seen {
+            [_, Some(dup)] => Err((dup.line, format!("a second {name} in one VEVENT; expected at most one"))),
+            [first, None] => Ok(first),
         }
     };
     let dtstart = single("DTSTART", dtstarts)?.ok_or_else(|| {
@@ -359,7 +368,7 @@ pub(super) fn parse_event<'c>(comp: &'c Comp<'c>, ctx: &Ctx) -> Located<Ev<'c>> 
     };
 
     let mut rules = Vec::new();
-    for p in rrules {
+    for p in &rrules {
         let (set, weekly) = parse_rule(&p.value, &start, ctx).map_err(at(p.line))?;
         rules.push(Rule {
             set,
@@ -368,14 +377,14 @@ pub(super) fn parse_event<'c>(comp: &'c Comp<'c>, ctx: &Ctx) -> Located<Ev<'c>> 
         });
     }
     let mut exdates = Vec::new();
-    for p in exdate_props {
+    for p in &exdate_props {
         for raw in p.value.split(',') {
             let when = ctx.parse_when(p, raw).map_err(at(p.line))?;
             exdates.push(ctx.key(&when).map_err(at(p.line))?);
         }
     }
     let mut rdates = Vec::new();
-    for p in rdate_props {
+    for p in &rdate_props {
         for raw in p.value.split(',') {
             let (when, length) = parse_rdate(p, raw, ctx).map_err(at(p.line))?;
             rdates.push((when, length, p.line));
@@ -447,7 +456,8 @@ fn parse_duration(raw: &str) -> Result<Span, String> {
 /// (a weekly 09:00 stays 09:00 across DST) and keeps chrono-tz's zone data out
 /// of it. UNTIL is read here too, for the same reason and because `rrule` would
 /// read a floating UNTIL in the machine's local zone.
-/// The rule's set (see [`Rule`]) and, for a plain weekly rule, its
+///
+/// Returns the rule's set (see [`Rule`]) and, for a plain weekly rule, its
 /// [`Weekly`] form.
 fn parse_rule(raw: &str, start: &When, ctx: &Ctx) -> Result<(Option<rrule::RRuleSet>, Option<Weekly>), String> {
     let bad = |why: &dyn std::fmt::Display| {
@@ -497,10 +507,13 @@ fn parse_rule(raw: &str, start: &When, ctx: &Ctx) -> Result<(Option<rrule::RRule
     }
     let start = to_chrono(first).ok_or_else(|| bad(&"DTSTART out of range"))?;
     let set = rule.build(start).map_err(|e| bad(&e))?;
-    let weekly = plain_weekly(&rest).map(|(interval, count)| Weekly {
-        interval,
-        count,
-        until: until_at,
+    // An INTERVAL too large for a span of weeks is left to rrule.
+    let weekly = plain_weekly(&rest).and_then(|(interval, count)| {
+        Some(Weekly {
+            step: jiff::Span::new().try_weeks(interval).ok()?,
+            count,
+            until: until_at,
+        })
     });
     // `limit` makes rrule give up on rules that never produce a date
     // (e.g. BYMONTHDAY=30;BYMONTH=2) instead of searching forever.
@@ -937,6 +950,46 @@ mod tests {
     }
 
     #[test]
+    fn a_single_event_keeps_its_exdate_and_its_moved_instance() {
+        // No RRULE: the span comes from the start alone, unless an EXDATE or
+        // an instance says otherwise.
+        let single = |extra: &[&str]| {
+            let mut props = vec!["DTSTART:20260310T100000Z", "DTEND:20260310T110000Z"];
+            props.extend_from_slice(extra);
+            march(&one_event(&props))
+        };
+        assert_eq!(single(&[]), [span("2026-03-10T10:00:00Z", "2026-03-10T11:00:00Z")]);
+        assert!(single(&["EXDATE:20260310T100000Z"]).is_empty());
+        let moved = ics(&[
+            "BEGIN:VCALENDAR",
+            "BEGIN:VEVENT",
+            "UID:one",
+            "DTSTART:20260310T100000Z",
+            "DTEND:20260310T110000Z",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            "UID:one",
+            "RECURRENCE-ID:20260310T100000Z",
+            "DTSTART:20260312T150000Z",
+            "DTEND:20260312T160000Z",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]);
+        assert_eq!(march(&moved), [span("2026-03-12T15:00:00Z", "2026-03-12T16:00:00Z")]);
+    }
+
+    #[test]
+    fn a_weekly_rule_with_interval_zero_is_read_by_rrule() {
+        // rrule yields nothing for it; DTSTART still counts.
+        let text = one_event(&[
+            "DTSTART:20260302T100000Z",
+            "DURATION:PT1H",
+            "RRULE:FREQ=WEEKLY;INTERVAL=0",
+        ]);
+        assert_eq!(march(&text), [span("2026-03-02T10:00:00Z", "2026-03-02T11:00:00Z")]);
+    }
+
+    #[test]
     fn a_cancelled_occurrence_is_removed() {
         // The RECURRENCE-ID is given in UTC; it names the same instant.
         let text = series_with_instance(&[
@@ -1138,10 +1191,9 @@ mod tests {
             let roots = crate::calendar::local::syntax::parse_calendar(text, "a.ics").unwrap();
             let ctx = Ctx::new(&roots[0], &TimeZone::get(zone).unwrap()).unwrap();
             let start = When::At(first, TimeZone::get(zone).unwrap());
-            let Ok((set, weekly)) = parse_rule(&raw, &start, &ctx) else {
-                // rrule refused it (COUNT and UNTIL together): not ours to read.
-                return Ok(());
-            };
+            let parsed = parse_rule(&raw, &start, &ctx);
+            proptest::prop_assert!(parsed.is_ok(), "{}: {:?}", raw, parsed.err());
+            let Ok((set, weekly)) = parsed else { return Ok(()) };
             let Some(set) = set else {
                 // UNTIL before DTSTART: neither is expanded.
                 return Ok(());
@@ -1162,6 +1214,7 @@ mod tests {
         assert_eq!(plain("FREQ=WEEKLY"), Some((1, None)));
         assert_eq!(plain("freq=weekly;interval=2;count=8;wkst=MO"), Some((2, Some(8))));
         for other in [
+            "FREQ=WEEKLY;INTERVAL=0",
             "FREQ=DAILY",
             "FREQ=WEEKLY;BYDAY=MO,WE",
             "FREQ=WEEKLY;BYSETPOS=1",

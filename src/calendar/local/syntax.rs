@@ -22,8 +22,8 @@ use jiff::civil::{Date, DateTime, Time};
 
 use crate::calendar::CalendarError;
 
-/// A component name or a parameter of a line icalendar read: up to 24 bytes
-/// kept inline, without an allocation.
+/// A component name, or a parameter key or value held apart from the file
+/// (see [`Params::Parsed`]): up to 24 bytes kept inline, without an allocation.
 pub(super) type Text = compact_str::CompactString;
 
 /// A component (VCALENDAR, VEVENT, VTIMEZONE, ...) with where it is in the
@@ -42,7 +42,8 @@ pub(super) struct Comp<'t> {
 
 /// A property. Its name and value are slices of the file (a file holds
 /// thousands of them, and allocating each was a third of reading a
-/// calendar), unless the line was folded or needed unescaping.
+/// calendar); they are owned when the line was folded, when icalendar read
+/// it (quoted or escaped text), and a name written in lower case.
 #[derive(Debug)]
 pub(super) struct Prop<'t> {
     /// Upper case.
@@ -57,9 +58,9 @@ pub(super) struct Prop<'t> {
 }
 
 /// A property's parameters: the text of a plain line's (`;KEY=VALUE...`,
-/// checked by [`simple_property`]), split when one is asked for; or, for
-/// any other line, as icalendar read them (keys upper case, a parameter
-/// without value has "").
+/// checked by [`simple_property`]), split when one is asked for; or held
+/// apart, for a folded plain line (split once) and for any line icalendar
+/// read (keys upper case, a parameter without value has "").
 #[derive(Debug)]
 enum Params<'t> {
     Plain(&'t str),
@@ -624,6 +625,8 @@ mod tests {
             "ATTENDEE;PARTSTAT=DECLINED;CN=\"Ada, L\":mailto:ada@example.com",
             "SUMMARY;LANGUAGE=en:long",
             " er",
+            "location;altrep=x:ro",
+            " om",
             "END:VCALENDAR",
         ]);
         let roots = parse_calendar(&text, "a.ics").unwrap();
@@ -642,6 +645,9 @@ mod tests {
         );
         let summary = root.prop("SUMMARY").unwrap();
         assert_eq!((summary.param("LANGUAGE"), &*summary.value), (Some("en"), "longer"));
+        let location = root.prop("LOCATION").unwrap();
+        assert_eq!((location.param("ALTREP"), &*location.value), (Some("x"), "room"));
+        assert!(matches!(location.params, Params::Parsed(_)));
     }
 
     #[test]
