@@ -708,6 +708,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_file_named_as_written_wins_over_the_lower_case_one() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "Ada@Example.com.ics",
+            &one_event(&["DTSTART:20260309T140000Z", "DTEND:20260309T150000Z"]),
+        );
+        write(
+            dir.path(),
+            "ada@example.com.ics",
+            &one_event(&["DTSTART:20260310T140000Z", "DTEND:20260310T150000Z"]),
+        );
+        let p = provider(dir.path());
+        let emails = ["Ada@Example.com".to_string(), "Cy@Example.com".to_string()];
+        let answers = p
+            .busy(&emails, range("2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let ada = spans_of(answers["Ada@Example.com"].as_ref().unwrap());
+        assert_eq!(ada, [span("2026-03-09T14:00:00Z", "2026-03-09T15:00:00Z")]);
+        // Neither file exists: the message names the address as written.
+        let missing = answers["Cy@Example.com"].as_ref().unwrap_err();
+        assert!(missing.ends_with("/Cy@Example.com.ics"), "{missing}");
+    }
+
+    #[tokio::test]
     async fn a_missing_person_file_is_a_per_person_error() {
         let dir = tempfile::tempdir().unwrap();
         write(
