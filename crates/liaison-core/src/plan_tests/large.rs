@@ -227,3 +227,26 @@ fn growing_takes_a_fresh_augmenting_path_over_a_recent_partner() {
     let (pairs, _) = grow(&case, &[(2, 3)], 2);
     assert_eq!(pairs, [(0, 2), (1, 3)].into());
 }
+
+#[test]
+fn a_block_offers_no_pair_that_met_recently() {
+    // a and b met last term; c and d never met anyone. In a block the
+    // recent pair is no candidate at all (not merely a lighter edge), and
+    // the fresh pairs pair everyone, so nothing is grown either.
+    let people = vec![
+        person("a@x.org", "A", "UTC"),
+        person("b@x.org", "B", "UTC"),
+        person("c@x.org", "A", "UTC"),
+        person("d@x.org", "B", "UTC"),
+    ];
+    let mut case = Case::new(people, date(2027, 3, 8), 4);
+    case.history.record("a@x.org", "b@x.org", "A", "B", case.term.index - 1);
+    let plan = case.plan_tuned(Tuning {
+        full_graph_limit: 0,
+        top_k: 3,
+        block: 4,
+    });
+    case.check_invariants(&plan);
+    assert_eq!(plan.pairs.len(), 2);
+    assert_eq!(plan.stats.edges, 3, "a-d, b-c and c-d; not a-b");
+}
