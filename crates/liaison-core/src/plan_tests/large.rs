@@ -110,14 +110,6 @@ fn across_blocks_a_recent_partner_is_used_only_when_it_pairs_more_people() {
     ] {
         case.check_invariants(&plan);
         assert_eq!(plan.pairs.len(), 40, "everyone is paired");
-        eprintln!(
-            "DBG edges={} {:?}",
-            plan.stats.edges,
-            plan.pairs
-                .iter()
-                .map(|p| (case.people[p.a].email.clone(), case.people[p.b].email.clone()))
-                .collect::<Vec<_>>()
-        );
         let units: Vec<(&str, &str)> = plan
             .pairs
             .iter()
