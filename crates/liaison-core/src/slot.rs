@@ -41,13 +41,13 @@ pub struct ZoneGrid {
     /// The slots with at least one bookable occurrence, as bits.
     bookable: Vec<u64>,
     /// Per week, when slot `k`'s occurrence that week is exactly
-    /// `[origin + k * step, origin + k * step + duration)` (nanoseconds;
-    /// every week without a change of offset): `(origin, step)`. A free span
-    /// then holds a range of slots found by division, not by search. `None`
-    /// for a week with a change of offset, a granularity that does not
+    /// `[origin + k * step, origin + k * step + duration)` (nanoseconds, the
+    /// step being the granularity; every week without a change of offset):
+    /// `origin`. A free span then holds a range of slots found by division,
+    /// not by search. `None` for a week with a change of offset, a granularity that does not
     /// divide the day, occurrences past the end of time, or a meeting
     /// without length.
-    regular: Vec<Option<(i128, i128)>>,
+    regular: Vec<Option<i128>>,
 }
 
 /// A slot chosen for a pair, with the occurrences it will have.
@@ -136,7 +136,7 @@ impl ZoneGrid {
                         let start = occ.start.as_nanosecond();
                         start == origin + k as i128 * step && occ.end.as_nanosecond() == start + length
                     })
-                    .then_some((origin, step))
+                    .then_some(origin)
             })
             .collect();
         let starts = by_start
@@ -251,7 +251,7 @@ impl ZoneGrid {
             let hi = spans.partition_point(|sp| sp.start <= last);
             let spans = spans.get(lo..hi).unwrap_or_default();
             match self.regular[w] {
-                Some((origin, step)) => {
+                Some(origin) => {
                     // Slot k is inside a span when it starts at or after the
                     // span's start and ends at or before its end: a range of
                     // k, found by division.
@@ -263,7 +263,7 @@ impl ZoneGrid {
                     // (146 years) puts a span before or after all of them
                     // either way.
                     let near = |ns: i128| ns.clamp(-(1 << 62), 1 << 62) as i64;
-                    let step = near(step);
+                    let step = self.granularity_minutes * 60_000_000_000;
                     for span in spans {
                         let first = -(near(origin - span.start.as_nanosecond()).div_euclid(step));
                         let last = near(span.end.as_nanosecond() - length - origin).div_euclid(step);
@@ -842,7 +842,7 @@ mod tests {
         let monday = TimeZone::UTC
             .to_timestamp(date(2027, 3, 15).to_datetime(time(0, 0, 0, 0)))
             .unwrap();
-        assert_eq!(g.regular[1], Some((monday.as_nanosecond(), 15 * 60_000_000_000)));
+        assert_eq!(g.regular[1], Some(monday.as_nanosecond()));
     }
 
     #[test]
