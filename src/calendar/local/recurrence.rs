@@ -224,8 +224,7 @@ impl<'c> Ctx<'c> {
         let (dt, tz, _) = self.civil(when);
         // A wall clock in a DST gap is read with the offset before the gap
         // (`compatible`), as RFC 5545 3.3.5 asks.
-        dt.to_zoned_datetime(tz)
-            .map_err(|e| format!("{dt} cannot be placed in its time zone: {e}"))
+        dt.to_zoned_datetime(tz).map_err(|e| unplaceable(dt, &e))
     }
 
     /// The instant of `when`, as [`Ctx::zoned`] places it, without a copy
@@ -235,8 +234,7 @@ impl<'c> Ctx<'c> {
             When::Date(d) => (d.to_datetime(Time::midnight()), &self.floating),
             When::At(dt, tz) => (*dt, tz),
         };
-        tz.to_timestamp(dt)
-            .map_err(|e| format!("{dt} cannot be placed in its time zone: {e}"))
+        tz.to_timestamp(dt).map_err(|e| unplaceable(dt, &e))
     }
 
     fn key(&self, when: &When) -> Result<Key, String> {
@@ -247,11 +245,17 @@ impl<'c> Ctx<'c> {
     }
 }
 
+/// Why the wall clock `dt` has no instant in its zone ([`Ctx::zoned`] and
+/// [`Ctx::instant`] alike).
+fn unplaceable(dt: DateTime, e: &jiff::Error) -> String {
+    format!("{dt} cannot be placed in its time zone: {e}")
+}
+
 pub(super) fn parse_event<'c>(comp: &'c Comp<'c>, ctx: &Ctx) -> Located<Ev<'c>> {
-    // One pass over the properties rather than one per name looked for: a
-    // calendar has thousands of events.
-    // The first two of each property that may occur once (a second is an
-    // error), and every RRULE, EXDATE and RDATE (rare: no allocation without).
+    // One pass over the properties rather than one per name looked for (a
+    // calendar has thousands of events): the first two of each property that
+    // may occur once (a second is an error), and every RRULE, EXDATE and
+    // RDATE (rare: no allocation without).
     let mut singles: [[Option<&'c Prop<'c>>; 2]; 4] = Default::default();
     let (mut rrules, mut exdate_props, mut rdate_props) = (Vec::new(), Vec::new(), Vec::new());
     let mut uid = None;
@@ -279,10 +283,10 @@ pub(super) fn parse_event<'c>(comp: &'c Comp<'c>, ctx: &Ctx) -> Located<Ev<'c>> 
             }
             _ => continue,
         };
-        let seen = &mut singles[at];
-        let free = if seen[0].is_none() { &mut seen[0] } else { &mut seen[1] };
-        if free.is_none() {
-            *free = Some(p);
+        match &mut singles[at] {
+            [first @ None, _] => *first = Some(p),
+            [Some(_), second @ None] => *second = Some(p),
+            _ => {}
         }
     }
     let [dtstarts, dtends, durations, recurrence_ids] = singles;
