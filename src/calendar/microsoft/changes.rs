@@ -32,12 +32,7 @@ impl MicrosoftProvider {
             let Some(path) = next.take() else {
                 return Ok(out);
             };
-            let page = self
-                .graph
-                .call("events.list", "GET", &path, None, None)
-                .await
-                .map_err(|e| self.error("events.list", e))?
-                .unwrap_or(Value::Null);
+            let page = self.list_events(&path).await?;
             for event in page["value"].as_array().into_iter().flatten() {
                 self.take_master(event, &mut out).await;
             }

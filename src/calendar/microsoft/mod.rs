@@ -187,10 +187,15 @@ impl MicrosoftProvider {
     /// One Graph read of the organizer's mailbox, to prove access (`liaison auth`).
     pub async fn check_organizer(&self) -> Result<(), CalendarError> {
         let path = format!("{}/events?$top=1&$select=subject", self.mailbox);
+        self.list_events(&path).await.map(|_| ())
+    }
+
+    /// One page of an events listing at `path` (`Null` for an empty answer).
+    async fn list_events(&self, path: &str) -> Result<Value, CalendarError> {
         self.graph
-            .call("events.list", "GET", &path, None, None)
+            .call("events.list", "GET", path, None, None)
             .await
-            .map(|_| ())
+            .map(|page| page.unwrap_or(Value::Null))
             .map_err(|e| self.error("events.list", e))
     }
 
@@ -262,12 +267,7 @@ impl MicrosoftProvider {
             query(&events::filter(events::ID, id)),
             query(&events::expand())
         );
-        let found = self
-            .graph
-            .call("events.list", "GET", &path, None, None)
-            .await
-            .map_err(|e| self.error("events.list", e))?
-            .unwrap_or(Value::Null);
+        let found = self.list_events(&path).await?;
         for event in found["value"].as_array().into_iter().flatten() {
             if events::liaison_id(event).as_deref() == Some(id)
                 && let Some(d) = self.read_master(event)?
