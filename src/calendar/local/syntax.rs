@@ -328,11 +328,18 @@ pub(super) fn parse_calendar<'t>(text: &'t str, path: &str) -> Result<Vec<Comp<'
                     return Err(fail(cl.line, message));
                 };
                 let at = (cl.line, cl.start, cl.end);
-                let prop = match &cl.text {
-                    Cow::Borrowed(line) => parse_property(line, at, head_end),
-                    Cow::Owned(folded) => parse_property(folded, at, head_end).map(Prop::into_owned),
-                };
-                current.props.push(prop.map_err(|m| fail(cl.line, m))?);
+                // Pushed where it is read: moving each property through
+                // results and matches was most of this loop's own time.
+                match &cl.text {
+                    Cow::Borrowed(line) => match parse_property(line, at, head_end) {
+                        Ok(prop) => current.props.push(prop),
+                        Err(message) => return Err(fail(cl.line, message)),
+                    },
+                    Cow::Owned(folded) => {
+                        let prop = parse_property(folded, at, head_end).map_err(|m| fail(cl.line, m))?;
+                        current.props.push(prop.into_owned());
+                    }
+                }
             }
         }
     }
