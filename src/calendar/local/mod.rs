@@ -25,11 +25,14 @@
 //!   expansion (RRULE, RDATE, EXDATE, RECURRENCE-ID instances);
 //! - `zones`: TZID resolution (IANA, Windows and vendor-prefixed names,
 //!   VTIMEZONE rules as POSIX TZ strings);
+//! - `steady`: wall clocks to instants, remembering per zone a span of wall
+//!   clocks far from any change of offset;
 //! - `syntax`: the file's text, content lines, properties, parameters and
 //!   components, with their line numbers and byte ranges.
 
 mod provider;
 mod recurrence;
+mod steady;
 mod syntax;
 #[cfg(test)]
 mod test_support;

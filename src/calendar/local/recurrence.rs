@@ -13,6 +13,7 @@ use jiff::fmt::temporal::SpanParser;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp, ToSpan as _, ZonedDateTime};
 
+use super::steady::SteadyOffsets;
 use super::syntax::{Comp, Located, Prop, at, parse_date, parse_datetime};
 use super::zones::Zones;
 use crate::core::interval::Interval;
@@ -175,6 +176,7 @@ impl Weekly {
 pub(super) struct Ctx<'c> {
     zones: Zones<'c>,
     floating: TimeZone,
+    steady: SteadyOffsets,
 }
 
 impl<'c> Ctx<'c> {
@@ -184,7 +186,11 @@ impl<'c> Ctx<'c> {
             Some(p) => zones.resolve(p.value.trim()).map_err(at(p.line))?,
             None => owner_zone.clone(),
         };
-        Ok(Ctx { zones, floating })
+        Ok(Ctx {
+            zones,
+            floating,
+            steady: SteadyOffsets::default(),
+        })
     }
 
     fn parse_when(&self, prop: &Prop, raw: &str) -> Result<When, String> {
@@ -234,7 +240,7 @@ impl<'c> Ctx<'c> {
             When::Date(d) => (d.to_datetime(Time::midnight()), &self.floating),
             When::At(dt, tz) => (*dt, tz),
         };
-        tz.to_timestamp(dt).map_err(|e| unplaceable(dt, &e))
+        self.steady.to_timestamp(tz, dt).map_err(|e| unplaceable(dt, &e))
     }
 
     fn key(&self, when: &When) -> Result<Key, String> {
