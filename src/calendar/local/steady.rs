@@ -11,9 +11,11 @@ use jiff::tz::{AmbiguousOffset, Offset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 
 /// How far a remembered span stays from the nearest change of offset: more
-/// than any offset (jiff's are under 26 hours), so that no other offset of
-/// the zone can reach a wall clock inside the span.
-const MARGIN: SignedDuration = SignedDuration::from_hours(48);
+/// than the difference between any two offsets (jiff's offsets lie within
+/// ±26 hours, so they differ by less than 52; the time zone database's
+/// largest jump is about a day), so that no other offset of the zone can
+/// reach a wall clock inside the span.
+const MARGIN: SignedDuration = SignedDuration::from_hours(72);
 
 /// Per zone (by IANA name), the span of wall clocks last found steady.
 #[derive(Default)]
@@ -75,9 +77,9 @@ impl SteadyOffsets {
 /// `offset`, that have that offset and no other: from `MARGIN` after the last
 /// change of offset at or before `at` to `MARGIN` before the next one.
 /// Every instant between those changes has `offset`, and a wall clock read
-/// with another offset would be an instant within `MARGIN` of one read with
-/// `offset`, so still between them: no wall clock of the span is in a gap or
-/// a fold.
+/// with another offset `o` would be the instant read with `offset` moved by
+/// `offset - o`, less than `MARGIN`, so still between them, where the offset
+/// is not `o`: no wall clock of the span is in a gap or a fold.
 fn steady_around(tz: &TimeZone, at: Timestamp, offset: Offset) -> Option<(DateTime, DateTime)> {
     // `preceding` gives the changes strictly before its argument: a change
     // exactly at `at` is one of them only when asked from just after it.
@@ -142,7 +144,7 @@ mod tests {
     }
 
     #[test]
-    fn the_span_remembered_stops_two_days_from_each_change() {
+    fn the_span_remembered_stops_three_days_from_each_change() {
         let tz = TimeZone::get("Europe/Berlin").unwrap();
         let steady = SteadyOffsets::default();
         let winter = date(2026, 3, 20).at(12, 0, 0, 0);
@@ -151,14 +153,14 @@ mod tests {
             tz.to_timestamp(winter).unwrap()
         );
         // Winter time (+01:00) ran from 2025-10-26 01:00 UTC to 2026-03-29
-        // 01:00 UTC; two days within each end, in wall clocks of +01:00.
+        // 01:00 UTC; three days within each end, in wall clocks of +01:00.
         let (from, until) = {
             let spans = steady.spans.borrow();
             (spans[0].from, spans[0].until)
         };
         assert_eq!(
             (from, until),
-            (date(2025, 10, 28).at(2, 0, 0, 0), date(2026, 3, 27).at(2, 0, 0, 0))
+            (date(2025, 10, 29).at(2, 0, 0, 0), date(2026, 3, 26).at(2, 0, 0, 0))
         );
         // Next to the change (the gap, the wall clock just after it, the
         // days before it) and in the autumn fold, as the zone reads them.
@@ -166,8 +168,8 @@ mod tests {
             date(2026, 3, 29).at(2, 30, 0, 0),
             date(2026, 3, 29).at(3, 0, 0, 0),
             date(2026, 3, 29).at(1, 59, 59, 0),
-            date(2026, 3, 27).at(2, 0, 0, 0),
-            date(2026, 3, 27).at(1, 59, 0, 0),
+            date(2026, 3, 26).at(2, 0, 0, 0),
+            date(2026, 3, 26).at(1, 59, 0, 0),
             date(2026, 10, 25).at(2, 30, 0, 0),
         ] {
             assert_eq!(
@@ -176,5 +178,58 @@ mod tests {
                 "{dt}"
             );
         }
+    }
+
+    /// Around every change of offset from 1850 to 2150 of zones with the
+    /// largest jumps (Alaska's day in 1867, Apia's skipped and repeated days,
+    /// Kwajalein's, Troll's two hours) and of two usual ones: with the span
+    /// of the period before the change remembered, or of the period after
+    /// it, wall clocks every three hours from four days before the change
+    /// to four days after it, read with the offset before and the offset
+    /// after, are read as the zone reads them.
+    #[test]
+    fn wall_clocks_around_every_change_are_read_as_the_zone_reads_them() {
+        let zones = [
+            "America/Anchorage",
+            "Pacific/Apia",
+            "Pacific/Kwajalein",
+            "Antarctica/Troll",
+            "Europe/Berlin",
+            "Australia/Lord_Howe",
+        ];
+        let (first, last) = (
+            Offset::UTC.to_timestamp(date(1850, 1, 1).at(0, 0, 0, 0)).unwrap(),
+            Offset::UTC.to_timestamp(date(2150, 1, 1).at(0, 0, 0, 0)).unwrap(),
+        );
+        let middle = |a: Timestamp, b: Timestamp| Timestamp::from_second((a.as_second() + b.as_second()) / 2).unwrap();
+        let mut checked = 0;
+        for name in zones {
+            let tz = TimeZone::get(name).unwrap();
+            let changes: Vec<Timestamp> = tz
+                .following(first)
+                .map(|c| c.timestamp())
+                .take_while(|&t| t < last)
+                .collect();
+            for (i, &at) in changes.iter().enumerate() {
+                let before = if i == 0 { first } else { changes[i - 1] };
+                let after = changes.get(i + 1).copied().unwrap_or(last);
+                let offsets = [tz.to_offset(middle(before, at)), tz.to_offset(at)];
+                for remembered in [middle(before, at), middle(at, after)] {
+                    for offset in offsets {
+                        for hours in (-96..=96).step_by(3) {
+                            let steady = SteadyOffsets::default();
+                            steady
+                                .to_timestamp(&tz, tz.to_offset(remembered).to_datetime(remembered))
+                                .unwrap();
+                            let dt = offset.to_datetime(at.checked_add(SignedDuration::from_hours(hours)).unwrap());
+                            let ours = steady.to_timestamp(&tz, dt).map_err(|e| e.to_string());
+                            assert_eq!(ours, tz.to_timestamp(dt).map_err(|e| e.to_string()), "{name} {dt}");
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100_000, "{checked}");
     }
 }
