@@ -1141,20 +1141,15 @@ impl Solver {
         for root in roots {
             dissolved.append(&mut mem::take(&mut self.tree_members[root]));
         }
-        dissolved.retain(|&b| {
+        // Top-level labeled blossoms of the two trees.
+        let in_trees = |b: usize| {
             self.parent[b] == NONE && self.label[b] != Label::Unlabeled && roots.contains(&self.tree_root[b])
-        });
+        };
+        dissolved.retain(|&b| in_trees(b));
         // In number order, as a scan of every blossom would find them.
         dissolved.sort_unstable();
         dissolved.dedup();
-        debug_assert_eq!(
-            dissolved,
-            (0..2 * n)
-                .filter(|&b| self.parent[b] == NONE
-                    && self.label[b] != Label::Unlabeled
-                    && roots.contains(&self.tree_root[b]))
-                .collect::<Vec<_>>()
-        );
+        debug_assert_eq!(dissolved, (0..2 * n).filter(|&b| in_trees(b)).collect::<Vec<_>>());
 
         // Unlabel the trees' blossoms, their sub-blossoms (whose labels from
         // earlier in the search would mislead a later expansion) and vertices.
@@ -1303,6 +1298,18 @@ impl Solver {
         self.record_changed(b);
     }
 
+    /// Whether vertex `x`'s `best_edge` record counts for delta2: `x` is a
+    /// vertex in an unlabeled top-level blossom.
+    fn counts_for_delta2(&self, x: usize) -> bool {
+        x < self.vertex_count && self.label[self.in_blossom[x]] == Label::Unlabeled
+    }
+
+    /// Whether `b`'s `best_edge` record counts for delta3: `b` is a top-level
+    /// S-blossom (a vertex or not).
+    fn counts_for_delta3(&self, b: usize) -> bool {
+        self.parent[b] == NONE && self.label[b] == Label::S
+    }
+
     fn record_changed(&mut self, x: usize) {
         if !mem::replace(&mut self.is_changed[x], true) {
             self.changed.push(x);
@@ -1321,9 +1328,9 @@ impl Solver {
             if k == NONE {
                 continue;
             }
-            if x < self.vertex_count && self.label[self.in_blossom[x]] == Label::Unlabeled {
+            if self.counts_for_delta2(x) {
                 self.to_unlabeled.push(Reverse((self.slack(k) + self.offset, x, k)));
-            } else if self.parent[x] == NONE && self.label[x] == Label::S {
+            } else if self.counts_for_delta3(x) {
                 self.between_outer
                     .push(Reverse((self.slack(k) + 2 * self.offset, x, k)));
             }
@@ -1345,7 +1352,7 @@ impl Solver {
     /// lowest vertex's, which is what the original's scan of every vertex finds.
     fn least_slack_to_unlabeled(&mut self) -> Option<LeastSlack> {
         while let Some(&Reverse((key, v, k))) = self.to_unlabeled.peek() {
-            let applies = self.best_edge[v] == k && self.label[self.in_blossom[v]] == Label::Unlabeled;
+            let applies = self.best_edge[v] == k && self.counts_for_delta2(v);
             if applies && self.slack(k) + self.offset == key {
                 return Some((key - self.offset, k));
             }
@@ -1359,7 +1366,7 @@ impl Solver {
     /// delta and its key stays.
     fn least_slack_between_outer(&mut self) -> Option<LeastSlack> {
         while let Some(&Reverse((key, b, k))) = self.between_outer.peek() {
-            let applies = self.best_edge[b] == k && self.parent[b] == NONE && self.label[b] == Label::S;
+            let applies = self.best_edge[b] == k && self.counts_for_delta3(b);
             if applies && self.slack(k) + 2 * self.offset == key {
                 return Some((key - 2 * self.offset, k));
             }
@@ -1438,12 +1445,12 @@ impl Solver {
         };
         let to_unlabeled = least(
             &mut (0..n)
-                .filter(|&v| self.label[self.in_blossom[v]] == Label::Unlabeled && self.best_edge[v] != NONE)
+                .filter(|&v| self.counts_for_delta2(v) && self.best_edge[v] != NONE)
                 .map(|v| self.best_edge[v]),
         );
         let between_outer = least(
             &mut (0..2 * n)
-                .filter(|&b| self.parent[b] == NONE && self.label[b] == Label::S && self.best_edge[b] != NONE)
+                .filter(|&b| self.counts_for_delta3(b) && self.best_edge[b] != NONE)
                 .map(|b| self.best_edge[b]),
         );
         (to_unlabeled, between_outer)

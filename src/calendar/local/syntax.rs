@@ -121,7 +121,7 @@ fn plain_pairs(raw: &str) -> impl Iterator<Item = (&str, &str)> {
 /// a byte search. The standard one decodes the char and compares it through
 /// a call for each match, which on the parameters of every line of every
 /// calendar was a tenth of reading them.
-pub(super) fn split_ascii(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+fn split_ascii(text: &str, sep: u8) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let r = rest?;
@@ -139,7 +139,7 @@ pub(super) fn split_ascii(text: &str, sep: u8) -> impl Iterator<Item = &str> {
 }
 
 /// `text.split_once(sep)` for an ASCII byte `sep` (see [`split_ascii`]).
-pub(super) fn split_once_ascii(text: &str, sep: u8) -> Option<(&str, &str)> {
+fn split_once_ascii(text: &str, sep: u8) -> Option<(&str, &str)> {
     let i = memchr::memchr(sep, text.as_bytes())?;
     Some((text.get(..i)?, text.get(i + 1..)?))
 }
